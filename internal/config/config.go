@@ -1,0 +1,264 @@
+// Package config holds Spillway's typed configuration: the YAML file (native
+// shape or a LiteLLM model_list), environment references such as
+// os.environ/NAME, defaults, and Validate, which names every problem with its
+// field path. A Config is parsed, validated, then treated as frozen.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Config is the whole file. Zero values are replaced by defaults in
+// ApplyDefaults; Validate reports what cannot be defaulted.
+type Config struct {
+	// Listen is the address the gateway serves on. Default 127.0.0.1:4000.
+	Listen string `yaml:"listen"`
+	// Store is the database URL. Default sqlite://spillway.db.
+	Store string `yaml:"store"`
+	// Redis is optional; when set, replicas share limits and cooldowns.
+	Redis string `yaml:"redis"`
+	// AdminToken guards the management API. Empty: generated at first start.
+	AdminToken Secret `yaml:"admin_token"`
+	// Keys are static client keys.
+	Keys []Key `yaml:"keys"`
+	// Routing holds gateway-wide routing defaults.
+	Routing Routing `yaml:"routing"`
+	// Models holds per-model overrides (strategy, fallbacks), by public name.
+	Models map[string]Model `yaml:"models"`
+	// Deployments are the upstream targets defined in the file.
+	Deployments []Deployment `yaml:"deployments"`
+	// Limits bound what the gateway accepts from clients.
+	Limits Limits `yaml:"limits"`
+
+	// problems are what Parse found wrong with single fields (unknown keys,
+	// values of the wrong type, unset environment variables); Validate
+	// reports them with everything else.
+	problems []*FieldError
+	// retriesSet records that routing.retries (or LiteLLM's num_retries)
+	// was present, so that an explicit 0 survives ApplyDefaults.
+	retriesSet bool
+	// sources maps a path in Config to the path in the file it came from,
+	// for settings converted from a LiteLLM file (see sourcePath).
+	sources map[string]string
+}
+
+// Key is a static client key from the file.
+type Key struct {
+	Key  Secret `yaml:"key"`
+	Name string `yaml:"name"`
+}
+
+// Routing holds routing defaults for every model.
+type Routing struct {
+	// Strategy within a priority tier: round-robin (default), weighted,
+	// least-inflight, lowest-latency, random.
+	Strategy string `yaml:"strategy"`
+	// Retries is how many further attempts go to other deployments after the
+	// first. Default 2 when absent from the file; an explicit 0 in the file
+	// means none (see ApplyDefaults). A negative number also means none.
+	Retries int `yaml:"retries"`
+	// Cooldown applies when a 429 carries no reset header. Default 30s.
+	Cooldown Duration `yaml:"cooldown"`
+	// ConnectTimeout bounds dialling an upstream (TCP and TLS). Default 5s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// FirstByteTimeout bounds the wait for response headers. Default 60s.
+	FirstByteTimeout Duration `yaml:"first_byte_timeout"`
+	// IdleTimeout bounds the silence between two chunks of a response body.
+	// Default 30s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// FailureThreshold is how many consecutive failures (5xx, transport
+	// errors, 401/403) open a deployment's circuit. Default 5.
+	FailureThreshold int `yaml:"failure_threshold"`
+	// CircuitOpen is how long an open circuit stays closed to traffic before
+	// one probe request is let through. Default 30s.
+	CircuitOpen Duration `yaml:"circuit_open"`
+}
+
+// Model holds overrides for one public model name.
+type Model struct {
+	// Strategy overrides Routing.Strategy for this model.
+	Strategy string `yaml:"strategy"`
+	// Fallbacks are other public models tried, in order, when every
+	// deployment of this one failed or is unavailable.
+	Fallbacks []string `yaml:"fallbacks"`
+	// ContextWindowFallback is the model tried when an upstream answers
+	// context_length_exceeded.
+	ContextWindowFallback string `yaml:"context_window_fallback"`
+}
+
+// Limits bound client requests.
+type Limits struct {
+	// MaxBodyBytes caps a request body. Default 8 MiB; above it, 413.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownGrace bounds how long in-flight requests may run after SIGTERM.
+	// Default 30s.
+	ShutdownGrace Duration `yaml:"shutdown_grace"`
+}
+
+// Deployment is one upstream target.
+type Deployment struct {
+	// ID identifies the deployment; defaults to model + "-" + n, n counting
+	// the deployments of that model from 1.
+	ID string `yaml:"id"`
+	// Model is the public name clients ask for.
+	Model string `yaml:"model"`
+	// Class is what the deployment serves, e.g. openai-chat.
+	Class string `yaml:"class"`
+	// Provider is azure, openai, openai-compatible or azure-ai-search.
+	// Default: azure-ai-search for class azure-ai-search or a
+	// *.search.windows.net endpoint; azure when ResourceName is set or the
+	// endpoint is an Azure OpenAI one; otherwise openai.
+	Provider string `yaml:"provider"`
+	// Endpoint is the base URL. For azure, ResourceName may be given instead;
+	// for openai it defaults to https://api.openai.com/v1. See BaseURL.
+	Endpoint string `yaml:"endpoint"`
+	// ResourceName means https://{resource_name}.openai.azure.com.
+	ResourceName string `yaml:"resource_name"`
+	// Deployment is the upstream deployment (azure) or model (openai) name.
+	// Defaults to Model.
+	Deployment string `yaml:"deployment"`
+	// APIVersion is the Azure api-version query parameter. Default 2024-10-21.
+	APIVersion string `yaml:"api_version"`
+	// APIKey authenticates to the upstream; empty means no auth header.
+	APIKey Secret `yaml:"api_key"`
+	// Priority is the tier; lower is tried first. Default 1 (0 means 1).
+	Priority int `yaml:"priority"`
+	// Weight is used by the weighted strategy. Default 1 (0 means 1).
+	Weight int `yaml:"weight"`
+	// RPM and TPM are upstream limits per minute; 0 means unlimited.
+	RPM int `yaml:"rpm"`
+	TPM int `yaml:"tpm"`
+	// Active, when explicitly false, keeps the deployment out of routing.
+	Active *bool `yaml:"active"`
+	// ModelInfo is free-form metadata (LiteLLM's model_info).
+	ModelInfo map[string]any `yaml:"model_info"`
+}
+
+// IsActive reports whether the deployment takes traffic.
+func (d Deployment) IsActive() bool { return d.Active == nil || *d.Active }
+
+// BaseURL returns the deployment's base URL without a trailing slash:
+// Endpoint when set, else https://{resource_name}.openai.azure.com (or
+// https://{resource_name}.search.windows.net for azure-ai-search), else
+// https://api.openai.com/v1 for the openai provider, else "".
+func (d Deployment) BaseURL() string {
+	switch {
+	case d.Endpoint != "":
+		return strings.TrimRight(d.Endpoint, "/")
+	case d.ResourceName != "" && d.Provider == ProviderAzureSearch:
+		return "https://" + d.ResourceName + ".search.windows.net"
+	case d.ResourceName != "":
+		return "https://" + d.ResourceName + ".openai.azure.com"
+	case d.Provider == ProviderOpenAI:
+		return DefaultOpenAIEndpoint
+	}
+	return ""
+}
+
+// Secret is a string that never prints itself. Its value is resolved from
+// os.environ/NAME or ${NAME} references when the file is loaded.
+type Secret string
+
+// Value returns the secret itself, for the one place that sends it.
+func (s Secret) Value() string { return string(s) }
+
+// Redacted returns a form safe for logs and API responses.
+func (s Secret) Redacted() string {
+	if s == "" {
+		return ""
+	}
+	return "*********"
+}
+
+// String implements fmt.Stringer so a Secret logged by mistake stays hidden.
+func (s Secret) String() string { return s.Redacted() }
+
+// GoString hides the value from %#v as well.
+func (s Secret) GoString() string { return fmt.Sprintf("config.Secret(%q)", s.Redacted()) }
+
+// LogValue hides the value from log/slog, whose JSON handler would
+// otherwise print the underlying string.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.Redacted()) }
+
+// MarshalJSON writes the redacted form, so a Secret that ends up in an API
+// response or a JSON log stays hidden. Send the value with Value.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.Redacted()) }
+
+// MarshalYAML writes the redacted form, for the same reason.
+func (s Secret) MarshalYAML() (any, error) { return s.Redacted(), nil }
+
+// Duration is a time.Duration written in YAML as "30s", "1m" or a number of
+// seconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// Defaults, in one place so docs and code agree.
+const (
+	DefaultListen           = "127.0.0.1:4000"
+	DefaultStore            = "sqlite://spillway.db"
+	DefaultStrategy         = "round-robin"
+	DefaultRetries          = 2
+	DefaultCooldown         = 30 * time.Second
+	DefaultConnectTimeout   = 5 * time.Second
+	DefaultFirstByteTimeout = 60 * time.Second
+	DefaultIdleTimeout      = 30 * time.Second
+	DefaultFailureThreshold = 5
+	DefaultCircuitOpen      = 30 * time.Second
+	DefaultMaxBodyBytes     = 8 << 20
+	DefaultShutdownGrace    = 30 * time.Second
+	DefaultAPIVersion       = "2024-10-21"
+	DefaultOpenAIEndpoint   = "https://api.openai.com/v1"
+)
+
+// Classes a deployment may serve.
+const (
+	ClassChat        = "openai-chat"
+	ClassCompletions = "openai-completions"
+	ClassEmbeddings  = "openai-embeddings"
+	ClassImages      = "openai-images"
+	ClassSearch      = "azure-ai-search"
+)
+
+// Providers a deployment may use.
+const (
+	ProviderAzure            = "azure"
+	ProviderOpenAI           = "openai"
+	ProviderOpenAICompatible = "openai-compatible"
+	ProviderAzureSearch      = "azure-ai-search"
+)
+
+// Strategies a model may route with.
+var Strategies = []string{"round-robin", "weighted", "least-inflight", "lowest-latency", "random"}
+
+// Classes lists the canonical classes, in the order messages name them.
+var Classes = []string{ClassChat, ClassCompletions, ClassEmbeddings, ClassImages, ClassSearch}
+
+// Providers lists the providers, in the order messages name them.
+var Providers = []string{ProviderAzure, ProviderOpenAI, ProviderOpenAICompatible, ProviderAzureSearch}
+
+// classAliases maps the seed's spellings to the canonical class.
+var classAliases = map[string]string{
+	ClassChat:                   ClassChat,
+	ClassCompletions:            ClassCompletions,
+	ClassEmbeddings:             ClassEmbeddings,
+	ClassImages:                 ClassImages,
+	ClassSearch:                 ClassSearch,
+	"openai-images-generations": ClassImages,
+	"openai-dall-e-2":           ClassImages,
+	"openai-dall-e-3":           ClassImages,
+	"openai-embedding":          ClassEmbeddings,
+	"openai-completion":         ClassCompletions,
+}
+
+// CanonicalClass returns the canonical spelling of a class and whether it is
+// known.
+func CanonicalClass(s string) (string, bool) {
+	c, ok := classAliases[s]
+	return c, ok
+}

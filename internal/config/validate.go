@@ -1,0 +1,285 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// FieldError is one problem with one setting.
+type FieldError struct {
+	// Path names the setting as written in the file, e.g.
+	// deployments[1].class or model_list[0].litellm_params.api_base; empty
+	// for a problem with the whole file.
+	Path string
+	// Msg says what is wrong and, where it can, how to fix it.
+	Msg string
+}
+
+func (e *FieldError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+// Validate returns nil, or an error joining (errors.Join) one *FieldError
+// per problem: those Parse found in single settings, then those of the
+// whole. Run it on a Config that ApplyDefaults has filled in, as Load and
+// Parse leave it. Problems never quote a secret.
+func (c *Config) Validate() error {
+	v := &validation{c: c, reported: map[string]bool{}}
+	for _, p := range c.problems {
+		v.errs = append(v.errs, p)
+		v.reported[p.Path] = true
+	}
+	v.server()
+	v.keys()
+	v.routing()
+	v.deployments()
+	v.models()
+	return errors.Join(v.errs...)
+}
+
+type validation struct {
+	c    *Config
+	errs []error
+	// reported holds the paths Parse already has a problem for (an unset
+	// variable, say), so that "missing" is not said about them again.
+	reported map[string]bool
+}
+
+// add records a problem with the setting at path, a path in Config that
+// sourcePath turns into one in the file.
+func (v *validation) add(path, format string, args ...any) {
+	path = v.c.sourcePath(path)
+	if v.reported[path] {
+		return
+	}
+	v.errs = append(v.errs, &FieldError{Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validation) server() {
+	c := v.c
+	if c.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+			v.add("listen", "invalid address %q; use host:port such as 127.0.0.1:4000, or :4000 for every interface", c.Listen)
+		}
+	}
+	// Store and Redis URLs may carry a password: name the scheme only.
+	if c.Store != "" {
+		if s := scheme(c.Store); s != "sqlite" && s != "postgres" && s != "postgresql" {
+			v.add("store", "unsupported store %s; use sqlite://PATH or postgres://USER@HOST:PORT/DB", quoteScheme(s))
+		}
+	}
+	if c.Redis != "" {
+		if s := scheme(c.Redis); s != "redis" && s != "rediss" {
+			v.add("redis", "unsupported URL %s; use redis://HOST:PORT/DB (or rediss:// for TLS)", quoteScheme(s))
+		}
+	}
+	if c.Limits.MaxBodyBytes <= 0 {
+		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
+	}
+	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+}
+
+func (v *validation) keys() {
+	seen := map[Secret]int{}
+	for i, k := range v.c.Keys {
+		path := fmt.Sprintf("keys[%d].key", i)
+		if k.Key == "" {
+			v.add(path, "missing; give the key, or os.environ/NAME to read it from the environment")
+			continue
+		}
+		if j, dup := seen[k.Key]; dup {
+			v.add(path, "same key as %s", v.c.sourcePath(fmt.Sprintf("keys[%d]", j)))
+			continue
+		}
+		seen[k.Key] = i
+	}
+}
+
+func (v *validation) routing() {
+	r := v.c.Routing
+	v.strategy("routing.strategy", r.Strategy)
+	v.duration("routing.cooldown", r.Cooldown)
+	v.duration("routing.connect_timeout", r.ConnectTimeout)
+	v.duration("routing.first_byte_timeout", r.FirstByteTimeout)
+	v.duration("routing.idle_timeout", r.IdleTimeout)
+	v.duration("routing.circuit_open", r.CircuitOpen)
+	if r.FailureThreshold < 0 {
+		v.add("routing.failure_threshold", "must not be negative (default %d)", DefaultFailureThreshold)
+	}
+}
+
+func (v *validation) strategy(path, s string) {
+	if s != "" && !slices.Contains(Strategies, s) {
+		v.add(path, "unknown strategy %q; use one of %s", s, strings.Join(Strategies, ", "))
+	}
+}
+
+func (v *validation) duration(path string, d Duration) {
+	if d < 0 {
+		v.add(path, "must not be negative, got %s", d)
+	}
+}
+
+// resourceName matches the NAME of https://NAME.openai.azure.com.
+var resourceName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$`)
+
+func (v *validation) deployments() {
+	ids := map[string]int{}
+	for i, d := range v.c.Deployments {
+		at := func(field string) string { return fmt.Sprintf("deployments[%d].%s", i, field) }
+		fromLiteLLM := strings.HasPrefix(v.c.sourcePath(fmt.Sprintf("deployments[%d]", i)), "model_list[")
+
+		if d.Model == "" {
+			v.add(at("model"), "missing; set the public name clients ask for, e.g. gpt-4o")
+		}
+		if d.ID != "" {
+			if j, dup := ids[d.ID]; dup {
+				v.add(at("id"), "duplicate id %q, also used by %s", d.ID, v.c.sourcePath(fmt.Sprintf("deployments[%d]", j)))
+			} else {
+				ids[d.ID] = i
+			}
+		}
+
+		class, classOK := CanonicalClass(d.Class)
+		switch {
+		case classOK:
+		case fromLiteLLM:
+			v.add(at("class"), "unsupported mode %q; Spillway serves chat, completion, embedding and image_generation", d.Class)
+		default:
+			v.add(at("class"), "unknown class %q; use one of %s", d.Class, strings.Join(Classes, ", "))
+		}
+		providerOK := slices.Contains(Providers, d.Provider)
+		switch {
+		case providerOK:
+		case fromLiteLLM:
+			v.add(at("provider"), "unsupported provider %q; Spillway serves azure/<deployment> and openai/<model>", d.Provider)
+		default:
+			v.add(at("provider"), "unknown provider %q; use one of %s", d.Provider, strings.Join(Providers, ", "))
+		}
+		if providerOK && classOK {
+			switch {
+			case d.Provider == ProviderAzureSearch && class != ClassSearch:
+				v.add(at("provider"), "provider %s serves only class %s, not %s", ProviderAzureSearch, ClassSearch, class)
+			case class == ClassSearch && d.Provider != ProviderAzureSearch:
+				v.add(at("class"), "class %s needs provider %s, not %s", ClassSearch, ProviderAzureSearch, d.Provider)
+			}
+		}
+		v.endpoint(d, at)
+
+		if d.Priority < 0 {
+			v.add(at("priority"), "must not be negative; lower tiers are tried first, default 1")
+		}
+		if d.Weight < 0 {
+			v.add(at("weight"), "must not be negative (default 1)")
+		}
+		if d.RPM < 0 {
+			v.add(at("rpm"), "must not be negative; 0 means unlimited")
+		}
+		if d.TPM < 0 {
+			v.add(at("tpm"), "must not be negative; 0 means unlimited")
+		}
+	}
+}
+
+func (v *validation) endpoint(d Deployment, at func(string) string) {
+	switch {
+	case d.Endpoint != "" && d.ResourceName != "":
+		v.add(at("resource_name"), "set endpoint or resource_name, not both")
+	case d.Endpoint != "":
+		u, err := url.Parse(d.Endpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			shown := d.Endpoint
+			if err == nil {
+				shown = u.Redacted()
+			}
+			v.add(at("endpoint"), "invalid endpoint %q; use an absolute http(s) URL such as https://NAME.openai.azure.com", shown)
+		}
+	case d.ResourceName != "":
+		if !resourceName.MatchString(d.ResourceName) {
+			v.add(at("resource_name"), "invalid resource name %q; use the NAME of https://NAME.openai.azure.com, or set endpoint instead", d.ResourceName)
+		} else if d.Provider != ProviderAzure && d.Provider != ProviderAzureSearch {
+			v.add(at("resource_name"), "resource_name works only with provider azure or azure-ai-search; set endpoint instead")
+		}
+	default:
+		switch d.Provider {
+		case ProviderAzure:
+			v.add(at("endpoint"), "missing; set endpoint (https://NAME.openai.azure.com) or resource_name (NAME)")
+		case ProviderAzureSearch:
+			v.add(at("endpoint"), "missing; set endpoint (https://NAME.search.windows.net) or resource_name (NAME)")
+		case ProviderOpenAICompatible:
+			v.add(at("endpoint"), "missing; an openai-compatible deployment needs its base URL, e.g. http://127.0.0.1:8000/v1")
+		}
+	}
+}
+
+func (v *validation) models() {
+	served := map[string]bool{}
+	for _, d := range v.c.Deployments {
+		served[d.Model] = true
+	}
+	fallback := func(path, from, to string) {
+		switch {
+		case to == "":
+			v.add(path, "empty model name")
+		case to == from:
+			v.add(path, "model %q cannot fall back to itself", to)
+		case !served[to]:
+			v.add(path, "no deployment serves model %q; a fallback must name a model under deployments", to)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(v.c.Models)) {
+		m := v.c.Models[name]
+		v.strategy("models."+name+".strategy", m.Strategy)
+		for i, to := range m.Fallbacks {
+			fallback(fmt.Sprintf("models.%s.fallbacks[%d]", name, i), name, to)
+		}
+		if m.ContextWindowFallback != "" {
+			fallback("models."+name+".context_window_fallback", name, m.ContextWindowFallback)
+		}
+	}
+}
+
+// sourcePath turns a path in Config into the path in the file the setting
+// came from: itself for a native file, model_list[0].litellm_params.api_base
+// for the endpoint of a deployment converted from LiteLLM.
+func (c *Config) sourcePath(path string) string {
+	if s, ok := c.sources[path]; ok {
+		return s
+	}
+	prefix, field, ok := strings.Cut(path, ".")
+	if !ok {
+		return path
+	}
+	s, ok := c.sources[prefix]
+	if !ok {
+		return path
+	}
+	if f, ok := litellmFields[field]; ok && strings.HasPrefix(s, "model_list[") {
+		return s + "." + f
+	}
+	return s
+}
+
+func scheme(u string) string {
+	s, _, ok := strings.Cut(u, "://")
+	if !ok {
+		return ""
+	}
+	return strings.ToLower(s)
+}
+
+func quoteScheme(s string) string {
+	if s == "" {
+		return "(no scheme://)"
+	}
+	return fmt.Sprintf("scheme %q", s)
+}
