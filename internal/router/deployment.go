@@ -1,0 +1,81 @@
+package router
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/provider"
+)
+
+// Deployment is one upstream target as the router sees it: its immutable
+// config and prepared Target, plus live state shared by every request.
+// State survives config swaps for as long as the deployment keeps its id.
+type Deployment struct {
+	Config config.Deployment
+	Target *provider.Target
+	*state
+}
+
+// state is everything that changes while traffic flows. Only atomics: the
+// hot path takes no lock.
+type state struct {
+	inflight atomic.Int64
+	// cooldownUntil is a unix-nano deadline before which the deployment is
+	// skipped (429, auth failure, missing deployment).
+	cooldownUntil  atomic.Int64
+	cooldownReason atomic.Pointer[string]
+	circuit        circuit
+	// latency is an EWMA of successful attempt latency, in nanoseconds.
+	latency atomic.Int64
+
+	requests atomic.Int64
+	failures atomic.Int64
+	lastErr  atomic.Pointer[string]
+}
+
+// ID returns the deployment's id.
+func (d *Deployment) ID() string { return d.Config.ID }
+
+// InFlight returns the number of attempts currently sent to it.
+func (d *Deployment) InFlight() int64 { return d.inflight.Load() }
+
+// Latency returns the smoothed latency of its successful attempts.
+func (d *Deployment) Latency() time.Duration { return time.Duration(d.latency.Load()) }
+
+// coolingUntil returns the cooldown deadline if it is after now.
+func (d *Deployment) coolingUntil(now time.Time) (time.Time, bool) {
+	until := d.cooldownUntil.Load()
+	if until == 0 || now.UnixNano() >= until {
+		return time.Time{}, false
+	}
+	return time.Unix(0, until), true
+}
+
+// available reports whether a request may be sent now, and if not, when the
+// deployment may come back (zero when unknown).
+func (d *Deployment) available(now time.Time) (bool, time.Time) {
+	if until, cooling := d.coolingUntil(now); cooling {
+		return false, until
+	}
+	if ok, until := d.circuit.allows(now); !ok {
+		return false, until
+	}
+	return true, time.Time{}
+}
+
+// ewmaWeight is the share of a new sample in the latency average.
+const ewmaWeight = 0.2
+
+func (d *Deployment) observeLatency(l time.Duration) {
+	for {
+		old := d.latency.Load()
+		next := int64(l)
+		if old != 0 {
+			next = int64(float64(old)*(1-ewmaWeight) + float64(l)*ewmaWeight)
+		}
+		if d.latency.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package router
+
+import (
+	"time"
+)
+
+// Pool is every active deployment of one public model that can serve one
+// class, grouped into priority tiers, best first.
+type Pool struct {
+	Model string
+	Class string
+	tiers []tier
+}
+
+type tier struct {
+	priority    int
+	deployments []*Deployment
+	selector    Selector
+}
+
+// Pick is a deployment chosen for one attempt. Pass it back to
+// Router.Report when the attempt is over.
+type Pick struct {
+	*Deployment
+	probe bool
+}
+
+// maxStackCandidates is how many candidates of one tier are gathered
+// without allocating.
+const maxStackCandidates = 16
+
+// Pick chooses the deployment for the next attempt: the best priority tier
+// that has an available deployment not yet tried by this request, and within
+// it the tier's selector. When nothing is available it returns
+// *UnavailableError with the soonest time one may come back.
+func (p *Pool) Pick(now time.Time, tried []*Deployment) (Pick, error) {
+	var soonest time.Time
+	untried := 0
+	for ti := range p.tiers {
+		t := &p.tiers[ti]
+		var buf [maxStackCandidates]*Deployment
+		cands := buf[:0]
+		for _, d := range t.deployments {
+			if contains(tried, d) {
+				continue
+			}
+			untried++
+			ok, back := d.available(now)
+			if !ok {
+				if !back.IsZero() && (soonest.IsZero() || back.Before(soonest)) {
+					soonest = back
+				}
+				continue
+			}
+			cands = append(cands, d)
+		}
+		for len(cands) > 0 {
+			d := t.selector.Select(cands)
+			ok, probe := d.circuit.claim(now)
+			if ok {
+				d.inflight.Add(1)
+				d.requests.Add(1)
+				return Pick{Deployment: d, probe: probe}, nil
+			}
+			// Another request holds the half-open probe: drop it and pick again.
+			cands = remove(cands, d)
+		}
+	}
+	return Pick{}, &UnavailableError{Model: p.Model, RetryAt: soonest, AllTried: untried == 0}
+}
+
+// Deployments returns the pool's deployments, best tier first.
+func (p *Pool) Deployments() []*Deployment {
+	var out []*Deployment
+	for _, t := range p.tiers {
+		out = append(out, t.deployments...)
+	}
+	return out
+}
+
+func contains(ds []*Deployment, d *Deployment) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func remove(ds []*Deployment, d *Deployment) []*Deployment {
+	for i, x := range ds {
+		if x == d {
+			return append(ds[:i], ds[i+1:]...)
+		}
+	}
+	return ds
+}
+
+// RetryAt returns the soonest time a deployment of the pool comes back, or
+// zero when one is available now (or none will come back by itself).
+func (p *Pool) RetryAt(now time.Time) time.Time {
+	var soonest time.Time
+	for _, t := range p.tiers {
+		for _, d := range t.deployments {
+			ok, back := d.available(now)
+			if ok {
+				return time.Time{}
+			}
+			if !back.IsZero() && (soonest.IsZero() || back.Before(soonest)) {
+				soonest = back
+			}
+		}
+	}
+	return soonest
+}

@@ -1,0 +1,74 @@
+package router
+
+import (
+	"time"
+)
+
+// Report applies the outcome of an attempt on p to the deployment's state.
+// With classify.go, this is the whole story of what an upstream answer does
+// to routing:
+//
+//   - Success, CallerError, ContextTooLong: the deployment works; its
+//     circuit closes and successful latency feeds the EWMA.
+//   - RateLimited (429): skipped until the Retry-After family of headers says
+//     (or the configured cooldown). A throttle is not a fault, so the
+//     circuit is untouched.
+//   - QuotaExhausted, DeploymentGone: skipped for the outcome's long cooldown.
+//   - AuthFailed (upstream 401/403): skipped for the cooldown and counted as
+//     a failure: a wrong key will not fix itself.
+//   - TooLarge: nothing; the request, not the deployment, is the problem.
+//   - Transient (5xx, transport error, timeout): counted as a failure;
+//     enough in a row open the circuit.
+//   - ClientGone: nothing; the client left, the deployment is not to blame.
+//
+// Whether to try another deployment is the caller's single decision, made
+// from Verdict.Retryable.
+func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
+	d := p.Deployment
+	d.inflight.Add(-1)
+	now := r.opts.Now()
+	switch o.Verdict {
+	case Success, CallerError, ContextTooLong:
+		d.circuit.success()
+		if o.Verdict == Success {
+			d.observeLatency(latency)
+		}
+	case RateLimited, QuotaExhausted, DeploymentGone:
+		d.circuit.release(p.probe)
+		r.coolDown(d, now, o)
+	case AuthFailed:
+		r.coolDown(d, now, o)
+		r.fail(d, now, o)
+	case Transient:
+		r.fail(d, now, o)
+	default: // TooLarge, ClientGone
+		d.circuit.release(p.probe)
+	}
+}
+
+func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
+	wait := o.Cooldown
+	if wait <= 0 {
+		wait = r.opts.Cooldown
+	}
+	until := now.Add(wait).UnixNano()
+	// Keep the later deadline when concurrent 429s disagree.
+	for {
+		cur := d.cooldownUntil.Load()
+		if cur >= until {
+			return
+		}
+		if d.cooldownUntil.CompareAndSwap(cur, until) {
+			reason := o.Reason
+			d.cooldownReason.Store(&reason)
+			return
+		}
+	}
+}
+
+func (r *Router) fail(d *Deployment, now time.Time, o Outcome) {
+	d.failures.Add(1)
+	reason := o.Reason
+	d.lastErr.Store(&reason)
+	d.circuit.failure(now, r.opts.FailureThreshold, r.opts.CircuitOpen)
+}
