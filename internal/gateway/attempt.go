@@ -1,0 +1,168 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/router"
+)
+
+// NewTransport returns the upstream transport: connect bounds dialling and
+// the TLS handshake, firstByte bounds the wait for response headers.
+// Connections are kept alive and reused generously; this is the only
+// network seam of the gateway.
+func NewTransport(connect, firstByte time.Duration) *http.Transport {
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   connect,
+		ResponseHeaderTimeout: firstByte,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+	}
+}
+
+// errIdleTimeout is the cause of an attempt cancelled because the upstream
+// body went silent for longer than the idle timeout.
+var errIdleTimeout = idleTimeoutError{}
+
+type idleTimeoutError struct{}
+
+func (idleTimeoutError) Error() string {
+	return "upstream went silent for longer than the idle timeout"
+}
+func (idleTimeoutError) Timeout() bool   { return true }
+func (idleTimeoutError) Temporary() bool { return true }
+
+// maxErrorBody is how much of a non-2xx upstream body is read to classify
+// it; the rest is streamed through if the body goes to the client.
+const maxErrorBody = 8 << 10
+
+// upstream is one attempt's response, held until the loop decides whether
+// the client gets it.
+type upstream struct {
+	resp    *http.Response
+	head    []byte // first bytes of the body, read before committing
+	bufp    *[]byte
+	err     error // transport error, when resp is nil
+	latency time.Duration
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	idle    *time.Timer
+	timeout time.Duration
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// attempt sends req to pick's deployment and reads just enough to classify
+// the outcome: the headers, and the first bytes of the body. A failure
+// before any byte of a success body is read is as retryable as a refused
+// connection, because nothing has reached the client yet.
+func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*upstream, router.Outcome) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	up := &upstream{ctx: ctx, cancel: cancel, timeout: g.idle}
+	out := g.upstreamRequest(ctx, r, req, pick)
+	start := time.Now()
+	resp, err := g.transport.RoundTrip(out)
+	up.latency = time.Since(start)
+	if err != nil {
+		up.err = err
+		return up, router.ClassifyError(r.Context(), err)
+	}
+	up.resp = resp
+	up.idle = time.AfterFunc(g.idle, func() { cancel(errIdleTimeout) })
+	up.bufp = bufPool.Get().(*[]byte)
+	buf := *up.bufp
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		n, err := io.ReadFull(up.body(), buf[:maxErrorBody])
+		up.head = buf[:n]
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			up.err = err
+			return up, router.ClassifyError(r.Context(), err)
+		}
+		return up, router.ClassifyResponse(resp.StatusCode, resp.Header, up.head, g.router.Now())
+	}
+	n, err := up.body().Read(buf)
+	up.head = buf[:n]
+	if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		up.err = err
+		return up, router.ClassifyError(r.Context(), err)
+	}
+	return up, router.Outcome{Verdict: router.Success}
+}
+
+// body returns the response body as read through the idle timer.
+func (up *upstream) body() io.Reader { return idleReader{up} }
+
+type idleReader struct{ up *upstream }
+
+func (ir idleReader) Read(p []byte) (int, error) {
+	n, err := ir.up.resp.Body.Read(p)
+	if n > 0 {
+		ir.up.idle.Reset(ir.up.timeout)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && errors.Is(context.Cause(ir.up.ctx), errIdleTimeout) {
+		err = errIdleTimeout
+	}
+	return n, err
+}
+
+// close releases everything the attempt holds.
+func (up *upstream) close() {
+	if up.idle != nil {
+		up.idle.Stop()
+	}
+	if up.resp != nil {
+		up.resp.Body.Close()
+	}
+	up.cancel(nil)
+	if up.bufp != nil {
+		bufPool.Put(up.bufp)
+		up.bufp, up.head = nil, nil
+	}
+}
+
+// forwardedHeaders are the client headers passed upstream. Everything else,
+// credentials first, stays at the gateway.
+var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
+
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick) *http.Request {
+	body := req.body
+	if m := pick.Target.Model; m != "" && m != req.peek.Model {
+		body = withModel(req.body, req.peek, m)
+	}
+	h := make(http.Header, 8)
+	h["Content-Type"] = []string{"application/json"}
+	for _, k := range forwardedHeaders {
+		if v, ok := r.Header[k]; ok {
+			h[k] = v
+		}
+	}
+	h["X-Request-Id"] = []string{req.id}
+	// A nil X-Idempotency-Key is not sent, but tells net/http it may
+	// replay this POST on a fresh connection when a kept-alive one was
+	// closed before any byte of the response: an upstream restart or idle
+	// close then costs nothing.
+	h["X-Idempotency-Key"] = nil
+	pick.Target.SetAuth(h)
+	u := pick.Target.URL(req.op)
+	out := &http.Request{
+		Method:        http.MethodPost,
+		URL:           u,
+		Host:          u.Host,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		ContentLength: int64(len(body)),
+		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	return out.WithContext(ctx)
+}

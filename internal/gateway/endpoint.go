@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/provider"
+)
+
+// request is one client request as the attempt loop sees it.
+type request struct {
+	id        string
+	op        provider.Operation
+	model     string
+	body      []byte
+	peek      peeked
+	principal *auth.Principal
+	start     time.Time
+}
+
+// endpoint serves one operation. fromPath is true for Azure-style routes,
+// where the URL names the model.
+func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &request{id: g.ids.next(), op: op, start: time.Now()}
+		w.Header().Set("X-Request-Id", req.id)
+		res, err := g.serve(w, r, req, fromPath)
+		if errors.Is(err, errAbort) {
+			g.logRequest(r, req, res, err)
+			// The response is already under way; only an aborted
+			// connection tells the client it is incomplete.
+			panic(http.ErrAbortHandler)
+		}
+		if err != nil && !errors.Is(err, errClientGone) {
+			writeError(w, err)
+		}
+		g.logRequest(r, req, res, err)
+	})
+}
+
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fromPath bool) (result, error) {
+	p, err := g.authenticate(r)
+	if err != nil {
+		return result{}, err
+	}
+	req.principal = p
+	if req.body, err = readBody(r, g.maxBody); err != nil {
+		return result{}, err
+	}
+	if req.peek, err = peek(req.body); err != nil {
+		var fe *fieldError
+		if errors.As(err, &fe) {
+			return result{}, errBadRequest(fe.field, "invalid_value", "%s", fe.msg)
+		}
+		return result{}, errBadRequest("", "invalid_json", "%s", err.Error())
+	}
+	req.model = req.peek.Model
+	if fromPath {
+		req.model = r.PathValue("model")
+	}
+	if req.model == "" {
+		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
+	}
+	return g.forward(w, r, req)
+}
+
+// statusClientClosed is logged when the client left before the answer
+// was complete (nginx's and Caddy's 499).
+const statusClientClosed = 499
+
+// levelRequest is the level of the one line logged per request.
+const levelRequest = slog.LevelInfo
+
+func (g *Gateway) logRequest(r *http.Request, req *request, res result, err error) {
+	ctx := r.Context()
+	if !g.log.Enabled(ctx, levelRequest) {
+		return
+	}
+	status := res.status
+	var e *apiError
+	switch {
+	case errors.As(err, &e):
+		status = e.status
+	case errors.Is(err, errClientGone):
+		status = statusClientClosed
+	}
+	key := ""
+	if req.principal != nil {
+		key = req.principal.KeyID
+	}
+	g.log.LogAttrs(ctx, levelRequest, "request",
+		slog.String("request_id", req.id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("key", key),
+		slog.String("model", req.model),
+		slog.String("deployment", res.deployment),
+		slog.Int("status", status),
+		slog.Int("attempts", res.attempts),
+		slog.Bool("stream", req.peek.Stream),
+		slog.Duration("duration", time.Since(req.start)),
+		slog.Duration("ttfb", res.ttfb),
+	)
+}

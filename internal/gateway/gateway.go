@@ -1,0 +1,176 @@
+// Package gateway is the data plane: the http.Handler that authenticates a
+// client, reads and peeks at its request, asks the router for deployments,
+// runs the attempt loop, and streams the answer back. OpenAI-style and
+// Azure-style URLs land on the same path through it.
+package gateway
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/router"
+)
+
+// Options configure a Gateway. Zero values take the config defaults.
+type Options struct {
+	Router *router.Router
+	Auth   auth.Authenticator
+	// Transport sends upstream requests. Default NewTransport with the
+	// default timeouts.
+	Transport http.RoundTripper
+	// Retries is how many further deployments are tried after the first.
+	// Negative means none.
+	Retries int
+	// MaxBodyBytes caps a request body.
+	MaxBodyBytes int64
+	// IdleTimeout bounds the silence between two reads of an upstream body.
+	IdleTimeout time.Duration
+	// Logger gets one line per request. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Gateway is the data-plane handler.
+type Gateway struct {
+	router    *router.Router
+	auth      auth.Authenticator
+	transport http.RoundTripper
+	retries   int
+	maxBody   int64
+	idle      time.Duration
+	log       *slog.Logger
+	mux       *http.ServeMux
+	ids       requestIDs
+}
+
+// New returns a gateway.
+func New(o Options) *Gateway {
+	g := &Gateway{
+		router: o.Router, auth: o.Auth, transport: o.Transport,
+		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger,
+	}
+	if g.transport == nil {
+		g.transport = NewTransport(config.DefaultConnectTimeout, config.DefaultFirstByteTimeout)
+	}
+	if g.maxBody <= 0 {
+		g.maxBody = config.DefaultMaxBodyBytes
+	}
+	if g.idle <= 0 {
+		g.idle = config.DefaultIdleTimeout
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	g.ids.init()
+	g.mux = http.NewServeMux()
+	g.routes()
+	return g
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// operations maps the path below a route prefix to what it asks for.
+var operations = []struct {
+	path string
+	op   provider.Operation
+}{
+	{"chat/completions", provider.Chat},
+	{"completions", provider.Completions},
+	{"embeddings", provider.Embeddings},
+	{"images/generations", provider.Images},
+}
+
+func (g *Gateway) routes() {
+	for _, prefix := range []string{"", "/api"} {
+		for _, o := range operations {
+			// OpenAI style and Azure v1: the model is in the body.
+			g.mux.Handle("POST "+prefix+"/v1/"+o.path, g.endpoint(o.op, false))
+			g.mux.Handle("POST "+prefix+"/openai/v1/"+o.path, g.endpoint(o.op, false))
+			// Azure style: the deployment name in the URL is the model.
+			g.mux.Handle("POST "+prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
+		}
+		g.mux.Handle("POST "+prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
+		g.mux.Handle("GET "+prefix+"/v1/models", g.handle(g.listModels))
+		g.mux.Handle("GET "+prefix+"/openai/v1/models", g.handle(g.listModels))
+	}
+	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
+		return &apiError{status: http.StatusNotFound, message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", typ: typeInvalidRequest, code: "unknown_route"}
+	}))
+}
+
+// handle adapts a handler that returns an error to http.Handler.
+func (g *Gateway) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, err)
+		}
+	})
+}
+
+// authenticate returns the caller, or a 401 that says what to fix.
+func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
+	key, err := auth.KeyFromRequest(r)
+	if err == nil {
+		var p *auth.Principal
+		if p, err = g.auth.Authenticate(r.Context(), key); err == nil {
+			return p, nil
+		}
+	}
+	msg := "invalid API key; check the key you were given"
+	code := "invalid_api_key"
+	if errors.Is(err, auth.ErrNoKey) {
+		msg = "no API key provided; send it as 'Authorization: Bearer KEY' or 'api-key: KEY'"
+		code = "missing_api_key"
+	} else if !errors.Is(err, auth.ErrInvalidKey) {
+		g.log.Error("authentication failed", "err", err)
+		return nil, &apiError{status: http.StatusServiceUnavailable, message: "could not check the API key right now; retry shortly", typ: typeServer, code: "auth_unavailable"}
+	}
+	return nil, &apiError{status: http.StatusUnauthorized, message: msg, typ: typeAuthentication, code: code}
+}
+
+func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) error {
+	if _, err := g.authenticate(r); err != nil {
+		return err
+	}
+	models := g.router.Models()
+	b := make([]byte, 0, 64+len(models)*64)
+	b = append(b, `{"object":"list","data":[`...)
+	for i, m := range models {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"id":`...)
+		b = strconv.AppendQuote(b, m)
+		b = append(b, `,"object":"model","created":0,"owned_by":"spillway"}`...)
+	}
+	b = append(b, "]}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(b)
+	return err
+}
+
+// requestIDs makes unique request ids cheaply: a random per-process prefix
+// and a counter.
+type requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func (r *requestIDs) init() {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	r.prefix = "req_" + hex.EncodeToString(b[:]) + "_"
+}
+
+func (r *requestIDs) next() string {
+	return r.prefix + strconv.FormatUint(r.n.Add(1), 36)
+}

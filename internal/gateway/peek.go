@@ -1,0 +1,385 @@
+package gateway
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// peeked holds the few request fields the gateway needs, read from the top
+// level of the JSON body without decoding the rest of it.
+type peeked struct {
+	// Model is the body's model, "" when absent.
+	Model string
+	// modelStart and modelEnd bound the model value (quotes included), so a
+	// rewrite can splice it; both -1 when absent.
+	modelStart, modelEnd int
+	Stream               bool
+	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
+	MaxTokens int64
+}
+
+// maxJSONDepth bounds nesting so a hostile body cannot exhaust the stack.
+const maxJSONDepth = 512
+
+// peek scans body, which must be one JSON object, and extracts the fields
+// of peeked. It validates the syntax of everything it skips, so a body it
+// accepts is valid JSON.
+func peek(body []byte) (peeked, error) {
+	p := peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}
+	s := scanner{b: body}
+	s.ws()
+	if !s.eat('{') {
+		return p, s.fail("expected a JSON object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return p, s.end()
+	}
+	for {
+		s.ws()
+		ks, ke, kesc, err := s.str()
+		if err != nil {
+			return p, err
+		}
+		s.ws()
+		if !s.eat(':') {
+			return p, s.fail("expected ':' after object key")
+		}
+		s.ws()
+		vs := s.i
+		if err := s.value(1); err != nil {
+			return p, err
+		}
+		if err := p.set(key(body[ks:ke], kesc), body[vs:s.i]); err != nil {
+			return p, err
+		}
+		if p.modelStart == -2 {
+			p.modelStart, p.modelEnd = vs, s.i
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return p, s.end()
+		}
+		return p, s.fail("expected ',' or '}' in object")
+	}
+}
+
+// key returns an object key; raw is the quoted key.
+func key(raw []byte, escaped bool) string {
+	if !escaped {
+		return string(raw[1 : len(raw)-1])
+	}
+	var k string
+	_ = json.Unmarshal(raw, &k) // raw was validated by the scanner
+	return k
+}
+
+// set records one top-level field we care about; v is its raw value.
+func (p *peeked) set(k string, v []byte) error {
+	switch k {
+	case "model":
+		if string(v) == "null" {
+			p.Model, p.modelStart, p.modelEnd = "", -1, -1
+			return nil
+		}
+		if v[0] != '"' {
+			return &fieldError{field: "model", msg: "model must be a string"}
+		}
+		if err := json.Unmarshal(v, &p.Model); err != nil {
+			return &fieldError{field: "model", msg: "model must be a string"}
+		}
+		p.modelStart = -2 // the caller fills in the span
+	case "stream":
+		switch string(v) {
+		case "true":
+			p.Stream = true
+		case "false", "null":
+			p.Stream = false
+		default:
+			return &fieldError{field: "stream", msg: "stream must be true or false"}
+		}
+	case "max_tokens", "max_completion_tokens":
+		if string(v) == "null" {
+			return nil
+		}
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || n < 0 {
+			return &fieldError{field: k, msg: k + " must be a non-negative integer"}
+		}
+		p.MaxTokens = n
+	}
+	return nil
+}
+
+// withModel returns body with its model replaced by (or, when absent, set
+// to) model. The body is not modified.
+func withModel(body []byte, p peeked, model string) []byte {
+	q, _ := json.Marshal(model)
+	if p.modelStart >= 0 {
+		out := make([]byte, 0, len(body)-(p.modelEnd-p.modelStart)+len(q))
+		out = append(out, body[:p.modelStart]...)
+		out = append(out, q...)
+		return append(out, body[p.modelEnd:]...)
+	}
+	// Insert right after the opening brace.
+	i := 0
+	for i < len(body) && body[i] != '{' {
+		i++
+	}
+	out := make([]byte, 0, len(body)+len(q)+10)
+	out = append(out, body[:i+1]...)
+	out = append(out, `"model":`...)
+	out = append(out, q...)
+	rest := body[i+1:]
+	if !onlySpaceThen(rest, '}') {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
+
+func onlySpaceThen(b []byte, c byte) bool {
+	for _, x := range b {
+		switch x {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return x == c
+	}
+	return false
+}
+
+// fieldError is a body field with a wrong type or value.
+type fieldError struct{ field, msg string }
+
+func (e *fieldError) Error() string { return e.msg }
+
+// syntaxError is malformed JSON.
+type syntaxError struct {
+	msg    string
+	offset int
+}
+
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("request body is not valid JSON: %s at byte %d", e.msg, e.offset)
+}
+
+// scanner is a minimal JSON syntax walker over a byte slice.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) fail(msg string) error {
+	if s.i >= len(s.b) {
+		return &syntaxError{msg: msg + ", found end of input", offset: s.i}
+	}
+	return &syntaxError{msg: fmt.Sprintf("%s, found %q", msg, s.b[s.i]), offset: s.i}
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.fail("unexpected data after the top-level object")
+	}
+	return nil
+}
+
+// str consumes a string and returns its span, quotes included, and whether
+// it contains escapes.
+func (s *scanner) str() (start, end int, escaped bool, err error) {
+	start = s.i
+	if !s.eat('"') {
+		return 0, 0, false, s.fail("expected a string")
+	}
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			s.i++
+			return start, s.i, escaped, nil
+		case c == '\\':
+			escaped = true
+			if err := s.escape(); err != nil {
+				return 0, 0, false, err
+			}
+		case c < 0x20:
+			return 0, 0, false, s.fail("control character in string")
+		default:
+			s.i++
+		}
+	}
+	return 0, 0, false, s.fail("unterminated string")
+}
+
+func (s *scanner) escape() error {
+	s.i++ // the backslash
+	if s.i >= len(s.b) {
+		return s.fail("unterminated escape")
+	}
+	switch s.b[s.i] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		s.i++
+		return nil
+	case 'u':
+		s.i++
+		for k := 0; k < 4; k++ {
+			if s.i >= len(s.b) || !isHex(s.b[s.i]) {
+				return s.fail("bad \\u escape")
+			}
+			s.i++
+		}
+		return nil
+	}
+	return s.fail("bad escape")
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// value consumes any JSON value.
+func (s *scanner) value(depth int) error {
+	if depth > maxJSONDepth {
+		return s.fail("nesting too deep")
+	}
+	if s.i >= len(s.b) {
+		return s.fail("expected a value")
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, _, _, err := s.str()
+		return err
+	case c == '{':
+		return s.object(depth)
+	case c == '[':
+		return s.array(depth)
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	}
+	return s.fail("expected a value")
+}
+
+func (s *scanner) object(depth int) error {
+	s.i++
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		if _, _, _, err := s.str(); err != nil {
+			return err
+		}
+		s.ws()
+		if !s.eat(':') {
+			return s.fail("expected ':' after object key")
+		}
+		s.ws()
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return nil
+		}
+		return s.fail("expected ',' or '}' in object")
+	}
+}
+
+func (s *scanner) array(depth int) error {
+	s.i++
+	s.ws()
+	if s.eat(']') {
+		return nil
+	}
+	for {
+		s.ws()
+		if err := s.value(depth + 1); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return nil
+		}
+		return s.fail("expected ',' or ']' in array")
+	}
+}
+
+func (s *scanner) literal(lit string) error {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return s.fail("invalid literal")
+	}
+	s.i += len(lit)
+	return nil
+}
+
+// number consumes a number following the JSON grammar.
+func (s *scanner) number() error {
+	s.eat('-')
+	switch {
+	case s.eat('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return s.fail("invalid number")
+	}
+	if s.eat('.') {
+		if s.digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		s.i++
+		if !s.eat('+') {
+			s.eat('-')
+		}
+		if s.digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	return nil
+}
+
+func (s *scanner) digits() int {
+	n := 0
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+		n++
+	}
+	return n
+}

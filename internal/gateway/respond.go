@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/router"
+)
+
+// hopHeaders are connection-level headers never copied between hops.
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// respond sends the chosen upstream answer to the client: headers, the bytes
+// already read, then the rest of the body, flushed chunk by chunk when it
+// is a stream. It reports the attempt's final outcome to the router.
+func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, pick router.Pick, up *upstream, o router.Outcome, res result) (result, error) {
+	defer up.close()
+	h := w.Header()
+	for k, v := range up.resp.Header {
+		h[k] = v
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+	h["X-Spillway-Deployment"] = []string{pick.ID()}
+	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
+	res.status = up.resp.StatusCode
+	res.deployment = pick.ID()
+	w.WriteHeader(res.status)
+	res.ttfb = time.Since(req.start)
+
+	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
+	written, readErr, writeErr := copyBody(w, up, stream)
+	switch {
+	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
+		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
+		return res, errClientGone
+	case readErr != nil:
+		fail := router.ClassifyError(r.Context(), readErr)
+		g.router.Report(pick, fail, up.latency)
+		if stream && written > 0 {
+			reason := fail.Reason
+			if errors.Is(readErr, errIdleTimeout) {
+				reason = "idle timeout: no data from the upstream for " + g.idle.String()
+			}
+			_, _ = w.Write(streamErrorEvent("the upstream stream broke after " + strconv.FormatInt(written, 10) + " bytes (" + reason + "); the answer is incomplete"))
+			flush(w)
+		}
+		return res, errAbort
+	}
+	g.router.Report(pick, o, up.latency)
+	return res, nil
+}
+
+// copyBody writes the bytes read so far, then the rest of the body.
+func copyBody(w http.ResponseWriter, up *upstream, stream bool) (written int64, readErr, writeErr error) {
+	buf := *up.bufp
+	chunk := up.head
+	src := up.body()
+	for {
+		if len(chunk) > 0 {
+			n, err := w.Write(chunk)
+			written += int64(n)
+			if err != nil {
+				return written, nil, err
+			}
+			if stream {
+				flush(w)
+			}
+		}
+		n, err := src.Read(buf)
+		chunk = buf[:n]
+		if err != nil {
+			if n > 0 {
+				if _, werr := w.Write(chunk); werr != nil {
+					return written, nil, werr
+				}
+				written += int64(n)
+			}
+			if errors.Is(err, io.EOF) {
+				return written, nil, nil
+			}
+			return written, err, nil
+		}
+	}
+}
+
+func flush(w http.ResponseWriter) {
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func isEventStream(ct string) bool {
+	return len(ct) >= len("text/event-stream") && strings.EqualFold(ct[:len("text/event-stream")], "text/event-stream")
+}

@@ -1,0 +1,208 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const streamBody = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+
+func sseChunk(i int) string {
+	return fmt.Sprintf("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"tok%d\"}}]}\n\n", i)
+}
+
+// TestStreamFirstChunkArrivesBeforeUpstreamFinishes holds the upstream
+// after its first chunk until the client has read that chunk: a buffering
+// gateway would deadlock here (and fail by the test's context), a streaming
+// one passes.
+func TestStreamFirstChunkArrivesBeforeUpstreamFinishes(t *testing.T) {
+	release := make(chan struct{})
+	h := newHarness(t, harnessOptions{}, &backend{id: "a", handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, sseChunk(1)+"data: [DONE]\n\n")
+	}})
+	resp := h.post("/v1/chat/completions", streamBody)
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Errorf("Content-Type = %q, want text/event-stream", ct)
+	}
+	br := bufio.NewReader(resp.Body)
+	line, err := br.ReadString('\n')
+	if err != nil {
+		t.Fatalf("reading the first chunk: %v", err)
+	}
+	if !strings.Contains(line, "tok0") {
+		t.Fatalf("first line = %q, want the first chunk", line)
+	}
+	close(release)
+	rest, _ := io.ReadAll(br)
+	if !strings.Contains(string(rest), "tok1") || !strings.HasSuffix(string(rest), "data: [DONE]\n\n") {
+		t.Errorf("rest of stream = %q, want tok1 then [DONE]", rest)
+	}
+}
+
+// TestStreamBrokenMidwayAborts: an upstream that dies after some chunks
+// must not look like a complete answer: the client gets an in-band error
+// event and an aborted connection, never [DONE].
+func TestStreamBrokenMidwayAborts(t *testing.T) {
+	h := newHarness(t, harnessOptions{}, &backend{id: "a", priority: 1, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := range 3 {
+			_, _ = io.WriteString(w, sseChunk(i))
+			w.(http.Flusher).Flush()
+		}
+		panic(http.ErrAbortHandler)
+	}}, &backend{id: "b", priority: 2, handler: func(w http.ResponseWriter, r *http.Request) {
+		t.Error("a stream that broke after bytes reached the client was retried on another deployment")
+	}})
+	resp := h.post("/v1/chat/completions", streamBody)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Errorf("reading the stream ended cleanly, want a transport error")
+	}
+	got := string(b)
+	if !strings.Contains(got, "tok2") {
+		t.Errorf("stream = %q, want the chunks sent before the break", got)
+	}
+	if !strings.Contains(got, `"code":"stream_interrupted"`) {
+		t.Errorf("stream = %q, want an in-band error event", got)
+	}
+	if strings.Contains(got, "[DONE]") {
+		t.Errorf("stream = %q ends with [DONE], want no clean end", got)
+	}
+}
+
+func TestIdleTimeoutBetweenChunksAborts(t *testing.T) {
+	h := newHarness(t, harnessOptions{idle: 100 * time.Millisecond}, &backend{id: "a", handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done() // silent forever
+	}})
+	resp := h.post("/v1/chat/completions", streamBody)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err == nil {
+		t.Errorf("stream ended cleanly, want an aborted connection")
+	}
+	if !strings.Contains(string(b), "idle timeout") {
+		t.Errorf("stream = %q, want an error event naming the idle timeout", b)
+	}
+}
+
+func TestFailureBeforeFirstBodyByteIsRetried(t *testing.T) {
+	h := newHarness(t, harnessOptions{}, &backend{id: "a", priority: 1, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.(http.Flusher).Flush() // headers only
+		panic(http.ErrAbortHandler)
+	}}, &backend{id: "b", priority: 2, handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sseChunk(0)+"data: [DONE]\n\n")
+	}})
+	resp := h.post("/v1/chat/completions", streamBody)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	if got := resp.Header.Get("X-Spillway-Deployment"); got != "b" {
+		t.Errorf("deployment = %q, want b", got)
+	}
+	if !strings.HasSuffix(string(b), "[DONE]\n\n") {
+		t.Errorf("stream = %q, want a complete stream from b", b)
+	}
+}
+
+// TestClientDisconnectCancelsUpstream proves that a client that goes away
+// mid-stream cancels the upstream request.
+func TestClientDisconnectCancelsUpstream(t *testing.T) {
+	cancelled := make(chan struct{})
+	h := newHarness(t, harnessOptions{}, &backend{id: "a", handler: func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, sseChunk(0))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		close(cancelled)
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, h.srv.URL+"/v1/chat/completions", strings.NewReader(streamBody))
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(resp.Body).ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	resp.Body.Close()
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second): // a liveness bound, not a performance claim
+		t.Fatal("the upstream request was not cancelled after the client left")
+	}
+	// The deployment is not penalised for the client leaving.
+	for _, s := range h.router.Status() {
+		if s.Failures != 0 || s.State != "serving" {
+			t.Errorf("deployment %s after a client disconnect: failures %d state %s, want 0 and serving", s.ID, s.Failures, s.State)
+		}
+	}
+}
+
+// TestStaleKeepAliveIsRetriedOnFreshConnection: an upstream that closes a
+// kept-alive connection without answering (a restart, an idle timeout) must
+// cost the client nothing, even with a single deployment.
+func TestStaleKeepAliveIsRetriedOnFreshConnection(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		ln.Close()
+		<-done
+	})
+	go func() {
+		defer close(done)
+		for conn := 0; ; conn++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// Every connection answers one request, then drops the next one
+			// unanswered, like a server restarting under a pooled conn.
+			br := bufio.NewReader(c)
+			if req, err := http.ReadRequest(br); err == nil {
+				_, _ = io.Copy(io.Discard, req.Body)
+				body := `{"id":"x","object":"chat.completion","choices":[]}`
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+				if req, err := http.ReadRequest(br); err == nil {
+					_, _ = io.Copy(io.Discard, req.Body)
+				}
+			}
+			c.Close()
+		}
+	}()
+	h := newHarness(t, harnessOptions{noRetries: true}, &backend{id: "a", endpoint: "http://" + ln.Addr().String()})
+	for i := range 4 {
+		code, _, body := h.chat()
+		if code != http.StatusOK {
+			t.Fatalf("request %d: status %d, body %s; want every request answered", i, code, body)
+		}
+	}
+}
