@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 )
 
 // peeked holds the few request fields the gateway needs, read from the top
@@ -51,7 +53,7 @@ func peek(body []byte) (peeked, error) {
 		if err := s.value(1); err != nil {
 			return p, err
 		}
-		if err := p.set(key(body[ks:ke], kesc), body[vs:s.i]); err != nil {
+		if err := p.set(body[ks:ke], kesc, body[vs:s.i]); err != nil {
 			return p, err
 		}
 		if p.modelStart == -2 {
@@ -68,20 +70,28 @@ func peek(body []byte) (peeked, error) {
 	}
 }
 
-// key returns an object key; raw is the quoted key.
-func key(raw []byte, escaped bool) string {
-	if !escaped {
+// unquote returns the text of a validated JSON string token. Tokens
+// without escapes, nearly all of them, are sliced rather than decoded.
+func unquote(raw []byte, escaped bool) string {
+	if !escaped && utf8.Valid(raw) {
 		return string(raw[1 : len(raw)-1])
 	}
-	var k string
-	_ = json.Unmarshal(raw, &k) // raw was validated by the scanner
-	return k
+	var s string
+	_ = json.Unmarshal(raw, &s) // raw was validated by the scanner
+	return s
 }
 
-// set records one top-level field we care about; v is its raw value.
-func (p *peeked) set(k string, v []byte) error {
-	switch k {
-	case "model":
+// set records one top-level field we care about. rawKey is the quoted key,
+// v its raw value.
+func (p *peeked) set(rawKey []byte, escaped bool, v []byte) error {
+	var k string
+	if escaped {
+		k = unquote(rawKey, true)
+	}
+	// string(bytes) in a switch does not allocate.
+	name := rawKey[1 : len(rawKey)-1]
+	switch {
+	case escaped && k == "model", !escaped && string(name) == "model":
 		if string(v) == "null" {
 			p.Model, p.modelStart, p.modelEnd = "", -1, -1
 			return nil
@@ -89,10 +99,14 @@ func (p *peeked) set(k string, v []byte) error {
 		if v[0] != '"' {
 			return &fieldError{field: "model", msg: "model must be a string"}
 		}
-		if err := json.Unmarshal(v, &p.Model); err != nil {
-			return &fieldError{field: "model", msg: "model must be a string"}
-		}
+		p.Model = unquote(v, bytes.IndexByte(v, '\\') >= 0)
 		p.modelStart = -2 // the caller fills in the span
+		return nil
+	}
+	if escaped {
+		name = []byte(k)
+	}
+	switch string(name) {
 	case "stream":
 		switch string(v) {
 		case "true":
@@ -108,7 +122,8 @@ func (p *peeked) set(k string, v []byte) error {
 		}
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil || n < 0 {
-			return &fieldError{field: k, msg: k + " must be a non-negative integer"}
+			f := string(name)
+			return &fieldError{field: f, msg: f + " must be a non-negative integer"}
 		}
 		p.MaxTokens = n
 	}

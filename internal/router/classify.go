@@ -251,9 +251,16 @@ func classify429(h http.Header, e classifyBody, now time.Time) Outcome {
 			Code:    e.code,
 		}
 	}
-	d, ok := retryAfterFor(h, now, e.limitKind())
+	// Explicit waits first, then the message's "try again in 2s", and only
+	// then x-ratelimit-reset-*: a reset header says when the bucket is full
+	// again (6m0s for tokens), not when the next request fits, and a cooldown
+	// that long would take a deployment out for no reason.
+	d, ok := retryAfterExplicit(h, now)
 	if !ok {
 		d, ok = retryAfterFromMessage(e.message)
+	}
+	if !ok {
+		d, ok = retryAfterFor(h, now, e.limitKind())
 	}
 	reason := "429 rate limited"
 	if ok {

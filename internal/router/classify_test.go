@@ -117,15 +117,23 @@ func TestClassifyResponse(t *testing.T) {
 			Outcome{Verdict: RateLimited, Cooldown: time.Second, Reason: "429 retry-after 1s"},
 		},
 		{
-			"openai 429 tokens takes reset-tokens", 429,
+			// The message's "try again in 2s" beats reset-tokens: 6m0s is when
+			// the bucket is full again, not when the next request fits.
+			"openai 429 tokens: message beats reset-tokens", 429,
 			h("X-Ratelimit-Reset-Requests", "1s", "X-Ratelimit-Reset-Tokens", "6m0s", "X-Ratelimit-Remaining-Tokens", "0"),
 			classifyOpenAI429Tokens,
-			Outcome{Verdict: RateLimited, Cooldown: 6 * time.Minute, Reason: "429 retry-after 6m0s", Code: "rate_limit_exceeded"},
+			Outcome{Verdict: RateLimited, Cooldown: 2 * time.Second, Reason: "429 retry-after 2s", Code: "rate_limit_exceeded"},
 		},
 		{
-			"openai 429 requests takes reset-requests", 429,
+			"openai 429 requests: message beats reset headers", 429,
 			h("X-Ratelimit-Reset-Requests", "1s", "X-Ratelimit-Reset-Tokens", "6m0s"),
 			classifyOpenAI429Requests,
+			Outcome{Verdict: RateLimited, Cooldown: 120 * time.Millisecond, Reason: "429 retry-after 120ms", Code: "rate_limit_exceeded"},
+		},
+		{
+			"openai 429 without a wait in the message takes reset-requests", 429,
+			h("X-Ratelimit-Reset-Requests", "1s", "X-Ratelimit-Reset-Tokens", "6m0s"),
+			`{"error":{"message":"Rate limit reached for gpt-4o on requests per min (RPM): Limit 500, Used 500.","type":"requests","param":null,"code":"rate_limit_exceeded"}}`,
 			Outcome{Verdict: RateLimited, Cooldown: time.Second, Reason: "429 retry-after 1s", Code: "rate_limit_exceeded"},
 		},
 		{

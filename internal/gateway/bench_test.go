@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/router"
+)
+
+// cannedTransport answers every request in memory, so the benchmarks
+// measure the gateway alone.
+type cannedTransport struct {
+	body   []byte
+	header http.Header
+}
+
+func (c *cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{StatusCode: 200, Header: c.header, Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)), Request: r}, nil
+}
+
+func benchGateway(b *testing.B, respBody, contentType string) *Gateway {
+	b.Helper()
+	var deps []config.Deployment
+	for _, id := range []string{"a", "b"} {
+		deps = append(deps, config.Deployment{ID: id, Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure,
+			Endpoint: "http://127.0.0.1:1", Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: "k", Priority: 1, Weight: 1})
+	}
+	r, err := router.New(router.Options{}, deps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return New(Options{
+		Router:    r,
+		Auth:      auth.NewStaticKeys([]auth.StaticKey{{Key: testKey}}),
+		Transport: &cannedTransport{body: []byte(respBody), header: http.Header{"Content-Type": {contentType}}},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+}
+
+const benchChatResponse = `{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Hello there, how can I help?"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":8,"total_tokens":17}}`
+
+// BenchmarkServeChat is the hot path of a non-streaming chat request:
+// auth, body read and peek, pick, upstream request, copy back.
+func BenchmarkServeChat(b *testing.B) {
+	g := benchGateway(b, benchChatResponse, "application/json")
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello"}],"max_tokens":64}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkServeStream streams a 40-chunk answer.
+func BenchmarkServeStream(b *testing.B) {
+	var sse bytes.Buffer
+	for i := range 40 {
+		sse.WriteString(sseChunk(i))
+	}
+	sse.WriteString("data: [DONE]\n\n")
+	g := benchGateway(b, sse.String(), "text/event-stream")
+	body := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello"}]}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, req)
+		}
+	})
+}
+
+func BenchmarkPeek(b *testing.B) {
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello, what is the capital of France? Answer in one word."}],"temperature":0.7,"top_p":0.95,"max_tokens":800,"stream":true}`)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := peek(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPeek(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		want   peeked
+		errIs  any // *syntaxError or *fieldError
+		wantOK bool
+	}{
+		{"chat", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}`,
+			peeked{Model: "gpt-4o", modelStart: 9, modelEnd: 17, Stream: true, MaxTokens: 50}, nil, true},
+		{"no model", `{"messages":[]}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}, nil, true},
+		{"escaped key and value", `{"mo\u0064el":"gpt\u002d4o"}`, peeked{Model: "gpt-4o", modelStart: 14, modelEnd: 27, MaxTokens: -1}, nil, true},
+		{"last duplicate wins", `{"model":"a","model":"b"}`, peeked{Model: "b", modelStart: 21, modelEnd: 24, MaxTokens: -1}, nil, true},
+		{"nested model ignored", `{"x":{"model":"no"},"stream":false}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}, nil, true},
+		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: 7}, nil, true},
+		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}, nil, true},
+		{"whitespace", " \n{ \"model\" : \"m\" } \n", peeked{Model: "m", modelStart: 14, modelEnd: 17, MaxTokens: -1}, nil, true},
+		{"empty object", `{}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}, nil, true},
+		{"array", `[]`, peeked{}, new(*syntaxError), false},
+		{"truncated", `{"model":"gpt-4o"`, peeked{}, new(*syntaxError), false},
+		{"trailing garbage", `{"model":"gpt-4o"} x`, peeked{}, new(*syntaxError), false},
+		{"bad number", `{"n":01}`, peeked{}, new(*syntaxError), false},
+		{"bad literal", `{"stream":tru}`, peeked{}, new(*syntaxError), false},
+		{"control char", "{\"model\":\"a\x01\"}", peeked{}, new(*syntaxError), false},
+		{"model number", `{"model":5}`, peeked{}, new(*fieldError), false},
+		{"stream string", `{"stream":"true"}`, peeked{}, new(*fieldError), false},
+		{"negative max_tokens", `{"max_tokens":-1}`, peeked{}, new(*fieldError), false},
+		{"fractional max_tokens", `{"max_tokens":1.5}`, peeked{}, new(*fieldError), false},
+		{"empty", ``, peeked{}, new(*syntaxError), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := peek([]byte(tt.body))
+			if tt.wantOK {
+				if err != nil {
+					t.Fatalf("peek(%s) error = %v, want nil", tt.body, err)
+				}
+				if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(peeked{})); diff != "" {
+					t.Errorf("peek(%s) mismatch (-want +got):\n%s", tt.body, diff)
+				}
+				return
+			}
+			if err == nil || !errors.As(err, tt.errIs) {
+				t.Errorf("peek(%s) error = %v, want %T", tt.body, err, tt.errIs)
+			}
+		})
+	}
+}
+
+func TestWithModel(t *testing.T) {
+	tests := []struct{ body, model, want string }{
+		{`{"model":"gpt-4o","x":1}`, "gpt-4o-2024-08-06", `{"model":"gpt-4o-2024-08-06","x":1}`},
+		{`{"x":1}`, "m", `{"model":"m","x":1}`},
+		{`{ }`, "m", `{"model":"m" }`},
+		{`{"x":1,"model":"a"}`, `q"uote`, `{"x":1,"model":"q\"uote"}`},
+	}
+	for _, tt := range tests {
+		p, err := peek([]byte(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(withModel([]byte(tt.body), p, tt.model)); got != tt.want {
+			t.Errorf("withModel(%s, %q) = %s, want %s", tt.body, tt.model, got, tt.want)
+		}
+	}
+}
+
+// FuzzPeek checks peek against encoding/json: whatever peek accepts is
+// valid JSON with the same top-level fields, every valid JSON object is
+// accepted unless a peeked field has the wrong type, and withModel keeps
+// the body valid JSON.
+func FuzzPeek(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}`,
+		`{"mo\u0064el":"x","a":[1,2.5e3,-0.1,true,false,null,{"b":"\n"}]}`,
+		`{"model":"a","model":"b"}`, `{}`, `[]`, `{"stream":null}`, `{"max_tokens":1e2}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		got, err := peek(body)
+		// A map, not a struct: encoding/json matches struct fields
+		// case-insensitively, OpenAI's servers (and peek) do not.
+		var obj map[string]json.RawMessage
+		valid := json.Valid(body) && json.Unmarshal(body, &obj) == nil
+		if err == nil {
+			if !valid {
+				t.Fatalf("peek accepted invalid JSON %q", body)
+			}
+			var model string
+			if raw, ok := obj["model"]; ok && json.Unmarshal(raw, &model) == nil && model != got.Model {
+				t.Errorf("model = %q, encoding/json says %q", got.Model, model)
+			}
+			out := withModel(body, got, "rewritten")
+			var back map[string]json.RawMessage
+			if err := json.Unmarshal(out, &back); err != nil || string(back["model"]) != `"rewritten"` {
+				t.Errorf("withModel(%q) = %q (%v), want valid JSON with the new model", body, out, err)
+			}
+			return
+		}
+		var fe *fieldError
+		if valid && !errors.As(err, &fe) {
+			t.Errorf("peek rejected valid JSON object %q: %v", body, err)
+		}
+	})
+}
