@@ -21,11 +21,10 @@ type Deployment struct {
 // hot path takes no lock.
 type state struct {
 	inflight atomic.Int64
-	// cooldownUntil is a unix-nano deadline before which the deployment is
-	// skipped (429, auth failure, missing deployment).
-	cooldownUntil  atomic.Int64
-	cooldownReason atomic.Pointer[string]
-	circuit        circuit
+	// cooldown is the deadline before which the deployment is skipped
+	// (429, auth failure, missing deployment); nil when never cooled.
+	cooldown atomic.Pointer[cooldown]
+	circuit  circuit
 	// latency is an EWMA of successful attempt latency, in nanoseconds.
 	latency atomic.Int64
 
@@ -43,25 +42,35 @@ func (d *Deployment) InFlight() int64 { return d.inflight.Load() }
 // Latency returns the smoothed latency of its successful attempts.
 func (d *Deployment) Latency() time.Duration { return time.Duration(d.latency.Load()) }
 
+// cooldown is a deadline and why, swapped as one so a reader never pairs
+// one 429's deadline with another's reason.
+type cooldown struct {
+	until  time.Time
+	reason string
+}
+
 // coolingUntil returns the cooldown deadline if it is after now.
 func (d *Deployment) coolingUntil(now time.Time) (time.Time, bool) {
-	until := d.cooldownUntil.Load()
-	if until == 0 || now.UnixNano() >= until {
+	c := d.cooldown.Load()
+	if c == nil || !now.Before(c.until) {
 		return time.Time{}, false
 	}
-	return time.Unix(0, until), true
+	return c.until, true
 }
 
 // available reports whether a request may be sent now, and if not, when the
-// deployment may come back (zero when unknown).
+// deployment may come back (zero when unknown): the later of its cooldown
+// and its open circuit.
 func (d *Deployment) available(now time.Time) (bool, time.Time) {
-	if until, cooling := d.coolingUntil(now); cooling {
-		return false, until
+	until, cooling := d.coolingUntil(now)
+	ok, open := d.circuit.allows(now)
+	if !cooling && ok {
+		return true, time.Time{}
 	}
-	if ok, until := d.circuit.allows(now); !ok {
-		return false, until
+	if open.After(until) {
+		until = open
 	}
-	return true, time.Time{}
+	return false, until
 }
 
 // ewmaWeight is the share of a new sample in the latency average.

@@ -10,7 +10,7 @@ var _ Selector = (*LeastInFlight)(nil)
 
 // Select implements Selector.
 func (l *LeastInFlight) Select(cands []*Deployment) *Deployment {
-	start := int(l.next.Add(1)-1) % len(cands)
+	start := int((l.next.Add(1) - 1) % uint32(len(cands)))
 	best := cands[start]
 	for i := 1; i < len(cands); i++ {
 		d := cands[(start+i)%len(cands)]

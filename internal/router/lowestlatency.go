@@ -11,7 +11,7 @@ var _ Selector = (*LowestLatency)(nil)
 
 // Select implements Selector.
 func (l *LowestLatency) Select(cands []*Deployment) *Deployment {
-	start := int(l.next.Add(1)-1) % len(cands)
+	start := int((l.next.Add(1) - 1) % uint32(len(cands)))
 	best := cands[start]
 	for i := 1; i < len(cands); i++ {
 		d := cands[(start+i)%len(cands)]

@@ -55,7 +55,7 @@ func (p *Pool) Pick(now time.Time, tried []*Deployment) (Pick, error) {
 			cands = append(cands, d)
 		}
 		for len(cands) > 0 {
-			d := t.selector.Select(cands)
+			d := selectFrom(t.selector, cands)
 			ok, probe := d.circuit.claim(now)
 			if ok {
 				d.inflight.Add(1)
@@ -112,4 +112,24 @@ func (p *Pool) RetryAt(now time.Time) time.Time {
 		}
 	}
 	return soonest
+}
+
+// selectFrom calls the tier's selector. The built-in selectors are called
+// directly: through the interface the compiler must assume cands escapes,
+// and the candidate buffer would move to the heap on every pick. Any other
+// Selector gets its own copy.
+func selectFrom(sel Selector, cands []*Deployment) *Deployment {
+	switch s := sel.(type) {
+	case *RoundRobin:
+		return s.Select(cands)
+	case *LeastInFlight:
+		return s.Select(cands)
+	case *LowestLatency:
+		return s.Select(cands)
+	case Weighted:
+		return s.Select(cands)
+	case Random:
+		return s.Select(cands)
+	}
+	return sel.Select(append([]*Deployment(nil), cands...))
 }

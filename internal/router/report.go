@@ -51,16 +51,14 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 	if wait <= 0 {
 		wait = r.opts.Cooldown
 	}
-	until := now.Add(wait).UnixNano()
+	next := &cooldown{until: now.Add(wait), reason: o.Reason}
 	// Keep the later deadline when concurrent 429s disagree.
 	for {
-		cur := d.cooldownUntil.Load()
-		if cur >= until {
+		cur := d.cooldown.Load()
+		if cur != nil && !cur.until.Before(next.until) {
 			return
 		}
-		if d.cooldownUntil.CompareAndSwap(cur, until) {
-			reason := o.Reason
-			d.cooldownReason.Store(&reason)
+		if d.cooldown.CompareAndSwap(cur, next) {
 			return
 		}
 	}

@@ -48,10 +48,10 @@ type poolKey struct{ model, class string }
 
 // table is an immutable routing snapshot.
 type table struct {
-	pools  map[poolKey]*Pool
-	models map[string]bool // public model -> has an active deployment
-	byID   map[string]*Deployment
-	order  []*Deployment // config order, for status pages
+	pools map[poolKey]*Pool
+	known map[poolKey]bool // (model, class) -> has an active deployment
+	byID  map[string]*Deployment
+	order []*Deployment // config order, for status pages
 }
 
 // New returns a router with the given deployments.
@@ -87,9 +87,9 @@ func (r *Router) Update(deployments []config.Deployment) error {
 	defer r.mu.Unlock()
 	old := r.table.Load()
 	t := &table{
-		pools:  make(map[poolKey]*Pool),
-		models: make(map[string]bool),
-		byID:   make(map[string]*Deployment, len(deployments)),
+		pools: make(map[poolKey]*Pool),
+		known: make(map[poolKey]bool),
+		byID:  make(map[string]*Deployment, len(deployments)),
 	}
 	for _, c := range deployments {
 		if _, dup := t.byID[c.ID]; dup {
@@ -107,11 +107,11 @@ func (r *Router) Update(deployments []config.Deployment) error {
 		}
 		t.byID[c.ID] = d
 		t.order = append(t.order, d)
-		t.models[c.Model] = t.models[c.Model] || c.IsActive()
+		k := poolKey{c.Model, c.Class}
+		t.known[k] = t.known[k] || c.IsActive()
 		if !c.IsActive() {
 			continue
 		}
-		k := poolKey{c.Model, c.Class}
 		p := t.pools[k]
 		if p == nil {
 			p = &Pool{Model: c.Model, Class: c.Class}
@@ -145,13 +145,13 @@ func (r *Router) addToTier(p *Pool, d *Deployment) error {
 
 // Pool returns the pool serving model for class. It fails with
 // *UnknownModelError when nothing serves that pair, and *NoActiveError when
-// the model exists but every deployment of it is inactive.
+// deployments of the pair exist but every one is inactive.
 func (r *Router) Pool(model, class string) (*Pool, error) {
 	t := r.table.Load()
 	if p, ok := t.pools[poolKey{model, class}]; ok {
 		return p, nil
 	}
-	if active, ok := t.models[model]; ok && !active {
+	if active, ok := t.known[poolKey{model, class}]; ok && !active {
 		return nil, &NoActiveError{Model: model}
 	}
 	return nil, &UnknownModelError{Model: model, Class: class, Available: t.modelsFor(class)}
@@ -228,9 +228,7 @@ func (r *Router) Status() []Status {
 		}
 		if cooling {
 			s.CooldownUntil = &until
-			if p := d.cooldownReason.Load(); p != nil {
-				s.CooldownReason = *p
-			}
+			s.CooldownReason = d.cooldown.Load().reason
 		}
 		out = append(out, s)
 	}
