@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/mock"
+)
+
+// runDemo starts two simulated Azure OpenAI resources in-process and the
+// gateway in front of them, with a fresh client key, so a newcomer sees it
+// work in one command with nothing else installed.
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", config.DefaultListen, "gateway listen address")
+	latency := fs.Duration("latency", 50*time.Millisecond, "simulated upstream latency before the first byte")
+	tps := fs.Float64("tokens-per-second", 40, "simulated streaming speed")
+	logf := logFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := logf.logger(stderr)
+
+	var upstreams [2]string
+	for i := range upstreams {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: mock.New(mock.Options{Name: fmt.Sprintf("eastus-%d", i+1), Latency: *latency, TokensPerSecond: *tps}), ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		upstreams[i] = "http://" + ln.Addr().String()
+	}
+
+	key := "sk-demo-" + randomHex(16)
+	cfg := demoConfig(upstreams, key)
+	cfg.Listen = *listen
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo config: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("%w (is another spillway running? try --listen 127.0.0.1:4001)", err)
+	}
+	err = serveGateway(ctx, cfg, ln, log, func(addr string) {
+		base := "http://" + addr
+		fmt.Fprintf(stdout, `Spillway demo is running.
+
+  Gateway:    %[1]s   (OpenAI base URL: %[1]s/v1)
+  Client key: %[2]s
+  Upstreams:  two simulated Azure OpenAI resources at %[3]s and %[4]s
+  Models:     gpt-4o (round robin over both), gpt-35-turbo-instruct, text-embedding-3-small, dall-e-3
+
+Try it:
+  curl -s %[1]s/v1/chat/completions -H "Authorization: Bearer %[2]s" \
+    -H "Content-Type: application/json" \
+    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
+
+Press Ctrl-C to stop.
+`, base, key, upstreams[0], upstreams[1])
+	})
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+func demoConfig(upstreams [2]string, key string) *config.Config {
+	dep := func(id, model, class, endpoint string) config.Deployment {
+		return config.Deployment{ID: id, Model: model, Class: class, Provider: config.ProviderAzure, Endpoint: endpoint, Deployment: model, APIKey: "demo-upstream-key"}
+	}
+	return &config.Config{
+		Keys: []config.Key{{Key: config.Secret(key), Name: "demo"}},
+		Deployments: []config.Deployment{
+			dep("gpt4o-eastus-1", "gpt-4o", config.ClassChat, upstreams[0]),
+			dep("gpt4o-eastus-2", "gpt-4o", config.ClassChat, upstreams[1]),
+			dep("instruct-eastus-1", "gpt-35-turbo-instruct", config.ClassCompletions, upstreams[0]),
+			dep("embed-eastus-1", "text-embedding-3-small", config.ClassEmbeddings, upstreams[0]),
+			dep("embed-eastus-2", "text-embedding-3-small", config.ClassEmbeddings, upstreams[1]),
+			dep("dalle3-eastus-1", "dall-e-3", config.ClassImages, upstreams[1]),
+		},
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
