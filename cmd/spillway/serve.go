@@ -55,7 +55,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("invalid config (run `spillway check --config %s` for the full list):\n%w", *cfgPath, err)
 	}
 	if cfg.Redis != "" {
-		log.Warn("redis is not used by this version yet: cooldowns and limits are per process", "redis", "set")
+		log.Warn("redis is not used by this version yet: cooldowns and circuits are per process")
+	}
+	if cfg.Store != config.DefaultStore {
+		log.Warn("the store is not used by this version yet: deployments and keys come from the config file")
+	}
+	for _, d := range cfg.Deployments {
+		if d.RPM > 0 || d.TPM > 0 {
+			log.Warn("deployment rpm/tpm limits are not enforced by this version yet; 429s from the upstream are", "deployment", d.ID)
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
