@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/bench"
+)
+
+// runBench measures the mock directly, a bare Go reverse proxy and the
+// gateway, each in front of the same mock, and prints one table per
+// scenario. See package internal/bench for what the numbers mean.
+//
+// `spillway bench --proxy-only --upstream URL --listen ADDR` is internal:
+// it runs the bare proxy alone, and is how bench starts it as a process.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	concurrency := fs.Int("concurrency", 64, "concurrent keep-alive clients per target")
+	duration := fs.Duration("duration", 10*time.Second, "measured run per target and scenario")
+	warmup := fs.Duration("warmup", time.Second, "warm-up per target and scenario, not counted")
+	scenarios := fs.String("scenarios", "chat,stream", "comma-separated scenarios: chat (non-streaming), stream (SSE, with time to first byte)")
+	model := fs.String("model", "gpt-4o", "model asked of the gateway (and the mock's deployment name)")
+	key := fs.String("key", "sk-bench", "client key for the gateway (written into the spawned gateway's config)")
+	maxTokens := fs.Int("max-tokens", 16, "max_tokens of every request")
+	mockLatency := fs.Duration("mock-latency", 0, "latency of the spawned mock")
+	mockTPS := fs.Float64("mock-tps", 0, "tokens per second of the spawned mock's streams (0 = as fast as possible)")
+	gatewayURL := fs.String("gateway", "", "bench this running gateway instead of starting one (it must serve --model with --key)")
+	gatewayPID := fs.Int("gateway-pid", 0, "with --gateway: its process id, to report its peak RSS")
+	upstreamURL := fs.String("upstream", "", "bench this running mock/upstream instead of starting one (Azure shape, any api-key)")
+	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
+	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
+	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `usage: spillway bench [flags]
+
+Runs the same load against the mock upstream directly, a bare Go reverse proxy
+in front of it, and the gateway in front of it (each started as its own
+process on 127.0.0.1, unless --upstream/--gateway name running ones), and
+prints req/s, p50/p99 latency and what the gateway adds over the bare proxy.
+Details: go doc github.com/spillwayhq/spillway/internal/bench
+
+flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+
+	if *proxyOnly {
+		if *upstreamURL == "" {
+			return errors.New("--proxy-only needs --upstream")
+		}
+		err := bench.ServeProxy(ctx, *upstreamURL, *listen, *concurrency, func(addr string) {
+			fmt.Fprintf(stdout, "spillway bench: bare proxy on http://%s -> %s\n", addr, *upstreamURL)
+		})
+		if errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return err
+	}
+
+	sc, err := bench.ParseScenarios(*scenarios)
+	if err != nil {
+		return fmt.Errorf("--scenarios: %w", err)
+	}
+	if *gatewayURL != "" && *upstreamURL == "" {
+		fmt.Fprintln(stderr, "bench: warning: --gateway without --upstream: the mock and bare proxy rows are a fresh mock, not the gateway's own upstream")
+	}
+	cfg := bench.Config{
+		Concurrency:      *concurrency,
+		Duration:         *duration,
+		Warmup:           *warmup,
+		Scenarios:        sc,
+		Model:            *model,
+		Key:              *key,
+		UpstreamKey:      "bench-upstream-key",
+		MaxTokens:        *maxTokens,
+		MockLatency:      *mockLatency,
+		MockTPS:          *mockTPS,
+		ExternalUpstream: *upstreamURL != "",
+		Progress:         stderr,
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	sp, err := bench.Spawn(ctx, bench.SpawnOptions{
+		Upstream:    *upstreamURL,
+		Gateway:     *gatewayURL,
+		GatewayPID:  *gatewayPID,
+		Concurrency: *concurrency,
+		MockLatency: *mockLatency,
+		MockTPS:     *mockTPS,
+		Model:       *model,
+		Key:         *key,
+		UpstreamKey: cfg.UpstreamKey,
+		Log:         stderr,
+	})
+	if err != nil {
+		return err
+	}
+	defer sp.Stop()
+
+	rep, err := bench.Run(ctx, cfg, sp.Endpoints)
+	if err != nil {
+		if ctx.Err() != nil {
+			return errors.New("interrupted: no report")
+		}
+		return err
+	}
+	died := sp.Check() // before Stop, which ends them all
+	sp.Stop()
+
+	text := stdout
+	if *jsonOut {
+		text = stderr
+	}
+	if err := rep.WriteText(text); err != nil {
+		return err
+	}
+	if *jsonOut {
+		if err := rep.WriteJSON(stdout); err != nil {
+			return err
+		}
+	}
+	if died != nil || rep.Failed() {
+		if out := sp.Stderr(); out != "" {
+			fmt.Fprintf(stderr, "\nwhat the started processes wrote on stderr:\n%s", out)
+		}
+	}
+	if died != nil {
+		return died
+	}
+	if rep.Failed() {
+		return errors.New("some requests failed (see ERRORS above): the numbers are not trustworthy")
+	}
+	return nil
+}

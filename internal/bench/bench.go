@@ -1,0 +1,366 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Scenario names.
+const (
+	ScenarioChat   = "chat"
+	ScenarioStream = "stream"
+)
+
+// DefaultAPIVersion is the api-version used when calling the mock directly.
+const DefaultAPIVersion = "2024-10-21"
+
+// maxConcurrency bounds the number of load workers.
+const maxConcurrency = 4096
+
+// Config is what to measure and how hard.
+type Config struct {
+	Concurrency int
+	Duration    time.Duration
+	Warmup      time.Duration
+	Scenarios   []string // ScenarioChat, ScenarioStream
+	Model       string   // public model name, sent to the gateway
+	Deployment  string   // upstream deployment name; default Model
+	Key         string   // client key for the gateway
+	UpstreamKey string   // api-key sent to the mock and the bare proxy
+	MaxTokens   int
+	// MockLatency and MockTPS describe the mock, for the report (and for
+	// Spawn, which starts it with them).
+	MockLatency time.Duration
+	MockTPS     float64
+	// ExternalUpstream says the mock was not started by bench (--upstream),
+	// so MockLatency and MockTPS do not describe it.
+	ExternalUpstream bool
+	// Progress, if not nil, gets a line as each target starts.
+	Progress io.Writer
+}
+
+// Endpoints are the base URLs (scheme://host:port) of the three targets.
+// An empty one is left out of the run.
+type Endpoints struct {
+	Mock, Proxy, Gateway string
+	// GatewayRSS returns the gateway's peak RSS in bytes; nil when unknown.
+	GatewayRSS func() (int64, error)
+}
+
+// ParseScenarios splits a comma-separated list of scenario names.
+func ParseScenarios(s string) ([]string, error) {
+	var out []string
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if f != ScenarioChat && f != ScenarioStream {
+			return nil, fmt.Errorf("unknown scenario %q (want %s or %s)", f, ScenarioChat, ScenarioStream)
+		}
+		for _, o := range out {
+			if o == f {
+				return nil, fmt.Errorf("scenario %q given twice", f)
+			}
+		}
+		out = append(out, f)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no scenario given")
+	}
+	return out, nil
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	switch {
+	case c.Concurrency < 1 || c.Concurrency > maxConcurrency:
+		return fmt.Errorf("concurrency must be between 1 and %d", maxConcurrency)
+	case c.Duration <= 0:
+		return errors.New("duration must be positive")
+	case c.Warmup < 0:
+		return errors.New("warm-up must not be negative")
+	case c.Model == "":
+		return errors.New("model must not be empty")
+	case c.MaxTokens < 1:
+		return errors.New("max tokens must be at least 1")
+	}
+	if len(c.Scenarios) == 0 {
+		return errors.New("no scenario given")
+	}
+	for _, s := range c.Scenarios {
+		if s != ScenarioChat && s != ScenarioStream {
+			return fmt.Errorf("unknown scenario %q", s)
+		}
+	}
+	return nil
+}
+
+// RequestBody is the chat completion every request sends.
+func RequestBody(model string, maxTokens int, stream bool) []byte {
+	body := map[string]any{
+		"model":      model,
+		"messages":   []map[string]string{{"role": "user", "content": "hi"}},
+		"max_tokens": maxTokens,
+	}
+	if stream {
+		body["stream"] = true
+	}
+	b, _ := json.Marshal(body)
+	return b
+}
+
+// targets returns the targets for ep, in report order.
+func (c *Config) targets(ep Endpoints) []Target {
+	dep := c.Deployment
+	if dep == "" {
+		dep = c.Model
+	}
+	azurePath := "/openai/deployments/" + url.PathEscape(dep) + "/chat/completions?api-version=" + DefaultAPIVersion
+	upstreamHeader := http.Header{"Content-Type": {"application/json"}, "Api-Key": {c.UpstreamKey}}
+	var ts []Target
+	if ep.Mock != "" {
+		ts = append(ts, Target{Name: TargetMock, URL: ep.Mock + azurePath, Header: upstreamHeader})
+	}
+	if ep.Proxy != "" {
+		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + azurePath, Header: upstreamHeader})
+	}
+	if ep.Gateway != "" {
+		ts = append(ts, Target{Name: TargetGateway, URL: ep.Gateway + "/v1/chat/completions",
+			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + c.Key}}})
+	}
+	return ts
+}
+
+// Run measures every scenario against every endpoint in ep, one target at a
+// time, and returns the report. It returns early with ctx's error.
+func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	targets := cfg.targets(ep)
+	if len(targets) == 0 {
+		return nil, errors.New("no target to measure")
+	}
+	rep := &Report{
+		Concurrency:      cfg.Concurrency,
+		Duration:         cfg.Duration,
+		Warmup:           cfg.Warmup,
+		MockLatency:      cfg.MockLatency,
+		MockTPS:          cfg.MockTPS,
+		ExternalUpstream: cfg.ExternalUpstream,
+		CPUs:             runtime.NumCPU(),
+		LoadAvg:          LoadAverage(),
+	}
+	for _, sc := range cfg.Scenarios {
+		stream := sc == ScenarioStream
+		opts := LoadOptions{
+			Concurrency: cfg.Concurrency,
+			Duration:    cfg.Duration,
+			Warmup:      cfg.Warmup,
+			Body:        RequestBody(cfg.Model, cfg.MaxTokens, stream),
+			Stream:      stream,
+		}
+		sr := ScenarioReport{Name: sc, Stream: stream, GatewayPeakRSS: -1}
+		for _, t := range targets {
+			if cfg.Progress != nil {
+				fmt.Fprintf(cfg.Progress, "bench: %s -> %s (%s warm-up + %s, %d concurrent)\n", sc, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
+			}
+			res, err := Load(ctx, t, opts)
+			if err != nil {
+				return nil, err
+			}
+			sr.Results = append(sr.Results, res)
+			if t.Name == TargetGateway && ep.GatewayRSS != nil {
+				if n, err := ep.GatewayRSS(); err == nil {
+					sr.GatewayPeakRSS = n
+				}
+			}
+		}
+		rep.Scenarios = append(rep.Scenarios, sr)
+	}
+	return rep, nil
+}
+
+// SpawnOptions say which processes Spawn starts and how.
+type SpawnOptions struct {
+	// Exe is the spillway binary to re-execute; "" means this one.
+	Exe string
+	// Upstream and Gateway are base URLs of processes already running;
+	// the ones left empty are started. The bare proxy is always started,
+	// in front of the upstream.
+	Upstream, Gateway string
+	// GatewayPID, with Gateway, lets bench read that process's peak RSS.
+	GatewayPID  int
+	Concurrency int
+	MockLatency time.Duration
+	MockTPS     float64
+	Model       string
+	Deployment  string // default Model
+	Key         string // client key written into the spawned gateway's config
+	UpstreamKey string
+	// Log gets what bench starts, and a stopped child's stderr if it
+	// exited on its own.
+	Log io.Writer
+}
+
+// Spawned is the set of processes Spawn started.
+type Spawned struct {
+	Endpoints
+	children []*child
+	dir      string
+	log      io.Writer
+}
+
+// Spawn starts the mock (unless o.Upstream), the bare proxy and the gateway
+// (unless o.Gateway) as child processes on 127.0.0.1 and returns their
+// endpoints. Call Stop on the result, even after an error of Run; on error
+// Spawn has stopped what it started.
+func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
+	exe := o.Exe
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return nil, fmt.Errorf("finding the spillway binary to start the targets: %w", err)
+		}
+	}
+	log := o.Log
+	if log == nil {
+		log = io.Discard
+	}
+	dir, err := os.MkdirTemp("", "spillway-bench-")
+	if err != nil {
+		return nil, err
+	}
+	s := &Spawned{dir: dir, log: log}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+
+	upstream := o.Upstream
+	if upstream == "" {
+		c, err := s.start(ctx, "mock", exe, []string{"mock", "--listen", "127.0.0.1:0",
+			"--latency", o.MockLatency.String(),
+			"--tokens-per-second", strconv.FormatFloat(o.MockTPS, 'g', -1, 64)}, "")
+		if err != nil {
+			return nil, err
+		}
+		upstream = c.url
+	} else if _, err := ParseUpstream(upstream); err != nil {
+		return nil, fmt.Errorf("--upstream: %w", err)
+	}
+	s.Mock = upstream
+
+	c, err := s.start(ctx, "bare proxy", exe, []string{"bench", "--proxy-only", "--upstream", upstream,
+		"--listen", "127.0.0.1:0", "--concurrency", strconv.Itoa(o.Concurrency)}, "bare proxy on")
+	if err != nil {
+		return nil, err
+	}
+	s.Proxy = c.url
+
+	if o.Gateway != "" {
+		if _, err := ParseUpstream(o.Gateway); err != nil {
+			return nil, fmt.Errorf("--gateway: %w", err)
+		}
+		s.Gateway = strings.TrimSuffix(o.Gateway, "/")
+		if o.GatewayPID > 0 {
+			pid := o.GatewayPID
+			s.GatewayRSS = func() (int64, error) { return PeakRSS(pid) }
+		}
+		return s, nil
+	}
+	cfgPath := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(cfgPath, GatewayConfig(upstream, o.Model, o.Deployment, o.Key, o.UpstreamKey), 0o600); err != nil {
+		return nil, err
+	}
+	g, err := s.start(ctx, "gateway", exe, []string{"serve", "--config", cfgPath, "--listen", "127.0.0.1:0", "--log-level", "warn"}, "serving on")
+	if err != nil {
+		return nil, err
+	}
+	s.Gateway = g.url
+	s.GatewayRSS = func() (int64, error) { return PeakRSS(g.pid()) }
+	return s, nil
+}
+
+func (s *Spawned) start(ctx context.Context, name, exe string, args []string, marker string) (*child, error) {
+	c, err := startChild(ctx, name, exe, args, s.dir, marker)
+	if err != nil {
+		return nil, err
+	}
+	s.children = append(s.children, c)
+	fmt.Fprintf(s.log, "bench: started %s (pid %d) at %s\n", name, c.pid(), c.url)
+	return c, nil
+}
+
+// Check returns an error naming every child that has exited on its own.
+func (s *Spawned) Check() error {
+	var errs []error
+	for _, c := range s.children {
+		if c.exited() {
+			errs = append(errs, fmt.Errorf("%s exited during the run: %v%s", c.name, c.exitErr(), c.stderrNote()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Stderr returns what each child wrote on its standard error (the last
+// few KiB of it), to show when a run went wrong.
+func (s *Spawned) Stderr() string {
+	var b strings.Builder
+	for _, c := range s.children {
+		if out := strings.TrimSpace(c.errTail.String()); out != "" {
+			fmt.Fprintf(&b, "--- %s (pid %d) stderr:\n%s\n", c.name, c.pid(), out)
+		}
+	}
+	return b.String()
+}
+
+// Stop stops every child, gateway first, and removes the temporary
+// directory. It is safe to call more than once.
+func (s *Spawned) Stop() {
+	for i := len(s.children) - 1; i >= 0; i-- {
+		s.children[i].stop()
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+		s.dir = ""
+	}
+}
+
+// GatewayConfig is the config file for the spawned gateway: one client key
+// and one Azure deployment of model on upstream.
+func GatewayConfig(upstream, model, deployment, key, upstreamKey string) []byte {
+	if deployment == "" {
+		deployment = model
+	}
+	q := strconv.Quote
+	return fmt.Appendf(nil, `# written by spillway bench
+listen: 127.0.0.1:0
+keys:
+  - key: %s
+    name: bench
+routing:
+  retries: 2
+deployments:
+  - id: bench-1
+    model: %s
+    class: openai-chat
+    provider: azure
+    endpoint: %s
+    deployment: %s
+    api_version: %s
+    api_key: %s
+`, q(key), q(model), q(upstream), q(deployment), q(DefaultAPIVersion), q(upstreamKey))
+}
