@@ -2,12 +2,12 @@ package gateway
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/router"
@@ -54,9 +54,10 @@ type upstream struct {
 	bufp    *[]byte
 	err     error // transport error, when resp is nil
 	latency time.Duration
-	ctx     context.Context
-	cancel  context.CancelCauseFunc
+	// idle closes the body when the upstream stays silent for timeout while
+	// the gateway waits on it; idled records that it did.
 	idle    *time.Timer
+	idled   atomic.Bool
 	timeout time.Duration
 }
 
@@ -65,11 +66,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // attempt sends req to pick's deployment and reads just enough to classify
 // the outcome: the headers, and the first bytes of the body. A failure
 // before any byte of a success body is read is as retryable as a refused
-// connection, because nothing has reached the client yet.
+// connection, because nothing has reached the client yet. The upstream
+// request shares the client's context: a client that leaves cancels it.
 func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*upstream, router.Outcome) {
-	ctx, cancel := context.WithCancelCause(r.Context())
-	up := &upstream{ctx: ctx, cancel: cancel, timeout: g.idle}
-	out := g.upstreamRequest(ctx, r, req, pick)
+	up := &upstream{timeout: g.idle}
+	out := g.upstreamRequest(r, req, pick)
 	start := time.Now()
 	resp, err := g.transport.RoundTrip(out)
 	up.latency = time.Since(start)
@@ -78,7 +79,10 @@ func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*ups
 		return up, router.ClassifyError(r.Context(), err)
 	}
 	up.resp = resp
-	up.idle = time.AfterFunc(g.idle, func() { cancel(errIdleTimeout) })
+	up.idle = time.AfterFunc(g.idle, func() {
+		up.idled.Store(true)
+		resp.Body.Close() // unblocks the pending Read
+	})
 	up.bufp = bufPool.Get().(*[]byte)
 	buf := *up.bufp
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -99,17 +103,19 @@ func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*ups
 	return up, router.Outcome{Verdict: router.Success}
 }
 
-// body returns the response body as read through the idle timer.
+// body returns the response body read under the idle timeout.
 func (up *upstream) body() io.Reader { return idleReader{up} }
 
+// idleReader arms the idle timer only while waiting on the upstream, so a
+// slow client is not mistaken for a silent upstream.
 type idleReader struct{ up *upstream }
 
 func (ir idleReader) Read(p []byte) (int, error) {
-	n, err := ir.up.resp.Body.Read(p)
-	if n > 0 {
-		ir.up.idle.Reset(ir.up.timeout)
-	}
-	if err != nil && !errors.Is(err, io.EOF) && errors.Is(context.Cause(ir.up.ctx), errIdleTimeout) {
+	up := ir.up
+	up.idle.Reset(up.timeout)
+	n, err := up.resp.Body.Read(p)
+	up.idle.Stop()
+	if err != nil && !errors.Is(err, io.EOF) && up.idled.Load() {
 		err = errIdleTimeout
 	}
 	return n, err
@@ -123,7 +129,6 @@ func (up *upstream) close() {
 	if up.resp != nil {
 		up.resp.Body.Close()
 	}
-	up.cancel(nil)
 	if up.bufp != nil {
 		bufPool.Put(up.bufp)
 		up.bufp, up.head = nil, nil
@@ -134,19 +139,23 @@ func (up *upstream) close() {
 // credentials first, stays at the gateway.
 var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
 
-func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick) *http.Request {
+// jsonContentType is shared by every upstream request; header values are
+// never modified by the transport.
+var jsonContentType = []string{"application/json"}
+
+func (g *Gateway) upstreamRequest(r *http.Request, req *request, pick router.Pick) *http.Request {
 	body := req.body
 	if m := pick.Target.Model; m != "" && m != req.peek.Model {
 		body = withModel(req.body, req.peek, m)
 	}
 	h := make(http.Header, 8)
-	h["Content-Type"] = []string{"application/json"}
+	h["Content-Type"] = jsonContentType
 	for _, k := range forwardedHeaders {
 		if v, ok := r.Header[k]; ok {
 			h[k] = v
 		}
 	}
-	h["X-Request-Id"] = []string{req.id}
+	h["X-Request-Id"] = req.idHeader
 	// A nil X-Idempotency-Key is not sent, but tells net/http it may
 	// replay this POST on a fresh connection when a kept-alive one was
 	// closed before any byte of the response: an upstream restart or idle
@@ -154,15 +163,30 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *req
 	h["X-Idempotency-Key"] = nil
 	pick.Target.SetAuth(h)
 	u := pick.Target.URL(req.op)
+	rb := &replayBody{body: body}
+	rb.Reset(body)
 	out := &http.Request{
 		Method:        http.MethodPost,
 		URL:           u,
 		Host:          u.Host,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		Body:          rb,
+		GetBody:       rb.replay,
 		ContentLength: int64(len(body)),
 		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
-	return out.WithContext(ctx)
+	return out.WithContext(r.Context())
+}
+
+// replayBody is an upstream request body that can be read again for a
+// replay on a fresh connection.
+type replayBody struct {
+	bytes.Reader
+	body []byte
+}
+
+func (*replayBody) Close() error { return nil }
+
+func (b *replayBody) replay() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(b.body)), nil
 }

@@ -13,6 +13,7 @@ import (
 // request is one client request as the attempt loop sees it.
 type request struct {
 	id        string
+	idHeader  []string // []string{id}, shared by the response and upstream headers
 	op        provider.Operation
 	model     string
 	body      []byte
@@ -26,7 +27,8 @@ type request struct {
 func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := &request{id: g.ids.next(), op: op, start: time.Now()}
-		w.Header().Set("X-Request-Id", req.id)
+		req.idHeader = []string{req.id}
+		w.Header()["X-Request-Id"] = req.idHeader
 		res, err := g.serve(w, r, req, fromPath)
 		if errors.Is(err, errAbort) {
 			g.logRequest(r, req, res, err)

@@ -172,5 +172,7 @@ func (r *requestIDs) init() {
 }
 
 func (r *requestIDs) next() string {
-	return r.prefix + strconv.FormatUint(r.n.Add(1), 36)
+	var b [48]byte
+	out := append(b[:0], r.prefix...)
+	return string(strconv.AppendUint(out, r.n.Add(1), 36))
 }

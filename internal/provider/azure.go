@@ -36,7 +36,7 @@ func newAzure(d config.Deployment) (*Target, error) {
 	}
 	if k := d.APIKey.Value(); k != "" {
 		t.authHeader = http.CanonicalHeaderKey("api-key")
-		t.authValue = k
+		t.authValue = []string{k}
 	}
 	return t, nil
 }

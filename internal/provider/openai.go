@@ -41,7 +41,7 @@ func newOpenAI(d config.Deployment) (*Target, error) {
 	}
 	if k := d.APIKey.Value(); k != "" {
 		t.authHeader = "Authorization"
-		t.authValue = "Bearer " + k
+		t.authValue = []string{"Bearer " + k}
 	}
 	return t, nil
 }

@@ -56,7 +56,7 @@ type Target struct {
 	// authHeader and authValue are set on every upstream request; empty
 	// authHeader means the upstream takes no credentials.
 	authHeader string
-	authValue  string
+	authValue  []string
 	// Model is the upstream model name to put in the request body, or ""
 	// when the body's model is left as the client sent it (Azure routes by
 	// URL and ignores it).
@@ -81,7 +81,7 @@ func (t *Target) URL(op Operation) *url.URL { return t.urls[op] }
 // SetAuth puts the upstream credentials on h.
 func (t *Target) SetAuth(h http.Header) {
 	if t.authHeader != "" {
-		h[t.authHeader] = []string{t.authValue}
+		h[t.authHeader] = t.authValue // shared: header values are never modified downstream
 	}
 }
 
