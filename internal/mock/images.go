@@ -1,0 +1,128 @@
+package mock
+
+import (
+	"bytes"
+	"encoding/base64"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+const (
+	maxImages = 10
+	// imageSide is the side of the generated pictures, in pixels: small,
+	// whatever size was asked for.
+	imageSide = 64
+)
+
+type imageRequest struct {
+	Model          string `json:"model"`
+	Prompt         string `json:"prompt"`
+	N              int    `json:"n"`
+	ResponseFormat string `json:"response_format"`
+}
+
+// images answers with n generated pictures: a gradient whose colour
+// depends on the prompt. URLs point back to this server (/mock/images/),
+// so a browser can show them.
+func (c *call) images() {
+	var req imageRequest
+	if !c.readBody(&req) {
+		return
+	}
+	if req.Prompt == "" {
+		badRequest(c.w, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+		return
+	}
+	n := req.N
+	if n == 0 {
+		n = 1
+	}
+	if n < 1 || n > maxImages {
+		badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(n)+".", "n", "invalid_value")
+		return
+	}
+	b64 := false
+	switch req.ResponseFormat {
+	case "", "url":
+	case "b64_json":
+		b64 = true
+	default:
+		badRequest(c.w, "Invalid value for 'response_format': must be 'url' or 'b64_json', got '"+req.ResponseFormat+"'.", "response_format", "invalid_value")
+		return
+	}
+	h := newHasher()
+	h.add(req.Prompt)
+
+	base := "http://"
+	if c.r.TLS != nil {
+		base = "https://"
+	}
+	base += c.r.Host + "/mock/images/"
+
+	bp := getBuf()
+	defer putBuf(bp)
+	b := append((*bp)[:0], '{')
+	b = appendKInt(b, "created", time.Now().Unix())
+	b = append(b, `,"data":[`...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		rgb := uint32(splitmix(uint64(h)+uint64(i))) & 0xffffff
+		b = append(b, '{')
+		if b64 {
+			b = append(b, `"b64_json":"`...)
+			b = base64.StdEncoding.AppendEncode(b, gradientPNG(rgb))
+			b = append(b, '"')
+		} else {
+			b = appendKV(b, "url", base+hex6(rgb)+".png")
+		}
+		b = append(b, ',')
+		b = appendKV(b, "revised_prompt", "A simulated picture of: "+req.Prompt)
+		b = append(b, '}')
+	}
+	b = append(b, "]}"...)
+	*bp = b
+	c.writeBody(b)
+}
+
+// serveImageFile serves /mock/images/RRGGBB.png.
+func serveImageFile(w http.ResponseWriter, name string) {
+	rgb, err := strconv.ParseUint(name, 16, 32)
+	if err != nil || len(name) != 6 {
+		writeError(w, http.StatusNotFound, "No such image: "+name+".png", "invalid_request_error", "", "")
+		return
+	}
+	img := gradientPNG(uint32(rgb))
+	h := w.Header()
+	h["Content-Type"] = []string{"image/png"}
+	h["Content-Length"] = []string{strconv.Itoa(len(img))}
+	h["Cache-Control"] = []string{"public, max-age=86400"}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(img)
+}
+
+func hex6(rgb uint32) string {
+	s := strconv.FormatUint(uint64(rgb)|1<<24, 16)
+	return s[1:]
+}
+
+// gradientPNG draws a diagonal gradient from rgb to a darker shade.
+func gradientPNG(rgb uint32) []byte {
+	img := image.NewNRGBA(image.Rect(0, 0, imageSide, imageSide))
+	r, g, b := uint8(rgb>>16), uint8(rgb>>8), uint8(rgb)
+	for y := range imageSide {
+		for x := range imageSide {
+			f := 255 - (x+y)*96/(2*imageSide) // 255 down to ~160
+			img.SetNRGBA(x, y, color.NRGBA{uint8(int(r) * f / 255), uint8(int(g) * f / 255), uint8(int(b) * f / 255), 255})
+		}
+	}
+	var buf bytes.Buffer
+	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	_ = enc.Encode(&buf, img) // writing to memory cannot fail
+	return buf.Bytes()
+}
