@@ -1,0 +1,74 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+
+	"github.com/pressly/goose/v3"
+)
+
+// RawAPIKey returns the api_key_enc column of deployment id exactly as
+// stored, nil when NULL. storetest finds it through an interface
+// assertion; it exists only in this package's test binary.
+func (s *sqlStore) RawAPIKey(ctx context.Context, id string) ([]byte, error) {
+	var raw sql.NullString
+	if err := s.read.QueryRowContext(ctx, s.d.rebind(`SELECT api_key_enc FROM deployments WHERE id = ?`), id).Scan(&raw); err != nil {
+		return nil, err
+	}
+	if !raw.Valid {
+		return nil, nil
+	}
+	return []byte(raw.String), nil
+}
+
+// SchemaVersion returns the highest migration version applied to st's
+// database.
+func SchemaVersion(ctx context.Context, st Store) (int64, error) {
+	s := st.(*sqlStore)
+	var v int64
+	err := s.read.QueryRowContext(ctx, `SELECT MAX(version_id) FROM `+goose.DefaultTablename).Scan(&v)
+	return v, err
+}
+
+// StampSchemaVersion records version as applied, as a newer binary that
+// had migrated the database would have.
+func StampSchemaVersion(ctx context.Context, st Store, version int64) error {
+	s := st.(*sqlStore)
+	_, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO `+goose.DefaultTablename+` (version_id, is_applied) VALUES (?, ?)`), version, true)
+	return err
+}
+
+// LatestSchemaVersion is the newest embedded migration.
+func LatestSchemaVersion() (int64, error) {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return 0, err
+	}
+	var latest int64
+	for _, n := range names {
+		v, err := goose.NumericComponent(n)
+		if err != nil {
+			return 0, err
+		}
+		latest = max(latest, v)
+	}
+	if latest == 0 {
+		return 0, errors.New("no migrations embedded")
+	}
+	return latest, nil
+}
+
+// SQLitePragma returns a pragma's value as the writer ("write") or a
+// reader ("read") connection sees it.
+func SQLitePragma(ctx context.Context, st Store, pool, name string) (string, error) {
+	s := st.(*sqlStore)
+	db := s.read
+	if pool == "write" {
+		db = s.write
+	}
+	var v string
+	err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
+	return v, err
+}

@@ -1,0 +1,63 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+
+	"github.com/pressly/goose/v3"
+)
+
+// migrations holds one numbered set of goose SQL files shared by SQLite
+// and PostgreSQL. A later migration that cannot be written portably can
+// become a Go migration (goose.NewGoMigration) that switches on the
+// dialect, keeping one version sequence.
+//
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// migrate brings the schema up to the newest embedded migration. It
+// refuses a database whose schema is newer than that, because this binary
+// would misread or damage tables it does not know.
+func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger) (err error) {
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if d.migrationLock != nil {
+		unlock, lerr := d.migrationLock(ctx, db)
+		if lerr != nil {
+			return lerr
+		}
+		defer func() {
+			if uerr := unlock(); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("store: migration unlock: %w", uerr))
+			}
+		}()
+	}
+	p, err := goose.NewProvider(d.goose, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	sources := p.ListSources()
+	latest := sources[len(sources)-1].Version
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if current > latest {
+		return fmt.Errorf("store: database schema is at version %d, this binary knows up to %d: %w", current, latest, ErrSchemaTooNew)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate %s schema from version %d: %w", d.name, current, err)
+	}
+	for _, r := range results {
+		logger.InfoContext(ctx, "store: applied migration", "database", d.name, "version", r.Source.Version, "duration", r.Duration)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Options configures Open.
+type Options struct {
+	// SecretKey encrypts upstream keys at rest: 32 bytes, usually from
+	// ParseSecretKey(os.Getenv("SPILLWAY_SECRET_KEY")). Default nil: the
+	// store works, but storing a deployment with an APIKey fails with
+	// ErrNoSecretKey and reading one that has a key fails too.
+	SecretKey []byte
+	// Logger receives one line per applied migration. Default
+	// slog.Default(). Nothing secret is ever logged.
+	Logger *slog.Logger
+	// Now stamps CreatedAt, UpdatedAt and settings. Default time.Now.
+	Now func() time.Time
+}
+
+// Open connects to the database named by url, applies any pending
+// migrations and returns a Store. Accepted forms:
+//
+//	sqlite://spillway.db          relative to the working directory
+//	sqlite:///var/lib/spillway.db absolute
+//	postgres://user:pass@host:5432/db?sslmode=disable (or postgresql://)
+//
+// A database migrated by a newer binary fails with ErrSchemaTooNew. The
+// caller closes the Store.
+func Open(ctx context.Context, url string, opts Options) (Store, error) {
+	sealer, err := newSealer(opts.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	s := &sqlStore{sealer: sealer, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		s.d = sqliteDialect
+		s.read, s.write, err = openSQLite(ctx, strings.TrimPrefix(url, "sqlite://"))
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		s.d = postgresDialect
+		s.write, err = openPostgres(ctx, url)
+		s.read = s.write
+	default:
+		// Only the scheme is quoted: the rest may hold a password.
+		scheme, _, _ := strings.Cut(url, ":")
+		return nil, fmt.Errorf("store: unsupported database URL scheme %q: want sqlite://relative/path.db, sqlite:///absolute/path.db, postgres://user@host/db or postgresql://user@host/db", scheme)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, s.write, s.d, logger); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	s.q = newQueries(s.d)
+	return s, nil
+}

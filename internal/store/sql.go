@@ -1,0 +1,102 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// sqlStore is the Store for every SQL database; d holds what differs.
+type sqlStore struct {
+	// read and write are the same pool except on SQLite, which has one
+	// writer connection and a few readers.
+	read, write *sql.DB
+	d           dialect
+	q           queries
+	sealer      sealer
+	now         func() time.Time
+}
+
+var _ Store = (*sqlStore)(nil)
+
+// queries are rebound for the dialect once, at Open.
+type queries struct {
+	list, get, insert, update, delete string
+	bump, revision                    string
+	setting, setSetting               string
+}
+
+func newQueries(d dialect) queries {
+	return queries{
+		list:   `SELECT ` + deploymentColumns + ` FROM deployments ORDER BY id` + d.byteOrder,
+		get:    d.rebind(`SELECT ` + deploymentColumns + ` FROM deployments WHERE id = ?`),
+		insert: d.rebind(`INSERT INTO deployments (` + deploymentColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		update: d.rebind(`UPDATE deployments SET model = ?, class = ?, provider = ?, endpoint = ?,
+			resource_name = ?, deployment = ?, api_version = ?, api_key_enc = ?, priority = ?,
+			weight = ?, rpm = ?, tpm = ?, active = ?, model_info = ?, origin = ?, updated_at = ?
+			WHERE id = ? RETURNING created_at`),
+		delete:     d.rebind(`DELETE FROM deployments WHERE id = ?`),
+		bump:       `UPDATE revision SET value = value + 1 WHERE id = 1`,
+		revision:   `SELECT value FROM revision WHERE id = 1`,
+		setting:    d.rebind(`SELECT value FROM settings WHERE key = ?`),
+		setSetting: d.rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+	}
+}
+
+// change runs fn and the revision bump in one transaction, so a replica
+// that sees the new revision also sees the change.
+func (s *sqlStore) change(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() // a no-op after Commit
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, s.q.bump); err != nil {
+		return fmt.Errorf("bump revision: %w", err)
+	}
+	return tx.Commit()
+}
+
+// timestamp is now at the precision the columns keep, so what a write
+// returns equals what a later read returns.
+func (s *sqlStore) timestamp() time.Time {
+	return s.now().UTC().Truncate(time.Millisecond)
+}
+
+func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
+
+// Revision implements Store.
+func (s *sqlStore) Revision(ctx context.Context) (int64, error) {
+	var rev int64
+	if err := s.read.QueryRowContext(ctx, s.q.revision).Scan(&rev); err != nil {
+		return 0, fmt.Errorf("store: revision: %w", err)
+	}
+	return rev, nil
+}
+
+// Ping implements Store.
+func (s *sqlStore) Ping(ctx context.Context) error {
+	if err := s.write.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.d.name, err)
+	}
+	if s.read != s.write {
+		if err := s.read.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping %s: %w", s.d.name, err)
+		}
+	}
+	return nil
+}
+
+// Close implements Store.
+func (s *sqlStore) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		err = errors.Join(err, s.read.Close())
+	}
+	return err
+}

@@ -1,0 +1,82 @@
+// Package store persists what operators change at runtime: deployments
+// created through the management APIs and gateway settings such as the
+// admin token's hash. One SQL implementation serves SQLite and PostgreSQL
+// through a dialect each; upstream keys are encrypted at rest with
+// AES-256-GCM. Every change bumps a revision so replicas can tell, with one
+// cheap query, that they must reload.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors, matched with errors.Is.
+var (
+	// ErrNotFound means no record has that key.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means a record with that key already exists.
+	ErrConflict = errors.New("already exists")
+	// ErrNoSecretKey means an upstream key was to be stored but the store
+	// has no encryption key (SPILLWAY_SECRET_KEY).
+	ErrNoSecretKey = errors.New("no secret key: set SPILLWAY_SECRET_KEY to 32 bytes as 64 hex characters or base64 (e.g. `openssl rand -hex 32`) to store upstream keys encrypted")
+	// ErrSchemaTooNew means the database was migrated by a newer binary.
+	ErrSchemaTooNew = errors.New("database schema is newer than this binary knows; upgrade spillway")
+)
+
+// Deployment is a deployment created through a management API. Field
+// meanings match config.Deployment.
+type Deployment struct {
+	ID           string
+	Model        string
+	Class        string
+	Provider     string
+	Endpoint     string
+	ResourceName string
+	Deployment   string
+	APIVersion   string
+	// APIKey is the plaintext upstream key, in memory only: the database
+	// holds it encrypted.
+	APIKey    string
+	Priority  int
+	Weight    int
+	RPM       int
+	TPM       int
+	Active    bool
+	ModelInfo map[string]any
+	// Origin names the API that created it: "native", "seed", "litellm".
+	Origin    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Store is the persistence the gateway needs. Implementations are safe for
+// concurrent use.
+type Store interface {
+	// ListDeployments returns every stored deployment, ordered by id.
+	ListDeployments(ctx context.Context) ([]Deployment, error)
+	// GetDeployment returns one deployment or ErrNotFound.
+	GetDeployment(ctx context.Context, id string) (Deployment, error)
+	// CreateDeployment stores d (ErrConflict when the id exists) and
+	// returns it with timestamps set.
+	CreateDeployment(ctx context.Context, d Deployment) (Deployment, error)
+	// UpdateDeployment replaces the deployment with d.ID (ErrNotFound when
+	// absent), keeping CreatedAt.
+	UpdateDeployment(ctx context.Context, d Deployment) (Deployment, error)
+	// DeleteDeployment removes it, or returns ErrNotFound.
+	DeleteDeployment(ctx context.Context, id string) error
+
+	// Revision returns a number that grows with every change to stored
+	// deployments, on any replica.
+	Revision(ctx context.Context) (int64, error)
+
+	// Setting returns a gateway setting or ErrNotFound; SetSetting writes
+	// one. Used for the admin token's hash.
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
