@@ -78,7 +78,7 @@ func TestReloadMergesFileAndStore(t *testing.T) {
 	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
 	for _, d := range []store.Deployment{
 		stored("stored-1", "gpt-4o", "http://127.0.0.1:2"),
-		stored("file-1", "gpt-4o", "http://127.0.0.1:3"),     // id taken by the file
+		stored("file-1", "gpt-4o", "http://127.0.0.1:3"),    // id taken by the file
 		stored("broken", "gpt-4o", "ftp://nowhere.example"), // cannot route
 	} {
 		if _, err := st.CreateDeployment(ctx, d); err != nil {
