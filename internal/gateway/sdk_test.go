@@ -155,7 +155,7 @@ func TestSDKCompletionsEmbeddingsImages(t *testing.T) {
 			if err != nil || len(emb.Data) != 2 || len(emb.Data[1].Embedding) != 32 {
 				t.Errorf("Embeddings.New = %d vectors, %v; want 2 of 32 dimensions", len(emb.Data), err)
 			}
-			img, err := c.Images.Generate(ctx, openai.ImageGenerateParams{Model: openai.ImageModelDallE3, Prompt: "a spillway at dawn", N: openai.Int(1)})
+			img, err := c.Images.Generate(ctx, openai.ImageGenerateParams{Model: openai.ImageModel("dall-e-3"), Prompt: "a spillway at dawn", N: openai.Int(1)})
 			if err != nil || len(img.Data) != 1 || (img.Data[0].URL == "" && img.Data[0].B64JSON == "") {
 				t.Errorf("Images.Generate = %+v, %v; want one image", img, err)
 			}

@@ -99,10 +99,10 @@ func writeStatusFault(w http.ResponseWriter, f *Fault, rt route, apiVersion stri
 		secs = ceilDiv(f.RetryAfter, time.Second)
 		h["Retry-After"] = []string{strconv.FormatInt(secs, 10)}
 	}
-	if f.RetryAfterMS > 0 {
-		h["Retry-After-Ms"] = []string{strconv.FormatInt(ceilDiv(f.RetryAfterMS, time.Millisecond), 10)}
+	if f.RetryAfterPrecise > 0 {
+		h["Retry-After-Ms"] = []string{strconv.FormatInt(ceilDiv(f.RetryAfterPrecise, time.Millisecond), 10)}
 		if secs == 0 {
-			secs = ceilDiv(f.RetryAfterMS, time.Second)
+			secs = ceilDiv(f.RetryAfterPrecise, time.Second)
 		}
 	}
 	status := f.Status

@@ -89,9 +89,9 @@ type Fault struct {
 	// RetryAfter, when positive, is sent as the retry-after header in whole
 	// seconds (rounded up). FaultStatus only.
 	RetryAfter time.Duration
-	// RetryAfterMS, when positive, is sent as the retry-after-ms header in
+	// RetryAfterPrecise, when positive, is sent as the retry-after-ms header in
 	// milliseconds. FaultStatus only.
-	RetryAfterMS time.Duration
+	RetryAfterPrecise time.Duration
 	// After is how many stream events (the role chunk counts) a
 	// FaultResetMidStream lets through before the reset; 0 resets right
 	// after the response headers. ParseFault defaults it to
@@ -143,7 +143,7 @@ func parseFault(spec string) (Fault, error) {
 		if len(parts) == 3 {
 			params = parts[2]
 			if !strings.Contains(params, "=") {
-				return Fault{}, fmt.Errorf("unexpected %q after the probability; want KEY=VALUE,...", params)
+				return Fault{}, fmt.Errorf("unexpected %q after the probability; want KEY=VALUE pairs separated by commas", params)
 			}
 		}
 	}
@@ -244,7 +244,7 @@ func (f *Fault) setParam(k, v string) error {
 		return err
 	case "retry-after-ms":
 		n, err := parseInt(k, v, 1, int64(maxRetryAfter/time.Millisecond), "milliseconds")
-		f.RetryAfterMS = time.Duration(n) * time.Millisecond
+		f.RetryAfterPrecise = time.Duration(n) * time.Millisecond
 		return err
 	case "after":
 		n, err := parseInt(k, v, 0, maxResetAfter, "events")
@@ -306,8 +306,8 @@ func (f Fault) String() string {
 		if f.RetryAfter > 0 {
 			params = append(params, "retry-after="+strconv.FormatInt(ceilDiv(f.RetryAfter, time.Second), 10))
 		}
-		if f.RetryAfterMS > 0 {
-			params = append(params, "retry-after-ms="+strconv.FormatInt(ceilDiv(f.RetryAfterMS, time.Millisecond), 10))
+		if f.RetryAfterPrecise > 0 {
+			params = append(params, "retry-after-ms="+strconv.FormatInt(ceilDiv(f.RetryAfterPrecise, time.Millisecond), 10))
 		}
 		if f.Code != "" {
 			params = append(params, "code="+f.Code)
@@ -340,7 +340,7 @@ func (f Fault) Validate() error {
 		return fmt.Errorf("fault status %d is not an error; want 400-599", f.Status)
 	case f.Code != "" && (f.Kind != FaultStatus || f.Status != statusBadReq || (f.Code != codeFilter && f.Code != codeContextLong)):
 		return fmt.Errorf("fault %s: code %q is only for 400 (%s or %s)", f.name(), f.Code, codeFilter, codeContextLong)
-	case f.RetryAfter < 0 || f.RetryAfterMS < 0 || f.After < 0 || f.TokensPerSecond < 0:
+	case f.RetryAfter < 0 || f.RetryAfterPrecise < 0 || f.After < 0 || f.TokensPerSecond < 0:
 		return fmt.Errorf("fault %s: negative parameter", f.name())
 	}
 	return nil

@@ -22,7 +22,7 @@ func TestParseFault(t *testing.T) {
 		{"429", Fault{Kind: FaultStatus, Status: 429, Probability: 1}},
 		{"429:0.25", Fault{Kind: FaultStatus, Status: 429, Probability: 0.25}},
 		{"429:retry-after=5", Fault{Kind: FaultStatus, Status: 429, Probability: 1, RetryAfter: 5 * time.Second}},
-		{"429:0.5:retry-after=5,retry-after-ms=4500", Fault{Kind: FaultStatus, Status: 429, Probability: 0.5, RetryAfter: 5 * time.Second, RetryAfterMS: 4500 * time.Millisecond}},
+		{"429:0.5:retry-after=5,retry-after-ms=4500", Fault{Kind: FaultStatus, Status: 429, Probability: 0.5, RetryAfter: 5 * time.Second, RetryAfterPrecise: 4500 * time.Millisecond}},
 		{" 503 : 1 ", Fault{Kind: FaultStatus, Status: 503, Probability: 1}},
 		{"503:retry-after=2", Fault{Kind: FaultStatus, Status: 503, Probability: 1, RetryAfter: 2 * time.Second}},
 		{"400", Fault{Kind: FaultStatus, Status: 400, Probability: 1}},
@@ -103,7 +103,7 @@ func TestFaultString(t *testing.T) {
 		want string
 	}{
 		{Fault{Kind: FaultStatus, Status: 503}, "503"},
-		{Fault{Kind: FaultStatus, Status: 429, Probability: 0.5, RetryAfter: 1500 * time.Millisecond, RetryAfterMS: 1500 * time.Millisecond}, "429:0.5:retry-after=2,retry-after-ms=1500"},
+		{Fault{Kind: FaultStatus, Status: 429, Probability: 0.5, RetryAfter: 1500 * time.Millisecond, RetryAfterPrecise: 1500 * time.Millisecond}, "429:0.5:retry-after=2,retry-after-ms=1500"},
 		{Fault{Kind: FaultResetMidStream, After: 0}, "reset-mid-stream:after=0"},
 		{Fault{Kind: FaultSlow}, "slow"},
 		{Fault{Kind: FaultSlow, TokensPerSecond: 7.5, Probability: 1}, "slow:tps=7.5"},

@@ -173,7 +173,7 @@ func TestSDKImages(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := c.Images.Generate(ctx, openai.ImageGenerateParams{
-				Model:          openai.ImageModelDallE3,
+				Model:          openai.ImageModel("dall-e-3"),
 				Prompt:         "a spillway at dawn",
 				N:              openai.Int(2),
 				ResponseFormat: openai.ImageGenerateParamsResponseFormatB64JSON,

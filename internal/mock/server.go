@@ -300,15 +300,6 @@ func (c *call) sleep(d time.Duration) bool {
 	}
 }
 
-// model is the model name to put in the answer: the Azure deployment, or
-// the request's model.
-func (c *call) model(requested string) string {
-	if c.route.shape == shapeAzure {
-		return c.route.name
-	}
-	return requested
-}
-
 // appendID appends `"id":"<prefix><name>-<seq>"`.
 func (c *call) appendID(b []byte, prefix string) []byte {
 	b = append(b, `"id":"`...)

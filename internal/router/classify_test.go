@@ -744,6 +744,7 @@ func TestClassifyError(t *testing.T) {
 		{"io.EOF", classifyTestStatic(live, io.EOF), Outcome{Verdict: Transient, Reason: "connection closed (EOF)"}},
 		{"unknown error is not echoed", classifyTestStatic(live, errors.New("GET https://x/?api-key=SECRET: boom")), Outcome{Verdict: Transient, Reason: "transport error"}},
 		{"nil error", classifyTestStatic(live, nil), Outcome{Verdict: Transient, Reason: "unknown transport error"}},
+		//lint:ignore SA1012 a nil context is the case under test
 		{"nil client context", classifyTestStatic(nil, syscall.ECONNREFUSED), Outcome{Verdict: Transient, Reason: "connection refused"}},
 		{"cancelled client wins over any error", classifyTestStatic(cancelled, syscall.ECONNREFUSED), Outcome{Verdict: ClientGone, Reason: "client cancelled"}},
 		{"cancelled client with a cause", classifyTestStatic(cancelledWithCause, context.Canceled), Outcome{Verdict: ClientGone, Reason: "client cancelled"}},
