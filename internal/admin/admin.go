@@ -1,0 +1,180 @@
+// Package admin serves the management APIs: Spillway's native REST API
+// under /admin/v1/, the routes of the Azure OpenAI Service Proxy it
+// replaces (/api/v1/management/...), LiteLLM's model management routes
+// (/model/new, /model/info, ...) and the health checks. The three dialects
+// are views of one thing: deployments in the store, validated exactly like
+// the config file's, next to the file's own deployments, which are listed
+// but never changed here.
+//
+// Every change is written to the store, then Options.Reload applies it to
+// this replica's router at once; other replicas see the store's revision
+// move and reload within a poll. Upstream keys go in and never come out:
+// responses show "*********" and nothing is logged about them.
+package admin
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/store"
+)
+
+// Options configure the management handler.
+type Options struct {
+	// Store holds the deployments created through the API. Required.
+	Store store.Store
+	// Config holds the config file's deployments: listed with
+	// "source":"config" and never changeable through the API (409).
+	Config []config.Deployment
+	// Router is the live routing state shown by /admin/v1/routing and
+	// /health. Nil shows no deployments.
+	Router *router.Router
+	// Token reports, in constant time, whether a presented bearer token is
+	// the admin token. Nil lets nothing in.
+	Token func(presented string) bool
+	// Reload applies the store to this replica's router. It is called once
+	// after every successful change, never after a failed one. Nil skips it.
+	Reload func(ctx context.Context) error
+	// DemoMode is passed through for the demo; the API behaves the same.
+	DemoMode bool
+	// Logger receives one line per change and every internal error; never a
+	// secret. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// maxBody caps a request body: a deployment is a few hundred bytes.
+const maxBody = 1 << 20
+
+// handler serves every management route.
+type handler struct {
+	opts Options
+	log  *slog.Logger
+	// public serves the routes that need no admin token; private the rest.
+	public, private *http.ServeMux
+	// upsertMu serialises the seed's upserts, which read then write, so two
+	// concurrent upserts of one deployment cannot create it twice here.
+	upsertMu sync.Mutex
+}
+
+// New returns the management API. Every route but /health/liveliness and
+// /health/readiness needs Authorization: Bearer <admin token>. Unknown
+// paths answer an OpenAI-shaped 404.
+func New(o Options) http.Handler {
+	h := &handler{opts: o, log: o.Logger, public: http.NewServeMux(), private: http.NewServeMux()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.routes()
+	return h
+}
+
+// route names one handler and the dialect its errors are rendered in.
+type route struct {
+	pattern string
+	fn      func(http.ResponseWriter, *http.Request) error
+	seed    bool
+}
+
+func (h *handler) routes() {
+	public := []route{
+		{pattern: "GET /health/liveliness", fn: h.liveliness},
+		{pattern: "GET /health/liveness", fn: h.liveliness},
+		{pattern: "GET /health/readiness", fn: h.readiness},
+	}
+	private := []route{
+		{pattern: "GET /admin/v1/deployments", fn: h.listDeployments},
+		{pattern: "POST /admin/v1/deployments", fn: h.createDeployment},
+		{pattern: "GET /admin/v1/deployments/{id}", fn: h.getDeployment},
+		{pattern: "PATCH /admin/v1/deployments/{id}", fn: h.patchDeployment},
+		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment},
+		{pattern: "GET /admin/v1/routing", fn: h.routing},
+
+		{pattern: "GET /health", fn: h.health},
+
+		{pattern: "POST /model/new", fn: h.litellmNew},
+		{pattern: "POST /model/update", fn: h.litellmUpdate},
+		{pattern: "POST /model/delete", fn: h.litellmDelete},
+		{pattern: "GET /model/info", fn: h.litellmInfo},
+		{pattern: "GET /v1/model/info", fn: h.litellmInfo},
+	}
+	// The seed served these under /api/v1/; its first releases (and the
+	// docs of the time) used /v1/api/.
+	for _, prefix := range []string{"/api/v1/management", "/v1/api/management"} {
+		private = append(private,
+			route{pattern: "PATCH " + prefix + "/modeldeployment/upsert", fn: h.seedUpsert, seed: true},
+			route{pattern: "GET " + prefix + "/modeldeployment/list/{query}", fn: h.seedList, seed: true},
+		)
+	}
+	for _, mux := range []struct {
+		m      *http.ServeMux
+		routes []route
+	}{{h.public, public}, {h.private, private}} {
+		allowed := map[string][]string{} // path -> methods
+		for _, rt := range mux.routes {
+			mux.m.Handle(rt.pattern, h.serve(rt.fn, rt.seed))
+			method, path, _ := strings.Cut(rt.pattern, " ")
+			allowed[path] = append(allowed[path], method)
+		}
+		// A known path with another method: 405 in our shape, not the
+		// ServeMux's plain text.
+		for path, methods := range allowed {
+			allow := strings.Join(methods, ", ")
+			mux.m.Handle(path, h.serve(func(w http.ResponseWriter, r *http.Request) error {
+				w.Header().Set("Allow", allow)
+				return errRoute(r, http.StatusMethodNotAllowed)
+			}, false))
+		}
+	}
+	h.private.Handle("/", h.serve(func(w http.ResponseWriter, r *http.Request) error {
+		return errRoute(r, http.StatusNotFound)
+	}, false))
+}
+
+// ServeHTTP answers the public health routes for anyone and everything
+// else only for the admin.
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if _, pattern := h.public.Handler(r); pattern != "" {
+		h.public.ServeHTTP(w, r)
+		return
+	}
+	if err := h.authorize(r); err != nil {
+		writeError(w, err, false)
+		return
+	}
+	h.private.ServeHTTP(w, r)
+}
+
+// serve adapts a handler that returns an error: the error is rendered, and
+// logged when it is not the client's.
+func (h *handler) serve(fn func(http.ResponseWriter, *http.Request) error, seed bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := fn(w, r)
+		if err == nil {
+			return
+		}
+		var known *apiError
+		if !errors.As(err, &known) {
+			h.log.ErrorContext(r.Context(), "management API error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
+		writeError(w, err, seed)
+	})
+}
+
+// changed applies a successful change to this replica's router. The change
+// is already stored, so a failed reload is logged, not answered: other
+// replicas and the next poll pick it up.
+func (h *handler) changed(ctx context.Context, action string, d store.Deployment) {
+	h.log.InfoContext(ctx, "deployment "+action, "deployment", d.ID, "model", d.Model, "class", d.Class, "origin", d.Origin)
+	if h.opts.Reload == nil {
+		return
+	}
+	if err := h.opts.Reload(context.WithoutCancel(ctx)); err != nil {
+		h.log.ErrorContext(ctx, "deployment stored but not yet routed here; the next poll retries", "deployment", d.ID, "err", err)
+	}
+}

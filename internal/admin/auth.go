@@ -1,0 +1,35 @@
+package admin
+
+import (
+	"net/http"
+	"strings"
+)
+
+// authorize checks Authorization: Bearer <admin token>. LiteLLM clients
+// send their master key the same way, and the seed's tools their
+// management token.
+func (h *handler) authorize(r *http.Request) error {
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return &apiError{
+			status:  http.StatusUnauthorized,
+			message: "admin token required: send Authorization: Bearer <admin token>",
+			typ:     typeAuthentication, code: "missing_admin_token",
+		}
+	}
+	if h.opts.Token == nil || !h.opts.Token(token) {
+		return &apiError{status: http.StatusUnauthorized, message: "invalid admin token", typ: typeAuthentication, code: "invalid_admin_token"}
+	}
+	return nil
+}
+
+// bearer returns the token of an "Authorization: Bearer TOKEN" header. The
+// scheme is case-insensitive (RFC 9110); an empty token counts as none.
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

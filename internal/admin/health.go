@@ -1,0 +1,99 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/config"
+)
+
+// readinessTimeout bounds the store ping behind /health/readiness, so a
+// hung database answers 503 rather than hanging the load balancer's probe.
+const readinessTimeout = 2 * time.Second
+
+// liveliness answers GET /health/liveliness (LiteLLM's spelling) and
+// /health/liveness: the process serves HTTP.
+func (h *handler) liveliness(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, "I'm alive!")
+	return nil
+}
+
+// readiness answers GET /health/readiness: 200 when the store answers a
+// ping, else 503 with the error, as LiteLLM does for its database.
+func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
+	if h.opts.Store == nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "db": "no store configured"})
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readinessTimeout)
+	defer cancel()
+	if err := h.opts.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "db": err.Error()})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "db": "connected"})
+	return nil
+}
+
+// healthEndpoint is one element of LiteLLM's /health lists: the
+// deployment's litellm_params (never a key) plus where it stands.
+type healthEndpoint struct {
+	ID        string `json:"id"`
+	ModelName string `json:"model_name"`
+	Model     string `json:"model"`
+	APIBase   string `json:"api_base,omitempty"`
+	State     string `json:"state"`
+	Error     string `json:"error,omitempty"`
+}
+
+// health answers GET /health in LiteLLM's shape. It reports the router's
+// live view (a deployment is healthy while it is serving: not cooling
+// down, its circuit closed) instead of sending a probe request to every
+// upstream as LiteLLM does: probes cost tokens, and real traffic already
+// tells. Inactive deployments are left out.
+func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
+	byID := map[string]config.Deployment{}
+	for _, d := range h.opts.Config {
+		byID[d.ID] = d
+	}
+	if stored, err := h.opts.Store.ListDeployments(r.Context()); err == nil {
+		for _, s := range stored {
+			if _, ok := byID[s.ID]; !ok {
+				byID[s.ID] = ConfigDeployment(s)
+			}
+		}
+	} // without the store, the endpoints carry the router's view only
+	healthy, unhealthy := []healthEndpoint{}, []healthEndpoint{}
+	if h.opts.Router != nil {
+		for _, s := range h.opts.Router.Status() {
+			if !s.Active {
+				continue
+			}
+			e := healthEndpoint{ID: s.ID, ModelName: s.Model, State: s.State}
+			if d, ok := byID[s.ID]; ok {
+				p := litellmParamsOf(d)
+				e.Model, e.APIBase = p.Model, p.APIBase
+			}
+			if s.State == "serving" {
+				healthy = append(healthy, e)
+				continue
+			}
+			e.Error = s.CooldownReason
+			if e.Error == "" {
+				e.Error = s.LastError
+			}
+			if e.Error == "" {
+				e.Error = s.State
+			}
+			unhealthy = append(unhealthy, e)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"healthy_endpoints":   healthy,
+		"unhealthy_endpoints": unhealthy,
+		"healthy_count":       len(healthy),
+		"unhealthy_count":     len(unhealthy),
+	})
+	return nil
+}
