@@ -10,10 +10,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 // runDemo starts two simulated Azure OpenAI resources in-process and the
@@ -25,6 +29,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	listen := fs.String("listen", config.DefaultListen, "gateway listen address")
 	latency := fs.Duration("latency", 50*time.Millisecond, "simulated upstream latency before the first byte")
 	tps := fs.Float64("tokens-per-second", 40, "simulated streaming speed")
+	data := fs.String("data", "", "directory for the demo's SQLite database and secret key (default: a fresh temporary directory)")
 	logf := logFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -43,9 +48,25 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		upstreams[i] = "http://" + ln.Addr().String()
 	}
 
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "spillway-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	secretKey, err := demoSecretKey(dir)
+	if err != nil {
+		return err
+	}
 	key := "sk-demo-" + randomHex(16)
+	adminToken := "sk-admin-demo-" + randomHex(16)
 	cfg := demoConfig(upstreams, key)
 	cfg.Listen = *listen
+	cfg.Store = "sqlite://" + filepath.Join(dir, "spillway.db")
+	cfg.AdminToken = config.Secret(adminToken)
 	cfg.ApplyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo config: %w", err)
@@ -54,13 +75,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("%w (is another spillway running? try --listen 127.0.0.1:4001)", err)
 	}
-	err = serveGateway(ctx, cfg, ln, log, func(addr string) {
+	err = serveGateway(ctx, cfg, secretKey, ln, log, func(addr string) {
 		base := "http://" + addr
 		fmt.Fprintf(stdout, `Spillway demo is running.
 
   Gateway:    %[1]s   (OpenAI base URL: %[1]s/v1)
   Client key: %[2]s
+  Admin token: %[5]s   (management API: %[1]s/admin/v1/deployments)
   Upstreams:  two simulated Azure OpenAI resources at %[3]s and %[4]s
+  Data:       %[6]s
   Models:     gpt-4o (round robin over both), gpt-35-turbo-instruct, text-embedding-3-small, dall-e-3
 
 Try it:
@@ -69,7 +92,7 @@ Try it:
     -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
 
 Press Ctrl-C to stop.
-`, base, key, upstreams[0], upstreams[1])
+`, base, key, upstreams[0], upstreams[1], adminToken, dir)
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil
@@ -92,6 +115,19 @@ func demoConfig(upstreams [2]string, key string) *config.Config {
 			dep("dalle3-eastus-1", "dall-e-3", config.ClassImages, upstreams[1]),
 		},
 	}
+}
+
+// demoSecretKey reads the demo's encryption key from dir, or makes one.
+func demoSecretKey(dir string) ([]byte, error) {
+	path := filepath.Join(dir, "secret.key")
+	if b, err := os.ReadFile(path); err == nil {
+		return store.ParseSecretKey(strings.TrimSpace(string(b)))
+	}
+	k := randomHex(32)
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("demo secret key: %w", err)
+	}
+	return store.ParseSecretKey(k)
 }
 
 func randomHex(n int) string {

@@ -27,6 +27,7 @@ func commands() []command {
 		{"mock", "run a simulated OpenAI / Azure OpenAI upstream", runMock},
 		{"bench", "measure the gateway against the bare upstream and a bare proxy", runBench},
 		{"check", "validate a config file, naming every problem", runCheck},
+		{"admin-token", "rotate the management API token", runAdminToken},
 	}
 }
 
@@ -64,6 +65,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: spillway <command> [flags]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 }

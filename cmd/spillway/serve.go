@@ -10,12 +10,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/admin"
 	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/catalog"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
 	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,25 +61,56 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.Redis != "" {
 		log.Warn("redis is not used by this version yet: cooldowns and circuits are per process")
 	}
-	if cfg.Store != config.DefaultStore {
-		log.Warn("the store is not used by this version yet: deployments and keys come from the config file")
-	}
 	for _, d := range cfg.Deployments {
 		if d.RPM > 0 || d.TPM > 0 {
 			log.Warn("deployment rpm/tpm limits are not enforced by this version yet; 429s from the upstream are", "deployment", d.ID)
 		}
 	}
+	secretKey, err := secretKeyFromEnv()
+	if err != nil {
+		return err
+	}
+	if secretKey == nil {
+		log.Warn("SPILLWAY_SECRET_KEY is not set: deployments with upstream keys cannot be stored through the API until it is (32 bytes as 64 hex characters or base64, e.g. `openssl rand -hex 32`)")
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	return serveGateway(ctx, cfg, ln, log, func(addr string) {
+	return serveGateway(ctx, cfg, secretKey, ln, log, func(addr string) {
 		fmt.Fprintf(stdout, "spillway: serving on http://%s (%d deployments, %d client keys)\n", addr, len(cfg.Deployments), len(cfg.Keys))
 	})
 }
 
-// newHandler wires the router, authentication and gateway from cfg.
-func newHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
+// app is a running gateway's parts and the goroutines it owns.
+type app struct {
+	handler http.Handler
+	store   store.Store
+	catalog *catalog.Catalog
+	token   *auth.AdminToken
+	// tokenFromConfig is true when the admin token comes from the config or
+	// environment; otherwise its hash lives in the store and is re-read so
+	// a rotation reaches every replica.
+	tokenFromConfig bool
+	log             *slog.Logger
+}
+
+// newApp opens the store and wires the router, catalog, authentication,
+// gateway and management API from cfg.
+func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog.Logger) (*app, error) {
+	st, err := store.Open(ctx, cfg.Store, store.Options{SecretKey: secretKey, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	a, err := wire(ctx, cfg, st, log)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*app, error) {
 	r, err := router.New(router.Options{
 		Cooldown:         cfg.Routing.Cooldown.D(),
 		FailureThreshold: cfg.Routing.FailureThreshold,
@@ -86,6 +121,26 @@ func newHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	cat := catalog.New(st, cfg.Deployments, r, log)
+	if err := cat.Reload(ctx); err != nil {
+		return nil, err
+	}
+	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, log: log}
+	if tok := cfg.AdminToken.Value(); tok != "" {
+		a.token.SetToken(tok)
+		a.tokenFromConfig = true
+	} else {
+		generated, err := auth.EnsureAdminToken(ctx, st, a.token, store.ErrNotFound)
+		if err != nil {
+			return nil, err
+		}
+		if generated != "" {
+			log.Warn("generated the management API token; it is shown this once and stored only as a hash. "+
+				"Keep it, or set SPILLWAY_ADMIN_TOKEN / admin_token. Rotate with `spillway admin-token rotate`.",
+				"admin_token", generated)
+		}
+	}
+
 	keys := make([]auth.StaticKey, 0, len(cfg.Keys))
 	for _, k := range cfg.Keys {
 		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name})
@@ -102,30 +157,64 @@ func newHandler(cfg *config.Config, log *slog.Logger) (http.Handler, error) {
 		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
 		Logger:       log,
 	})
+	mgmt := admin.New(admin.Options{
+		Store:  st,
+		Config: cfg.Deployments,
+		Router: r,
+		Token:  a.token.Check,
+		Reload: cat.Reload,
+		Logger: log,
+	})
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /health/liveliness", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = io.WriteString(w, "\"I'm alive!\"\n")
-	})
-	mux.HandleFunc("GET /health/readiness", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, "{\"status\":\"healthy\",\"models\":%d}\n", len(r.Models()))
-	})
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+		mux.Handle(p, mgmt)
+	}
 	mux.Handle("/", gw)
-	return mux, nil
+	a.handler = mux
+	return a, nil
+}
+
+// refreshToken re-reads the admin token's hash so a rotation made on any
+// replica applies here within one poll.
+func (a *app) refreshToken(ctx context.Context, poll time.Duration) {
+	if a.tokenFromConfig {
+		return
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if v, err := a.store.Setting(ctx, auth.AdminTokenSetting); err == nil {
+				if err := a.token.SetHash(v); err != nil {
+					a.log.Error("admin token hash in the store is unusable", "err", err)
+				}
+			}
+		}
+	}
 }
 
 // serveGateway serves until ctx is cancelled, then stops accepting, lets
-// in-flight requests and streams finish for up to the shutdown grace, and
-// returns.
-func serveGateway(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, ready func(addr string)) error {
-	h, err := newHandler(cfg, log)
+// in-flight requests and streams finish for up to the shutdown grace, stops
+// its background work and closes the store.
+func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln net.Listener, log *slog.Logger, ready func(addr string)) error {
+	a, err := newApp(ctx, cfg, secretKey, log)
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	defer a.store.Close()
+	bg, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
+	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
+	defer func() { stopBG(); wg.Wait() }()
+
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -152,6 +241,19 @@ func serveGateway(ctx context.Context, cfg *config.Config, ln net.Listener, log 
 		return err
 	}
 	return nil
+}
+
+// secretKeyFromEnv reads SPILLWAY_SECRET_KEY; nil when unset.
+func secretKeyFromEnv() ([]byte, error) {
+	v := os.Getenv("SPILLWAY_SECRET_KEY")
+	if v == "" {
+		return nil, nil
+	}
+	k, err := store.ParseSecretKey(v)
+	if err != nil {
+		return nil, fmt.Errorf("SPILLWAY_SECRET_KEY: %w", err)
+	}
+	return k, nil
 }
 
 // logOptions are the logging flags shared by the long-running commands.

@@ -35,6 +35,7 @@ func TestGracefulShutdown(t *testing.T) {
 	defer up.Close()
 
 	cfg := &config.Config{
+		Store:       "sqlite://" + filepath.Join(t.TempDir(), "spillway.db"),
 		Keys:        []config.Key{{Key: "sk-t", Name: "t"}},
 		Deployments: []config.Deployment{{ID: "a", Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure, Endpoint: up.URL}},
 	}
@@ -50,7 +51,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveGateway(ctx, cfg, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		done <- serveGateway(ctx, cfg, nil, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	}()
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","stream":true,"messages":[]}`))
