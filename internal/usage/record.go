@@ -1,0 +1,35 @@
+// Package usage accounts for what every request used: the usage record the
+// gateway leaves for each request, the asynchronous batched writer that
+// stores records without ever blocking a request, the built-in price table
+// that turns tokens into cost, and the token estimator used when an
+// upstream reports no usage.
+package usage
+
+import "time"
+
+// Record is one request's usage, success or failure.
+type Record struct {
+	Time      time.Time // when the request arrived, UTC
+	RequestID string
+	KeyID     string // the client key's id, never the key
+	EventID   string // the event of an attendee key, else ""
+	Attendee  string // the attendee's identity, else ""
+	Model     string // the public model asked for
+	// Deployment is the id of the deployment that answered, "" when none did.
+	Deployment string
+	// Endpoint is the operation: chat, completions, embeddings, images.
+	Endpoint string
+	Status   int // the status the client got; 499 when it left first
+	Attempts int // upstream attempts
+	Stream   bool
+	Latency  time.Duration // until the last byte
+	TTFB     time.Duration // until the first byte
+	// Token counts; Estimated is true when the upstream reported none and
+	// the gateway counted them itself.
+	PromptTokens     int
+	CompletionTokens int
+	TotalTokens      int
+	Estimated        bool
+	Cost             float64 // USD, from the price table
+	User             string  // the request's "user" field, if any
+}
