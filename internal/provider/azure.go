@@ -25,7 +25,9 @@ func newAzure(d config.Deployment) (*Target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Target{}
+	// stream_options arrived in api-version 2024-09-01-preview; older
+	// versions reject the field.
+	t := &Target{StreamUsage: d.APIVersion >= "2024-09-01"}
 	q := url.Values{"api-version": {d.APIVersion}}.Encode()
 	for op, p := range azurePaths {
 		u := *base

@@ -32,7 +32,7 @@ func newOpenAI(d config.Deployment) (*Target, error) {
 	if base.Path == "" {
 		base.Path = "/v1"
 	}
-	t := &Target{Model: d.Deployment}
+	t := &Target{Model: d.Deployment, StreamUsage: true}
 	for op, p := range openAIPaths {
 		u := *base
 		u.Path = base.Path + p

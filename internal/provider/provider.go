@@ -61,6 +61,9 @@ type Target struct {
 	// when the body's model is left as the client sent it (Azure routes by
 	// URL and ignores it).
 	Model string
+	// StreamUsage reports whether the upstream accepts
+	// stream_options.include_usage (Azure from api-version 2024-09-01).
+	StreamUsage bool
 }
 
 // NewTarget prepares the target of a validated deployment.

@@ -1,0 +1,82 @@
+package provider
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/spillwayhq/spillway/internal/config"
+)
+
+func TestTargets(t *testing.T) {
+	tests := []struct {
+		name       string
+		d          config.Deployment
+		op         Operation
+		wantURL    string
+		wantHeader string // "Name: value", or "" for none
+		wantModel  string
+		wantUsage  bool
+	}{
+		{"azure endpoint", config.Deployment{Provider: "azure", Endpoint: "https://eastus.openai.azure.com/", Deployment: "gpt-4o", APIVersion: "2024-10-21", APIKey: "k1"},
+			Chat, "https://eastus.openai.azure.com/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "Api-Key: k1", "", true},
+		{"azure resource name", config.Deployment{Provider: "azure", ResourceName: "westus", Deployment: "emb", APIVersion: "2024-10-21", APIKey: "k2"},
+			Embeddings, "https://westus.openai.azure.com/openai/deployments/emb/embeddings?api-version=2024-10-21", "Api-Key: k2", "", true},
+		{"azure escapes the deployment name", config.Deployment{Provider: "azure", Endpoint: "http://127.0.0.1:9", Deployment: "my model", APIVersion: "2024-10-21"},
+			Images, "http://127.0.0.1:9/openai/deployments/my%20model/images/generations?api-version=2024-10-21", "", "", true},
+		{"azure extensions", config.Deployment{Provider: "azure", Endpoint: "http://h", Deployment: "d", APIVersion: "2024-10-21"},
+			ExtensionsChat, "http://h/openai/deployments/d/extensions/chat/completions?api-version=2024-10-21", "", "", true},
+		{"azure old api-version: no stream usage", config.Deployment{Provider: "azure", Endpoint: "http://h", Deployment: "d", APIVersion: "2024-02-01"},
+			Chat, "http://h/openai/deployments/d/chat/completions?api-version=2024-02-01", "", "", false},
+		{"openai default base", config.Deployment{Provider: "openai", Deployment: "gpt-4o-2024-08-06", APIKey: "sk-1"},
+			Chat, "https://api.openai.com/v1/chat/completions", "Authorization: Bearer sk-1", "gpt-4o-2024-08-06", true},
+		{"openai-compatible without a path gets /v1, no key no header", config.Deployment{Provider: "openai-compatible", Endpoint: "http://127.0.0.1:8000", Deployment: "llama"},
+			Completions, "http://127.0.0.1:8000/v1/completions", "", "llama", true},
+		{"openai-compatible keeps its path", config.Deployment{Provider: "openai-compatible", Endpoint: "http://ollama:11434/api/openai/v1/", Deployment: "m"},
+			Embeddings, "http://ollama:11434/api/openai/v1/embeddings", "", "m", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg, err := NewTarget(tt.d)
+			if err != nil {
+				t.Fatalf("NewTarget: %v", err)
+			}
+			if got := tg.URL(tt.op).String(); got != tt.wantURL {
+				t.Errorf("URL = %s, want %s", got, tt.wantURL)
+			}
+			h := http.Header{}
+			tg.SetAuth(h)
+			got := ""
+			for k, v := range h {
+				got = k + ": " + v[0]
+			}
+			if got != tt.wantHeader {
+				t.Errorf("auth header = %q, want %q", got, tt.wantHeader)
+			}
+			if tg.Model != tt.wantModel || tg.StreamUsage != tt.wantUsage {
+				t.Errorf("Model %q StreamUsage %v, want %q %v", tg.Model, tg.StreamUsage, tt.wantModel, tt.wantUsage)
+			}
+		})
+	}
+}
+
+func TestTargetErrors(t *testing.T) {
+	for _, d := range []config.Deployment{
+		{Provider: "azure", Endpoint: "ftp://x", Deployment: "d"},
+		{Provider: "azure", Endpoint: "not a url", Deployment: "d"},
+		{Provider: "openai-compatible", Endpoint: "http://", Deployment: "d"},
+		{Provider: "azure-ai-search", Endpoint: "https://s.search.windows.net", Deployment: "d"},
+	} {
+		if _, err := NewTarget(d); err == nil {
+			t.Errorf("NewTarget(%+v) = nil error, want one", d)
+		}
+	}
+}
+
+func TestOperationClass(t *testing.T) {
+	want := map[Operation]string{Chat: "openai-chat", ExtensionsChat: "openai-chat", Completions: "openai-completions", Embeddings: "openai-embeddings", Images: "openai-images"}
+	for op, class := range want {
+		if got := op.Class(); got != class {
+			t.Errorf("%v.Class() = %s, want %s", op, got, class)
+		}
+	}
+}
