@@ -59,6 +59,9 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 			return
 		}
 		if d.cooldown.CompareAndSwap(cur, next) {
+			if r.opts.OnCooldown != nil {
+				r.opts.OnCooldown(d.Config.ID, o)
+			}
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -319,5 +320,21 @@ func TestReportLatencyEWMA(t *testing.T) {
 		if got := p.Deployments()[0].Latency(); (got - tt.want).Abs() > time.Microsecond {
 			t.Errorf("sample %d (%v): latency = %v, want %v", i, tt.sample, got, tt.want)
 		}
+	}
+}
+
+func TestOnCooldownCalledWhenDeadlineMoves(t *testing.T) {
+	var calls []string
+	clk := newRouterTestClock()
+	r := newRouterTest(t, clk, Options{OnCooldown: func(id string, o Outcome) { calls = append(calls, id+":"+o.Reason) }},
+		routerTestDeployment("a", "m", 1))
+	p := routerTestPool(t, r, "m")
+	routerTestReport(t, r, p, "a", Outcome{Verdict: RateLimited, Cooldown: 20 * time.Second, Reason: "429 retry-after 20s"})
+	// A shorter cooldown reported while the longer one runs moves nothing.
+	d := p.Deployments()[0]
+	d.inflight.Add(1)
+	r.Report(Pick{Deployment: d}, Outcome{Verdict: RateLimited, Cooldown: 5 * time.Second, Reason: "429 retry-after 5s"}, 0)
+	if want := []string{"a:429 retry-after 20s"}; !slices.Equal(calls, want) {
+		t.Errorf("OnCooldown calls = %v, want %v", calls, want)
 	}
 }

@@ -34,6 +34,9 @@ type Options struct {
 	Strategy string
 	// Models holds per-model strategy and fallbacks.
 	Models map[string]config.Model
+	// OnCooldown, when set, is called each time a deployment's cooldown is
+	// set or extended (metrics). It must not block.
+	OnCooldown func(deployment string, o Outcome)
 }
 
 // Router holds the live routing table.
