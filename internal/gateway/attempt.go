@@ -54,6 +54,9 @@ type upstream struct {
 	bufp    *[]byte
 	err     error // transport error, when resp is nil
 	latency time.Duration
+	// injected is true when the gateway added stream_options.include_usage
+	// to this attempt's request: the usage event is then not the client's.
+	injected bool
 	// idle closes the body when the upstream stays silent for timeout while
 	// the gateway waits on it; idled records that it did.
 	idle    *time.Timer
@@ -70,7 +73,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // request shares the client's context: a client that leaves cancels it.
 func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*upstream, router.Outcome) {
 	up := &upstream{timeout: g.idle}
-	out := g.upstreamRequest(r, req, pick)
+	up.injected = req.usageBody != nil && pick.Target.StreamUsage
+	out := g.upstreamRequest(r, req, pick, up.injected)
 	start := time.Now()
 	resp, err := g.transport.RoundTrip(out)
 	up.latency = time.Since(start)
@@ -143,10 +147,13 @@ var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
 // never modified by the transport.
 var jsonContentType = []string{"application/json"}
 
-func (g *Gateway) upstreamRequest(r *http.Request, req *request, pick router.Pick) *http.Request {
-	body := req.body
-	if m := pick.Target.Model; m != "" && m != req.peek.Model {
-		body = withModel(req.body, req.peek, m)
+func (g *Gateway) upstreamRequest(r *http.Request, req *request, pick router.Pick, injectUsage bool) *http.Request {
+	body, p := req.body, req.peek
+	if injectUsage {
+		body, p = req.usageBody, req.usagePeek
+	}
+	if m := pick.Target.Model; m != "" && m != p.Model {
+		body = withModel(body, p, m)
 	}
 	h := make(http.Header, 8)
 	h["Content-Type"] = jsonContentType

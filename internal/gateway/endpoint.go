@@ -12,12 +12,16 @@ import (
 
 // request is one client request as the attempt loop sees it.
 type request struct {
-	id        string
-	idHeader  []string // []string{id}, shared by the response and upstream headers
-	op        provider.Operation
-	model     string
-	body      []byte
-	peek      peeked
+	id       string
+	idHeader []string // []string{id}, shared by the response and upstream headers
+	op       provider.Operation
+	model    string
+	body     []byte
+	peek     peeked
+	// usageBody is body with stream_options.include_usage added, and
+	// usagePeek its peeked spans; nil when not needed.
+	usageBody []byte
+	usagePeek peeked
 	principal *auth.Principal
 	start     time.Time
 }
@@ -30,6 +34,8 @@ func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		res, err := g.serve(w, r, req, fromPath)
+		status := statusOf(res, err)
+		g.record(req, res, status)
 		if errors.Is(err, errAbort) {
 			g.logRequest(r, req, res, err)
 			// The response is already under way; only an aborted
@@ -66,12 +72,25 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 	if req.model == "" {
 		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
 	}
+	prepareStreamUsage(req)
 	return g.forward(w, r, req)
 }
 
 // statusClientClosed is logged when the client left before the answer
 // was complete (nginx's and Caddy's 499).
 const statusClientClosed = 499
+
+// statusOf is the status the client got.
+func statusOf(res result, err error) int {
+	var e *apiError
+	switch {
+	case errors.As(err, &e):
+		return e.status
+	case errors.Is(err, errClientGone):
+		return statusClientClosed
+	}
+	return res.status
+}
 
 // levelRequest is the level of the one line logged per request.
 const levelRequest = slog.LevelInfo
@@ -81,14 +100,7 @@ func (g *Gateway) logRequest(r *http.Request, req *request, res result, err erro
 	if !g.log.Enabled(ctx, levelRequest) {
 		return
 	}
-	status := res.status
-	var e *apiError
-	switch {
-	case errors.As(err, &e):
-		status = e.status
-	case errors.Is(err, errClientGone):
-		status = statusClientClosed
-	}
+	status := statusOf(res, err)
 	key := ""
 	if req.principal != nil {
 		key = req.principal.KeyID

@@ -18,6 +18,9 @@ type result struct {
 	deployment string
 	attempts   int
 	ttfb       time.Duration
+	// meter saw the answer's body; priceModel prices it.
+	meter      *meter
+	priceModel string
 }
 
 var (

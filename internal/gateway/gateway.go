@@ -36,6 +36,8 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger gets one line per request. Default slog.Default().
 	Logger *slog.Logger
+	// Recorder gets every request's usage record; nil records nothing.
+	Recorder Recorder
 }
 
 // Gateway is the data-plane handler.
@@ -47,6 +49,7 @@ type Gateway struct {
 	maxBody   int64
 	idle      time.Duration
 	log       *slog.Logger
+	recorder  Recorder
 	mux       *http.ServeMux
 	ids       requestIDs
 }
@@ -55,7 +58,7 @@ type Gateway struct {
 func New(o Options) *Gateway {
 	g := &Gateway{
 		router: o.Router, auth: o.Auth, transport: o.Transport,
-		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger,
+		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder,
 	}
 	if g.transport == nil {
 		g.transport = NewTransport(config.DefaultConnectTimeout, config.DefaultFirstByteTimeout)

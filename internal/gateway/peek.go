@@ -19,6 +19,12 @@ type peeked struct {
 	Stream               bool
 	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
 	MaxTokens int64
+	// User is the request's user field, for usage records.
+	User string
+	// HasStreamOptions is true when the body has a stream_options object;
+	// IncludeUsage is its include_usage.
+	HasStreamOptions bool
+	IncludeUsage     bool
 }
 
 // maxJSONDepth bounds nesting so a hostile body cannot exhaust the stack.
@@ -115,6 +121,19 @@ func (p *peeked) set(rawKey []byte, escaped bool, v []byte) error {
 			p.Stream = false
 		default:
 			return &fieldError{field: "stream", msg: "stream must be true or false"}
+		}
+	case "user":
+		if v[0] == '"' {
+			p.User = unquote(v, bytes.IndexByte(v, '\\') >= 0)
+		}
+	case "stream_options":
+		if v[0] == '{' {
+			p.HasStreamOptions = true
+			var o struct {
+				IncludeUsage bool `json:"include_usage"`
+			}
+			_ = json.Unmarshal(v, &o)
+			p.IncludeUsage = o.IncludeUsage
 		}
 	case "max_tokens", "max_completion_tokens":
 		if string(v) == "null" {

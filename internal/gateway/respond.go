@@ -30,11 +30,18 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
 	res.status = up.resp.StatusCode
 	res.deployment = pick.ID()
+	res.priceModel = priceModel(pick.Deployment, req.model)
+	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
+	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage}
+	res.meter = m
+	if m.strip {
+		// The body shrinks by the usage event the client did not ask for.
+		delete(h, "Content-Length")
+	}
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 
-	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
-	written, readErr, writeErr := copyBody(w, up, stream)
+	written, readErr, writeErr := copyBody(w, up, m)
 	switch {
 	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
@@ -56,36 +63,41 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	return res, nil
 }
 
-// copyBody writes the bytes read so far, then the rest of the body.
-func copyBody(w http.ResponseWriter, up *upstream, stream bool) (written int64, readErr, writeErr error) {
+// copyBody writes the bytes read so far, then the rest of the body,
+// through the meter; a stream is flushed after every read.
+func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, readErr, writeErr error) {
 	buf := *up.bufp
 	chunk := up.head
 	src := up.body()
 	for {
 		if len(chunk) > 0 {
-			n, err := w.Write(chunk)
+			n, err := m.write(w, chunk)
 			written += int64(n)
 			if err != nil {
 				return written, nil, err
 			}
-			if stream {
+			if m.stream {
 				flush(w)
 			}
 		}
 		n, err := src.Read(buf)
 		chunk = buf[:n]
-		if err != nil {
-			if n > 0 {
-				if _, werr := w.Write(chunk); werr != nil {
-					return written, nil, werr
-				}
-				written += int64(n)
+		if err == nil {
+			continue
+		}
+		if n > 0 {
+			k, werr := m.write(w, chunk)
+			written += int64(k)
+			if werr != nil {
+				return written, nil, werr
 			}
-			if errors.Is(err, io.EOF) {
-				return written, nil, nil
-			}
+		}
+		if !errors.Is(err, io.EOF) {
 			return written, err, nil
 		}
+		k, werr := m.finish(w)
+		written += int64(k)
+		return written, nil, werr
 	}
 }
 

@@ -1,0 +1,203 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+)
+
+// tokens are the usage numbers an upstream reports.
+type tokens struct {
+	Prompt     int `json:"prompt_tokens"`
+	Completion int `json:"completion_tokens"`
+	Total      int `json:"total_tokens"`
+}
+
+// tailSize is how much of the end of a JSON body the meter keeps: OpenAI
+// and Azure put "usage" last, and it is short.
+const tailSize = 4 << 10
+
+// maxStreamText bounds the completion text kept from a stream for a token
+// estimate when the upstream reports no usage.
+const maxStreamText = 1 << 20
+
+// meter watches a response body on its way to the client. It finds the
+// usage numbers (the end of a JSON body, or the usage event of a stream),
+// keeps the text of a stream in case they never come, and, when the gateway
+// itself asked the upstream for stream usage, keeps that extra event from a
+// client that did not ask for it.
+type meter struct {
+	stream bool
+	strip  bool // drop the usage-only event: the client did not ask for it
+
+	pending []byte // stream: the start of an incomplete event
+	tail    []byte // JSON: the last tailSize bytes
+	size    int    // JSON: bytes seen
+	text    []byte // completion text, for an estimate
+
+	usage tokens
+	found bool
+}
+
+// write forwards what the client should see of chunk and returns how many
+// bytes went out.
+func (m *meter) write(w io.Writer, chunk []byte) (int, error) {
+	if !m.stream {
+		m.keepTail(chunk)
+		return w.Write(chunk)
+	}
+	buf := chunk
+	if len(m.pending) > 0 {
+		m.pending = append(m.pending, chunk...)
+		buf = m.pending
+	}
+	// Write runs of kept events in one call; only a dropped event splits a run.
+	out, run, i := 0, 0, 0
+	for {
+		end := eventEnd(buf[i:])
+		if end < 0 {
+			break
+		}
+		if m.inspect(buf[i : i+end]) {
+			n, err := w.Write(buf[run:i])
+			out += n
+			if err != nil {
+				return out, err
+			}
+			run = i + end
+		}
+		i += end
+	}
+	if i > run {
+		n, err := w.Write(buf[run:i])
+		out += n
+		if err != nil {
+			return out, err
+		}
+	}
+	// Keep the incomplete rest for the next chunk (copied: chunk is reused).
+	m.pending = append(m.pending[:0], buf[i:]...)
+	return out, nil
+}
+
+// finish writes an incomplete last event, if any (the upstream ended
+// without a blank line), and settles the usage of a JSON body.
+func (m *meter) finish(w io.Writer) (int, error) {
+	if !m.stream {
+		m.usage, m.found = usageFromTail(m.tail)
+		if !m.found && m.size <= tailSize {
+			// The whole body is in the tail: keep its text for an estimate.
+			m.text = appendJSONString(m.text, m.tail, contentKey)
+			m.text = appendJSONString(m.text, m.tail, textKey)
+		}
+		return 0, nil
+	}
+	if len(m.pending) == 0 {
+		return 0, nil
+	}
+	ev := m.pending
+	m.pending = nil
+	if m.inspect(ev) {
+		return 0, nil
+	}
+	return w.Write(ev)
+}
+
+func (m *meter) keepTail(chunk []byte) {
+	m.size += len(chunk)
+	if len(chunk) >= tailSize {
+		m.tail = append(m.tail[:0], chunk[len(chunk)-tailSize:]...)
+		return
+	}
+	if over := len(m.tail) + len(chunk) - tailSize; over > 0 {
+		m.tail = append(m.tail[:0], m.tail[over:]...)
+	}
+	m.tail = append(m.tail, chunk...)
+}
+
+// eventEnd returns the length of the first complete server-sent event in b
+// (through its blank line, \n\n or \r\n\r\n), or -1.
+func eventEnd(b []byte) int {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] != '\n' {
+			continue
+		}
+		if b[i+1] == '\n' {
+			return i + 2
+		}
+		if b[i+1] == '\r' && i+2 < len(b) && b[i+2] == '\n' {
+			return i + 3
+		}
+	}
+	return -1
+}
+
+var (
+	usageObject = []byte(`"usage":{`)
+	emptyChoice = []byte(`"choices":[]`)
+	contentKey  = []byte(`"content":"`)
+	textKey     = []byte(`"text":"`)
+)
+
+// inspect reads one event and reports whether to drop it.
+func (m *meter) inspect(ev []byte) bool {
+	if i := bytes.Index(ev, usageObject); i >= 0 {
+		if u, ok := parseUsage(ev[i+len(`"usage":`):]); ok {
+			m.usage, m.found = u, true
+		}
+		return m.strip && bytes.Contains(ev, emptyChoice)
+	}
+	if len(m.text) < maxStreamText {
+		m.text = appendJSONString(m.text, ev, contentKey)
+		m.text = appendJSONString(m.text, ev, textKey)
+	}
+	return false
+}
+
+// usageFromTail finds the last "usage" object in the end of a JSON body.
+func usageFromTail(tail []byte) (tokens, bool) {
+	i := bytes.LastIndex(tail, usageObject)
+	if i < 0 {
+		return tokens{}, false
+	}
+	return parseUsage(tail[i+len(`"usage":`):])
+}
+
+// parseUsage decodes the usage object at the start of b.
+func parseUsage(b []byte) (tokens, bool) {
+	s := scanner{b: b}
+	if s.value(1) != nil {
+		return tokens{}, false
+	}
+	var u tokens
+	if json.Unmarshal(b[:s.i], &u) != nil {
+		return tokens{}, false
+	}
+	if u.Total == 0 {
+		u.Total = u.Prompt + u.Completion
+	}
+	return u, true
+}
+
+// appendJSONString appends the value of every string field named by key
+// (key includes the opening quote of the value) found in ev.
+func appendJSONString(dst, ev, key []byte) []byte {
+	for {
+		i := bytes.Index(ev, key)
+		if i < 0 {
+			return dst
+		}
+		start := i + len(key) - 1 // the opening quote
+		s := scanner{b: ev, i: start}
+		_, end, escaped, err := s.str()
+		if err != nil {
+			return dst
+		}
+		if escaped {
+			dst = append(dst, unquote(ev[start:end], true)...)
+		} else {
+			dst = append(dst, ev[start+1:end-1]...)
+		}
+		ev = ev[end:]
+	}
+}

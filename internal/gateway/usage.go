@@ -1,0 +1,116 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// Recorder receives the usage record of every request once its response
+// is over. It must not block: the usage writer queues, metrics count.
+type Recorder interface {
+	Record(usage.Record)
+}
+
+// includeUsage is what the gateway adds to a streaming request so the
+// upstream reports the stream's token usage.
+const includeUsage = `"stream_options":{"include_usage":true},`
+
+// prepareStreamUsage builds the body variant that asks for stream usage,
+// when the request streams and did not set stream_options itself. The
+// insertion goes right after the opening brace, so the peeked spans shift
+// by its length.
+func prepareStreamUsage(req *request) {
+	p := req.peek
+	if !p.Stream || p.HasStreamOptions {
+		return
+	}
+	switch req.op {
+	case provider.Chat, provider.Completions, provider.ExtensionsChat:
+	default:
+		return
+	}
+	i := 0
+	for i < len(req.body) && req.body[i] != '{' {
+		i++
+	}
+	ins := includeUsage
+	if onlySpaceThen(req.body[i+1:], '}') {
+		ins = ins[:len(ins)-1] // no trailing comma in an empty object
+	}
+	b := make([]byte, 0, len(req.body)+len(ins))
+	b = append(b, req.body[:i+1]...)
+	b = append(b, ins...)
+	b = append(b, req.body[i+1:]...)
+	req.usageBody = b
+	req.usagePeek = p
+	if p.modelStart >= 0 {
+		req.usagePeek.modelStart += len(ins)
+		req.usagePeek.modelEnd += len(ins)
+	}
+}
+
+// record builds the request's usage record and hands it to the recorder.
+func (g *Gateway) record(req *request, res result, status int) {
+	if g.recorder == nil {
+		return
+	}
+	rec := usage.Record{
+		Time:       req.start.UTC(),
+		RequestID:  req.id,
+		Model:      req.model,
+		Deployment: res.deployment,
+		Endpoint:   req.op.String(),
+		Status:     status,
+		Attempts:   res.attempts,
+		Stream:     req.peek.Stream,
+		Latency:    time.Since(req.start),
+		TTFB:       res.ttfb,
+		User:       req.peek.User,
+	}
+	if req.principal != nil {
+		rec.KeyID = req.principal.KeyID
+	}
+	if m := res.meter; m != nil {
+		switch {
+		case m.found:
+			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
+		case res.status >= 200 && res.status < 300 && req.op != provider.Images:
+			// The upstream reported nothing: count what went through.
+			rec.Estimated = true
+			rec.PromptTokens = estimateTokens(res.priceModel, req.body, usage.EstimatePromptTokens)
+			rec.CompletionTokens = estimateTokens(res.priceModel, m.text, func(model string, b []byte) int { return usage.CountTokens(model, string(b)) })
+			rec.TotalTokens = rec.PromptTokens + rec.CompletionTokens
+		}
+	}
+	if price, ok := usage.Lookup(res.priceModel); ok {
+		rec.Cost = float64(rec.PromptTokens)*price.InputCostPerToken + float64(rec.CompletionTokens)*price.OutputCostPerToken
+	}
+	g.recorder.Record(rec)
+}
+
+// maxTokenizedBytes bounds what the tokenizer reads for one estimate;
+// past it, four bytes to a token is close enough and costs nothing.
+const maxTokenizedBytes = 256 << 10
+
+func estimateTokens(model string, b []byte, count func(string, []byte) int) int {
+	if len(b) > maxTokenizedBytes {
+		return len(b) / 4
+	}
+	return count(model, b)
+}
+
+// priceModel names the model whose price applies to an answer: the
+// deployment's model_info.base_model, else its upstream name, which for
+// Azure is often the real model's (gpt-4o, gpt-35-turbo).
+func priceModel(d *router.Deployment, public string) string {
+	if b, ok := d.Config.ModelInfo["base_model"].(string); ok && b != "" {
+		return b
+	}
+	if _, ok := usage.Lookup(d.Config.Deployment); ok {
+		return d.Config.Deployment
+	}
+	return public
+}
