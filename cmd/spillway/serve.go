@@ -18,8 +18,10 @@ import (
 	"github.com/spillwayhq/spillway/internal/catalog"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
+	"github.com/spillwayhq/spillway/internal/metrics"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -111,16 +113,19 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 }
 
 func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*app, error) {
+	var m *metrics.Metrics // set below; no cooldown can happen before
 	r, err := router.New(router.Options{
 		Cooldown:         cfg.Routing.Cooldown.D(),
 		FailureThreshold: cfg.Routing.FailureThreshold,
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
 		Strategy:         cfg.Routing.Strategy,
 		Models:           cfg.Models,
+		OnCooldown:       func(id string, o router.Outcome) { m.Cooldown(id, o.Reason) },
 	}, cfg.Deployments)
 	if err != nil {
 		return nil, err
 	}
+	m = metrics.New(metrics.Options{Router: r})
 	cat := catalog.New(st, cfg.Deployments, r, log)
 	if err := cat.Reload(ctx); err != nil {
 		return nil, err
@@ -156,6 +161,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
 		Logger:       log,
+		Recorder:     recorders{observer{m}},
 	})
 	mgmt := admin.New(admin.Options{
 		Store:  st,
@@ -169,10 +175,25 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	for _, p := range []string{"/admin/", "/api/v1/management/", "/model/", "GET /v1/model/info", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
+	mux.Handle("GET /metrics", m.Handler())
 	mux.Handle("/", gw)
 	a.handler = mux
 	return a, nil
 }
+
+// recorders hands every usage record to each of its recorders.
+type recorders []gateway.Recorder
+
+func (rs recorders) Record(r usage.Record) {
+	for _, x := range rs {
+		x.Record(r)
+	}
+}
+
+// observer feeds usage records to the metrics.
+type observer struct{ m *metrics.Metrics }
+
+func (o observer) Record(r usage.Record) { o.m.Observe(r) }
 
 // refreshToken re-reads the admin token's hash so a rotation made on any
 // replica applies here within one poll.
