@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
 // NewTransport returns the upstream transport: connect bounds dialling and
@@ -57,6 +59,8 @@ type upstream struct {
 	// injected is true when the gateway added stream_options.include_usage
 	// to this attempt's request: the usage event is then not the client's.
 	injected bool
+	// span is the attempt's trace span (nil when tracing is off).
+	span *tracing.Span
 	// idle closes the body when the upstream stays silent for timeout while
 	// the gateway waits on it; idled records that it did.
 	idle    *time.Timer
@@ -74,7 +78,12 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*upstream, router.Outcome) {
 	up := &upstream{timeout: g.idle}
 	up.injected = req.usageBody != nil && pick.Target.StreamUsage
-	out := g.upstreamRequest(r, req, pick, up.injected)
+	ctx := r.Context()
+	if g.tracer != nil {
+		ctx, up.span = g.tracer.StartAttempt(ctx, pick.ID(), pick.Config.Provider, pick.Config.Deployment, pick.Target.Host(), req.attempts)
+	}
+	out := g.upstreamRequest(ctx, r, req, pick, up.injected)
+	g.tracer.Inject(ctx, out.Header)
 	start := time.Now()
 	resp, err := g.transport.RoundTrip(out)
 	up.latency = time.Since(start)
@@ -125,6 +134,16 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// endSpan ends the attempt's span with its outcome.
+func (up *upstream) endSpan(o router.Outcome, err error) {
+	status := 0
+	if up.resp != nil {
+		status = up.resp.StatusCode
+	}
+	up.span.EndAttempt(status, o.Verdict.String(), err)
+	up.span = nil
+}
+
 // close releases everything the attempt holds.
 func (up *upstream) close() {
 	if up.idle != nil {
@@ -147,7 +166,7 @@ var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
 // never modified by the transport.
 var jsonContentType = []string{"application/json"}
 
-func (g *Gateway) upstreamRequest(r *http.Request, req *request, pick router.Pick, injectUsage bool) *http.Request {
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick, injectUsage bool) *http.Request {
 	body, p := req.body, req.peek
 	if injectUsage {
 		body, p = req.usageBody, req.usagePeek
@@ -182,7 +201,7 @@ func (g *Gateway) upstreamRequest(r *http.Request, req *request, pick router.Pic
 		ContentLength: int64(len(body)),
 		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
-	return out.WithContext(r.Context())
+	return out.WithContext(ctx)
 }
 
 // replayBody is an upstream request body that can be read again for a

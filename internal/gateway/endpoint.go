@@ -8,6 +8,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
 // request is one client request as the attempt loop sees it.
@@ -24,6 +25,8 @@ type request struct {
 	usagePeek peeked
 	principal *auth.Principal
 	start     time.Time
+	span      *tracing.Span // nil when tracing is off
+	attempts  int           // upstream attempts so far
 }
 
 // endpoint serves one operation. fromPath is true for Azure-style routes,
@@ -73,6 +76,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
 	}
 	prepareStreamUsage(req)
+	if g.tracer != nil {
+		ctx := g.tracer.Extract(r.Context(), r.Header)
+		ctx, req.span = g.tracer.StartRequest(ctx, req.op.String(), req.model, req.peek.Stream, req.peek.MaxTokens)
+		r = r.WithContext(ctx)
+	}
 	return g.forward(w, r, req)
 }
 

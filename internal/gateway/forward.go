@@ -72,7 +72,11 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			}
 			tried = append(tried, pick.Deployment)
 			res.attempts++
+			req.attempts = res.attempts
 			up, o := g.attempt(r, req, pick)
+			if o.Verdict != router.Success {
+				up.endSpan(o, up.err)
+			}
 			switch {
 			case o.Verdict == router.ClientGone:
 				g.router.Report(pick, o, 0)

@@ -18,6 +18,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
 // Options configure a Gateway. Zero values take the config defaults.
@@ -38,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Recorder gets every request's usage record; nil records nothing.
 	Recorder Recorder
+	// Tracer makes a span per request and per upstream attempt; nil traces
+	// nothing and costs nothing.
+	Tracer *tracing.Tracer
 }
 
 // Gateway is the data-plane handler.
@@ -50,6 +54,7 @@ type Gateway struct {
 	idle      time.Duration
 	log       *slog.Logger
 	recorder  Recorder
+	tracer    *tracing.Tracer
 	mux       *http.ServeMux
 	ids       requestIDs
 }
@@ -58,7 +63,7 @@ type Gateway struct {
 func New(o Options) *Gateway {
 	g := &Gateway{
 		router: o.Router, auth: o.Auth, transport: o.Transport,
-		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder,
+		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder, tracer: o.Tracer,
 	}
 	if g.transport == nil {
 		g.transport = NewTransport(config.DefaultConnectTimeout, config.DefaultFirstByteTimeout)

@@ -42,6 +42,9 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	res.ttfb = time.Since(req.start)
 
 	written, readErr, writeErr := copyBody(w, up, m)
+	if up.span != nil {
+		up.endSpan(o, readErr)
+	}
 	switch {
 	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)

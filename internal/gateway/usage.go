@@ -54,7 +54,7 @@ func prepareStreamUsage(req *request) {
 
 // record builds the request's usage record and hands it to the recorder.
 func (g *Gateway) record(req *request, res result, status int) {
-	if g.recorder == nil {
+	if g.recorder == nil && req.span == nil {
 		return
 	}
 	rec := usage.Record{
@@ -88,7 +88,10 @@ func (g *Gateway) record(req *request, res result, status int) {
 	if price, ok := usage.Lookup(res.priceModel); ok {
 		rec.Cost = float64(rec.PromptTokens)*price.InputCostPerToken + float64(rec.CompletionTokens)*price.OutputCostPerToken
 	}
-	g.recorder.Record(rec)
+	req.span.EndRequest(rec)
+	if g.recorder != nil {
+		g.recorder.Record(rec)
+	}
 }
 
 // maxTokenizedBytes bounds what the tokenizer reads for one estimate;
