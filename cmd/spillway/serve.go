@@ -21,6 +21,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/metrics"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
+	"github.com/spillwayhq/spillway/internal/tracing"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
@@ -94,6 +95,7 @@ type app struct {
 	// environment; otherwise its hash lives in the store and is re-read so
 	// a rotation reaches every replica.
 	tokenFromConfig bool
+	tracer          *tracing.Tracer // nil when tracing is off
 	log             *slog.Logger
 }
 
@@ -130,7 +132,16 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	if err := cat.Reload(ctx); err != nil {
 		return nil, err
 	}
-	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, log: log}
+	tracer, err := tracing.New(ctx, tracing.Options{
+		Enabled:     cfg.Tracing.Enabled,
+		Endpoint:    cfg.Tracing.Endpoint,
+		ServiceName: cfg.Tracing.ServiceName,
+		SampleRatio: cfg.Tracing.SampleRatio,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, log: log}
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
 		a.tokenFromConfig = true
@@ -162,6 +173,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
 		Logger:       log,
 		Recorder:     recorders{observer{m}},
+		Tracer:       tracer,
 	})
 	mgmt := admin.New(admin.Options{
 		Store:  st,
@@ -227,6 +239,13 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		return err
 	}
 	defer a.store.Close()
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.tracer.Shutdown(sctx); err != nil {
+			log.Warn("could not flush traces", "err", err)
+		}
+	}()
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(2)

@@ -33,6 +33,10 @@ type Config struct {
 	Deployments []Deployment `yaml:"deployments"`
 	// Limits bound what the gateway accepts from clients.
 	Limits Limits `yaml:"limits"`
+	// Usage configures usage recording.
+	Usage Usage `yaml:"usage"`
+	// Tracing configures OpenTelemetry traces; off by default.
+	Tracing Tracing `yaml:"tracing"`
 
 	// problems are what Parse found wrong with single fields (unknown keys,
 	// values of the wrong type, unset environment variables); Validate
@@ -44,6 +48,32 @@ type Config struct {
 	// sources maps a path in Config to the path in the file it came from,
 	// for settings converted from a LiteLLM file (see sourcePath).
 	sources map[string]string
+}
+
+// Usage configures how usage records are kept.
+type Usage struct {
+	// SpillDir holds records the store could not take yet (an outage), to
+	// be written when it is back. Default: spillway-usage-spill beside an
+	// SQLite store, else in the working directory. Give each replica its
+	// own directory.
+	SpillDir string `yaml:"spill_dir"`
+	// QueueSize is how many records wait in memory for the writer before
+	// they go to the spill file. Default 10000.
+	QueueSize int `yaml:"queue_size"`
+}
+
+// Tracing configures OpenTelemetry tracing over OTLP/HTTP.
+type Tracing struct {
+	// Enabled turns tracing on; so does a non-empty Endpoint. With only
+	// Enabled, OTEL_EXPORTER_OTLP_ENDPOINT (default http://localhost:4318)
+	// is used.
+	Enabled bool `yaml:"enabled"`
+	// Endpoint is the OTLP/HTTP base URL, e.g. http://127.0.0.1:4318.
+	Endpoint string `yaml:"endpoint"`
+	// ServiceName defaults to OTEL_SERVICE_NAME, then "spillway".
+	ServiceName string `yaml:"service_name"`
+	// SampleRatio is the share of traces kept, 0 < r <= 1; 0 means all.
+	SampleRatio float64 `yaml:"sample_ratio"`
 }
 
 // Key is a static client key from the file.

@@ -86,6 +86,17 @@ func (v *validation) server() {
 		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
 	}
 	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+	if c.Usage.QueueSize < 0 {
+		v.add("usage.queue_size", "must not be negative (default 10000)")
+	}
+	if r := c.Tracing.SampleRatio; r < 0 || r > 1 {
+		v.add("tracing.sample_ratio", "must be between 0 and 1 (a share of traces; 0 keeps all)")
+	}
+	if e := c.Tracing.Endpoint; e != "" {
+		if s := scheme(e); s != "http" && s != "https" {
+			v.add("tracing.endpoint", "use an OTLP/HTTP URL such as http://127.0.0.1:4318")
+		}
+	}
 }
 
 func (v *validation) keys() {

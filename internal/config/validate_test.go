@@ -145,3 +145,17 @@ func TestFieldError(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateUsageAndTracing(t *testing.T) {
+	c, err := Parse([]byte("usage:\n  queue_size: -1\ntracing:\n  endpoint: grpc://collector:4317\n  sample_ratio: 2\n"), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	got := c.Validate()
+	for _, want := range []string{"usage.queue_size", "tracing.endpoint", "tracing.sample_ratio"} {
+		if got == nil || !strings.Contains(got.Error(), want) {
+			t.Errorf("Validate() = %v, want a problem at %s", got, want)
+		}
+	}
+}
