@@ -94,6 +94,7 @@ func (h *handler) routes() {
 		{pattern: "PATCH /admin/v1/deployments/{id}", fn: h.patchDeployment},
 		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment},
 		{pattern: "GET /admin/v1/routing", fn: h.routing},
+		{pattern: "GET /admin/v1/usage", fn: h.usage},
 
 		{pattern: "GET /health", fn: h.health},
 

@@ -14,7 +14,7 @@ import (
 
 // postgresURL returns SPILLWAY_TEST_POSTGRES, skipping the test when it is
 // unset, except on CI, where a skipped suite would hide a broken setup.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("SPILLWAY_TEST_POSTGRES")
 	if u != "" {
@@ -31,6 +31,12 @@ func postgresURL(t *testing.T) string {
 // newPostgres creates a schema of its own for t, dropped when t ends, and
 // returns a URL whose connections use it through search_path.
 func newPostgres(t *testing.T) string {
+	t.Helper()
+	return postgresSchema(t)
+}
+
+// postgresSchema is newPostgres for tests and benchmarks alike.
+func postgresSchema(t testing.TB) string {
 	t.Helper()
 	base := postgresURL(t)
 	u, err := url.Parse(base)
@@ -89,7 +95,7 @@ func TestPostgresConcurrentStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision;
+	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision, usage, usage_batches;
 		DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)
 	}

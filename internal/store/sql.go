@@ -26,6 +26,7 @@ type queries struct {
 	list, get, insert, update, delete string
 	bump, revision                    string
 	setting, setSetting               string
+	usage                             usageQueries
 }
 
 func newQueries(d dialect) queries {
@@ -42,6 +43,7 @@ func newQueries(d dialect) queries {
 		revision:   `SELECT value FROM revision WHERE id = 1`,
 		setting:    d.rebind(`SELECT value FROM settings WHERE key = ?`),
 		setSetting: d.rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+		usage:      newUsageQueries(d),
 	}
 }
 

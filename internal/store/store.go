@@ -1,15 +1,19 @@
 // Package store persists what operators change at runtime: deployments
 // created through the management APIs and gateway settings such as the
-// admin token's hash. One SQL implementation serves SQLite and PostgreSQL
-// through a dialect each; upstream keys are encrypted at rest with
-// AES-256-GCM. Every change bumps a revision so replicas can tell, with one
-// cheap query, that they must reload.
+// admin token's hash; and it keeps the usage record of every request,
+// aggregated on demand for chargeback and the dashboard. One SQL
+// implementation serves SQLite and PostgreSQL through a dialect each;
+// upstream keys are encrypted at rest with AES-256-GCM. Every change bumps
+// a revision so replicas can tell, with one cheap query, that they must
+// reload.
 package store
 
 import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // Sentinel errors, matched with errors.Is.
@@ -75,6 +79,18 @@ type Store interface {
 	// one. Used for the admin token's hash.
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
+
+	// InsertUsage appends records in one transaction: when it fails, none
+	// of them is stored. A call with the same records as one that
+	// committed within the last week stores nothing, so a retry after an
+	// answer was lost (a timeout during the commit) does not write the
+	// batch twice; for records with unique request ids only a retry can be
+	// such a call. Strings are stored as valid UTF-8 without NUL bytes, so
+	// no record's content can make a batch fail.
+	InsertUsage(ctx context.Context, records []usage.Record) error
+	// QueryUsage aggregates the records of q's time range, filtered and
+	// grouped as q says; see UsageQuery and UsageRow.
+	QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -47,6 +47,15 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"Reopen", s.reopen},
 		{"ConcurrentWriters", s.concurrentWriters},
 		{"PingClose", s.pingClose},
+		{"UsageInsertBatches", s.usageInsertBatches},
+		{"UsageGroupBy", s.usageGroupBy},
+		{"UsageFilters", s.usageFilters},
+		{"UsageBoundaries", s.usageBoundaries},
+		{"UsagePercentiles", s.usagePercentiles},
+		{"UsageEmpty", s.usageEmpty},
+		{"UsageUnstorable", s.usageUnstorable},
+		{"UsageRetry", s.usageRetry},
+		{"UsageConcurrent", s.usageConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+const usageColumns = `time, request_id, key_id, event_id, attendee, model, deployment,
+	endpoint, status, attempts, stream, latency_us, ttfb_us, latency_bucket,
+	prompt_tokens, completion_tokens, total_tokens, estimated, cost, end_user`
+
+// usageColumnCount is the number of usageColumns.
+const usageColumnCount = 20
+
+// usageRowsPerStatement caps one INSERT's VALUES list: 20,000 parameters
+// stay under SQLite's 32,766 and PostgreSQL's 65,535. A larger batch is
+// several statements in the one transaction.
+const usageRowsPerStatement = 1000
+
+// usageQueries are the fixed statements of InsertUsage.
+type usageQueries struct {
+	// insert inserts usageRowsPerStatement records; fewer get a statement
+	// of their own.
+	insert string
+	// claimBatch records a batch's hash unless it is there already;
+	// pruneBatches forgets old ones.
+	claimBatch, pruneBatches string
+}
+
+func newUsageQueries(d dialect) usageQueries {
+	return usageQueries{
+		insert:       usageInsertSQL(d, usageRowsPerStatement),
+		claimBatch:   d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
+		pruneBatches: d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
+	}
+}
+
+// usageInsertSQL returns a multi-row INSERT of n records for d.
+func usageInsertSQL(d dialect, n int) string {
+	row := "(" + strings.Repeat("?, ", usageColumnCount-1) + "?)"
+	var b strings.Builder
+	b.Grow(len(usageColumns) + 32 + n*(len(row)+2))
+	b.WriteString("INSERT INTO usage (" + usageColumns + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return d.rebind(b.String())
+}
+
+// usageBatchRetention is how long a committed batch's hash is kept: the
+// longest a retry of that batch can come after it (a writer waiting out
+// an outage, or replaying its spill file after a restart).
+const usageBatchRetention = 7 * 24 * time.Hour
+
+// InsertUsage implements Store. The transaction first claims the batch's
+// hash in usage_batches; when the hash is already there, an earlier call
+// with the same records committed (only its answer was lost), and this
+// one writes nothing.
+func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) error {
+	if len(records) == 0 {
+		return nil
+	}
+	now := s.now().UnixMilli()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: insert usage: %w", err)
+	}
+	defer tx.Rollback() // a no-op after Commit
+	res, err := tx.ExecContext(ctx, s.q.usage.claimBatch, usageBatchID(records), now)
+	if err != nil {
+		return fmt.Errorf("store: insert usage: claim batch: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err != nil {
+			return fmt.Errorf("store: insert usage: claim batch: %w", err)
+		}
+		return nil // stored before
+	}
+	if _, err := tx.ExecContext(ctx, s.q.usage.pruneBatches, now-usageBatchRetention.Milliseconds()); err != nil {
+		return fmt.Errorf("store: insert usage: prune batches: %w", err)
+	}
+	args := make([]any, 0, min(len(records), usageRowsPerStatement)*usageColumnCount)
+	for chunk := range slices.Chunk(records, usageRowsPerStatement) {
+		query := s.q.usage.insert
+		if len(chunk) != usageRowsPerStatement {
+			query = usageInsertSQL(s.d, len(chunk))
+		}
+		args = args[:0]
+		for i := range chunk {
+			args = appendUsageArgs(args, &chunk[i])
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("store: insert usage: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: insert usage: commit: %w", err)
+	}
+	return nil
+}
+
+// appendUsageArgs appends r's column values in usageColumns order.
+func appendUsageArgs(args []any, r *usage.Record) []any {
+	var cost any // NULL for NaN and ±Inf, which SQLite cannot store
+	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
+		cost = r.Cost
+	}
+	return append(args,
+		r.Time.UnixMilli(), text(r.RequestID), text(r.KeyID), text(r.EventID),
+		text(r.Attendee), text(r.Model), text(r.Deployment), text(r.Endpoint),
+		int64(r.Status), int64(r.Attempts), r.Stream, micros(r.Latency), micros(r.TTFB),
+		LatencyBucket(r.Latency), int64(r.PromptTokens), int64(r.CompletionTokens),
+		int64(r.TotalTokens), r.Estimated, cost, text(r.User),
+	)
+}
+
+// usageBatchID is a hash of every field of every record, in order: two
+// calls share it only when they carry the same records, which for real
+// records (unique request ids, nanosecond times) means a retry.
+func usageBatchID(records []usage.Record) string {
+	h := sha256.New()
+	var b []byte
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	flag := func(v bool) {
+		if v {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	for i := range records {
+		r := &records[i]
+		b = binary.AppendVarint(b[:0], r.Time.Unix())
+		b = binary.AppendVarint(b, int64(r.Time.Nanosecond()))
+		for _, v := range []string{r.RequestID, r.KeyID, r.EventID, r.Attendee, r.Model, r.Deployment, r.Endpoint, r.User} {
+			str(v)
+		}
+		for _, v := range []int64{int64(r.Status), int64(r.Attempts), int64(r.Latency), int64(r.TTFB),
+			int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)} {
+			b = binary.AppendVarint(b, v)
+		}
+		flag(r.Stream)
+		flag(r.Estimated)
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.Cost))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// text returns s as valid UTF-8 without NUL bytes. PostgreSQL rejects
+// both in TEXT, and one bad client-supplied "user" field must not make a
+// whole batch fail forever.
+func text(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func micros(d time.Duration) int64 { return int64(d / time.Microsecond) }
