@@ -31,7 +31,7 @@ func TestAdminTokenGeneratedOnceAndRotatedEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(a.handler)
-		t.Cleanup(func() { srv.Close(); a.store.Close() })
+		t.Cleanup(func() { srv.Close(); a.close(context.Background()) })
 		return a, srv
 	}
 	status := func(srv *httptest.Server, token string) int {

@@ -32,7 +32,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.store.Close()
+	defer a.close(context.Background())
 	srv := httptest.NewServer(a.handler)
 	defer srv.Close()
 

@@ -81,7 +81,7 @@ func startReplica(t *testing.T, storeURL string) *replica {
 	srv := httptest.NewServer(a.handler)
 	t.Cleanup(func() {
 		srv.Close()
-		a.store.Close()
+		a.close(context.Background())
 	})
 	return &replica{app: a, srv: srv}
 }

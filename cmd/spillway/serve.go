@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,6 +98,7 @@ type app struct {
 	// a rotation reaches every replica.
 	tokenFromConfig bool
 	tracer          *tracing.Tracer // nil when tracing is off
+	usage           *usage.Writer
 	log             *slog.Logger
 }
 
@@ -127,7 +130,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	m = metrics.New(metrics.Options{Router: r})
+	w := usage.NewWriter(st, usage.WriterOptions{QueueSize: cfg.Usage.QueueSize, SpillDir: spillDir(cfg), Logger: log})
+	m = metrics.New(metrics.Options{Router: r, Usage: writerStats{w}})
 	cat := catalog.New(st, cfg.Deployments, r, log)
 	if err := cat.Reload(ctx); err != nil {
 		return nil, err
@@ -141,7 +145,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, log: log}
+	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log}
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
 		a.tokenFromConfig = true
@@ -172,7 +176,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
 		Logger:       log,
-		Recorder:     recorders{observer{m}},
+		Recorder:     recorders{w, observer{m}},
 		Tracer:       tracer,
 	})
 	mgmt := admin.New(admin.Options{
@@ -191,6 +195,37 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	mux.Handle("/", gw)
 	a.handler = mux
 	return a, nil
+}
+
+// spillDir is where usage records wait while the store is down: beside an
+// SQLite database, else in the working directory, unless configured.
+func spillDir(cfg *config.Config) string {
+	if cfg.Usage.SpillDir != "" {
+		return cfg.Usage.SpillDir
+	}
+	if path, ok := strings.CutPrefix(cfg.Store, "sqlite://"); ok {
+		return filepath.Join(filepath.Dir(path), "spillway-usage-spill")
+	}
+	return "spillway-usage-spill"
+}
+
+// writerStats shows the usage writer's counters to the metrics.
+type writerStats struct{ w *usage.Writer }
+
+func (s writerStats) QueueDepth() int64 { return s.w.Stats().Queued }
+func (s writerStats) Dropped() int64    { return s.w.Stats().Dropped }
+func (s writerStats) Spilled() int64    { return s.w.Stats().Spilled }
+
+// close stops what the app owns that needs stopping: the usage writer
+// (flushing every queued record, bounded by ctx), the tracer, the store.
+func (a *app) close(ctx context.Context) {
+	if err := a.usage.Close(ctx); err != nil && !errors.Is(err, usage.ErrWriterClosed) {
+		a.log.Error("usage records not all written", "err", err, "spill_file", "kept for the next start")
+	}
+	if err := a.tracer.Shutdown(ctx); err != nil {
+		a.log.Warn("could not flush traces", "err", err)
+	}
+	a.store.Close()
 }
 
 // recorders hands every usage record to each of its recorders.
@@ -238,20 +273,21 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		ln.Close()
 		return err
 	}
-	defer a.store.Close()
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := a.tracer.Shutdown(sctx); err != nil {
-			log.Warn("could not flush traces", "err", err)
-		}
-	}()
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
 	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
-	defer func() { stopBG(); wg.Wait() }()
+	go func() { defer wg.Done(); a.usage.Run(bg) }()
+	// Shut down in order: the HTTP server has drained when this runs, so
+	// every request's usage record is queued before the writer flushes.
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		a.close(ctx)
+		stopBG()
+		wg.Wait()
+	}()
 
 	srv := &http.Server{
 		Handler:           a.handler,
