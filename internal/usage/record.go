@@ -32,4 +32,12 @@ type Record struct {
 	Estimated        bool
 	Cost             float64 // USD, from the price table
 	User             string  // the request's "user" field, if any
+	// Prompt and Response are set only when prompt logging applies to the
+	// request (off by default): the request body and the answer's text, each
+	// capped at MaxPayloadBytes. Never headers, so never credentials.
+	Prompt   string
+	Response string
 }
+
+// MaxPayloadBytes caps each of Prompt and Response.
+const MaxPayloadBytes = 1 << 20
