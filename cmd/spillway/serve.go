@@ -163,7 +163,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 
 	keys := make([]auth.StaticKey, 0, len(cfg.Keys))
 	for _, k := range cfg.Keys {
-		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name})
+		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
 	}
 	if len(keys) == 0 {
 		log.Warn("no client keys configured: every data-plane request will get 401; add keys: to the config")
@@ -178,6 +178,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		Logger:       log,
 		Recorder:     recorders{w, observer{m}},
 		Tracer:       tracer,
+		LogPayloads:  cfg.Usage.LogPayloads,
 	})
 	mgmt := admin.New(admin.Options{
 		Store:  st,

@@ -19,6 +19,9 @@ type Principal struct {
 	KeyID string
 	// Name is the key's human name.
 	Name string
+	// LogPayloads asks for this caller's prompts and answers to be stored
+	// with the usage records.
+	LogPayloads bool
 }
 
 // ErrNoKey means the request carried no credential.
@@ -65,8 +68,9 @@ var _ Authenticator = (*StaticKeys)(nil)
 
 // StaticKey is one key of the static list.
 type StaticKey struct {
-	Key  string
-	Name string
+	Key         string
+	Name        string
+	LogPayloads bool
 }
 
 // NewStaticKeys hashes the keys; the plaintext is not retained.
@@ -81,7 +85,7 @@ func NewStaticKeys(keys []StaticKey) *StaticKeys {
 			name = "key-" + strconv.Itoa(i+1)
 		}
 		h := Hash(k.Key)
-		s.byHash[h] = staticEntry{hash: h, principal: &Principal{KeyID: "static:" + name, Name: name}}
+		s.byHash[h] = staticEntry{hash: h, principal: &Principal{KeyID: "static:" + name, Name: name, LogPayloads: k.LogPayloads}}
 	}
 	return s
 }

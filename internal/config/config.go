@@ -60,6 +60,13 @@ type Usage struct {
 	// QueueSize is how many records wait in memory for the writer before
 	// they go to the spill file. Default 10000.
 	QueueSize int `yaml:"queue_size"`
+	// LogPayloads stores every request's prompt and answer with its usage
+	// record (audit). Off by default; also settable per key.
+	LogPayloads bool `yaml:"log_payloads"`
+	// PayloadRetention is how long stored prompts and answers are kept.
+	// Default 720h (30 days); 0 after defaults is not possible, use a long
+	// duration to keep them longer.
+	PayloadRetention Duration `yaml:"payload_retention"`
 }
 
 // Tracing configures OpenTelemetry tracing over OTLP/HTTP.
@@ -80,6 +87,9 @@ type Tracing struct {
 type Key struct {
 	Key  Secret `yaml:"key"`
 	Name string `yaml:"name"`
+	// LogPayloads stores the prompts and answers of this key's requests
+	// with their usage records (audit). Off by default.
+	LogPayloads bool `yaml:"log_payloads"`
 }
 
 // Routing holds routing defaults for every model.
@@ -243,6 +253,7 @@ const (
 	DefaultMaxBodyBytes     = 8 << 20
 	DefaultShutdownGrace    = 30 * time.Second
 	DefaultAPIVersion       = "2024-10-21"
+	DefaultPayloadRetention = 720 * time.Hour
 	DefaultOpenAIEndpoint   = "https://api.openai.com/v1"
 )
 

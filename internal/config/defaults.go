@@ -27,6 +27,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&r.ConnectTimeout, DefaultConnectTimeout)
 	setDuration(&r.FirstByteTimeout, DefaultFirstByteTimeout)
 	setDuration(&r.IdleTimeout, DefaultIdleTimeout)
+	setDuration(&c.Usage.PayloadRetention, DefaultPayloadRetention)
 	setInt(&r.FailureThreshold, DefaultFailureThreshold)
 	setDuration(&r.CircuitOpen, DefaultCircuitOpen)
 	if c.Limits.MaxBodyBytes == 0 {

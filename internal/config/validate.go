@@ -86,6 +86,7 @@ func (v *validation) server() {
 		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
 	}
 	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+	v.duration("usage.payload_retention", c.Usage.PayloadRetention)
 	if c.Usage.QueueSize < 0 {
 		v.add("usage.queue_size", "must not be negative (default 10000)")
 	}

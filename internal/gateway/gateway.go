@@ -39,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Recorder gets every request's usage record; nil records nothing.
 	Recorder Recorder
+	// LogPayloads stores every request's prompt and answer in its usage
+	// record; a principal can also ask for it per key.
+	LogPayloads bool
 	// Tracer makes a span per request and per upstream attempt; nil traces
 	// nothing and costs nothing.
 	Tracer *tracing.Tracer
@@ -55,6 +58,7 @@ type Gateway struct {
 	log       *slog.Logger
 	recorder  Recorder
 	tracer    *tracing.Tracer
+	payloads  bool
 	mux       *http.ServeMux
 	ids       requestIDs
 }
@@ -63,7 +67,7 @@ type Gateway struct {
 func New(o Options) *Gateway {
 	g := &Gateway{
 		router: o.Router, auth: o.Auth, transport: o.Transport,
-		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder, tracer: o.Tracer,
+		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder, tracer: o.Tracer, payloads: o.LogPayloads,
 	}
 	if g.transport == nil {
 		g.transport = NewTransport(config.DefaultConnectTimeout, config.DefaultFirstByteTimeout)

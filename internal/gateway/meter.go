@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // tokens are the usage numbers an upstream reports.
@@ -37,6 +39,11 @@ type meter struct {
 
 	usage tokens
 	found bool
+
+	// keep, for prompt logging, holds a JSON body whole (up to
+	// usage.MaxPayloadBytes); streams keep their text instead.
+	keepBody bool
+	body     []byte
 }
 
 // write forwards what the client should see of chunk and returns how many
@@ -105,6 +112,9 @@ func (m *meter) finish(w io.Writer) (int, error) {
 
 func (m *meter) keepTail(chunk []byte) {
 	m.size += len(chunk)
+	if m.keepBody && len(m.body) < usage.MaxPayloadBytes {
+		m.body = append(m.body, chunk[:min(len(chunk), usage.MaxPayloadBytes-len(m.body))]...)
+	}
 	if len(chunk) >= tailSize {
 		m.tail = append(m.tail[:0], chunk[len(chunk)-tailSize:]...)
 		return

@@ -32,7 +32,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	res.deployment = pick.ID()
 	res.priceModel = priceModel(pick.Deployment, req.model)
 	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
-	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage}
+	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
 	res.meter = m
 	if m.strip {
 		// The body shrinks by the usage event the client did not ask for.

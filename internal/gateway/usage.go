@@ -88,10 +88,29 @@ func (g *Gateway) record(req *request, res result, status int) {
 	if price, ok := usage.Lookup(res.priceModel); ok {
 		rec.Cost = float64(rec.PromptTokens)*price.InputCostPerToken + float64(rec.CompletionTokens)*price.OutputCostPerToken
 	}
+	if g.logsPayloads(req) {
+		rec.Prompt = capString(req.body)
+		if m := res.meter; m != nil {
+			if m.stream {
+				rec.Response = capString(m.text)
+			} else {
+				rec.Response = capString(m.body)
+			}
+		}
+	}
 	req.span.EndRequest(rec)
 	if g.recorder != nil {
 		g.recorder.Record(rec)
 	}
+}
+
+// logsPayloads reports whether the request's prompt and answer are stored.
+func (g *Gateway) logsPayloads(req *request) bool {
+	return g.payloads || (req.principal != nil && req.principal.LogPayloads)
+}
+
+func capString(b []byte) string {
+	return string(b[:min(len(b), usage.MaxPayloadBytes)])
 }
 
 // maxTokenizedBytes bounds what the tokenizer reads for one estimate;

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
@@ -288,5 +289,53 @@ func TestMeterJSONTail(t *testing.T) {
 	}
 	if !m.found || m.usage != (tokens{Prompt: 8, Total: 8}) {
 		t.Errorf("usage = %+v found %v, want 8/0/8", m.usage, m.found)
+	}
+}
+
+func TestPayloadLogging(t *testing.T) {
+	var mu sync.Mutex
+	var upBody []byte
+	tests := []struct {
+		name   string
+		global bool
+		perKey bool
+		want   bool
+	}{
+		{"off by default", false, false, false},
+		{"global", true, false, true},
+		{"per key", false, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := newRecords()
+			h := newHarness(t, harnessOptions{},
+				&backend{id: "a", handler: okChat("a")},
+				&backend{id: "s", model: "streamer", handler: sseUpstream(2, true, &upBody, &mu)})
+			withRecorder(h, recs)
+			h.gw.payloads = tt.global
+			h.gw.auth = auth.NewStaticKeys([]auth.StaticKey{{Key: testKey, Name: "test", LogPayloads: tt.perKey}})
+			h.chat()
+			resp := h.post("/v1/chat/completions", `{"model":"streamer","stream":true,"messages":[{"role":"user","content":"stream please"}]}`)
+			_ = readAll(t, resp.Body)
+			resp.Body.Close()
+			chat, stream := recs.wait(t, 1), recs.wait(t, 2)
+			if !tt.want {
+				if chat.Prompt != "" || chat.Response != "" || stream.Prompt != "" || stream.Response != "" {
+					t.Errorf("payloads stored with logging off: %+v", chat)
+				}
+				return
+			}
+			if !strings.Contains(chat.Prompt, `"content":"hi"`) || !strings.Contains(chat.Response, "hello from a") {
+				t.Errorf("chat payload = %q / %q, want the request body and the answer", chat.Prompt, chat.Response)
+			}
+			if !strings.Contains(stream.Prompt, "stream please") || stream.Response != "word0 word1 " {
+				t.Errorf("stream payload = %q / %q, want the body and the streamed text", stream.Prompt, stream.Response)
+			}
+			for _, r := range []usage.Record{chat, stream} {
+				if strings.Contains(r.Prompt+r.Response, testKey) || strings.Contains(r.Prompt+r.Response, "upstream-secret") {
+					t.Errorf("a payload contains a credential: %+v", r)
+				}
+			}
+		})
 	}
 }
