@@ -85,6 +85,7 @@ func TestParseLiteLLM(t *testing.T) {
 			MaxBodyBytes:  DefaultMaxBodyBytes,
 			ShutdownGrace: Duration(DefaultShutdownGrace),
 		},
+		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
 	}
 	if diff := cmp.Diff(want, c, ignoreUnexported); diff != "" {
 		t.Errorf("Parse(litellm.yaml) mismatch (-want +got):\n%s", diff)

@@ -103,6 +103,7 @@ func TestParseNativeExample(t *testing.T) {
 			MaxBodyBytes:  DefaultMaxBodyBytes,
 			ShutdownGrace: Duration(DefaultShutdownGrace),
 		},
+		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
 	}
 	if diff := cmp.Diff(want, c, ignoreUnexported); diff != "" {
 		t.Errorf("Parse(native.yaml) mismatch (-want +got):\n%s", diff)
