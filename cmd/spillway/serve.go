@@ -99,6 +99,7 @@ type app struct {
 	tokenFromConfig bool
 	tracer          *tracing.Tracer // nil when tracing is off
 	usage           *usage.Writer
+	purger          *usage.Purger
 	log             *slog.Logger
 }
 
@@ -145,7 +146,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log}
+	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log,
+		purger: usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)}
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
 		a.tokenFromConfig = true
@@ -276,10 +278,11 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
 	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
 	go func() { defer wg.Done(); a.usage.Run(bg) }()
+	go func() { defer wg.Done(); a.purger.Run(bg, usage.DefaultPurgeInterval) }()
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

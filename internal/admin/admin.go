@@ -95,6 +95,8 @@ func (h *handler) routes() {
 		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment},
 		{pattern: "GET /admin/v1/routing", fn: h.routing},
 		{pattern: "GET /admin/v1/usage", fn: h.usage},
+		{pattern: "GET /admin/v1/payloads", fn: h.listPayloads},
+		{pattern: "GET /admin/v1/payloads/{request_id}", fn: h.getPayload},
 
 		{pattern: "GET /health", fn: h.health},
 

@@ -27,6 +27,7 @@ type queries struct {
 	bump, revision                    string
 	setting, setSetting               string
 	usage                             usageQueries
+	payloads                          payloadQueries
 }
 
 func newQueries(d dialect) queries {
@@ -44,6 +45,7 @@ func newQueries(d dialect) queries {
 		setting:    d.rebind(`SELECT value FROM settings WHERE key = ?`),
 		setSetting: d.rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
 		usage:      newUsageQueries(d),
+		payloads:   newPayloadQueries(d),
 	}
 }
 

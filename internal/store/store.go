@@ -86,11 +86,22 @@ type Store interface {
 	// answer was lost (a timeout during the commit) does not write the
 	// batch twice; for records with unique request ids only a retry can be
 	// such a call. Strings are stored as valid UTF-8 without NUL bytes, so
-	// no record's content can make a batch fail.
+	// no record's content can make a batch fail. A record with a request
+	// id and a Prompt or Response also stores a Payload, in the same
+	// transaction; a request id that has one already keeps it.
 	InsertUsage(ctx context.Context, records []usage.Record) error
 	// QueryUsage aggregates the records of q's time range, filtered and
 	// grouped as q says; see UsageQuery and UsageRow.
 	QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, error)
+
+	// Payload returns the logged prompt and answer of a request, or
+	// ErrNotFound.
+	Payload(ctx context.Context, requestID string) (Payload, error)
+	// ListPayloads returns the payloads q selects, newest first.
+	ListPayloads(ctx context.Context, q PayloadQuery) ([]Payload, error)
+	// PurgePayloads deletes the payloads of requests that arrived before
+	// before and returns how many it deleted.
+	PurgePayloads(ctx context.Context, before time.Time) (int64, error)
 
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error

@@ -106,6 +106,9 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
+	if err := s.insertPayloads(ctx, tx, records); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: insert usage: commit: %w", err)
 	}
@@ -158,6 +161,16 @@ func usageBatchID(records []usage.Record) string {
 		flag(r.Stream)
 		flag(r.Estimated)
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.Cost))
+		// Only records with a payload hash one, so the hashes of records
+		// without stay what they were before payloads existed, and a batch
+		// spilled by an older binary is still recognised on replay.
+		if r.Prompt != "" || r.Response != "" {
+			b = append(b, 0xff)
+			h.Write(b)
+			b = b[:0]
+			str(r.Prompt)
+			str(r.Response)
+		}
 		h.Write(b)
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])

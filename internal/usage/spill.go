@@ -349,8 +349,10 @@ type spillRecord struct {
 	Estimated        bool      `json:"estimated,omitempty"`
 	// Cost is absent when it is not a finite number, which JSON cannot
 	// hold; it reads back as NaN, which the store keeps as unknown.
-	Cost *float64 `json:"cost,omitempty"`
-	User string   `json:"user,omitempty"`
+	Cost     *float64 `json:"cost,omitempty"`
+	User     string   `json:"user,omitempty"`
+	Prompt   string   `json:"prompt,omitempty"`
+	Response string   `json:"response,omitempty"`
 }
 
 func toSpill(r *Record) spillRecord {
@@ -360,7 +362,7 @@ func toSpill(r *Record) spillRecord {
 		Status: r.Status, Attempts: r.Attempts, Stream: r.Stream,
 		LatencyNS: int64(r.Latency), TTFBNS: int64(r.TTFB),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-		Estimated: r.Estimated, User: r.User,
+		Estimated: r.Estimated, User: r.User, Prompt: r.Prompt, Response: r.Response,
 	}
 	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
 		cost := r.Cost
@@ -377,6 +379,7 @@ func (sr *spillRecord) record() Record {
 		Latency: time.Duration(sr.LatencyNS), TTFB: time.Duration(sr.TTFBNS),
 		PromptTokens: sr.PromptTokens, CompletionTokens: sr.CompletionTokens, TotalTokens: sr.TotalTokens,
 		Estimated: sr.Estimated, Cost: math.NaN(), User: sr.User,
+		Prompt: sr.Prompt, Response: sr.Response,
 	}
 	if sr.Cost != nil {
 		r.Cost = *sr.Cost

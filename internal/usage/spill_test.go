@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -25,6 +26,13 @@ func TestSpillRoundTrip(t *testing.T) {
 		Latency: 1234567 * time.Microsecond, TTFB: 89 * time.Millisecond,
 		PromptTokens: 11, CompletionTokens: 22, TotalTokens: 33, Estimated: true,
 		Cost: 0.000123, User: "nul\x00 and ünïcode",
+		Prompt: `{"messages":[{"role":"user","content":"hi\n"}]}`, Response: "hello\nthere",
+	}
+	// Every field set, so a field the spill file forgets fails the diff.
+	for v, i := reflect.ValueOf(full), 0; i < v.NumField(); i++ {
+		if v.Field(i).IsZero() {
+			t.Fatalf("test record leaves Record.%s unset", v.Type().Field(i).Name)
+		}
 	}
 	nan := full
 	nan.RequestID, nan.Cost = "req-nan", math.NaN()

@@ -465,3 +465,31 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestWriterStoresPayloads: a record's logged prompt and answer reach the
+// store with it, through the spill file too.
+func TestWriterStoresPayloads(t *testing.T) {
+	d := newSQLite(t)
+	dir := t.TempDir()
+	spilled := usage.Record{Time: time.Now().UTC(), RequestID: "spilled", Status: 200, Prompt: "p1\n", Response: "a1"}
+	direct := usage.Record{Time: time.Now().UTC(), RequestID: "direct", Status: 200, Prompt: "p2", Response: "a2\x00"}
+
+	first := usage.NewWriter(d, usage.WriterOptions{SpillDir: dir, Logger: testLogger(t)})
+	closeWriter(t, first, time.Second) // so Record spills
+	first.Record(spilled)
+	second := usage.NewWriter(d, usage.WriterOptions{SpillDir: dir, FlushInterval: 10 * time.Millisecond, Logger: testLogger(t)})
+	run(t, second)
+	second.Record(direct)
+	eventually(t, "both records written", func() bool { return second.Stats().Written == 2 })
+	closeWriter(t, second, 10*time.Second)
+
+	for _, want := range [][3]string{{"spilled", "p1\n", "a1"}, {"direct", "p2", "a2"}} {
+		p, err := d.Payload(t.Context(), want[0])
+		if err != nil {
+			t.Fatalf("Payload(%q): %v", want[0], err)
+		}
+		if p.Prompt != want[1] || p.Response != want[2] {
+			t.Errorf("Payload(%q) = %q, %q; want %q, %q", want[0], p.Prompt, p.Response, want[1], want[2])
+		}
+	}
+}

@@ -56,6 +56,11 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageUnstorable", s.usageUnstorable},
 		{"UsageRetry", s.usageRetry},
 		{"UsageConcurrent", s.usageConcurrent},
+		{"PayloadsInsertGet", s.payloadsInsertGet},
+		{"PayloadsRetry", s.payloadsRetry},
+		{"PayloadsList", s.payloadsList},
+		{"PayloadsPurge", s.payloadsPurge},
+		{"PayloadsLarge", s.payloadsLarge},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
