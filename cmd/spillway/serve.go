@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -35,10 +36,18 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	store := fs.String("store", os.Getenv("SPILLWAY_STORE"), "store URL (env SPILLWAY_STORE; default "+config.DefaultStore+")")
 	redis := fs.String("redis", os.Getenv("SPILLWAY_REDIS"), "Redis URL for state shared by replicas (env SPILLWAY_REDIS)")
 	logf := logFlags(fs)
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := logf.logger(stderr)
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 
 	cfg := &config.Config{}
 	if *cfgPath != "" {
@@ -321,6 +330,19 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		return err
 	}
 	return nil
+}
+
+// startCPUProfile profiles the process until the returned func is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // secretKeyFromEnv reads SPILLWAY_SECRET_KEY; nil when unset.

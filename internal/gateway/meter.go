@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -173,20 +172,46 @@ func usageFromTail(tail []byte) (tokens, bool) {
 	return parseUsage(tail[i+len(`"usage":`):])
 }
 
-// parseUsage decodes the usage object at the start of b.
+// parseUsage reads the usage object at the start of b. Only its three
+// top-level counts matter, so they are read in place: no decoding of the
+// nested *_details objects.
 func parseUsage(b []byte) (tokens, bool) {
 	s := scanner{b: b}
-	if s.value(1) != nil {
+	if len(b) == 0 || b[0] != '{' || s.value(1) != nil {
 		return tokens{}, false
 	}
+	obj := b[:s.i]
 	var u tokens
-	if json.Unmarshal(b[:s.i], &u) != nil {
+	var ok bool
+	u.Prompt, ok = intField(obj, `"prompt_tokens":`)
+	if !ok {
 		return tokens{}, false
 	}
+	u.Completion, _ = intField(obj, `"completion_tokens":`)
+	u.Total, _ = intField(obj, `"total_tokens":`)
 	if u.Total == 0 {
 		u.Total = u.Prompt + u.Completion
 	}
 	return u, true
+}
+
+// intField returns the integer after key in obj. The keys read here are
+// unique within a usage object, nested detail objects included.
+func intField(obj []byte, key string) (int, bool) {
+	i := bytes.Index(obj, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	j := i + len(key)
+	for j < len(obj) && (obj[j] == ' ' || obj[j] == '\t' || obj[j] == '\n' || obj[j] == '\r') {
+		j++
+	}
+	n, k := 0, j
+	for k < len(obj) && obj[k] >= '0' && obj[k] <= '9' && k-j < 18 {
+		n = n*10 + int(obj[k]-'0')
+		k++
+	}
+	return n, k > j
 }
 
 // appendJSONString appends the value of every string field named by key

@@ -339,3 +339,25 @@ func TestPayloadLogging(t *testing.T) {
 		})
 	}
 }
+
+func TestParseUsage(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   tokens
+		wantOK bool
+	}{
+		{`{"prompt_tokens":9,"completion_tokens":32,"total_tokens":41,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":5}}`, tokens{9, 32, 41}, true},
+		{`{ "prompt_tokens": 8, "total_tokens": 8 }`, tokens{Prompt: 8, Total: 8}, true},
+		{`{"completion_tokens":3,"prompt_tokens":2}`, tokens{2, 3, 5}, true},
+		{`{"total_tokens":3}`, tokens{}, false},
+		{`{"prompt_tokens":9`, tokens{}, false},
+		{`null`, tokens{}, false},
+		{``, tokens{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseUsage([]byte(tt.in))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parseUsage(%s) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
