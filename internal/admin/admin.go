@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
@@ -161,7 +162,7 @@ func (h *handler) serve(fn func(http.ResponseWriter, *http.Request) error, seed 
 		if err == nil {
 			return
 		}
-		var known *apiError
+		var known *apierror.Error
 		if !errors.As(err, &known) {
 			h.log.ErrorContext(r.Context(), "management API error", "method", r.Method, "path", r.URL.Path, "err", err)
 		}

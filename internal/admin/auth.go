@@ -3,6 +3,8 @@ package admin
 import (
 	"net/http"
 	"strings"
+
+	"github.com/spillwayhq/spillway/internal/apierror"
 )
 
 // authorize checks Authorization: Bearer <admin token>. LiteLLM clients
@@ -11,14 +13,14 @@ import (
 func (h *handler) authorize(r *http.Request) error {
 	token, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
-		return &apiError{
-			status:  http.StatusUnauthorized,
-			message: "admin token required: send Authorization: Bearer <admin token>",
-			typ:     typeAuthentication, code: "missing_admin_token",
+		return &apierror.Error{
+			Status:  http.StatusUnauthorized,
+			Message: "admin token required: send Authorization: Bearer <admin token>",
+			Type:    apierror.TypeAuthentication, Code: "missing_admin_token",
 		}
 	}
 	if h.opts.Token == nil || !h.opts.Token(token) {
-		return &apiError{status: http.StatusUnauthorized, message: "invalid admin token", typ: typeAuthentication, code: "invalid_admin_token"}
+		return &apierror.Error{Status: http.StatusUnauthorized, Message: "invalid admin token", Type: apierror.TypeAuthentication, Code: "invalid_admin_token"}
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/store"
 )
@@ -138,7 +139,7 @@ func storeError(err error, id string, names fieldNames) error {
 	case errors.Is(err, store.ErrConflict):
 		return errExists(id)
 	case errors.Is(err, store.ErrNoSecretKey):
-		return &apiError{status: http.StatusBadRequest, message: store.ErrNoSecretKey.Error(), typ: typeInvalidRequest, param: names.name("api_key"), code: "secret_key_missing"}
+		return &apierror.Error{Status: http.StatusBadRequest, Message: store.ErrNoSecretKey.Error(), Type: apierror.TypeInvalidRequest, Param: names.name("api_key"), Code: "secret_key_missing"}
 	}
 	return err
 }

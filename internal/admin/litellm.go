@@ -20,22 +20,8 @@ import (
 // litellm_params Spillway has no use for, as LiteLLM's config loader does.
 
 // litellmFields names a deployment's fields where a LiteLLM entry sets
-// them.
-var litellmFields = fieldNames{
-	"id":            "model_info.id",
-	"model":         "model_name",
-	"class":         "model_info.mode",
-	"provider":      "litellm_params.model",
-	"deployment":    "litellm_params.model",
-	"endpoint":      "litellm_params.api_base",
-	"resource_name": "litellm_params.api_base",
-	"api_version":   "litellm_params.api_version",
-	"api_key":       "litellm_params.api_key",
-	"priority":      "litellm_params.order",
-	"weight":        "litellm_params.weight",
-	"rpm":           "litellm_params.rpm",
-	"tpm":           "litellm_params.tpm",
-}
+// them, as the config file names them.
+var litellmFields = fieldNames(config.LiteLLMFieldPaths)
 
 // litellmBody is a model_list entry as /model/new and /model/update take
 // it. A nil field is absent.

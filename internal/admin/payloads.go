@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/store"
 )
 
@@ -55,11 +56,11 @@ func (h *handler) getPayload(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("request_id")
 	p, err := h.opts.Store.Payload(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return &apiError{
-			status: http.StatusNotFound,
-			message: fmt.Sprintf("no logged prompt for request %q: prompt logging was off for it, "+
+		return &apierror.Error{
+			Status: http.StatusNotFound,
+			Message: fmt.Sprintf("no logged prompt for request %q: prompt logging was off for it, "+
 				"its retention passed, or its usage record is not written yet", id),
-			typ: typeNotFound, param: "request_id", code: "payload_not_found",
+			Type: apierror.TypeNotFound, Param: "request_id", Code: "payload_not_found",
 		}
 	}
 	if err != nil {

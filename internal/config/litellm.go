@@ -75,9 +75,11 @@ var litellmStrategies = map[string]string{
 	"usage-based-routing":   "round-robin",
 }
 
-// litellmFields maps a Deployment field to where a LiteLLM entry sets it,
-// so that Validate names the line the user wrote.
-var litellmFields = map[string]string{
+// LiteLLMFieldPaths maps a Deployment field to where a LiteLLM model_list
+// entry sets it (model_name, litellm_params.api_base, ...), so that
+// Validate, and the management API's LiteLLM-compatible routes, name what
+// the user wrote. Callers must not modify it.
+var LiteLLMFieldPaths = map[string]string{
 	"id":            "model_info.id",
 	"model":         "model_name",
 	"class":         "model_info.mode",

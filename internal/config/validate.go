@@ -275,7 +275,7 @@ func (c *Config) sourcePath(path string) string {
 	if !ok {
 		return path
 	}
-	if f, ok := litellmFields[field]; ok && strings.HasPrefix(s, "model_list[") {
+	if f, ok := LiteLLMFieldPaths[field]; ok && strings.HasPrefix(s, "model_list[") {
 		return s + "." + f
 	}
 	return s

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+
+	"github.com/spillwayhq/spillway/internal/apierror"
 )
 
 // readBody reads the whole request body, refusing more than limit bytes.
@@ -36,16 +38,16 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			return nil, &apiError{status: http.StatusBadRequest, message: "could not read the request body: " + err.Error(), typ: typeInvalidRequest, code: "invalid_body"}
+			return nil, &apierror.Error{Status: http.StatusBadRequest, Message: "could not read the request body: " + err.Error(), Type: apierror.TypeInvalidRequest, Code: "invalid_body"}
 		}
 	}
 }
 
-func errTooLarge(limit int64) *apiError {
-	return &apiError{
-		status:  http.StatusRequestEntityTooLarge,
-		message: fmt.Sprintf("request body is larger than the gateway's limit of %d bytes; send less (fewer or smaller messages or images), or ask the operator to raise limits.max_body_bytes", limit),
-		typ:     typeInvalidRequest,
-		code:    "request_too_large",
+func errTooLarge(limit int64) *apierror.Error {
+	return &apierror.Error{
+		Status:  http.StatusRequestEntityTooLarge,
+		Message: fmt.Sprintf("request body is larger than the gateway's limit of %d bytes; send less (fewer or smaller messages or images), or ask the operator to raise limits.max_body_bytes", limit),
+		Type:    apierror.TypeInvalidRequest,
+		Code:    "request_too_large",
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/tracing"
@@ -46,7 +47,7 @@ func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 			panic(http.ErrAbortHandler)
 		}
 		if err != nil && !errors.Is(err, errClientGone) {
-			writeError(w, err)
+			apierror.Write(w, err)
 		}
 		g.logRequest(r, req, res, err)
 	})
@@ -90,10 +91,10 @@ const statusClientClosed = 499
 
 // statusOf is the status the client got.
 func statusOf(res result, err error) int {
-	var e *apiError
+	var e *apierror.Error
 	switch {
 	case errors.As(err, &e):
-		return e.status
+		return e.Status
 	case errors.Is(err, errClientGone):
 		return statusClientClosed
 	}

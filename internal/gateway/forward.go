@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -118,23 +119,23 @@ func (g *Gateway) exhausted(req *request, pools []*router.Pool, attempts int, la
 	}
 	wait := retryAt.Sub(now)
 	if throttled && !retryAt.IsZero() {
-		msg := fmt.Sprintf("every deployment of %q is rate limited; retry after %ds", req.model, retryAfterSeconds(wait))
+		msg := fmt.Sprintf("every deployment of %q is rate limited; retry after %ds", req.model, apierror.RetryAfterSeconds(wait))
 		if attempts > 0 {
-			msg = fmt.Sprintf("every deployment of %q is rate limited (%d attempts, last: %s); retry after %ds", req.model, attempts, last.Reason, retryAfterSeconds(wait))
+			msg = fmt.Sprintf("every deployment of %q is rate limited (%d attempts, last: %s); retry after %ds", req.model, attempts, last.Reason, apierror.RetryAfterSeconds(wait))
 		}
-		return &apiError{status: http.StatusTooManyRequests, message: msg, typ: typeRateLimit, code: "rate_limit_exceeded", retryAfter: wait}
+		return &apierror.Error{Status: http.StatusTooManyRequests, Message: msg, Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded", RetryAfter: wait}
 	}
 	if attempts == 0 {
-		return &apiError{status: http.StatusServiceUnavailable, message: fmt.Sprintf("no deployment of %q is available right now (all circuit-open or unavailable); retry later", req.model), typ: typeUpstream, code: "no_deployment_available", retryAfter: wait}
+		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: fmt.Sprintf("no deployment of %q is available right now (all circuit-open or unavailable); retry later", req.model), Type: apierror.TypeUpstream, Code: "no_deployment_available", RetryAfter: wait}
 	}
 	if last.Verdict == router.TooLarge {
-		return &apiError{status: http.StatusTooManyRequests, message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", typ: typeRateLimit, code: "rate_limit_exceeded"}
+		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded"}
 	}
-	e := &apiError{status: http.StatusBadGateway, typ: typeUpstream, code: "upstream_error", retryAfter: wait}
+	e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeUpstream, Code: "upstream_error", RetryAfter: wait}
 	if isTimeout(lastErr) {
-		e.status, e.code = http.StatusGatewayTimeout, "upstream_timeout"
+		e.Status, e.Code = http.StatusGatewayTimeout, "upstream_timeout"
 	}
-	e.message = fmt.Sprintf("no deployment of %q answered (%d attempts); last: %s", req.model, attempts, last.Reason)
+	e.Message = fmt.Sprintf("no deployment of %q answered (%d attempts); last: %s", req.model, attempts, last.Reason)
 	return e
 }
 
@@ -153,9 +154,9 @@ func routerError(err error) error {
 	var inactive *router.NoActiveError
 	switch {
 	case errors.As(err, &unknown):
-		return &apiError{status: http.StatusNotFound, message: unknown.Error(), typ: typeInvalidRequest, param: "model", code: "model_not_found"}
+		return &apierror.Error{Status: http.StatusNotFound, Message: unknown.Error(), Type: apierror.TypeInvalidRequest, Param: "model", Code: "model_not_found"}
 	case errors.As(err, &inactive):
-		return &apiError{status: http.StatusServiceUnavailable, message: inactive.Error() + "; ask the operator to activate one", typ: typeUpstream, param: "model", code: "no_active_deployment"}
+		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: inactive.Error() + "; ask the operator to activate one", Type: apierror.TypeUpstream, Param: "model", Code: "no_active_deployment"}
 	}
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/provider"
@@ -115,7 +116,7 @@ func (g *Gateway) routes() {
 		g.mux.Handle("GET "+prefix+"/openai/v1/models", g.handle(g.listModels))
 	}
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return &apiError{status: http.StatusNotFound, message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", typ: typeInvalidRequest, code: "unknown_route"}
+		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))
 }
 
@@ -123,7 +124,7 @@ func (g *Gateway) routes() {
 func (g *Gateway) handle(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := h(w, r); err != nil {
-			writeError(w, err)
+			apierror.Write(w, err)
 		}
 	})
 }
@@ -144,9 +145,9 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 		code = "missing_api_key"
 	} else if !errors.Is(err, auth.ErrInvalidKey) {
 		g.log.Error("authentication failed", "err", err)
-		return nil, &apiError{status: http.StatusServiceUnavailable, message: "could not check the API key right now; retry shortly", typ: typeServer, code: "auth_unavailable"}
+		return nil, &apierror.Error{Status: http.StatusServiceUnavailable, Message: "could not check the API key right now; retry shortly", Type: apierror.TypeServer, Code: "auth_unavailable"}
 	}
-	return nil, &apiError{status: http.StatusUnauthorized, message: msg, typ: typeAuthentication, code: code}
+	return nil, &apierror.Error{Status: http.StatusUnauthorized, Message: msg, Type: apierror.TypeAuthentication, Code: code}
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) error {
