@@ -305,7 +305,11 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	srv := &http.Server{
 		Handler:           a.handler,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		// ReadTimeout bounds reading a whole request, body included, so a
+		// client cannot hold a connection by trickling its body. There is
+		// no WriteTimeout: answers stream for as long as the model talks.
+		ReadTimeout: 2 * time.Minute,
+		IdleTimeout: 120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
