@@ -310,7 +310,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		// no WriteTimeout: answers stream for as long as the model talks.
 		ReadTimeout: 2 * time.Minute,
 		IdleTimeout: 120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

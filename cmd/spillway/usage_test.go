@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
@@ -60,7 +61,21 @@ func TestUsageEndToEnd(t *testing.T) {
 	}
 	do(http.MethodPost, "/v1/chat/completions", "sk-wrong", `{"model":"gpt-4o"}`)
 
-	// Closing the writer flushes every queued record, as shutdown does.
+	// The gateway records after the response is written, so the client can
+	// be done first: wait for the four records, as shutdown does by
+	// draining the server before closing the writer.
+	giveUp := time.Now().Add(10 * time.Second) // liveness bound
+	for {
+		st := a.usage.Stats()
+		if st.Queued+st.Written+st.Spilled+st.Dropped >= 4 {
+			break
+		}
+		if time.Now().After(giveUp) {
+			t.Fatalf("the writer saw %+v, want 4 records", st)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Closing the writer flushes every queued record.
 	if err := a.usage.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

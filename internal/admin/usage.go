@@ -82,7 +82,10 @@ func parseUsageQuery(v url.Values, now time.Time) (q store.UsageQuery, csvFormat
 			return q, false, errBadRequest(param, "invalid_parameter", "%s is given %d times; give it once", param, len(v[param]))
 		}
 	}
-	q.To = now.UTC()
+	// The default end is the end of the current second: the range is
+	// half-open, and "up to now" must include a record made this very
+	// millisecond. It is also exactly what the answer displays.
+	q.To = now.UTC().Truncate(time.Second).Add(time.Second)
 	if s := v.Get("to"); s != "" {
 		if q.To, err = parseUsageTime("to", s, true); err != nil {
 			return q, false, err
