@@ -1,0 +1,89 @@
+package limits
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+)
+
+// Fallback is a Limiter that asks a primary (shared, Redis) limiter and,
+// when it fails, answers from a local one instead: limits then hold per
+// replica rather than across replicas until the primary answers again.
+// Requests are never failed because Redis is down.
+//
+// Every call tries the primary first, so the first successful call switches
+// back; the local counts gathered during the outage are not carried over.
+// Errors in the caller's arguments (ErrInvalid, ErrCostExceedsLimit) and the
+// caller's own cancelled context are returned as they are; no primary error
+// ever is.
+type Fallback struct {
+	primary, local Limiter
+	log            *slog.Logger
+	down           atomic.Bool
+}
+
+var _ Limiter = (*Fallback)(nil)
+
+// NewFallback returns a Fallback answering from primary, or from local while
+// primary fails. It logs a warning once per outage and an info message when
+// primary recovers, to log (slog.Default when nil).
+func NewFallback(primary, local Limiter, log *slog.Logger) *Fallback {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Fallback{primary: primary, local: local, log: log}
+}
+
+// Healthy reports whether the last call to the primary succeeded (true
+// before the first call).
+func (f *Fallback) Healthy() bool { return !f.down.Load() }
+
+// Take implements Limiter.
+func (f *Fallback) Take(ctx context.Context, key string, limit int64, window time.Duration, cost int64) (Decision, error) {
+	d, err := f.primary.Take(ctx, key, limit, window, cost)
+	if err == nil {
+		f.recovered()
+		return d, nil
+	}
+	if err := f.failed(ctx, err); err != nil {
+		return Decision{}, err
+	}
+	return f.local.Take(ctx, key, limit, window, cost)
+}
+
+// Adjust implements Limiter.
+func (f *Fallback) Adjust(ctx context.Context, key string, window time.Duration, delta int64) error {
+	err := f.primary.Adjust(ctx, key, window, delta)
+	if err == nil {
+		f.recovered()
+		return nil
+	}
+	if err := f.failed(ctx, err); err != nil {
+		return err
+	}
+	return f.local.Adjust(ctx, key, window, delta)
+}
+
+// failed handles an error from the primary. It returns the error to give
+// the caller, or nil when the local limiter should answer.
+func (f *Fallback) failed(ctx context.Context, err error) error {
+	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrCostExceedsLimit) {
+		return err
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// The caller gave up; that says nothing about Redis.
+		return ctxErr
+	}
+	if f.down.CompareAndSwap(false, true) {
+		f.log.Warn("redis unreachable: limits are per replica until it returns", "err", err)
+	}
+	return nil
+}
+
+func (f *Fallback) recovered() {
+	if f.down.CompareAndSwap(true, false) {
+		f.log.Info("redis reachable again: limits are shared by all replicas")
+	}
+}

@@ -1,0 +1,137 @@
+package limits
+
+import (
+	"context"
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// Memory is a Limiter whose counters live in this process: right for a
+// single replica, and the local half of a Fallback. The zero value is not
+// usable; call NewMemory.
+//
+// Counters are spread over shards so unrelated keys rarely contend; stale
+// windows are swept lazily (at most once a minute per shard, on a Take), so
+// Memory owns no goroutine and needs no Close.
+type Memory struct {
+	now    func() time.Time
+	seed   maphash.Seed
+	shards [memoryShards]memoryShard
+}
+
+const (
+	memoryShards = 32
+	sweepEvery   = time.Minute
+)
+
+type memoryShard struct {
+	mu        sync.Mutex
+	counters  map[counterID]counter
+	nextSweep int64 // Unix ms
+}
+
+// counterID names one counter: a key and a window length, so the same key
+// may carry a per-minute and a per-day limit independently.
+type counterID struct {
+	key      string
+	windowMS int64
+}
+
+type counter struct {
+	index int64 // window index the count belongs to
+	n     int64
+}
+
+var _ Limiter = (*Memory)(nil)
+
+// NewMemory returns an empty Memory limiter reading the time from now
+// (time.Now when nil).
+func NewMemory(now func() time.Time) *Memory {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Memory{now: now, seed: maphash.MakeSeed()}
+	for i := range m.shards {
+		m.shards[i].counters = make(map[counterID]counter)
+	}
+	return m
+}
+
+// Take implements Limiter.
+func (m *Memory) Take(_ context.Context, key string, limit int64, window time.Duration, cost int64) (Decision, error) {
+	if err := checkTake(limit, window, cost); err != nil {
+		return Decision{}, err
+	}
+	now := m.now()
+	w := windowAt(now, window)
+	id := counterID{key: key, windowMS: w.ms}
+	s := m.shard(key)
+
+	s.mu.Lock()
+	s.sweep(now.UnixMilli())
+	c := s.current(id, &w)
+	allowed := c.n+cost <= limit
+	if allowed && cost > 0 {
+		c.n += cost
+		s.counters[id] = c
+	}
+	s.mu.Unlock()
+	return decide(allowed, limit, c.n, now, w), nil
+}
+
+// Adjust implements Limiter.
+func (m *Memory) Adjust(_ context.Context, key string, window time.Duration, delta int64) error {
+	if err := checkAdjust(window); err != nil {
+		return err
+	}
+	if delta == 0 {
+		return nil
+	}
+	now := m.now()
+	w := windowAt(now, window)
+	id := counterID{key: key, windowMS: w.ms}
+	s := m.shard(key)
+
+	s.mu.Lock()
+	s.sweep(now.UnixMilli())
+	c := s.current(id, &w)
+	c.n = max(0, c.n+delta)
+	s.counters[id] = c
+	s.mu.Unlock()
+	return nil
+}
+
+func (m *Memory) shard(key string) *memoryShard {
+	return &m.shards[maphash.String(m.seed, key)%memoryShards]
+}
+
+// current returns id's counter for window w, empty when the stored one
+// belongs to an earlier window. A caller whose clock reading is older than
+// the stored window (two goroutines racing across a boundary) is moved into
+// the newer window rather than resetting it, which would admit twice.
+// The caller holds s.mu.
+func (s *memoryShard) current(id counterID, w *window) counter {
+	c, ok := s.counters[id]
+	switch {
+	case !ok || c.index < w.index:
+		return counter{index: w.index}
+	case c.index > w.index:
+		w.index = c.index
+	}
+	return c
+}
+
+// sweep drops counters of past windows, at most once per sweepEvery.
+// The caller holds s.mu.
+func (s *memoryShard) sweep(nowMS int64) {
+	if nowMS < s.nextSweep {
+		return
+	}
+	s.nextSweep = nowMS + sweepEvery.Milliseconds()
+	for id, c := range s.counters {
+		if c.index < floorDiv(nowMS, id.windowMS) {
+			delete(s.counters, id)
+		}
+	}
+}
