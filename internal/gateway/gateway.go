@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -60,6 +61,7 @@ type Gateway struct {
 	recorder  Recorder
 	tracer    *tracing.Tracer
 	payloads  bool
+	prices    sync.Map // model -> priceEntry
 	mux       *http.ServeMux
 	ids       requestIDs
 }

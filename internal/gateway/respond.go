@@ -30,7 +30,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
 	res.status = up.resp.StatusCode
 	res.deployment = pick.ID()
-	res.priceModel = priceModel(pick.Deployment, req.model)
+	res.priceModel = g.priceModel(pick.Deployment, req.model)
 	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
 	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
 	res.meter = m

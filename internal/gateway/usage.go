@@ -85,7 +85,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 			rec.TotalTokens = rec.PromptTokens + rec.CompletionTokens
 		}
 	}
-	if price, ok := usage.Lookup(res.priceModel); ok {
+	if price, ok := g.price(res.priceModel); ok {
 		rec.Cost = float64(rec.PromptTokens)*price.InputCostPerToken + float64(rec.CompletionTokens)*price.OutputCostPerToken
 	}
 	if g.logsPayloads(req) {
@@ -127,12 +127,31 @@ func estimateTokens(model string, b []byte, count func(string, []byte) int) int 
 // priceModel names the model whose price applies to an answer: the
 // deployment's model_info.base_model, else its upstream name, which for
 // Azure is often the real model's (gpt-4o, gpt-35-turbo).
-func priceModel(d *router.Deployment, public string) string {
+func (g *Gateway) priceModel(d *router.Deployment, public string) string {
 	if b, ok := d.Config.ModelInfo["base_model"].(string); ok && b != "" {
 		return b
 	}
-	if _, ok := usage.Lookup(d.Config.Deployment); ok {
+	if _, ok := g.price(d.Config.Deployment); ok {
 		return d.Config.Deployment
 	}
 	return public
+}
+
+// priceEntry is a cached price table answer.
+type priceEntry struct {
+	price usage.Price
+	ok    bool
+}
+
+// price looks a model up in the price table once and remembers the answer:
+// the lookup normalises names and allocates, and the names asked about come
+// from configured deployments, so the cache stays small.
+func (g *Gateway) price(model string) (usage.Price, bool) {
+	if e, ok := g.prices.Load(model); ok {
+		e := e.(priceEntry)
+		return e.price, e.ok
+	}
+	p, ok := usage.Lookup(model)
+	g.prices.Store(model, priceEntry{p, ok})
+	return p, ok
 }
