@@ -179,10 +179,11 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 	if len(keys) == 0 {
 		log.Warn("no client keys configured: every data-plane request will get 401; add keys: to the config")
 	}
+	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
 	gw := gateway.New(gateway.Options{
 		Router:       r,
 		Auth:         auth.NewStaticKeys(keys),
-		Transport:    gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D()),
+		Transport:    transport,
 		Retries:      cfg.Routing.Retries,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
 		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
@@ -192,12 +193,13 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		LogPayloads:  cfg.Usage.LogPayloads,
 	})
 	mgmt := admin.New(admin.Options{
-		Store:  st,
-		Config: cfg.Deployments,
-		Router: r,
-		Token:  a.token.Check,
-		Reload: cat.Reload,
-		Logger: log,
+		Store:     st,
+		Config:    cfg.Deployments,
+		Router:    r,
+		Token:     a.token.Check,
+		Reload:    cat.Reload,
+		Logger:    log,
+		Transport: transport,
 	})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/admin/", "/api/v1/management/", "/model/", "GET /v1/model/info", "/health", "/health/"} {

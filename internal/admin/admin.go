@@ -47,6 +47,9 @@ type Options struct {
 	// Logger receives one line per change and every internal error; never a
 	// secret. Default slog.Default().
 	Logger *slog.Logger
+	// Transport sends the probes of GET /health?probe=true. Default
+	// http.DefaultTransport; serve passes the gateway's.
+	Transport http.RoundTripper
 }
 
 // maxBody caps a request body: a deployment is a few hundred bytes.

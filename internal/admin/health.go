@@ -47,11 +47,13 @@ type healthEndpoint struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// health answers GET /health in LiteLLM's shape. It reports the router's
-// live view (a deployment is healthy while it is serving: not cooling
-// down, its circuit closed) instead of sending a probe request to every
-// upstream as LiteLLM does: probes cost tokens, and real traffic already
-// tells. Inactive deployments are left out.
+// health answers GET /health in LiteLLM's shape. By default it reports
+// the router's live view (a deployment is healthy while it is serving: not
+// cooling down, its circuit closed): probes cost tokens, and real traffic
+// already tells. With ?probe=true it also sends every active deployment
+// one minimal request, as LiteLLM does, and a deployment that does not
+// answer is unhealthy whatever the router thinks. Inactive deployments
+// are left out.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
 	byID := map[string]config.Deployment{}
 	for _, d := range h.opts.Config {
@@ -66,9 +68,23 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
 	} // without the store, the endpoints carry the router's view only
 	healthy, unhealthy := []healthEndpoint{}, []healthEndpoint{}
 	if h.opts.Router != nil {
-		for _, s := range h.opts.Router.Status() {
+		statuses := h.opts.Router.Status()
+		var probes map[string]probeResult
+		if r.URL.Query().Get("probe") == "true" {
+			var ids []string
+			for _, s := range statuses {
+				if s.Active {
+					ids = append(ids, s.ID)
+				}
+			}
+			probes = h.probeAll(r.Context(), ids)
+		}
+		for _, s := range statuses {
 			if !s.Active {
 				continue
+			}
+			if p, ok := probes[s.ID]; ok && p.err != "" {
+				s.State, s.CooldownReason = "probe-failed", p.err
 			}
 			e := healthEndpoint{ID: s.ID, ModelName: s.Model, State: s.State}
 			if d, ok := byID[s.ID]; ok {

@@ -2,7 +2,12 @@ package admin_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +116,60 @@ func TestLivelinessReadiness(t *testing.T) {
 	var body map[string]string
 	if err := json.Unmarshal(raw, &body); err != nil || body["status"] != "unhealthy" || body["db"] == "" || body["db"] == "connected" {
 		t.Errorf("readiness with the store closed: %s; want status unhealthy and the error", raw)
+	}
+}
+
+// TestHealthProbe: with ?probe=true every active deployment gets one
+// minimal request; one that answers 401 is unhealthy with the classifier's
+// reason, whatever the router thought, and the probe sends the
+// deployment's own key, never leaking it into the answer.
+func TestHealthProbe(t *testing.T) {
+	var gotKey atomic.Value
+	ok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotKey.Store(r.Header.Get("Authorization")) // a loopback endpoint defaults to provider openai
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"p"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	defer ok.Close()
+	bad := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"code":"401","message":"Access denied due to invalid subscription key or wrong API endpoint."}}`)
+	}))
+	defer bad.Close()
+	file := fileDeployments(t,
+		config.Deployment{ID: "good", Model: "gpt-4o", Endpoint: ok.URL, APIKey: secret},
+		config.Deployment{ID: "broken", Model: "gpt-4o", Endpoint: bad.URL, APIKey: secret},
+		config.Deployment{ID: "art", Model: "dall-e-3", Class: config.ClassImages, Endpoint: bad.URL, APIKey: secret},
+	)
+	r, err := router.New(router.Options{}, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, setup{config: file, router: r})
+	got := e.must(http.StatusOK, "GET", "/health?probe=true", nil)
+	names := func(key string) []string {
+		var out []string
+		for _, x := range got[key].([]any) {
+			out = append(out, x.(map[string]any)["id"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	if h, u := names("healthy_endpoints"), names("unhealthy_endpoints"); !slices.Equal(h, []string{"art", "good"}) || !slices.Equal(u, []string{"broken"}) {
+		t.Errorf("healthy %v unhealthy %v; want art (not probed) and good healthy, broken unhealthy", h, u)
+	}
+	raw, _ := json.Marshal(got)
+	if !strings.Contains(string(raw), "upstream 401") || strings.Contains(string(raw), secret) {
+		t.Errorf("answer %s: want the 401 reason and no key", raw)
+	}
+	if gotKey.Load() != "Bearer "+secret {
+		t.Errorf("the probe sent Authorization %v, want the deployment's key", gotKey.Load())
+	}
+	for _, s := range r.Status() {
+		if s.Requests != 0 || s.State != "serving" {
+			t.Errorf("probing changed routing state of %s: %+v", s.ID, s)
+		}
 	}
 }

@@ -237,3 +237,9 @@ func (r *Router) Status() []Status {
 	}
 	return out
 }
+
+// Deployment returns the live deployment with id, for status probes.
+func (r *Router) Deployment(id string) (*Deployment, bool) {
+	d, ok := r.table.Load().byID[id]
+	return d, ok
+}
