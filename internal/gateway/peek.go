@@ -37,43 +37,16 @@ func peek(body []byte) (peeked, error) {
 	p := peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}
 	s := scanner{b: body}
 	s.ws()
-	if !s.eat('{') {
+	if s.i >= len(body) || body[s.i] != '{' {
 		return p, s.fail("expected a JSON object")
 	}
-	s.ws()
-	if s.eat('}') {
-		return p, s.end()
+	err := s.object(0, func(key []byte, escaped bool, vs, ve int) error {
+		return p.set(key, escaped, body, vs, ve)
+	})
+	if err != nil {
+		return p, err
 	}
-	for {
-		s.ws()
-		ks, ke, kesc, err := s.str()
-		if err != nil {
-			return p, err
-		}
-		s.ws()
-		if !s.eat(':') {
-			return p, s.fail("expected ':' after object key")
-		}
-		s.ws()
-		vs := s.i
-		if err := s.value(1); err != nil {
-			return p, err
-		}
-		if err := p.set(body[ks:ke], kesc, body[vs:s.i]); err != nil {
-			return p, err
-		}
-		if p.modelStart == -2 {
-			p.modelStart, p.modelEnd = vs, s.i
-		}
-		s.ws()
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return p, s.end()
-		}
-		return p, s.fail("expected ',' or '}' in object")
-	}
+	return p, s.end()
 }
 
 // unquote returns the text of a validated JSON string token. Tokens
@@ -87,9 +60,10 @@ func unquote(raw []byte, escaped bool) string {
 	return s
 }
 
-// set records one top-level field we care about. rawKey is the quoted key,
-// v its raw value.
-func (p *peeked) set(rawKey []byte, escaped bool, v []byte) error {
+// set records one top-level field we care about. rawKey is the quoted key;
+// the raw value is body[vs:ve].
+func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error {
+	v := body[vs:ve]
 	var k string
 	if escaped {
 		k = unquote(rawKey, true)
@@ -106,7 +80,7 @@ func (p *peeked) set(rawKey []byte, escaped bool, v []byte) error {
 			return &fieldError{field: "model", msg: "model must be a string"}
 		}
 		p.Model = unquote(v, bytes.IndexByte(v, '\\') >= 0)
-		p.modelStart = -2 // the caller fills in the span
+		p.modelStart, p.modelEnd = vs, ve
 		return nil
 	}
 	if escaped {
@@ -307,7 +281,7 @@ func (s *scanner) value(depth int) error {
 		_, _, _, err := s.str()
 		return err
 	case c == '{':
-		return s.object(depth)
+		return s.object(depth, nil)
 	case c == '[':
 		return s.array(depth)
 	case c == 't':
@@ -322,7 +296,9 @@ func (s *scanner) value(depth int) error {
 	return s.fail("expected a value")
 }
 
-func (s *scanner) object(depth int) error {
+// object consumes an object. member, when not nil, is called with each
+// key (quoted, and whether it has escapes) and the span of its value.
+func (s *scanner) object(depth int, member func(key []byte, escaped bool, vs, ve int) error) error {
 	s.i++
 	s.ws()
 	if s.eat('}') {
@@ -330,7 +306,8 @@ func (s *scanner) object(depth int) error {
 	}
 	for {
 		s.ws()
-		if _, _, _, err := s.str(); err != nil {
+		ks, ke, escaped, err := s.str()
+		if err != nil {
 			return err
 		}
 		s.ws()
@@ -338,8 +315,14 @@ func (s *scanner) object(depth int) error {
 			return s.fail("expected ':' after object key")
 		}
 		s.ws()
+		vs := s.i
 		if err := s.value(depth + 1); err != nil {
 			return err
+		}
+		if member != nil {
+			if err := member(s.b[ks:ke], escaped, vs, s.i); err != nil {
+				return err
+			}
 		}
 		s.ws()
 		if s.eat(',') {
