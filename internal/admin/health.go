@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"time"
-
-	"github.com/spillwayhq/spillway/internal/config"
 )
 
 // readinessTimeout bounds the store ping behind /health/readiness, so a
@@ -55,17 +53,6 @@ type healthEndpoint struct {
 // answer is unhealthy whatever the router thinks. Inactive deployments
 // are left out.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
-	byID := map[string]config.Deployment{}
-	for _, d := range h.opts.Config {
-		byID[d.ID] = d
-	}
-	if stored, err := h.opts.Store.ListDeployments(r.Context()); err == nil {
-		for _, s := range stored {
-			if _, ok := byID[s.ID]; !ok {
-				byID[s.ID] = ConfigDeployment(s)
-			}
-		}
-	} // without the store, the endpoints carry the router's view only
 	healthy, unhealthy := []healthEndpoint{}, []healthEndpoint{}
 	if h.opts.Router != nil {
 		statuses := h.opts.Router.Status()
@@ -87,8 +74,10 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) error {
 				s.State, s.CooldownReason = "probe-failed", p.err
 			}
 			e := healthEndpoint{ID: s.ID, ModelName: s.Model, State: s.State}
-			if d, ok := byID[s.ID]; ok {
-				p := litellmParamsOf(d)
+			// The router already holds every routed deployment, from the
+			// file and the store alike: no need to read them again.
+			if d, ok := h.opts.Router.Deployment(s.ID); ok {
+				p := litellmParamsOf(d.Config)
 				e.Model, e.APIBase = p.Model, p.APIBase
 			}
 			if s.State == "serving" {
