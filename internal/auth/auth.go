@@ -90,9 +90,6 @@ func NewStaticKeys(keys []StaticKey) *StaticKeys {
 	return s
 }
 
-// Len returns how many keys are configured.
-func (s *StaticKeys) Len() int { return len(s.byHash) }
-
 // Authenticate implements Authenticator. The lookup is keyed by the hash, so
 // its timing says nothing about the key; the final check is a constant-time
 // compare of the hashes all the same.
