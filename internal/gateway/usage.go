@@ -80,8 +80,8 @@ func (g *Gateway) record(req *request, res result, status int) {
 		case res.status >= 200 && res.status < 300 && req.op != provider.Images:
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
-			rec.PromptTokens = estimateTokens(res.priceModel, req.body, usage.EstimatePromptTokens)
-			rec.CompletionTokens = estimateTokens(res.priceModel, m.text, func(model string, b []byte) int { return usage.CountTokens(model, string(b)) })
+			rec.PromptTokens = usage.EstimatePromptTokens(res.priceModel, req.body)
+			rec.CompletionTokens = usage.CountTokens(res.priceModel, string(m.text))
 			rec.TotalTokens = rec.PromptTokens + rec.CompletionTokens
 		}
 	}
@@ -111,17 +111,6 @@ func (g *Gateway) logsPayloads(req *request) bool {
 
 func capString(b []byte) string {
 	return string(b[:min(len(b), usage.MaxPayloadBytes)])
-}
-
-// maxTokenizedBytes bounds what the tokenizer reads for one estimate;
-// past it, four bytes to a token is close enough and costs nothing.
-const maxTokenizedBytes = 256 << 10
-
-func estimateTokens(model string, b []byte, count func(string, []byte) int) int {
-	if len(b) > maxTokenizedBytes {
-		return len(b) / 4
-	}
-	return count(model, b)
 }
 
 // priceModel names the model whose price applies to an answer: the

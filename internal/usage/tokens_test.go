@@ -490,3 +490,14 @@ func BenchmarkCountTokens(b *testing.B) {
 		})
 	}
 }
+
+func TestEstimatesAreBoundedForHugeInputs(t *testing.T) {
+	huge := strings.Repeat("a", MaxTokenizedBytes+4)
+	if got, want := CountTokens("gpt-4o", huge), (MaxTokenizedBytes+4)/4; got != want {
+		t.Errorf("CountTokens(huge) = %d, want the %d of four bytes a token", got, want)
+	}
+	body := []byte(`{"messages":[{"role":"user","content":"` + huge + `"}]}`)
+	if got, want := EstimatePromptTokens("gpt-4o", body), len(body)/4; got != want {
+		t.Errorf("EstimatePromptTokens(huge) = %d, want %d", got, want)
+	}
+}
