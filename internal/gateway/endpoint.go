@@ -34,6 +34,10 @@ type request struct {
 // where the URL names the model.
 func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			apierror.Write(w, errMethod(w, r, http.MethodPost))
+			return
+		}
 		req := &request{id: g.ids.next(), op: op, start: time.Now()}
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader

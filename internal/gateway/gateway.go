@@ -108,18 +108,35 @@ func (g *Gateway) routes() {
 	for _, prefix := range []string{"", "/api"} {
 		for _, o := range operations {
 			// OpenAI style and Azure v1: the model is in the body.
-			g.mux.Handle("POST "+prefix+"/v1/"+o.path, g.endpoint(o.op, false))
-			g.mux.Handle("POST "+prefix+"/openai/v1/"+o.path, g.endpoint(o.op, false))
+			// Registered without a method so a wrong one gets an
+			// OpenAI-shaped 405, not the catch-all's 404.
+			g.mux.Handle(prefix+"/v1/"+o.path, g.endpoint(o.op, false))
+			g.mux.Handle(prefix+"/openai/v1/"+o.path, g.endpoint(o.op, false))
 			// Azure style: the deployment name in the URL is the model.
-			g.mux.Handle("POST "+prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
+			g.mux.Handle(prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
 		}
-		g.mux.Handle("POST "+prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
-		g.mux.Handle("GET "+prefix+"/v1/models", g.handle(g.listModels))
-		g.mux.Handle("GET "+prefix+"/openai/v1/models", g.handle(g.listModels))
+		g.mux.Handle(prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
+		g.mux.Handle(prefix+"/v1/models", g.handle(onlyGET(g.listModels)))
+		g.mux.Handle(prefix+"/openai/v1/models", g.handle(onlyGET(g.listModels)))
 	}
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))
+}
+
+// errMethod answers a route called with the wrong method.
+func errMethod(w http.ResponseWriter, r *http.Request, allow string) error {
+	w.Header().Set("Allow", allow)
+	return &apierror.Error{Status: http.StatusMethodNotAllowed, Message: r.URL.Path + " takes " + allow + ", not " + r.Method, Type: apierror.TypeInvalidRequest, Code: "method_not_allowed"}
+}
+
+func onlyGET(h func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return errMethod(w, r, http.MethodGet)
+		}
+		return h(w, r)
+	}
 }
 
 // handle adapts a handler that returns an error to http.Handler.

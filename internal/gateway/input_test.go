@@ -55,10 +55,16 @@ func TestBadInput(t *testing.T) {
 		{"unknown azure deployment", "/openai/deployments/nope/chat/completions?api-version=2024-10-21", `{}`, nil, 404, "model_not_found", "nope"},
 		{"too large", "/v1/chat/completions", `{"model":"gpt-4o","x":"` + strings.Repeat("a", 2000) + `"}`, nil, 413, "request_too_large", "max_body_bytes"},
 		{"unknown route", "/v1/nope", `{}`, nil, 404, "unknown_route", "/v1/nope"},
+		{"wrong method", "GET /v1/chat/completions", ``, nil, 405, "method_not_allowed", "takes POST"},
+		{"wrong method on models", "POST /v1/models", ``, nil, 405, "method_not_allowed", "takes GET"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			req, _ := http.NewRequest(http.MethodPost, h.srv.URL+tt.path, strings.NewReader(tt.body))
+			method, path := http.MethodPost, tt.path
+			if m, p, ok := strings.Cut(tt.path, " "); ok {
+				method, path = m, p
+			}
+			req, _ := http.NewRequest(method, h.srv.URL+path, strings.NewReader(tt.body))
 			if tt.header == nil {
 				req.Header.Set("Authorization", "Bearer "+testKey)
 			}
