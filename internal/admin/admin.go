@@ -39,6 +39,10 @@ type Options struct {
 	// Token reports, in constant time, whether a presented bearer token is
 	// the admin token. Nil lets nothing in.
 	Token func(presented string) bool
+	// Session reports whether a request without a bearer token comes from
+	// a signed-in admin portal session (cookie, plus the CSRF header on a
+	// state-changing method). Nil: only the bearer token lets anyone in.
+	Session func(r *http.Request) bool
 	// Reload applies the store to this replica's router. It is called once
 	// after every successful change, never after a failed one. Nil skips it.
 	Reload func(ctx context.Context) error

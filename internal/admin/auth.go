@@ -9,9 +9,13 @@ import (
 
 // authorize checks Authorization: Bearer <admin token>. LiteLLM clients
 // send their master key the same way, and the seed's tools their
-// management token.
+// management token. A browser signed in to the admin portal sends no
+// token: Options.Session vouches for it instead.
 func (h *handler) authorize(r *http.Request) error {
 	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok && r.Header.Get("Authorization") == "" && h.opts.Session != nil && h.opts.Session(r) {
+		return nil
+	}
 	if !ok {
 		return &apierror.Error{
 			Status:  http.StatusUnauthorized,
