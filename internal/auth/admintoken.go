@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -97,4 +98,19 @@ func RotateAdminToken(ctx context.Context, s Settings) (string, error) {
 		return "", fmt.Errorf("store admin token: %w", err)
 	}
 	return token, nil
+}
+
+// SessionKey returns the key that signs admin portal sessions: derived
+// from the admin token's hash and the gateway's secret key (nil when
+// unset), so every replica derives the same one, a rotated token ends
+// every session, and a copy of the store alone cannot forge one when a
+// secret key is set. Nil while there is no token.
+func (a *AdminToken) SessionKey(secret []byte) []byte {
+	h := a.hash.Load()
+	if h == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, append([]byte("spillway admin session\x00"), secret...))
+	m.Write(h[:])
+	return m.Sum(nil)
 }
