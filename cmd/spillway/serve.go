@@ -26,6 +26,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/tracing"
 	"github.com/spillwayhq/spillway/internal/usage"
+	"github.com/spillwayhq/spillway/web"
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -119,7 +120,7 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 	if err != nil {
 		return nil, err
 	}
-	a, err := wire(ctx, cfg, st, log)
+	a, err := wire(ctx, cfg, st, secretKey, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -127,7 +128,7 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 	return a, nil
 }
 
-func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; no cooldown can happen before
 	r, err := router.New(router.Options{
 		Cooldown:         cfg.Routing.Cooldown.D(),
@@ -192,11 +193,13 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		Tracer:       tracer,
 		LogPayloads:  cfg.Usage.LogPayloads,
 	})
+	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
 		Store:     st,
 		Config:    cfg.Deployments,
 		Router:    r,
 		Token:     a.token.Check,
+		Session:   ui.Session,
 		Reload:    cat.Reload,
 		Logger:    log,
 		Transport: transport,
@@ -206,6 +209,9 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())
+	for _, p := range web.Patterns {
+		mux.Handle(p, ui)
+	}
 	mux.Handle("/", gw)
 	a.handler = mux
 	return a, nil

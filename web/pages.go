@@ -1,0 +1,79 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"time"
+)
+
+// page is what every template gets.
+type page struct {
+	Title string
+	// CSRF is the portal session's CSRF token; empty elsewhere.
+	CSRF string
+	// Error is a message for the sign-in form.
+	Error string
+}
+
+// render writes a template, buffered so that a template error becomes a
+// clean 500 instead of half a page.
+func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := h.pages.ExecuteTemplate(&buf, name, p); err != nil {
+		h.log.ErrorContext(r.Context(), "web template", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// playground serves GET /. Everything after the page shell happens in the
+// browser, which keeps the key in sessionStorage.
+func (h *Handler) playground(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "playground.html", page{Title: "Spillway playground"})
+}
+
+// portal serves GET /admin/: the sign-in form, or the portal with its
+// session's CSRF token.
+func (h *Handler) portal(w http.ResponseWriter, r *http.Request) {
+	v, ok := h.sessions.fromRequest(r)
+	if !ok {
+		h.render(w, r, http.StatusOK, "login.html", page{Title: "Spillway admin: sign in"})
+		return
+	}
+	h.render(w, r, http.StatusOK, "admin.html", page{Title: "Spillway admin", CSRF: h.sessions.csrf(v)})
+}
+
+// login serves POST /admin/login: a right token gets a session cookie and
+// goes to the portal; a wrong one sees the form again.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	token := r.PostFormValue("token")
+	if h.token == nil || !h.token(token) {
+		h.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Spillway admin: sign in", Error: "That is not the admin token."})
+		return
+	}
+	v := h.sessions.issue()
+	if v == "" {
+		h.render(w, r, http.StatusServiceUnavailable, "login.html", page{Title: "Spillway admin: sign in", Error: "Sessions are not available: the gateway has no admin token hash loaded."})
+		return
+	}
+	http.SetCookie(w, sessionCookieFor(r, v, h.sessions.ttl))
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// logout serves POST /admin/logout. The form carries the CSRF token, so a
+// foreign page cannot sign the admin out either.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if v, ok := h.sessions.fromRequest(r); ok && !h.sessions.csrfOK(v, r.PostFormValue("csrf")) {
+		http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
+		return
+	}
+	http.SetCookie(w, sessionCookieFor(r, "", -time.Second))
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}

@@ -1,0 +1,316 @@
+// The admin portal: the management API called from the browser with the
+// session cookie and the session's CSRF token in X-CSRF-Token. The admin
+// token itself never reaches this page.
+'use strict';
+
+const csrf = document.querySelector('meta[name=csrf-token]').content;
+
+// api calls the management API; a failure throws {status, message}.
+async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', cache: 'no-store', headers: { 'X-CSRF-Token': csrf } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try { resp = await fetch(path, init); } catch (_) { throw { status: 0, message: '' }; }
+  if (resp.status === 401) {
+    // The session ended (expired, or the admin token was rotated).
+    window.location.assign('/admin/');
+    throw { status: 401, message: 'signed out' };
+  }
+  if (!resp.ok) throw await readError(resp);
+  if (resp.status === 204) return null;
+  return resp.json();
+}
+
+function report(e) {
+  show($('admin-notice'), '');
+  show($('admin-error'), e ? explain(e) : '');
+}
+
+function notice(text) {
+  show($('admin-error'), '');
+  show($('admin-notice'), text);
+}
+
+const num = (id) => Number($(id).value || 0);
+const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean);
+const button = (text, onclick, cls) => el('button', { type: 'button', class: cls || 'small', onclick }, text);
+
+// --- deployments ----------------------------------------------------------
+
+let deployments = [];
+
+async function loadDeployments() {
+  const [deps, routing] = await Promise.all([api('GET', '/admin/v1/deployments'), api('GET', '/admin/v1/routing')]);
+  deployments = deps.data || [];
+  const live = new Map((routing.data || []).map((s) => [s.id, s]));
+  const rows = deployments.map((d) => {
+    const s = live.get(d.id) || { state: d.active ? 'not routed yet' : 'inactive', requests: 0 };
+    const stateText = s.state + (s.cooldown_until ? ' until ' + new Date(s.cooldown_until).toLocaleTimeString() : '');
+    const actions = d.source === 'store'
+      ? [button('Edit', () => editDeployment(d)), button(d.active ? 'Deactivate' : 'Activate', () => setActive(d, !d.active), 'small secondary')]
+      : [el('span', { class: 'muted' }, 'config file')];
+    return el('tr', { 'data-id': d.id },
+      el('td', { class: 'mono' }, d.id), el('td', {}, d.model), el('td', {}, d.class), el('td', {}, d.provider),
+      el('td', { class: 'mono clip' }, d.endpoint), el('td', {}, String(d.priority)),
+      el('td', {}, el('span', { class: 'state state-' + s.state.replace(/\W+/g, '-') }, stateText)),
+      el('td', {}, fmtNumber(s.requests)), el('td', {}, d.source), el('td', { class: 'actions' }, actions));
+  });
+  $('deployments-table').tBodies[0].replaceChildren(...rows);
+  $('routing-updated').textContent = 'live state at ' + new Date().toLocaleTimeString();
+}
+
+function editDeployment(d) {
+  $('dep-editing').value = d.id;
+  $('dep-id').value = d.id;
+  $('dep-id').readOnly = true;
+  for (const [id, field] of [['dep-model', 'model'], ['dep-class', 'class'], ['dep-provider', 'provider'], ['dep-endpoint', 'endpoint'],
+    ['dep-deployment', 'deployment'], ['dep-api-version', 'api_version'], ['dep-priority', 'priority'], ['dep-weight', 'weight'],
+    ['dep-rpm', 'rpm'], ['dep-tpm', 'tpm']]) {
+    $(id).value = d[field] === undefined || d[field] === null ? '' : d[field];
+  }
+  $('dep-api-key').value = '';
+  $('dep-active').checked = d.active;
+  $('deployment-form-title').textContent = 'Edit deployment ' + d.id;
+  $('dep-submit').textContent = 'Save changes';
+  $('dep-cancel').hidden = false;
+  $('dep-model').focus();
+}
+
+function resetDeploymentForm() {
+  $('deployment-form').reset();
+  $('dep-editing').value = '';
+  $('dep-id').readOnly = false;
+  $('deployment-form-title').textContent = 'Add a deployment';
+  $('dep-submit').textContent = 'Add deployment';
+  $('dep-cancel').hidden = true;
+}
+
+async function saveDeployment(ev) {
+  ev.preventDefault();
+  const editing = $('dep-editing').value;
+  const body = {
+    model: $('dep-model').value.trim(), class: $('dep-class').value, provider: $('dep-provider').value,
+    endpoint: $('dep-endpoint').value.trim(), deployment: $('dep-deployment').value.trim(),
+    api_version: $('dep-api-version').value.trim(), priority: num('dep-priority'), weight: num('dep-weight'),
+    rpm: num('dep-rpm'), tpm: num('dep-tpm'), active: $('dep-active').checked,
+  };
+  if ($('dep-api-key').value) body.api_key = $('dep-api-key').value;
+  try {
+    if (editing) {
+      await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(editing), body);
+      notice('Deployment ' + editing + ' saved.');
+    } else {
+      body.id = $('dep-id').value.trim();
+      await api('POST', '/admin/v1/deployments', body);
+      notice('Deployment ' + body.id + ' added.');
+    }
+    resetDeploymentForm();
+    await loadDeployments();
+  } catch (e) { report(e); }
+}
+
+async function setActive(d, active) {
+  try {
+    await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(d.id), { active });
+    notice('Deployment ' + d.id + (active ? ' activated.' : ' deactivated.'));
+    await loadDeployments();
+  } catch (e) { report(e); }
+}
+
+// --- events -------------------------------------------------------------------
+
+let selectedEvent = null;
+
+async function loadEvents() {
+  const body = await api('GET', '/admin/v1/events');
+  const rows = (body.data || []).map((e) => el('tr', { 'data-id': e.id },
+    el('td', {}, e.name), el('td', { class: 'mono' }, e.id),
+    el('td', {}, new Date(e.start).toLocaleString()), el('td', {}, new Date(e.end).toLocaleString()),
+    el('td', {}, (e.max_token_cap ? e.max_token_cap + ' tokens' : 'no token cap') + ' · ' + (e.daily_request_cap ? e.daily_request_cap + '/day' : 'no daily cap')),
+    el('td', {}, fmtNumber(e.attendees)), el('td', {}, e.active ? 'yes' : 'no'),
+    el('td', { class: 'actions' },
+      button('Attendees', () => selectEvent(e)),
+      button(e.active ? 'Deactivate' : 'Activate', () => patchEvent(e, { active: !e.active }), 'small secondary'))));
+  $('events-table').tBodies[0].replaceChildren(...rows);
+}
+
+async function patchEvent(e, change) {
+  try {
+    await api('PATCH', '/admin/v1/events/' + encodeURIComponent(e.id), change);
+    notice('Event ' + e.name + ' saved.');
+    await loadEvents();
+  } catch (err) { report(err); }
+}
+
+// toRFC3339Local turns a datetime-local value into the API's wall-clock
+// form; the event's time zone gives it meaning.
+function wallClock(v) {
+  return v && v.length === 16 ? v + ':00' : v;
+}
+
+async function createEvent(ev) {
+  ev.preventDefault();
+  const body = {
+    name: $('ev-name').value.trim(), description: $('ev-description').value,
+    start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), time_zone: $('ev-tz').value.trim() || 'UTC',
+    max_token_cap: num('ev-max-tokens'), daily_request_cap: num('ev-daily'), models: list('ev-models'),
+    organizer_name: $('ev-org-name').value.trim(), organizer_email: $('ev-org-email').value.trim(),
+    url: $('ev-url').value.trim(), url_text: $('ev-url-text').value.trim(),
+    shared_code: $('ev-code').value, active: $('ev-active').checked,
+  };
+  try {
+    const e = await api('POST', '/admin/v1/events', body);
+    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.');
+    $('event-form').reset();
+    await loadEvents();
+    await selectEvent(e);
+  } catch (err) { report(err); }
+}
+
+async function selectEvent(e) {
+  selectedEvent = e;
+  $('attendees-event').textContent = e.name + ' (' + e.id + ')';
+  $('attendees-card').hidden = false;
+  try {
+    const body = await api('GET', '/admin/v1/events/' + encodeURIComponent(e.id) + '/attendees');
+    const rows = (body.data || []).map((a) => el('tr', {},
+      el('td', {}, a.attendee), el('td', { class: 'mono' }, a.prefix + '…'), el('td', {}, a.status),
+      el('td', {}, new Date(a.created_at).toLocaleString())));
+    $('attendees-table').tBodies[0].replaceChildren(...rows);
+  } catch (err) { report(err); }
+}
+
+async function addAttendee(ev) {
+  ev.preventDefault();
+  if (!selectedEvent) return;
+  try {
+    const a = await api('POST', '/admin/v1/events/' + encodeURIComponent(selectedEvent.id) + '/attendees', { attendee: $('attendee-name').value.trim() });
+    notice('Key for ' + a.attendee + ': ' + a.key + ' (shown once).');
+    $('attendee-form').reset();
+    await selectEvent(selectedEvent);
+    await loadEvents();
+  } catch (err) { report(err); }
+}
+
+// --- keys ---------------------------------------------------------------------
+
+async function loadKeys() {
+  const body = await api('GET', '/admin/v1/keys');
+  const rows = (body.data || []).map((k) => el('tr', { 'data-id': k.id },
+    el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name), el('td', {}, [k.owner, k.team].filter(Boolean).join(' · ')),
+    el('td', {}, (k.models || []).join(', ') || 'all'),
+    el('td', {}, [k.rpm ? k.rpm + ' rpm' : '', k.tpm ? k.tpm + ' tpm' : '', k.max_tokens ? k.max_tokens + ' max tokens' : ''].filter(Boolean).join(' · ') || 'none'),
+    el('td', {}, k.event_id ? k.event_id + (k.attendee ? ' / ' + k.attendee : '') : ''),
+    el('td', {}, k.status),
+    el('td', { class: 'actions' }, k.status === 'active' ? button('Revoke', () => revokeKey(k), 'small secondary') : null)));
+  $('keys-table').tBodies[0].replaceChildren(...rows);
+}
+
+async function createKey(ev) {
+  ev.preventDefault();
+  const body = {
+    name: $('key-name').value.trim(), owner: $('key-owner').value.trim(), team: $('key-team').value.trim(),
+    models: list('key-models'), rpm: num('key-rpm'), tpm: num('key-tpm'), max_tokens: num('key-max-tokens'),
+  };
+  if ($('key-expires').value) body.expires_at = $('key-expires').value + 'T00:00:00Z';
+  try {
+    const k = await api('POST', '/admin/v1/keys', body);
+    $('key-form').reset();
+    show($('key-created'), 'Key ' + k.name + ': ' + k.key + ' — copy it now, it is shown only once.');
+    await loadKeys();
+  } catch (err) { report(err); }
+}
+
+async function revokeKey(k) {
+  if (!window.confirm('Revoke key ' + k.prefix + '… (' + k.name + ')? Clients using it stop at once.')) return;
+  try {
+    await api('POST', '/admin/v1/keys/' + encodeURIComponent(k.id) + '/revoke');
+    notice('Key ' + k.prefix + '… revoked.');
+    await loadKeys();
+  } catch (err) { report(err); }
+}
+
+// --- usage --------------------------------------------------------------------
+
+const ranges = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
+
+// usageRange returns [from, to] as RFC 3339 strings.
+function usageRange() {
+  const r = $('usage-range').value;
+  if (r === 'custom') {
+    const from = new Date($('usage-from').value), to = new Date($('usage-to').value);
+    if (isNaN(from) || isNaN(to)) throw { status: 400, message: 'Pick a start and an end for a custom range.' };
+    return [from.toISOString(), to.toISOString(), (to - from) > 2 * 86400e3 ? 'day' : 'hour'];
+  }
+  const to = new Date(Date.now() + 1000);
+  const from = new Date(to - ranges[r]);
+  return [from.toISOString(), to.toISOString(), ranges[r] > 2 * 86400e3 ? 'day' : 'hour'];
+}
+
+async function loadUsage(ev) {
+  if (ev) ev.preventDefault();
+  let from, to, bucket;
+  try { [from, to, bucket] = usageRange(); } catch (e) { report(e); return; }
+  const q = (group) => '/admin/v1/usage?' + new URLSearchParams({ from, to, group_by: group }).toString();
+  $('usage-csv').href = q('model') + '&format=csv';
+  try {
+    const [series, models] = await Promise.all([api('GET', q(bucket)), api('GET', q('model'))]);
+    const byTime = series.data || [];
+    const byModel = models.data || [];
+    barChart($('chart-requests'), byTime.map((r) => ({ label: shortBucket(r.group, bucket), value: r.requests, title: r.group + ': ' + fmtNumber(r.requests) + ' requests, ' + fmtNumber(r.errors) + ' errors' })),
+      { label: 'Requests per ' + bucket });
+    barChart($('chart-models'), byModel.map((r) => ({ label: r.group || '(none)', value: r.total_tokens, title: (r.group || '(none)') + ': ' + fmtNumber(r.total_tokens) + ' tokens' })),
+      { label: 'Tokens by model', horizontal: true, height: Math.max(120, 36 * byModel.length + 40) });
+    const sum = (k) => byModel.reduce((a, r) => a + (r[k] || 0), 0);
+    const totals = $('usage-totals');
+    totals.replaceChildren();
+    for (const [k, v] of [['Requests', fmtNumber(sum('requests'))], ['Errors', fmtNumber(sum('errors'))],
+      ['Tokens', fmtNumber(sum('total_tokens'))], ['Cost', '$' + sum('cost').toFixed(4)]]) {
+      totals.append(el('div', {}, el('dt', {}, k), el('dd', {}, v)));
+    }
+    $('usage-table').tBodies[0].replaceChildren(...byModel.map((r) => el('tr', {},
+      el('td', {}, r.group || '(none)'), el('td', {}, fmtNumber(r.requests)), el('td', {}, fmtNumber(r.errors)),
+      el('td', {}, fmtNumber(r.prompt_tokens)), el('td', {}, fmtNumber(r.completion_tokens)),
+      el('td', {}, '$' + Number(r.cost || 0).toFixed(4)), el('td', {}, String(Math.round(r.p50_latency_ms))), el('td', {}, String(Math.round(r.p95_latency_ms))))));
+    report(null);
+  } catch (e) { report(e); }
+}
+
+// shortBucket labels "2026-11-22T13:00Z" as "13:00" and a day as "11-22".
+function shortBucket(g, bucket) {
+  if (bucket === 'hour') {
+    const d = new Date(g.replace(/Z$/, ':00Z'));
+    return isNaN(d) ? g : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+  return g.slice(5);
+}
+
+// --- wiring -------------------------------------------------------------------
+
+const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage() };
+let current = 'deployments';
+
+function load(name) {
+  current = name;
+  Promise.resolve(loaders[name]()).catch(report);
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  setupTabs(document.querySelector('[role=tablist]'), load);
+  $('deployment-form').addEventListener('submit', saveDeployment);
+  $('dep-cancel').addEventListener('click', resetDeploymentForm);
+  $('event-form').addEventListener('submit', createEvent);
+  $('attendee-form').addEventListener('submit', addAttendee);
+  $('key-form').addEventListener('submit', createKey);
+  $('usage-form').addEventListener('submit', loadUsage);
+  $('usage-range').addEventListener('change', () => {
+    $('usage-custom').hidden = $('usage-range').value !== 'custom';
+    if ($('usage-range').value !== 'custom') loadUsage();
+  });
+  load('deployments');
+  // The routing state is live: refresh it while its tab is open.
+  setInterval(() => { if (current === 'deployments' && !document.hidden) loadDeployments().catch(() => {}); }, 5000);
+});

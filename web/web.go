@@ -1,0 +1,123 @@
+// Package web serves Spillway's browser pages from the binary itself: the
+// playground at / (chat, images and embeddings through the gateway's own
+// data-plane routes, signed in with a client or attendee key) and the
+// admin portal at /admin/ (deployments, events, keys and usage through
+// the management API, signed in with the admin token). Pages are
+// html/template, scripts and styles are files under static/, all embedded:
+// there is no build step and nothing is fetched from another origin, so
+// every page can run under a strict Content-Security-Policy.
+package web
+
+import (
+	"embed"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Patterns are the routes to register on the server's mux for this
+// handler. Each is narrower than the data plane's "/" and the management
+// API's "/admin/", so it takes exactly these paths and nothing else.
+var Patterns = []string{
+	"GET /{$}",
+	"GET /static/",
+	"GET /admin",
+	"GET /admin/{$}",
+	"POST /admin/login",
+	"POST /admin/logout",
+	"POST /ui/markdown",
+}
+
+// Options configure the web handler.
+type Options struct {
+	// Token reports whether a presented admin token is right, as
+	// admin.Options.Token. Nil: nobody can sign in to the portal.
+	Token func(presented string) bool
+	// SessionKey returns the key that signs portal sessions. It must be
+	// the same on every replica and should change with the admin token
+	// (auth.AdminToken.SessionKey). Nil, or a nil key: nobody can sign in.
+	SessionKey func() []byte
+	// SessionTTL is how long a portal sign-in lasts. Default 12h.
+	SessionTTL time.Duration
+	// Logger receives template errors. Default slog.Default().
+	Logger *slog.Logger
+	// Now is the clock for session expiry. Default time.Now.
+	Now func() time.Time
+}
+
+// DefaultSessionTTL is Options.SessionTTL's default.
+const DefaultSessionTTL = 12 * time.Hour
+
+// Handler serves the playground and the admin portal.
+type Handler struct {
+	mux      *http.ServeMux
+	pages    *template.Template
+	assets   *assets
+	sessions sessions
+	token    func(string) bool
+	log      *slog.Logger
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns the web handler. It panics when the embedded templates do
+// not parse, which a test catches before any release.
+func New(o Options) *Handler {
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = DefaultSessionTTL
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		panic(err)
+	}
+	h := &Handler{
+		mux:      http.NewServeMux(),
+		assets:   newAssets(static),
+		sessions: sessions{key: o.SessionKey, ttl: o.SessionTTL, now: o.Now},
+		token:    o.Token,
+		log:      o.Logger,
+	}
+	h.pages = template.Must(template.New("").Funcs(template.FuncMap{"asset": h.assets.url}).ParseFS(templateFS, "templates/*.html"))
+
+	// Forms are checked for a cross-origin source (Sec-Fetch-Site, else
+	// Origin against Host) on top of the SameSite cookie.
+	forms := http.NewCrossOriginProtection()
+	h.mux.HandleFunc("GET /{$}", h.playground)
+	h.mux.Handle("GET /static/", http.StripPrefix("/static/", h.assets))
+	h.mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/admin/", http.StatusMovedPermanently)
+	})
+	h.mux.HandleFunc("GET /admin/{$}", h.portal)
+	h.mux.Handle("POST /admin/login", forms.Handler(http.HandlerFunc(h.login)))
+	h.mux.Handle("POST /admin/logout", forms.Handler(http.HandlerFunc(h.logout)))
+	h.mux.Handle("POST /ui/markdown", forms.Handler(http.HandlerFunc(h.markdown)))
+	return h
+}
+
+// ServeHTTP sets the security headers every page and asset carries, then
+// serves the route.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	securityHeaders(w.Header())
+	h.mux.ServeHTTP(w, r)
+}
+
+// Session reports whether r comes from a signed-in portal session that may
+// make this call: a valid session cookie, and on a state-changing method
+// the session's CSRF token in X-CSRF-Token. It is admin.Options.Session.
+func (h *Handler) Session(r *http.Request) bool {
+	return h.sessions.allows(r)
+}
