@@ -81,7 +81,8 @@ function retryAfter(headers) {
 
 // explain turns a gateway error into what the user should know and do.
 function explain(e) {
-  const said = e.message ? ' ' + e.message.replace(/\s*$/, '') : '';
+  let said = e.message ? ' ' + e.message.trim() : '';
+  if (said && !/[.!?]$/.test(said)) said += '.';
   switch (true) {
     case e.status === 0:
       return 'Could not reach the gateway. Check your connection and try again.';

@@ -75,7 +75,8 @@ async function signIn(key) {
   } catch (e) {
     state.key = '';
     sessionStorage.removeItem(KEY);
-    show($('signin-error'), explain(e.status === undefined ? { status: 0 } : e));
+    if (e.status === 401) show($('signin-error'), 'That key was not accepted (401). Check it and try again.');
+    else show($('signin-error'), explain(e.status === undefined ? { status: 0 } : e));
     $('signin').hidden = false;
     $('workspace').hidden = true;
     return;
