@@ -1,0 +1,150 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// adminSignIn opens the portal and signs in with the admin token.
+func adminSignIn(t *testing.T, b *browser, base string) {
+	t.Helper()
+	b.do(t, "open the portal", chromedp.Navigate(base+"/admin"), chromedp.WaitVisible(chromedp.ID("token")))
+	b.do(t, "sign in", chromedp.SendKeys(chromedp.ID("token"), browserAdmin+kb.Enter), chromedp.WaitVisible(chromedp.ID("tab-deployments")))
+}
+
+// chat sends one chat request from outside the browser and returns the
+// status.
+func chat(t *testing.T, base, model string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"`+model+`","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+browserKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestBrowserAdminDeployments: a wrong token is refused; the admin signs
+// in, adds a deployment and sees it serving, edits, deactivates and
+// reactivates it; the session is an HttpOnly cookie that a script cannot
+// read and that does not let a call without the CSRF header change
+// anything.
+func TestBrowserAdminDeployments(t *testing.T) {
+	s := startBrowserApp(t)
+	b := newBrowser(t, 1280, 900)
+	b.do(t, "open the portal", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("token")))
+	b.do(t, "wrong token", chromedp.SendKeys(chromedp.ID("token"), "sk-admin-wrong"+kb.Enter), chromedp.WaitVisible(chromedp.ID("login-error")))
+	adminSignIn(t, b, s.url)
+
+	if c := eval[string](t, b, "document.cookie"); c != "" {
+		t.Errorf("document.cookie = %q, want the session cookie hidden from scripts", c)
+	}
+	if st := eval[string](t, b, "JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + location.href"); strings.Contains(st, browserAdmin) {
+		t.Errorf("the admin token is kept in the browser: %s", st)
+	}
+	status := func(expr string) int {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	if got := status(`fetch('/admin/v1/deployments', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'}).then(r => r.status)`); got != http.StatusUnauthorized {
+		t.Errorf("POST without the CSRF header: status %d, want 401", got)
+	}
+	if got := status(`fetch('/admin/v1/routing').then(r => r.status)`); got != http.StatusOK {
+		t.Errorf("GET with the session: status %d, want 200", got)
+	}
+
+	waitFor[bool](t, b, "the deployments", `!!document.querySelector('#deployments-table tr[data-id="gpt4o-up"]')`)
+	for id, v := range map[string]string{
+		"dep-id": "gpt4o-added", "dep-model": "gpt-4o-added", "dep-class": "openai-chat", "dep-provider": "azure",
+		"dep-endpoint": s.up.URL, "dep-deployment": "gpt-4o", "dep-api-key": "upstream-key",
+	} {
+		setValue(t, b, id, v)
+	}
+	b.do(t, "add", chromedp.Click(chromedp.ID("dep-submit")))
+	state := `(() => { const s = document.querySelector('#deployments-table tr[data-id="gpt4o-added"] .state'); return s && s.textContent; })()`
+	if got := waitFor[string](t, b, "the new deployment", state); got != "serving" {
+		t.Errorf("new deployment state = %q, want serving", got)
+	}
+	if code := chat(t, s.url, "gpt-4o-added"); code != http.StatusOK {
+		t.Errorf("chat to the added deployment: status %d, want 200", code)
+	}
+
+	// Edit: the form fills in, the change shows in the table.
+	b.do(t, "edit", chromedp.Click(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`)),
+		chromedp.WaitVisible(chromedp.ID("dep-cancel")))
+	setValue(t, b, "dep-priority", "3")
+	b.do(t, "save", chromedp.Click(chromedp.ID("dep-submit")))
+	waitFor[bool](t, b, "the new priority", `(() => { const r = document.querySelector('#deployments-table tr[data-id="gpt4o-added"]'); return !!r && r.children[5].textContent === '3'; })()`)
+
+	// Deactivate, then activate again.
+	toggle := chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button.secondary`)
+	b.do(t, "deactivate", chromedp.Click(toggle))
+	waitFor[bool](t, b, "inactive", state+` === 'inactive'`)
+	b.do(t, "activate", chromedp.Click(toggle))
+	waitFor[bool](t, b, "serving again", state+` === 'serving'`)
+
+	// Signing out ends the portal session.
+	b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
+	if got := status(`fetch('/admin/v1/routing').then(r => r.status)`); got != http.StatusUnauthorized {
+		t.Errorf("GET after signing out: status %d, want 401", got)
+	}
+}
+
+// TestBrowserAdminUsage: traffic through the gateway shows in the usage
+// dashboard's charts and table, and exports as CSV.
+func TestBrowserAdminUsage(t *testing.T) {
+	s := startBrowserApp(t)
+	const requests = 4
+	for range requests {
+		if code := chat(t, s.url, "gpt-4o"); code != http.StatusOK {
+			t.Fatalf("chat: status %d", code)
+		}
+	}
+	if code := chat(t, s.url, "gpt-4o-busy"); code != http.StatusTooManyRequests {
+		t.Fatalf("chat to the busy model: status %d, want 429", code)
+	}
+	// Records are written in batches after the response: wait for them.
+	giveUp := time.Now().Add(browserTimeout) // liveness bound
+	for s.app.usage.Stats().Written < requests+1 {
+		if time.Now().After(giveUp) {
+			t.Fatalf("usage writer: %+v, want %d records written", s.app.usage.Stats(), requests+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	b := newBrowser(t, 1280, 900)
+	adminSignIn(t, b, s.url)
+	b.do(t, "open usage", chromedp.Click(chromedp.ID("tab-usage")))
+	waitFor[bool](t, b, "the requests chart", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
+	waitFor[bool](t, b, "the models chart", `document.querySelectorAll('#chart-models svg rect.bar').length >= 2`)
+	rows := eval[[]string](t, b, `Array.from(document.querySelectorAll('#usage-table tbody tr')).map(r => r.children[0].textContent + '=' + r.children[1].textContent + '/' + r.children[2].textContent)`)
+	for _, want := range []string{"gpt-4o=4/0", "gpt-4o-busy=1/1"} {
+		if !contains(rows, want) {
+			t.Errorf("usage table rows %v lack %s (model=requests/errors)", rows, want)
+		}
+	}
+	csv, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(document.getElementById('usage-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(csv, "group,requests,errors,") || !strings.Contains(csv, "\ngpt-4o,4,0,") {
+		t.Errorf("CSV export = %q, want a header and the gpt-4o row", csv)
+	}
+	// Another range re-reads the API.
+	setValue(t, b, "usage-range", "1h")
+	b.do(t, "last hour", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
+	waitFor[bool](t, b, "the chart for the last hour", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
+	b.screenshot(t, "dashboard")
+}
