@@ -58,6 +58,8 @@ type Deployment struct {
 // Store is the persistence the gateway needs. Implementations are safe for
 // concurrent use.
 type Store interface {
+	AccessStore
+
 	// ListDeployments returns every stored deployment, ordered by id.
 	ListDeployments(ctx context.Context) ([]Deployment, error)
 	// GetDeployment returns one deployment or ErrNotFound.
