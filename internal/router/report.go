@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"time"
 )
 
@@ -27,6 +28,10 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 	d := p.Deployment
 	d.inflight.Add(-1)
 	now := r.opts.Now()
+	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone {
+		// The upstream processed nothing: give the tokens back.
+		_ = r.opts.Limiter.Adjust(context.Background(), "deployment:tpm:"+d.Config.ID, time.Minute, -p.demand)
+	}
 	switch o.Verdict {
 	case Success, CallerError, ContextTooLong:
 		d.circuit.success()
