@@ -135,7 +135,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
 		Strategy:         cfg.Routing.Strategy,
 		Models:           cfg.Models,
-		OnCooldown:       func(id string, o router.Outcome) { m.Cooldown(id, o.Reason) },
+		OnCooldown:       func(id string, _ time.Time, o router.Outcome) { m.Cooldown(id, o.Reason) },
 	}, cfg.Deployments)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ type Options struct {
 	// OnCooldown, when set, is called each time a deployment's cooldown is
 	// set or extended (metrics, sharing with other replicas). It must not
 	// block.
-	OnCooldown func(deployment string, o Outcome)
+	OnCooldown func(deployment string, until time.Time, o Outcome)
 	// Limiter counts deployments' rpm and tpm (limits.go); nil leaves them
 	// to the upstream's own 429s.
 	Limiter limits.Limiter
