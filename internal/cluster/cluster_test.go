@@ -142,4 +142,3 @@ func TestApplyIgnoresGarbage(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
