@@ -31,7 +31,7 @@ func TestAdminTokenGeneratedOnceAndRotatedEverywhere(t *testing.T) {
 			t.Fatal(err)
 		}
 		srv := httptest.NewServer(a.handler)
-		t.Cleanup(func() { srv.Close(); a.close(context.Background()) })
+		t.Cleanup(func() { srv.Close(); a.close(context.Background()); a.release() })
 		return a, srv
 	}
 	status := func(srv *httptest.Server, token string) int {

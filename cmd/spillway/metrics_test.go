@@ -32,7 +32,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer a.close(context.Background())
+	defer func() { a.close(context.Background()); a.release() }()
 	srv := httptest.NewServer(a.handler)
 	defer srv.Close()
 

@@ -82,6 +82,7 @@ func startReplica(t *testing.T, storeURL string) *replica {
 	t.Cleanup(func() {
 		srv.Close()
 		a.close(context.Background())
+		a.release()
 	})
 	return &replica{app: a, srv: srv}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,15 +13,21 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/admin"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/catalog"
+	"github.com/spillwayhq/spillway/internal/cluster"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/metrics"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
@@ -73,13 +80,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("invalid config (run `spillway check --config %s` for the full list):\n%w", *cfgPath, err)
 	}
-	if cfg.Redis != "" {
-		log.Warn("redis is not used by this version yet: cooldowns and circuits are per process")
-	}
-	for _, d := range cfg.Deployments {
-		if d.RPM > 0 || d.TPM > 0 {
-			log.Warn("deployment rpm/tpm limits are not enforced by this version yet; 429s from the upstream are", "deployment", d.ID)
-		}
+	if cfg.Redis == "" {
+		log.Info("no redis configured: rate limits, daily caps and cooldowns are counted by this process alone; set --redis to share them between replicas")
 	}
 	secretKey, err := secretKeyFromEnv()
 	if err != nil {
@@ -110,7 +112,11 @@ type app struct {
 	tracer          *tracing.Tracer // nil when tracing is off
 	usage           *usage.Writer
 	purger          *usage.Purger
-	log             *slog.Logger
+	ledger          *access.Ledger
+	// redis and cooldowns are nil without Redis.
+	redis     *redis.Client
+	cooldowns *cluster.Cooldowns
+	log       *slog.Logger
 }
 
 // newApp opens the store and wires the router, catalog, authentication,
@@ -128,7 +134,37 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 	return a, nil
 }
 
+// newRedis returns a client for url tuned for a gateway: short timeouts
+// and no retries, so a Redis outage costs a request one quick failure
+// (then the limits fall back to this process) rather than seconds.
+func newRedis(url string) (*redis.Client, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	opts.DialTimeout = 500 * time.Millisecond
+	opts.ReadTimeout = 500 * time.Millisecond
+	opts.WriteTimeout = 500 * time.Millisecond
+	opts.MaxRetries = -1
+	return redis.NewClient(opts), nil
+}
+
 func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
+	a := &app{store: st, log: log}
+	// Limits count in this process, or in Redis for every replica with a
+	// local fallback while Redis is away.
+	var limiter limits.Limiter = limits.NewMemory(nil)
+	var redisUp func() bool
+	if cfg.Redis != "" {
+		client, err := newRedis(cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		a.redis = client
+		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, log).WithRetry(time.Second, nil)
+		limiter = fb
+		redisUp = func() bool { return fb.Healthy() && a.cooldowns.Healthy() }
+	}
 	var m *metrics.Metrics // set below; no cooldown can happen before
 	r, err := router.New(router.Options{
 		Cooldown:         cfg.Routing.Cooldown.D(),
@@ -136,16 +172,36 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
 		Strategy:         cfg.Routing.Strategy,
 		Models:           cfg.Models,
-		OnCooldown:       func(id string, o router.Outcome) { m.Cooldown(id, o.Reason) },
+		Limiter:          limiter,
+		OnCooldown: func(id string, until time.Time, o router.Outcome) {
+			m.Cooldown(id, o.Reason)
+			if a.cooldowns != nil {
+				a.cooldowns.Publish(id, until, o.Reason)
+			}
+		},
 	}, cfg.Deployments)
 	if err != nil {
+		a.closeRedis()
 		return nil, err
 	}
+	if a.redis != nil {
+		a.cooldowns = cluster.New(a.redis, "spillway:", replicaID(), r, log)
+	}
 	w := usage.NewWriter(st, usage.WriterOptions{QueueSize: cfg.Usage.QueueSize, SpillDir: spillDir(cfg), Logger: log})
-	m = metrics.New(metrics.Options{Router: r, Usage: writerStats{w}})
-	cat := catalog.New(st, cfg.Deployments, r, log)
+	m = metrics.New(metrics.Options{Router: r, Usage: writerStats{w}, Redis: redisUp})
+
+	keys := make([]auth.StaticKey, 0, len(cfg.Keys))
+	for _, k := range cfg.Keys {
+		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
+	}
+	keyring := auth.NewKeyring(auth.NewStaticKeys(keys), nil)
+	cat := catalog.New(st, cfg.Deployments, r, log).WithKeyring(keyring)
 	if err := cat.Reload(ctx); err != nil {
+		a.closeRedis()
 		return nil, err
+	}
+	if len(keys) == 0 && keyring.Len() == 0 {
+		log.Warn("no client keys yet: every data-plane request will get 401 until keys are added to the config or created with POST /admin/v1/keys")
 	}
 	tracer, err := tracing.New(ctx, tracing.Options{
 		Enabled:     cfg.Tracing.Enabled,
@@ -156,8 +212,9 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log,
-		purger: usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)}
+	a.catalog, a.token, a.tracer, a.usage = cat, &auth.AdminToken{}, tracer, w
+	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)
+	a.ledger = access.NewLedger(st, nil)
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
 		a.tokenFromConfig = true
@@ -173,17 +230,10 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		}
 	}
 
-	keys := make([]auth.StaticKey, 0, len(cfg.Keys))
-	for _, k := range cfg.Keys {
-		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
-	}
-	if len(keys) == 0 {
-		log.Warn("no client keys configured: every data-plane request will get 401; add keys: to the config")
-	}
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
 	gw := gateway.New(gateway.Options{
 		Router:       r,
-		Auth:         auth.NewStaticKeys(keys),
+		Auth:         keyring,
 		Transport:    transport,
 		Retries:      cfg.Routing.Retries,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
@@ -192,6 +242,12 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Recorder:     recorders{w, observer{m}},
 		Tracer:       tracer,
 		LogPayloads:  cfg.Usage.LogPayloads,
+		Access: access.New(access.Options{
+			Limiter:         limiter,
+			Ledger:          a.ledger,
+			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
+			Logger:          log,
+		}),
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -203,9 +259,11 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Reload:    cat.Reload,
 		Logger:    log,
 		Transport: transport,
+		Secret:    secretKey,
+		Limiter:   limiter,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())
@@ -245,7 +303,24 @@ func (a *app) close(ctx context.Context) {
 	if err := a.tracer.Shutdown(ctx); err != nil {
 		a.log.Warn("could not flush traces", "err", err)
 	}
+}
+
+// release closes the store and Redis, once nothing runs that uses them.
+func (a *app) release() {
 	a.store.Close()
+	a.closeRedis()
+}
+
+func (a *app) closeRedis() {
+	if a.redis != nil {
+		a.redis.Close()
+	}
+}
+
+// replicaID names this process among the replicas sharing Redis.
+func replicaID() string {
+	host, _ := os.Hostname()
+	return host + "-" + strconv.Itoa(os.Getpid()) + "-" + rand.Text()[:8]
 }
 
 // recorders hands every usage record to each of its recorders.
@@ -295,8 +370,13 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
+	go func() { defer wg.Done(); a.ledger.Run(bg, access.DefaultLedgerRefresh) }()
+	if a.cooldowns != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.cooldowns.Run(bg, cluster.DefaultPing) }()
+	}
 	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
 	go func() { defer wg.Done(); a.usage.Run(bg) }()
 	go func() { defer wg.Done(); a.purger.Run(bg, usage.DefaultPurgeInterval) }()
@@ -308,6 +388,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		a.close(ctx)
 		stopBG()
 		wg.Wait()
+		a.release()
 	}()
 
 	srv := &http.Server{

@@ -110,4 +110,5 @@ func TestUsageEndToEnd(t *testing.T) {
 		t.Errorf("usage %s, want the rejected request recorded as an error without a key", body)
 	}
 	a.close(ctx)
+	a.release()
 }

@@ -10,6 +10,13 @@
 // this replica's router at once; other replicas see the store's revision
 // move and reload within a poll. Upstream keys go in and never come out:
 // responses show "*********" and nothing is logged about them.
+//
+// The same handler serves client keys, events and their attendees
+// (docs/access-api.md): natively under /admin/v1/, the seed's event routes
+// under /api/v1/management/events/, and, with no admin token, the seed's
+// attendee routes /api/v1/attendee/event/{id}/register and
+// /api/v1/eventinfo. A client key is shown once, when it is created; only
+// its hash is stored, and no answer or log line carries either.
 package admin
 
 import (
@@ -19,9 +26,11 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
 )
@@ -54,6 +63,17 @@ type Options struct {
 	// Transport sends the probes of GET /health?probe=true. Default
 	// http.DefaultTransport; serve passes the gateway's.
 	Transport http.RoundTripper
+	// Secret derives attendee keys (auth.AttendeeKey), so registering
+	// again hands out the same key. Nil: issuing attendee keys answers 503
+	// asking for SPILLWAY_SECRET_KEY; everything else works.
+	Secret []byte
+	// Limiter counts failed self-registrations per client address. Default
+	// limits.NewMemory(Now): per replica; pass the Redis one to share the
+	// count across replicas.
+	Limiter limits.Limiter
+	// Now is the clock for key status, event windows and revocation
+	// times. Default time.Now.
+	Now func() time.Time
 }
 
 // maxBody caps a request body: a deployment is a few hundred bytes.
@@ -70,10 +90,16 @@ type handler struct {
 	upsertMu sync.Mutex
 }
 
-// New returns the management API. Every route but /health/liveliness and
-// /health/readiness needs Authorization: Bearer <admin token>. Unknown
-// paths answer an OpenAI-shaped 404.
+// New returns the management API. Every route but /health/liveliness,
+// /health/readiness and the two attendee routes needs Authorization:
+// Bearer <admin token>. Unknown paths answer an OpenAI-shaped 404.
 func New(o Options) http.Handler {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Limiter == nil {
+		o.Limiter = limits.NewMemory(o.Now)
+	}
 	h := &handler{opts: o, log: o.Logger, public: http.NewServeMux(), private: http.NewServeMux()}
 	if h.log == nil {
 		h.log = slog.Default()
@@ -105,6 +131,13 @@ func (h *handler) routes() {
 		{pattern: "GET /admin/v1/usage", fn: h.usage},
 		{pattern: "GET /admin/v1/payloads", fn: h.listPayloads},
 		{pattern: "GET /admin/v1/payloads/{request_id}", fn: h.getPayload},
+
+		{pattern: "GET /admin/v1/keys", fn: h.listKeys},
+		{pattern: "POST /admin/v1/keys", fn: h.createKey},
+		{pattern: "GET /admin/v1/keys/{id}", fn: h.getKey},
+		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey},
+		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
+		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
 
 		{pattern: "GET /health", fn: h.health},
 
@@ -147,8 +180,8 @@ func (h *handler) routes() {
 	}, false))
 }
 
-// ServeHTTP answers the public health routes for anyone and everything
-// else only for the admin.
+// ServeHTTP answers the public routes (health, attendee registration,
+// eventinfo) for anyone and everything else only for the admin.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.public.Handler(r); pattern != "" {
 		h.public.ServeHTTP(w, r)

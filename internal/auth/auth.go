@@ -22,6 +22,23 @@ type Principal struct {
 	// LogPayloads asks for this caller's prompts and answers to be stored
 	// with the usage records.
 	LogPayloads bool
+
+	// Models is the key's allow-list; empty allows every model.
+	Models []string
+	// RPM and TPM limit the key's requests and tokens per minute; 0 is
+	// unlimited.
+	RPM, TPM int
+	// MaxTokens caps a request's max_tokens; 0 is no cap.
+	MaxTokens int
+	// BudgetTokens and BudgetCost (USD) limit usage per BudgetPeriod
+	// ("day", "week", "month", or "" for ever); 0 is no budget.
+	BudgetTokens int64
+	BudgetCost   float64
+	BudgetPeriod string
+	// Event is an attendee key's event, nil for other keys; Attendee is the
+	// attendee's identity.
+	Event    *Event
+	Attendee string
 }
 
 // ErrNoKey means the request carried no credential.

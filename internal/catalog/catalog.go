@@ -1,9 +1,9 @@
-// Package catalog keeps the router's deployments in step with their two
-// sources: the config file (read-only, fixed at start) and the store
-// (changed at runtime through the management APIs, on any replica). A
-// replica notices a change by polling the store's revision, one tiny query
-// per tick, and reloads; a periodic full resync is the safety net. The
-// replica that made a change reloads at once.
+// Package catalog keeps the router's deployments, and the keyring's stored
+// keys and events, in step with their sources: the config file (read-only,
+// fixed at start) and the store (changed at runtime through the management
+// APIs, on any replica). A replica notices a change by polling the store's
+// revision, one tiny query per tick, and reloads; a periodic full resync is
+// the safety net. The replica that made a change reloads at once.
 package catalog
 
 import (
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/admin"
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
@@ -34,6 +35,7 @@ type Catalog struct {
 	store  store.Store
 	file   []config.Deployment
 	router *router.Router
+	keys   *auth.Keyring // nil: stored keys are not loaded
 	log    *slog.Logger
 
 	mu      sync.Mutex // serialises reloads
@@ -52,6 +54,13 @@ func New(s store.Store, file []config.Deployment, r *router.Router, log *slog.Lo
 	return &Catalog{store: s, file: file, router: r, log: log}
 }
 
+// WithKeyring makes every reload also load the stored keys and events into
+// k, so key changes (a revocation) reach this replica within one poll.
+func (c *Catalog) WithKeyring(k *auth.Keyring) *Catalog {
+	c.keys = k
+	return c
+}
+
 // Reload reads the store and swaps the router's deployments: the file's,
 // then every stored one that is valid and does not reuse a file id.
 // Deployments that keep their id keep their routing state.
@@ -65,6 +74,17 @@ func (c *Catalog) Reload(ctx context.Context) error {
 	stored, err := c.store.ListDeployments(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog: list deployments: %w", err)
+	}
+	if c.keys != nil {
+		keys, err := c.store.ListKeys(ctx, store.KeyFilter{})
+		if err != nil {
+			return fmt.Errorf("catalog: list keys: %w", err)
+		}
+		events, err := c.store.ListEvents(ctx)
+		if err != nil {
+			return fmt.Errorf("catalog: list events: %w", err)
+		}
+		c.keys.Load(keys, events)
 	}
 	all := make([]config.Deployment, 0, len(c.file)+len(stored))
 	all = append(all, c.file...)

@@ -137,6 +137,11 @@ type Limits struct {
 	// ShutdownGrace bounds how long in-flight requests may run after SIGTERM.
 	// Default 30s.
 	ShutdownGrace Duration `yaml:"shutdown_grace"`
+	// MaxTokensPolicy is what happens to a request whose max_tokens is
+	// above its key's or event's cap: "reject" (default; 400 naming the
+	// cap) or "clamp" (lowered to the cap). A request without max_tokens
+	// gets the cap either way.
+	MaxTokensPolicy string `yaml:"max_tokens_policy"`
 }
 
 // Deployment is one upstream target.

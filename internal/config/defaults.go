@@ -34,6 +34,9 @@ func (c *Config) ApplyDefaults() {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	setDuration(&c.Limits.ShutdownGrace, DefaultShutdownGrace)
+	if c.Limits.MaxTokensPolicy == "" {
+		c.Limits.MaxTokensPolicy = "reject"
+	}
 
 	taken := map[string]bool{}
 	for _, d := range c.Deployments {

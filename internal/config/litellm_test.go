@@ -82,8 +82,9 @@ func TestParseLiteLLM(t *testing.T) {
 			},
 		},
 		Limits: Limits{
-			MaxBodyBytes:  DefaultMaxBodyBytes,
-			ShutdownGrace: Duration(DefaultShutdownGrace),
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+			ShutdownGrace:   Duration(DefaultShutdownGrace),
+			MaxTokensPolicy: "reject",
 		},
 		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
 	}

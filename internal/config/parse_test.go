@@ -100,8 +100,9 @@ func TestParseNativeExample(t *testing.T) {
 			TPM:        100000,
 		}},
 		Limits: Limits{
-			MaxBodyBytes:  DefaultMaxBodyBytes,
-			ShutdownGrace: Duration(DefaultShutdownGrace),
+			MaxBodyBytes:    DefaultMaxBodyBytes,
+			ShutdownGrace:   Duration(DefaultShutdownGrace),
+			MaxTokensPolicy: "reject",
 		},
 		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
 	}

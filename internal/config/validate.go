@@ -86,6 +86,9 @@ func (v *validation) server() {
 		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
 	}
 	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+	if p := c.Limits.MaxTokensPolicy; p != "" && p != "reject" && p != "clamp" {
+		v.add("limits.max_tokens_policy", "unknown policy %q; use reject (default) or clamp", p)
+	}
 	v.duration("usage.payload_retention", c.Usage.PayloadRetention)
 	if c.Usage.QueueSize < 0 {
 		v.add("usage.queue_size", "must not be negative (default 10000)")

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/provider"
@@ -25,9 +26,17 @@ type request struct {
 	usageBody []byte
 	usagePeek peeked
 	principal *auth.Principal
-	start     time.Time
-	span      *tracing.Span // nil when tracing is off
-	attempts  int           // upstream attempts so far
+	// grant is what the access checker admitted, settled once the usage
+	// is known; admitted is false when it never got that far.
+	grant    access.Grant
+	admitted bool
+	prompt   int64 // estimated prompt tokens, 0 until asked for
+	// demandTaken is the tokens a deployment's tpm was charged at the pick,
+	// corrected by the actual usage once known.
+	demandTaken int64
+	start       time.Time
+	span        *tracing.Span // nil when tracing is off
+	attempts    int           // upstream attempts so far
 }
 
 // endpoint serves one operation. fromPath is true for Azure-style routes,
@@ -79,6 +88,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 	}
 	if req.model == "" {
 		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
+	}
+	if err := g.admit(r, req); err != nil {
+		return result{}, err
 	}
 	prepareStreamUsage(req)
 	if g.tracer != nil {

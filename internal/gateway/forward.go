@@ -49,6 +49,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 		last      router.Outcome
 		lastErr   error
 		throttled = true // every failure so far was a throttle
+		tooLarge  bool   // a pool refused the request as above every tpm limit
 	)
 	for len(queue) > 0 {
 		model := queue[0]
@@ -66,9 +67,16 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			fellBack = true
 		}
 		tried = tried[:0]
+		var demand int64
+		if pool.CountsTokens() {
+			demand = req.demand()
+			req.demandTaken = demand
+		}
 		for n := 0; n <= g.retries; n++ {
-			pick, err := pool.Pick(g.router.Now(), tried)
+			pick, err := pool.PickFor(r.Context(), g.router.Now(), tried, demand)
 			if err != nil {
+				var u *router.UnavailableError
+				tooLarge = tooLarge || (errors.As(err, &u) && u.TooLarge)
 				break
 			}
 			tried = append(tried, pick.Deployment)
@@ -103,6 +111,9 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 		}
 	}
 	w.Header().Set("X-Spillway-Attempts", strconv.Itoa(res.attempts))
+	if tooLarge && res.attempts == 0 {
+		last = router.Outcome{Verdict: router.TooLarge}
+	}
 	return res, g.exhausted(req, pools, res.attempts, last, lastErr, throttled)
 }
 
@@ -125,11 +136,11 @@ func (g *Gateway) exhausted(req *request, pools []*router.Pool, attempts int, la
 		}
 		return &apierror.Error{Status: http.StatusTooManyRequests, Message: msg, Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded", RetryAfter: wait}
 	}
+	if last.Verdict == router.TooLarge {
+		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "request_too_large"}
+	}
 	if attempts == 0 {
 		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: fmt.Sprintf("no deployment of %q is available right now (all circuit-open or unavailable); retry later", req.model), Type: apierror.TypeUpstream, Code: "no_deployment_available", RetryAfter: wait}
-	}
-	if last.Verdict == router.TooLarge {
-		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded"}
 	}
 	e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeUpstream, Code: "upstream_error", RetryAfter: wait}
 	if isTimeout(lastErr) {

@@ -10,11 +10,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
@@ -47,6 +49,9 @@ type Options struct {
 	// Tracer makes a span per request and per upstream attempt; nil traces
 	// nothing and costs nothing.
 	Tracer *tracing.Tracer
+	// Access admits requests by the caller's event, allow-lists, caps and
+	// limits; nil admits every authenticated request.
+	Access *access.Checker
 }
 
 // Gateway is the data-plane handler.
@@ -61,6 +66,7 @@ type Gateway struct {
 	recorder  Recorder
 	tracer    *tracing.Tracer
 	payloads  bool
+	access    *access.Checker
 	prices    sync.Map // model -> priceEntry
 	mux       *http.ServeMux
 	ids       requestIDs
@@ -70,7 +76,7 @@ type Gateway struct {
 func New(o Options) *Gateway {
 	g := &Gateway{
 		router: o.Router, auth: o.Auth, transport: o.Transport,
-		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder, tracer: o.Tracer, payloads: o.LogPayloads,
+		retries: max(o.Retries, 0), maxBody: o.MaxBodyBytes, idle: o.IdleTimeout, log: o.Logger, recorder: o.Recorder, tracer: o.Tracer, payloads: o.LogPayloads, access: o.Access,
 	}
 	if g.transport == nil {
 		g.transport = NewTransport(config.DefaultConnectTimeout, config.DefaultFirstByteTimeout)
@@ -159,7 +165,13 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 	}
 	msg := "invalid API key; check the key you were given"
 	code := "invalid_api_key"
-	if errors.Is(err, auth.ErrNoKey) {
+	var state *auth.KeyStateError
+	if errors.As(err, &state) {
+		msg, code = state.Error()+"; ask the operator for a new key", "api_key_expired"
+		if state.Revoked {
+			code = "api_key_revoked"
+		}
+	} else if errors.Is(err, auth.ErrNoKey) {
 		msg = "no API key provided; send it as 'Authorization: Bearer KEY' or 'api-key: KEY'"
 		code = "missing_api_key"
 	} else if !errors.Is(err, auth.ErrInvalidKey) {
@@ -170,10 +182,14 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 }
 
 func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) error {
-	if _, err := g.authenticate(r); err != nil {
+	p, err := g.authenticate(r)
+	if err != nil {
 		return err
 	}
 	models := g.router.Models()
+	if allowed := access.Models(p); allowed != nil {
+		models = slices.DeleteFunc(models, func(m string) bool { return !slices.Contains(allowed, m) })
+	}
 	b := make([]byte, 0, 64+len(models)*64)
 	b = append(b, `{"object":"list","data":[`...)
 	for i, m := range models {
@@ -186,7 +202,7 @@ func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) error {
 	}
 	b = append(b, "]}\n"...)
 	w.Header().Set("Content-Type", "application/json")
-	_, err := w.Write(b)
+	_, err = w.Write(b)
 	return err
 }
 

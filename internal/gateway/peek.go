@@ -19,6 +19,9 @@ type peeked struct {
 	Stream               bool
 	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
 	MaxTokens int64
+	// maxStart and maxEnd bound its value, so a cap can be spliced in;
+	// both -1 when absent.
+	maxStart, maxEnd int
 	// User is the request's user field, for usage records.
 	User string
 	// HasStreamOptions is true when the body has a stream_options object;
@@ -34,7 +37,7 @@ const maxJSONDepth = 512
 // of peeked. It validates the syntax of everything it skips, so a body it
 // accepts is valid JSON.
 func peek(body []byte) (peeked, error) {
-	p := peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}
+	p := peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}
 	s := scanner{b: body}
 	s.ws()
 	if s.i >= len(body) || body[s.i] != '{' {
@@ -110,6 +113,7 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 			p.IncludeUsage = o.IncludeUsage
 		}
 	case "max_tokens", "max_completion_tokens":
+		p.maxStart, p.maxEnd = vs, ve
 		if string(v) == "null" {
 			return nil
 		}

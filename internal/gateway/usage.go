@@ -54,7 +54,7 @@ func prepareStreamUsage(req *request) {
 
 // record builds the request's usage record and hands it to the recorder.
 func (g *Gateway) record(req *request, res result, status int) {
-	if g.recorder == nil && req.span == nil {
+	if g.recorder == nil && req.span == nil && !req.admitted && req.demandTaken == 0 {
 		return
 	}
 	rec := usage.Record{
@@ -70,8 +70,11 @@ func (g *Gateway) record(req *request, res result, status int) {
 		TTFB:       res.ttfb,
 		User:       req.peek.User,
 	}
-	if req.principal != nil {
-		rec.KeyID = req.principal.KeyID
+	if p := req.principal; p != nil {
+		rec.KeyID = p.KeyID
+		if p.Event != nil {
+			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
+		}
 	}
 	if m := res.meter; m != nil {
 		switch {
@@ -98,6 +101,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 			}
 		}
 	}
+	g.settle(req, &rec)
 	req.span.EndRequest(rec)
 	if g.recorder != nil {
 		g.recorder.Record(rec)

@@ -22,6 +22,12 @@ type Fallback struct {
 	primary, local Limiter
 	log            *slog.Logger
 	down           atomic.Bool
+
+	// While the primary is down, only one call per retry interval tries
+	// it (see WithRetry); nextTry is when the next may, in Unix ns.
+	retry   time.Duration
+	now     func() time.Time
+	nextTry atomic.Int64
 }
 
 var _ Limiter = (*Fallback)(nil)
@@ -36,12 +42,37 @@ func NewFallback(primary, local Limiter, log *slog.Logger) *Fallback {
 	return &Fallback{primary: primary, local: local, log: log}
 }
 
+// WithRetry makes f, while its primary is down, send only one call per
+// every to the primary and answer the others locally at once, so an outage
+// does not add a connection timeout to every request. now is the clock
+// (time.Now when nil). Without it every call tries the primary.
+func (f *Fallback) WithRetry(every time.Duration, now func() time.Time) *Fallback {
+	if now == nil {
+		now = time.Now
+	}
+	f.retry, f.now = every, now
+	return f
+}
+
+// tryPrimary reports whether this call should ask the primary.
+func (f *Fallback) tryPrimary() bool {
+	if f.retry <= 0 || !f.down.Load() {
+		return true
+	}
+	now := f.now().UnixNano()
+	next := f.nextTry.Load()
+	return now >= next && f.nextTry.CompareAndSwap(next, now+int64(f.retry))
+}
+
 // Healthy reports whether the last call to the primary succeeded (true
 // before the first call).
 func (f *Fallback) Healthy() bool { return !f.down.Load() }
 
 // Take implements Limiter.
 func (f *Fallback) Take(ctx context.Context, key string, limit int64, window time.Duration, cost int64) (Decision, error) {
+	if !f.tryPrimary() {
+		return f.local.Take(ctx, key, limit, window, cost)
+	}
 	d, err := f.primary.Take(ctx, key, limit, window, cost)
 	if err == nil {
 		f.recovered()
@@ -55,6 +86,9 @@ func (f *Fallback) Take(ctx context.Context, key string, limit int64, window tim
 
 // Adjust implements Limiter.
 func (f *Fallback) Adjust(ctx context.Context, key string, window time.Duration, delta int64) error {
+	if !f.tryPrimary() {
+		return f.local.Adjust(ctx, key, window, delta)
+	}
 	err := f.primary.Adjust(ctx, key, window, delta)
 	if err == nil {
 		f.recovered()
@@ -77,6 +111,9 @@ func (f *Fallback) failed(ctx context.Context, err error) error {
 		return ctxErr
 	}
 	if f.down.CompareAndSwap(false, true) {
+		if f.retry > 0 {
+			f.nextTry.Store(f.now().UnixNano() + int64(f.retry))
+		}
 		f.log.Warn("redis unreachable: limits are per replica until it returns", "err", err)
 	}
 	return nil

@@ -223,3 +223,58 @@ func TestFallbackCallerErrors(t *testing.T) {
 		t.Errorf("caller errors marked the primary down (Healthy %v, logs %d)", f.Healthy(), logs.count(unreachable))
 	}
 }
+
+// counting is a flaky limiter that counts the calls that reach it.
+type counting struct {
+	flaky
+	calls atomic.Int64
+}
+
+func (c *counting) Take(ctx context.Context, key string, limit int64, window time.Duration, cost int64) (limits.Decision, error) {
+	c.calls.Add(1)
+	return c.flaky.Take(ctx, key, limit, window, cost)
+}
+
+// TestFallbackRetryInterval: with WithRetry, an outage costs one call to the
+// primary per interval, not one per request, and the first call after the
+// interval that succeeds switches back.
+func TestFallbackRetryInterval(t *testing.T) {
+	clock := limitstest.NewClock(limitstest.Start)
+	primary := &counting{flaky: flaky{Limiter: limits.NewMemory(clock.Now)}}
+	log, _ := newLog()
+	f := limits.NewFallback(primary, limits.NewMemory(clock.Now), log).WithRetry(time.Second, clock.Now)
+	ctx := context.Background()
+
+	primary.fail.Store(true)
+	for range 50 {
+		if _, err := f.Take(ctx, "k", 100, time.Minute, 1); err != nil {
+			t.Fatalf("Take with primary down: %v", err)
+		}
+	}
+	if got, want := primary.calls.Load(), int64(1); got != want {
+		t.Fatalf("primary called %d times during the first interval, want %d", got, want)
+	}
+	clock.Advance(time.Second)
+	for range 50 {
+		_, _ = f.Take(ctx, "k", 100, time.Minute, 1)
+	}
+	if got, want := primary.calls.Load(), int64(2); got != want {
+		t.Fatalf("primary called %d times after one interval, want %d", got, want)
+	}
+	primary.fail.Store(false)
+	_, _ = f.Take(ctx, "k", 100, time.Minute, 1)
+	if f.Healthy() {
+		t.Fatal("Healthy() before the interval passed = true, want false (the primary was not asked)")
+	}
+	clock.Advance(time.Second)
+	if _, err := f.Take(ctx, "k", 100, time.Minute, 1); err != nil || !f.Healthy() {
+		t.Fatalf("Take after recovery: err %v, Healthy %v; want nil, true", err, f.Healthy())
+	}
+	before := primary.calls.Load()
+	for range 10 {
+		_, _ = f.Take(ctx, "k", 100, time.Minute, 1)
+	}
+	if got, want := primary.calls.Load()-before, int64(10); got != want {
+		t.Fatalf("primary called %d times while healthy, want %d (every call)", got, want)
+	}
+}

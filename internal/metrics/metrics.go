@@ -53,6 +53,9 @@ type Options struct {
 	// gateway with thousands of keys keeps a bounded number of series.
 	// Default nil: true, one series per key.
 	KeyLabels *bool
+	// Redis, when set, reports whether Redis answers: spillway_redis_up.
+	// Default nil: the metric is absent (no Redis configured).
+	Redis func() bool
 }
 
 // Metrics records Spillway's metrics on its own registry. Its methods are
@@ -145,6 +148,17 @@ func New(o Options) *Metrics {
 	}
 	if o.Usage != nil {
 		registerUsage(m.reg, o.Usage)
+	}
+	if o.Redis != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "spillway_redis_up",
+			Help: "1 when Redis answers and limits and cooldowns are shared by every replica; 0 while each replica counts alone.",
+		}, func() float64 {
+			if o.Redis() {
+				return 1
+			}
+			return 0
+		}))
 	}
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
 		// A collector that fails must not blank the whole page: serve the

@@ -25,6 +25,9 @@ type state struct {
 	// (429, auth failure, missing deployment); nil when never cooled.
 	cooldown atomic.Pointer[cooldown]
 	circuit  circuit
+	// full is when the deployment's rpm/tpm window frees up, in Unix
+	// nanoseconds; 0 when never full. See limits.go.
+	full atomic.Int64
 	// latency is an EWMA of successful attempt latency, in nanoseconds.
 	latency atomic.Int64
 
@@ -59,16 +62,20 @@ func (d *Deployment) coolingUntil(now time.Time) (time.Time, bool) {
 }
 
 // available reports whether a request may be sent now, and if not, when the
-// deployment may come back (zero when unknown): the later of its cooldown
-// and its open circuit.
+// deployment may come back (zero when unknown): the latest of its
+// cooldown, its open circuit and its full rpm/tpm window.
 func (d *Deployment) available(now time.Time) (bool, time.Time) {
 	until, cooling := d.coolingUntil(now)
 	ok, open := d.circuit.allows(now)
-	if !cooling && ok {
+	full, isFull := d.fullUntil(now)
+	if !cooling && ok && !isFull {
 		return true, time.Time{}
 	}
 	if open.After(until) {
 		until = open
+	}
+	if full.After(until) {
+		until = full
 	}
 	return false, until
 }

@@ -36,6 +36,9 @@ type UnavailableError struct {
 	RetryAt time.Time
 	// AllTried is true when every deployment was already attempted.
 	AllTried bool
+	// TooLarge is true when the request alone exceeds the tpm limit of
+	// every deployment it could go to.
+	TooLarge bool
 }
 
 func (e *UnavailableError) Error() string {

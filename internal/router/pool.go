@@ -1,15 +1,19 @@
 package router
 
 import (
+	"context"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/limits"
 )
 
 // Pool is every active deployment of one public model that can serve one
 // class, grouped into priority tiers, best first.
 type Pool struct {
-	Model string
-	Class string
-	tiers []tier
+	Model   string
+	Class   string
+	tiers   []tier
+	limiter limits.Limiter // nil: deployments' rpm/tpm are not counted
 }
 
 type tier struct {
@@ -23,6 +27,9 @@ type tier struct {
 type Pick struct {
 	*Deployment
 	probe bool
+	// demand is the tokens taken from the deployment's tpm for this
+	// attempt, given back when the attempt fails.
+	demand int64
 }
 
 // maxStackCandidates is how many candidates of one tier are gathered
@@ -34,8 +41,16 @@ const maxStackCandidates = 16
 // it the tier's selector. When nothing is available it returns
 // *UnavailableError with the soonest time one may come back.
 func (p *Pool) Pick(now time.Time, tried []*Deployment) (Pick, error) {
+	return p.PickFor(context.Background(), now, tried, 0)
+}
+
+// PickFor is Pick for a request expected to use demand tokens (prompt and
+// max_tokens): a deployment with rpm/tpm limits is picked only if the
+// request fits them, and is counted against them (limits.go).
+func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, demand int64) (Pick, error) {
 	var soonest time.Time
 	untried := 0
+	tooLarge := false
 	for ti := range p.tiers {
 		t := &p.tiers[ti]
 		var buf [maxStackCandidates]*Deployment
@@ -57,16 +72,53 @@ func (p *Pool) Pick(now time.Time, tried []*Deployment) (Pick, error) {
 		for len(cands) > 0 {
 			d := selectFrom(t.selector, cands)
 			ok, probe := d.circuit.claim(now)
-			if ok {
-				d.inflight.Add(1)
-				d.requests.Add(1)
-				return Pick{Deployment: d, probe: probe}, nil
+			if !ok {
+				// Another request holds the half-open probe: drop it and pick again.
+				cands = remove(cands, d)
+				continue
 			}
-			// Another request holds the half-open probe: drop it and pick again.
-			cands = remove(cands, d)
+			if p.limiter != nil && d.limited() {
+				switch p.take(ctx, d, now, demand) {
+				case limitFull:
+					d.circuit.release(probe)
+					if back, _ := d.fullUntil(now); !back.IsZero() && (soonest.IsZero() || back.Before(soonest)) {
+						soonest = back
+					}
+					cands = remove(cands, d)
+					continue
+				case limitTooLarge:
+					d.circuit.release(probe)
+					tooLarge = true
+					cands = remove(cands, d)
+					continue
+				}
+			}
+			d.inflight.Add(1)
+			d.requests.Add(1)
+			pick := Pick{Deployment: d, probe: probe}
+			if p.limiter != nil && d.Config.TPM > 0 {
+				pick.demand = max(demand, 1)
+			}
+			return pick, nil
 		}
 	}
-	return Pick{}, &UnavailableError{Model: p.Model, RetryAt: soonest, AllTried: untried == 0}
+	return Pick{}, &UnavailableError{Model: p.Model, RetryAt: soonest, AllTried: untried == 0, TooLarge: tooLarge && soonest.IsZero()}
+}
+
+// CountsTokens reports whether picks from the pool count tokens against a
+// deployment's tpm limit, so the caller must estimate them.
+func (p *Pool) CountsTokens() bool {
+	if p.limiter == nil {
+		return false
+	}
+	for _, t := range p.tiers {
+		for _, d := range t.deployments {
+			if d.Config.TPM > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Deployments returns the pool's deployments, best tier first.

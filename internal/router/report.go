@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"time"
 )
 
@@ -27,6 +28,10 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 	d := p.Deployment
 	d.inflight.Add(-1)
 	now := r.opts.Now()
+	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone {
+		// The upstream processed nothing: give the tokens back.
+		_ = r.opts.Limiter.Adjust(context.Background(), "deployment:tpm:"+d.Config.ID, time.Minute, -p.demand)
+	}
 	switch o.Verdict {
 	case Success, CallerError, ContextTooLong:
 		d.circuit.success()
@@ -60,9 +65,31 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 		}
 		if d.cooldown.CompareAndSwap(cur, next) {
 			if r.opts.OnCooldown != nil {
-				r.opts.OnCooldown(d.Config.ID, o)
+				r.opts.OnCooldown(d.Config.ID, next.until, o)
 			}
 			return
+		}
+	}
+}
+
+// ApplyCooldown cools deployment id until the given time for reason, as
+// if it had answered 429 here: another replica saw it (shared cooldowns).
+// A later deadline already set is kept, and OnCooldown is not called, so
+// a cooldown learned from a replica is never echoed back. It reports
+// whether the deadline moved.
+func (r *Router) ApplyCooldown(id string, until time.Time, reason string) bool {
+	d, ok := r.table.Load().byID[id]
+	if !ok {
+		return false
+	}
+	next := &cooldown{until: until, reason: reason}
+	for {
+		cur := d.cooldown.Load()
+		if cur != nil && !cur.until.Before(until) {
+			return false
+		}
+		if d.cooldown.CompareAndSwap(cur, next) {
+			return true
 		}
 	}
 }

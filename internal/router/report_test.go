@@ -326,7 +326,7 @@ func TestReportLatencyEWMA(t *testing.T) {
 func TestOnCooldownCalledWhenDeadlineMoves(t *testing.T) {
 	var calls []string
 	clk := newRouterTestClock()
-	r := newRouterTest(t, clk, Options{OnCooldown: func(id string, o Outcome) { calls = append(calls, id+":"+o.Reason) }},
+	r := newRouterTest(t, clk, Options{OnCooldown: func(id string, _ time.Time, o Outcome) { calls = append(calls, id+":"+o.Reason) }},
 		routerTestDeployment("a", "m", 1))
 	p := routerTestPool(t, r, "m")
 	routerTestReport(t, r, p, "a", Outcome{Verdict: RateLimited, Cooldown: 20 * time.Second, Reason: "429 retry-after 20s"})

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/provider"
 )
 
@@ -35,8 +36,12 @@ type Options struct {
 	// Models holds per-model strategy and fallbacks.
 	Models map[string]config.Model
 	// OnCooldown, when set, is called each time a deployment's cooldown is
-	// set or extended (metrics). It must not block.
-	OnCooldown func(deployment string, o Outcome)
+	// set or extended (metrics, sharing with other replicas). It must not
+	// block.
+	OnCooldown func(deployment string, until time.Time, o Outcome)
+	// Limiter counts deployments' rpm and tpm (limits.go); nil leaves them
+	// to the upstream's own 429s.
+	Limiter limits.Limiter
 }
 
 // Router holds the live routing table.
@@ -117,7 +122,7 @@ func (r *Router) Update(deployments []config.Deployment) error {
 		}
 		p := t.pools[k]
 		if p == nil {
-			p = &Pool{Model: c.Model, Class: c.Class}
+			p = &Pool{Model: c.Model, Class: c.Class, limiter: r.opts.Limiter}
 			t.pools[k] = p
 		}
 		if err := r.addToTier(p, d); err != nil {
@@ -190,7 +195,8 @@ type Status struct {
 	Class          string        `json:"class"`
 	Priority       int           `json:"priority"`
 	Active         bool          `json:"active"`
-	State          string        `json:"state"` // serving, cooling, circuit-open, half-open, inactive
+	State          string        `json:"state"`                // serving, cooling, full, circuit-open, half-open, inactive
+	FullUntil      *time.Time    `json:"full_until,omitempty"` // when a full rpm/tpm window frees up
 	CooldownUntil  *time.Time    `json:"cooldown_until,omitempty"`
 	CooldownReason string        `json:"cooldown_reason,omitempty"`
 	Circuit        string        `json:"circuit"`
@@ -217,11 +223,15 @@ func (r *Router) Status() []Status {
 			s.LastError = *p
 		}
 		until, cooling := d.coolingUntil(now)
+		full, isFull := d.fullUntil(now)
 		switch {
 		case !s.Active:
 			s.State = "inactive"
 		case cooling:
 			s.State = "cooling"
+		case isFull:
+			s.State = "full"
+			s.FullUntil = &full
 		case s.Circuit == "open":
 			s.State = "circuit-open"
 		case s.Circuit == "half-open":

@@ -12,7 +12,8 @@ import (
 // of an event, unique on (EventID, Attendee).
 type Key struct {
 	ID string
-	// Hash is the SHA-256 of the key, 32 bytes; unique across keys.
+	// Hash is the SHA-256 of the key, 32 bytes; unique across keys. The
+	// store refuses any other length, which also keeps a plaintext key out.
 	Hash []byte
 	// Prefix is the key's first characters ("sk-AbCd"), for display.
 	Prefix string
@@ -39,7 +40,8 @@ type Key struct {
 	RevokedAt time.Time
 	// LogPayloads stores this key's prompts and answers with its usage.
 	LogPayloads bool
-	// Metadata is free-form JSON-able data from the operator.
+	// Metadata is free-form JSON-able data from the operator. It is
+	// stored as JSON, so numbers come back as float64.
 	Metadata map[string]any
 	// EventID and Attendee are set on attendee keys.
 	EventID  string
@@ -64,7 +66,8 @@ type Event struct {
 	Name        string
 	Description string // markdown
 	// Start and End bound the event, in UTC; TimeZone is the IANA name the
-	// organiser gave them in, kept for display.
+	// organiser gave them in, kept for display. Like every time in the
+	// store they are kept to the millisecond, and zero stays zero.
 	Start    time.Time
 	End      time.Time
 	TimeZone string
@@ -78,8 +81,8 @@ type Event struct {
 	OrganizerEmail string
 	URL            string
 	URLText        string
-	// SharedCodeHash is the SHA-256 of the self-registration code; empty
-	// means attendees cannot self-register.
+	// SharedCodeHash is the SHA-256 of the self-registration code, 32
+	// bytes; empty means attendees cannot self-register.
 	SharedCodeHash []byte
 	Active         bool
 	// LogPayloads stores the event's prompts and answers with its usage.
@@ -99,7 +102,8 @@ type AccessStore interface {
 	GetKey(ctx context.Context, id string) (Key, error)
 	// KeyByHash returns the key with that hash or ErrNotFound.
 	KeyByHash(ctx context.Context, hash []byte) (Key, error)
-	// AttendeeKey returns the key of an event's attendee or ErrNotFound.
+	// AttendeeKey returns the key of an event's attendee or ErrNotFound;
+	// an empty eventID finds no key.
 	AttendeeKey(ctx context.Context, eventID, attendee string) (Key, error)
 	// ListKeys returns the keys f selects, ordered by id.
 	ListKeys(ctx context.Context, f KeyFilter) ([]Key, error)

@@ -26,6 +26,8 @@ type queries struct {
 	list, get, insert, update, delete string
 	bump, revision                    string
 	setting, setSetting               string
+	keys                              keyQueries
+	events                            eventQueries
 	usage                             usageQueries
 	payloads                          payloadQueries
 }
@@ -44,6 +46,8 @@ func newQueries(d dialect) queries {
 		revision:   `SELECT value FROM revision WHERE id = 1`,
 		setting:    d.rebind(`SELECT value FROM settings WHERE key = ?`),
 		setSetting: d.rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
+		keys:       newKeyQueries(d),
+		events:     newEventQueries(d),
 		usage:      newUsageQueries(d),
 		payloads:   newPayloadQueries(d),
 	}
@@ -103,4 +107,29 @@ func (s *sqlStore) Close() error {
 		err = errors.Join(err, s.read.Close())
 	}
 	return err
+}
+
+// storedTime is t as a column keeps it: UTC to the millisecond, and the
+// zero time, which is NULL, unchanged.
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return fromMillis(t.UnixMilli())
+}
+
+// millisColumn is t in unix milliseconds, NULL for the zero time.
+func millisColumn(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMilli(), Valid: true}
+}
+
+// fromNullMillis reads a column millisColumn wrote.
+func fromNullMillis(ms sql.NullInt64) time.Time {
+	if !ms.Valid {
+		return time.Time{}
+	}
+	return fromMillis(ms.Int64)
 }

@@ -58,6 +58,8 @@ type Deployment struct {
 // Store is the persistence the gateway needs. Implementations are safe for
 // concurrent use.
 type Store interface {
+	AccessStore
+
 	// ListDeployments returns every stored deployment, ordered by id.
 	ListDeployments(ctx context.Context) ([]Deployment, error)
 	// GetDeployment returns one deployment or ErrNotFound.
@@ -72,7 +74,7 @@ type Store interface {
 	DeleteDeployment(ctx context.Context, id string) error
 
 	// Revision returns a number that grows with every change to stored
-	// deployments, on any replica.
+	// deployments, keys and events, on any replica.
 	Revision(ctx context.Context) (int64, error)
 
 	// Setting returns a gateway setting or ErrNotFound; SetSetting writes

@@ -41,9 +41,11 @@ async function loadAccess() {
   let info = null;
   if (resp && resp.ok) {
     info = await resp.json();
-  } else if (resp && resp.status !== 404 && resp.status !== 405) {
+  } else if (resp && (resp.status === 403 || resp.status === 429)) {
+    // The key is known but may not be used now (an event not running).
     throw await readError(resp);
   }
+  // Otherwise (a gateway without the route, say) the model list decides.
   const models = { chat: [], images: [], embeddings: [] };
   if (info && info.capabilities) {
     for (const [cls, list] of Object.entries(info.capabilities)) {

@@ -1,0 +1,104 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/spillwayhq/spillway/internal/access"
+	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// admit asks the access checker whether the caller may send this request
+// now, and applies what it grants: a max_tokens cap is written into the
+// body before anything else reads it.
+func (g *Gateway) admit(r *http.Request, req *request) error {
+	if g.access == nil {
+		return nil
+	}
+	grant, err := g.access.Admit(r.Context(), req.principal, access.Request{
+		Model:        req.model,
+		MaxTokens:    req.peek.MaxTokens,
+		HasMaxTokens: takesMaxTokens(req.op),
+		PromptTokens: req.promptTokens,
+	})
+	if err != nil {
+		return err
+	}
+	req.grant = grant
+	req.admitted = true
+	if grant.MaxTokens > 0 {
+		req.body = withMaxTokens(req.body, req.peek, grant.MaxTokens)
+		p, err := peek(req.body)
+		if err != nil {
+			return err // cannot happen: the splice keeps the body valid
+		}
+		req.peek = p
+		req.prompt = 0
+	}
+	return nil
+}
+
+// settle tells the access checker and the router what a request used, so
+// the key's and the deployment's tpm counts are corrected and budgets
+// charged.
+func (g *Gateway) settle(req *request, rec *usage.Record) {
+	if req.demandTaken > 0 && rec.Deployment != "" {
+		g.router.SettleTokens(rec.Deployment, req.demandTaken, int64(rec.TotalTokens))
+	}
+	if g.access != nil && req.admitted {
+		g.access.Settle(context.Background(), req.grant, int64(rec.TotalTokens), rec.Cost)
+	}
+}
+
+// takesMaxTokens reports whether op's requests carry max_tokens, so a cap
+// applies to them.
+func takesMaxTokens(op provider.Operation) bool {
+	switch op {
+	case provider.Chat, provider.Completions, provider.ExtensionsChat:
+		return true
+	}
+	return false
+}
+
+// promptTokens estimates the request's prompt tokens with the model's
+// tokenizer, once; tpm limits (the key's and the deployments') need it.
+func (req *request) promptTokens() int64 {
+	if req.prompt == 0 {
+		req.prompt = int64(max(1, usage.EstimatePromptTokens(req.model, req.body)))
+	}
+	return req.prompt
+}
+
+// demand is what a request is expected to take from a tpm limit: its prompt
+// and the most it may generate.
+func (req *request) demand() int64 {
+	return req.promptTokens() + max(0, req.peek.MaxTokens)
+}
+
+// withMaxTokens returns body with max_tokens (or max_completion_tokens,
+// whichever it has) set to n; when it has neither, max_tokens is added.
+// The body is not modified.
+func withMaxTokens(body []byte, p peeked, n int64) []byte {
+	v := strconv.AppendInt(nil, n, 10)
+	if p.maxStart >= 0 {
+		out := make([]byte, 0, len(body)-(p.maxEnd-p.maxStart)+len(v))
+		out = append(out, body[:p.maxStart]...)
+		out = append(out, v...)
+		return append(out, body[p.maxEnd:]...)
+	}
+	i := 0
+	for i < len(body) && body[i] != '{' {
+		i++
+	}
+	out := make([]byte, 0, len(body)+len(v)+16)
+	out = append(out, body[:i+1]...)
+	out = append(out, `"max_tokens":`...)
+	out = append(out, v...)
+	rest := body[i+1:]
+	if !onlySpaceThen(rest, '}') {
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
