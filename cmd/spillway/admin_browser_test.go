@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -147,4 +148,45 @@ func TestBrowserAdminUsage(t *testing.T) {
 	b.do(t, "last hour", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
 	waitFor[bool](t, b, "the chart for the last hour", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
 	b.screenshot(t, "dashboard")
+}
+
+// TestBrowserAdminKeys: the admin creates a key, sees it once, signs in to
+// the playground with it, then revokes it and the playground refuses it.
+func TestBrowserAdminKeys(t *testing.T) {
+	s := startBrowserApp(t)
+	b := newBrowser(t, 1280, 900)
+	adminSignIn(t, b, s.url)
+	b.do(t, "open keys", chromedp.Click(chromedp.ID("tab-keys")), chromedp.WaitVisible(chromedp.ID("key-name")))
+	setValue(t, b, "key-name", "team-<b>a</b>")
+	setValue(t, b, "key-models", "gpt-4o")
+	b.do(t, "create", chromedp.Click(chromedp.CSS("#key-form button[type=submit]")))
+	shown := waitFor[string](t, b, "the new key", `!document.getElementById('key-created').hidden && document.getElementById('key-created').textContent`)
+	key := regexp.MustCompile(`sk-\S+`).FindString(shown)
+	if key == "" {
+		t.Fatalf("key shown as %q, want the sk- key", shown)
+	}
+	row := waitFor[string](t, b, "the key in the list", `(() => { const r = document.querySelector('#keys-table tbody tr'); return r && r.textContent; })()`)
+	if strings.Contains(row, key) || !strings.Contains(row, "team-<b>a</b>") || !strings.Contains(row, "active") {
+		t.Errorf("key row = %q, want the name as text, the status, and never the key", row)
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#keys-table b').length`); n != 0 {
+		t.Errorf("the key's name made %d <b> elements", n)
+	}
+
+	// The new key works in the playground, limited to its model.
+	p := newBrowser(t, 1280, 900)
+	p.do(t, "playground sign-in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SendKeys(chromedp.ID("key"), key+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")))
+	p.do(t, "chat", chromedp.SendKeys(chromedp.ID("prompt"), "Hi"+kb.Enter))
+	waitFor[bool](t, p, "the answer", `!!document.querySelector('.message.assistant[data-state=done]')`)
+
+	// Revoke (accepting the confirmation); the key stops working.
+	b.do(t, "revoke", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`#keys-table tbody tr td.actions button`)))
+	waitFor[bool](t, b, "revoked", `(() => { const r = document.querySelector('#keys-table tbody tr'); return !!r && r.textContent.includes('revoked'); })()`)
+	p.do(t, "chat with the revoked key", chromedp.SendKeys(chromedp.ID("prompt"), "Still there?"+kb.Enter))
+	msg := waitFor[string](t, p, "the refusal", `!document.getElementById('chat-error').hidden && document.getElementById('chat-error').textContent`)
+	if !strings.Contains(msg, "401") {
+		t.Errorf("revoked key: message %q, want the 401 explained", msg)
+	}
 }
