@@ -79,6 +79,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		base := "http://" + addr
 		fmt.Fprintf(stdout, `Spillway demo is running.
 
+  Playground: %[1]s/   (open it in a browser; sign in with the client key below)
+  Admin:      %[1]s/admin/   (sign in with the admin token below)
   Gateway:    %[1]s   (OpenAI base URL: %[1]s/v1)
   Client key: %[2]s
   Admin token: %[5]s   (management API: %[1]s/admin/v1/deployments)

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"io"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// TestBrowserDemo follows what `spillway demo` prints: the playground URL
+// opens in a browser, the printed key signs in, and a chat streams back
+// from the simulated deployments.
+func TestBrowserDemo(t *testing.T) {
+	chromiumPath(t)
+	ctx, stop := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--latency", "0", "--log-level", "warn"}, &out, io.Discard)
+	}()
+	defer func() {
+		stop()
+		if code := <-done; code != 0 {
+			t.Errorf("demo exit code = %d, want 0", code)
+		}
+	}()
+	playRe := regexp.MustCompile(`Playground:\s+(http://\S+/)`)
+	keyRe := regexp.MustCompile(`Client key:\s+(sk-\S+)`)
+	var playground, key string
+	giveUp := time.Now().Add(browserTimeout) // liveness bound
+	for playground == "" || key == "" {
+		if time.Now().After(giveUp) {
+			t.Fatalf("demo printed no playground URL and key: %s", out.String())
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("demo exited with %d: %s", code, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if m := playRe.FindStringSubmatch(out.String()); m != nil {
+			playground = m[1]
+		}
+		if m := keyRe.FindStringSubmatch(out.String()); m != nil {
+			key = m[1]
+		}
+	}
+
+	b := newBrowser(t, 1280, 900)
+	b.do(t, "open the printed playground", chromedp.Navigate(playground), chromedp.WaitVisible(chromedp.ID("key")),
+		chromedp.SendKeys(chromedp.ID("key"), key+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")))
+	b.do(t, "chat", chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter))
+	waitFor[bool](t, b, "the answer", `!!document.querySelector('.message.assistant[data-state=done]')`)
+	models := eval[[]string](t, b, `Array.from(document.querySelectorAll('#chat-model option')).map(o => o.value)`)
+	if !contains(models, "gpt-4o") {
+		t.Errorf("demo chat models = %v, want gpt-4o", models)
+	}
+}
