@@ -135,6 +135,14 @@ func (h *handler) routes() {
 		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
 		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
 
+		{pattern: "GET /admin/v1/events", fn: h.listEvents},
+		{pattern: "POST /admin/v1/events", fn: h.createEvent},
+		{pattern: "GET /admin/v1/events/{id}", fn: h.getEvent},
+		{pattern: "PATCH /admin/v1/events/{id}", fn: h.patchEvent},
+		{pattern: "DELETE /admin/v1/events/{id}", fn: h.deleteEvent},
+		{pattern: "GET /admin/v1/events/{id}/attendees", fn: h.listAttendees},
+		{pattern: "POST /admin/v1/events/{id}/attendees", fn: h.issueAttendee},
+
 		{pattern: "GET /health", fn: h.health},
 
 		{pattern: "POST /model/new", fn: h.litellmNew},
