@@ -116,6 +116,9 @@ func (h *handler) routes() {
 		{pattern: "GET /health/liveliness", fn: h.liveliness},
 		{pattern: "GET /health/liveness", fn: h.liveliness},
 		{pattern: "GET /health/readiness", fn: h.readiness},
+
+		{pattern: "POST /api/v1/attendee/event/{event_id}/register", fn: h.register, seed: true},
+		{pattern: "POST /api/v1/eventinfo", fn: h.eventInfo, seed: true},
 	}
 	private := []route{
 		{pattern: "GET /admin/v1/deployments", fn: h.listDeployments},
