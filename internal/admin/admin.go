@@ -145,6 +145,7 @@ func (h *handler) routes() {
 		{pattern: "DELETE /admin/v1/events/{id}", fn: h.deleteEvent},
 		{pattern: "GET /admin/v1/events/{id}/attendees", fn: h.listAttendees},
 		{pattern: "POST /admin/v1/events/{id}/attendees", fn: h.issueAttendee},
+		{pattern: "GET /admin/v1/events/{id}/report", fn: h.eventReport},
 
 		{pattern: "GET /health", fn: h.health},
 
