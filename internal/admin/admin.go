@@ -161,6 +161,11 @@ func (h *handler) routes() {
 		private = append(private,
 			route{pattern: "PATCH " + prefix + "/modeldeployment/upsert", fn: h.seedUpsert, seed: true},
 			route{pattern: "GET " + prefix + "/modeldeployment/list/{query}", fn: h.seedList, seed: true},
+			route{pattern: "POST " + prefix + "/events/add", fn: h.seedAddEvent, seed: true},
+			route{pattern: "GET " + prefix + "/events/list/{query}", fn: h.seedListEvents, seed: true},
+			// The seed's deprecated spellings of the same two routes.
+			route{pattern: "POST " + prefix + "/addevent", fn: h.seedAddEvent, seed: true},
+			route{pattern: "GET " + prefix + "/listevents/{query}", fn: h.seedListEvents, seed: true},
 		)
 	}
 	for _, mux := range []struct {
