@@ -193,7 +193,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	for _, k := range cfg.Keys {
 		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
 	}
-	keyring := auth.NewKeyring(auth.NewStaticKeys(keys), nil)
+	staticKeys := auth.NewStaticKeys(keys)
+	keyring := auth.NewKeyring(staticKeys, nil)
 	cat := catalog.New(st, cfg.Deployments, r, log).WithKeyring(keyring)
 	if err := cat.Reload(ctx); err != nil {
 		a.closeRedis()
@@ -249,18 +250,20 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		}),
 	})
 	mgmt := admin.New(admin.Options{
-		Store:     st,
-		Config:    cfg.Deployments,
-		Router:    r,
-		Token:     a.token.Check,
-		Reload:    cat.Reload,
-		Logger:    log,
-		Transport: transport,
-		Secret:    secretKey,
-		Limiter:   limiter,
+		Store:      st,
+		Config:     cfg.Deployments,
+		Router:     r,
+		Token:      a.token.Check,
+		Reload:     cat.Reload,
+		Logger:     log,
+		Transport:  transport,
+		Secret:     secretKey,
+		Limiter:    limiter,
+		Redis:      redisUp,
+		StaticKeys: staticKeys,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())

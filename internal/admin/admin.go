@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
@@ -70,6 +71,13 @@ type Options struct {
 	// Now is the clock for key status, event windows and revocation
 	// times. Default time.Now.
 	Now func() time.Time
+	// StaticKeys are the config file's client keys, which eventinfo also
+	// answers for (no event, no caps). Nil: stored keys only.
+	StaticKeys auth.Authenticator
+	// Redis, when set, reports whether Redis answers; /health/readiness
+	// shows it. Redis being down does not make the replica unready: it
+	// serves on with per-replica limits. Nil: no Redis configured.
+	Redis func() bool
 }
 
 // maxBody caps a request body: a deployment is a few hundred bytes.
