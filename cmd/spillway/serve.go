@@ -145,7 +145,16 @@ func newRedis(url string) (*redis.Client, error) {
 	opts.ReadTimeout = 500 * time.Millisecond
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	return redis.NewClient(opts), nil
+}
+
+// redisLog sends go-redis's own messages (a failed dial, say) to the
+// gateway's log at debug level: the gateway logs outages itself, once.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
@@ -160,6 +169,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			return nil, err
 		}
 		a.redis = client
+		redis.SetLogger(redisLog{log})
 		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, log).WithRetry(time.Second, nil)
 		limiter = fb
 		redisUp = func() bool { return fb.Healthy() && a.cooldowns.Healthy() }
