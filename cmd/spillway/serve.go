@@ -146,7 +146,16 @@ func newRedis(url string) (*redis.Client, error) {
 	opts.ReadTimeout = 500 * time.Millisecond
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
+	opts.DialerRetries = 1
 	return redis.NewClient(opts), nil
+}
+
+// redisLog sends go-redis's own messages (a failed dial, say) to the
+// gateway's log at debug level: the gateway logs outages itself, once.
+type redisLog struct{ log *slog.Logger }
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
@@ -161,6 +170,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			return nil, err
 		}
 		a.redis = client
+		redis.SetLogger(redisLog{log})
 		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, log).WithRetry(time.Second, nil)
 		limiter = fb
 		redisUp = func() bool { return fb.Healthy() && a.cooldowns.Healthy() }
@@ -194,7 +204,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	for _, k := range cfg.Keys {
 		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
 	}
-	keyring := auth.NewKeyring(auth.NewStaticKeys(keys), nil)
+	staticKeys := auth.NewStaticKeys(keys)
+	keyring := auth.NewKeyring(staticKeys, nil)
 	cat := catalog.New(st, cfg.Deployments, r, log).WithKeyring(keyring)
 	if err := cat.Reload(ctx); err != nil {
 		a.closeRedis()
@@ -251,19 +262,21 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
-		Store:     st,
-		Config:    cfg.Deployments,
-		Router:    r,
-		Token:     a.token.Check,
-		Session:   ui.Session,
-		Reload:    cat.Reload,
-		Logger:    log,
-		Transport: transport,
-		Secret:    secretKey,
-		Limiter:   limiter,
+		Store:      st,
+		Config:     cfg.Deployments,
+		Router:     r,
+		Token:      a.token.Check,
+		Session:    ui.Session,
+		Reload:     cat.Reload,
+		Logger:     log,
+		Transport:  transport,
+		Secret:     secretKey,
+		Limiter:    limiter,
+		Redis:      redisUp,
+		StaticKeys: staticKeys,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())

@@ -90,6 +90,9 @@ type Grant struct {
 	MaxTokens int64
 	// Estimate is the tokens taken from the key's tpm limit before sending.
 	Estimate int64
+	// takenAt is when the estimate was taken: a correction only applies
+	// while that minute's window lasts.
+	takenAt time.Time
 
 	principal *auth.Principal
 }
@@ -171,7 +174,12 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		}
 	}
 	if p.TPM > 0 {
-		est := max(0, r.MaxTokens, g.MaxTokens)
+		// What the request will be sent with: the granted cap, else what
+		// it asked for.
+		est := max(0, r.MaxTokens)
+		if g.MaxTokens > 0 {
+			est = g.MaxTokens
+		}
 		if r.PromptTokens != nil {
 			est += r.PromptTokens()
 		}
@@ -186,7 +194,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 			undo()
 			return g, err
 		}
-		g.Estimate = est
+		g.Estimate, g.takenAt = est, c.now()
 	}
 	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
 		if err := take("event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1, func(d limits.Decision) error {
@@ -208,7 +216,7 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	if p == nil {
 		return
 	}
-	if g.Estimate > 0 && tokens != g.Estimate {
+	if g.Estimate > 0 && tokens != g.Estimate && sameWindow(g.takenAt, c.now(), minute) {
 		if err := c.limiter.Adjust(ctx, "key:tpm:"+p.KeyID, minute, tokens-g.Estimate); err != nil {
 			c.log.Warn("could not correct a tpm count", "key", p.KeyID, "err", err)
 		}
@@ -216,6 +224,14 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
+}
+
+// sameWindow reports whether a and b fall in the same fixed window of
+// length w (the limiter's windows are aligned to the Unix epoch). A tpm
+// correction made in a later window would give back tokens that window
+// never took.
+func sameWindow(a, b time.Time, w time.Duration) bool {
+	return a.UnixMilli()/w.Milliseconds() == b.UnixMilli()/w.Milliseconds()
 }
 
 func limited(msg string, retry time.Duration) error {

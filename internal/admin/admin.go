@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
@@ -74,6 +75,13 @@ type Options struct {
 	// Now is the clock for key status, event windows and revocation
 	// times. Default time.Now.
 	Now func() time.Time
+	// StaticKeys are the config file's client keys, which eventinfo also
+	// answers for (no event, no caps). Nil: stored keys only.
+	StaticKeys auth.Authenticator
+	// Redis, when set, reports whether Redis answers; /health/readiness
+	// shows it. Redis being down does not make the replica unready: it
+	// serves on with per-replica limits. Nil: no Redis configured.
+	Redis func() bool
 }
 
 // maxBody caps a request body: a deployment is a few hundred bytes.
@@ -120,6 +128,9 @@ func (h *handler) routes() {
 		{pattern: "GET /health/liveliness", fn: h.liveliness},
 		{pattern: "GET /health/liveness", fn: h.liveliness},
 		{pattern: "GET /health/readiness", fn: h.readiness},
+
+		{pattern: "POST /api/v1/attendee/event/{event_id}/register", fn: h.register, seed: true},
+		{pattern: "POST /api/v1/eventinfo", fn: h.eventInfo, seed: true},
 	}
 	private := []route{
 		{pattern: "GET /admin/v1/deployments", fn: h.listDeployments},
@@ -139,6 +150,15 @@ func (h *handler) routes() {
 		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
 		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
 
+		{pattern: "GET /admin/v1/events", fn: h.listEvents},
+		{pattern: "POST /admin/v1/events", fn: h.createEvent},
+		{pattern: "GET /admin/v1/events/{id}", fn: h.getEvent},
+		{pattern: "PATCH /admin/v1/events/{id}", fn: h.patchEvent},
+		{pattern: "DELETE /admin/v1/events/{id}", fn: h.deleteEvent},
+		{pattern: "GET /admin/v1/events/{id}/attendees", fn: h.listAttendees},
+		{pattern: "POST /admin/v1/events/{id}/attendees", fn: h.issueAttendee},
+		{pattern: "GET /admin/v1/events/{id}/report", fn: h.eventReport},
+
 		{pattern: "GET /health", fn: h.health},
 
 		{pattern: "POST /model/new", fn: h.litellmNew},
@@ -153,6 +173,11 @@ func (h *handler) routes() {
 		private = append(private,
 			route{pattern: "PATCH " + prefix + "/modeldeployment/upsert", fn: h.seedUpsert, seed: true},
 			route{pattern: "GET " + prefix + "/modeldeployment/list/{query}", fn: h.seedList, seed: true},
+			route{pattern: "POST " + prefix + "/events/add", fn: h.seedAddEvent, seed: true},
+			route{pattern: "GET " + prefix + "/events/list/{query}", fn: h.seedListEvents, seed: true},
+			// The seed's deprecated spellings of the same two routes.
+			route{pattern: "POST " + prefix + "/addevent", fn: h.seedAddEvent, seed: true},
+			route{pattern: "GET " + prefix + "/listevents/{query}", fn: h.seedListEvents, seed: true},
 		)
 	}
 	for _, mux := range []struct {

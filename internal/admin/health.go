@@ -18,19 +18,31 @@ func (h *handler) liveliness(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readiness answers GET /health/readiness: 200 when the store answers a
-// ping, else 503 with the error, as LiteLLM does for its database.
+// ping, else 503 with the error, as LiteLLM does for its database. With
+// Redis configured it also says whether Redis answers ("connected", or
+// "unreachable: limits are per replica"); a Redis outage leaves the
+// replica ready, since it serves on with local limits.
 func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
+	body := map[string]string{"status": "healthy", "db": "connected"}
+	if h.opts.Redis != nil {
+		body["redis"] = "connected"
+		if !h.opts.Redis() {
+			body["redis"] = "unreachable: limits and cooldowns are per replica until it returns"
+		}
+	}
 	if h.opts.Store == nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "db": "no store configured"})
+		body["status"], body["db"] = "unhealthy", "no store configured"
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readinessTimeout)
 	defer cancel()
 	if err := h.opts.Store.Ping(ctx); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unhealthy", "db": err.Error()})
+		body["status"], body["db"] = "unhealthy", err.Error()
+		writeJSON(w, http.StatusServiceUnavailable, body)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "healthy", "db": "connected"})
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 

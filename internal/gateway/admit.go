@@ -45,7 +45,7 @@ func (g *Gateway) admit(r *http.Request, req *request) error {
 // charged.
 func (g *Gateway) settle(req *request, rec *usage.Record) {
 	if req.demandTaken > 0 && rec.Deployment != "" {
-		g.router.SettleTokens(rec.Deployment, req.demandTaken, int64(rec.TotalTokens))
+		g.router.SettleTokens(rec.Deployment, req.demandTaken, int64(rec.TotalTokens), req.pickedAt)
 	}
 	if g.access != nil && req.admitted {
 		g.access.Settle(context.Background(), req.grant, int64(rec.TotalTokens), rec.Cost)

@@ -34,6 +34,7 @@ type request struct {
 	// demandTaken is the tokens a deployment's tpm was charged at the pick,
 	// corrected by the actual usage once known.
 	demandTaken int64
+	pickedAt    time.Time
 	start       time.Time
 	span        *tracing.Span // nil when tracing is off
 	attempts    int           // upstream attempts so far

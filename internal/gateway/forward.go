@@ -73,13 +73,15 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			req.demandTaken = demand
 		}
 		for n := 0; n <= g.retries; n++ {
-			pick, err := pool.PickFor(r.Context(), g.router.Now(), tried, demand)
+			now := g.router.Now()
+			pick, err := pool.PickFor(r.Context(), now, tried, demand)
 			if err != nil {
 				var u *router.UnavailableError
 				tooLarge = tooLarge || (errors.As(err, &u) && u.TooLarge)
 				break
 			}
 			tried = append(tried, pick.Deployment)
+			req.pickedAt = now
 			res.attempts++
 			req.attempts = res.attempts
 			up, o := g.attempt(r, req, pick)

@@ -87,11 +87,16 @@ func (d *Deployment) markFull(until time.Time) {
 }
 
 // SettleTokens corrects the tpm count of the deployment that answered by
-// the tokens it actually used: the pick counted demand before sending.
-func (r *Router) SettleTokens(deploymentID string, demand, used int64) {
+// the tokens it actually used: the pick, at pickedAt, counted demand before
+// sending. Once the pick's minute is over the correction is dropped: the
+// current window never counted that demand.
+func (r *Router) SettleTokens(deploymentID string, demand, used int64, pickedAt time.Time) {
 	t := r.table.Load()
 	d, ok := t.byID[deploymentID]
 	if !ok || d.Config.TPM <= 0 || r.opts.Limiter == nil || used == demand {
+		return
+	}
+	if now := r.opts.Now(); pickedAt.UnixMilli()/time.Minute.Milliseconds() != now.UnixMilli()/time.Minute.Milliseconds() {
 		return
 	}
 	_ = r.opts.Limiter.Adjust(context.Background(), "deployment:tpm:"+deploymentID, time.Minute, used-demand)

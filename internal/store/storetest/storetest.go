@@ -61,6 +61,19 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"PayloadsList", s.payloadsList},
 		{"PayloadsPurge", s.payloadsPurge},
 		{"PayloadsLarge", s.payloadsLarge},
+		{"KeysRoundTrip", s.keysRoundTrip},
+		{"KeysZeroValue", s.keysZeroValue},
+		{"KeysFilter", s.keysFilter},
+		{"AttendeeKeys", s.attendeeKeys},
+		{"KeysUpdate", s.keysUpdate},
+		{"KeysConflict", s.keysConflict},
+		{"AccessInvalid", s.accessInvalid},
+		{"AccessNotFound", s.accessNotFound},
+		{"AccessRevision", s.accessRevision},
+		{"DeleteEvent", s.deleteEvent},
+		{"AccessReplicas", s.accessReplicas},
+		{"EventsRoundTrip", s.eventsRoundTrip},
+		{"EventsOrder", s.eventsOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

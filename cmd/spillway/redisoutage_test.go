@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/mock"
+)
+
+// privateRedis starts a redis-server of the test's own on a free port, so
+// it can be stopped and started again without touching the shared one.
+// The returned func restarts it after stop.
+func privateRedis(t *testing.T) (addr string, stop, start func()) {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("redis-server not found on CI; .ci/run installs it")
+		}
+		t.Skip("redis-server not found")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr = ln.Addr().String()
+	ln.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	var cmd *exec.Cmd
+	start = func() {
+		cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "redis-server to listen", func() bool {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				c.Close()
+			}
+			return err == nil
+		})
+	}
+	stop = func() {
+		if cmd != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			cmd = nil
+		}
+	}
+	start()
+	t.Cleanup(stop)
+	return addr, stop, start
+}
+
+// TestRedisOutage: when Redis goes away the gateway keeps serving with
+// local limits, logs it once, shows it on /health/readiness and
+// spillway_redis_up, and rejoins when Redis returns.
+func TestRedisOutage(t *testing.T) {
+	addr, stopRedis, startRedis := privateRedis(t)
+	up := httptest.NewServer(mock.New(mock.Options{}))
+	defer up.Close()
+
+	logs := &lockedBuffer{}
+	cfg := &config.Config{
+		Store: "sqlite://" + filepath.Join(t.TempDir(), "s.db"),
+		Redis: "redis://" + addr + "/0",
+		Keys:  []config.Key{{Key: "sk-client", Name: "client"}},
+		Deployments: []config.Deployment{
+			{ID: "d1", Model: "gpt-4o-mini", Class: "openai-chat", Provider: "openai", Endpoint: up.URL + "/v1", APIKey: "k", RPM: 1000},
+		},
+		AdminToken: "sk-admin",
+	}
+	cfg.ApplyDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveGateway(ctx, cfg, make([]byte, 32), ln, slog.New(slog.NewTextHandler(logs, nil)), nil)
+	}()
+	defer func() { cancel(); <-done }()
+
+	chat := func() int {
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Authorization", "Bearer sk-client")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	redisState := func() string {
+		_, body := call(t, http.MethodGet, base+"/health/readiness", "", nil)
+		s, _ := body["redis"].(string)
+		return s
+	}
+	redisUp := func() string {
+		resp, err := http.Get(base + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for line := range strings.Lines(string(b)) {
+			if strings.HasPrefix(line, "spillway_redis_up ") {
+				return strings.TrimSpace(strings.TrimPrefix(line, "spillway_redis_up "))
+			}
+		}
+		return "absent"
+	}
+
+	eventually(t, "gateway up", func() bool { return chat() == http.StatusOK })
+	eventually(t, "redis connected", func() bool { return redisState() == "connected" && redisUp() == "1" })
+
+	stopRedis()
+	for i := range 20 {
+		if got := chat(); got != http.StatusOK {
+			t.Fatalf("request %d with Redis down: status %d, want 200", i, got)
+		}
+	}
+	eventually(t, "readiness reports the outage", func() bool { return strings.HasPrefix(redisState(), "unreachable") && redisUp() == "0" })
+	if code, _ := call(t, http.MethodGet, base+"/health/readiness", "", nil); code != http.StatusOK {
+		t.Errorf("readiness during a Redis outage: %d, want 200 (the replica serves on)", code)
+	}
+
+	startRedis()
+	eventually(t, "gateway rejoins Redis", func() bool {
+		chat()
+		return redisState() == "connected" && redisUp() == "1"
+	})
+	if got := chat(); got != http.StatusOK {
+		t.Errorf("request after Redis returned: %d, want 200", got)
+	}
+	if n := strings.Count(logs.String(), "redis unreachable: limits are per replica"); n != 1 {
+		t.Errorf("limiter outage logged %d times, want once:\n%s", n, logs.String())
+	}
+}

@@ -1,0 +1,46 @@
+package access_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/access"
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/limits/limitstest"
+)
+
+// TestClampedEstimate: under the clamp policy the tpm estimate is what the
+// request is sent with, not the max_tokens it asked for.
+func TestClampedEstimate(t *testing.T) {
+	c := newChecker(limitstest.NewClock(limitstest.Start), access.Options{MaxTokensPolicy: access.PolicyClamp})
+	p := &auth.Principal{KeyID: "k", TPM: 1000, MaxTokens: 100}
+	g, err := c.Admit(context.Background(), p, chat(100_000))
+	if err != nil {
+		t.Fatalf("Admit clamped request: %v, want admitted", err)
+	}
+	if g.MaxTokens != 100 || g.Estimate != 100 {
+		t.Errorf("Grant = MaxTokens %d, Estimate %d; want 100, 100", g.MaxTokens, g.Estimate)
+	}
+}
+
+// TestSettleAcrossMinute: a request admitted in one minute and settled in
+// the next corrects nothing, since the new minute never counted its
+// estimate.
+func TestSettleAcrossMinute(t *testing.T) {
+	clock := limitstest.NewClock(time.Date(2026, 11, 22, 12, 0, 50, 0, time.UTC))
+	c := newChecker(clock, access.Options{})
+	p := &auth.Principal{KeyID: "k", TPM: 1000}
+	a, err := c.Admit(context.Background(), p, chat(900))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(20 * time.Second) // 12:01:10
+	if _, err := c.Admit(context.Background(), p, chat(900)); err != nil {
+		t.Fatalf("B in the new minute: %v, want admitted", err)
+	}
+	c.Settle(context.Background(), a, 100, 0)
+	if _, err := c.Admit(context.Background(), p, chat(900)); err == nil {
+		t.Fatal("C admitted after A's late settle: 1800 tokens in one minute for a tpm of 1000")
+	}
+}
