@@ -41,11 +41,10 @@ async function loadAccess() {
   let info = null;
   if (resp && resp.ok) {
     info = await resp.json();
-  } else if (resp && (resp.status === 403 || resp.status === 429)) {
-    // The key is known but may not be used now (an event not running).
+  } else if (resp && resp.status !== 404 && resp.status !== 405) {
     throw await readError(resp);
   }
-  // Otherwise (a gateway without the route, say) the model list decides.
+  // Without the route (an older gateway) the model list decides.
   const models = { chat: [], images: [], embeddings: [] };
   if (info && info.capabilities) {
     for (const [cls, list] of Object.entries(info.capabilities)) {
@@ -148,6 +147,7 @@ function signOut() {
   state.key = '';
   state.history = [];
   $('messages').replaceChildren();
+  show($('workspace-notice'), '');
   $('workspace').hidden = true;
   $('signin').hidden = false;
   $('signout').hidden = true;
@@ -170,9 +170,9 @@ async function register(ev) {
     return;
   }
   const body = await resp.json();
-  out.className = 'notice';
-  show(out, 'Registered. Your key is ' + body.api_key + ' — keep it to sign in again later.');
+  show(out, '');
   await signIn(body.api_key);
+  show($('workspace-notice'), 'Registered as ' + body.attendee + '. Your key is ' + body.api_key + ' — keep it to sign in again later.');
 }
 
 // --- chat -----------------------------------------------------------------
