@@ -77,13 +77,17 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	err = serveGateway(ctx, cfg, secretKey, ln, log, func(addr string) {
 		base := "http://" + addr
+		ev, err := setUpDemoEvent(ctx, base, adminToken)
+		if err != nil {
+			log.Error("demo event not created; the rest of the demo works", "err", err)
+		}
 		fmt.Fprintf(stdout, `Spillway demo is running.
 
-  Playground: %[1]s/   (open it in a browser; sign in with the client key below)
+  Playground: %[1]s/   (open it in a browser; sign in with a key below)
   Admin:      %[1]s/admin/   (sign in with the admin token below)
   Gateway:    %[1]s   (OpenAI base URL: %[1]s/v1)
   Client key: %[2]s
-  Admin token: %[5]s   (management API: %[1]s/admin/v1/deployments)
+%[7]s  Admin token: %[5]s   (management API: %[1]s/admin/v1/deployments)
   Upstreams:  two simulated Azure OpenAI resources at %[3]s and %[4]s
   Data:       %[6]s
   Models:     gpt-4o (round robin over both), gpt-35-turbo-instruct, text-embedding-3-small, dall-e-3
@@ -94,7 +98,7 @@ Try it:
     -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
 
 Press Ctrl-C to stop.
-`, base, key, upstreams[0], upstreams[1], adminToken, dir)
+`, base, key, upstreams[0], upstreams[1], adminToken, dir, ev.lines())
 	})
 	if errors.Is(err, context.Canceled) {
 		return nil

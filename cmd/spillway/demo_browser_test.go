@@ -30,9 +30,10 @@ func TestBrowserDemo(t *testing.T) {
 	}()
 	playRe := regexp.MustCompile(`Playground:\s+(http://\S+/)`)
 	keyRe := regexp.MustCompile(`Client key:\s+(sk-\S+)`)
-	var playground, key string
+	attendeeRe := regexp.MustCompile(`Attendee key:\s+(sk-\S+)`)
+	var playground, key, attendee string
 	giveUp := time.Now().Add(browserTimeout) // liveness bound
-	for playground == "" || key == "" {
+	for playground == "" || key == "" || attendee == "" {
 		if time.Now().After(giveUp) {
 			t.Fatalf("demo printed no playground URL and key: %s", out.String())
 		}
@@ -47,6 +48,9 @@ func TestBrowserDemo(t *testing.T) {
 		if m := keyRe.FindStringSubmatch(out.String()); m != nil {
 			key = m[1]
 		}
+		if m := attendeeRe.FindStringSubmatch(out.String()); m != nil {
+			attendee = m[1]
+		}
 	}
 
 	b := newBrowser(t, 1280, 900)
@@ -58,4 +62,18 @@ func TestBrowserDemo(t *testing.T) {
 	if !contains(models, "gpt-4o") {
 		t.Errorf("demo chat models = %v, want gpt-4o", models)
 	}
+
+	// The printed attendee key shows the demo event and its caps.
+	b.do(t, "sign out", chromedp.Click(chromedp.ID("signout")), chromedp.WaitVisible(chromedp.ID("key")))
+	b.do(t, "sign in as the attendee", chromedp.SendKeys(chromedp.ID("key"), attendee+kb.Enter), chromedp.WaitVisible(chromedp.ID("event")))
+	if name := eval[string](t, b, `document.getElementById('event-name').textContent`); name != demoEventName {
+		t.Errorf("event name = %q, want %q", name, demoEventName)
+	}
+	waitFor[bool](t, b, "the rendered description", `!!document.querySelector('#event-description strong')`)
+	if max := eval[string](t, b, `document.getElementById('max-tokens').max`); max != "512" {
+		t.Errorf("max tokens bound = %s, want the demo event's 512", max)
+	}
+	b.do(t, "chat as the attendee", chromedp.SendKeys(chromedp.ID("prompt"), "What can I try here?"+kb.Enter))
+	waitFor[bool](t, b, "the answer", `!!document.querySelector('.message.assistant[data-state=done]')`)
+	b.screenshot(t, "playground")
 }

@@ -69,7 +69,6 @@ func TestBrowserPlayground(t *testing.T) {
 	if !regexp.MustCompile(`\d+ prompt tokens · \d+ completion tokens · first token \d+ ms · total \d+ ms`).MatchString(stats) {
 		t.Errorf("answer stats = %q, want token counts and latency", stats)
 	}
-	b.screenshot(t, "playground")
 
 	// Stop cuts an answer short; regenerate replaces it with a full one.
 	b.do(t, "send another prompt", chromedp.SendKeys(chromedp.ID("prompt"), "And a weir?"+kb.Enter))
