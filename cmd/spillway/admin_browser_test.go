@@ -143,11 +143,15 @@ func TestBrowserAdminUsage(t *testing.T) {
 	if !strings.HasPrefix(csv, "group,requests,errors,") || !strings.Contains(csv, "\ngpt-4o,4,0,") {
 		t.Errorf("CSV export = %q, want a header and the gpt-4o row", csv)
 	}
-	// Another range re-reads the API.
-	setValue(t, b, "usage-range", "1h")
-	b.do(t, "last hour", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
-	waitFor[bool](t, b, "the chart for the last hour", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
+	// The default range is a timeline of the last 24 hours.
+	if n := eval[int](t, b, `document.querySelectorAll('#chart-requests svg rect.bar').length`); n < 24 {
+		t.Errorf("the 24-hour chart has %d bars, want one per hour", n)
+	}
 	b.screenshot(t, "dashboard")
+	// Another range re-reads the API.
+	setValue(t, b, "usage-range", "7d")
+	b.do(t, "last week", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
+	waitFor[bool](t, b, "the chart by day", `(() => { const n = document.querySelectorAll('#chart-requests svg rect.bar').length; return n >= 7 && n <= 8; })()`)
 }
 
 // TestBrowserAdminKeys: the admin creates a key, sees it once, signs in to

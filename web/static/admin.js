@@ -258,7 +258,7 @@ async function loadUsage(ev) {
   $('usage-csv').href = q('model') + '&format=csv';
   try {
     const [series, models] = await Promise.all([api('GET', q(bucket)), api('GET', q('model'))]);
-    const byTime = series.data || [];
+    const byTime = fillBuckets(series.data || [], from, to, bucket);
     const byModel = models.data || [];
     barChart($('chart-requests'), byTime.map((r) => ({ label: shortBucket(r.group, bucket), value: r.requests, title: r.group + ': ' + fmtNumber(r.requests) + ' requests, ' + fmtNumber(r.errors) + ' errors' })),
       { label: 'Requests per ' + bucket });
@@ -277,6 +277,21 @@ async function loadUsage(ev) {
       el('td', {}, '$' + Number(r.cost || 0).toFixed(4)), el('td', {}, String(Math.round(r.p50_latency_ms))), el('td', {}, String(Math.round(r.p95_latency_ms))))));
     report(null);
   } catch (e) { report(e); }
+}
+
+// fillBuckets adds the hours or days without traffic, so the chart is a
+// timeline of the whole range.
+function fillBuckets(rows, from, to, bucket) {
+  const by = new Map(rows.map((r) => [r.group, r]));
+  const step = bucket === 'hour' ? 3600e3 : 86400e3;
+  const out = [];
+  for (let t = Math.floor(Date.parse(from) / step) * step; t < Date.parse(to) && out.length < 2000; t += step) {
+    const iso = new Date(t).toISOString();
+    const key = bucket === 'hour' ? iso.slice(0, 16) + 'Z' : iso.slice(0, 10);
+    out.push(by.get(key) || { group: key, requests: 0, errors: 0 });
+    by.delete(key);
+  }
+  return out.concat(Array.from(by.values()));
 }
 
 // shortBucket labels "2026-11-22T13:00Z" as "13:00" and a day as "11-22".

@@ -17,13 +17,13 @@ function svg(tag, attrs, text) {
 function barChart(container, rows, opts) {
   const o = Object.assign({ width: 640, height: 240, horizontal: false, label: 'chart' }, opts || {});
   container.replaceChildren();
-  if (!rows.length) {
+  if (!rows.some((r) => r.value > 0)) {
     container.append(el('p', { class: 'muted empty' }, 'No traffic in this range.'));
     return;
   }
   const max = Math.max(1, ...rows.map((r) => r.value));
   const root = svg('svg', { viewBox: '0 0 ' + o.width + ' ' + o.height, role: 'img', 'aria-label': o.label, class: 'bars', preserveAspectRatio: 'xMidYMid meet' });
-  const pad = { top: 12, right: 12, bottom: 28, left: o.horizontal ? 150 : 48 };
+  const pad = { top: 12, right: o.horizontal ? 64 : 12, bottom: 28, left: o.horizontal ? 150 : 48 };
   const w = o.width - pad.left - pad.right;
   const h = o.height - pad.top - pad.bottom;
   root.append(svg('text', { x: 4, y: 12, class: 'axis' }, fmtNumber(max)));
