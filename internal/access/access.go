@@ -90,9 +90,10 @@ type Grant struct {
 	MaxTokens int64
 	// Estimate is the tokens taken from the key's tpm limit before sending.
 	Estimate int64
-	// takenAt is when the estimate was taken: a correction only applies
-	// while that minute's window lasts.
+	// takenAt is when the counts were taken: a correction only applies
+	// while their windows last. taken lists them, for Release.
 	takenAt time.Time
+	taken   []counted
 
 	principal *auth.Principal
 }
@@ -128,7 +129,24 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 	if err := c.budget(ctx, p, now); err != nil {
 		return g, err
 	}
+	g.takenAt = now
 	return c.count(ctx, p, r, g)
+}
+
+// Release gives back everything Admit counted for g, for a request that
+// never reached an upstream (every deployment busy, say): it used nothing,
+// so it must not use up the key's rate or the attendee's daily cap. Counts
+// whose window has passed are left alone.
+func (c *Checker) Release(ctx context.Context, g Grant) {
+	now := c.now()
+	for _, t := range g.taken {
+		if !sameWindow(g.takenAt, now, t.window) {
+			continue
+		}
+		if err := c.limiter.Adjust(ctx, t.key, t.window, -t.cost); err != nil {
+			c.log.Warn("could not give back a limit", "err", err)
+		}
+	}
 }
 
 // counted is one Take that may have to be given back.
@@ -186,7 +204,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		est = max(est, 1)
 		if err := take("key:tpm:"+p.KeyID, int64(p.TPM), minute, est, func(d limits.Decision) error {
 			if d.RetryAfter < 0 {
-				return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "request_too_large",
+				return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 					Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than this key's limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, p.TPM)}
 			}
 			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for this key", p.TPM), d.RetryAfter)
@@ -194,7 +212,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 			undo()
 			return g, err
 		}
-		g.Estimate, g.takenAt = est, c.now()
+		g.Estimate = est
 	}
 	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
 		if err := take("event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1, func(d limits.Decision) error {
@@ -205,6 +223,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 			return g, err
 		}
 	}
+	g.taken = taken
 	return g, nil
 }
 

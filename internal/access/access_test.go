@@ -655,7 +655,7 @@ func TestAdmitRequestTooLarge(t *testing.T) {
 	r := chat(150)
 	r.PromptTokens = func() int64 { return 50 }
 	want := &apierror.Error{
-		Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "request_too_large",
+		Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 		Message: "this request needs about 200 tokens (prompt and max_tokens), more than this key's limit of 100 tokens per minute; send fewer tokens or a lower max_tokens",
 	}
 	// Refused every time, with no Retry-After: waiting does not help. Nor

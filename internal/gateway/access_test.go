@@ -619,7 +619,7 @@ func TestAccessDeploymentTPM(t *testing.T) {
 		wantCode   string
 		wantDep    string
 	}{
-		{name: "too large for every deployment", policy: access.PolicyReject, key: "sk-key-open", maxTokens: "1000", wantStatus: http.StatusTooManyRequests, wantCode: "request_too_large"},
+		{name: "too large for every deployment", policy: access.PolicyReject, key: "sk-key-open", maxTokens: "1000", wantStatus: http.StatusTooManyRequests, wantCode: "tokens_exceed_limit"},
 		{name: "too large for the first tier", policy: access.PolicyReject, key: "sk-key-open", maxTokens: "150", wantStatus: http.StatusOK, wantDep: "big"},
 		{name: "fits the first tier", policy: access.PolicyReject, key: "sk-key-open", maxTokens: "50", wantStatus: http.StatusOK, wantDep: "small"},
 		{name: "clamped to the cap, it fits", policy: access.PolicyClamp, key: "sk-key-capped", maxTokens: "1000", wantStatus: http.StatusOK, wantDep: "big"},

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -52,6 +53,12 @@ func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		res, err := g.serve(w, r, req, fromPath)
+		if err != nil && res.attempts == 0 && req.admitted {
+			// Admitted but never sent: it must not count against the
+			// caller's limits.
+			g.access.Release(context.WithoutCancel(r.Context()), req.grant)
+			req.admitted = false
+		}
 		status := statusOf(res, err)
 		g.record(req, res, status)
 		if errors.Is(err, errAbort) {
@@ -89,6 +96,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 	}
 	if req.model == "" {
 		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
+	}
+	// An unknown model is answered before the limits count the request.
+	if _, err := g.router.Pool(req.model, req.op.Class()); err != nil {
+		return result{}, routerError(err)
 	}
 	if err := g.admit(r, req); err != nil {
 		return result{}, err

@@ -139,7 +139,7 @@ func (g *Gateway) exhausted(req *request, pools []*router.Pool, attempts int, la
 		return &apierror.Error{Status: http.StatusTooManyRequests, Message: msg, Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded", RetryAfter: wait}
 	}
 	if last.Verdict == router.TooLarge {
-		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "request_too_large"}
+		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit"}
 	}
 	if attempts == 0 {
 		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: fmt.Sprintf("no deployment of %q is available right now (all circuit-open or unavailable); retry later", req.model), Type: apierror.TypeUpstream, Code: "no_deployment_available", RetryAfter: wait}

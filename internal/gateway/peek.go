@@ -20,8 +20,9 @@ type peeked struct {
 	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
 	MaxTokens int64
 	// maxStart and maxEnd bound its value, so a cap can be spliced in;
-	// both -1 when absent.
+	// both -1 when absent. maxField names the field.
 	maxStart, maxEnd int
+	maxField         string
 	// User is the request's user field, for usage records.
 	User string
 	// HasStreamOptions is true when the body has a stream_options object;
@@ -113,6 +114,11 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 			p.IncludeUsage = o.IncludeUsage
 		}
 	case "max_tokens", "max_completion_tokens":
+		if p.maxField != "" && p.maxField != string(name) {
+			// A cap could only be checked against one of them.
+			return &fieldError{field: "max_tokens", msg: "send max_tokens or max_completion_tokens, not both"}
+		}
+		p.maxField = string(name)
 		p.maxStart, p.maxEnd = vs, ve
 		if string(v) == "null" {
 			return nil

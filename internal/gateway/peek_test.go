@@ -17,13 +17,13 @@ func TestPeek(t *testing.T) {
 		wantOK bool
 	}{
 		{"chat", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}`,
-			peeked{Model: "gpt-4o", modelStart: 9, modelEnd: 17, Stream: true, MaxTokens: 50, maxStart: 89, maxEnd: 91}, nil, true},
+			peeked{Model: "gpt-4o", modelStart: 9, modelEnd: 17, Stream: true, MaxTokens: 50, maxField: "max_tokens", maxStart: 89, maxEnd: 91}, nil, true},
 		{"no model", `{"messages":[]}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"escaped key and value", `{"mo\u0064el":"gpt\u002d4o"}`, peeked{Model: "gpt-4o", modelStart: 14, modelEnd: 27, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"last duplicate wins", `{"model":"a","model":"b"}`, peeked{Model: "b", modelStart: 21, modelEnd: 24, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"nested model ignored", `{"x":{"model":"no"},"stream":false}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: 7, maxStart: 25, maxEnd: 26}, nil, true},
-		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: 41, maxEnd: 45}, nil, true},
+		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: 7, maxStart: 25, maxEnd: 26, maxField: "max_completion_tokens"}, nil, true},
+		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: 41, maxEnd: 45, maxField: "max_tokens"}, nil, true},
 		{"whitespace", " \n{ \"model\" : \"m\" } \n", peeked{Model: "m", modelStart: 14, modelEnd: 17, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"empty object", `{}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"array", `[]`, peeked{}, new(*syntaxError), false},
@@ -36,6 +36,7 @@ func TestPeek(t *testing.T) {
 		{"stream string", `{"stream":"true"}`, peeked{}, new(*fieldError), false},
 		{"negative max_tokens", `{"max_tokens":-1}`, peeked{}, new(*fieldError), false},
 		{"fractional max_tokens", `{"max_tokens":1.5}`, peeked{}, new(*fieldError), false},
+		{"both max fields", `{"max_tokens":5,"max_completion_tokens":500}`, peeked{}, new(*fieldError), false},
 		{"empty", ``, peeked{}, new(*syntaxError), false},
 	}
 	for _, tt := range tests {

@@ -14,6 +14,8 @@ import (
 type Deployment struct {
 	Config config.Deployment
 	Target *provider.Target
+	// rpmKey and tpmKey name its counters in the limiter, built once.
+	rpmKey, tpmKey string
 	*state
 }
 

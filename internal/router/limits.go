@@ -42,38 +42,44 @@ const (
 // tpm refuses, the rpm taken is given back. A limiter failure other than
 // the caller's own cancellation lets the request through: the Fallback
 // limiter already degrades to local counts, so this is only defence.
-func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand int64) limitVerdict {
+//
+// When full, it also returns when the request could fit: the window's end.
+func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand int64) (limitVerdict, time.Time) {
 	rpm, tpm := int64(d.Config.RPM), int64(d.Config.TPM)
 	if rpm > 0 {
-		dec, err := p.limiter.Take(ctx, "deployment:rpm:"+d.Config.ID, rpm, time.Minute, 1)
+		dec, err := p.limiter.Take(ctx, d.rpmKey, rpm, time.Minute, 1)
 		if err == nil && !dec.Allowed {
 			d.markFull(now.Add(dec.RetryAfter))
-			return limitFull
+			return limitFull, now.Add(dec.RetryAfter)
 		}
 	}
 	if tpm > 0 {
-		dec, err := p.limiter.Take(ctx, "deployment:tpm:"+d.Config.ID, tpm, time.Minute, max(demand, 1))
+		dec, err := p.limiter.Take(ctx, d.tpmKey, tpm, time.Minute, max(demand, 1))
 		switch {
 		case errors.Is(err, limits.ErrCostExceedsLimit):
 			p.giveBack(d, rpm, 0)
-			return limitTooLarge
+			return limitTooLarge, time.Time{}
 		case err == nil && !dec.Allowed:
 			p.giveBack(d, rpm, 0)
-			d.markFull(now.Add(dec.RetryAfter))
-			return limitFull
+			if dec.Remaining == 0 {
+				// Nothing at all fits until the window ends. Otherwise a
+				// smaller request still may, so only this one is refused.
+				d.markFull(now.Add(dec.RetryAfter))
+			}
+			return limitFull, now.Add(dec.RetryAfter)
 		}
 	}
-	return limitTaken
+	return limitTaken, time.Time{}
 }
 
 // giveBack returns one request of rpm and tokens of tpm to d's counts.
 func (p *Pool) giveBack(d *Deployment, rpm, tokens int64) {
 	ctx := context.Background()
 	if rpm > 0 {
-		_ = p.limiter.Adjust(ctx, "deployment:rpm:"+d.Config.ID, time.Minute, -1)
+		_ = p.limiter.Adjust(ctx, d.rpmKey, time.Minute, -1)
 	}
 	if tokens != 0 && d.Config.TPM > 0 {
-		_ = p.limiter.Adjust(ctx, "deployment:tpm:"+d.Config.ID, time.Minute, -tokens)
+		_ = p.limiter.Adjust(ctx, d.tpmKey, time.Minute, -tokens)
 	}
 }
 
@@ -96,8 +102,16 @@ func (r *Router) SettleTokens(deploymentID string, demand, used int64, pickedAt 
 	if !ok || d.Config.TPM <= 0 || r.opts.Limiter == nil || used == demand {
 		return
 	}
-	if now := r.opts.Now(); pickedAt.UnixMilli()/time.Minute.Milliseconds() != now.UnixMilli()/time.Minute.Milliseconds() {
+	if !sameMinute(pickedAt, r.opts.Now()) {
 		return
 	}
-	_ = r.opts.Limiter.Adjust(context.Background(), "deployment:tpm:"+deploymentID, time.Minute, used-demand)
+	_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, used-demand)
+}
+
+// sameMinute reports whether a and b fall in the same one-minute window
+// of the limiter (windows are aligned to the Unix epoch). A correction made
+// in a later window would give back tokens that window never took.
+func sameMinute(a, b time.Time) bool {
+	const m = int64(time.Minute / time.Millisecond)
+	return a.UnixMilli()/m == b.UnixMilli()/m
 }

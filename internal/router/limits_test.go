@@ -398,8 +398,6 @@ func TestLimitsCorrectionsStayInTheirMinute(t *testing.T) {
 	tests := []struct {
 		name    string
 		correct func(r *Router, first Pick, pickedAt time.Time)
-		// bug, when set, is a known defect that makes the case fail.
-		bug string
 	}{
 		{
 			name: "SettleTokens",
@@ -413,14 +411,10 @@ func TestLimitsCorrectionsStayInTheirMinute(t *testing.T) {
 			correct: func(r *Router, first Pick, _ time.Time) {
 				r.Report(first, Outcome{Verdict: Transient, Reason: "timeout"}, 20*time.Second)
 			},
-			bug: "Report gives a failed attempt's demand back to the current window, not the pick's: a Pick does not carry when it was taken",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.bug != "" {
-				t.Skip("known bug: " + tt.bug)
-			}
 			clk := newRouterTestClock()
 			r, p, _ := newLimitsTest(t, clk, limitsTestDeployment("a", 1, 0, 100))
 			clk.Advance(35 * time.Second) // 10s before the window ends
@@ -549,5 +543,43 @@ func BenchmarkPickForLimited(b *testing.B) {
 		}
 		r.Report(pick, benchTestOK, time.Millisecond)
 		r.SettleTokens(pick.ID(), 500, 300, now)
+	}
+}
+
+// TestTPMPartlyFull: a request that does not fit the tokens left skips
+// the deployment for itself only: a smaller one that fits is still sent
+// there, and the first gets the window's end as its RetryAt. Only a window
+// with nothing left marks the deployment full.
+func TestTPMPartlyFull(t *testing.T) {
+	clk := newRouterTestClock()
+	r, p, _ := newLimitsTest(t, clk, limitsTestDeployment("a", 1, 0, 100))
+	ctx := context.Background()
+	first, err := p.PickFor(ctx, r.Now(), nil, 70)
+	if err != nil {
+		t.Fatalf("PickFor(70): %v", err)
+	}
+	r.Report(first, Outcome{Verdict: Success}, time.Millisecond)
+
+	_, err = p.PickFor(ctx, r.Now(), nil, 50)
+	var u *UnavailableError
+	if !errors.As(err, &u) {
+		t.Fatalf("PickFor(50) with 30 left: %v, want *UnavailableError", err)
+	}
+	if want := limitsTestStart.Truncate(time.Minute).Add(time.Minute); !u.RetryAt.Equal(want) {
+		t.Errorf("RetryAt = %v, want the window's end %v", u.RetryAt, want)
+	}
+	if st := r.Status()[0].State; st != "serving" {
+		t.Errorf("state after a partial refusal = %q, want serving", st)
+	}
+	small, err := p.PickFor(ctx, r.Now(), nil, 30)
+	if err != nil {
+		t.Fatalf("PickFor(30) with 30 left: %v, want the deployment", err)
+	}
+	r.Report(small, Outcome{Verdict: Success}, time.Millisecond)
+	if _, err := p.PickFor(ctx, r.Now(), nil, 1); err == nil {
+		t.Fatal("PickFor(1) with nothing left succeeded")
+	}
+	if st := r.Status()[0].State; st != "full" {
+		t.Errorf("state with nothing left = %q, want full", st)
 	}
 }

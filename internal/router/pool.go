@@ -28,8 +28,10 @@ type Pick struct {
 	*Deployment
 	probe bool
 	// demand is the tokens taken from the deployment's tpm for this
-	// attempt, given back when the attempt fails.
-	demand int64
+	// attempt at pickedAt, given back when the attempt fails within that
+	// minute.
+	demand   int64
+	pickedAt time.Time
 }
 
 // maxStackCandidates is how many candidates of one tier are gathered
@@ -78,10 +80,10 @@ func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, 
 				continue
 			}
 			if p.limiter != nil && d.limited() {
-				switch p.take(ctx, d, now, demand) {
+				switch verdict, back := p.take(ctx, d, now, demand); verdict {
 				case limitFull:
 					d.circuit.release(probe)
-					if back, _ := d.fullUntil(now); !back.IsZero() && (soonest.IsZero() || back.Before(soonest)) {
+					if soonest.IsZero() || back.Before(soonest) {
 						soonest = back
 					}
 					cands = remove(cands, d)
@@ -97,7 +99,7 @@ func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, 
 			d.requests.Add(1)
 			pick := Pick{Deployment: d, probe: probe}
 			if p.limiter != nil && d.Config.TPM > 0 {
-				pick.demand = max(demand, 1)
+				pick.demand, pick.pickedAt = max(demand, 1), now
 			}
 			return pick, nil
 		}

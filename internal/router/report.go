@@ -28,9 +28,9 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 	d := p.Deployment
 	d.inflight.Add(-1)
 	now := r.opts.Now()
-	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone {
+	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone && sameMinute(p.pickedAt, now) {
 		// The upstream processed nothing: give the tokens back.
-		_ = r.opts.Limiter.Adjust(context.Background(), "deployment:tpm:"+d.Config.ID, time.Minute, -p.demand)
+		_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, -p.demand)
 	}
 	switch o.Verdict {
 	case Success, CallerError, ContextTooLong:

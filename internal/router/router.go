@@ -107,7 +107,7 @@ func (r *Router) Update(deployments []config.Deployment) error {
 		if err != nil {
 			return fmt.Errorf("deployment %q: %w", c.ID, err)
 		}
-		d := &Deployment{Config: c, Target: target}
+		d := &Deployment{Config: c, Target: target, rpmKey: "deployment:rpm:" + c.ID, tpmKey: "deployment:tpm:" + c.ID}
 		if prev, ok := old.byID[c.ID]; ok {
 			d.state = prev.state
 		} else {

@@ -1,0 +1,70 @@
+package gateway
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/access"
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
+	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/store"
+)
+
+// BenchmarkServeChatLimited is BenchmarkServeChat for an attendee key with
+// a model allow-list, a max_tokens cap, rpm and tpm, an event daily cap,
+// and deployments with rpm and tpm: every counted limit on the memory
+// limiter, the prompt estimated with tiktoken.
+func BenchmarkServeChatLimited(b *testing.B) {
+	lim := limits.NewMemory(nil)
+	var deps []config.Deployment
+	for _, id := range []string{"a", "b"} {
+		deps = append(deps, config.Deployment{ID: id, Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure,
+			Endpoint: "http://127.0.0.1:1", Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: "k", Priority: 1, Weight: 1,
+			RPM: 1 << 40, TPM: 1 << 50})
+	}
+	r, err := router.New(router.Options{Limiter: lim}, deps)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ring := auth.NewKeyring(nil, nil)
+	now := time.Now()
+	var keys []store.Key
+	for i := range 64 {
+		h := auth.Hash("sk-bench-" + strconv.Itoa(i))
+		keys = append(keys, store.Key{ID: "k" + strconv.Itoa(i), Hash: h[:], EventID: "ev", Attendee: strconv.Itoa(i),
+			Models: []string{"gpt-4o"}, MaxTokens: 512, RPM: 1 << 40, TPM: 1 << 50})
+	}
+	ring.Load(keys, []store.Event{{ID: "ev", Name: "bench", Start: now.Add(-time.Hour), End: now.Add(24 * time.Hour), DailyRequestCap: 1 << 40, Active: true}})
+	g := New(Options{
+		Router:    r,
+		Auth:      ring,
+		Transport: &cannedTransport{body: []byte(benchChatResponse), header: http.Header{"Content-Type": {"application/json"}}},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Access:    access.New(access.Options{Limiter: lim, Logger: slog.New(slog.DiscardHandler)}),
+	})
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello"}],"max_tokens":64}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		key := "Bearer sk-bench-" + strconv.Itoa(int(n.Add(1))%64)
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+			req.Header.Set("Authorization", key)
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}
