@@ -133,8 +133,11 @@ func TestBrowserPlayground(t *testing.T) {
 func TestBrowserPhone(t *testing.T) {
 	s := startBrowserApp(t)
 	b := newBrowser(t, 390, 844)
-	b.do(t, "sign in", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("key")),
+	b.do(t, "sign in", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.SendKeys(chromedp.ID("key"), browserKey+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")))
+	if w := eval[int](t, b, `window.innerWidth`); w != 390 {
+		t.Fatalf("viewport width = %d, want 390", w)
+	}
 	if w := eval[int](t, b, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
 		t.Errorf("the page is %d px wider than a phone screen", w)
 	}
@@ -144,6 +147,15 @@ func TestBrowserPhone(t *testing.T) {
 		t.Errorf("with a conversation, the page is %d px wider than a phone screen", w)
 	}
 	b.screenshot(t, "playground-phone")
+
+	// The portal fits too: wide tables scroll inside their cards.
+	adminSignIn(t, b, s.url)
+	for _, tab := range []string{"deployments", "events", "keys", "usage"} {
+		b.do(t, "open "+tab, chromedp.Click(chromedp.ID("tab-"+tab)))
+		if w := eval[int](t, b, `document.documentElement.scrollWidth - window.innerWidth`); w > 0 {
+			t.Errorf("admin %s tab: the page is %d px wider than a phone screen", tab, w)
+		}
+	}
 }
 
 func contains(list []string, s string) bool {
