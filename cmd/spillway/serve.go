@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 	if err != nil {
 		return nil, err
 	}
-	a, err := wire(ctx, cfg, st, log)
+	a, err := wire(ctx, cfg, st, secretKey, log)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -127,7 +127,7 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 	return a, nil
 }
 
-func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; no cooldown can happen before
 	r, err := router.New(router.Options{
 		Cooldown:         cfg.Routing.Cooldown.D(),
@@ -191,6 +191,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Log
 		Recorder:     recorders{w, observer{m}},
 		Tracer:       tracer,
 		LogPayloads:  cfg.Usage.LogPayloads,
+		OperationKey: gateway.OperationKey(secretKey),
 	})
 	mgmt := admin.New(admin.Options{
 		Store:     st,

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,10 @@ type Options struct {
 	// Tracer makes a span per request and per upstream attempt; nil traces
 	// nothing and costs nothing.
 	Tracer *tracing.Tracer
+	// OperationKey signs the DALL-E 2 operation ids handed to clients;
+	// replicas that share it route each other's polls. Derive it from the
+	// secret key with OperationKey. Default: random per process.
+	OperationKey []byte
 }
 
 // Gateway is the data-plane handler.
@@ -64,6 +69,7 @@ type Gateway struct {
 	prices    sync.Map // model -> priceEntry
 	mux       *http.ServeMux
 	ids       requestIDs
+	opKey     []byte
 }
 
 // New returns a gateway.
@@ -84,6 +90,9 @@ func New(o Options) *Gateway {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	if g.opKey = o.OperationKey; len(g.opKey) == 0 {
+		g.opKey = randomOperationKey()
+	}
 	g.ids.init()
 	g.mux = http.NewServeMux()
 	g.routes()
@@ -91,7 +100,12 @@ func New(o Options) *Gateway {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/indexes(") {
+		r = searchODataPath(r)
+	}
+	g.mux.ServeHTTP(w, r)
+}
 
 // operations maps the path below a route prefix to what it asks for.
 var operations = []struct {
@@ -116,9 +130,12 @@ func (g *Gateway) routes() {
 			g.mux.Handle(prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
 		}
 		g.mux.Handle(prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
+		g.mux.Handle(prefix+"/openai/images/generations:submit", g.endpoint(provider.ImagesSubmit, false))
+		g.mux.Handle(prefix+"/openai/operations/images/{operation}", g.imageOperation(g.endpoint(provider.ImageOperation, true)))
 		g.mux.Handle(prefix+"/v1/models", g.handle(onlyGET(g.listModels)))
 		g.mux.Handle(prefix+"/openai/v1/models", g.handle(onlyGET(g.listModels)))
 	}
+	g.searchRoutes()
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))
