@@ -22,6 +22,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
 	"github.com/spillwayhq/spillway/internal/metrics"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/tracing"
@@ -107,6 +108,7 @@ type app struct {
 	// a rotation reaches every replica.
 	tokenFromConfig bool
 	tracer          *tracing.Tracer // nil when tracing is off
+	tokens          *provider.EntraTokens
 	usage           *usage.Writer
 	purger          *usage.Purger
 	log             *slog.Logger
@@ -129,7 +131,9 @@ func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog
 
 func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
 	var m *metrics.Metrics // set below; no cooldown can happen before
+	tokens := provider.NewEntraTokens(provider.EntraOptions{Logger: log})
 	r, err := router.New(router.Options{
+		Tokens:           tokens,
 		Cooldown:         cfg.Routing.Cooldown.D(),
 		FailureThreshold: cfg.Routing.FailureThreshold,
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
@@ -138,6 +142,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		OnCooldown:       func(id string, o router.Outcome) { m.Cooldown(id, o.Reason) },
 	}, cfg.Deployments)
 	if err != nil {
+		tokens.Close()
 		return nil, err
 	}
 	w := usage.NewWriter(st, usage.WriterOptions{QueueSize: cfg.Usage.QueueSize, SpillDir: spillDir(cfg), Logger: log})
@@ -155,7 +160,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	if err != nil {
 		return nil, err
 	}
-	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log,
+	a := &app{store: st, catalog: cat, token: &auth.AdminToken{}, tracer: tracer, usage: w, log: log, tokens: tokens,
 		purger: usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)}
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
@@ -240,6 +245,7 @@ func (a *app) close(ctx context.Context) {
 	if err := a.tracer.Shutdown(ctx); err != nil {
 		a.log.Warn("could not flush traces", "err", err)
 	}
+	a.tokens.Close()
 	a.store.Close()
 }
 
@@ -290,11 +296,12 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
 	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
 	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
 	go func() { defer wg.Done(); a.usage.Run(bg) }()
 	go func() { defer wg.Done(); a.purger.Run(bg, usage.DefaultPurgeInterval) }()
+	go func() { defer wg.Done(); a.tokens.Run(bg, provider.DefaultTokenCheck) }()
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

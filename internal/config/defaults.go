@@ -61,6 +61,14 @@ func (c *Config) ApplyDefaults() {
 		if d.Provider == ProviderAzure {
 			setString(&d.APIVersion, DefaultAPIVersion)
 		}
+		if d.Auth == AuthEntra {
+			e := Entra{}
+			if d.Entra != nil {
+				e = *d.Entra
+			}
+			setString(&e.Mode, EntraDefault)
+			d.Entra = &e
+		}
 		setInt(&d.Priority, 1)
 		setInt(&d.Weight, 1)
 	}
