@@ -187,7 +187,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
 	gw := gateway.New(gateway.Options{
 		Router:       r,
-		Auth:         auth.NewStaticKeys(keys),
+		Auth:         clientAuth(cfg, auth.NewStaticKeys(keys)),
 		Transport:    transport,
 		Retries:      cfg.Routing.Retries,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,

@@ -92,3 +92,24 @@ func TestEntraDeployments(t *testing.T) {
 		t.Errorf("%d %s, want 502 naming the token failure", a.status, a.raw)
 	}
 }
+
+// tokenAuth refuses every credential with a token error.
+type tokenAuth struct{}
+
+func (tokenAuth) Authenticate(context.Context, string) (*auth.Principal, error) {
+	return nil, &auth.TokenError{Reason: "wrong audience; the token must be issued for api://spillway"}
+}
+
+func TestInvalidEntraTokenGets401WithReason(t *testing.T) {
+	r, err := router.New(router.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(New(Options{Router: r, Auth: tokenAuth{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(gw.Close)
+	a := call(t, "POST", gw.URL+"/v1/chat/completions", `{"model":"gpt-4o","messages":[]}`)
+	want := `{"error":{"message":"invalid Entra ID token: wrong audience; the token must be issued for api://spillway","type":"authentication_error","param":null,"code":"invalid_token"}}`
+	if a.status != http.StatusUnauthorized || strings.TrimSpace(a.raw) != want {
+		t.Errorf("%d %s, want 401 %s", a.status, a.raw, want)
+	}
+}

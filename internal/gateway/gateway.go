@@ -176,7 +176,10 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 	}
 	msg := "invalid API key; check the key you were given"
 	code := "invalid_api_key"
-	if errors.Is(err, auth.ErrNoKey) {
+	var te *auth.TokenError
+	if errors.As(err, &te) {
+		msg, code = te.Error(), "invalid_token"
+	} else if errors.Is(err, auth.ErrNoKey) {
 		msg = "no API key provided; send it as 'Authorization: Bearer KEY' or 'api-key: KEY'"
 		code = "missing_api_key"
 	} else if !errors.Is(err, auth.ErrInvalidKey) {
