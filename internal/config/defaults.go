@@ -52,6 +52,9 @@ func (c *Config) ApplyDefaults() {
 		setString(&d.Deployment, d.Model)
 		if d.Class == "" {
 			d.Class = ClassChat
+			if d.Provider == ProviderAzureSearch || strings.Contains(strings.ToLower(d.Endpoint), ".search.windows.net") {
+				d.Class = ClassSearch
+			}
 		} else if class, ok := CanonicalClass(d.Class); ok {
 			d.Class = class
 		}

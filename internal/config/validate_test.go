@@ -87,6 +87,8 @@ func TestValidateProblems(t *testing.T) {
 		{"client entra incomplete", "client_auth:\n  entra: {map: [{app_id: a, group: g}]}\n",
 			[]string{"client_auth.entra.audience", "client_auth.entra.tenant_id", "client_auth.entra.jwks_url", "client_auth.entra.map[0]", "client_auth.entra.map[0].key_id"}, "missing"},
 		{"client entra without mapping", "client_auth:\n  entra: {tenant_id: t, audience: a}\n", []string{"client_auth.entra.map"}, "no token is accepted"},
+		{"search replica: class from the provider", "deployments:\n  - {model: hotels, provider: azure-ai-search, resource_name: s, api_key: k}\n", nil, ""},
+		{"search replica: class from the endpoint", "deployments:\n  - {model: hotels, endpoint: 'https://s.search.windows.net', api_key: k}\n", nil, ""},
 		{"merge key", "x: &d {model: m, resource_name: r}\ndeployments:\n  - <<: *d\n    id: one\n", []string{"x"}, "unknown field"},
 		{"bad merge", "deployments:\n  - <<: [1]\n    model: m\n", []string{"deployments[0].<<"}, "needs a mapping"},
 		{"anchor contains itself", "models: &m\n  a:\n    fallbacks: *m\n", []string{"models.a.fallbacks"}, "contains itself"},

@@ -211,3 +211,28 @@ func TestImageJobErrorsPassThrough(t *testing.T) {
 		t.Errorf("submit for an unknown model: %d %s, want 404", got.status, got.raw)
 	}
 }
+
+func TestImageJobSkipsOpenAIDeployments(t *testing.T) {
+	east := newDalle2(t, "east")
+	deps := []config.Deployment{
+		{ID: "openai", Model: "dall-e-2", Class: config.ClassImages, Provider: config.ProviderOpenAI, Deployment: "dall-e-2", Priority: 1},
+		{ID: "east", Model: "dall-e-2", Class: config.ClassImages, Provider: config.ProviderAzure, Endpoint: east.srv.URL, Deployment: "dall-e-2",
+			APIVersion: "2023-06-01-preview", APIKey: "key-east", Priority: 2},
+	}
+	r, err := router.New(router.Options{Now: newClock().Now}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(New(Options{Router: r, Auth: auth.NewStaticKeys([]auth.StaticKey{{Key: testKey}}), Retries: 2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}))
+	t.Cleanup(gw.Close)
+	sub := call(t, "POST", gw.URL+submitPath, `{"prompt":"x"}`)
+	if sub.status != http.StatusAccepted || sub.header.Get("X-Spillway-Deployment") != "east" || sub.header.Get("X-Spillway-Attempts") != "2" {
+		t.Errorf("submit: %d from %q after %s attempts, want 202 from east after 2", sub.status, sub.header.Get("X-Spillway-Deployment"), sub.header.Get("X-Spillway-Attempts"))
+	}
+	for _, s := range r.Status() {
+		if s.ID == "openai" && s.State != "serving" {
+			t.Errorf("the OpenAI deployment was penalised: %+v", s)
+		}
+	}
+}

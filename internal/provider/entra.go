@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,9 @@ type EntraOptions struct {
 	Transport policy.Transporter
 	// Logger gets a line per failed token request. Default slog.Default().
 	Logger *slog.Logger
+	// Retry tunes azidentity's retries of a token request. Default azcore's
+	// (3 retries with backoff); tests turn them off with MaxRetries -1.
+	Retry policy.RetryOptions
 }
 
 // EntraTokens gets, caches and renews the Entra ID tokens of the
@@ -62,6 +66,7 @@ type EntraOptions struct {
 type EntraTokens struct {
 	now       func() time.Time
 	transport policy.Transporter
+	retry     policy.RetryOptions
 	log       *slog.Logger
 
 	ctx    context.Context
@@ -76,7 +81,7 @@ type EntraTokens struct {
 
 // NewEntraTokens returns an empty set of token sources.
 func NewEntraTokens(o EntraOptions) *EntraTokens {
-	e := &EntraTokens{now: o.Now, transport: o.Transport, log: o.Logger, sources: map[string]*tokenSource{}, newCredential: newCredential}
+	e := &EntraTokens{now: o.Now, transport: o.Transport, retry: o.Retry, log: o.Logger, sources: map[string]*tokenSource{}, newCredential: newCredential}
 	if e.now == nil {
 		e.now = time.Now
 	}
@@ -109,7 +114,7 @@ func (e *EntraTokens) Source(d config.Deployment) TokenSource {
 	if s, ok := e.sources[d.ID]; ok && s.settings == ec && s.scope == scope {
 		return s
 	}
-	co := azcore.ClientOptions{Transport: e.transport}
+	co := azcore.ClientOptions{Transport: e.transport, Retry: e.retry}
 	cred, err := e.newCredential(ec, co)
 	if err != nil {
 		e.log.Error("cannot set up the Entra ID credential of a deployment", "deployment", d.ID, "mode", ec.Mode, "err", err)
@@ -315,6 +320,9 @@ func credentialReason(err error) string {
 	var af *azidentity.AuthenticationFailedError
 	var netErr *net.OpError
 	switch {
+	case errors.As(err, &af) && af.RawResponse == nil && unreachable(err.Error()) != "":
+		// MSAL flattens transport errors into its message.
+		return unreachable(err.Error())
 	case errors.As(err, &af):
 		r := "authentication failed"
 		var details []string
@@ -344,4 +352,20 @@ func credentialReason(err error) string {
 		return "token endpoint unreachable"
 	}
 	return "credential unavailable"
+}
+
+// unreachable names a transport failure found in an error's text (matched,
+// never echoed), or returns "".
+func unreachable(msg string) string {
+	switch {
+	case strings.Contains(msg, "connection refused"):
+		return "token endpoint unreachable (connection refused)"
+	case strings.Contains(msg, "no such host"):
+		return "token endpoint unreachable (no such host)"
+	case strings.Contains(msg, "i/o timeout"), strings.Contains(msg, "deadline exceeded"):
+		return "timeout waiting for the token endpoint"
+	case strings.Contains(msg, "certificate"):
+		return "token endpoint TLS certificate error"
+	}
+	return ""
 }

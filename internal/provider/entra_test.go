@@ -118,7 +118,8 @@ func entraServer(t *testing.T, te *tokenEndpoint) *httptest.Server {
 
 func newTestTokens(t *testing.T, clock *testClock, transport policy.Transporter) *EntraTokens {
 	t.Helper()
-	e := NewEntraTokens(EntraOptions{Now: clock.Now, Transport: transport, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e := NewEntraTokens(EntraOptions{Now: clock.Now, Transport: transport, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Retry: policy.RetryOptions{MaxRetries: -1}})
 	t.Cleanup(e.Close)
 	return e
 }
@@ -332,3 +333,18 @@ func TestAuthorizeWithTokens(t *testing.T) {
 type staticToken string
 
 func (s staticToken) Token(context.Context) (string, error) { return string(s), nil }
+
+func TestEntraUnreachableAuthority(t *testing.T) {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	url := srv.URL
+	client := srv.Client()
+	srv.Close() // nothing listens there now
+	e := newTestTokens(t, &testClock{t: time.Now()}, client)
+	ts := e.Source(config.Deployment{ID: "east", Provider: config.ProviderAzure, Auth: config.AuthEntra, Entra: &config.Entra{
+		Mode: config.EntraClientSecret, TenantID: "t", ClientID: "c", ClientSecret: "s", AuthorityHost: url + "/"}})
+	_, err := ts.Token(context.Background())
+	var ce *CredentialError
+	if !errors.As(err, &ce) || ce.Reason != "client-secret: token endpoint unreachable (connection refused)" {
+		t.Errorf("err = %v, want an unreachable token endpoint", err)
+	}
+}
