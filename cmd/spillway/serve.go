@@ -29,6 +29,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/gateway"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/metrics"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/tracing"
@@ -110,6 +111,7 @@ type app struct {
 	// a rotation reaches every replica.
 	tokenFromConfig bool
 	tracer          *tracing.Tracer // nil when tracing is off
+	tokens          *provider.EntraTokens
 	usage           *usage.Writer
 	purger          *usage.Purger
 	ledger          *access.Ledger
@@ -158,8 +160,16 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (*app, error) {
+func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (_ *app, err error) {
 	a := &app{store: st, log: log}
+	defer func() {
+		if err != nil { // the caller closes the store
+			a.closeRedis()
+			if a.tokens != nil {
+				a.tokens.Close()
+			}
+		}
+	}()
 	// Limits count in this process, or in Redis for every replica with a
 	// local fallback while Redis is away.
 	var limiter limits.Limiter = limits.NewMemory(nil)
@@ -176,7 +186,9 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		redisUp = func() bool { return fb.Healthy() && a.cooldowns.Healthy() }
 	}
 	var m *metrics.Metrics // set below; no cooldown can happen before
+	a.tokens = provider.NewEntraTokens(provider.EntraOptions{Logger: log})
 	r, err := router.New(router.Options{
+		Tokens:           a.tokens,
 		Cooldown:         cfg.Routing.Cooldown.D(),
 		FailureThreshold: cfg.Routing.FailureThreshold,
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
@@ -191,7 +203,6 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		},
 	}, cfg.Deployments)
 	if err != nil {
-		a.closeRedis()
 		return nil, err
 	}
 	if a.redis != nil {
@@ -208,7 +219,6 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	keyring := auth.NewKeyring(staticKeys, nil)
 	cat := catalog.New(st, cfg.Deployments, r, log).WithKeyring(keyring)
 	if err := cat.Reload(ctx); err != nil {
-		a.closeRedis()
 		return nil, err
 	}
 	if len(keys) == 0 && keyring.Len() == 0 {
@@ -244,7 +254,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
 	gw := gateway.New(gateway.Options{
 		Router:       r,
-		Auth:         keyring,
+		Auth:         clientAuth(cfg, keyring),
 		Transport:    transport,
 		Retries:      cfg.Routing.Retries,
 		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
@@ -259,6 +269,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
 			Logger:          log,
 		}),
+		OperationKey: gateway.OperationKey(secretKey),
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -316,6 +327,7 @@ func (a *app) close(ctx context.Context) {
 	if err := a.tracer.Shutdown(ctx); err != nil {
 		a.log.Warn("could not flush traces", "err", err)
 	}
+	a.tokens.Close()
 }
 
 // release closes the store and Redis, once nothing runs that uses them.
@@ -383,16 +395,15 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(5)
-	go func() { defer wg.Done(); a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) }()
-	go func() { defer wg.Done(); a.ledger.Run(bg, access.DefaultLedgerRefresh) }()
+	wg.Go(func() { a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) })
+	wg.Go(func() { a.ledger.Run(bg, access.DefaultLedgerRefresh) })
 	if a.cooldowns != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.cooldowns.Run(bg, cluster.DefaultPing) }()
+		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
 	}
-	go func() { defer wg.Done(); a.refreshToken(bg, catalog.DefaultPoll) }()
-	go func() { defer wg.Done(); a.usage.Run(bg) }()
-	go func() { defer wg.Done(); a.purger.Run(bg, usage.DefaultPurgeInterval) }()
+	wg.Go(func() { a.refreshToken(bg, catalog.DefaultPoll) })
+	wg.Go(func() { a.usage.Run(bg) })
+	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
+	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

@@ -88,7 +88,9 @@ func (h *handler) probe(ctx context.Context, d *router.Deployment) probeResult {
 		return probeResult{err: "cannot build the probe request"}
 	}
 	req.Header.Set("Content-Type", "application/json")
-	d.Target.SetAuth(req.Header)
+	if err := d.Target.Authorize(ctx, req.Header); err != nil {
+		return probeResult{err: router.ClassifyPrepareError(context.Background(), err).Reason}
+	}
 	rt := h.opts.Transport
 	if rt == nil {
 		rt = http.DefaultTransport

@@ -151,3 +151,26 @@ func (k *Keyring) Authenticate(ctx context.Context, key string) (*Principal, err
 	}
 	return e.principal, nil
 }
+
+// KeyByID returns the principal of a stored key by its id, or of a static
+// key by name ("team-a" or "static:team-a"), so an Entra ID token mapped to
+// a key id gets exactly that key's permissions and limits. A revoked or
+// expired stored key answers as Authenticate would.
+func (k *Keyring) KeyByID(ctx context.Context, id string) (*Principal, error) {
+	for _, e := range k.snap.Load().byHash {
+		if e.principal.KeyID != id {
+			continue
+		}
+		if !e.revokedAt.IsZero() {
+			return nil, &KeyStateError{KeyID: id, Revoked: true, At: e.revokedAt}
+		}
+		if !e.expiresAt.IsZero() && !k.now().Before(e.expiresAt) {
+			return nil, &KeyStateError{KeyID: id, At: e.expiresAt}
+		}
+		return e.principal, nil
+	}
+	if k.static != nil {
+		return k.static.KeyByID(ctx, id)
+	}
+	return nil, ErrInvalidKey
+}

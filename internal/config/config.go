@@ -37,6 +37,8 @@ type Config struct {
 	Usage Usage `yaml:"usage"`
 	// Tracing configures OpenTelemetry traces; off by default.
 	Tracing Tracing `yaml:"tracing"`
+	// ClientAuth adds client credentials besides keys (Entra ID tokens).
+	ClientAuth ClientAuth `yaml:"client_auth"`
 
 	// problems are what Parse found wrong with single fields (unknown keys,
 	// values of the wrong type, unset environment variables); Validate
@@ -170,6 +172,12 @@ type Deployment struct {
 	APIVersion string `yaml:"api_version"`
 	// APIKey authenticates to the upstream; empty means no auth header.
 	APIKey Secret `yaml:"api_key"`
+	// Auth is how the gateway authenticates to the upstream: api-key (the
+	// default, with APIKey) or entra (an Entra ID bearer token, see Entra;
+	// providers azure and azure-ai-search only).
+	Auth string `yaml:"auth"`
+	// Entra configures auth: entra. Default: mode default.
+	Entra *Entra `yaml:"entra"`
 	// Priority is the tier; lower is tried first. Default 1 (0 means 1).
 	Priority int `yaml:"priority"`
 	// Weight is used by the weighted strategy. Default 1 (0 means 1).
@@ -181,6 +189,77 @@ type Deployment struct {
 	Active *bool `yaml:"active"`
 	// ModelInfo is free-form metadata (LiteLLM's model_info).
 	ModelInfo map[string]any `yaml:"model_info"`
+}
+
+// Entra is how a deployment gets Entra ID tokens for its upstream, with
+// github.com/Azure/azure-sdk-for-go/sdk/azidentity.
+type Entra struct {
+	// Mode is managed-identity (system-assigned, or user-assigned with
+	// ClientID), workload-identity (Kubernetes; ClientID and TenantID
+	// default to AZURE_CLIENT_ID and AZURE_TENANT_ID, the token file to
+	// AZURE_FEDERATED_TOKEN_FILE), client-secret (TenantID, ClientID and
+	// ClientSecret required) or default (azidentity's DefaultAzureCredential
+	// chain: environment, workload identity, managed identity, Azure CLI).
+	// Default: default.
+	Mode string `yaml:"mode"`
+	// ClientID is the application (client) id, or a user-assigned managed
+	// identity's client id.
+	ClientID string `yaml:"client_id"`
+	// TenantID is the directory (tenant) id.
+	TenantID string `yaml:"tenant_id"`
+	// ClientSecret is the application's secret, for mode client-secret;
+	// os.environ/NAME works.
+	ClientSecret Secret `yaml:"client_secret"`
+	// AuthorityHost is the Entra ID endpoint for sovereign or private
+	// clouds (then instance discovery is skipped). Default: azidentity's,
+	// https://login.microsoftonline.com/ or AZURE_AUTHORITY_HOST.
+	AuthorityHost string `yaml:"authority_host"`
+	// Scope is the token's scope. Default:
+	// https://cognitiveservices.azure.com/.default for provider azure,
+	// https://search.azure.com/.default for azure-ai-search.
+	Scope string `yaml:"scope"`
+}
+
+// ClientAuth configures ways clients may authenticate besides keys.
+type ClientAuth struct {
+	// Entra, when set, accepts Entra ID access tokens as client
+	// credentials.
+	Entra *ClientEntra `yaml:"entra"`
+}
+
+// ClientEntra accepts Entra ID access tokens (RS256 JWTs) from clients and
+// maps them to keys: the token's app id (appid or azp) or one of its
+// groups names the key whose permissions the caller gets.
+type ClientEntra struct {
+	// TenantID is the directory whose tokens are accepted. It gives the
+	// default Issuers and the signing keys' location.
+	TenantID string `yaml:"tenant_id"`
+	// Audience is the aud the tokens must carry: the gateway's app id URI
+	// or client id. Required.
+	Audience string `yaml:"audience"`
+	// Issuers are the accepted iss values. Default: the tenant's v1 and v2
+	// issuers, https://sts.windows.net/{tenant}/ and
+	// https://login.microsoftonline.com/{tenant}/v2.0.
+	Issuers []string `yaml:"issuers"`
+	// JWKSURL is where the signing keys are. Default: the jwks_uri of the
+	// tenant's OpenID configuration under AuthorityHost.
+	JWKSURL string `yaml:"jwks_url"`
+	// AuthorityHost is the Entra ID endpoint. Default
+	// https://login.microsoftonline.com/.
+	AuthorityHost string `yaml:"authority_host"`
+	// Map turns a token into a key, first match wins.
+	Map []EntraMapping `yaml:"map"`
+}
+
+// EntraMapping maps an app id or a group to a key.
+type EntraMapping struct {
+	// AppID matches the token's appid (v1) or azp (v2) claim.
+	AppID string `yaml:"app_id"`
+	// Group matches one of the token's groups (object ids).
+	Group string `yaml:"group"`
+	// KeyID names the key whose permissions the caller gets: a static key
+	// by its name (keys[].name).
+	KeyID string `yaml:"key_id"`
 }
 
 // IsActive reports whether the deployment takes traffic.
@@ -278,6 +357,26 @@ const (
 	ProviderOpenAICompatible = "openai-compatible"
 	ProviderAzureSearch      = "azure-ai-search"
 )
+
+// Upstream authentication of a deployment.
+const (
+	AuthAPIKey = "api-key"
+	AuthEntra  = "entra"
+)
+
+// Entra ID credential modes.
+const (
+	EntraManagedIdentity  = "managed-identity"
+	EntraWorkloadIdentity = "workload-identity"
+	EntraClientSecret     = "client-secret"
+	EntraDefault          = "default"
+)
+
+// EntraModes lists the modes, in the order messages name them.
+var EntraModes = []string{EntraManagedIdentity, EntraWorkloadIdentity, EntraClientSecret, EntraDefault}
+
+// UsesEntra reports whether the deployment authenticates with Entra ID.
+func (d Deployment) UsesEntra() bool { return d.Auth == AuthEntra }
 
 // Strategies a model may route with.
 var Strategies = []string{"round-robin", "weighted", "least-inflight", "lowest-latency", "random"}

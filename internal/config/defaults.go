@@ -55,6 +55,9 @@ func (c *Config) ApplyDefaults() {
 		setString(&d.Deployment, d.Model)
 		if d.Class == "" {
 			d.Class = ClassChat
+			if d.Provider == ProviderAzureSearch || strings.Contains(strings.ToLower(d.Endpoint), ".search.windows.net") {
+				d.Class = ClassSearch
+			}
 		} else if class, ok := CanonicalClass(d.Class); ok {
 			d.Class = class
 		}
@@ -63,6 +66,14 @@ func (c *Config) ApplyDefaults() {
 		}
 		if d.Provider == ProviderAzure {
 			setString(&d.APIVersion, DefaultAPIVersion)
+		}
+		if d.Auth == AuthEntra {
+			e := Entra{}
+			if d.Entra != nil {
+				e = *d.Entra
+			}
+			setString(&e.Mode, EntraDefault)
+			d.Entra = &e
 		}
 		setInt(&d.Priority, 1)
 		setInt(&d.Weight, 1)

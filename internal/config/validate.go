@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 	v.routing()
 	v.deployments()
 	v.models()
+	v.clientAuth()
 	return errors.Join(v.errs...)
 }
 
@@ -202,6 +203,7 @@ func (v *validation) deployments() {
 		if d.TPM < 0 {
 			v.add(at("tpm"), "must not be negative; 0 means unlimited")
 		}
+		v.upstreamAuth(d, at)
 	}
 }
 
@@ -297,4 +299,84 @@ func quoteScheme(s string) string {
 		return "(no scheme://)"
 	}
 	return fmt.Sprintf("scheme %q", s)
+}
+
+func (v *validation) upstreamAuth(d Deployment, at func(string) string) {
+	switch d.Auth {
+	case "", AuthAPIKey:
+		if d.Entra != nil {
+			v.add(at("entra"), "set auth: entra to use it, or remove it")
+		}
+		return
+	case AuthEntra:
+	default:
+		v.add(at("auth"), "unknown auth %q; use %s (default) or %s", d.Auth, AuthAPIKey, AuthEntra)
+		return
+	}
+	if d.Provider != ProviderAzure && d.Provider != ProviderAzureSearch {
+		v.add(at("auth"), "auth: entra works with provider azure or azure-ai-search, not %s", d.Provider)
+	}
+	if d.APIKey != "" {
+		v.add(at("api_key"), "not used with auth: entra; remove it, or use auth: api-key")
+	}
+	e := Entra{Mode: EntraDefault}
+	if d.Entra != nil {
+		e = *d.Entra
+	}
+	switch e.Mode {
+	case EntraClientSecret:
+		for _, f := range [][2]string{{"tenant_id", e.TenantID}, {"client_id", e.ClientID}, {"client_secret", string(e.ClientSecret)}} {
+			if f[1] == "" {
+				v.add(at("entra."+f[0]), "missing; mode client-secret needs tenant_id, client_id and client_secret (os.environ/NAME works)")
+			}
+		}
+	case EntraManagedIdentity, EntraWorkloadIdentity, EntraDefault, "":
+		if e.ClientSecret != "" {
+			v.add(at("entra.client_secret"), "only mode client-secret uses a secret; remove it or set mode: client-secret")
+		}
+	default:
+		v.add(at("entra.mode"), "unknown mode %q; use one of %s", e.Mode, strings.Join(EntraModes, ", "))
+	}
+	if e.AuthorityHost != "" {
+		if u, err := url.Parse(e.AuthorityHost); err != nil || u.Scheme != "https" || u.Host == "" {
+			v.add(at("entra.authority_host"), "use an https URL such as https://login.microsoftonline.us/")
+		}
+	}
+}
+
+func (v *validation) clientAuth() {
+	e := v.c.ClientAuth.Entra
+	if e == nil {
+		return
+	}
+	const p = "client_auth.entra."
+	if e.Audience == "" {
+		v.add(p+"audience", "missing; set the aud the tokens carry: the gateway app's id URI (api://...) or client id")
+	}
+	if e.TenantID == "" && len(e.Issuers) == 0 {
+		v.add(p+"tenant_id", "missing; set tenant_id, or issuers to accept")
+	}
+	if e.TenantID == "" && e.JWKSURL == "" {
+		v.add(p+"jwks_url", "missing; set jwks_url, or tenant_id to find the signing keys")
+	}
+	for _, f := range [][2]string{{"jwks_url", e.JWKSURL}, {"authority_host", e.AuthorityHost}} {
+		if f[1] == "" {
+			continue
+		}
+		if u, err := url.Parse(f[1]); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			v.add(p+f[0], "use an absolute https URL")
+		}
+	}
+	if len(e.Map) == 0 {
+		v.add(p+"map", "empty; without a mapping no token is accepted: map app_id or group to key_id")
+	}
+	for i, m := range e.Map {
+		at := fmt.Sprintf("%smap[%d]", p, i)
+		if (m.AppID == "") == (m.Group == "") {
+			v.add(at, "set one of app_id or group")
+		}
+		if m.KeyID == "" {
+			v.add(at+".key_id", "missing; name the key whose permissions the caller gets")
+		}
+	}
 }

@@ -82,7 +82,11 @@ func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*ups
 	if g.tracer != nil {
 		ctx, up.span = g.tracer.StartAttempt(ctx, pick.ID(), pick.Config.Provider, pick.Config.Deployment, pick.Target.Host(), req.attempts)
 	}
-	out := g.upstreamRequest(ctx, r, req, pick, up.injected)
+	out, err := g.upstreamRequest(ctx, r, req, pick, up.injected)
+	if err != nil {
+		up.err = err
+		return up, router.ClassifyPrepareError(r.Context(), err)
+	}
 	g.tracer.Inject(ctx, out.Header)
 	start := time.Now()
 	resp, err := g.transport.RoundTrip(out)
@@ -166,16 +170,27 @@ var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
 // never modified by the transport.
 var jsonContentType = []string{"application/json"}
 
-func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick, injectUsage bool) *http.Request {
+// errUnsupported means the picked deployment's upstream does not serve the
+// operation (a DALL-E 2 job on an OpenAI deployment).
+var errUnsupported = router.ErrUnsupported
+
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick, injectUsage bool) (*http.Request, error) {
+	u := upstreamURL(pick.Target, r, req.op)
+	if u == nil {
+		return nil, errUnsupported
+	}
+	method := req.op.Method()
 	body, p := req.body, req.peek
 	if injectUsage {
 		body, p = req.usageBody, req.usagePeek
 	}
-	if m := pick.Target.Model; m != "" && m != p.Model {
+	if m := pick.Target.Model; m != "" && m != p.Model && method == http.MethodPost {
 		body = withModel(body, p, m)
 	}
 	h := make(http.Header, 8)
-	h["Content-Type"] = jsonContentType
+	if method == http.MethodPost {
+		h["Content-Type"] = jsonContentType
+	}
 	for _, k := range forwardedHeaders {
 		if v, ok := r.Header[k]; ok {
 			h[k] = v
@@ -187,21 +202,22 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *req
 	// closed before any byte of the response: an upstream restart or idle
 	// close then costs nothing.
 	h["X-Idempotency-Key"] = nil
-	pick.Target.SetAuth(h)
-	u := pick.Target.URL(req.op)
-	rb := &replayBody{body: body}
-	rb.Reset(body)
-	out := &http.Request{
-		Method:        http.MethodPost,
-		URL:           u,
-		Host:          u.Host,
-		Header:        h,
-		Body:          rb,
-		GetBody:       rb.replay,
-		ContentLength: int64(len(body)),
-		Proto:         "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	if err := pick.Target.Authorize(ctx, h); err != nil {
+		return nil, err
 	}
-	return out.WithContext(ctx)
+	out := &http.Request{
+		Method: method,
+		URL:    u,
+		Host:   u.Host,
+		Header: h,
+		Proto:  "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+	}
+	if method == http.MethodPost {
+		rb := &replayBody{body: body}
+		rb.Reset(body)
+		out.Body, out.GetBody, out.ContentLength = rb, rb.replay, int64(len(body))
+	}
+	return out.WithContext(ctx), nil
 }
 
 // replayBody is an upstream request body that can be read again for a

@@ -45,8 +45,8 @@ type request struct {
 // where the URL names the model.
 func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			apierror.Write(w, errMethod(w, r, http.MethodPost))
+		if r.Method != op.Method() {
+			apierror.Write(w, errMethod(w, r, op.Method()))
 			return
 		}
 		req := &request{id: g.ids.next(), op: op, start: time.Now()}
@@ -83,7 +83,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 	if req.body, err = readBody(r, g.maxBody); err != nil {
 		return result{}, err
 	}
-	if req.peek, err = peek(req.body); err != nil {
+	if req.peek, err = peekOp(req.op, req.body); err != nil {
 		var fe *fieldError
 		if errors.As(err, &fe) {
 			return result{}, errBadRequest(fe.field, "invalid_value", "%s", fe.msg)

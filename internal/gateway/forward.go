@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -39,6 +40,9 @@ var (
 // to the model's fallbacks. Once a byte of an answer reached the client,
 // nothing is retried.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) (result, error) {
+	if req.op == provider.ImageOperation {
+		return g.forwardSticky(w, r, req)
+	}
 	var (
 		res       result
 		queue     = []string{req.model}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,6 +53,10 @@ type Options struct {
 	// Access admits requests by the caller's event, allow-lists, caps and
 	// limits; nil admits every authenticated request.
 	Access *access.Checker
+	// OperationKey signs the DALL-E 2 operation ids handed to clients;
+	// replicas that share it route each other's polls. Derive it from the
+	// secret key with OperationKey. Default: random per process.
+	OperationKey []byte
 }
 
 // Gateway is the data-plane handler.
@@ -70,6 +75,7 @@ type Gateway struct {
 	prices    sync.Map // model -> priceEntry
 	mux       *http.ServeMux
 	ids       requestIDs
+	opKey     []byte
 }
 
 // New returns a gateway.
@@ -90,6 +96,9 @@ func New(o Options) *Gateway {
 	if g.log == nil {
 		g.log = slog.Default()
 	}
+	if g.opKey = o.OperationKey; len(g.opKey) == 0 {
+		g.opKey = randomOperationKey()
+	}
 	g.ids.init()
 	g.mux = http.NewServeMux()
 	g.routes()
@@ -97,7 +106,12 @@ func New(o Options) *Gateway {
 }
 
 // ServeHTTP implements http.Handler.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/indexes(") {
+		r = searchODataPath(r)
+	}
+	g.mux.ServeHTTP(w, r)
+}
 
 // operations maps the path below a route prefix to what it asks for.
 var operations = []struct {
@@ -122,9 +136,12 @@ func (g *Gateway) routes() {
 			g.mux.Handle(prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
 		}
 		g.mux.Handle(prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
+		g.mux.Handle(prefix+"/openai/images/generations:submit", g.endpoint(provider.ImagesSubmit, false))
+		g.mux.Handle(prefix+"/openai/operations/images/{operation}", g.imageOperation(g.endpoint(provider.ImageOperation, true)))
 		g.mux.Handle(prefix+"/v1/models", g.handle(onlyGET(g.listModels)))
 		g.mux.Handle(prefix+"/openai/v1/models", g.handle(onlyGET(g.listModels)))
 	}
+	g.searchRoutes()
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))
@@ -171,6 +188,8 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 		if state.Revoked {
 			code = "api_key_revoked"
 		}
+	} else if te := (*auth.TokenError)(nil); errors.As(err, &te) {
+		msg, code = te.Error(), "invalid_token"
 	} else if errors.Is(err, auth.ErrNoKey) {
 		msg = "no API key provided; send it as 'Authorization: Bearer KEY' or 'api-key: KEY'"
 		code = "missing_api_key"

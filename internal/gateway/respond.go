@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -18,6 +19,9 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // already read, then the rest of the body, flushed chunk by chunk when it
 // is a stream. It reports the attempt's final outcome to the router.
 func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, pick router.Pick, up *upstream, o router.Outcome, res result) (result, error) {
+	if req.op == provider.ImagesSubmit || req.op == provider.ImageOperation {
+		return g.respondOperation(w, r, req, pick, up, o, res)
+	}
 	defer up.close()
 	h := w.Header()
 	for k, v := range up.resp.Header {

@@ -80,7 +80,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 		switch {
 		case m.found:
 			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
-		case res.status >= 200 && res.status < 300 && req.op != provider.Images:
+		case res.status >= 200 && res.status < 300 && req.op.Metered():
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
 			rec.PromptTokens = usage.EstimatePromptTokens(res.priceModel, req.body)

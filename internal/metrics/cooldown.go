@@ -27,7 +27,8 @@ func (m *Metrics) Cooldown(deployment, reason string) {
 //  2. rate_limited: status 429, or contains "rate limit" or "throttl"
 //     ("429 retry-after 6s", "429 rate limited").
 //  3. auth: status 401 or 403, or contains "unauthorized", "forbidden" or
-//     "invalid key" ("upstream 401: invalid key").
+//     "invalid key" ("upstream 401: invalid key"), or starts with
+//     "entra token" (no Entra ID token for the deployment).
 //  4. deployment_gone: status 404 or any 3xx, or contains "not found" or
 //     "does not exist" ("upstream 404: DeploymentNotFound",
 //     "upstream 302: redirect, check the api base").
@@ -42,7 +43,7 @@ func ReasonClass(reason string) string {
 	case hasStatus(code, "429"), containsFold(reason, "rate limit"), containsFold(reason, "throttl"):
 		return ReasonRateLimited
 	case hasStatus(code, "401"), hasStatus(code, "403"), containsFold(reason, "unauthorized"),
-		containsFold(reason, "forbidden"), containsFold(reason, "invalid key"):
+		containsFold(reason, "forbidden"), containsFold(reason, "invalid key"), strings.HasPrefix(reason, "entra token"):
 		return ReasonAuth
 	case hasStatus(code, "404"), is3xx(code), containsFold(reason, "not found"),
 		containsFold(reason, "does not exist"):

@@ -25,6 +25,13 @@
 //	POST /indexes('{index}')/docs/search.post.search
 //	GET  /indexes/{index}/docs?search=...&$top=N
 //
+// Azure DALL-E 2 jobs (api-version required), kept in memory: the poll
+// says "running" once, then "succeeded" with picture URLs; a job another
+// server took is 404 NotFound, as on Azure:
+//
+//	POST /openai/images/generations:submit  → 202 + operation-location
+//	GET  /openai/operations/images/{id}
+//
 // Image answers link to GET /mock/images/{RRGGBB}.png, served here too.
 // Any other path gets OpenAI's 404 "Invalid URL" error.
 //

@@ -18,6 +18,10 @@ const (
 	epSearch     // POST .../docs/search
 	epSearchDocs // GET .../docs
 	epImageFile  // GET /mock/images/{name}.png, the URLs images answers point to
+	// epImagesSubmit starts a DALL-E 2 job: POST /openai/images/generations:submit.
+	epImagesSubmit
+	// epImageOperation polls one: GET /openai/operations/images/{id}.
+	epImageOperation
 )
 
 // shape is the URL family a request came in by.
@@ -35,14 +39,14 @@ const (
 type route struct {
 	ep    endpoint
 	shape shape
-	// name is the deployment (shapeAzure), the index (shapeSearch) or the
-	// image file (epImageFile).
+	// name is the deployment (shapeAzure), the index (shapeSearch), the
+	// image file (epImageFile) or the job (epImageOperation).
 	name string
 }
 
 func (rt route) method() string {
 	switch rt.ep {
-	case epModels, epSearchDocs, epImageFile:
+	case epModels, epSearchDocs, epImageFile, epImageOperation:
 		return http.MethodGet
 	}
 	return http.MethodPost
@@ -61,6 +65,10 @@ func (rt route) operation() string {
 		return "ImageGenerations_Create"
 	case epSearch, epSearchDocs:
 		return "Documents_Search"
+	case epImagesSubmit:
+		return "ImageGenerations_Submit"
+	case epImageOperation:
+		return "ImageOperations_Get"
 	}
 	return "Models_List"
 }
@@ -73,6 +81,15 @@ func parseRoute(path string) (route, bool) {
 	if rest, ok := strings.CutPrefix(path, "/openai/"); ok {
 		if rest, ok := strings.CutPrefix(rest, "v1/"); ok {
 			return openAIRoute(rest, shapeAzureV1)
+		}
+		if rest == "images/generations:submit" {
+			return route{ep: epImagesSubmit, shape: shapeAzure}, true
+		}
+		if id, ok := strings.CutPrefix(rest, "operations/images/"); ok {
+			if id == "" || strings.Contains(id, "/") {
+				return route{}, false
+			}
+			return route{ep: epImageOperation, shape: shapeAzure, name: id}, true
 		}
 		rest, ok := strings.CutPrefix(rest, "deployments/")
 		if !ok {

@@ -58,6 +58,7 @@ type Server struct {
 
 	faults   atomic.Pointer[[]Fault]
 	requests atomic.Int64
+	jobs     jobs
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -207,6 +208,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.writeBody(modelsBody)
 	case epSearch, epSearchDocs:
 		c.search()
+	case epImagesSubmit:
+		c.submitImages(apiVersion)
+	case epImageOperation:
+		c.imageOperation()
 	}
 }
 

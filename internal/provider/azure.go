@@ -16,6 +16,19 @@ var azurePaths = [numOperations]string{
 	ExtensionsChat: "/extensions/chat/completions",
 }
 
+// OperationURL returns the URL that polls the upstream DALL-E 2 job id,
+// or nil when the upstream has no such jobs.
+func (t *Target) OperationURL(id string) *url.URL {
+	b := t.urls[ImageOperation]
+	if b == nil {
+		return nil
+	}
+	u := *b
+	u.Path = b.Path + "/" + id
+	u.RawPath = b.EscapedPath() + "/" + url.PathEscape(id)
+	return &u
+}
+
 // newAzure addresses an Azure OpenAI deployment:
 // {endpoint}/openai/deployments/{deployment}/{operation}?api-version=V, with
 // the key in the api-key header. Azure routes by URL, so the body's model
@@ -30,9 +43,20 @@ func newAzure(d config.Deployment) (*Target, error) {
 	t := &Target{StreamUsage: d.APIVersion >= "2024-09-01"}
 	q := url.Values{"api-version": {d.APIVersion}}.Encode()
 	for op, p := range azurePaths {
+		if p == "" {
+			continue
+		}
 		u := *base
 		u.Path = base.Path + "/openai/deployments/" + d.Deployment + p
 		u.RawPath = base.EscapedPath() + "/openai/deployments/" + url.PathEscape(d.Deployment) + p
+		u.RawQuery = q
+		t.urls[op] = &u
+	}
+	// DALL-E 2 jobs live on the resource, not under a deployment.
+	for op, p := range map[Operation]string{ImagesSubmit: "/openai/images/generations:submit", ImageOperation: "/openai/operations/images"} {
+		u := *base
+		u.Path = base.Path + p
+		u.RawPath = ""
 		u.RawQuery = q
 		t.urls[op] = &u
 	}

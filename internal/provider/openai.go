@@ -34,6 +34,9 @@ func newOpenAI(d config.Deployment) (*Target, error) {
 	}
 	t := &Target{Model: d.Deployment, StreamUsage: true}
 	for op, p := range openAIPaths {
+		if p == "" {
+			continue
+		}
 		u := *base
 		u.Path = base.Path + p
 		u.RawPath = ""

@@ -5,6 +5,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -23,10 +24,19 @@ const (
 	Embeddings
 	Images
 	ExtensionsChat
+	// Search is an Azure AI Search query (POST .../docs/search).
+	Search
+	// SearchDocs is an Azure AI Search query by GET (.../docs?search=).
+	SearchDocs
+	// ImagesSubmit starts an Azure DALL-E 2 job
+	// (POST /openai/images/generations:submit).
+	ImagesSubmit
+	// ImageOperation polls a DALL-E 2 job (GET /openai/operations/images/{id}).
+	ImageOperation
 	numOperations
 )
 
-var operationNames = [numOperations]string{"chat", "completions", "embeddings", "images", "extensions-chat"}
+var operationNames = [numOperations]string{"chat", "completions", "embeddings", "images", "extensions-chat", "search", "search-docs", "images-submit", "image-operation"}
 
 func (o Operation) String() string {
 	if o < numOperations {
@@ -42,21 +52,49 @@ func (o Operation) Class() string {
 		return config.ClassCompletions
 	case Embeddings:
 		return config.ClassEmbeddings
-	case Images:
+	case Images, ImagesSubmit, ImageOperation:
 		return config.ClassImages
+	case Search, SearchDocs:
+		return config.ClassSearch
 	default:
 		return config.ClassChat
 	}
 }
 
+// Method is the HTTP method of the operation, upstream and from the client.
+func (o Operation) Method() string {
+	switch o {
+	case SearchDocs, ImageOperation:
+		return http.MethodGet
+	}
+	return http.MethodPost
+}
+
+// Metered reports whether answers to the operation carry token usage; the
+// others are recorded as requests only.
+func (o Operation) Metered() bool {
+	switch o {
+	case Chat, Completions, Embeddings, ExtensionsChat:
+		return true
+	}
+	return false
+}
+
 // Target is a deployment's upstream address and credentials, prepared once.
 // It is immutable and safe for concurrent use.
 type Target struct {
+	// urls holds the URL of each operation the upstream serves; nil for
+	// the others.
 	urls [numOperations]*url.URL
 	// authHeader and authValue are set on every upstream request; empty
 	// authHeader means the upstream takes no credentials.
 	authHeader string
 	authValue  []string
+	// tokens, when set, supplies Entra ID bearer tokens instead.
+	tokens TokenSource
+	// apiVersion pins the api-version of operations that forward the
+	// client's query (AI Search); "" forwards the client's.
+	apiVersion string
 	// Model is the upstream model name to put in the request body, or ""
 	// when the body's model is left as the client sent it (Azure routes by
 	// URL and ignores it).
@@ -73,23 +111,63 @@ func NewTarget(d config.Deployment) (*Target, error) {
 		return newAzure(d)
 	case config.ProviderOpenAI, config.ProviderOpenAICompatible:
 		return newOpenAI(d)
+	case config.ProviderAzureSearch:
+		return newSearch(d)
 	default:
 		return nil, fmt.Errorf("provider %q cannot serve %s", d.Provider, d.Class)
 	}
 }
 
-// URL returns the upstream URL of op. The caller must not modify it.
+// URL returns the upstream URL of op, or nil when the upstream does not
+// serve op. The caller must not modify it.
 func (t *Target) URL(op Operation) *url.URL { return t.urls[op] }
 
-// SetAuth puts the upstream credentials on h.
+// Serves reports whether the upstream serves op.
+func (t *Target) Serves(op Operation) bool { return t.urls[op] != nil }
+
+// SetAuth puts the upstream's static credentials (an api-key or a bearer
+// key) on h. A target that authenticates with Entra ID gets nothing here:
+// use Authorize.
 func (t *Target) SetAuth(h http.Header) {
 	if t.authHeader != "" {
 		h[t.authHeader] = t.authValue // shared: header values are never modified downstream
 	}
 }
 
+// Authorize puts the upstream credentials on h: the static ones, or a
+// bearer token from the target's token source. A token that cannot be had
+// fails with a *CredentialError.
+func (t *Target) Authorize(ctx context.Context, h http.Header) error {
+	if t.tokens == nil {
+		t.SetAuth(h)
+		return nil
+	}
+	tok, err := t.tokens.Token(ctx)
+	if err != nil {
+		return err
+	}
+	h["Authorization"] = []string{"Bearer " + tok}
+	return nil
+}
+
+// WithTokens returns a copy of t that authenticates with bearer tokens
+// from ts instead of its static credentials.
+func (t *Target) WithTokens(ts TokenSource) *Target {
+	c := *t
+	c.authHeader, c.authValue = "", nil
+	c.tokens = ts
+	return &c
+}
+
 // Host returns the upstream host, for logs.
-func (t *Target) Host() string { return t.urls[Chat].Host }
+func (t *Target) Host() string {
+	for _, u := range t.urls {
+		if u != nil {
+			return u.Host
+		}
+	}
+	return ""
+}
 
 func parseBase(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimRight(raw, "/"))

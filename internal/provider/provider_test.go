@@ -64,7 +64,8 @@ func TestTargetErrors(t *testing.T) {
 		{Provider: "azure", Endpoint: "ftp://x", Deployment: "d"},
 		{Provider: "azure", Endpoint: "not a url", Deployment: "d"},
 		{Provider: "openai-compatible", Endpoint: "http://", Deployment: "d"},
-		{Provider: "azure-ai-search", Endpoint: "https://s.search.windows.net", Deployment: "d"},
+		{Provider: "azure-ai-search", Endpoint: "not a url", Deployment: "d"},
+		{Provider: "anthropic", Endpoint: "https://x", Deployment: "d"},
 	} {
 		if _, err := NewTarget(d); err == nil {
 			t.Errorf("NewTarget(%+v) = nil error, want one", d)
@@ -73,10 +74,72 @@ func TestTargetErrors(t *testing.T) {
 }
 
 func TestOperationClass(t *testing.T) {
-	want := map[Operation]string{Chat: "openai-chat", ExtensionsChat: "openai-chat", Completions: "openai-completions", Embeddings: "openai-embeddings", Images: "openai-images"}
+	want := map[Operation]string{Chat: "openai-chat", ExtensionsChat: "openai-chat", Completions: "openai-completions", Embeddings: "openai-embeddings", Images: "openai-images",
+		ImagesSubmit: "openai-images", ImageOperation: "openai-images", Search: "azure-ai-search", SearchDocs: "azure-ai-search"}
 	for op, class := range want {
 		if got := op.Class(); got != class {
 			t.Errorf("%v.Class() = %s, want %s", op, got, class)
+		}
+	}
+}
+
+func TestSearchURL(t *testing.T) {
+	tests := []struct {
+		name  string
+		d     config.Deployment
+		op    Operation
+		query string
+		want  string
+	}{
+		{"post keeps the client's api-version", config.Deployment{Provider: "azure-ai-search", Endpoint: "https://s.search.windows.net", Deployment: "hotels"},
+			Search, "api-version=2024-07-01", "https://s.search.windows.net/indexes/hotels/docs/search?api-version=2024-07-01"},
+		{"pinned api-version replaces the client's", config.Deployment{Provider: "azure-ai-search", ResourceName: "s", Deployment: "hotels", APIVersion: "2023-11-01"},
+			Search, "api-version=2024-07-01", "https://s.search.windows.net/indexes/hotels/docs/search?api-version=2023-11-01"},
+		{"get forwards the query", config.Deployment{Provider: "azure-ai-search", Endpoint: "http://127.0.0.1:9/", Deployment: "hotels"},
+			SearchDocs, "api-version=2024-07-01&search=wifi&$top=2", "http://127.0.0.1:9/indexes/hotels/docs?api-version=2024-07-01&search=wifi&$top=2"},
+		{"get with a pinned version", config.Deployment{Provider: "azure-ai-search", Endpoint: "http://h", Deployment: "my index", APIVersion: "2024-07-01"},
+			SearchDocs, "search=wifi", "http://h/indexes/my%20index/docs?api-version=2024-07-01&search=wifi"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg, err := NewTarget(tt.d)
+			if err != nil {
+				t.Fatalf("NewTarget: %v", err)
+			}
+			if got := tg.SearchURL(tt.op, tt.query).String(); got != tt.want {
+				t.Errorf("SearchURL = %s, want %s", got, tt.want)
+			}
+			if tg.Serves(Chat) {
+				t.Error("a search target serves chat")
+			}
+		})
+	}
+}
+
+func TestImageOperationURLs(t *testing.T) {
+	az, err := NewTarget(config.Deployment{Provider: "azure", Endpoint: "https://east.openai.azure.com", Deployment: "dalle2", APIVersion: "2023-06-01-preview", APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := az.URL(ImagesSubmit).String(), "https://east.openai.azure.com/openai/images/generations:submit?api-version=2023-06-01-preview"; got != want {
+		t.Errorf("submit URL = %s, want %s", got, want)
+	}
+	if got, want := az.OperationURL("f0e1-22").String(), "https://east.openai.azure.com/openai/operations/images/f0e1-22?api-version=2023-06-01-preview"; got != want {
+		t.Errorf("operation URL = %s, want %s", got, want)
+	}
+	oa, err := NewTarget(config.Deployment{Provider: "openai", Deployment: "dall-e-2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oa.Serves(ImagesSubmit) || oa.OperationURL("x") != nil {
+		t.Error("an openai target serves DALL-E 2 jobs; OpenAI has none")
+	}
+}
+
+func TestOperationMethod(t *testing.T) {
+	for op, want := range map[Operation]string{Chat: "POST", Search: "POST", SearchDocs: "GET", ImagesSubmit: "POST", ImageOperation: "GET"} {
+		if got := op.Method(); got != want {
+			t.Errorf("%v.Method() = %s, want %s", op, got, want)
 		}
 	}
 }

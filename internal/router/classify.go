@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/provider"
 )
 
 // This file is the one place that decides what an upstream outcome means for
@@ -59,6 +61,10 @@ const (
 	// ClientGone means the client cancelled: stop, no penalty for the
 	// deployment (recorded as 499).
 	ClientGone
+	// Unsupported means the deployment's upstream does not serve the
+	// operation at all (a DALL-E 2 job on an OpenAI deployment): try the
+	// next, no penalty.
+	Unsupported
 )
 
 // String returns a short, stable, lower-case name for logs and the admin API.
@@ -84,6 +90,8 @@ func (v Verdict) String() string {
 		return "transient"
 	case ClientGone:
 		return "client-gone"
+	case Unsupported:
+		return "unsupported"
 	}
 	return "Verdict(" + strconv.Itoa(int(v)) + ")"
 }
@@ -93,7 +101,7 @@ func (v Verdict) String() string {
 // is the attempt loop's decision, not another deployment of the same model.
 func (v Verdict) Retryable() bool {
 	switch v {
-	case RateLimited, TooLarge, QuotaExhausted, AuthFailed, DeploymentGone, Transient:
+	case RateLimited, TooLarge, QuotaExhausted, AuthFailed, DeploymentGone, Transient, Unsupported:
 		return true
 	}
 	return false
@@ -146,11 +154,12 @@ const classifyMaxBody = 8 << 10
 //     moved resource) means the deployment's api base is wrong.
 //   - 400: ContextTooLong for code context_length_exceeded or a "maximum
 //     context length" message, else CallerError (content filter included).
-//   - 401, 403: AuthFailed (Cooldown 0: the configured default).
+//   - 401, 403: AuthFailed (Cooldown 0: the configured default), except
+//     Azure's "Out of call volume quota", which is QuotaExhausted.
 //   - 404: DeploymentGone (MisconfiguredCooldown) when the JSON error says a
 //     deployment, model or resource is missing (DeploymentNotFound,
 //     model_not_found, Azure's "Resource not found", "... deployment ...
-//     does not exist") and when the body is not a JSON error at all (a
+//     does not exist", AI Search's "The index ... was not found") and when the body is not a JSON error at all (a
 //     reverse proxy that does not know the path: our api base is wrong).
 //     Any other JSON 404 (a missing file, batch, ...) is CallerError.
 //   - 408, 409: Transient.
@@ -186,6 +195,18 @@ func ClassifyResponse(status int, h http.Header, body []byte, now time.Time) Out
 	case http.StatusTooManyRequests:
 		return classify429(h, e, now)
 	case http.StatusUnauthorized, http.StatusForbidden:
+		if classifyContainsFold(e.message, "out of call volume quota") {
+			// Azure AI services: "Out of call volume quota for ... Please
+			// retry after 17 days." Billing, not a wrong key.
+			d, ok := retryAfterExplicit(h, now)
+			if !ok {
+				d, ok = retryAfterFromMessage(e.message)
+			}
+			if !ok {
+				d = QuotaCooldown
+			}
+			return Outcome{Verdict: QuotaExhausted, Cooldown: d, Reason: classifyStatusReason(status, "quota exhausted, retry-after "+d.String()), Code: e.code}
+		}
 		detail := e.label()
 		if detail == "" || detail == strconv.Itoa(status) {
 			if status == http.StatusUnauthorized {
@@ -360,6 +381,10 @@ func (b classifyBody) deploymentMissing() bool {
 	if classifyContainsFold(m, "resource not found") {
 		return true
 	}
+	// Azure AI Search: "The index 'hotels' for service 'x' was not found."
+	if classifyContainsFold(m, "index") && classifyContainsFold(m, "was not found") {
+		return true
+	}
 	return classifyContainsFold(m, "does not exist") &&
 		(classifyContainsFold(m, "deployment") || classifyContainsFold(m, "model"))
 }
@@ -503,6 +528,33 @@ func classifyLower(c byte) byte {
 		return c + ('a' - 'A')
 	}
 	return c
+}
+
+// ErrUnsupported is the error of an attempt on a deployment that does not
+// serve the operation; ClassifyPrepareError makes it Unsupported.
+var ErrUnsupported = errors.New("the deployment does not serve this operation")
+
+// ClassifyPrepareError classifies a failure to build the upstream request,
+// before anything was sent:
+//   - the client left: ClientGone;
+//   - ErrUnsupported: Unsupported;
+//   - a *provider.CredentialError (no Entra ID token): AuthFailed with the
+//     configured cooldown and the reason "entra token: ...", so the
+//     deployment is skipped, shown cooling with that reason in
+//     /admin/v1/routing, and the request moves on;
+//   - anything else: Transient.
+func ClassifyPrepareError(clientCtx context.Context, err error) Outcome {
+	if clientCtx != nil && errors.Is(clientCtx.Err(), context.Canceled) {
+		return Outcome{Verdict: ClientGone, Reason: "client cancelled"}
+	}
+	var ce *provider.CredentialError
+	switch {
+	case errors.Is(err, ErrUnsupported):
+		return Outcome{Verdict: Unsupported, Reason: "deployment does not serve this operation"}
+	case errors.As(err, &ce):
+		return Outcome{Verdict: AuthFailed, Reason: "entra token: " + ce.Reason}
+	}
+	return Outcome{Verdict: Transient, Reason: "cannot prepare the upstream request"}
 }
 
 // ClassifyError classifies a transport error from RoundTrip, or from reading

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/spillwayhq/spillway/internal/provider"
 )
 
 // Real upstream error bodies, from /work/shared/fixtures/upstream-errors.md
@@ -63,6 +65,17 @@ const (
 	classifyAzureAPIM401 = `{ "statusCode": 401, "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription." }`
 
 	classifyAzureInvalidRequest = `{"error":{"code":"BadRequest","message":"Invalid value for 'temperature': expected a number between 0 and 2.","param":"temperature","type":"invalid_request_error"}}`
+
+	// Azure AI Search and Azure DALL-E 2 (the async images API).
+	classifySearchIndexMissing = `{"error":{"code":"","message":"The index 'hotels' for service 'contoso-search' was not found."}}`
+
+	classifySearchBadQuery = `{"error":{"code":"","message":"Invalid expression: Syntax error at position 7 in 'rating gt'.\r\nParameter name: $filter"}}`
+
+	classifyDallE2Filtered = `{"error":{"code":"contentFilter","message":"Your task failed as a result of our safety system."}}`
+
+	classifyOperationMissing = `{"error":{"code":"NotFound","message":"The operation '2cf3c8a4-2d19-4f5a-8b9e-6a7d3c1e0f42' was not found on this resource."}}`
+
+	classifyAzureCallVolumeQuota = `{"error":{"code":"403","message":"Out of call volume quota for OpenAI S0 pricing tier. Please retry after 2 days. To increase your limits please upgrade to a paid tier."}}`
 
 	classifyNginx502 = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 
@@ -209,6 +222,11 @@ func TestClassifyResponse(t *testing.T) {
 			Outcome{Verdict: AuthFailed, Reason: "upstream 403: unsupported_country_region_territory", Code: "unsupported_country_region_territory"},
 		},
 
+		{
+			"azure out of call volume quota", 403, nil, classifyAzureCallVolumeQuota,
+			Outcome{Verdict: QuotaExhausted, Cooldown: MaxRetryAfter, Reason: "upstream 403: quota exhausted, retry-after 24h1m0s", Code: "403"},
+		},
+
 		// 404.
 		{
 			"azure DeploymentNotFound", 404, nil, classifyAzure404Deployment,
@@ -239,6 +257,14 @@ func TestClassifyResponse(t *testing.T) {
 			Outcome{Verdict: DeploymentGone, Cooldown: MisconfiguredCooldown, Reason: "upstream 404: not an API error, check the api base"},
 		},
 		{
+			"ai search index missing", 404, nil, classifySearchIndexMissing,
+			Outcome{Verdict: DeploymentGone, Cooldown: MisconfiguredCooldown, Reason: "upstream 404: deployment not found"},
+		},
+		{
+			"dall-e 2 poll of a job this resource never took", 404, nil, classifyOperationMissing,
+			Outcome{Verdict: CallerError, Reason: "upstream 404: NotFound", Code: "NotFound"},
+		},
+		{
 			"404 of a file the caller named", 404, nil, classifyOpenAIFileNotFound,
 			Outcome{Verdict: CallerError, Reason: "upstream 404: invalid_request_error"},
 		},
@@ -259,6 +285,14 @@ func TestClassifyResponse(t *testing.T) {
 		{
 			"context length by message only", 400, nil, `{"error":{"message":"This model's maximum context length is 4097 tokens.","type":"invalid_request_error","code":null}}`,
 			Outcome{Verdict: ContextTooLong, Reason: "upstream 400: context length exceeded"},
+		},
+		{
+			"ai search bad query", 400, nil, classifySearchBadQuery,
+			Outcome{Verdict: CallerError, Reason: "upstream 400"},
+		},
+		{
+			"dall-e 2 safety system", 400, nil, classifyDallE2Filtered,
+			Outcome{Verdict: CallerError, Reason: "upstream 400: contentFilter", Code: "contentFilter"},
 		},
 		{
 			"azure invalid parameter", 400, nil, classifyAzureInvalidRequest,
@@ -922,4 +956,36 @@ func ExampleClassifyResponse() {
 	// Output:
 	// rate-limited 5.52s true
 	// 429 retry-after 5.52s
+}
+
+func TestClassifyPrepareError(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	credErr := &provider.CredentialError{Deployment: "east", Reason: "authentication failed (HTTP 401, AADSTS7000215)", Err: errors.New("secret details")}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want Outcome
+	}{
+		{"no entra token", context.Background(), fmt.Errorf("wrapped: %w", credErr),
+			Outcome{Verdict: AuthFailed, Reason: "entra token: authentication failed (HTTP 401, AADSTS7000215)"}},
+		{"unsupported operation", context.Background(), ErrUnsupported,
+			Outcome{Verdict: Unsupported, Reason: "deployment does not serve this operation"}},
+		{"client left while waiting for a token", cancelled, credErr,
+			Outcome{Verdict: ClientGone, Reason: "client cancelled"}},
+		{"anything else", context.Background(), errors.New("x"),
+			Outcome{Verdict: Transient, Reason: "cannot prepare the upstream request"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := ClassifyPrepareError(tt.ctx, tt.err)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ClassifyPrepareError (-want +got):\n%s", diff)
+			}
+			if got.Verdict == AuthFailed && !got.Verdict.Retryable() {
+				t.Error("a deployment without a token must fail over")
+			}
+		})
+	}
 }

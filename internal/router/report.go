@@ -21,6 +21,7 @@ import (
 //   - Transient (5xx, transport error, timeout): counted as a failure;
 //     enough in a row open the circuit.
 //   - ClientGone: nothing; the client left, the deployment is not to blame.
+//   - Unsupported: nothing; the deployment cannot serve the operation.
 //
 // Whether to try another deployment is the caller's single decision, made
 // from Verdict.Retryable.
@@ -46,7 +47,7 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 		r.fail(d, now, o)
 	case Transient:
 		r.fail(d, now, o)
-	default: // TooLarge, ClientGone
+	default: // TooLarge, ClientGone, Unsupported
 		d.circuit.release(p.probe)
 	}
 }

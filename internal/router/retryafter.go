@@ -225,6 +225,8 @@ func retryAfterUnit(word string) (time.Duration, bool) {
 		return time.Minute, true
 	case "h", "hr", "hrs", "hour", "hours":
 		return time.Hour, true
+	case "day", "days": // Azure AI services' call volume quota
+		return 24 * time.Hour, true
 	}
 	return 0, false
 }

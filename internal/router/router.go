@@ -42,6 +42,14 @@ type Options struct {
 	// Limiter counts deployments' rpm and tpm (limits.go); nil leaves them
 	// to the upstream's own 429s.
 	Limiter limits.Limiter
+	// Tokens supplies the Entra ID tokens of deployments with auth: entra;
+	// without it such deployments are refused.
+	Tokens TokenSources
+}
+
+// TokenSources gives a deployment with auth: entra its token source.
+type TokenSources interface {
+	Source(d config.Deployment) provider.TokenSource
 }
 
 // Router holds the live routing table.
@@ -106,6 +114,12 @@ func (r *Router) Update(deployments []config.Deployment) error {
 		target, err := provider.NewTarget(c)
 		if err != nil {
 			return fmt.Errorf("deployment %q: %w", c.ID, err)
+		}
+		if c.UsesEntra() {
+			if r.opts.Tokens == nil {
+				return fmt.Errorf("deployment %q: auth: entra, but this router has no token sources", c.ID)
+			}
+			target = target.WithTokens(r.opts.Tokens.Source(c))
 		}
 		d := &Deployment{Config: c, Target: target, rpmKey: "deployment:rpm:" + c.ID, tpmKey: "deployment:tpm:" + c.ID}
 		if prev, ok := old.byID[c.ID]; ok {
