@@ -88,6 +88,12 @@ func TestBrowserAdminDeployments(t *testing.T) {
 	setValue(t, b, "dep-priority", "3")
 	b.do(t, "save", chromedp.Click(chromedp.ID("dep-submit")))
 	waitFor[bool](t, b, "the new priority", `(() => { const r = document.querySelector('#deployments-table tr[data-id="gpt4o-added"]'); return !!r && r.children[5].textContent === '3'; })()`)
+	b.do(t, "edit again", chromedp.Click(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`)),
+		chromedp.WaitVisible(chromedp.ID("dep-cancel")))
+	if got := eval[string](t, b, `document.getElementById('dep-priority').value`); got != "3" {
+		t.Errorf("editing again shows priority %s, want the saved 3", got)
+	}
+	b.do(t, "cancel", chromedp.Click(chromedp.ID("dep-cancel")))
 
 	// Deactivate, then activate again.
 	toggle := chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button.secondary`)

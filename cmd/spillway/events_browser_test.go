@@ -97,6 +97,8 @@ func TestBrowserEvent(t *testing.T) {
 		t.Errorf("attendee notice %q shows no key", msg)
 	}
 	waitFor[bool](t, admin, "carol in the list", `document.getElementById('attendees-table').textContent.includes('carol@example.com')`)
+	// The events table is redrawn last, with two attendees.
+	waitFor[bool](t, admin, "two attendees", `(() => { const r = document.querySelector('#events-table tr[data-id="`+eventID+`"]'); return !!r && r.children[5].textContent === '2'; })()`)
 
 	// Switched off, the event refuses the attendee with a 403 that says so.
 	admin.do(t, "deactivate", chromedp.Click(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button.secondary`)))

@@ -46,20 +46,39 @@ async function loadDeployments() {
   const [deps, routing] = await Promise.all([api('GET', '/admin/v1/deployments'), api('GET', '/admin/v1/routing')]);
   deployments = deps.data || [];
   const live = new Map((routing.data || []).map((s) => [s.id, s]));
+  const tbody = $('deployments-table').tBodies[0];
+  const old = new Map(Array.from(tbody.rows).map((r) => [r.dataset.id, r]));
   const rows = deployments.map((d) => {
     const s = live.get(d.id) || { state: d.active ? 'not routed yet' : 'inactive', requests: 0 };
     const stateText = s.state + (s.cooldown_until ? ' until ' + new Date(s.cooldown_until).toLocaleTimeString() : '');
-    const actions = d.source === 'store'
-      ? [button('Edit', () => editDeployment(d)), button(d.active ? 'Deactivate' : 'Activate', () => setActive(d, !d.active), 'small secondary')]
-      : [el('span', { class: 'muted' }, 'config file')];
-    return el('tr', { 'data-id': d.id },
+    const cells = [
       el('td', { class: 'mono' }, d.id), el('td', {}, d.model), el('td', {}, d.class), el('td', {}, d.provider),
       el('td', { class: 'mono clip' }, d.endpoint), el('td', {}, String(d.priority)),
       el('td', {}, el('span', { class: 'state state-' + s.state.replace(/\W+/g, '-') }, stateText)),
-      el('td', {}, fmtNumber(s.requests)), el('td', {}, d.source), el('td', { class: 'actions' }, actions));
+      el('td', {}, fmtNumber(s.requests)), el('td', {}, d.source)];
+    const actionsKey = d.source + ':' + d.active;
+    // The live state refreshes every few seconds: change the cells in
+    // place and keep the buttons, so focus and a click in progress stay.
+    let tr = old.get(d.id);
+    if (tr && tr.dataset.actions === actionsKey) {
+      cells.forEach((c, i) => { if (tr.cells[i].innerHTML !== c.innerHTML) tr.cells[i].replaceWith(c); });
+      return tr;
+    }
+    const actions = d.source === 'store'
+      ? [button('Edit', () => editDeployment(latest(d))), button(d.active ? 'Deactivate' : 'Activate', () => setActive(d, !d.active), 'small secondary')]
+      : [el('span', { class: 'muted' }, 'config file')];
+    tr = el('tr', { 'data-id': d.id }, cells, el('td', { class: 'actions' }, actions));
+    tr.dataset.actions = actionsKey;
+    return tr;
   });
-  $('deployments-table').tBodies[0].replaceChildren(...rows);
+  if (rows.length !== tbody.rows.length || rows.some((r, i) => tbody.rows[i] !== r)) tbody.replaceChildren(...rows);
   $('routing-updated').textContent = 'live state at ' + new Date().toLocaleTimeString();
+}
+
+// latest is the latest listing of d: a kept row's buttons outlive the
+// listing they were made from.
+function latest(d) {
+  return deployments.find((x) => x.id === d.id) || d;
 }
 
 function editDeployment(d) {
