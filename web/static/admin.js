@@ -152,6 +152,9 @@ async function loadEvents() {
     el('td', {}, fmtNumber(e.attendees)), el('td', {}, e.active ? 'yes' : 'no'),
     el('td', { class: 'actions' },
       button('Attendees', () => selectEvent(e)),
+      // Every row has this button: the label names the event for a
+      // screen reader, and still starts with the word that is shown.
+      el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + e.name, onclick: () => editEvent(e) }, 'Edit'),
       button(e.active ? 'Deactivate' : 'Activate', () => patchEvent(e, { active: !e.active }), 'small secondary'))));
   $('events-table').tBodies[0].replaceChildren(...rows);
 }
@@ -164,26 +167,92 @@ async function patchEvent(e, change) {
   } catch (err) { report(err); }
 }
 
-// toRFC3339Local turns a datetime-local value into the API's wall-clock
-// form; the event's time zone gives it meaning.
+// wallClock turns a datetime-local value into the API's wall-clock form;
+// the event's time zone gives it meaning.
 function wallClock(v) {
   return v && v.length === 16 ? v + ':00' : v;
 }
 
-async function createEvent(ev) {
+// zoned shows the instant t as the wall clock of the IANA zone tz:
+// {date: '2026-12-01', time: '09:00'}. An unknown zone is shown as UTC.
+function zoned(t, tz) {
+  const opts = { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+  let parts;
+  try {
+    parts = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: tz || 'UTC' }, opts)).formatToParts(new Date(t));
+  } catch (_) {
+    parts = new Intl.DateTimeFormat('en-US', Object.assign({ timeZone: 'UTC' }, opts)).formatToParts(new Date(t));
+  }
+  const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+  return { date: p.year + '-' + p.month + '-' + p.day, time: p.hour + ':' + p.minute };
+}
+
+// editEvent fills the event form with e. Start and end are shown as the
+// wall clock in the event's zone, and are sent back only when changed: a
+// datetime-local field drops seconds, and the API keeps the instants when
+// only the time zone changes.
+function editEvent(e) {
+  $('ev-editing').value = e.id;
+  for (const [id, field] of [['ev-name', 'name'], ['ev-description', 'description'], ['ev-tz', 'time_zone'],
+    ['ev-max-tokens', 'max_token_cap'], ['ev-daily', 'daily_request_cap'], ['ev-org-name', 'organizer_name'],
+    ['ev-org-email', 'organizer_email'], ['ev-url', 'url'], ['ev-url-text', 'url_text']]) {
+    $(id).value = e[field] === undefined || e[field] === null ? '' : e[field];
+  }
+  for (const [id, field] of [['ev-start', 'start'], ['ev-end', 'end']]) {
+    const w = zoned(e[field], e.time_zone);
+    $(id).value = w.date + 'T' + w.time;
+    $(id).dataset.was = $(id).value;
+  }
+  $('ev-models').value = (e.models || []).join(', ');
+  $('ev-code').value = '';
+  $('ev-code').placeholder = e.self_registration ? 'unchanged when empty' : 'none; empty keeps it off';
+  $('ev-code-off').checked = false;
+  $('ev-code-off-field').hidden = !e.self_registration;
+  $('ev-active').checked = e.active;
+  $('event-form-title').textContent = 'Edit event ' + e.name;
+  $('ev-submit').textContent = 'Save changes';
+  $('ev-cancel').hidden = false;
+  $('ev-name').focus();
+}
+
+function resetEventForm() {
+  $('event-form').reset();
+  $('ev-editing').value = '';
+  $('ev-code').placeholder = '';
+  $('ev-code-off-field').hidden = true;
+  $('event-form-title').textContent = 'Create an event';
+  $('ev-submit').textContent = 'Create event';
+  $('ev-cancel').hidden = true;
+}
+
+async function saveEvent(ev) {
   ev.preventDefault();
+  const editing = $('ev-editing').value;
   const body = {
-    name: $('ev-name').value.trim(), description: $('ev-description').value,
-    start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), time_zone: $('ev-tz').value.trim() || 'UTC',
+    name: $('ev-name').value.trim(), description: $('ev-description').value, time_zone: $('ev-tz').value.trim() || 'UTC',
     max_token_cap: num('ev-max-tokens'), daily_request_cap: num('ev-daily'), models: list('ev-models'),
     organizer_name: $('ev-org-name').value.trim(), organizer_email: $('ev-org-email').value.trim(),
-    url: $('ev-url').value.trim(), url_text: $('ev-url-text').value.trim(),
-    shared_code: $('ev-code').value, active: $('ev-active').checked,
+    url: $('ev-url').value.trim(), url_text: $('ev-url-text').value.trim(), active: $('ev-active').checked,
   };
   try {
+    if (editing) {
+      for (const [id, field] of [['ev-start', 'start'], ['ev-end', 'end']]) {
+        if ($(id).value !== $(id).dataset.was) body[field] = wallClock($(id).value);
+      }
+      // An empty code keeps the one the event has; removing it is a choice.
+      if ($('ev-code-off').checked) body.shared_code = '';
+      else if ($('ev-code').value) body.shared_code = $('ev-code').value;
+      const e = await api('PATCH', '/admin/v1/events/' + encodeURIComponent(editing), body);
+      notice('Event ' + e.name + ' saved.');
+      resetEventForm();
+      await loadEvents();
+      if (selectedEvent && selectedEvent.id === e.id) await selectEvent(e);
+      return;
+    }
+    Object.assign(body, { start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), shared_code: $('ev-code').value });
     const e = await api('POST', '/admin/v1/events', body);
     notice('Event ' + e.name + ' created. Its code is ' + e.id + '.');
-    $('event-form').reset();
+    resetEventForm();
     await loadEvents();
     await selectEvent(e);
   } catch (err) { report(err); }
@@ -336,7 +405,8 @@ document.addEventListener('DOMContentLoaded', () => {
   setupTabs(document.querySelector('[role=tablist]'), load);
   $('deployment-form').addEventListener('submit', saveDeployment);
   $('dep-cancel').addEventListener('click', resetDeploymentForm);
-  $('event-form').addEventListener('submit', createEvent);
+  $('event-form').addEventListener('submit', saveEvent);
+  $('ev-cancel').addEventListener('click', resetEventForm);
   $('attendee-form').addEventListener('submit', addAttendee);
   $('key-form').addEventListener('submit', createKey);
   $('usage-form').addEventListener('submit', loadUsage);
