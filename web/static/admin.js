@@ -152,8 +152,9 @@ async function loadEvents() {
     el('td', {}, fmtNumber(e.attendees)), el('td', {}, e.active ? 'yes' : 'no'),
     el('td', { class: 'actions' },
       button('Attendees', () => selectEvent(e)),
-      // Every row has this button: the label names the event for a
+      // Every row has these buttons: the label names the event for a
       // screen reader, and still starts with the word that is shown.
+      el('button', { type: 'button', class: 'small report', 'aria-label': 'Report: ' + e.name, onclick: () => openReport(e) }, 'Report'),
       el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + e.name, onclick: () => editEvent(e) }, 'Edit'),
       button(e.active ? 'Deactivate' : 'Activate', () => patchEvent(e, { active: !e.active }), 'small secondary'))));
   $('events-table').tBodies[0].replaceChildren(...rows);
@@ -246,6 +247,7 @@ async function saveEvent(ev) {
       notice('Event ' + e.name + ' saved.');
       resetEventForm();
       await loadEvents();
+      if (reportEvent && reportEvent.id === e.id) { reportEvent = e; await loadReport(); }
       if (selectedEvent && selectedEvent.id === e.id) await selectEvent(e);
       return;
     }
@@ -281,6 +283,91 @@ async function addAttendee(ev) {
     await selectEvent(selectedEvent);
     await loadEvents();
   } catch (err) { report(err); }
+}
+
+// --- event reports ------------------------------------------------------------
+
+let reportEvent = null;
+// reportSeq numbers report loads, so that a slow answer for an event no
+// longer shown never overwrites the one that is.
+let reportSeq = 0;
+
+function openReport(e) {
+  reportEvent = e;
+  $('report-from').value = '';
+  $('report-to').value = '';
+  $('report-title').textContent = 'Report: ' + e.name;
+  $('report-card').hidden = false;
+  // Keyboard and screen-reader users land on what they asked for.
+  $('report-title').focus();
+  return loadReport();
+}
+
+function closeReport() {
+  const id = reportEvent && reportEvent.id;
+  reportEvent = null;
+  reportSeq++;
+  $('report-card').hidden = true;
+  const back = id && document.querySelector('#events-table tr[data-id="' + CSS.escape(id) + '"] button.report');
+  if (back) back.focus();
+}
+
+// loadReport reads GET /admin/v1/events/{id}/report for the range in the
+// form: empty dates are the event's own start and end, and dates are days
+// in the event's time zone.
+async function loadReport(ev) {
+  if (ev) ev.preventDefault();
+  if (!reportEvent) return;
+  const seq = ++reportSeq;
+  const q = new URLSearchParams();
+  if ($('report-from').value) q.set('from', $('report-from').value);
+  if ($('report-to').value) q.set('to', $('report-to').value);
+  const path = '/admin/v1/events/' + encodeURIComponent(reportEvent.id) + '/report' + (q.toString() ? '?' + q.toString() : '');
+  const card = $('report-card');
+  card.setAttribute('aria-busy', 'true');
+  try {
+    const r = await api('GET', path);
+    if (seq !== reportSeq) return;
+    drawReport(r);
+    // A report after a save must not hide its notice: clear only an error.
+    show($('admin-error'), '');
+  } catch (err) {
+    if (seq === reportSeq) report(err);
+  } finally {
+    if (seq === reportSeq) card.removeAttribute('aria-busy');
+  }
+}
+
+function drawReport(r) {
+  $('report-title').textContent = 'Report: ' + r.name;
+  $('report-zone').textContent = 'Days in ' + r.time_zone;
+  $('report-from').value = zoned(r.from, r.time_zone).date;
+  // to is exclusive; a date alone as to means the end of that day.
+  $('report-to').value = zoned(Date.parse(r.to) - 1, r.time_zone).date;
+
+  const t = r.totals || {};
+  const totals = $('report-totals');
+  totals.replaceChildren();
+  for (const [k, v] of [['Attendees registered', fmtNumber(r.attendees)], ['Active attendees', fmtNumber(t.active_attendees)],
+    ['Requests', fmtNumber(t.requests)], ['Errors', fmtNumber(t.errors)], ['Tokens', fmtNumber(t.total_tokens)],
+    ['Cost', '$' + Number(t.cost || 0).toFixed(4)]]) {
+    totals.append(el('div', {}, el('dt', {}, k), el('dd', {}, v)));
+  }
+
+  const days = r.days || [];
+  const perDay = (field, what) => days.map((d) => ({ label: d.day.slice(5), value: d[field] || 0, title: d.day + ': ' + fmtNumber(d[field]) + ' ' + what }));
+  // Three charts share a row: a narrower drawing keeps their text legible.
+  const size = { width: 420, height: 220 };
+  barChart($('report-active'), perDay('active_attendees', 'active attendees'), Object.assign({ label: 'Active attendees per day' }, size));
+  barChart($('report-requests'), perDay('requests', 'requests'), Object.assign({ label: 'Requests per day' }, size));
+  barChart($('report-tokens'), perDay('total_tokens', 'tokens'), Object.assign({ label: 'Tokens per day' }, size));
+  $('report-days-table').tBodies[0].replaceChildren(...days.map((d) => el('tr', {},
+    el('td', {}, d.day), el('td', {}, fmtNumber(d.active_attendees)), el('td', {}, fmtNumber(d.requests)),
+    el('td', {}, fmtNumber(d.errors)), el('td', {}, fmtNumber(d.total_tokens)))));
+  $('report-models-table').tBodies[0].replaceChildren(...(r.models || []).map((m) => el('tr', {},
+    el('td', {}, m.model || '(none)'), el('td', {}, fmtNumber(m.requests)), el('td', {}, fmtNumber(m.errors)),
+    el('td', {}, fmtNumber(m.prompt_tokens)), el('td', {}, fmtNumber(m.completion_tokens)), el('td', {}, fmtNumber(m.total_tokens)),
+    el('td', {}, '$' + Number(m.cost || 0).toFixed(4)))));
 }
 
 // --- keys ---------------------------------------------------------------------
@@ -407,6 +494,8 @@ document.addEventListener('DOMContentLoaded', () => {
   $('dep-cancel').addEventListener('click', resetDeploymentForm);
   $('event-form').addEventListener('submit', saveEvent);
   $('ev-cancel').addEventListener('click', resetEventForm);
+  $('report-form').addEventListener('submit', loadReport);
+  $('report-close').addEventListener('click', closeReport);
   $('attendee-form').addEventListener('submit', addAttendee);
   $('key-form').addEventListener('submit', createKey);
   $('usage-form').addEventListener('submit', loadUsage);
