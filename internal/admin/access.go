@@ -49,21 +49,9 @@ func (h *handler) accessChanged(ctx context.Context, msg string, attrs ...any) {
 	}
 }
 
-func errKeyNotFound(id string) *apierror.Error {
-	return &apierror.Error{
-		Status:  http.StatusNotFound,
-		Message: fmt.Sprintf("no key with id %q; GET /admin/v1/keys lists them", id),
-		Type:    apierror.TypeNotFound, Param: "id", Code: "key_not_found",
-	}
-}
+func errKeyNotFound(id string) *apierror.Error { return errNoSuch("key", id) }
 
-func errEventNotFound(id string) *apierror.Error {
-	return &apierror.Error{
-		Status:  http.StatusNotFound,
-		Message: fmt.Sprintf("no event with id %q; GET /admin/v1/events lists them", id),
-		Type:    apierror.TypeNotFound, Param: "id", Code: "event_not_found",
-	}
-}
+func errEventNotFound(id string) *apierror.Error { return errNoSuch("event", id) }
 
 // errNoSecret answers a request for an attendee key on a gateway that has
 // no secret to derive one from.

@@ -14,13 +14,17 @@ func errBadRequest(param, code, format string, args ...any) *apierror.Error {
 	return &apierror.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Type: apierror.TypeInvalidRequest, Param: param, Code: code}
 }
 
-func errNotFound(id string) *apierror.Error {
+// errNoSuch answers a request for a deployment, key or event (kind) that
+// does not exist, and says where the existing ones are listed.
+func errNoSuch(kind, id string) *apierror.Error {
 	return &apierror.Error{
 		Status:  http.StatusNotFound,
-		Message: fmt.Sprintf("no deployment with id %q; GET /admin/v1/deployments lists them", id),
-		Type:    apierror.TypeNotFound, Param: "id", Code: "deployment_not_found",
+		Message: fmt.Sprintf("no %s with id %q; GET /admin/v1/%ss lists them", kind, id, kind),
+		Type:    apierror.TypeNotFound, Param: "id", Code: kind + "_not_found",
 	}
 }
+
+func errNotFound(id string) *apierror.Error { return errNoSuch("deployment", id) }
 
 // errConfigDeployment refuses a change to a deployment the config file
 // defines: the file is the source of truth for those.
