@@ -140,7 +140,7 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 func (c *Checker) Release(ctx context.Context, g Grant) {
 	now := c.now()
 	for _, t := range g.taken {
-		if !sameWindow(g.takenAt, now, t.window) {
+		if !limits.SameWindow(g.takenAt, now, t.window) {
 			continue
 		}
 		if err := c.limiter.Adjust(ctx, t.key, t.window, -t.cost); err != nil {
@@ -235,7 +235,7 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	if p == nil {
 		return
 	}
-	if g.Estimate > 0 && tokens != g.Estimate && sameWindow(g.takenAt, c.now(), minute) {
+	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
 		if err := c.limiter.Adjust(ctx, "key:tpm:"+p.KeyID, minute, tokens-g.Estimate); err != nil {
 			c.log.Warn("could not correct a tpm count", "key", p.KeyID, "err", err)
 		}
@@ -243,14 +243,6 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
-}
-
-// sameWindow reports whether a and b fall in the same fixed window of
-// length w (the limiter's windows are aligned to the Unix epoch). A tpm
-// correction made in a later window would give back tokens that window
-// never took.
-func sameWindow(a, b time.Time, w time.Duration) bool {
-	return a.UnixMilli()/w.Milliseconds() == b.UnixMilli()/w.Milliseconds()
 }
 
 func limited(msg string, retry time.Duration) error {

@@ -82,6 +82,13 @@ func windowAt(now time.Time, d time.Duration) window {
 // end returns the first instant after w.
 func (w window) end() time.Time { return time.UnixMilli((w.index + 1) * w.ms) }
 
+// SameWindow reports whether a and b fall in the same fixed window of
+// length d. A correction (Adjust) for a Take made at a must be dropped when
+// it is made at a b in a later window: that window never counted the cost.
+func SameWindow(a, b time.Time, d time.Duration) bool {
+	return windowAt(a, d).index == windowAt(b, d).index
+}
+
 func floorDiv(a, b int64) int64 {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {

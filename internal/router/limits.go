@@ -102,16 +102,8 @@ func (r *Router) SettleTokens(deploymentID string, demand, used int64, pickedAt 
 	if !ok || d.Config.TPM <= 0 || r.opts.Limiter == nil || used == demand {
 		return
 	}
-	if !sameMinute(pickedAt, r.opts.Now()) {
+	if !limits.SameWindow(pickedAt, r.opts.Now(), time.Minute) {
 		return
 	}
 	_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, used-demand)
-}
-
-// sameMinute reports whether a and b fall in the same one-minute window
-// of the limiter (windows are aligned to the Unix epoch). A correction made
-// in a later window would give back tokens that window never took.
-func sameMinute(a, b time.Time) bool {
-	const m = int64(time.Minute / time.Millisecond)
-	return a.UnixMilli()/m == b.UnixMilli()/m
 }

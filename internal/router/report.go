@@ -3,6 +3,8 @@ package router
 import (
 	"context"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/limits"
 )
 
 // Report applies the outcome of an attempt on p to the deployment's state.
@@ -29,7 +31,7 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 	d := p.Deployment
 	d.inflight.Add(-1)
 	now := r.opts.Now()
-	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone && sameMinute(p.pickedAt, now) {
+	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone && limits.SameWindow(p.pickedAt, now, time.Minute) {
 		// The upstream processed nothing: give the tokens back.
 		_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, -p.demand)
 	}
