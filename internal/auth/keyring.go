@@ -58,6 +58,7 @@ type Keyring struct {
 
 type keySnapshot struct {
 	byHash map[[sha256.Size]byte]*storedKey
+	byID   map[string]*storedKey // for KeyByID
 }
 
 type storedKey struct {
@@ -97,7 +98,10 @@ func (k *Keyring) Load(keys []store.Key, events []store.Event) {
 	for _, e := range events {
 		logEvent[e.ID] = e.LogPayloads
 	}
-	snap := &keySnapshot{byHash: make(map[[sha256.Size]byte]*storedKey, len(keys))}
+	snap := &keySnapshot{
+		byHash: make(map[[sha256.Size]byte]*storedKey, len(keys)),
+		byID:   make(map[string]*storedKey, len(keys)),
+	}
 	for _, sk := range keys {
 		if len(sk.Hash) != sha256.Size {
 			continue
@@ -119,6 +123,7 @@ func (k *Keyring) Load(keys []store.Key, events []store.Event) {
 		e := &storedKey{principal: p, expiresAt: sk.ExpiresAt, revokedAt: sk.RevokedAt}
 		copy(e.hash[:], sk.Hash)
 		snap.byHash[e.hash] = e
+		snap.byID[sk.ID] = e
 	}
 	k.snap.Store(snap)
 }
@@ -143,6 +148,12 @@ func (k *Keyring) Authenticate(ctx context.Context, key string) (*Principal, err
 	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
 		return nil, ErrInvalidKey
 	}
+	return k.usable(e)
+}
+
+// usable returns e's principal, or a *KeyStateError when e was revoked or
+// has expired.
+func (k *Keyring) usable(e *storedKey) (*Principal, error) {
 	if !e.revokedAt.IsZero() {
 		return nil, &KeyStateError{KeyID: e.principal.KeyID, Revoked: true, At: e.revokedAt}
 	}
@@ -157,17 +168,8 @@ func (k *Keyring) Authenticate(ctx context.Context, key string) (*Principal, err
 // a key id gets exactly that key's permissions and limits. A revoked or
 // expired stored key answers as Authenticate would.
 func (k *Keyring) KeyByID(ctx context.Context, id string) (*Principal, error) {
-	for _, e := range k.snap.Load().byHash {
-		if e.principal.KeyID != id {
-			continue
-		}
-		if !e.revokedAt.IsZero() {
-			return nil, &KeyStateError{KeyID: id, Revoked: true, At: e.revokedAt}
-		}
-		if !e.expiresAt.IsZero() && !k.now().Before(e.expiresAt) {
-			return nil, &KeyStateError{KeyID: id, At: e.expiresAt}
-		}
-		return e.principal, nil
+	if e, ok := k.snap.Load().byID[id]; ok {
+		return k.usable(e)
 	}
 	if k.static != nil {
 		return k.static.KeyByID(ctx, id)
