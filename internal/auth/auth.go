@@ -114,12 +114,20 @@ func (s *StaticKeys) Authenticate(_ context.Context, key string) (*Principal, er
 	if key == "" {
 		return nil, ErrNoKey
 	}
-	h := Hash(key)
-	e, ok := s.byHash[h]
-	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
+	p, ok := s.lookup(Hash(key))
+	if !ok {
 		return nil, ErrInvalidKey
 	}
-	return e.principal, nil
+	return p, nil
+}
+
+// lookup returns the principal of the key whose hash is h.
+func (s *StaticKeys) lookup(h [sha256.Size]byte) (*Principal, bool) {
+	e, ok := s.byHash[h]
+	if !ok || subtle.ConstantTimeCompare(e.hash[:], h[:]) != 1 {
+		return nil, false
+	}
+	return e.principal, true
 }
 
 type principalKey struct{}
