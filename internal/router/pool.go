@@ -14,6 +14,8 @@ type Pool struct {
 	Class   string
 	tiers   []tier
 	limiter limits.Limiter // nil: deployments' rpm/tpm are not counted
+	// countsTokens: a deployment has a tpm limit the limiter counts.
+	countsTokens bool
 }
 
 type tier struct {
@@ -109,19 +111,7 @@ func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, 
 
 // CountsTokens reports whether picks from the pool count tokens against a
 // deployment's tpm limit, so the caller must estimate them.
-func (p *Pool) CountsTokens() bool {
-	if p.limiter == nil {
-		return false
-	}
-	for _, t := range p.tiers {
-		for _, d := range t.deployments {
-			if d.Config.TPM > 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
+func (p *Pool) CountsTokens() bool { return p.countsTokens }
 
 // Deployments returns the pool's deployments, best tier first.
 func (p *Pool) Deployments() []*Deployment {

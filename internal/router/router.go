@@ -162,6 +162,7 @@ func (r *Router) addToTier(p *Pool, d *Deployment) error {
 		p.tiers = slices.Insert(p.tiers, i, tier{priority: prio, selector: sel})
 	}
 	p.tiers[i].deployments = append(p.tiers[i].deployments, d)
+	p.countsTokens = p.countsTokens || (p.limiter != nil && d.Config.TPM > 0)
 	return nil
 }
 
