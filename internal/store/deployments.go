@@ -14,20 +14,8 @@ const deploymentColumns = `id, model, class, provider, endpoint, resource_name, 
 
 // ListDeployments implements Store.
 func (s *sqlStore) ListDeployments(ctx context.Context) ([]Deployment, error) {
-	rows, err := s.read.QueryContext(ctx, s.q.list)
+	out, err := queryAll(ctx, s.read, s.scanDeployment, s.q.list)
 	if err != nil {
-		return nil, fmt.Errorf("store: list deployments: %w", err)
-	}
-	defer rows.Close()
-	var out []Deployment
-	for rows.Next() {
-		d, err := s.scanDeployment(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list deployments: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list deployments: %w", err)
 	}
 	return out, nil
@@ -35,10 +23,7 @@ func (s *sqlStore) ListDeployments(ctx context.Context) ([]Deployment, error) {
 
 // GetDeployment implements Store.
 func (s *sqlStore) GetDeployment(ctx context.Context, id string) (Deployment, error) {
-	d, err := s.scanDeployment(s.read.QueryRowContext(ctx, s.q.get, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	d, err := queryOne(ctx, s.read, s.scanDeployment, s.q.get, id)
 	if err != nil {
 		return Deployment{}, fmt.Errorf("store: get deployment %q: %w", id, err)
 	}
@@ -65,14 +50,7 @@ func (s *sqlStore) createDeployment(ctx context.Context, d Deployment) error {
 		return err
 	}
 	args := append([]any{d.ID}, fields...)
-	args = append(args, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())
-	return s.change(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q.insert, args...)
-		if s.d.isConflict(err) {
-			return ErrConflict
-		}
-		return err
-	})
+	return s.insert(ctx, s.q.insert, append(args, d.CreatedAt.UnixMilli(), d.UpdatedAt.UnixMilli())...)
 }
 
 // UpdateDeployment implements Store.
@@ -91,32 +69,13 @@ func (s *sqlStore) updateDeployment(ctx context.Context, d Deployment) (created 
 	if err != nil {
 		return 0, err
 	}
-	args := append(fields, d.UpdatedAt.UnixMilli(), d.ID)
-	err = s.change(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, s.q.update, args...).Scan(&created)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		return err
-	})
-	return created, err
+	return s.update(ctx, s.q.update, append(fields, d.UpdatedAt.UnixMilli(), d.ID)...)
 }
 
 // DeleteDeployment implements Store.
 func (s *sqlStore) DeleteDeployment(ctx context.Context, id string) error {
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q.delete, id)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return ErrNotFound
-		}
-		return nil
+		return deleteOne(ctx, tx, s.q.delete, id)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete deployment %q: %w", id, err)
@@ -150,7 +109,7 @@ func (s *sqlStore) fields(d Deployment) ([]any, error) {
 
 // scanDeployment reads one row in deploymentColumns order, decrypting the
 // key and decoding ModelInfo.
-func (s *sqlStore) scanDeployment(row interface{ Scan(...any) error }) (Deployment, error) {
+func (s *sqlStore) scanDeployment(row rowScanner) (Deployment, error) {
 	var (
 		d                Deployment
 		key, info        sql.NullString

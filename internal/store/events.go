@@ -49,13 +49,7 @@ func (s *sqlStore) CreateEvent(ctx context.Context, e Event) (Event, error) {
 	if err == nil {
 		args := append([]any{e.ID}, fields...)
 		args = append(args, e.CreatedAt.UnixMilli(), e.UpdatedAt.UnixMilli())
-		err = s.change(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, s.q.events.insert, args...)
-			if s.d.isConflict(err) {
-				return ErrConflict
-			}
-			return err
-		})
+		err = s.insert(ctx, s.q.events.insert, args...)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("store: create event %q: %w", e.ID, err)
@@ -65,10 +59,7 @@ func (s *sqlStore) CreateEvent(ctx context.Context, e Event) (Event, error) {
 
 // GetEvent implements AccessStore.
 func (s *sqlStore) GetEvent(ctx context.Context, id string) (Event, error) {
-	e, err := scanEvent(s.read.QueryRowContext(ctx, s.q.events.get, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	e, err := queryOne(ctx, s.read, scanEvent, s.q.events.get, id)
 	if err != nil {
 		return Event{}, fmt.Errorf("store: get event %q: %w", id, err)
 	}
@@ -77,20 +68,8 @@ func (s *sqlStore) GetEvent(ctx context.Context, id string) (Event, error) {
 
 // ListEvents implements AccessStore.
 func (s *sqlStore) ListEvents(ctx context.Context) ([]Event, error) {
-	rows, err := s.read.QueryContext(ctx, s.q.events.list)
+	out, err := queryAll(ctx, s.read, scanEvent, s.q.events.list)
 	if err != nil {
-		return nil, fmt.Errorf("store: list events: %w", err)
-	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		e, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list events: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list events: %w", err)
 	}
 	return out, nil
@@ -103,14 +82,7 @@ func (s *sqlStore) UpdateEvent(ctx context.Context, e Event) (Event, error) {
 	var created int64
 	fields, err := eventFields(e)
 	if err == nil {
-		args := append(fields, e.UpdatedAt.UnixMilli(), e.ID)
-		err = s.change(ctx, func(tx *sql.Tx) error {
-			err := tx.QueryRowContext(ctx, s.q.events.update, args...).Scan(&created)
-			if errors.Is(err, sql.ErrNoRows) {
-				return ErrNotFound
-			}
-			return err
-		})
+		created, err = s.update(ctx, s.q.events.update, append(fields, e.UpdatedAt.UnixMilli(), e.ID)...)
 	}
 	if err != nil {
 		return Event{}, fmt.Errorf("store: update event %q: %w", e.ID, err)
@@ -170,7 +142,7 @@ func eventFields(e Event) ([]any, error) {
 }
 
 // scanEvent reads one row in eventColumns order.
-func scanEvent(row interface{ Scan(...any) error }) (Event, error) {
+func scanEvent(row rowScanner) (Event, error) {
 	var (
 		e                Event
 		start, end       sql.NullInt64

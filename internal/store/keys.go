@@ -51,13 +51,7 @@ func (s *sqlStore) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err == nil {
 		args := append([]any{k.ID}, fields...)
 		args = append(args, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli())
-		err = s.change(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, s.q.keys.insert, args...)
-			if s.d.isConflict(err) {
-				return ErrConflict
-			}
-			return err
-		})
+		err = s.insert(ctx, s.q.keys.insert, args...)
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: create key %q: %w", k.ID, err)
@@ -67,7 +61,7 @@ func (s *sqlStore) CreateKey(ctx context.Context, k Key) (Key, error) {
 
 // GetKey implements AccessStore.
 func (s *sqlStore) GetKey(ctx context.Context, id string) (Key, error) {
-	k, err := s.oneKey(ctx, s.q.keys.get, id)
+	k, err := queryOne(ctx, s.read, scanKey, s.q.keys.get, id)
 	if err != nil {
 		return Key{}, fmt.Errorf("store: get key %q: %w", id, err)
 	}
@@ -76,7 +70,7 @@ func (s *sqlStore) GetKey(ctx context.Context, id string) (Key, error) {
 
 // KeyByHash implements AccessStore.
 func (s *sqlStore) KeyByHash(ctx context.Context, hash []byte) (Key, error) {
-	k, err := s.oneKey(ctx, s.q.keys.byHash, hex.EncodeToString(hash))
+	k, err := queryOne(ctx, s.read, scanKey, s.q.keys.byHash, hex.EncodeToString(hash))
 	if err != nil {
 		// Not the hash itself: error messages end up in logs.
 		return Key{}, fmt.Errorf("store: key by hash: %w", err)
@@ -86,20 +80,11 @@ func (s *sqlStore) KeyByHash(ctx context.Context, hash []byte) (Key, error) {
 
 // AttendeeKey implements AccessStore.
 func (s *sqlStore) AttendeeKey(ctx context.Context, eventID, attendee string) (Key, error) {
-	k, err := s.oneKey(ctx, s.q.keys.attendee, eventID, attendee)
+	k, err := queryOne(ctx, s.read, scanKey, s.q.keys.attendee, eventID, attendee)
 	if err != nil {
 		return Key{}, fmt.Errorf("store: key of attendee %q of event %q: %w", attendee, eventID, err)
 	}
 	return k, nil
-}
-
-// oneKey runs a query that selects at most one key.
-func (s *sqlStore) oneKey(ctx context.Context, query string, args ...any) (Key, error) {
-	k, err := scanKey(s.read.QueryRowContext(ctx, query, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
-	return k, err
 }
 
 // ListKeys implements AccessStore.
@@ -108,20 +93,8 @@ func (s *sqlStore) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	if f.EventID != "" {
 		query, args = s.q.keys.listEvent, []any{f.EventID}
 	}
-	rows, err := s.read.QueryContext(ctx, query, args...)
+	out, err := queryAll(ctx, s.read, scanKey, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list keys: %w", err)
-	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list keys: %w", err)
 	}
 	return out, nil
@@ -134,17 +107,7 @@ func (s *sqlStore) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	var created int64
 	fields, err := keyFields(k)
 	if err == nil {
-		args := append(fields, k.UpdatedAt.UnixMilli(), k.ID)
-		err = s.change(ctx, func(tx *sql.Tx) error {
-			err := tx.QueryRowContext(ctx, s.q.keys.update, args...).Scan(&created)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				return ErrNotFound
-			case s.d.isConflict(err):
-				return ErrConflict
-			}
-			return err
-		})
+		created, err = s.update(ctx, s.q.keys.update, append(fields, k.UpdatedAt.UnixMilli(), k.ID)...)
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: update key %q: %w", k.ID, err)
@@ -217,7 +180,7 @@ func keyFields(k Key) ([]any, error) {
 }
 
 // scanKey reads one row in keyColumns order.
-func scanKey(row interface{ Scan(...any) error }) (Key, error) {
+func scanKey(row rowScanner) (Key, error) {
 	var (
 		k                Key
 		hash             string

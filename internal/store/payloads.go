@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -119,10 +118,7 @@ func (s *sqlStore) insertPayloads(ctx context.Context, tx *sql.Tx, records []usa
 
 // Payload implements Store.
 func (s *sqlStore) Payload(ctx context.Context, requestID string) (Payload, error) {
-	p, err := scanPayload(s.read.QueryRowContext(ctx, s.q.payloads.get, requestID))
-	if errors.Is(err, sql.ErrNoRows) {
-		err = ErrNotFound
-	}
+	p, err := queryOne(ctx, s.read, scanPayload, s.q.payloads.get, requestID)
 	if err != nil {
 		return Payload{}, fmt.Errorf("store: payload %q: %w", requestID, err)
 	}
@@ -155,20 +151,8 @@ func (s *sqlStore) ListPayloads(ctx context.Context, q PayloadQuery) ([]Payload,
 		}
 	}
 	fmt.Fprintf(&b, " ORDER BY time DESC, request_id%s DESC LIMIT %d", s.d.byteOrder, limit)
-	rows, err := s.read.QueryContext(ctx, s.d.rebind(b.String()), args...)
+	out, err := queryAll(ctx, s.read, scanPayload, s.d.rebind(b.String()), args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: list payloads: %w", err)
-	}
-	defer rows.Close()
-	var out []Payload
-	for rows.Next() {
-		p, err := scanPayload(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list payloads: %w", err)
-		}
-		out = append(out, p)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list payloads: %w", err)
 	}
 	return out, nil
@@ -195,7 +179,7 @@ func (s *sqlStore) PurgePayloads(ctx context.Context, before time.Time) (int64, 
 	}
 }
 
-func scanPayload(row interface{ Scan(...any) error }) (Payload, error) {
+func scanPayload(row rowScanner) (Payload, error) {
 	var (
 		p  Payload
 		ms int64

@@ -70,6 +70,65 @@ func (s *sqlStore) change(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	return tx.Commit()
 }
 
+// rowScanner is a *sql.Row or *sql.Rows: what the scan functions read.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// queryOne runs a query that selects at most one row and scans it;
+// no row is ErrNotFound.
+func queryOne[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) (T, error) {
+	v, err := scan(db.QueryRowContext(ctx, query, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	return v, err
+}
+
+// queryAll runs query and scans every row it selects.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// insert runs an INSERT in a change; a taken key is ErrConflict.
+func (s *sqlStore) insert(ctx context.Context, query string, args ...any) error {
+	return s.change(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, query, args...)
+		if s.d.isConflict(err) {
+			return ErrConflict
+		}
+		return err
+	})
+}
+
+// update runs an UPDATE ... RETURNING created_at in a change and returns
+// the row's creation time: no row is ErrNotFound, a taken unique value
+// ErrConflict.
+func (s *sqlStore) update(ctx context.Context, query string, args ...any) (created int64, err error) {
+	err = s.change(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, query, args...).Scan(&created)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case s.d.isConflict(err):
+			return ErrConflict
+		}
+		return err
+	})
+	return created, err
+}
+
 // timestamp is now at the precision the columns keep, so what a write
 // returns equals what a later read returns.
 func (s *sqlStore) timestamp() time.Time {
