@@ -39,7 +39,7 @@ type Cooldowns struct {
 	now     func() time.Time
 	self    string // this replica's id, so its own messages are skipped
 
-	out     chan string // messages to publish, written by Run
+	out     chan outgoing // cooldowns to publish, sent by Run
 	healthy atomic.Bool
 	// subscribed is set once the first subscription is established and
 	// the running cooldowns are loaded.
@@ -55,7 +55,7 @@ func New(client redis.UniversalClient, prefix, replica string, a Applier, log *s
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Cooldowns{client: client, prefix: prefix, applier: a, log: log, now: time.Now, self: replica, out: make(chan string, 256)}
+	return &Cooldowns{client: client, prefix: prefix, applier: a, log: log, now: time.Now, self: replica, out: make(chan outgoing, 256)}
 }
 
 func (c *Cooldowns) channel() string { return c.prefix + "cooldowns" }
@@ -67,6 +67,13 @@ func (c *Cooldowns) message(id string, until time.Time, reason string) string {
 	return c.self + "\x00" + id + "\x00" + strconv.FormatInt(until.UnixMilli(), 10) + "\x00" + reason
 }
 
+// outgoing is one of this replica's cooldowns waiting for Run to share it.
+type outgoing struct {
+	id    string
+	until time.Time
+	msg   string
+}
+
 // Publish tells the other replicas that deployment id cools until until.
 // It never blocks the caller: Run sends it; when Run has fallen far behind
 // (Redis hanging) the message is dropped, which only means the others
@@ -76,28 +83,26 @@ func (c *Cooldowns) Publish(id string, until time.Time, reason string) {
 		return
 	}
 	select {
-	case c.out <- c.message(id, until, reason):
+	case c.out <- outgoing{id: id, until: until, msg: c.message(id, until, reason)}:
 	default:
 	}
 }
 
 // send writes one cooldown's key and publishes it, in one round trip.
-func (c *Cooldowns) send(ctx context.Context, msg string) {
-	parts := strings.SplitN(msg, "\x00", 4)
-	ms, _ := strconv.ParseInt(parts[2], 10, 64)
-	ttl := time.UnixMilli(ms).Sub(c.now())
+func (c *Cooldowns) send(ctx context.Context, o outgoing) {
+	ttl := o.until.Sub(c.now())
 	if ttl <= 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_, err := c.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, c.key(parts[1]), msg, ttl)
-		p.Publish(ctx, c.channel(), msg)
+		p.Set(ctx, c.key(o.id), o.msg, ttl)
+		p.Publish(ctx, c.channel(), o.msg)
 		return nil
 	})
 	if err != nil {
-		c.log.Debug("cooldown not shared", "deployment", parts[1], "err", err)
+		c.log.Debug("cooldown not shared", "deployment", o.id, "err", err)
 	}
 }
 
@@ -142,8 +147,8 @@ func (c *Cooldowns) Run(ctx context.Context, ping time.Duration) {
 			return
 		case <-t.C:
 			c.ping(ctx)
-		case msg := <-c.out:
-			c.send(ctx, msg)
+		case o := <-c.out:
+			c.send(ctx, o)
 		case m, ok := <-ch:
 			if !ok {
 				return
