@@ -29,20 +29,8 @@ type imageRequest struct {
 // depends on the prompt. URLs point back to this server (/mock/images/),
 // so a browser can show them.
 func (c *call) images() {
-	var req imageRequest
-	if !c.readBody(&req) {
-		return
-	}
-	if req.Prompt == "" {
-		badRequest(c.w, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
-		return
-	}
-	n := req.N
-	if n == 0 {
-		n = 1
-	}
-	if n < 1 || n > maxImages {
-		badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(n)+".", "n", "invalid_value")
+	req, ok := c.readImageRequest()
+	if !ok {
 		return
 	}
 	b64 := false
@@ -56,23 +44,18 @@ func (c *call) images() {
 	}
 	h := newHasher()
 	h.add(req.Prompt)
-
-	base := "http://"
-	if c.r.TLS != nil {
-		base = "https://"
-	}
-	base += c.r.Host + "/mock/images/"
+	base := c.origin() + "/mock/images/"
 
 	bp := getBuf()
 	defer putBuf(bp)
 	b := append((*bp)[:0], '{')
 	b = appendKInt(b, "created", time.Now().Unix())
 	b = append(b, `,"data":[`...)
-	for i := range n {
+	for i := range req.N {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		rgb := uint32(splitmix(uint64(h)+uint64(i))) & 0xffffff
+		rgb := h.imageRGB(i)
 		b = append(b, '{')
 		if b64 {
 			b = append(b, `"b64_json":"`...)
@@ -88,6 +71,41 @@ func (c *call) images() {
 	b = append(b, "]}"...)
 	*bp = b
 	c.writeBody(b)
+}
+
+// readImageRequest reads and checks an image generation request, for the
+// synchronous route and the DALL-E 2 submission alike. N defaults to 1.
+func (c *call) readImageRequest() (imageRequest, bool) {
+	var req imageRequest
+	if !c.readBody(&req) {
+		return req, false
+	}
+	if req.Prompt == "" {
+		badRequest(c.w, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
+		return req, false
+	}
+	if req.N == 0 {
+		req.N = 1
+	}
+	if req.N < 1 || req.N > maxImages {
+		badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(req.N)+".", "n", "invalid_value")
+		return req, false
+	}
+	return req, true
+}
+
+// origin is the scheme and host the request came in by, for URLs that
+// point back at this server.
+func (c *call) origin() string {
+	if c.r.TLS != nil {
+		return "https://" + c.r.Host
+	}
+	return "http://" + c.r.Host
+}
+
+// imageRGB is the colour of picture i for a prompt hashed into h.
+func (h hasher) imageRGB(i int) uint32 {
+	return uint32(splitmix(uint64(h)+uint64(i))) & 0xffffff
 }
 
 // serveImageFile serves /mock/images/RRGGBB.png.

@@ -76,29 +76,13 @@ func (c *call) jobID() string {
 // submitImages answers POST /openai/images/generations:submit: 202, an
 // operation-location pointing at this server, and the job's id and status.
 func (c *call) submitImages(apiVersion string) {
-	var req imageRequest
-	if !c.readBody(&req) {
+	req, ok := c.readImageRequest()
+	if !ok {
 		return
 	}
-	if req.Prompt == "" {
-		badRequest(c.w, "Missing required parameter: 'prompt'.", "prompt", "missing_required_parameter")
-		return
-	}
-	n := req.N
-	if n == 0 {
-		n = 1
-	}
-	if n < 1 || n > maxImages {
-		badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(n)+".", "n", "invalid_value")
-		return
-	}
-	j := &job{id: c.jobID(), created: time.Now(), prompt: req.Prompt, n: n}
+	j := &job{id: c.jobID(), created: time.Now(), prompt: req.Prompt, n: req.N}
 	c.s.jobs.add(j)
-	scheme := "http://"
-	if c.r.TLS != nil {
-		scheme = "https://"
-	}
-	c.w.Header()["Operation-Location"] = []string{scheme + c.r.Host + "/openai/operations/images/" + j.id + "?api-version=" + apiVersion}
+	c.w.Header()["Operation-Location"] = []string{c.origin() + "/openai/operations/images/" + j.id + "?api-version=" + apiVersion}
 	b := append([]byte(nil), '{')
 	b = appendKV(b, "id", j.id)
 	b = append(b, ',')
@@ -129,11 +113,7 @@ func (c *call) imageOperation() {
 		writeJSON(c.w, http.StatusOK, b)
 		return
 	}
-	base := "http://"
-	if c.r.TLS != nil {
-		base = "https://"
-	}
-	base += c.r.Host + "/mock/images/"
+	base := c.origin() + "/mock/images/"
 	h := newHasher()
 	h.add(j.prompt)
 	b = append(b, `,"result":{`...)
@@ -143,9 +123,8 @@ func (c *call) imageOperation() {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		rgb := uint32(splitmix(uint64(h)+uint64(i))) & 0xffffff
 		b = append(b, '{')
-		b = appendKV(b, "url", base+hex6(rgb)+".png")
+		b = appendKV(b, "url", base+hex6(h.imageRGB(i))+".png")
 		b = append(b, '}')
 	}
 	b = append(b, "]},"...)

@@ -50,14 +50,10 @@ func (c *call) search() {
 	h.add(c.route.name)
 	h.add(req.Search)
 
-	scheme := "http://"
-	if c.r.TLS != nil {
-		scheme = "https://"
-	}
 	bp := getBuf()
 	defer putBuf(bp)
 	b := append((*bp)[:0], '{')
-	b = appendKV(b, "@odata.context", scheme+c.r.Host+"/indexes('"+c.route.name+"')/$metadata#docs(*)")
+	b = appendKV(b, "@odata.context", c.origin()+"/indexes('"+c.route.name+"')/$metadata#docs(*)")
 	if req.Count {
 		b = append(b, ',')
 		b = appendKInt(b, "@odata.count", int64(top))
