@@ -99,20 +99,15 @@ func parseRoute(path string) (route, bool) {
 		if !ok || dep == "" {
 			return route{}, false
 		}
-		var ep endpoint
-		switch op {
-		case "chat/completions", "extensions/chat/completions":
-			ep = epChat
-		case "completions":
-			ep = epCompletions
-		case "embeddings":
-			ep = epEmbeddings
-		case "images/generations":
-			ep = epImages
-		default:
+		if op == "extensions/chat/completions" {
+			op = "chat/completions"
+		}
+		rt, ok := openAIRoute(op, shapeAzure)
+		if !ok || rt.ep == epModels {
 			return route{}, false
 		}
-		return route{ep: ep, shape: shapeAzure, name: dep}, true
+		rt.name = dep
+		return rt, true
 	}
 	if rest, ok := strings.CutPrefix(path, "/indexes"); ok {
 		return searchRoute(rest)
