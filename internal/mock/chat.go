@@ -127,34 +127,7 @@ func (c *call) chat() {
 		h.add(string(m.Content))
 		prompt += 4 + approxTokens(string(m.Content))
 	}
-	a := newAnswer(uint64(h), limit)
-	if req.Stream {
-		c.stream(true, model, a, prompt, req.StreamOptions.IncludeUsage)
-		return
-	}
-	if !c.sleep(c.generationDelay(a.n)) {
-		return
-	}
-
-	bp := getBuf()
-	defer putBuf(bp)
-	b := append((*bp)[:0], '{')
-	b = c.appendID(b, "chatcmpl-")
-	b = append(b, `,"object":"chat.completion",`...)
-	b = appendKInt(b, "created", time.Now().Unix())
-	b = append(b, ',')
-	b = appendKV(b, "model", model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
-	b = a.appendText(b)
-	b = append(b, `","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
-	b = append(b, a.finish...)
-	b = append(b, `"}],`...)
-	b = appendUsage(b, prompt, a.n)
-	b = append(b, `,"service_tier":"default",`...)
-	b = c.appendFingerprint(b)
-	b = append(b, '}')
-	*bp = b
-	c.writeBody(b)
+	c.reply(true, model, newAnswer(uint64(h), limit), prompt, req.Stream, req.StreamOptions.IncludeUsage)
 }
 
 func (c *call) completions() {
@@ -179,9 +152,15 @@ func (c *call) completions() {
 		h.addUint(in.seed)
 		prompt += in.tokens
 	}
-	a := newAnswer(uint64(h), req.MaxTokens)
-	if req.Stream {
-		c.stream(false, model, a, prompt, req.StreamOptions.IncludeUsage)
+	c.reply(false, model, newAnswer(uint64(h), req.MaxTokens), prompt, req.Stream, req.StreamOptions.IncludeUsage)
+}
+
+// reply sends answer a to a chat (chat true) or completions request: as
+// server-sent events when stream is set, else as one body after the time
+// the tokens would take to generate.
+func (c *call) reply(chat bool, model string, a answer, prompt int, stream, includeUsage bool) {
+	if stream {
+		c.stream(chat, model, a, prompt, includeUsage)
 		return
 	}
 	if !c.sleep(c.generationDelay(a.n)) {
@@ -191,17 +170,31 @@ func (c *call) completions() {
 	bp := getBuf()
 	defer putBuf(bp)
 	b := append((*bp)[:0], '{')
-	b = c.appendID(b, "cmpl-")
-	b = append(b, `,"object":"text_completion",`...)
+	if chat {
+		b = c.appendID(b, "chatcmpl-")
+		b = append(b, `,"object":"chat.completion",`...)
+	} else {
+		b = c.appendID(b, "cmpl-")
+		b = append(b, `,"object":"text_completion",`...)
+	}
 	b = appendKInt(b, "created", time.Now().Unix())
 	b = append(b, ',')
 	b = appendKV(b, "model", model)
-	b = append(b, `,"choices":[{"text":"`...)
-	b = a.appendText(b)
-	b = append(b, `","index":0,"logprobs":null,"finish_reason":"`...)
+	if chat {
+		b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
+		b = a.appendText(b)
+		b = append(b, `","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"`...)
+	} else {
+		b = append(b, `,"choices":[{"text":"`...)
+		b = a.appendText(b)
+		b = append(b, `","index":0,"logprobs":null,"finish_reason":"`...)
+	}
 	b = append(b, a.finish...)
 	b = append(b, `"}],`...)
 	b = appendUsage(b, prompt, a.n)
+	if chat {
+		b = append(b, `,"service_tier":"default"`...)
+	}
 	b = append(b, ',')
 	b = c.appendFingerprint(b)
 	b = append(b, '}')
