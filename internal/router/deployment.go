@@ -63,6 +63,22 @@ func (d *Deployment) coolingUntil(now time.Time) (time.Time, bool) {
 	return c.until, true
 }
 
+// extendCooldown cools the deployment until until for reason, unless a
+// later deadline is already set: concurrent 429s, here or on another
+// replica, keep the latest. It reports whether the deadline moved.
+func (d *Deployment) extendCooldown(until time.Time, reason string) bool {
+	next := &cooldown{until: until, reason: reason}
+	for {
+		cur := d.cooldown.Load()
+		if cur != nil && !cur.until.Before(until) {
+			return false
+		}
+		if d.cooldown.CompareAndSwap(cur, next) {
+			return true
+		}
+	}
+}
+
 // available reports whether a request may be sent now, and if not, when the
 // deployment may come back (zero when unknown): the latest of its
 // cooldown, its open circuit and its full rpm/tpm window.

@@ -59,19 +59,9 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 	if wait <= 0 {
 		wait = r.opts.Cooldown
 	}
-	next := &cooldown{until: now.Add(wait), reason: o.Reason}
-	// Keep the later deadline when concurrent 429s disagree.
-	for {
-		cur := d.cooldown.Load()
-		if cur != nil && !cur.until.Before(next.until) {
-			return
-		}
-		if d.cooldown.CompareAndSwap(cur, next) {
-			if r.opts.OnCooldown != nil {
-				r.opts.OnCooldown(d.Config.ID, next.until, o)
-			}
-			return
-		}
+	until := now.Add(wait)
+	if d.extendCooldown(until, o.Reason) && r.opts.OnCooldown != nil {
+		r.opts.OnCooldown(d.Config.ID, until, o)
 	}
 }
 
@@ -82,19 +72,7 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 // whether the deadline moved.
 func (r *Router) ApplyCooldown(id string, until time.Time, reason string) bool {
 	d, ok := r.table.Load().byID[id]
-	if !ok {
-		return false
-	}
-	next := &cooldown{until: until, reason: reason}
-	for {
-		cur := d.cooldown.Load()
-		if cur != nil && !cur.until.Before(until) {
-			return false
-		}
-		if d.cooldown.CompareAndSwap(cur, next) {
-			return true
-		}
-	}
+	return ok && d.extendCooldown(until, reason)
 }
 
 func (r *Router) fail(d *Deployment, now time.Time, o Outcome) {
