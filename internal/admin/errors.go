@@ -79,16 +79,17 @@ func writeError(w http.ResponseWriter, err error, withDetail bool) {
 
 // writeJSON writes v as the response body.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
 	b, err := json.Marshal(v)
 	if err != nil {
 		// Only our own response types reach here; failing to encode one
 		// is a bug, not a client problem.
-		b, status = []byte(`{"error":{"message":"internal error; see the gateway log","type":"server_error","param":null,"code":"internal_error"}}`), http.StatusInternalServerError
+		apierror.Write(w, errInternal)
+		return
 	}
-	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(b)+1))
-	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
 }
