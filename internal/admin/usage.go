@@ -47,7 +47,7 @@ type usageResponse struct {
 // ?group_by=, filtered by ?key=, ?event= and ?model=, as JSON or, with
 // ?format=csv, as a CSV download for chargeback.
 func (h *handler) usage(w http.ResponseWriter, r *http.Request) error {
-	q, csvFormat, err := parseUsageQuery(r.URL.Query(), time.Now())
+	q, csvFormat, err := parseUsageQuery(r.URL.Query(), h.opts.Now())
 	if err != nil {
 		return err
 	}
