@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
@@ -12,6 +13,17 @@ import (
 
 func errBadRequest(param, code, format string, args ...any) *apierror.Error {
 	return &apierror.Error{Status: http.StatusBadRequest, Message: fmt.Sprintf(format, args...), Type: apierror.TypeInvalidRequest, Param: param, Code: code}
+}
+
+// onlyOnce answers 400 naming the first of params that q gives more than
+// once: which of the values was meant is anyone's guess.
+func onlyOnce(q url.Values, params ...string) error {
+	for _, p := range params {
+		if n := len(q[p]); n > 1 {
+			return errBadRequest(p, "invalid_parameter", "%s is given %d times; give it once", p, n)
+		}
+	}
+	return nil
 }
 
 // errNoSuch answers a request for a deployment, key or event (kind) that

@@ -219,8 +219,8 @@ func keyStatus(k store.Key, now time.Time) string {
 // attendee keys.
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if len(q["event"]) > 1 {
-		return errBadRequest("event", "invalid_parameter", "event is given %d times; give it once", len(q["event"]))
+	if err := onlyOnce(q, "event"); err != nil {
+		return err
 	}
 	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event")})
 	if err != nil {

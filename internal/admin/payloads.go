@@ -73,10 +73,8 @@ func (h *handler) getPayload(w http.ResponseWriter, r *http.Request) error {
 // parsePayloadQuery reads the query string; every bad value is a 400
 // naming its parameter.
 func parsePayloadQuery(v url.Values) (q store.PayloadQuery, err error) {
-	for _, param := range []string{"from", "to", "key", "model", "limit"} {
-		if len(v[param]) > 1 {
-			return q, errBadRequest(param, "invalid_parameter", "%s is given %d times; give it once", param, len(v[param]))
-		}
+	if err := onlyOnce(v, "from", "to", "key", "model", "limit"); err != nil {
+		return q, err
 	}
 	if s := v.Get("from"); s != "" {
 		if q.From, err = parseUsageTime("from", s, false); err != nil {

@@ -151,13 +151,13 @@ func (h *handler) eventReport(w http.ResponseWriter, r *http.Request) error {
 func reportRange(r *http.Request, ev store.Event, loc *time.Location) (from, to time.Time, err error) {
 	q := r.URL.Query()
 	from, to = ev.Start.UTC(), ev.End.UTC()
+	if err := onlyOnce(q, "from", "to"); err != nil {
+		return from, to, err
+	}
 	for _, f := range []struct {
 		name string
 		dst  *time.Time
 	}{{"from", &from}, {"to", &to}} {
-		if len(q[f.name]) > 1 {
-			return from, to, errBadRequest(f.name, "invalid_parameter", "%s is given %d times; give it once", f.name, len(q[f.name]))
-		}
 		s := strings.TrimSpace(q.Get(f.name))
 		if s == "" {
 			continue

@@ -77,10 +77,8 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request) error {
 // parseUsageQuery reads the query string; every bad value is a 400
 // naming its parameter. csvFormat reports ?format=csv.
 func parseUsageQuery(v url.Values, now time.Time) (q store.UsageQuery, csvFormat bool, err error) {
-	for _, param := range []string{"from", "to", "group_by", "key", "event", "model", "format"} {
-		if len(v[param]) > 1 {
-			return q, false, errBadRequest(param, "invalid_parameter", "%s is given %d times; give it once", param, len(v[param]))
-		}
+	if err := onlyOnce(v, "from", "to", "group_by", "key", "event", "model", "format"); err != nil {
+		return q, false, err
 	}
 	// The default end is the end of the current second: the range is
 	// half-open, and "up to now" must include a record made this very
