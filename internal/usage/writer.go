@@ -118,8 +118,8 @@ type Writer struct {
 	inflight   context.CancelFunc
 	aborted    bool
 
-	batchLen                            atomic.Int64 // len(batch) unless fromSpill
-	written, spilled, dropped, failures atomic.Int64
+	batchLen                   atomic.Int64 // len(batch) unless fromSpill
+	written, spilled, failures atomic.Int64
 }
 
 // WriterStats are a Writer's counters since NewWriter.
@@ -213,10 +213,7 @@ func (w *Writer) overflow(r Record) {
 }
 
 // drop counts n lost records and logs them, at most once a minute.
-func (w *Writer) drop(n int64, r *dropReason) {
-	w.dropped.Add(n)
-	w.drops.add(n, r)
-}
+func (w *Writer) drop(n int64, r *dropReason) { w.drops.add(n, r) }
 
 // Stats returns the counters. It is cheap: a few atomic loads.
 func (w *Writer) Stats() WriterStats {
@@ -224,7 +221,7 @@ func (w *Writer) Stats() WriterStats {
 		Queued:   int64(len(w.queue)) + w.batchLen.Load(),
 		Written:  w.written.Load(),
 		Spilled:  w.spilled.Load(),
-		Dropped:  w.dropped.Load(),
+		Dropped:  w.drops.total.Load(),
 		Failures: w.failures.Load(),
 	}
 }
