@@ -423,6 +423,9 @@ type propertyDef struct {
 // parameter that does not parse is skipped: the schema is the client's,
 // and JSON Schema allows more than this reads.
 func toolTokens(enc *encoding, tools, functions json.RawMessage) int {
+	if len(tools) == 0 && len(functions) == 0 {
+		return 0 // most requests: no decode, no syntax error to build
+	}
 	var defs []functionDef
 	var items []json.RawMessage
 	if json.Unmarshal(tools, &items) == nil {
