@@ -135,10 +135,7 @@ func (h *handler) eventInfo(w http.ResponseWriter, r *http.Request) error {
 // switched off, not started, or over. The seed's playground shows the
 // message.
 func eventRunning(ev store.Event, now time.Time) error {
-	loc, _ := loadZone(ev.TimeZone)
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := eventZone(ev)
 	const layout = "2006-01-02 15:04 MST"
 	switch {
 	case !ev.Active:

@@ -175,6 +175,15 @@ func loadZone(name string) (*time.Location, string) {
 	return loc, ""
 }
 
+// eventZone is the zone an event's times are read and shown in: UTC
+// when its stored name no longer loads.
+func eventZone(ev store.Event) *time.Location {
+	if loc, _ := loadZone(ev.TimeZone); loc != nil {
+		return loc
+	}
+	return time.UTC
+}
+
 // wallClockLayouts are the forms of a time without an offset: read as the
 // wall clock in the event's time zone. A date alone is its midnight.
 var wallClockLayouts = []string{"2006-01-02T15:04:05.999999999", "2006-01-02T15:04", "2006-01-02 15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"}

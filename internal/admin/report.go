@@ -84,22 +84,19 @@ func (h *handler) eventReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return eventError(err, id)
 	}
-	loc, _ := loadZone(ev.TimeZone)
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := eventZone(ev)
 	from, to, err := reportRange(r, ev, loc)
 	if err != nil {
 		return err
 	}
 
-	keys, err := h.opts.Store.ListKeys(ctx, store.KeyFilter{EventID: ev.ID})
+	attendees, err := h.attendeeCount(r, ev.ID)
 	if err != nil {
 		return err
 	}
 	rep := eventReport{
 		EventID: ev.ID, Name: ev.Name, TimeZone: loc.String(), From: from, To: to,
-		Attendees: len(keys), Days: []reportDay{}, Models: []reportModel{},
+		Attendees: attendees, Days: []reportDay{}, Models: []reportModel{},
 	}
 
 	byKey, err := h.opts.Store.QueryUsage(ctx, store.UsageQuery{From: from, To: to, GroupBy: store.GroupByKey, EventID: ev.ID})
