@@ -68,21 +68,12 @@ func (h *handler) seedUpsert(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	var missing []string
-	for _, f := range []struct {
-		name string
-		v    *string
-	}{
-		{"deployment_class", b.DeploymentClass}, {"friendly_name", b.FriendlyName},
-		{"deployment_name", b.DeploymentName}, {"endpoint_key", b.EndpointKey},
-		{"resource_name", b.ResourceName},
-	} {
-		if f.v == nil {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return errBadRequest(missing[0], "invalid_deployment", "missing %s; the body needs deployment_class, friendly_name, deployment_name, endpoint_key, resource_name (and optionally active)", strings.Join(missing, ", "))
+	if err := requireFields("invalid_deployment", "active", []required{
+		{"deployment_class", b.DeploymentClass != nil}, {"friendly_name", b.FriendlyName != nil},
+		{"deployment_name", b.DeploymentName != nil}, {"endpoint_key", b.EndpointKey != nil},
+		{"resource_name", b.ResourceName != nil},
+	}); err != nil {
+		return err
 	}
 	class, _ := config.CanonicalClass(*b.DeploymentClass)
 	if class == "" {
@@ -146,6 +137,29 @@ func (h *handler) seedUpsert(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, seedView(d))
 	return nil
+}
+
+// required is a field a seed body must hold, and whether it does.
+type required struct {
+	name string
+	set  bool
+}
+
+// requireFields answers 400 naming the fields missing from a seed body,
+// which the seed's models require, and listing what the body needs
+// (optional: the fields it may also hold).
+func requireFields(code, optional string, fields []required) error {
+	var missing, all []string
+	for _, f := range fields {
+		all = append(all, f.name)
+		if !f.set {
+			missing = append(missing, f.name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errBadRequest(missing[0], code, "missing %s; the body needs %s (and optionally %s)", strings.Join(missing, ", "), strings.Join(all, ", "), optional)
 }
 
 // seedList answers GET /api/v1/management/modeldeployment/list/{query}:

@@ -69,22 +69,13 @@ func (h *handler) seedAddEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &b, false); err != nil {
 		return err
 	}
-	var missing []string
-	for _, f := range []struct {
-		name string
-		set  bool
-	}{
+	if err := requireFields("invalid_event", "active, daily_request_cap, event_markdown, time_zone_label", []required{
 		{"event_name", b.EventName != nil}, {"start_utc", b.StartUTC != nil}, {"end_utc", b.EndUTC != nil},
 		{"max_token_cap", b.MaxTokenCap != nil}, {"event_url", b.EventURL != nil},
 		{"event_url_text", b.EventURLText != nil}, {"organizer_name", b.OrganizerName != nil},
 		{"organizer_email", b.OrganizerEmail != nil},
-	} {
-		if !f.set {
-			missing = append(missing, f.name)
-		}
-	}
-	if len(missing) > 0 {
-		return errBadRequest(missing[0], "invalid_event", "missing %s; the body needs event_name, start_utc, end_utc, max_token_cap, event_url, event_url_text, organizer_name, organizer_email (and optionally active, daily_request_cap, event_markdown, time_zone_label)", strings.Join(missing, ", "))
+	}); err != nil {
+		return err
 	}
 	// The times are read in UTC; the label only says how to show them.
 	utc := "UTC"
