@@ -34,7 +34,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := logf.logger(stderr)
+	log, err := logf.logger(stderr)
+	if err != nil {
+		return err
+	}
 
 	var upstreams [2]string
 	for i := range upstreams {

@@ -49,7 +49,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := logf.logger(stderr)
+	log, err := logf.logger(stderr)
+	if err != nil {
+		return err
+	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
 		if err != nil {
@@ -487,14 +490,19 @@ func logFlags(fs *flag.FlagSet) logOptions {
 	}
 }
 
-func (o logOptions) logger(w io.Writer) *slog.Logger {
+// logger returns the logger the flags ask for, or an error naming a bad
+// flag value rather than quietly logging otherwise.
+func (o logOptions) logger(w io.Writer) (*slog.Logger, error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*o.level)); err != nil {
-		lvl = slog.LevelInfo
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", *o.level)
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	if *o.format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+	switch *o.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return nil, fmt.Errorf("--log-format %q: want text or json", *o.format)
 }

@@ -190,3 +190,18 @@ func TestDemoWorksAsPrinted(t *testing.T) {
 		t.Errorf("demo exit code after stop = %d, want 0", code)
 	}
 }
+
+func TestBadLogFlagsAreRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--log-level", "verbose", "--listen", "127.0.0.1:0"},
+		{"demo", "--log-format", "jsn", "--listen", "127.0.0.1:0"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(context.Background(), args, &out, &errOut); code != 1 {
+			t.Errorf("%q: exit code %d, want 1", args, code)
+		}
+		if !strings.Contains(errOut.String(), args[2]) {
+			t.Errorf("%q: stderr %q does not name %s", args, errOut.String(), args[2])
+		}
+	}
+}
