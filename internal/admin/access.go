@@ -49,10 +49,6 @@ func (h *handler) accessChanged(ctx context.Context, msg string, attrs ...any) {
 	}
 }
 
-func errKeyNotFound(id string) *apierror.Error { return errNoSuch("key", id) }
-
-func errEventNotFound(id string) *apierror.Error { return errNoSuch("event", id) }
-
 // errNoSecret answers a request for an attendee key on a gateway that has
 // no secret to derive one from.
 var errNoSecret = &apierror.Error{
@@ -64,7 +60,7 @@ var errNoSecret = &apierror.Error{
 // keyError turns the store's sentinels for a key into answers.
 func keyError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return errKeyNotFound(id)
+		return errNoSuch("key", id)
 	}
 	return err
 }
@@ -72,7 +68,7 @@ func keyError(err error, id string) error {
 // eventError turns the store's sentinels for an event into answers.
 func eventError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return errEventNotFound(id)
+		return errNoSuch("event", id)
 	}
 	return err
 }

@@ -135,7 +135,7 @@ func (h *handler) remove(ctx context.Context, id string) error {
 func storeError(err error, id string, names fieldNames) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return errNotFound(id)
+		return errNoSuch("deployment", id)
 	case errors.Is(err, store.ErrConflict):
 		return errExists(id)
 	case errors.Is(err, store.ErrNoSecretKey):

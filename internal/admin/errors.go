@@ -36,8 +36,6 @@ func errNoSuch(kind, id string) *apierror.Error {
 	}
 }
 
-func errNotFound(id string) *apierror.Error { return errNoSuch("deployment", id) }
-
 // errConfigDeployment refuses a change to a deployment the config file
 // defines: the file is the source of truth for those.
 func errConfigDeployment(id string) *apierror.Error {
