@@ -29,13 +29,9 @@ func (g *Gateway) admit(r *http.Request, req *request) error {
 	req.grant = grant
 	req.admitted = true
 	if grant.MaxTokens > 0 {
-		req.body = withMaxTokens(req.body, req.peek, grant.MaxTokens)
-		p, err := peek(req.body)
-		if err != nil {
-			return err // cannot happen: the splice keeps the body valid
-		}
-		req.peek = p
-		req.prompt = 0
+		// The splice moves the peeked spans, so the body is not scanned
+		// again, and leaves the prompt, so its estimate stands.
+		req.body, req.peek = withMaxTokens(req.body, req.peek, grant.MaxTokens)
 	}
 	return nil
 }
@@ -78,27 +74,19 @@ func (req *request) demand() int64 {
 }
 
 // withMaxTokens returns body with max_tokens (or max_completion_tokens,
-// whichever it has) set to n; when it has neither, max_tokens is added.
-// The body is not modified.
-func withMaxTokens(body []byte, p peeked, n int64) []byte {
+// whichever it has) set to n, and the peek of the result; when it has
+// neither, max_tokens is added. The body is not modified.
+func withMaxTokens(body []byte, p peeked, n int64) ([]byte, peeked) {
 	v := strconv.AppendInt(nil, n, 10)
+	p.MaxTokens = n
 	if p.maxStart >= 0 {
-		out := make([]byte, 0, len(body)-(p.maxEnd-p.maxStart)+len(v))
-		out = append(out, body[:p.maxStart]...)
-		out = append(out, v...)
-		return append(out, body[p.maxEnd:]...)
+		out := splice(body, p.maxStart, p.maxEnd, v)
+		p = p.moved(p.maxEnd, len(out)-len(body))
+		p.maxEnd = p.maxStart + len(v)
+		return out, p
 	}
-	i := 0
-	for i < len(body) && body[i] != '{' {
-		i++
-	}
-	out := make([]byte, 0, len(body)+len(v)+16)
-	out = append(out, body[:i+1]...)
-	out = append(out, `"max_tokens":`...)
-	out = append(out, v...)
-	rest := body[i+1:]
-	if !onlySpaceThen(rest, '}') {
-		out = append(out, ',')
-	}
-	return append(out, rest...)
+	out, at := insertFirst(body, "max_tokens", v)
+	p = p.moved(0, len(out)-len(body))
+	p.maxField, p.maxStart, p.maxEnd = "max_tokens", at, at+len(v)
+	return out, p
 }

@@ -271,8 +271,5 @@ func replaceTopLevelString(body []byte, key, v string) ([]byte, bool) {
 		return body, false
 	}
 	q := strconv.Quote(v) // v is base64url and dots: plain ASCII
-	out := make([]byte, 0, len(body)-(end-start)+len(q))
-	out = append(out, body[:start]...)
-	out = append(out, q...)
-	return append(out, body[end:]...), true
+	return splice(body, start, end, []byte(q)), true
 }

@@ -138,25 +138,49 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 func withModel(body []byte, p peeked, model string) []byte {
 	q, _ := json.Marshal(model)
 	if p.modelStart >= 0 {
-		out := make([]byte, 0, len(body)-(p.modelEnd-p.modelStart)+len(q))
-		out = append(out, body[:p.modelStart]...)
-		out = append(out, q...)
-		return append(out, body[p.modelEnd:]...)
+		return splice(body, p.modelStart, p.modelEnd, q)
 	}
-	// Insert right after the opening brace.
-	i := 0
-	for i < len(body) && body[i] != '{' {
-		i++
-	}
-	out := make([]byte, 0, len(body)+len(q)+10)
-	out = append(out, body[:i+1]...)
-	out = append(out, `"model":`...)
-	out = append(out, q...)
-	rest := body[i+1:]
-	if !onlySpaceThen(rest, '}') {
+	out, _ := insertFirst(body, "model", q)
+	return out
+}
+
+// splice returns a copy of body with body[start:end] replaced by v.
+func splice(body []byte, start, end int, v []byte) []byte {
+	out := make([]byte, 0, len(body)-(end-start)+len(v))
+	out = append(out, body[:start]...)
+	out = append(out, v...)
+	return append(out, body[end:]...)
+}
+
+// insertFirst returns a copy of body, a validated JSON object, with the
+// member "key":value inserted first, and the offset of value in the copy.
+func insertFirst(body []byte, key string, value []byte) ([]byte, int) {
+	i := bytes.IndexByte(body, '{') + 1
+	out := make([]byte, 0, len(body)+len(key)+len(value)+4)
+	out = append(out, body[:i]...)
+	out = append(out, '"')
+	out = append(out, key...)
+	out = append(out, `":`...)
+	at := len(out)
+	out = append(out, value...)
+	if !onlySpaceThen(body[i:], '}') {
 		out = append(out, ',')
 	}
-	return append(out, rest...)
+	return append(out, body[i:]...), at
+}
+
+// moved returns p for its body with by bytes inserted at offset at (or,
+// when by is negative, removed there): the spans from at on shift.
+func (p peeked) moved(at, by int) peeked {
+	if p.modelStart >= at {
+		p.modelStart += by
+		p.modelEnd += by
+	}
+	if p.maxStart >= at {
+		p.maxStart += by
+		p.maxEnd += by
+	}
+	return p
 }
 
 func onlySpaceThen(b []byte, c byte) bool {

@@ -78,8 +78,8 @@ func TestWithModel(t *testing.T) {
 
 // FuzzPeek checks peek against encoding/json: whatever peek accepts is
 // valid JSON with the same top-level fields, every valid JSON object is
-// accepted unless a peeked field has the wrong type, and withModel keeps
-// the body valid JSON.
+// accepted unless a peeked field has the wrong type, withModel keeps
+// the body valid JSON, and withMaxTokens returns the peek of its result.
 func FuzzPeek(f *testing.F) {
 	for _, s := range []string{
 		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}`,
@@ -93,7 +93,8 @@ func FuzzPeek(f *testing.F) {
 		// A map, not a struct: encoding/json matches struct fields
 		// case-insensitively, OpenAI's servers (and peek) do not.
 		var obj map[string]json.RawMessage
-		valid := json.Valid(body) && json.Unmarshal(body, &obj) == nil
+		// A JSON null unmarshals into a map too, as a nil one.
+		valid := json.Valid(body) && json.Unmarshal(body, &obj) == nil && obj != nil
 		if err == nil {
 			if !valid {
 				t.Fatalf("peek accepted invalid JSON %q", body)
@@ -107,6 +108,10 @@ func FuzzPeek(f *testing.F) {
 			if err := json.Unmarshal(out, &back); err != nil || string(back["model"]) != `"rewritten"` {
 				t.Errorf("withModel(%q) = %q (%v), want valid JSON with the new model", body, out, err)
 			}
+			capped, p := withMaxTokens(body, got, 64)
+			if want, err := peek(capped); err != nil || !cmp.Equal(want, p, cmp.AllowUnexported(peeked{})) {
+				t.Errorf("withMaxTokens(%q) = %q with peek %+v, want %+v (%v)", body, capped, p, want, err)
+			}
 			return
 		}
 		var fe *fieldError
@@ -114,4 +119,37 @@ func FuzzPeek(f *testing.F) {
 			t.Errorf("peek rejected valid JSON object %q: %v", body, err)
 		}
 	})
+}
+
+// TestWithMaxTokensPeek checks that the peek withMaxTokens returns is the
+// peek of the body it returns, so admit need not scan the body again.
+func TestWithMaxTokensPeek(t *testing.T) {
+	tests := []struct {
+		body string
+		n    int64
+		want string
+	}{
+		{`{"model":"gpt-4o","messages":[]}`, 128, `{"max_tokens":128,"model":"gpt-4o","messages":[]}`},
+		{`{ }`, 7, `{"max_tokens":7 }`},
+		{`{"max_tokens":4096,"model":"m"}`, 5, `{"max_tokens":5,"model":"m"}`},
+		{`{"model":"m","max_tokens":null,"stream":true}`, 1000, `{"model":"m","max_tokens":1000,"stream":true}`},
+		{`{"max_completion_tokens":9,"model":"m"}`, 12345, `{"max_completion_tokens":12345,"model":"m"}`},
+	}
+	for _, tt := range tests {
+		p, err := peek([]byte(tt.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotPeek := withMaxTokens([]byte(tt.body), p, tt.n)
+		if string(got) != tt.want {
+			t.Errorf("withMaxTokens(%s, %d) = %s, want %s", tt.body, tt.n, got, tt.want)
+		}
+		want, err := peek(got)
+		if err != nil {
+			t.Fatalf("peek(%s): %v", got, err)
+		}
+		if diff := cmp.Diff(want, gotPeek, cmp.AllowUnexported(peeked{})); diff != "" {
+			t.Errorf("withMaxTokens(%s) peek mismatch (-peek of the result +returned):\n%s", tt.body, diff)
+		}
+	}
 }

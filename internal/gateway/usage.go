@@ -14,14 +14,12 @@ type Recorder interface {
 	Record(usage.Record)
 }
 
-// includeUsage is what the gateway adds to a streaming request so the
-// upstream reports the stream's token usage.
-const includeUsage = `"stream_options":{"include_usage":true},`
+// includeUsage is the stream_options the gateway adds to a streaming
+// request so the upstream reports the stream's token usage.
+var includeUsage = []byte(`{"include_usage":true}`)
 
 // prepareStreamUsage builds the body variant that asks for stream usage,
-// when the request streams and did not set stream_options itself. The
-// insertion goes right after the opening brace, so the peeked spans shift
-// by its length.
+// when the request streams and did not set stream_options itself.
 func prepareStreamUsage(req *request) {
 	p := req.peek
 	if !p.Stream || p.HasStreamOptions {
@@ -32,24 +30,8 @@ func prepareStreamUsage(req *request) {
 	default:
 		return
 	}
-	i := 0
-	for i < len(req.body) && req.body[i] != '{' {
-		i++
-	}
-	ins := includeUsage
-	if onlySpaceThen(req.body[i+1:], '}') {
-		ins = ins[:len(ins)-1] // no trailing comma in an empty object
-	}
-	b := make([]byte, 0, len(req.body)+len(ins))
-	b = append(b, req.body[:i+1]...)
-	b = append(b, ins...)
-	b = append(b, req.body[i+1:]...)
-	req.usageBody = b
-	req.usagePeek = p
-	if p.modelStart >= 0 {
-		req.usagePeek.modelStart += len(ins)
-		req.usagePeek.modelEnd += len(ins)
-	}
+	req.usageBody, _ = insertFirst(req.body, "stream_options", includeUsage)
+	req.usagePeek = p.moved(0, len(req.usageBody)-len(req.body))
 }
 
 // record builds the request's usage record and hands it to the recorder.
