@@ -13,7 +13,7 @@ import (
 const DefaultSubmitModel = "dall-e-2"
 
 // noPeek is the peek of a body the gateway does not look into.
-var noPeek = peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1}
+var noPeek = peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}
 
 // peekOp peeks at a request body as its operation needs: AI Search bodies
 // and polls are forwarded unread (the URL names the model), the rest must

@@ -13,8 +13,8 @@ import (
 type peeked struct {
 	// Model is the body's model, "" when absent.
 	Model string
-	// modelStart and modelEnd bound the model value (quotes included), so a
-	// rewrite can splice it; both -1 when absent.
+	// modelStart and modelEnd bound the model value (quotes included, or
+	// a null), so a rewrite can splice it; both -1 when absent.
 	modelStart, modelEnd int
 	Stream               bool
 	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
@@ -77,7 +77,9 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 	switch {
 	case escaped && k == "model", !escaped && string(name) == "model":
 		if string(v) == "null" {
-			p.Model, p.modelStart, p.modelEnd = "", -1, -1
+			// No model, but the span is kept: a rewrite must replace the
+			// null, or the body would name the model twice.
+			p.Model, p.modelStart, p.modelEnd = "", vs, ve
 			return nil
 		}
 		if v[0] != '"' {

@@ -23,7 +23,7 @@ func TestPeek(t *testing.T) {
 		{"last duplicate wins", `{"model":"a","model":"b"}`, peeked{Model: "b", modelStart: 21, modelEnd: 24, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"nested model ignored", `{"x":{"model":"no"},"stream":false}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: 7, maxStart: 25, maxEnd: 26, maxField: "max_completion_tokens"}, nil, true},
-		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: 41, maxEnd: 45, maxField: "max_tokens"}, nil, true},
+		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: 9, modelEnd: 13, MaxTokens: -1, maxStart: 41, maxEnd: 45, maxField: "max_tokens"}, nil, true},
 		{"whitespace", " \n{ \"model\" : \"m\" } \n", peeked{Model: "m", modelStart: 14, modelEnd: 17, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"empty object", `{}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"array", `[]`, peeked{}, new(*syntaxError), false},
@@ -64,6 +64,7 @@ func TestWithModel(t *testing.T) {
 		{`{"x":1}`, "m", `{"model":"m","x":1}`},
 		{`{ }`, "m", `{"model":"m" }`},
 		{`{"x":1,"model":"a"}`, `q"uote`, `{"x":1,"model":"q\"uote"}`},
+		{`{"model":null,"x":1}`, "m", `{"model":"m","x":1}`},
 	}
 	for _, tt := range tests {
 		p, err := peek([]byte(tt.body))
