@@ -75,8 +75,15 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // before any byte of a success body is read is as retryable as a refused
 // connection, because nothing has reached the client yet. The upstream
 // request shares the client's context: a client that leaves cancels it.
-func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (*upstream, router.Outcome) {
-	up := &upstream{timeout: g.idle}
+// A failed attempt's trace span ends here; a successful one's once its
+// body has been sent.
+func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (up *upstream, o router.Outcome) {
+	up = &upstream{timeout: g.idle}
+	defer func() {
+		if o.Verdict != router.Success {
+			up.endSpan(o, up.err)
+		}
+	}()
 	up.injected = req.usageBody != nil && pick.Target.StreamUsage
 	ctx := r.Context()
 	if g.tracer != nil {

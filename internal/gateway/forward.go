@@ -89,9 +89,6 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			res.attempts++
 			req.attempts = res.attempts
 			up, o := g.attempt(r, req, pick)
-			if o.Verdict != router.Success {
-				up.endSpan(o, up.err)
-			}
 			switch {
 			case o.Verdict == router.ClientGone:
 				g.router.Report(pick, o, 0)

@@ -143,9 +143,6 @@ func (g *Gateway) forwardSticky(w http.ResponseWriter, r *http.Request, req *req
 	}
 	res.attempts, req.attempts = 1, 1
 	up, o := g.attempt(r, req, pick)
-	if o.Verdict != router.Success {
-		up.endSpan(o, up.err)
-	}
 	switch {
 	case o.Verdict == router.ClientGone:
 		g.router.Report(pick, o, 0)
@@ -180,13 +177,7 @@ func (g *Gateway) respondOperation(w http.ResponseWriter, r *http.Request, req *
 		}
 		return res, &apierror.Error{Status: http.StatusBadGateway, Message: "the upstream's answer broke off: " + fail.Reason, Type: apierror.TypeUpstream, Code: "upstream_error"}
 	}
-	h := w.Header()
-	for k, v := range up.resp.Header {
-		h[k] = v
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
-	}
+	h := g.answerHeader(w, req, pick, up, &res)
 	ok := up.resp.StatusCode >= 200 && up.resp.StatusCode <= 299
 	if ok {
 		id := ""
@@ -207,11 +198,6 @@ func (g *Gateway) respondOperation(w http.ResponseWriter, r *http.Request, req *
 		}
 		h.Set("Content-Length", strconv.Itoa(len(body)))
 	}
-	h["X-Spillway-Deployment"] = []string{pick.ID()}
-	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
-	res.status = up.resp.StatusCode
-	res.deployment = pick.ID()
-	res.priceModel = g.priceModel(pick.Deployment, req.model)
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 	_, werr := w.Write(body)

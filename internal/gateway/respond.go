@@ -23,18 +23,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 		return g.respondOperation(w, r, req, pick, up, o, res)
 	}
 	defer up.close()
-	h := w.Header()
-	for k, v := range up.resp.Header {
-		h[k] = v
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
-	}
-	h["X-Spillway-Deployment"] = []string{pick.ID()}
-	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
-	res.status = up.resp.StatusCode
-	res.deployment = pick.ID()
-	res.priceModel = g.priceModel(pick.Deployment, req.model)
+	h := g.answerHeader(w, req, pick, up, &res)
 	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
 	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
 	res.meter = m
@@ -68,6 +57,24 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	}
 	g.router.Report(pick, o, up.latency)
 	return res, nil
+}
+
+// answerHeader puts the upstream answer's end-to-end headers and the
+// gateway's own on w, and records in res what the client gets.
+func (g *Gateway) answerHeader(w http.ResponseWriter, req *request, pick router.Pick, up *upstream, res *result) http.Header {
+	h := w.Header()
+	for k, v := range up.resp.Header {
+		h[k] = v
+	}
+	for _, k := range hopHeaders {
+		delete(h, k)
+	}
+	h["X-Spillway-Deployment"] = []string{pick.ID()}
+	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
+	res.status = up.resp.StatusCode
+	res.deployment = pick.ID()
+	res.priceModel = g.priceModel(pick.Deployment, req.model)
+	return h
 }
 
 // copyBody writes the bytes read so far, then the rest of the body,
