@@ -53,6 +53,7 @@ func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		res, err := g.serve(w, r, req, fromPath)
+		err = g.internal(r, req, err)
 		if err != nil && res.attempts == 0 && req.admitted {
 			// Admitted but never sent: it must not count against the
 			// caller's limits.
@@ -113,6 +114,22 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 	return g.forward(w, r, req)
 }
 
+// internal sorts out an error that is neither an answer of the gateway's
+// nor one of its markers (a limiter's or the router's own failure): one
+// because the client left is errClientGone; any other is logged here, since
+// apierror.Write answers it as an internal error without its text.
+func (g *Gateway) internal(r *http.Request, req *request, err error) error {
+	var e *apierror.Error
+	if err == nil || errors.As(err, &e) || errors.Is(err, errAbort) || errors.Is(err, errClientGone) {
+		return err
+	}
+	if r.Context().Err() != nil {
+		return errClientGone
+	}
+	g.log.Error("request failed", "request_id", req.id, "err", err)
+	return err
+}
+
 // statusClientClosed is logged when the client left before the answer
 // was complete (nginx's and Caddy's 499).
 const statusClientClosed = 499
@@ -125,6 +142,8 @@ func statusOf(res result, err error) int {
 		return e.Status
 	case errors.Is(err, errClientGone):
 		return statusClientClosed
+	case err != nil && !errors.Is(err, errAbort):
+		return http.StatusInternalServerError // what apierror.Write answers
 	}
 	return res.status
 }
