@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,10 +180,7 @@ func (e *EntraTokens) Run(ctx context.Context, interval time.Duration) {
 // refreshDue starts a renewal of every cached token past its renewal time.
 func (e *EntraTokens) refreshDue() {
 	e.mu.Lock()
-	list := make([]*tokenSource, 0, len(e.sources))
-	for _, s := range e.sources {
-		list = append(list, s)
-	}
+	list := slices.Collect(maps.Values(e.sources))
 	e.mu.Unlock()
 	now := e.now()
 	for _, s := range list {
@@ -332,16 +331,8 @@ func credentialReason(err error) string {
 		if c := aadstsCode.FindString(err.Error()); c != "" {
 			details = append(details, c)
 		}
-		for i, d := range details {
-			if i == 0 {
-				r += " ("
-			} else {
-				r += ", "
-			}
-			r += d
-		}
 		if len(details) > 0 {
-			r += ")"
+			r += " (" + strings.Join(details, ", ") + ")"
 		}
 		return r
 	case errors.Is(err, context.DeadlineExceeded):
