@@ -39,10 +39,8 @@ func (g *Gateway) admit(r *http.Request, req *request) error {
 // settle tells the access checker and the router what a request used, so
 // the key's and the deployment's tpm counts are corrected and budgets
 // charged.
-func (g *Gateway) settle(req *request, rec *usage.Record) {
-	if req.demandTaken > 0 && rec.Deployment != "" {
-		g.router.SettleTokens(rec.Deployment, req.demandTaken, int64(rec.TotalTokens), req.pickedAt)
-	}
+func (g *Gateway) settle(req *request, res result, rec *usage.Record) {
+	g.router.SettleTokens(res.pick, int64(rec.TotalTokens))
 	if g.access != nil && req.admitted {
 		g.access.Settle(context.Background(), req.grant, int64(rec.TotalTokens), rec.Cost)
 	}

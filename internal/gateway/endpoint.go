@@ -32,13 +32,9 @@ type request struct {
 	grant    access.Grant
 	admitted bool
 	prompt   int64 // estimated prompt tokens, 0 until asked for
-	// demandTaken is the tokens a deployment's tpm was charged at the pick,
-	// corrected by the actual usage once known.
-	demandTaken int64
-	pickedAt    time.Time
-	start       time.Time
-	span        *tracing.Span // nil when tracing is off
-	attempts    int           // upstream attempts so far
+	start    time.Time
+	span     *tracing.Span // nil when tracing is off
+	attempts int           // upstream attempts so far
 }
 
 // endpoint serves one operation. fromPath is true for Azure-style routes,

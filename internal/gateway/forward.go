@@ -18,8 +18,11 @@ import (
 type result struct {
 	status     int
 	deployment string
-	attempts   int
-	ttfb       time.Duration
+	// pick is the attempt that answered, whose tpm charge is settled by
+	// the actual usage.
+	pick     router.Pick
+	attempts int
+	ttfb     time.Duration
 	// meter saw the answer's body; priceModel prices it.
 	meter      *meter
 	priceModel string
@@ -74,18 +77,15 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 		var demand int64
 		if pool.CountsTokens() {
 			demand = req.demand()
-			req.demandTaken = demand
 		}
 		for n := 0; n <= g.retries; n++ {
-			now := g.router.Now()
-			pick, err := pool.PickFor(r.Context(), now, tried, demand)
+			pick, err := pool.PickFor(r.Context(), g.router.Now(), tried, demand)
 			if err != nil {
 				var u *router.UnavailableError
 				tooLarge = tooLarge || (errors.As(err, &u) && u.TooLarge)
 				break
 			}
 			tried = append(tried, pick.Deployment)
-			req.pickedAt = now
 			res.attempts++
 			req.attempts = res.attempts
 			up, o := g.attempt(r, req, pick)

@@ -72,7 +72,7 @@ func (g *Gateway) answerHeader(w http.ResponseWriter, req *request, pick router.
 	h["X-Spillway-Deployment"] = []string{pick.ID()}
 	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
 	res.status = up.resp.StatusCode
-	res.deployment = pick.ID()
+	res.deployment, res.pick = pick.ID(), pick
 	res.priceModel = g.priceModel(pick.Deployment, req.model)
 	return h
 }

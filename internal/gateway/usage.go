@@ -36,7 +36,7 @@ func prepareStreamUsage(req *request) {
 
 // record builds the request's usage record and hands it to the recorder.
 func (g *Gateway) record(req *request, res result, status int) {
-	if g.recorder == nil && req.span == nil && !req.admitted && req.demandTaken == 0 {
+	if g.recorder == nil && req.span == nil && !req.admitted && !res.pick.ChargedTokens() {
 		return
 	}
 	rec := usage.Record{
@@ -83,7 +83,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 			}
 		}
 	}
-	g.settle(req, &rec)
+	g.settle(req, res, &rec)
 	req.span.EndRequest(rec)
 	if g.recorder != nil {
 		g.recorder.Record(rec)

@@ -92,18 +92,19 @@ func (d *Deployment) markFull(until time.Time) {
 	}
 }
 
-// SettleTokens corrects the tpm count of the deployment that answered by
-// the tokens it actually used: the pick, at pickedAt, counted demand before
-// sending. Once the pick's minute is over the correction is dropped: the
-// current window never counted that demand.
-func (r *Router) SettleTokens(deploymentID string, demand, used int64, pickedAt time.Time) {
-	t := r.table.Load()
-	d, ok := t.byID[deploymentID]
-	if !ok || d.Config.TPM <= 0 || r.opts.Limiter == nil || used == demand {
+// SettleTokens corrects the tpm count of the deployment of p, the attempt
+// that answered, by the tokens it actually used: the pick counted its
+// demand before sending. Once the pick's minute is over the correction is
+// dropped: the current window never counted that demand. A pick that was
+// charged nothing (no tpm limit, no limiter, or the zero Pick) is left
+// alone.
+func (r *Router) SettleTokens(p Pick, used int64) {
+	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
 		return
 	}
-	if !limits.SameWindow(pickedAt, r.opts.Now(), time.Minute) {
-		return
-	}
-	_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, used-demand)
+	_ = r.opts.Limiter.Adjust(context.Background(), p.tpmKey, time.Minute, used-p.demand)
 }
+
+// ChargedTokens reports whether the pick was charged tokens against its
+// deployment's tpm limit, so its actual usage must be settled.
+func (p Pick) ChargedTokens() bool { return p.Deployment != nil && p.demand > 0 }

@@ -379,7 +379,7 @@ func TestLimitsSettleTokens(t *testing.T) {
 				t.Fatalf("PickFor(60): %v", err)
 			}
 			r.Report(pick, Outcome{Verdict: Success}, time.Millisecond)
-			r.SettleTokens("a", 60, tt.used, limitsTestStart)
+			r.SettleTokens(pick, tt.used)
 			pick, err = p.PickFor(context.Background(), r.Now(), nil, tt.next)
 			if got, want := err == nil, tt.wantFit; got != want {
 				t.Errorf("after settling %d of 60: PickFor(%d) fits = %v (err %v), want %v", tt.used, tt.next, got, err, want)
@@ -403,7 +403,7 @@ func TestLimitsCorrectionsStayInTheirMinute(t *testing.T) {
 			name: "SettleTokens",
 			correct: func(r *Router, first Pick, pickedAt time.Time) {
 				r.Report(first, Outcome{Verdict: Success}, time.Millisecond)
-				r.SettleTokens("a", 60, 10, pickedAt)
+				r.SettleTokens(first, 10)
 			},
 		},
 		{
@@ -495,10 +495,10 @@ func TestLimitsUnlimitedNeverCounted(t *testing.T) {
 			t.Fatalf("pick %d: %v", i, err)
 		}
 		r.Report(pick, Outcome{Verdict: verdicts[i%len(verdicts)], Cooldown: time.Millisecond}, time.Millisecond)
-		r.SettleTokens(pick.ID(), 1000, 10, r.Now())
+		r.SettleTokens(pick, 10)
 		clk.Advance(time.Second)
 	}
-	r.SettleTokens("nope", 1000, 10, r.Now())
+	r.SettleTokens(Pick{}, 10)
 	if got, want := lim.takes.Load(), int64(0); got != want {
 		t.Errorf("Take calls = %d, want %d", got, want)
 	}
@@ -516,7 +516,11 @@ func TestLimitsNilLimiter(t *testing.T) {
 	if got, want := limitsTestCounts(r, p, 20, 50), map[string]int{"a": 20}; !cmp.Equal(got, want) {
 		t.Errorf("picks = %v, want %v", got, want)
 	}
-	r.SettleTokens("a", 50, 10, r.Now()) // nothing to correct, must not panic
+	pick, err := p.PickFor(context.Background(), r.Now(), nil, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SettleTokens(pick, 10) // nothing to correct, must not panic
 	if got, want := routerTestStatus(t, r, "a").State, "serving"; got != want {
 		t.Errorf("State = %q, want %q", got, want)
 	}
@@ -542,7 +546,7 @@ func BenchmarkPickForLimited(b *testing.B) {
 			b.Fatal(err)
 		}
 		r.Report(pick, benchTestOK, time.Millisecond)
-		r.SettleTokens(pick.ID(), 500, 300, now)
+		r.SettleTokens(pick, 300)
 	}
 }
 
