@@ -107,7 +107,7 @@ func New(o Options) *Gateway {
 
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/indexes(") {
+	if strings.HasPrefix(r.URL.Path, "/indexes(") || strings.HasPrefix(r.URL.Path, seedPrefix+"/indexes(") {
 		r = searchODataPath(r)
 	}
 	g.mux.ServeHTTP(w, r)
@@ -124,21 +124,32 @@ var operations = []struct {
 	{"images/generations", provider.Images},
 }
 
+// seedPrefix is where the Azure OpenAI Service Proxy that Spillway
+// replaces served its routes: /api/v1/openai/deployments/..., and so
+// /api/v1/chat/completions for the OpenAI style.
+const seedPrefix = "/api/v1"
+
 func (g *Gateway) routes() {
-	for _, prefix := range []string{"", "/api"} {
+	// OpenAI style: the model is in the body. Registered without a method
+	// so a wrong one gets an OpenAI-shaped 405, not the catch-all's 404.
+	for _, o := range operations {
+		g.mux.Handle("/v1/"+o.path, g.endpoint(o.op, false))
+		g.mux.Handle(seedPrefix+"/"+o.path, g.endpoint(o.op, false))
+	}
+	g.mux.Handle("/v1/models", g.handle(onlyGET(g.listModels)))
+	g.mux.Handle(seedPrefix+"/models", g.handle(onlyGET(g.listModels)))
+	// Azure style, bare, under the seed's /api/v1, and under /api as
+	// earlier Spillway versions answered it.
+	for _, prefix := range []string{"", seedPrefix, "/api"} {
 		for _, o := range operations {
-			// OpenAI style and Azure v1: the model is in the body.
-			// Registered without a method so a wrong one gets an
-			// OpenAI-shaped 405, not the catch-all's 404.
-			g.mux.Handle(prefix+"/v1/"+o.path, g.endpoint(o.op, false))
+			// Azure v1: the model is in the body.
 			g.mux.Handle(prefix+"/openai/v1/"+o.path, g.endpoint(o.op, false))
-			// Azure style: the deployment name in the URL is the model.
+			// The deployment name in the URL is the model.
 			g.mux.Handle(prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
 		}
 		g.mux.Handle(prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
 		g.mux.Handle(prefix+"/openai/images/generations:submit", g.endpoint(provider.ImagesSubmit, false))
 		g.mux.Handle(prefix+"/openai/operations/images/{operation}", g.imageOperation(g.endpoint(provider.ImageOperation, true)))
-		g.mux.Handle(prefix+"/v1/models", g.handle(onlyGET(g.listModels)))
 		g.mux.Handle(prefix+"/openai/v1/models", g.handle(onlyGET(g.listModels)))
 	}
 	g.searchRoutes()

@@ -20,15 +20,21 @@ import (
 // one by ServeHTTP before the mux sees it, since a mux wildcard must be a
 // whole path segment.
 func (g *Gateway) searchRoutes() {
-	g.mux.Handle("/indexes/{model}/docs/search", g.endpoint(provider.Search, true))
-	g.mux.Handle("/indexes/{model}/docs/search.post.search", g.endpoint(provider.Search, true))
-	g.mux.Handle("/indexes/{model}/docs", g.endpoint(provider.SearchDocs, true))
+	for _, prefix := range []string{"", seedPrefix} {
+		g.mux.Handle(prefix+"/indexes/{model}/docs/search", g.endpoint(provider.Search, true))
+		g.mux.Handle(prefix+"/indexes/{model}/docs/search.post.search", g.endpoint(provider.Search, true))
+		g.mux.Handle(prefix+"/indexes/{model}/docs", g.endpoint(provider.SearchDocs, true))
+	}
 }
 
 // searchODataPath returns r with /indexes('{index}')/rest rewritten to
 // /indexes/{index}/rest, or r itself when the path is not of that form.
 func searchODataPath(r *http.Request) *http.Request {
-	rest := strings.TrimPrefix(r.URL.Path, "/indexes(")
+	prefix := ""
+	if strings.HasPrefix(r.URL.Path, seedPrefix+"/") {
+		prefix = seedPrefix
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(r.URL.Path, prefix), "/indexes(")
 	name, rest, ok := strings.Cut(rest, ")")
 	if !ok || len(name) < 2 || name[0] != '\'' || name[len(name)-1] != '\'' || !strings.HasPrefix(rest, "/") {
 		return r
@@ -38,7 +44,7 @@ func searchODataPath(r *http.Request) *http.Request {
 		return r
 	}
 	u := *r.URL
-	u.Path = "/indexes/" + name + rest
+	u.Path = prefix + "/indexes/" + name + rest
 	u.RawPath = ""
 	r2 := new(http.Request)
 	*r2 = *r
