@@ -184,9 +184,13 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		}
 		a.redis = client
 		redis.SetLogger(redisLog{log})
-		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, log).WithRetry(time.Second, nil)
+		// The cluster's ping tells when Redis goes and returns, once for
+		// limits and cooldowns alike; the limiter falls back silently.
+		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
 		limiter = fb
-		redisUp = func() bool { return fb.Healthy() && a.cooldowns.Healthy() }
+		// Health is the ping's view: the limiter only notices Redis is back
+		// when a limited request comes, which may be never.
+		redisUp = func() bool { return a.cooldowns.Healthy() }
 	}
 	var m *metrics.Metrics // set below; no cooldown can happen before
 	a.tokens = provider.NewEntraTokens(provider.EntraOptions{Logger: log})
