@@ -203,7 +203,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Models:           cfg.Models,
 		Limiter:          limiter,
 		OnCooldown: func(id string, until time.Time, o router.Outcome) {
-			m.Cooldown(id, o.Reason)
+			m.Cooldown(id, o)
 			if a.cooldowns != nil {
 				a.cooldowns.Publish(id, until, o.Reason)
 			}

@@ -107,7 +107,7 @@ func TestDeploymentState(t *testing.T) {
 			do: func(t *testing.T) {
 				o := router.Outcome{Verdict: router.RateLimited, Cooldown: 30 * time.Second, Reason: "429 retry-after 30s"}
 				r.Report(east, o, time.Millisecond)
-				m.Cooldown(east.ID(), o.Reason) // what the lead's router hook will do
+				m.Cooldown(east.ID(), o) // what serve's OnCooldown hook does
 				west = deploymentsTestPick(t, r, "gpt-4o")
 				if west.ID() != "west" {
 					t.Fatalf("picked %q while east cools, want west", west.ID())

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/metrics"
+	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
@@ -23,7 +24,7 @@ func ExampleNew() {
 		Status: 200, Attempts: 2, Latency: 2 * time.Second, PromptTokens: 12, CompletionTokens: 30,
 	})
 	// The router, when a 429 takes a deployment out:
-	m.Cooldown("gpt-4o-west", "429 retry-after 6s")
+	m.Cooldown("gpt-4o-west", router.Outcome{Verdict: router.RateLimited, Reason: "429 retry-after 6s"})
 
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))

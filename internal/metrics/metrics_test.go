@@ -17,6 +17,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/metrics"
+	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
@@ -264,15 +265,18 @@ func TestHistogramBuckets(t *testing.T) {
 
 func TestCooldown(t *testing.T) {
 	m := metrics.New(metrics.Options{})
-	for _, c := range []struct{ deployment, reason string }{
-		{"east", "429 retry-after 6s"},
-		{"east", "429 rate limited"},
-		{"east", "429 quota exhausted, retry-after 1h0m0s"},
-		{"west", "upstream 401: invalid key"},
-		{"west", "upstream 404: DeploymentNotFound"},
-		{"west", "connection refused"},
+	for _, c := range []struct {
+		deployment string
+		o          router.Outcome
+	}{
+		{"east", router.Outcome{Verdict: router.RateLimited, Reason: "429 retry-after 6s"}},
+		{"east", router.Outcome{Verdict: router.RateLimited, Reason: "429 rate limited"}},
+		{"east", router.Outcome{Verdict: router.QuotaExhausted, Reason: "429 quota exhausted, retry-after 1h0m0s"}},
+		{"west", router.Outcome{Verdict: router.AuthFailed, Reason: "upstream 401: invalid key"}},
+		{"west", router.Outcome{Verdict: router.DeploymentGone, Reason: "upstream 404: DeploymentNotFound"}},
+		{"west", router.Outcome{Verdict: router.Transient, Reason: "connection refused"}},
 	} {
-		m.Cooldown(c.deployment, c.reason)
+		m.Cooldown(c.deployment, c.o)
 	}
 	text := metricsTestGet(t, m.Handler())
 	got := metricsTestParse(t, text, func(name string) bool { return name == "spillway_cooldowns_total" })
@@ -295,38 +299,22 @@ func TestCooldown(t *testing.T) {
 
 func TestReasonClass(t *testing.T) {
 	tests := []struct {
-		reason string
-		want   string
+		v    router.Verdict
+		want string
 	}{
-		// The router's own words (router.ClassifyResponse).
-		{"429 retry-after 6s", metrics.ReasonRateLimited},
-		{"429 rate limited", metrics.ReasonRateLimited},
-		{"429 quota exhausted, retry-after 1h0m0s", metrics.ReasonQuota},
-		{"upstream 401: invalid key", metrics.ReasonAuth},
-		{"upstream 403: forbidden", metrics.ReasonAuth},
-		{"upstream 401: invalid_api_key", metrics.ReasonAuth},
-		{"upstream 404: DeploymentNotFound", metrics.ReasonDeploymentGone},
-		{"upstream 404: deployment not found", metrics.ReasonDeploymentGone},
-		{"upstream 404: not an API error, check the api base", metrics.ReasonDeploymentGone},
-		{"upstream 301: redirect, check the api base", metrics.ReasonDeploymentGone},
-		{"upstream 307", metrics.ReasonDeploymentGone},
-		// Other wordings, e.g. a hand-made reason or a future classifier.
-		{"Rate limit exceeded", metrics.ReasonRateLimited},
-		{"throttled by APIM", metrics.ReasonRateLimited},
-		{"insufficient_quota", metrics.ReasonQuota},
-		{"Unauthorized", metrics.ReasonAuth},
-		{"The API deployment for this resource does not exist", metrics.ReasonDeploymentGone},
-		// Everything else.
-		{"", metrics.ReasonOther},
-		{"upstream 500", metrics.ReasonOther},
-		{"upstream 4290", metrics.ReasonOther},
-		{"3000 ms", metrics.ReasonOther},
-		{"connection refused", metrics.ReasonOther},
-		{"timeout waiting for response headers", metrics.ReasonOther},
+		// The verdicts that cool a deployment down (router.Report).
+		{router.RateLimited, metrics.ReasonRateLimited},
+		{router.QuotaExhausted, metrics.ReasonQuota},
+		{router.AuthFailed, metrics.ReasonAuth},
+		{router.DeploymentGone, metrics.ReasonDeploymentGone},
+		// Anything else.
+		{router.Transient, metrics.ReasonOther},
+		{router.Success, metrics.ReasonOther},
+		{router.TooLarge, metrics.ReasonOther},
 	}
 	for _, tt := range tests {
-		if got := metrics.ReasonClass(tt.reason); got != tt.want {
-			t.Errorf("ReasonClass(%q) = %q, want %q", tt.reason, got, tt.want)
+		if got := metrics.ReasonClass(tt.v); got != tt.want {
+			t.Errorf("ReasonClass(%v) = %q, want %q", tt.v, got, tt.want)
 		}
 	}
 }
@@ -388,7 +376,7 @@ func TestHandlerServesRuntimeCollectors(t *testing.T) {
 func TestHandlerIsOwnRegistry(t *testing.T) {
 	a := metrics.New(metrics.Options{})
 	b := metrics.New(metrics.Options{}) // a second New must not collide
-	a.Cooldown("east", "429 rate limited")
+	a.Cooldown("east", router.Outcome{Verdict: router.RateLimited, Reason: "429 rate limited"})
 	got := metricsTestParse(t, metricsTestGet(t, b.Handler()), func(name string) bool {
 		return name == "spillway_cooldowns_total"
 	})
@@ -412,7 +400,7 @@ func TestConcurrent(t *testing.T) {
 					KeyID: "key", Model: []string{"gpt-4o", "made-up"}[j%2], Endpoint: "chat",
 					Status: 200 + i, Attempts: 1, Latency: time.Millisecond, TTFB: time.Millisecond, PromptTokens: 1,
 				})
-				m.Cooldown("east", "429 rate limited")
+				m.Cooldown("east", router.Outcome{Verdict: router.RateLimited, Reason: "429 rate limited"})
 			}
 		})
 	}
