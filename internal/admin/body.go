@@ -38,7 +38,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, strict bool) error {
 	)
 	switch {
 	case errors.As(err, &tooLarge):
-		return &apierror.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body too large: the limit is %d bytes", maxBody), Type: apierror.TypeInvalidRequest, Code: "body_too_large"}
+		return &apierror.Error{Status: http.StatusRequestEntityTooLarge, Message: fmt.Sprintf("request body too large: the limit is %d bytes", maxBody), Type: apierror.TypeInvalidRequest, Code: "request_too_large"}
 	case errors.Is(err, io.EOF):
 		return errBadRequest("", "invalid_json", "request body is empty; send a JSON object")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):

@@ -73,9 +73,9 @@ func (h *handler) eventInfo(w http.ResponseWriter, r *http.Request) error {
 	now := h.opts.Now()
 	switch keyStatus(k, now) {
 	case keyRevoked:
-		return errEventInfoAuth("key_revoked", "this API key was revoked at %s; ask for a new one", k.RevokedAt.UTC().Format(time.RFC3339))
+		return errEventInfoAuth("api_key_revoked", "this API key was revoked at %s; ask for a new one", k.RevokedAt.UTC().Format(time.RFC3339))
 	case keyExpired:
-		return errEventInfoAuth("key_expired", "this API key expired at %s; ask for a new one", k.ExpiresAt.UTC().Format(time.RFC3339))
+		return errEventInfoAuth("api_key_expired", "this API key expired at %s; ask for a new one", k.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 
 	info := eventInfo{IsAuthorized: true, MaxTokenCap: k.MaxTokens, Models: allowed(nil, k.Models)}

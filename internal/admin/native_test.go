@@ -133,7 +133,7 @@ func TestNativeValidation(t *testing.T) {
 				`provider: unknown provider "bedrock"; use one of azure, openai, openai-compatible, azure-ai-search` + "\n" +
 				`endpoint: invalid endpoint "nope"; use an absolute http(s) URL such as https://NAME.openai.azure.com` + "\n" +
 				"rpm: must not be negative; 0 means unlimited", true},
-		{"too large", map[string]any{"model": "gpt-4o", "model_info": map[string]any{"x": strings.Repeat("a", 1<<20)}}, 413, "", "body_too_large", "request body too large", false},
+		{"too large", map[string]any{"model": "gpt-4o", "model_info": map[string]any{"x": strings.Repeat("a", 1<<20)}}, 413, "", "request_too_large", "request body too large", false},
 	}
 	e := newEnv(t, setup{})
 	for _, tt := range tests {

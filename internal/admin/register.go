@@ -58,7 +58,7 @@ func errKeyRevoked(ev store.Event) *apierror.Error {
 	return &apierror.Error{
 		Status:  http.StatusForbidden,
 		Message: "your key for this event was revoked; ask " + who + " for a new one",
-		Type:    apierror.TypePermission, Code: "key_revoked",
+		Type:    apierror.TypePermission, Code: "api_key_revoked",
 	}
 }
 

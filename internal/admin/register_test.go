@@ -191,8 +191,8 @@ func TestRegisterRevoked(t *testing.T) {
 		t.Fatalf("register with a revoked key: status %d, want 403; body %s", res.code, res.body)
 	}
 	got := res.err(t)
-	if got.Error.Code != "key_revoked" || !strings.Contains(got.Error.Message, "revoked") || !strings.Contains(got.Error.Message, "Ann, ann@example.com") {
-		t.Errorf("403: %+v, want key_revoked saying to ask Ann, ann@example.com", got.Error)
+	if got.Error.Code != "api_key_revoked" || !strings.Contains(got.Error.Message, "revoked") || !strings.Contains(got.Error.Message, "Ann, ann@example.com") {
+		t.Errorf("403: %+v, want api_key_revoked saying to ask Ann, ann@example.com", got.Error)
 	}
 	// The code is checked first: without it, nothing is told.
 	if res := e.register(ev, "wrong-code", "bob@example.com"); res.code != http.StatusNotFound {
