@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/admin"
@@ -38,8 +39,15 @@ type Catalog struct {
 	keys   *auth.Keyring // nil: stored keys are not loaded
 	log    *slog.Logger
 
+	// asked numbers the calls to Reload; covered is the highest number
+	// whose call came before a reload that then succeeded. A call waiting
+	// for the lock whose number is covered has nothing left to load: a
+	// burst of changes (500 attendees registering) costs one or two
+	// reloads, not one each.
+	asked   atomic.Int64
 	mu      sync.Mutex // serialises reloads
-	applied int64      // store revision last applied
+	covered int64
+	applied int64 // store revision last applied
 	loaded  bool
 	skipped map[string]string // stored deployment id -> why it is not routed
 	outage  bool              // the last tick could not read the store
@@ -65,8 +73,13 @@ func (c *Catalog) WithKeyring(k *auth.Keyring) *Catalog {
 // then every stored one that is valid and does not reuse a file id.
 // Deployments that keep their id keep their routing state.
 func (c *Catalog) Reload(ctx context.Context) error {
+	ticket := c.asked.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.covered >= ticket {
+		return nil // a reload that began after this call was made has loaded it
+	}
+	begin := c.asked.Load()
 	rev, err := c.store.Revision(ctx)
 	if err != nil {
 		return fmt.Errorf("catalog: read revision: %w", err)
@@ -109,7 +122,7 @@ func (c *Catalog) Reload(ctx context.Context) error {
 			c.log.Warn("stored deployment not routed", "deployment", id, "reason", why)
 		}
 	}
-	c.skipped, c.applied, c.loaded = skipped, rev, true
+	c.skipped, c.applied, c.loaded, c.covered = skipped, rev, true, begin
 	return nil
 }
 
