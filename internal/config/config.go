@@ -155,7 +155,8 @@ type Deployment struct {
 	Model string `yaml:"model"`
 	// Class is what the deployment serves, e.g. openai-chat.
 	Class string `yaml:"class"`
-	// Provider is azure, openai, openai-compatible or azure-ai-search.
+	// Provider is azure, openai, openai-compatible, azure-ai-search or
+	// azure-ai-inference.
 	// Default: azure-ai-search for class azure-ai-search or a
 	// *.search.windows.net endpoint; azure when ResourceName is set or the
 	// endpoint is an Azure OpenAI one; otherwise openai.
@@ -187,6 +188,9 @@ type Deployment struct {
 	TPM int `yaml:"tpm"`
 	// Active, when explicitly false, keeps the deployment out of routing.
 	Active *bool `yaml:"active"`
+	// Responses, when explicitly false, keeps an openai-chat deployment out
+	// of the Responses API (an upstream that only has chat completions).
+	Responses *bool `yaml:"responses"`
 	// ModelInfo is free-form metadata (LiteLLM's model_info).
 	ModelInfo map[string]any `yaml:"model_info"`
 }
@@ -260,6 +264,13 @@ type EntraMapping struct {
 	// KeyID names the key whose permissions the caller gets: a static key
 	// by its name (keys[].name).
 	KeyID string `yaml:"key_id"`
+}
+
+// ServesResponses reports whether an openai-chat deployment also serves
+// the Responses API (the default). Azure AI Search and Azure AI Inference
+// never do.
+func (d Deployment) ServesResponses() bool {
+	return (d.Responses == nil || *d.Responses) && d.Class == ClassChat && d.Provider != ProviderAzureAIInference
 }
 
 // IsActive reports whether the deployment takes traffic.
@@ -348,6 +359,10 @@ const (
 	ClassEmbeddings  = "openai-embeddings"
 	ClassImages      = "openai-images"
 	ClassSearch      = "azure-ai-search"
+	// ClassAudio serves transcriptions, translations and speech.
+	ClassAudio = "openai-audio"
+	// ClassModerations serves /v1/moderations (OpenAI deployments).
+	ClassModerations = "openai-moderations"
 )
 
 // Providers a deployment may use.
@@ -356,6 +371,10 @@ const (
 	ProviderOpenAI           = "openai"
 	ProviderOpenAICompatible = "openai-compatible"
 	ProviderAzureSearch      = "azure-ai-search"
+	// ProviderAzureAIInference is Azure AI Inference (Foundry serverless
+	// models, Mistral, Llama, ...): {endpoint}/chat/completions and
+	// /embeddings, the model in the body.
+	ProviderAzureAIInference = "azure-ai-inference"
 )
 
 // Upstream authentication of a deployment.
@@ -382,10 +401,10 @@ func (d Deployment) UsesEntra() bool { return d.Auth == AuthEntra }
 var Strategies = []string{"round-robin", "weighted", "least-inflight", "lowest-latency", "random"}
 
 // Classes lists the canonical classes, in the order messages name them.
-var Classes = []string{ClassChat, ClassCompletions, ClassEmbeddings, ClassImages, ClassSearch}
+var Classes = []string{ClassChat, ClassCompletions, ClassEmbeddings, ClassImages, ClassSearch, ClassAudio, ClassModerations}
 
 // Providers lists the providers, in the order messages name them.
-var Providers = []string{ProviderAzure, ProviderOpenAI, ProviderOpenAICompatible, ProviderAzureSearch}
+var Providers = []string{ProviderAzure, ProviderOpenAI, ProviderOpenAICompatible, ProviderAzureSearch, ProviderAzureAIInference}
 
 // classAliases maps the seed's spellings to the canonical class.
 var classAliases = map[string]string{
@@ -394,6 +413,10 @@ var classAliases = map[string]string{
 	ClassEmbeddings:             ClassEmbeddings,
 	ClassImages:                 ClassImages,
 	ClassSearch:                 ClassSearch,
+	ClassAudio:                  ClassAudio,
+	ClassModerations:            ClassModerations,
+	"openai-whisper":            ClassAudio,
+	"openai-tts":                ClassAudio,
 	"openai-images-generations": ClassImages,
 	"openai-dall-e-2":           ClassImages,
 	"openai-dall-e-3":           ClassImages,

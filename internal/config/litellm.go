@@ -258,6 +258,10 @@ var litellmModes = map[string]string{
 	"completion":       ClassCompletions,
 	"embedding":        ClassEmbeddings,
 	"image_generation": ClassImages,
+	// LiteLLM's audio and moderation modes.
+	"audio_transcription": ClassAudio,
+	"audio_speech":        ClassAudio,
+	"moderation":          ClassModerations,
 }
 
 // litellmClass derives the class from model_info.mode or, without one,

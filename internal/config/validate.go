@@ -169,7 +169,7 @@ func (v *validation) deployments() {
 		switch {
 		case classOK:
 		case fromLiteLLM:
-			v.add(at("class"), "unsupported mode %q; Spillway serves chat, completion, embedding and image_generation", d.Class)
+			v.add(at("class"), "unsupported mode %q; Spillway serves chat, completion, embedding, image_generation, audio_transcription, audio_speech and moderation", d.Class)
 		default:
 			v.add(at("class"), "unknown class %q; use one of %s", d.Class, strings.Join(Classes, ", "))
 		}
@@ -187,6 +187,10 @@ func (v *validation) deployments() {
 				v.add(at("provider"), "provider %s serves only class %s, not %s", ProviderAzureSearch, ClassSearch, class)
 			case class == ClassSearch && d.Provider != ProviderAzureSearch:
 				v.add(at("class"), "class %s needs provider %s, not %s", ClassSearch, ProviderAzureSearch, d.Provider)
+			case d.Provider == ProviderAzureAIInference && class != ClassChat && class != ClassEmbeddings:
+				v.add(at("class"), "provider %s serves classes %s and %s, not %s", ProviderAzureAIInference, ClassChat, ClassEmbeddings, class)
+			case class == ClassModerations && d.Provider == ProviderAzure:
+				v.add(at("provider"), "Azure OpenAI has no moderations API; use provider openai or openai-compatible for class %s", ClassModerations)
 			}
 		}
 		v.endpoint(d, at)
@@ -234,6 +238,8 @@ func (v *validation) endpoint(d Deployment, at func(string) string) {
 			v.add(at("endpoint"), "missing; set endpoint (https://NAME.search.windows.net) or resource_name (NAME)")
 		case ProviderOpenAICompatible:
 			v.add(at("endpoint"), "missing; an openai-compatible deployment needs its base URL, e.g. http://127.0.0.1:8000/v1")
+		case ProviderAzureAIInference:
+			v.add(at("endpoint"), "missing; an azure-ai-inference deployment needs its endpoint, e.g. https://NAME.services.ai.azure.com/models")
 		}
 	}
 }
