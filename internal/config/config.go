@@ -267,10 +267,9 @@ type EntraMapping struct {
 }
 
 // ServesResponses reports whether an openai-chat deployment also serves
-// the Responses API (the default). Azure AI Search and Azure AI Inference
-// never do.
+// the Responses API (the default). Azure AI Inference never does.
 func (d Deployment) ServesResponses() bool {
-	return (d.Responses == nil || *d.Responses) && d.Class == ClassChat && d.Provider != ProviderAzureAIInference
+	return (d.Responses == nil || *d.Responses) && d.Provider != ProviderAzureAIInference
 }
 
 // IsActive reports whether the deployment takes traffic.

@@ -37,7 +37,7 @@ func upstreamURL(t *provider.Target, r *http.Request, op provider.Operation) *ur
 	case provider.Search, provider.SearchDocs:
 		return t.SearchURL(op, r.URL.RawQuery)
 	case provider.ImageOperation:
-		return t.OperationURL(r.PathValue(pathUpstreamOperation))
+		return t.ObjectURL(provider.ImageOperation, r.PathValue(pathUpstreamOperation))
 	}
 	return t.URL(op)
 }

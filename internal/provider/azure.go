@@ -7,26 +7,35 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 )
 
-// azurePaths are the operation paths below /openai/deployments/{name}.
-var azurePaths = [numOperations]string{
-	Chat:           "/chat/completions",
-	Completions:    "/completions",
-	Embeddings:     "/embeddings",
-	Images:         "/images/generations",
-	ExtensionsChat: "/extensions/chat/completions",
-}
-
-// OperationURL returns the URL that polls the upstream DALL-E 2 job id,
-// or nil when the upstream has no such jobs.
-func (t *Target) OperationURL(id string) *url.URL {
-	b := t.urls[ImageOperation]
+// ObjectURL returns the upstream URL of an operation on the object id
+// (a stored response, a DALL-E 2 job), or nil when the upstream does not
+// serve op.
+func (t *Target) ObjectURL(op Operation, id string) *url.URL {
+	b := t.urls[op]
 	if b == nil {
 		return nil
 	}
+	suffix := specs[op].Suffix
 	u := *b
-	u.Path = b.Path + "/" + id
-	u.RawPath = b.EscapedPath() + "/" + url.PathEscape(id)
+	u.Path = b.Path + "/" + id + suffix
+	u.RawPath = b.EscapedPath() + "/" + url.PathEscape(id) + suffix
 	return &u
+}
+
+// azureResourcePaths are the resource-level paths of AzureResource
+// operations.
+var azureResourcePaths = map[int]string{
+	int(ImagesSubmit):   "/openai/images/generations:submit",
+	int(ImageOperation): "/openai/operations/images",
+}
+
+// azurePath is op's path below /openai/deployments/{name}: OpenAI's,
+// except that the On Your Data extension keeps its own.
+func azurePath(op Operation) string {
+	if op == ExtensionsChat {
+		return "/extensions/chat/completions"
+	}
+	return specs[op].Path
 }
 
 // newAzure addresses an Azure OpenAI deployment:
@@ -40,24 +49,30 @@ func newAzure(d config.Deployment) (*Target, error) {
 	}
 	// stream_options arrived in api-version 2024-09-01-preview; older
 	// versions reject the field.
-	t := &Target{StreamUsage: d.APIVersion >= "2024-09-01"}
+	t := &Target{StreamUsage: d.APIVersion >= "2024-09-01", v1Model: d.Deployment}
 	q := url.Values{"api-version": {d.APIVersion}}.Encode()
-	for op, p := range azurePaths {
-		if p == "" {
+	for op, spec := range specs {
+		u := *base
+		switch spec.Azure {
+		case AzureDeployment:
+			u.Path = base.Path + "/openai/deployments/" + d.Deployment + azurePath(Operation(op))
+			u.RawPath = base.EscapedPath() + "/openai/deployments/" + url.PathEscape(d.Deployment) + azurePath(Operation(op))
+			u.RawQuery = q
+		case AzureV1:
+			// The v1 API takes no api-version.
+			u.Path = base.Path + "/openai/v1" + spec.Path
+			u.RawPath = ""
+		case AzureResource:
+			// DALL-E 2 jobs live on the resource, not under a deployment.
+			u.Path = base.Path + azureResourcePaths[op]
+			u.RawPath = ""
+			u.RawQuery = q
+		default:
 			continue
 		}
-		u := *base
-		u.Path = base.Path + "/openai/deployments/" + d.Deployment + p
-		u.RawPath = base.EscapedPath() + "/openai/deployments/" + url.PathEscape(d.Deployment) + p
-		u.RawQuery = q
-		t.urls[op] = &u
-	}
-	// DALL-E 2 jobs live on the resource, not under a deployment.
-	for op, p := range map[Operation]string{ImagesSubmit: "/openai/images/generations:submit", ImageOperation: "/openai/operations/images"} {
-		u := *base
-		u.Path = base.Path + p
-		u.RawPath = ""
-		u.RawQuery = q
+		if !servesOp(d, Operation(op)) {
+			continue
+		}
 		t.urls[op] = &u
 	}
 	if k := d.APIKey.Value(); k != "" {

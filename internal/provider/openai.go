@@ -4,15 +4,6 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 )
 
-// openAIPaths are the operation paths below the API base (…/v1).
-var openAIPaths = [numOperations]string{
-	Chat:           "/chat/completions",
-	Completions:    "/completions",
-	Embeddings:     "/embeddings",
-	Images:         "/images/generations",
-	ExtensionsChat: "/chat/completions",
-}
-
 // DefaultOpenAIBase is used when an openai deployment names no endpoint.
 const DefaultOpenAIBase = "https://api.openai.com/v1"
 
@@ -33,12 +24,12 @@ func newOpenAI(d config.Deployment) (*Target, error) {
 		base.Path = "/v1"
 	}
 	t := &Target{Model: d.Deployment, StreamUsage: true}
-	for op, p := range openAIPaths {
-		if p == "" {
+	for op, spec := range specs {
+		if !spec.OpenAI || !servesOp(d, Operation(op)) {
 			continue
 		}
 		u := *base
-		u.Path = base.Path + p
+		u.Path = base.Path + spec.Path
 		u.RawPath = ""
 		t.urls[op] = &u
 	}

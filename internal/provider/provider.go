@@ -14,72 +14,6 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 )
 
-// Operation is what a client asked for, independent of URL shape.
-type Operation uint8
-
-// Operations, in the order of Target.urls.
-const (
-	Chat Operation = iota
-	Completions
-	Embeddings
-	Images
-	ExtensionsChat
-	// Search is an Azure AI Search query (POST .../docs/search).
-	Search
-	// SearchDocs is an Azure AI Search query by GET (.../docs?search=).
-	SearchDocs
-	// ImagesSubmit starts an Azure DALL-E 2 job
-	// (POST /openai/images/generations:submit).
-	ImagesSubmit
-	// ImageOperation polls a DALL-E 2 job (GET /openai/operations/images/{id}).
-	ImageOperation
-	numOperations
-)
-
-var operationNames = [numOperations]string{"chat", "completions", "embeddings", "images", "extensions-chat", "search", "search-docs", "images-submit", "image-operation"}
-
-func (o Operation) String() string {
-	if o < numOperations {
-		return operationNames[o]
-	}
-	return fmt.Sprintf("Operation(%d)", o)
-}
-
-// Class returns the deployment class that can serve the operation.
-func (o Operation) Class() string {
-	switch o {
-	case Completions:
-		return config.ClassCompletions
-	case Embeddings:
-		return config.ClassEmbeddings
-	case Images, ImagesSubmit, ImageOperation:
-		return config.ClassImages
-	case Search, SearchDocs:
-		return config.ClassSearch
-	default:
-		return config.ClassChat
-	}
-}
-
-// Method is the HTTP method of the operation, upstream and from the client.
-func (o Operation) Method() string {
-	switch o {
-	case SearchDocs, ImageOperation:
-		return http.MethodGet
-	}
-	return http.MethodPost
-}
-
-// Metered reports whether answers to the operation carry token usage; the
-// others are recorded as requests only.
-func (o Operation) Metered() bool {
-	switch o {
-	case Chat, Completions, Embeddings, ExtensionsChat:
-		return true
-	}
-	return false
-}
-
 // Target is a deployment's upstream address and credentials, prepared once.
 // It is immutable and safe for concurrent use.
 type Target struct {
@@ -99,6 +33,9 @@ type Target struct {
 	// when the body's model is left as the client sent it (Azure routes by
 	// URL and ignores it).
 	Model string
+	// v1Model is the model to put in the body of Azure v1 API requests
+	// (the deployment name), which Azure routes by.
+	v1Model string
 	// StreamUsage reports whether the upstream accepts
 	// stream_options.include_usage (Azure from api-version 2024-09-01).
 	StreamUsage bool
@@ -113,9 +50,30 @@ func NewTarget(d config.Deployment) (*Target, error) {
 		return newOpenAI(d)
 	case config.ProviderAzureSearch:
 		return newSearch(d)
+	case config.ProviderAzureAIInference:
+		return newInference(d)
 	default:
 		return nil, fmt.Errorf("provider %q cannot serve %s", d.Provider, d.Class)
 	}
+}
+
+// ModelFor returns the model to put in the body of an op request, or ""
+// to leave the client's.
+func (t *Target) ModelFor(op Operation) string {
+	if t.Model == "" && specs[op].Azure == AzureV1 {
+		return t.v1Model
+	}
+	return t.Model
+}
+
+// servesOp reports whether deployment d serves op at all: its class must
+// be op's, except that a chat deployment also serves the Responses API
+// unless it opts out.
+func servesOp(d config.Deployment, op Operation) bool {
+	if specs[op].Class == config.ClassChat && specs[op].Azure == AzureV1 {
+		return d.ServesResponses()
+	}
+	return true
 }
 
 // URL returns the upstream URL of op, or nil when the upstream does not

@@ -33,6 +33,18 @@ func TestTargets(t *testing.T) {
 			Completions, "http://127.0.0.1:8000/v1/completions", "", "llama", true},
 		{"openai-compatible keeps its path", config.Deployment{Provider: "openai-compatible", Endpoint: "http://ollama:11434/api/openai/v1/", Deployment: "m"},
 			Embeddings, "http://ollama:11434/api/openai/v1/embeddings", "", "m", true},
+		{"azure responses use the v1 API, the deployment in the body", config.Deployment{Provider: "azure", Endpoint: "https://e.openai.azure.com", Deployment: "gpt-4o-dep", APIVersion: "2024-10-21", APIKey: "k"},
+			Responses, "https://e.openai.azure.com/openai/v1/responses", "Api-Key: k", "gpt-4o-dep", true},
+		{"azure transcriptions under the deployment", config.Deployment{Provider: "azure", Endpoint: "https://e.openai.azure.com", Deployment: "whisper", APIVersion: "2024-10-21"},
+			Transcriptions, "https://e.openai.azure.com/openai/deployments/whisper/audio/transcriptions?api-version=2024-10-21", "", "", true},
+		{"openai responses", config.Deployment{Provider: "openai", Deployment: "gpt-4.1", APIKey: "sk"},
+			Responses, "https://api.openai.com/v1/responses", "Authorization: Bearer sk", "gpt-4.1", true},
+		{"openai moderations", config.Deployment{Provider: "openai", Deployment: "omni-moderation-latest"},
+			Moderations, "https://api.openai.com/v1/moderations", "", "omni-moderation-latest", true},
+		{"ai inference chat, the model in the body", config.Deployment{Provider: "azure-ai-inference", Endpoint: "https://r.services.ai.azure.com/models", Deployment: "Mistral-Large-2411", APIKey: "k"},
+			Chat, "https://r.services.ai.azure.com/models/chat/completions?api-version=2024-05-01-preview", "Api-Key: k", "Mistral-Large-2411", true},
+		{"ai inference embeddings, its own api-version", config.Deployment{Provider: "azure-ai-inference", Endpoint: "https://r.services.ai.azure.com/models", Deployment: "cohere-embed", APIVersion: "2024-08-01-preview"},
+			Embeddings, "https://r.services.ai.azure.com/models/embeddings?api-version=2024-08-01-preview", "", "cohere-embed", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,8 +64,8 @@ func TestTargets(t *testing.T) {
 			if got != tt.wantHeader {
 				t.Errorf("auth header = %q, want %q", got, tt.wantHeader)
 			}
-			if tg.Model != tt.wantModel || tg.StreamUsage != tt.wantUsage {
-				t.Errorf("Model %q StreamUsage %v, want %q %v", tg.Model, tg.StreamUsage, tt.wantModel, tt.wantUsage)
+			if tg.ModelFor(tt.op) != tt.wantModel || tg.StreamUsage != tt.wantUsage {
+				t.Errorf("ModelFor %q StreamUsage %v, want %q %v", tg.ModelFor(tt.op), tg.StreamUsage, tt.wantModel, tt.wantUsage)
 			}
 		})
 	}
@@ -124,14 +136,14 @@ func TestImageOperationURLs(t *testing.T) {
 	if got, want := az.URL(ImagesSubmit).String(), "https://east.openai.azure.com/openai/images/generations:submit?api-version=2023-06-01-preview"; got != want {
 		t.Errorf("submit URL = %s, want %s", got, want)
 	}
-	if got, want := az.OperationURL("f0e1-22").String(), "https://east.openai.azure.com/openai/operations/images/f0e1-22?api-version=2023-06-01-preview"; got != want {
+	if got, want := az.ObjectURL(ImageOperation, "f0e1-22").String(), "https://east.openai.azure.com/openai/operations/images/f0e1-22?api-version=2023-06-01-preview"; got != want {
 		t.Errorf("operation URL = %s, want %s", got, want)
 	}
 	oa, err := NewTarget(config.Deployment{Provider: "openai", Deployment: "dall-e-2"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if oa.Serves(ImagesSubmit) || oa.OperationURL("x") != nil {
+	if oa.Serves(ImagesSubmit) || oa.ObjectURL(ImageOperation, "x") != nil {
 		t.Error("an openai target serves DALL-E 2 jobs; OpenAI has none")
 	}
 }
@@ -140,6 +152,57 @@ func TestOperationMethod(t *testing.T) {
 	for op, want := range map[Operation]string{Chat: "POST", Search: "POST", SearchDocs: "GET", ImagesSubmit: "POST", ImageOperation: "GET"} {
 		if got := op.Method(); got != want {
 			t.Errorf("%v.Method() = %s, want %s", op, got, want)
+		}
+	}
+}
+
+func TestObjectURLs(t *testing.T) {
+	az, err := NewTarget(config.Deployment{Provider: "azure", Endpoint: "https://e.openai.azure.com", Deployment: "d", APIVersion: "2024-10-21", Class: config.ClassChat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oa, err := NewTarget(config.Deployment{Provider: "openai", Deployment: "gpt-4.1", Class: config.ClassChat})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		tg   *Target
+		op   Operation
+		want string
+	}{
+		{az, ResponseGet, "https://e.openai.azure.com/openai/v1/responses/resp_1"},
+		{az, ResponseCancel, "https://e.openai.azure.com/openai/v1/responses/resp_1/cancel"},
+		{oa, ResponseInputItems, "https://api.openai.com/v1/responses/resp_1/input_items"},
+		{oa, ResponseDelete, "https://api.openai.com/v1/responses/resp_1"},
+	}
+	for _, tt := range tests {
+		if got := tt.tg.ObjectURL(tt.op, "resp_1").String(); got != tt.want {
+			t.Errorf("ObjectURL(%s) = %s, want %s", tt.op, got, tt.want)
+		}
+	}
+}
+
+func TestWhatATargetDoesNotServe(t *testing.T) {
+	no := false
+	tests := []struct {
+		name string
+		d    config.Deployment
+		op   Operation
+	}{
+		{"azure has no moderations", config.Deployment{Provider: "azure", Endpoint: "http://h", Deployment: "d", APIVersion: "2024-10-21"}, Moderations},
+		{"azure has no image variations", config.Deployment{Provider: "azure", Endpoint: "http://h", Deployment: "d", APIVersion: "2024-10-21"}, ImageVariations},
+		{"responses: false", config.Deployment{Provider: "azure", Endpoint: "http://h", Deployment: "d", APIVersion: "2024-10-21", Class: config.ClassChat, Responses: &no}, Responses},
+		{"responses: false, stored ones too", config.Deployment{Provider: "openai", Deployment: "d", Class: config.ClassChat, Responses: &no}, ResponseGet},
+		{"ai inference has no responses", config.Deployment{Provider: "azure-ai-inference", Endpoint: "http://h/models", Deployment: "d", Class: config.ClassChat}, Responses},
+		{"openai has no DALL-E 2 jobs", config.Deployment{Provider: "openai", Deployment: "d"}, ImagesSubmit},
+	}
+	for _, tt := range tests {
+		tg, err := NewTarget(tt.d)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if tg.Serves(tt.op) {
+			t.Errorf("%s: Serves(%s) = true, want false", tt.name, tt.op)
 		}
 	}
 }

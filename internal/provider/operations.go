@@ -1,0 +1,179 @@
+package provider
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/spillwayhq/spillway/internal/config"
+)
+
+// Operation is what a client asked for, independent of URL shape.
+type Operation uint8
+
+// Operations. Each has one row in specs, which is everything the gateway
+// and the providers know about it; adding an operation is adding a row.
+const (
+	Chat Operation = iota
+	Completions
+	Embeddings
+	Images
+	ExtensionsChat
+	// Search is an Azure AI Search query (POST .../docs/search).
+	Search
+	// SearchDocs is an Azure AI Search query by GET (.../docs?search=).
+	SearchDocs
+	// ImagesSubmit starts an Azure DALL-E 2 job
+	// (POST /openai/images/generations:submit).
+	ImagesSubmit
+	// ImageOperation polls a DALL-E 2 job (GET /openai/operations/images/{id}).
+	ImageOperation
+	// Responses creates a response (POST /v1/responses).
+	Responses
+	// ResponseGet, ResponseDelete, ResponseCancel and ResponseInputItems
+	// act on a stored response: /v1/responses/{id}[/cancel|/input_items].
+	ResponseGet
+	ResponseDelete
+	ResponseCancel
+	ResponseInputItems
+	// ResponseInputTokens counts a Responses request's input tokens
+	// (POST /v1/responses/input_tokens).
+	ResponseInputTokens
+	// Transcriptions and Translations take a multipart audio file.
+	Transcriptions
+	Translations
+	// Speech turns text into audio (binary answer).
+	Speech
+	Moderations
+	// ImageEdits and ImageVariations take multipart images.
+	ImageEdits
+	ImageVariations
+	numOperations
+)
+
+// Body is the kind of request body an operation takes.
+type Body uint8
+
+const (
+	// BodyJSON is a JSON object, peeked at for model, stream and caps.
+	BodyJSON Body = iota
+	// BodyMultipart is multipart/form-data; its model field is read, the
+	// bytes are forwarded as they came.
+	BodyMultipart
+	// BodyNone is no body (GET, DELETE, and POSTs such as cancel).
+	BodyNone
+	// BodyOpaque is forwarded unread (AI Search queries).
+	BodyOpaque
+)
+
+// AzureForm is where an Azure OpenAI resource serves an operation.
+type AzureForm uint8
+
+const (
+	// AzureNone: Azure OpenAI does not serve it.
+	AzureNone AzureForm = iota
+	// AzureDeployment: /openai/deployments/{deployment}/{Path}?api-version.
+	AzureDeployment
+	// AzureV1: /openai/v1/{Path}, the deployment named by the body's model.
+	AzureV1
+	// AzureResource: on the resource, not a deployment (DALL-E 2 jobs).
+	AzureResource
+)
+
+// Usage is how an operation's answer reports what it used.
+type Usage uint8
+
+const (
+	// UsageNone: no token counts; recorded as a request.
+	UsageNone Usage = iota
+	// UsageTokens: a usage object with prompt/completion or input/output
+	// tokens, at the end of a JSON body or in a stream event.
+	UsageTokens
+)
+
+// Spec is one operation's row.
+type Spec struct {
+	Name   string // in usage records, metrics and spans
+	Method string // upstream and client
+	Class  string // the deployment class that serves it
+	Body   Body
+	// Path is below an OpenAI API base (…/v1). For an operation on an
+	// object it is the collection; the id and then Suffix follow.
+	Path   string
+	Object bool
+	Suffix string
+	// OpenAI is false when OpenAI's API has no such operation.
+	OpenAI bool
+	Azure  AzureForm
+	Usage  Usage
+	// Cap is the body field a max-tokens cap applies to ("" when none);
+	// a request without it gets it added.
+	Cap string
+	// StreamUsage means a stream reports usage only when asked with
+	// stream_options.include_usage, which the gateway adds.
+	StreamUsage bool
+	// Creates means a successful answer holds the id of a new object kept
+	// upstream, which the gateway signs before the client sees it.
+	Creates bool
+	// MaxBody raises the gateway's body limit for the operation (audio
+	// files); 0 keeps it.
+	MaxBody int64
+}
+
+// MaxAudioBody is the most an audio or image-upload request may carry,
+// OpenAI's own limit for audio files.
+const MaxAudioBody = 25 << 20
+
+var specs = [numOperations]Spec{
+	Chat:           {Name: "chat", Method: http.MethodPost, Class: config.ClassChat, Path: "/chat/completions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, Cap: "max_tokens", StreamUsage: true},
+	Completions:    {Name: "completions", Method: http.MethodPost, Class: config.ClassCompletions, Path: "/completions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, Cap: "max_tokens", StreamUsage: true},
+	Embeddings:     {Name: "embeddings", Method: http.MethodPost, Class: config.ClassEmbeddings, Path: "/embeddings", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens},
+	Images:         {Name: "images", Method: http.MethodPost, Class: config.ClassImages, Path: "/images/generations", OpenAI: true, Azure: AzureDeployment},
+	ExtensionsChat: {Name: "extensions-chat", Method: http.MethodPost, Class: config.ClassChat, Path: "/chat/completions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, Cap: "max_tokens", StreamUsage: true},
+	Search:         {Name: "search", Method: http.MethodPost, Class: config.ClassSearch, Body: BodyOpaque},
+	SearchDocs:     {Name: "search-docs", Method: http.MethodGet, Class: config.ClassSearch, Body: BodyOpaque},
+	ImagesSubmit:   {Name: "images-submit", Method: http.MethodPost, Class: config.ClassImages, Azure: AzureResource, Creates: true},
+	ImageOperation: {Name: "image-operation", Method: http.MethodGet, Class: config.ClassImages, Body: BodyNone, Azure: AzureResource, Object: true},
+
+	Responses:           {Name: "responses", Method: http.MethodPost, Class: config.ClassChat, Path: "/responses", OpenAI: true, Azure: AzureV1, Usage: UsageTokens, Cap: "max_output_tokens", Creates: true},
+	ResponseGet:         {Name: "response-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, OpenAI: true, Azure: AzureV1},
+	ResponseDelete:      {Name: "response-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, OpenAI: true, Azure: AzureV1},
+	ResponseCancel:      {Name: "response-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1},
+	ResponseInputItems:  {Name: "response-input-items", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, Suffix: "/input_items", OpenAI: true, Azure: AzureV1},
+	ResponseInputTokens: {Name: "response-input-tokens", Method: http.MethodPost, Class: config.ClassChat, Path: "/responses/input_tokens", OpenAI: true, Azure: AzureV1},
+
+	Transcriptions:  {Name: "transcriptions", Method: http.MethodPost, Class: config.ClassAudio, Body: BodyMultipart, Path: "/audio/transcriptions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, MaxBody: MaxAudioBody},
+	Translations:    {Name: "translations", Method: http.MethodPost, Class: config.ClassAudio, Body: BodyMultipart, Path: "/audio/translations", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, MaxBody: MaxAudioBody},
+	Speech:          {Name: "speech", Method: http.MethodPost, Class: config.ClassAudio, Path: "/audio/speech", OpenAI: true, Azure: AzureDeployment},
+	Moderations:     {Name: "moderations", Method: http.MethodPost, Class: config.ClassModerations, Path: "/moderations", OpenAI: true},
+	ImageEdits:      {Name: "image-edits", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/edits", OpenAI: true, Azure: AzureDeployment, MaxBody: MaxAudioBody},
+	ImageVariations: {Name: "image-variations", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/variations", OpenAI: true, MaxBody: MaxAudioBody},
+}
+
+// Spec returns the operation's row. It must not be modified.
+func (o Operation) Spec() *Spec { return &specs[o] }
+
+func (o Operation) String() string {
+	if o < numOperations {
+		return specs[o].Name
+	}
+	return fmt.Sprintf("Operation(%d)", o)
+}
+
+// Class returns the deployment class that can serve the operation.
+func (o Operation) Class() string { return specs[o].Class }
+
+// Method is the HTTP method of the operation, upstream and from the client.
+func (o Operation) Method() string { return specs[o].Method }
+
+// Metered reports whether answers to the operation carry token usage; the
+// others are recorded as requests only.
+func (o Operation) Metered() bool { return specs[o].Usage == UsageTokens }
+
+// Operations returns every operation, in table order.
+func Operations() []Operation {
+	ops := make([]Operation, numOperations)
+	for i := range ops {
+		ops[i] = Operation(i)
+	}
+	return ops
+}
