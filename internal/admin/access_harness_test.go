@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/store"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 // The harness of the key, event and attendee tests: the env of
@@ -115,8 +115,8 @@ func newAccessEnv(t *testing.T, s accessSetup) *accessEnv {
 	return e
 }
 
-// forEachStore runs test against SQLite and, when SPILLWAY_TEST_POSTGRES
-// is set, PostgreSQL.
+// forEachStore runs test against SQLite and PostgreSQL (skipped without
+// it, failed under CI: testenv decides).
 func forEachStore(t *testing.T, s accessSetup, test func(t *testing.T, e *accessEnv)) {
 	t.Run("sqlite", func(t *testing.T) {
 		s := s
@@ -130,23 +130,16 @@ func forEachStore(t *testing.T, s accessSetup, test func(t *testing.T, e *access
 	})
 }
 
-// postgresSchema creates a schema of its own for t in the database
-// SPILLWAY_TEST_POSTGRES names, dropped when t ends, and returns a URL
-// whose connections use it. Without the variable the test is skipped,
-// except on CI, where a skipped suite would hide a broken setup.
+// postgresSchema creates a schema of its own for t in the test
+// PostgreSQL, dropped when t ends, and returns a URL whose connections
+// use it. Without PostgreSQL the test skips, except under CI, where a
+// skipped suite would hide a broken setup: testenv decides.
 func postgresSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("SPILLWAY_TEST_POSTGRES")
-	if base == "" {
-		const how = "SPILLWAY_TEST_POSTGRES is unset; set it to run against PostgreSQL, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how + " (CI=true: the suite must not be skipped)")
-		}
-		t.Skip(how)
-	}
+	base := testenv.Postgres(t)
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("SPILLWAY_TEST_POSTGRES must be a postgres:// URL")
+	if err != nil {
+		t.Fatal(err)
 	}
 	schema := "spillway_admin_test_" + strings.ToLower(rand.Text())
 	exec := func(ctx context.Context, stmt string) error {

@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -11,21 +10,17 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/goleak"
+
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// testRedis returns a client for SPILLWAY_TEST_REDIS and a fresh prefix.
+// testRedis returns a client for the test Redis and a fresh prefix.
+// Without Redis the test skips (fails under CI): testenv decides.
 func testRedis(t *testing.T) (*redis.Client, string) {
 	t.Helper()
-	url := os.Getenv("SPILLWAY_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("SPILLWAY_TEST_REDIS is not set on CI; .ci/run should set it")
-		}
-		t.Skip("SPILLWAY_TEST_REDIS not set; skipping the shared cooldown tests")
-	}
-	opts, err := redis.ParseURL(url)
+	opts, err := redis.ParseURL(testenv.Redis(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package limits_test
 import (
 	"context"
 	"crypto/rand"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,22 +13,16 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/limits/limitstest"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
-// testRedis returns a client for SPILLWAY_TEST_REDIS and a random key prefix
+// testRedis returns a client for the test Redis and a random key prefix
 // for this test; the client is closed and the prefix's keys deleted when tb
-// ends. Without the variable the test is skipped, except on CI, where .ci/run
-// sets it and a skip would hide a broken setup.
+// ends. Without Redis the test skips, except under CI, where a skip would
+// hide a broken setup: testenv decides.
 func testRedis(tb testing.TB) (*redis.Client, string) {
 	tb.Helper()
-	url := os.Getenv("SPILLWAY_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("SPILLWAY_TEST_REDIS is not set on CI; .ci/run should set it")
-		}
-		tb.Skip("SPILLWAY_TEST_REDIS not set; skipping the Redis limiter tests")
-	}
-	client := newRedisClient(tb, url)
+	client := newRedisClient(tb, testenv.Redis(tb))
 	prefix := "spillway-test:" + rand.Text() + ":"
 	tb.Cleanup(func() { deleteKeys(tb, client, prefix) })
 	return client, prefix
@@ -39,7 +32,7 @@ func newRedisClient(tb testing.TB, url string) *redis.Client {
 	tb.Helper()
 	opts, err := redis.ParseURL(url)
 	if err != nil {
-		tb.Fatalf("SPILLWAY_TEST_REDIS: %v", err)
+		tb.Fatalf("%s: %v", url, err)
 	}
 	client := redis.NewClient(opts)
 	tb.Cleanup(func() { client.Close() })
@@ -78,7 +71,7 @@ func TestRedis(t *testing.T) {
 // client, sharing one prefix enforce one limit between them.
 func TestRedisReplicas(t *testing.T) {
 	client, prefix := testRedis(t)
-	other := newRedisClient(t, os.Getenv("SPILLWAY_TEST_REDIS"))
+	other := newRedisClient(t, testenv.Redis(t))
 	clock := limitstest.NewClock(limitstest.Start)
 	replicas := []limits.Limiter{
 		limits.NewRedis(client, prefix, clock.Now),

@@ -4,28 +4,19 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/store/storetest"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
-// postgresURL returns SPILLWAY_TEST_POSTGRES, skipping the test when it is
-// unset, except on CI, where a skipped suite would hide a broken setup.
+// postgresURL returns the test PostgreSQL's URL, or skips the test (fails
+// it under CI): testenv decides.
 func postgresURL(t testing.TB) string {
 	t.Helper()
-	u := os.Getenv("SPILLWAY_TEST_POSTGRES")
-	if u != "" {
-		return u
-	}
-	const how = "SPILLWAY_TEST_POSTGRES is unset; set it to run the PostgreSQL suite, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(how + " (CI=true: the suite must not be skipped)")
-	}
-	t.Skip(how)
-	return ""
+	return testenv.Postgres(t)
 }
 
 // newPostgres creates a schema of its own for t, dropped when t ends, and
@@ -40,14 +31,14 @@ func postgresSchema(t testing.TB) string {
 	t.Helper()
 	base := postgresURL(t)
 	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("SPILLWAY_TEST_POSTGRES must be a postgres:// URL")
+	if err != nil {
+		t.Fatal(err)
 	}
 	schema := "spillway_test_" + strings.ToLower(rand.Text())
 
 	admin, err := sql.Open("pgx", base)
 	if err != nil {
-		t.Fatalf("open %s: %v", "SPILLWAY_TEST_POSTGRES", err)
+		t.Fatalf("open %s: %v", base, err)
 	}
 	defer admin.Close()
 	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {

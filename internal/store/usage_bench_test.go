@@ -17,8 +17,8 @@ import (
 // order as the writer appends them): the last 30 days, a third of the
 // table, grouped by day and by model. It first inserts the records in
 // batches of 10,000, which takes a while; like every benchmark it runs
-// only with -bench, and on PostgreSQL only when SPILLWAY_TEST_POSTGRES is
-// set:
+// only with -bench, and on PostgreSQL only when there is one (testenv:
+// 127.0.0.1:5432, or SPILLWAY_TEST_POSTGRES):
 //
 //	go test -run '^$' -bench QueryUsage1M ./internal/store/
 func BenchmarkQueryUsage1M(b *testing.B) {

@@ -4,31 +4,24 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/testenv"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
-// newPostgres opens a store in a schema of its own on
-// SPILLWAY_TEST_POSTGRES, dropped when t ends. The test is skipped when
-// the variable is unset, except on CI.
+// newPostgres opens a store in a schema of its own on the test
+// PostgreSQL, dropped when t ends. Without PostgreSQL the test skips
+// (fails under CI): testenv decides.
 func newPostgres(t *testing.T) *db {
 	t.Helper()
-	base := os.Getenv("SPILLWAY_TEST_POSTGRES")
-	if base == "" {
-		const how = "SPILLWAY_TEST_POSTGRES is unset; set it to run the PostgreSQL outage tests, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(how + " (CI=true: the tests must not be skipped)")
-		}
-		t.Skip(how)
-	}
+	base := testenv.Postgres(t)
 	u, err := url.Parse(base)
 	if err != nil {
-		t.Fatalf("SPILLWAY_TEST_POSTGRES must be a postgres:// URL")
+		t.Fatal(err)
 	}
 	schema := "spillway_test_" + strings.ToLower(rand.Text())
 	exec(t, base, "CREATE SCHEMA "+schema)
