@@ -203,10 +203,15 @@ func (c *call) reply(chat bool, model string, a answer, prompt int, stream, incl
 }
 
 // requireModel returns the model to answer as. The OpenAI shapes need a
-// model in the body; the Azure deployment routes use the deployment.
+// model in the body; the Azure deployment routes use the deployment; Azure
+// AI Inference takes the body's model or the azureml-model-deployment
+// header.
 func (c *call) requireModel(model string) (string, bool) {
 	if c.route.shape == shapeAzure {
 		return c.route.name, true
+	}
+	if model == "" && c.route.shape == shapeInference {
+		model = c.r.Header.Get("Azureml-Model-Deployment")
 	}
 	if model == "" {
 		badRequest(c.w, "you must provide a model parameter", "", "")

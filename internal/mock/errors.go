@@ -79,6 +79,20 @@ func writeError(w http.ResponseWriter, status int, message, typ, param, code str
 	writeJSON(w, status, b)
 }
 
+// writeAzureError writes Azure's own error shape, which has only a code
+// and a message.
+func writeAzureError(w http.ResponseWriter, status int, code, message string) {
+	bp := getBuf()
+	defer putBuf(bp)
+	b := append((*bp)[:0], `{"error":{`...)
+	b = appendKV(b, "code", code)
+	b = append(b, ',')
+	b = appendKV(b, "message", message)
+	b = append(b, "}}"...)
+	*bp = b
+	writeJSON(w, status, b)
+}
+
 func appendNullable(b []byte, s string) []byte {
 	if s == "" {
 		return append(b, "null"...)

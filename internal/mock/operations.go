@@ -75,14 +75,14 @@ func (c *call) jobID() string {
 
 // submitImages answers POST /openai/images/generations:submit: 202, an
 // operation-location pointing at this server, and the job's id and status.
-func (c *call) submitImages(apiVersion string) {
+func (c *call) submitImages() {
 	req, ok := c.readImageRequest()
 	if !ok {
 		return
 	}
 	j := &job{id: c.jobID(), created: time.Now(), prompt: req.Prompt, n: req.N}
 	c.s.jobs.add(j)
-	c.w.Header()["Operation-Location"] = []string{c.origin() + "/openai/operations/images/" + j.id + "?api-version=" + apiVersion}
+	c.w.Header()["Operation-Location"] = []string{c.origin() + "/openai/operations/images/" + j.id + "?api-version=" + c.apiVersion}
 	b := append([]byte(nil), '{')
 	b = appendKV(b, "id", j.id)
 	b = append(b, ',')
@@ -94,9 +94,9 @@ func (c *call) submitImages(apiVersion string) {
 // imageOperation answers a poll: "running" the first time, then
 // "succeeded" with the pictures; 404 for a job this server never took.
 func (c *call) imageOperation() {
-	j, ok := c.s.jobs.poll(c.route.name)
+	j, ok := c.s.jobs.poll(c.route.id)
 	if !ok {
-		writeError(c.w, http.StatusNotFound, "The operation '"+c.route.name+"' was not found on this resource.", "", "", "NotFound")
+		writeAzureError(c.w, http.StatusNotFound, "NotFound", "The operation '"+c.route.id+"' was not found on this resource.")
 		return
 	}
 	b := append([]byte(nil), '{')

@@ -3,6 +3,7 @@ package mock
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -14,7 +15,10 @@ const (
 	epCompletions
 	epEmbeddings
 	epImages
+	epImageEdits
+	epImageVariations
 	epModels
+	epModel      // GET .../models/{id}
 	epSearch     // POST .../docs/search
 	epSearchDocs // GET .../docs
 	epImageFile  // GET /mock/images/{name}.png, the URLs images answers point to
@@ -22,119 +26,203 @@ const (
 	epImagesSubmit
 	// epImageOperation polls one: GET /openai/operations/images/{id}.
 	epImageOperation
+	epResponses          // POST .../responses
+	epResponseTokens     // POST .../responses/input_tokens
+	epResponseGet        // GET .../responses/{id}
+	epResponseDelete     // DELETE .../responses/{id}
+	epResponseCancel     // POST .../responses/{id}/cancel
+	epResponseInputItems // GET .../responses/{id}/input_items
+	epTranscriptions
+	epTranslations
+	epSpeech
+	epModerations
+	epCount // not an endpoint: the size of the ops table
 )
 
-// shape is the URL family a request came in by.
-type shape uint8
+// shape is the URL family a request came in by. Shapes are bits so that
+// an operation can list the shapes it is served in.
+type shape uint16
 
 const (
-	shapeOpenAI  shape = iota + 1 // /v1/...
-	shapeAzureV1                  // /openai/v1/..., model in the body
-	shapeAzure                    // /openai/deployments/{deployment}/...
-	shapeSearch                   // /indexes/{index}/... (Azure AI Search)
-	shapeMock                     // /mock/... (served by the mock itself)
+	shapeOpenAI       shape = 1 << iota // /v1/...
+	shapeAzureV1                        // /openai/v1/..., model in the body
+	shapeAzure                          // /openai/deployments/{deployment}/...?api-version=
+	shapeAzurePreview                   // /openai/...?api-version=, model in the body
+	shapeSearch                         // /indexes/{index}/... (Azure AI Search)
+	shapeMock                           // /mock/... (served by the mock itself)
+	shapeInference                      // /models/... (Azure AI Inference), model in the body or a header
+
+	// openAIShapes are the shapes that mirror OpenAI's /v1 paths.
+	openAIShapes = shapeOpenAI | shapeAzureV1
+	// deploymentShapes adds Azure's per-deployment paths.
+	deploymentShapes = openAIShapes | shapeAzure
 )
+
+// needsAPIVersion reports whether the shape's requests must carry
+// ?api-version=, as Azure's classic routes do.
+func (sh shape) needsAPIVersion() bool { return sh&(shapeAzure|shapeAzurePreview) != 0 }
+
+// op is one row of the operation table: where an operation is served and
+// how it is answered.
+type op struct {
+	// pattern is the path after the shape's prefix; a "{id}" segment
+	// matches any one non-empty segment. Empty for the operations that
+	// have parsers of their own (search, image files).
+	pattern string
+	method  string
+	shapes  shape
+	// azureName is the operation as Azure's 429 messages spell it.
+	azureName string
+	serve     func(*call)
+}
+
+// ops describes every operation, indexed by endpoint. Where two patterns
+// could match one path (responses/input_tokens and responses/{id}) the
+// literal one is listed first: parseRoute tries rows in endpoint order.
+var ops = [epCount]op{
+	epChat:           {"chat/completions", http.MethodPost, deploymentShapes, "ChatCompletions_Create", (*call).chat},
+	epCompletions:    {"completions", http.MethodPost, deploymentShapes, "Completions_Create", (*call).completions},
+	epEmbeddings:     {"embeddings", http.MethodPost, deploymentShapes, "Embeddings_Create", (*call).embeddings},
+	epImages:         {"images/generations", http.MethodPost, deploymentShapes, "ImageGenerations_Create", (*call).images},
+	epModels:         {"models", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_List", (*call).models},
+	epModel:          {"models/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_Get", (*call).model},
+	epSearch:         {"", http.MethodPost, shapeSearch, "Documents_Search", (*call).search},
+	epSearchDocs:     {"", http.MethodGet, shapeSearch, "Documents_Search", (*call).search},
+	epImageFile:      {"", http.MethodGet, shapeMock, "", nil}, // served before any check, see ServeHTTP
+	epImagesSubmit:   {"images/generations:submit", http.MethodPost, shapeAzurePreview, "ImageGenerations_Submit", (*call).submitImages},
+	epImageOperation: {"operations/images/{id}", http.MethodGet, shapeAzurePreview, "ImageOperations_Get", (*call).imageOperation},
+}
+
+// inferenceOps are the Azure AI Inference routes, under /models/: they
+// answer like chat and embeddings.
+var inferenceOps = map[string]endpoint{"chat/completions": epChat, "embeddings": epEmbeddings}
 
 // route is a parsed request path.
 type route struct {
 	ep    endpoint
 	shape shape
-	// name is the deployment (shapeAzure), the index (shapeSearch), the
-	// image file (epImageFile) or the job (epImageOperation).
+	// name is the deployment (shapeAzure) or the index (shapeSearch).
 	name string
-}
-
-func (rt route) method() string {
-	switch rt.ep {
-	case epModels, epSearchDocs, epImageFile, epImageOperation:
-		return http.MethodGet
-	}
-	return http.MethodPost
+	// id is the path's {id}: a response, a model, a DALL-E 2 job, or an
+	// image file.
+	id string
 }
 
 // operation is the Azure operation name, as Azure's 429 messages spell it.
-func (rt route) operation() string {
-	switch rt.ep {
-	case epChat:
-		return "ChatCompletions_Create"
-	case epCompletions:
-		return "Completions_Create"
-	case epEmbeddings:
-		return "Embeddings_Create"
-	case epImages:
-		return "ImageGenerations_Create"
-	case epSearch, epSearchDocs:
-		return "Documents_Search"
-	case epImagesSubmit:
-		return "ImageGenerations_Submit"
-	case epImageOperation:
-		return "ImageOperations_Get"
-	}
-	return "Models_List"
-}
+func (rt route) operation() string { return ops[rt.ep].azureName }
 
-// parseRoute maps a URL path to a route without allocating.
-func parseRoute(path string) (route, bool) {
-	if rest, ok := strings.CutPrefix(path, "/v1/"); ok {
-		return openAIRoute(rest, shapeOpenAI)
-	}
-	if rest, ok := strings.CutPrefix(path, "/openai/"); ok {
-		if rest, ok := strings.CutPrefix(rest, "v1/"); ok {
-			return openAIRoute(rest, shapeAzureV1)
-		}
-		if rest == "images/generations:submit" {
-			return route{ep: epImagesSubmit, shape: shapeAzure}, true
-		}
-		if id, ok := strings.CutPrefix(rest, "operations/images/"); ok {
-			if id == "" || strings.Contains(id, "/") {
-				return route{}, false
-			}
-			return route{ep: epImageOperation, shape: shapeAzure, name: id}, true
-		}
-		rest, ok := strings.CutPrefix(rest, "deployments/")
-		if !ok {
-			return route{}, false
-		}
-		dep, op, ok := strings.Cut(rest, "/")
-		if !ok || dep == "" {
-			return route{}, false
+// parseRoute maps a request's method and path to a route without
+// allocating. When the path is known but the method is not, ok is false
+// and allow lists the methods the path takes.
+func parseRoute(method, path string) (rt route, allow string, ok bool) {
+	var rest string
+	var sh shape
+	switch {
+	case strings.HasPrefix(path, "/v1/"):
+		rest, sh = path[len("/v1/"):], shapeOpenAI
+	case strings.HasPrefix(path, "/openai/v1/"):
+		rest, sh = path[len("/openai/v1/"):], shapeAzureV1
+	case strings.HasPrefix(path, "/openai/deployments/"):
+		dep, op, found := strings.Cut(path[len("/openai/deployments/"):], "/")
+		if !found || dep == "" {
+			return route{}, "", false
 		}
 		if op == "extensions/chat/completions" {
 			op = "chat/completions"
 		}
-		rt, ok := openAIRoute(op, shapeAzure)
-		if !ok || rt.ep == epModels {
-			return route{}, false
+		rt, allow, ok = matchOp(method, op, shapeAzure)
+		if ok {
+			rt.name = dep
 		}
-		rt.name = dep
-		return rt, true
+		return rt, allow, ok
+	case strings.HasPrefix(path, "/openai/"):
+		rest, sh = path[len("/openai/"):], shapeAzurePreview
+	case strings.HasPrefix(path, "/models/"):
+		ep, found := inferenceOps[path[len("/models/"):]]
+		if !found {
+			return route{}, "", false
+		}
+		return methodRoute(method, route{ep: ep, shape: shapeInference})
+	case strings.HasPrefix(path, "/indexes"):
+		rt, ok := searchRoute(path[len("/indexes"):])
+		if !ok {
+			return route{}, "", false
+		}
+		return methodRoute(method, rt)
+	case strings.HasPrefix(path, "/mock/images/"):
+		name := path[len("/mock/images/"):]
+		if !strings.HasSuffix(name, ".png") || strings.Contains(name, "/") {
+			return route{}, "", false
+		}
+		return methodRoute(method, route{ep: epImageFile, shape: shapeMock, id: strings.TrimSuffix(name, ".png")})
+	default:
+		return route{}, "", false
 	}
-	if rest, ok := strings.CutPrefix(path, "/indexes"); ok {
-		return searchRoute(rest)
-	}
-	if name, ok := strings.CutPrefix(path, "/mock/images/"); ok && strings.HasSuffix(name, ".png") && !strings.Contains(name, "/") {
-		return route{ep: epImageFile, shape: shapeMock, name: strings.TrimSuffix(name, ".png")}, true
-	}
-	return route{}, false
+	return matchOp(method, rest, sh)
 }
 
-func openAIRoute(op string, sh shape) (route, bool) {
-	var ep endpoint
-	switch op {
-	case "chat/completions":
-		ep = epChat
-	case "completions":
-		ep = epCompletions
-	case "embeddings":
-		ep = epEmbeddings
-	case "images/generations":
-		ep = epImages
-	case "models":
-		ep = epModels
-	default:
-		return route{}, false
+// matchOp finds the row of ops whose pattern matches rest in shape sh
+// and that takes method. If rows match the path but none the method, it
+// lists their methods.
+func matchOp(method, rest string, sh shape) (route, string, bool) {
+	known := false
+	for ep := range epCount {
+		o := &ops[ep]
+		if o.shapes&sh == 0 || o.pattern == "" {
+			continue
+		}
+		if id, ok := matchPattern(o.pattern, rest); ok {
+			if o.method == method {
+				return route{ep: ep, shape: sh, id: id}, "", true
+			}
+			known = true
+		}
 	}
-	return route{ep: ep, shape: sh}, true
+	if !known {
+		return route{}, "", false
+	}
+	var allow []string
+	for ep := range epCount {
+		o := &ops[ep]
+		if o.shapes&sh != 0 && o.pattern != "" && !slices.Contains(allow, o.method) {
+			if _, ok := matchPattern(o.pattern, rest); ok {
+				allow = append(allow, o.method)
+			}
+		}
+	}
+	return route{}, strings.Join(allow, ", "), false
+}
+
+// methodRoute checks the method of a route found by a parser of its own.
+func methodRoute(method string, rt route) (route, string, bool) {
+	if want := ops[rt.ep].method; method != want {
+		return route{}, want, false
+	}
+	return rt, "", true
+}
+
+// matchPattern matches path against pattern segment by segment; a "{id}"
+// segment matches one non-empty segment, which it returns.
+func matchPattern(pattern, path string) (id string, ok bool) {
+	for {
+		pseg, prest, pmore := strings.Cut(pattern, "/")
+		seg, rest, more := strings.Cut(path, "/")
+		switch {
+		case pmore != more:
+			return "", false
+		case pseg == "{id}":
+			if seg == "" {
+				return "", false
+			}
+			id = seg
+		case pseg != seg:
+			return "", false
+		}
+		if !more {
+			return id, true
+		}
+		pattern, path = prest, rest
+	}
 }
 
 // searchRoute parses what follows "/indexes": "/{index}/docs..." or the

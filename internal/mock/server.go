@@ -133,22 +133,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seq := s.requests.Add(1)
 	w.Header()["X-Mock-Name"] = s.nameHeader
 
-	rt, ok := parseRoute(r.URL.Path)
+	rt, allow, ok := parseRoute(r.Method, r.URL.Path)
+	if !ok && allow != "" {
+		w.Header()["Allow"] = []string{allow}
+		writeError(w, http.StatusMethodNotAllowed, "Invalid method "+r.Method+" for "+r.URL.Path+"; use "+allow+".", "invalid_request_error", "", "")
+		return
+	}
 	if !ok {
 		writeError(w, http.StatusNotFound, "Invalid URL ("+r.Method+" "+r.URL.Path+")", "invalid_request_error", "", "")
 		return
 	}
-	if want := rt.method(); r.Method != want {
-		w.Header()["Allow"] = []string{want}
-		writeError(w, http.StatusMethodNotAllowed, "Invalid method "+r.Method+" for "+r.URL.Path+"; use "+want+".", "invalid_request_error", "", "")
-		return
-	}
 	if rt.ep == epImageFile {
-		serveImageFile(w, rt.name)
+		serveImageFile(w, rt.id)
 		return
 	}
 	apiVersion, ok := queryValue(r.URL.RawQuery, "api-version")
-	if rt.shape == shapeAzure && (!ok || apiVersion == "") {
+	if rt.shape.needsAPIVersion() && (!ok || apiVersion == "") {
 		writeJSONString(w, http.StatusBadRequest, MissingAPIVersionBody)
 		return
 	}
@@ -157,7 +157,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := call{s: s, w: w, r: r, route: rt, seq: seq, tps: s.tps, abortAfter: -1}
+	c := call{s: s, w: w, r: r, route: rt, seq: seq, tps: s.tps, abortAfter: -1, apiVersion: apiVersion}
 	if r.Method == http.MethodPost {
 		bp := getBuf()
 		defer putBuf(bp)
@@ -195,24 +195,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	switch rt.ep {
-	case epChat:
-		c.chat()
-	case epCompletions:
-		c.completions()
-	case epEmbeddings:
-		c.embeddings()
-	case epImages:
-		c.images()
-	case epModels:
-		c.writeBody(modelsBody)
-	case epSearch, epSearchDocs:
-		c.search()
-	case epImagesSubmit:
-		c.submitImages(apiVersion)
-	case epImageOperation:
-		c.imageOperation()
-	}
+	ops[rt.ep].serve(&c)
 }
 
 // authorized accepts the request's api-key or bearer token.
@@ -285,6 +268,8 @@ type call struct {
 	abortAfter int
 	// body is the request body, read before faults and latency apply.
 	body []byte
+	// apiVersion is the request's api-version query parameter, if any.
+	apiVersion string
 }
 
 // sleep waits d. It returns false if the client went away; if the Server

@@ -375,7 +375,11 @@ func TestModels(t *testing.T) {
 		}
 		ids = append(ids, m.ID)
 	}
-	if diff := cmp.Diff(modelIDs, ids); diff != "" {
+	var want []string
+	for _, m := range knownModels {
+		want = append(want, m.id)
+	}
+	if diff := cmp.Diff(want, ids); diff != "" {
 		t.Errorf("model ids (-want +got):\n%s", diff)
 	}
 }
