@@ -18,6 +18,9 @@ type Price struct {
 	// InputCostPerToken and OutputCostPerToken are USD per token.
 	InputCostPerToken  float64
 	OutputCostPerToken float64
+	// CachedInputCostPerToken is USD per prompt token served from the
+	// prompt cache; zero means the input price applies.
+	CachedInputCostPerToken float64
 	// CostPerImage is USD per generated image (standard quality,
 	// 1024x1024), for the image models.
 	CostPerImage float64
@@ -39,16 +42,16 @@ func perM(usd float64) float64 { return usd / 1e6 }
 // negotiated or provisioned (PTU) prices differ. Keys are the canonical
 // OpenAI names; Lookup maps Azure spellings and dated versions onto them.
 var prices = map[string]Price{
-	"gpt-4o":       {MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: perM(2.50), OutputCostPerToken: perM(10), Mode: "chat"},
-	"gpt-4o-mini":  {MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: perM(0.15), OutputCostPerToken: perM(0.60), Mode: "chat"},
-	"gpt-4.1":      {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(2), OutputCostPerToken: perM(8), Mode: "chat"},
-	"gpt-4.1-mini": {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(0.40), OutputCostPerToken: perM(1.60), Mode: "chat"},
-	"gpt-4.1-nano": {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(0.10), OutputCostPerToken: perM(0.40), Mode: "chat"},
-	"o1":           {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(15), OutputCostPerToken: perM(60), Mode: "chat"},
-	"o1-mini":      {MaxInputTokens: 128_000, MaxOutputTokens: 65_536, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), Mode: "chat"},
-	"o3":           {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(2), OutputCostPerToken: perM(8), Mode: "chat"},
-	"o3-mini":      {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), Mode: "chat"},
-	"o4-mini":      {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), Mode: "chat"},
+	"gpt-4o":       {MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: perM(2.50), OutputCostPerToken: perM(10), CachedInputCostPerToken: perM(1.25), Mode: "chat"},
+	"gpt-4o-mini":  {MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: perM(0.15), OutputCostPerToken: perM(0.60), CachedInputCostPerToken: perM(0.075), Mode: "chat"},
+	"gpt-4.1":      {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(2), OutputCostPerToken: perM(8), CachedInputCostPerToken: perM(0.5), Mode: "chat"},
+	"gpt-4.1-mini": {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(0.40), OutputCostPerToken: perM(1.60), CachedInputCostPerToken: perM(0.1), Mode: "chat"},
+	"gpt-4.1-nano": {MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: perM(0.10), OutputCostPerToken: perM(0.40), CachedInputCostPerToken: perM(0.025), Mode: "chat"},
+	"o1":           {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(15), OutputCostPerToken: perM(60), CachedInputCostPerToken: perM(7.5), Mode: "chat"},
+	"o1-mini":      {MaxInputTokens: 128_000, MaxOutputTokens: 65_536, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), CachedInputCostPerToken: perM(0.55), Mode: "chat"},
+	"o3":           {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(2), OutputCostPerToken: perM(8), CachedInputCostPerToken: perM(0.5), Mode: "chat"},
+	"o3-mini":      {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), CachedInputCostPerToken: perM(0.55), Mode: "chat"},
+	"o4-mini":      {MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: perM(1.10), OutputCostPerToken: perM(4.40), CachedInputCostPerToken: perM(0.275), Mode: "chat"},
 	"gpt-4":        {MaxInputTokens: 8_192, MaxOutputTokens: 4_096, InputCostPerToken: perM(30), OutputCostPerToken: perM(60), Mode: "chat"},
 	"gpt-4-turbo":  {MaxInputTokens: 128_000, MaxOutputTokens: 4_096, InputCostPerToken: perM(10), OutputCostPerToken: perM(30), Mode: "chat"},
 
@@ -96,4 +99,16 @@ func Lookup(model string) (Price, bool) {
 		}
 	}
 	return Price{}, false
+}
+
+// Cost is what the tokens of one answer cost at p: cached prompt tokens at
+// the cached price when the table has one, the rest of the prompt and the
+// completion at theirs.
+func (p Price) Cost(prompt, cached, completion int) float64 {
+	cachedPrice := p.CachedInputCostPerToken
+	if cachedPrice == 0 {
+		cachedPrice = p.InputCostPerToken
+	}
+	cached = min(max(cached, 0), prompt)
+	return float64(prompt-cached)*p.InputCostPerToken + float64(cached)*cachedPrice + float64(completion)*p.OutputCostPerToken
 }

@@ -12,23 +12,23 @@ func TestLookup(t *testing.T) {
 		want  Price
 		ok    bool
 	}{
-		{"gpt-4o", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 2.5e-6, OutputCostPerToken: 10e-6, Mode: "chat", Provider: "openai"}, true},
-		{"gpt-4o-2024-08-06", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 2.5e-6, OutputCostPerToken: 10e-6, Mode: "chat", Provider: "openai"}, true},
-		{"azure/GPT-4o-mini", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 0.15e-6, OutputCostPerToken: 0.6e-6, Mode: "chat", Provider: "openai"}, true},
+		{"gpt-4o", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 2.5e-6, OutputCostPerToken: 10e-6, CachedInputCostPerToken: 1.25e-6, Mode: "chat", Provider: "openai"}, true},
+		{"gpt-4o-2024-08-06", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 2.5e-6, OutputCostPerToken: 10e-6, CachedInputCostPerToken: 1.25e-6, Mode: "chat", Provider: "openai"}, true},
+		{"azure/GPT-4o-mini", Price{MaxInputTokens: 128_000, MaxOutputTokens: 16_384, InputCostPerToken: 0.15e-6, OutputCostPerToken: 0.6e-6, CachedInputCostPerToken: 0.075e-6, Mode: "chat", Provider: "openai"}, true},
 		{"gpt-35-turbo", Price{MaxInputTokens: 16_385, MaxOutputTokens: 4_096, InputCostPerToken: 0.5e-6, OutputCostPerToken: 1.5e-6, Mode: "chat", Provider: "azure"}, true},
 		{"gpt-35-turbo-0125", Price{MaxInputTokens: 16_385, MaxOutputTokens: 4_096, InputCostPerToken: 0.5e-6, OutputCostPerToken: 1.5e-6, Mode: "chat", Provider: "azure"}, true},
 		{"gpt-3.5-turbo", Price{MaxInputTokens: 16_385, MaxOutputTokens: 4_096, InputCostPerToken: 0.5e-6, OutputCostPerToken: 1.5e-6, Mode: "chat", Provider: "openai"}, true},
 		{"gpt-35-turbo-instruct", Price{MaxInputTokens: 4_096, MaxOutputTokens: 4_096, InputCostPerToken: 1.5e-6, OutputCostPerToken: 2e-6, Mode: "completion", Provider: "azure"}, true},
 		{"gpt-4-0613", Price{MaxInputTokens: 8_192, MaxOutputTokens: 4_096, InputCostPerToken: 30e-6, OutputCostPerToken: 60e-6, Mode: "chat", Provider: "openai"}, true},
 		{"gpt-4-turbo-2024-04-09", Price{MaxInputTokens: 128_000, MaxOutputTokens: 4_096, InputCostPerToken: 10e-6, OutputCostPerToken: 30e-6, Mode: "chat", Provider: "openai"}, true},
-		{"gpt-4.1-2025-04-14", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 2e-6, OutputCostPerToken: 8e-6, Mode: "chat", Provider: "openai"}, true},
-		{"gpt-4.1-mini", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 0.4e-6, OutputCostPerToken: 1.6e-6, Mode: "chat", Provider: "openai"}, true},
-		{"gpt-4.1-nano", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 0.1e-6, OutputCostPerToken: 0.4e-6, Mode: "chat", Provider: "openai"}, true},
-		{"o1", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 15e-6, OutputCostPerToken: 60e-6, Mode: "chat", Provider: "openai"}, true},
-		{"o1-mini", Price{MaxInputTokens: 128_000, MaxOutputTokens: 65_536, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, Mode: "chat", Provider: "openai"}, true},
-		{"o3", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 2e-6, OutputCostPerToken: 8e-6, Mode: "chat", Provider: "openai"}, true},
-		{"o3-mini-2025-01-31", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, Mode: "chat", Provider: "openai"}, true},
-		{"o4-mini", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, Mode: "chat", Provider: "openai"}, true},
+		{"gpt-4.1-2025-04-14", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 2e-6, OutputCostPerToken: 8e-6, CachedInputCostPerToken: 0.5e-6, Mode: "chat", Provider: "openai"}, true},
+		{"gpt-4.1-mini", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 0.4e-6, OutputCostPerToken: 1.6e-6, CachedInputCostPerToken: 0.1e-6, Mode: "chat", Provider: "openai"}, true},
+		{"gpt-4.1-nano", Price{MaxInputTokens: 1_047_576, MaxOutputTokens: 32_768, InputCostPerToken: 0.1e-6, OutputCostPerToken: 0.4e-6, CachedInputCostPerToken: 0.025e-6, Mode: "chat", Provider: "openai"}, true},
+		{"o1", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 15e-6, OutputCostPerToken: 60e-6, CachedInputCostPerToken: 7.5e-6, Mode: "chat", Provider: "openai"}, true},
+		{"o1-mini", Price{MaxInputTokens: 128_000, MaxOutputTokens: 65_536, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, CachedInputCostPerToken: 0.55e-6, Mode: "chat", Provider: "openai"}, true},
+		{"o3", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 2e-6, OutputCostPerToken: 8e-6, CachedInputCostPerToken: 0.5e-6, Mode: "chat", Provider: "openai"}, true},
+		{"o3-mini-2025-01-31", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, CachedInputCostPerToken: 0.55e-6, Mode: "chat", Provider: "openai"}, true},
+		{"o4-mini", Price{MaxInputTokens: 200_000, MaxOutputTokens: 100_000, InputCostPerToken: 1.1e-6, OutputCostPerToken: 4.4e-6, CachedInputCostPerToken: 0.275e-6, Mode: "chat", Provider: "openai"}, true},
 		{"text-embedding-3-small", Price{MaxInputTokens: 8_191, InputCostPerToken: 0.02e-6, Mode: "embedding", Provider: "openai"}, true},
 		{"text-embedding-3-large", Price{MaxInputTokens: 8_191, InputCostPerToken: 0.13e-6, Mode: "embedding", Provider: "openai"}, true},
 		{"openai/text-embedding-ada-002", Price{MaxInputTokens: 8_191, InputCostPerToken: 0.1e-6, Mode: "embedding", Provider: "openai"}, true},
@@ -80,5 +80,23 @@ func TestPricesComplete(t *testing.T) {
 		if p.Provider != "" {
 			t.Errorf("%s: Provider %q in the table; Lookup sets it", name, p.Provider)
 		}
+	}
+}
+
+func TestPriceCost(t *testing.T) {
+	p, _ := Lookup("gpt-4o")
+	// 1,000 prompt tokens of which 400 cached, 100 completion tokens.
+	want := 600*2.5e-6 + 400*1.25e-6 + 100*10e-6
+	if got := p.Cost(1000, 400, 100); got < want-1e-12 || got > want+1e-12 {
+		t.Errorf("Cost = %g, want %g", got, want)
+	}
+	// A model without a cached price charges cached tokens as input.
+	e, _ := Lookup("text-embedding-3-small")
+	if got, want := e.Cost(100, 50, 0), 100*0.02e-6; got < want-1e-15 || got > want+1e-15 {
+		t.Errorf("Cost without a cached price = %g, want %g", got, want)
+	}
+	// More cached than prompt tokens (a confused upstream) never goes negative.
+	if got, want := p.Cost(10, 50, 0), 10*1.25e-6; got < want-1e-15 || got > want+1e-15 {
+		t.Errorf("Cost with cached > prompt = %g, want %g", got, want)
 	}
 }

@@ -29,9 +29,14 @@ type Record struct {
 	PromptTokens     int
 	CompletionTokens int
 	TotalTokens      int
-	Estimated        bool
-	Cost             float64 // USD, from the price table
-	User             string  // the request's "user" field, if any
+	// CachedTokens is the part of PromptTokens served from the prompt
+	// cache (priced lower); ReasoningTokens the part of CompletionTokens a
+	// reasoning model spent thinking.
+	CachedTokens    int
+	ReasoningTokens int
+	Estimated       bool
+	Cost            float64 // USD, from the price table
+	User            string  // the request's "user" field, if any
 	// Prompt and Response are set only when prompt logging applies to the
 	// request (off by default): the request body and the answer's text, each
 	// capped at MaxPayloadBytes. Never headers, so never credentials.

@@ -257,18 +257,20 @@ func EstimatePromptTokens(model string, body []byte) int {
 		n += tokensForReply
 		n += toolTokens(enc, req.Tools, req.Functions)
 	}
-	n += req.Prompt.tokens(enc) + req.Input.tokens(enc)
+	n += req.Prompt.tokens(enc) + req.Input.tokens(enc) + req.Instructions.tokens(enc)
 	return n
 }
 
 // requestBody is what the estimate reads of a chat, completions or
 // embeddings request.
 type requestBody struct {
-	Messages  []message       `json:"messages"`
-	Prompt    textInput       `json:"prompt"`
-	Input     textInput       `json:"input"`
-	Tools     json.RawMessage `json:"tools"`
-	Functions json.RawMessage `json:"functions"`
+	Messages []message `json:"messages"`
+	Prompt   textInput `json:"prompt"`
+	Input    textInput `json:"input"`
+	// Instructions is the Responses API's system message.
+	Instructions textInput       `json:"instructions"`
+	Tools        json.RawMessage `json:"tools"`
+	Functions    json.RawMessage `json:"functions"`
 }
 
 // message is one chat message.
@@ -332,11 +334,11 @@ func (c *content) tokens(enc *encoding) int {
 	n := 0
 	for _, p := range c.parts {
 		switch p.Type {
-		case "text":
+		case "text", "input_text", "output_text":
 			n += enc.count(p.Text)
 		case "refusal":
 			n += enc.count(p.Refusal)
-		case "image_url":
+		case "image_url", "input_image":
 			n += tokensPerImage
 		}
 	}
@@ -345,10 +347,22 @@ func (c *content) tokens(enc *encoding) int {
 
 // textInput is a completions prompt or an embeddings input: a string, an
 // array of strings, an array of token ids, or an array of arrays of token
-// ids. Other shapes count nothing.
+// ids; or the Responses API's input, an array of items (messages with
+// string or part content, function calls and their outputs). Other shapes
+// count nothing.
 type textInput struct {
 	texts []string
 	ids   int // token ids, counted as they are
+	items []inputItem
+}
+
+// inputItem is one item of a Responses API input.
+type inputItem struct {
+	Role      string  `json:"role"`
+	Content   content `json:"content"`
+	Name      string  `json:"name"`
+	Arguments string  `json:"arguments"`
+	Output    string  `json:"output"`
 }
 
 // UnmarshalJSON reads any JSON value, keeping the strings and counting the
@@ -382,6 +396,12 @@ func (t *textInput) UnmarshalJSON(data []byte) error {
 					return err
 				}
 				t.ids += len(ids)
+			case it[0] == '{':
+				var item inputItem
+				if err := json.Unmarshal(it, &item); err != nil {
+					return err
+				}
+				t.items = append(t.items, item)
 			}
 		}
 	}
@@ -393,6 +413,10 @@ func (t *textInput) tokens(enc *encoding) int {
 	n := t.ids
 	for _, s := range t.texts {
 		n += enc.count(s)
+	}
+	for _, it := range t.items {
+		n += tokensPerMessage + enc.count(it.Role) + it.Content.tokens(enc)
+		n += enc.count(it.Name) + enc.count(it.Arguments) + enc.count(it.Output)
 	}
 	return n
 }

@@ -234,6 +234,16 @@ func TestEstimatePromptTokens(t *testing.T) {
 		{"input ids", "text-embedding-3-large", `{"input": [15339, 1917]}`, 2},
 		{"input id arrays", "text-embedding-3-large", `{"input": [[15339, 1917], [15339]]}`, 3},
 		{"input other", "text-embedding-3-large", `{"input": {"x": 1}}`, 0},
+		// Responses API: a string input, instructions, message items with
+		// string or input_text content, images, function call outputs.
+		{"responses string", "gpt-4o", `{"model": "gpt-4o", "input": "hello world"}`, 2},
+		{"responses instructions", "gpt-4o", `{"instructions": "hello world", "input": "hello world"}`, 4},
+		{"responses messages", "gpt-4o", `{"input": [
+			{"role": "user", "content": "hello world"},
+			{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello world"}, {"type": "input_image", "image_url": "https://example.com/a.png"}]}
+		]}`, (3 + 1 + 2) + (3 + 1 + 2 + 85)},
+		{"responses function output", "gpt-4o", `{"input": [{"type": "function_call_output", "call_id": "c1", "output": "hello world"}]}`, 3 + 2},
+		{"responses item content number", "gpt-4o", `{"input": [{"role": "user", "content": 5}]}`, 0},
 		// Special tokens in client text are plain text, never an error.
 		{"special token text", "gpt-4", `{"prompt": "<|endoftext|>"}`, CountTokens("gpt-4", "<|endoftext|>")},
 		// Malformed bodies count nothing.
