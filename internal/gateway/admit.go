@@ -46,15 +46,10 @@ func (g *Gateway) settle(req *request, res result, rec *usage.Record) {
 	}
 }
 
-// takesMaxTokens reports whether op's requests carry max_tokens, so a cap
-// applies to them.
-func takesMaxTokens(op provider.Operation) bool {
-	switch op {
-	case provider.Chat, provider.Completions, provider.ExtensionsChat:
-		return true
-	}
-	return false
-}
+// takesMaxTokens reports whether op's requests carry a max-tokens field
+// (max_tokens, or the Responses API's max_output_tokens), so a cap applies
+// to them.
+func takesMaxTokens(op provider.Operation) bool { return op.Spec().Cap != "" }
 
 // promptTokens estimates the request's prompt tokens with the model's
 // tokenizer, once; tpm limits (the key's and the deployments') need it.
@@ -83,8 +78,12 @@ func withMaxTokens(body []byte, p peeked, n int64) ([]byte, peeked) {
 		p.maxEnd = p.maxStart + len(v)
 		return out, p
 	}
-	out, at := insertFirst(body, "max_tokens", v)
+	field := "max_tokens"
+	if p.output {
+		field = "max_output_tokens"
+	}
+	out, at := insertFirst(body, field, v)
 	p = p.moved(0, len(out)-len(body))
-	p.maxField, p.maxStart, p.maxEnd = "max_tokens", at, at+len(v)
+	p.maxField, p.maxStart, p.maxEnd = field, at, at+len(v)
 	return out, p
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
@@ -171,7 +172,7 @@ func (up *upstream) close() {
 
 // forwardedHeaders are the client headers passed upstream. Everything else,
 // credentials first, stays at the gateway.
-var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta"}
+var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta", "Extra-Parameters", "Azureml-Model-Deployment"}
 
 // jsonContentType is shared by every upstream request; header values are
 // never modified by the transport.
@@ -182,7 +183,7 @@ var jsonContentType = []string{"application/json"}
 var errUnsupported = router.ErrUnsupported
 
 func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick, injectUsage bool) (*http.Request, error) {
-	u := upstreamURL(pick.Target, r, req.op)
+	u := upstreamURL(pick.Target, r, req)
 	if u == nil {
 		return nil, errUnsupported
 	}
@@ -191,12 +192,23 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *req
 	if injectUsage {
 		body, p = req.usageBody, req.usagePeek
 	}
-	if m := pick.Target.Model; m != "" && m != p.Model && method == http.MethodPost {
-		body = withModel(body, p, m)
-	}
+	hasBody := req.spec.Body != provider.BodyNone && method != http.MethodGet
 	h := make(http.Header, 8)
-	if method == http.MethodPost {
+	switch req.spec.Body {
+	case provider.BodyJSON:
+		if m := pick.Target.ModelFor(req.op); m != "" && m != p.Model {
+			body = withModel(body, p, m)
+		}
 		h["Content-Type"] = jsonContentType
+	case provider.BodyMultipart:
+		if m := pick.Target.ModelFor(req.op); m != "" && m != p.Model {
+			body = withFormModel(body, p, m)
+		}
+		h["Content-Type"] = req.contentType
+	case provider.BodyOpaque:
+		if hasBody {
+			h["Content-Type"] = jsonContentType
+		}
 	}
 	for _, k := range forwardedHeaders {
 		if v, ok := r.Header[k]; ok {
@@ -219,7 +231,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *req
 		Header: h,
 		Proto:  "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
-	if method == http.MethodPost {
+	if hasBody {
 		rb := &replayBody{body: body}
 		rb.Reset(body)
 		out.Body, out.GetBody, out.ContentLength = rb, rb.replay, int64(len(body))

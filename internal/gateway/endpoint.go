@@ -19,9 +19,18 @@ type request struct {
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers
 	op       provider.Operation
+	spec     *provider.Spec // op's row
 	model    string
 	body     []byte
 	peek     peeked
+	// contentType is the client's, sent upstream with a multipart body.
+	contentType []string
+	// sticky is the deployment an object lives on, when the request is a
+	// follow-up that only it can answer; object names the object (its
+	// upstream id goes in the URL) and prev a previous_response_id.
+	sticky string
+	object objectRef
+	prev   objectRef
 	// usageBody is body with stream_options.include_usage added, and
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
@@ -37,15 +46,16 @@ type request struct {
 	attempts int           // upstream attempts so far
 }
 
-// endpoint serves one operation. fromPath is true for Azure-style routes,
-// where the URL names the model.
-func (g *Gateway) endpoint(op provider.Operation, fromPath bool) http.Handler {
+// endpoint serves the operations of one route, one per method. fromPath
+// is true for Azure-style routes, where the URL names the model.
+func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != op.Method() {
-			apierror.Write(w, errMethod(w, r, op.Method()))
+		op, ok := opFor(ops, r.Method)
+		if !ok {
+			apierror.Write(w, errMethod(w, r, allowed(ops)))
 			return
 		}
-		req := &request{id: g.ids.next(), op: op, start: time.Now()}
+		req := &request{id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		res, err := g.serve(w, r, req, fromPath)
@@ -77,26 +87,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 		return result{}, err
 	}
 	req.principal = p
-	if req.body, err = readBody(r, g.maxBody); err != nil {
+	if err := g.readRequest(r, req); err != nil {
 		return result{}, err
 	}
-	if req.peek, err = peekOp(req.op, req.body); err != nil {
-		var fe *fieldError
-		if errors.As(err, &fe) {
-			return result{}, errBadRequest(fe.field, "invalid_value", "%s", fe.msg)
-		}
-		return result{}, errBadRequest("", "invalid_json", "%s", err.Error())
-	}
-	req.model = req.peek.Model
-	if fromPath {
+	switch {
+	case req.op == provider.ImageOperation:
 		req.model = r.PathValue("model")
+		req.sticky = r.PathValue(pathDeployment)
+		req.object = objectRef{id: r.PathValue(pathOperation), deployment: req.sticky, upstream: r.PathValue(pathUpstreamOperation)}
+	case req.spec.Object:
+		if err := g.resolveObject(r, req); err != nil {
+			return result{}, err
+		}
+	case fromPath:
+		req.model = r.PathValue("model")
+	default:
+		req.model = req.peek.Model
 	}
 	if req.model == "" {
-		return result{}, errBadRequest("model", "missing_model", "you must provide a model parameter; GET /v1/models lists the models your key may use")
+		msg := "you must provide a model parameter; GET /v1/models lists the models your key may use"
+		if req.spec.Body == provider.BodyMultipart {
+			msg = "you must provide a model parameter (the form field 'model'); GET /v1/models lists the models your key may use"
+		}
+		return result{}, errBadRequest("model", "missing_model", "%s", msg)
 	}
-	// An unknown model is answered before the limits count the request.
-	if _, err := g.router.Pool(req.model, req.op.Class()); err != nil {
-		return result{}, routerError(err)
+	if req.peek.Previous != "" {
+		if err := g.resolvePrevious(req); err != nil {
+			return result{}, err
+		}
+	}
+	if req.sticky == "" {
+		// An unknown model is answered before the limits count the request.
+		if _, err := g.router.Pool(req.model, req.op.Class()); err != nil {
+			return result{}, routerError(err)
+		}
 	}
 	if err := g.admit(r, req); err != nil {
 		return result{}, err
@@ -108,6 +132,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 		r = r.WithContext(ctx)
 	}
 	return g.forward(w, r, req)
+}
+
+// readRequest reads and peeks at the body as the operation's row says: a
+// JSON object, a multipart form, a body forwarded unread, or none.
+func (g *Gateway) readRequest(r *http.Request, req *request) error {
+	req.peek = noPeek
+	if req.spec.Body == provider.BodyNone {
+		return nil
+	}
+	limit := max(g.maxBody, req.spec.MaxBody)
+	var err error
+	if req.body, err = readBody(r, limit); err != nil {
+		return err
+	}
+	switch req.spec.Body {
+	case provider.BodyOpaque:
+		return nil
+	case provider.BodyMultipart:
+		req.contentType = r.Header["Content-Type"]
+		req.peek, err = peekMultipart(r.Header.Get("Content-Type"), req.body)
+	default:
+		req.peek, err = peekCap(req.body, req.spec.Cap == "max_output_tokens")
+		if err == nil && req.op == provider.ImagesSubmit && req.peek.Model == "" {
+			req.peek.Model = DefaultSubmitModel
+		}
+	}
+	var fe *fieldError
+	switch {
+	case errors.As(err, &fe):
+		return errBadRequest(fe.field, "invalid_value", "%s", fe.msg)
+	case err != nil:
+		return errBadRequest("", "invalid_json", "%s", err.Error())
+	}
+	return nil
 }
 
 // internal sorts out an error that is neither an answer of the gateway's

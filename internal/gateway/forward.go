@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
-	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -43,7 +42,7 @@ var (
 // to the model's fallbacks. Once a byte of an answer reached the client,
 // nothing is retried.
 func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) (result, error) {
-	if req.op == provider.ImageOperation {
+	if req.sticky != "" {
 		return g.forwardSticky(w, r, req)
 	}
 	var (

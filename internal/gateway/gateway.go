@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,7 +20,6 @@ import (
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
-	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
@@ -113,50 +111,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.mux.ServeHTTP(w, r)
 }
 
-// operations maps the path below a route prefix to what it asks for.
-var operations = []struct {
-	path string
-	op   provider.Operation
-}{
-	{"chat/completions", provider.Chat},
-	{"completions", provider.Completions},
-	{"embeddings", provider.Embeddings},
-	{"images/generations", provider.Images},
-}
-
 // seedPrefix is where the Azure OpenAI Service Proxy that Spillway
 // replaces served its routes: /api/v1/openai/deployments/..., and so
 // /api/v1/chat/completions for the OpenAI style.
 const seedPrefix = "/api/v1"
-
-func (g *Gateway) routes() {
-	// OpenAI style: the model is in the body. Registered without a method
-	// so a wrong one gets an OpenAI-shaped 405, not the catch-all's 404.
-	for _, o := range operations {
-		g.mux.Handle("/v1/"+o.path, g.endpoint(o.op, false))
-		g.mux.Handle(seedPrefix+"/"+o.path, g.endpoint(o.op, false))
-	}
-	g.mux.Handle("/v1/models", g.handle(onlyGET(g.listModels)))
-	g.mux.Handle(seedPrefix+"/models", g.handle(onlyGET(g.listModels)))
-	// Azure style, bare, under the seed's /api/v1, and under /api as
-	// earlier Spillway versions answered it.
-	for _, prefix := range []string{"", seedPrefix, "/api"} {
-		for _, o := range operations {
-			// Azure v1: the model is in the body.
-			g.mux.Handle(prefix+"/openai/v1/"+o.path, g.endpoint(o.op, false))
-			// The deployment name in the URL is the model.
-			g.mux.Handle(prefix+"/openai/deployments/{model}/"+o.path, g.endpoint(o.op, true))
-		}
-		g.mux.Handle(prefix+"/openai/deployments/{model}/extensions/chat/completions", g.endpoint(provider.ExtensionsChat, true))
-		g.mux.Handle(prefix+"/openai/images/generations:submit", g.endpoint(provider.ImagesSubmit, false))
-		g.mux.Handle(prefix+"/openai/operations/images/{operation}", g.imageOperation(g.endpoint(provider.ImageOperation, true)))
-		g.mux.Handle(prefix+"/openai/v1/models", g.handle(onlyGET(g.listModels)))
-	}
-	g.searchRoutes()
-	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
-		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
-	}))
-}
 
 // errMethod answers a route called with the wrong method.
 func errMethod(w http.ResponseWriter, r *http.Request, allow string) error {
@@ -209,31 +167,6 @@ func (g *Gateway) authenticate(r *http.Request) (*auth.Principal, error) {
 		return nil, &apierror.Error{Status: http.StatusServiceUnavailable, Message: "could not check the API key right now; retry shortly", Type: apierror.TypeServer, Code: "auth_unavailable"}
 	}
 	return nil, &apierror.Error{Status: http.StatusUnauthorized, Message: msg, Type: apierror.TypeAuthentication, Code: code}
-}
-
-func (g *Gateway) listModels(w http.ResponseWriter, r *http.Request) error {
-	p, err := g.authenticate(r)
-	if err != nil {
-		return err
-	}
-	models := g.router.Models()
-	if allowed := access.Models(p); allowed != nil {
-		models = slices.DeleteFunc(models, func(m string) bool { return !slices.Contains(allowed, m) })
-	}
-	b := make([]byte, 0, 64+len(models)*64)
-	b = append(b, `{"object":"list","data":[`...)
-	for i, m := range models {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"id":`...)
-		b = strconv.AppendQuote(b, m)
-		b = append(b, `,"object":"model","created":0,"owned_by":"spillway"}`...)
-	}
-	b = append(b, "]}\n"...)
-	w.Header().Set("Content-Type", "application/json")
-	_, err = w.Write(b)
-	return err
 }
 
 // requestIDs makes unique request ids cheaply: a random per-process prefix

@@ -7,11 +7,16 @@ import (
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
-// tokens are the usage numbers an upstream reports.
+// tokens are the usage numbers an upstream reports: chat's prompt and
+// completion tokens, or the Responses API's (and audio's) input and
+// output tokens, with the cached part of the input and the reasoning part
+// of the output.
 type tokens struct {
-	Prompt     int `json:"prompt_tokens"`
-	Completion int `json:"completion_tokens"`
-	Total      int `json:"total_tokens"`
+	Prompt     int
+	Completion int
+	Total      int
+	Cached     int
+	Reasoning  int
 }
 
 // tailSize is how much of the end of a JSON body the meter keeps: OpenAI
@@ -29,6 +34,7 @@ const maxStreamText = 1 << 20
 // client that did not ask for it.
 type meter struct {
 	stream bool
+	flush  bool // flush after every read: a stream, or audio
 	strip  bool // drop the usage-only event: the client did not ask for it
 
 	pending []byte // stream: the start of an incomplete event
@@ -43,13 +49,28 @@ type meter struct {
 	// usage.MaxPayloadBytes); streams keep their text instead.
 	keepBody bool
 	body     []byte
+
+	// ids, when set, rewrites object ids in the answer: each event of a
+	// stream, or a JSON body held whole (up to maxHeldBody) in held.
+	ids  *idRewriter
+	held []byte
+	// events counts the stream's events, for the sequence number of an
+	// in-band error.
+	events int
 }
+
+// maxHeldBody bounds a JSON answer held for its ids to be rewritten; the
+// ids come first, so a larger one is sent on with what was held rewritten.
+const maxHeldBody = 32 << 20
 
 // write forwards what the client should see of chunk and returns how many
 // bytes went out.
 func (m *meter) write(w io.Writer, chunk []byte) (int, error) {
 	if !m.stream {
 		m.keepTail(chunk)
+		if m.ids != nil {
+			return m.hold(w, chunk)
+		}
 		return w.Write(chunk)
 	}
 	buf := chunk
@@ -63,6 +84,18 @@ func (m *meter) write(w io.Writer, chunk []byte) (int, error) {
 		end := eventEnd(buf[i:])
 		if end < 0 {
 			break
+		}
+		m.events++
+		if m.ids != nil {
+			n, err := w.Write(m.ids.event(buf[i : i+end]))
+			out += n
+			m.inspect(buf[i : i+end])
+			if err != nil {
+				return out, err
+			}
+			i += end
+			run = i
+			continue
 		}
 		if m.inspect(buf[i : i+end]) {
 			n, err := w.Write(buf[run:i])
@@ -90,23 +123,52 @@ func (m *meter) write(w io.Writer, chunk []byte) (int, error) {
 // without a blank line), and settles the usage of a JSON body.
 func (m *meter) finish(w io.Writer) (int, error) {
 	if !m.stream {
+		n := 0
+		if m.held != nil {
+			var err error
+			n, err = w.Write(m.ids.body(m.held))
+			m.held = nil
+			if err != nil {
+				return n, err
+			}
+		}
 		m.usage, m.found = usageFromTail(m.tail)
 		if !m.found && m.size <= tailSize {
 			// The whole body is in the tail: keep its text for an estimate.
 			m.text = appendJSONString(m.text, m.tail, contentKey)
 			m.text = appendJSONString(m.text, m.tail, textKey)
 		}
-		return 0, nil
+		return n, nil
 	}
 	if len(m.pending) == 0 {
 		return 0, nil
 	}
 	ev := m.pending
 	m.pending = nil
+	if m.ids != nil {
+		ev = m.ids.event(ev)
+	}
 	if m.inspect(ev) {
 		return 0, nil
 	}
 	return w.Write(ev)
+}
+
+// hold keeps a JSON answer until it is whole, so its ids can be
+// rewritten; past maxHeldBody what was held goes out rewritten and the
+// rest passes through.
+func (m *meter) hold(w io.Writer, chunk []byte) (int, error) {
+	if m.held == nil && m.size > len(chunk) {
+		// Already past the limit: pass through.
+		return w.Write(m.ids.replace(chunk))
+	}
+	m.held = append(m.held, chunk...)
+	if len(m.held) <= maxHeldBody {
+		return 0, nil
+	}
+	n, err := w.Write(m.ids.body(m.held))
+	m.held = nil
+	return n, err
 }
 
 func (m *meter) keepTail(chunk []byte) {
@@ -172,9 +234,10 @@ func usageFromTail(tail []byte) (tokens, bool) {
 	return parseUsage(tail[i+len(`"usage":`):])
 }
 
-// parseUsage reads the usage object at the start of b. Only its three
-// top-level counts matter, so they are read in place: no decoding of the
-// nested *_details objects.
+// parseUsage reads the usage object at the start of b: chat's
+// prompt_tokens and completion_tokens or the Responses API's input_tokens
+// and output_tokens, with cached_tokens and reasoning_tokens from the
+// detail objects. The counts are read in place, not decoded.
 func parseUsage(b []byte) (tokens, bool) {
 	s := scanner{b: b}
 	if len(b) == 0 || b[0] != '{' || s.value(1) != nil {
@@ -183,11 +246,15 @@ func parseUsage(b []byte) (tokens, bool) {
 	obj := b[:s.i]
 	var u tokens
 	var ok bool
-	u.Prompt, ok = intField(obj, `"prompt_tokens":`)
-	if !ok {
+	if u.Prompt, ok = intField(obj, `"prompt_tokens":`); ok {
+		u.Completion, _ = intField(obj, `"completion_tokens":`)
+	} else if u.Prompt, ok = intField(obj, `"input_tokens":`); ok {
+		u.Completion, _ = intField(obj, `"output_tokens":`)
+	} else {
 		return tokens{}, false
 	}
-	u.Completion, _ = intField(obj, `"completion_tokens":`)
+	u.Cached, _ = intField(obj, `"cached_tokens":`)
+	u.Reasoning, _ = intField(obj, `"reasoning_tokens":`)
 	u.Total, _ = intField(obj, `"total_tokens":`)
 	if u.Total == 0 {
 		u.Total = u.Prompt + u.Completion

@@ -131,15 +131,16 @@ func errOperationNotFound(msg string) error {
 	return &apierror.Error{Status: http.StatusNotFound, Message: msg, Type: apierror.TypeInvalidRequest, Param: "operation_id", Code: "operation_not_found"}
 }
 
-// forwardSticky sends a poll to the deployment that accepted the job, the
-// only one that knows it. Its answer goes to the client whatever it is (a
-// 429 cools the deployment as usual, and the client polls again later);
+// forwardSticky sends a follow-up to the deployment that holds its object
+// (a DALL-E 2 job, a stored response), the only one that knows it,
+// whatever its cooldown. Its answer goes to the client whatever it is (a
+// 429 cools the deployment as usual, and the client tries again later);
 // only a failure with no answer at all becomes the gateway's 502/504.
 func (g *Gateway) forwardSticky(w http.ResponseWriter, r *http.Request, req *request) (result, error) {
 	var res result
-	pick, ok := g.router.Stick(r.PathValue(pathDeployment))
+	pick, ok := g.router.Stick(req.sticky)
 	if !ok {
-		return res, errOperationNotFound("the deployment that accepted this job no longer exists")
+		return res, errObjectGone("object", req.object.id, req.sticky, "")
 	}
 	res.attempts, req.attempts = 1, 1
 	up, o := g.attempt(r, req, pick)

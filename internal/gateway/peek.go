@@ -17,12 +17,21 @@ type peeked struct {
 	// a null), so a rewrite can splice it; both -1 when absent.
 	modelStart, modelEnd int
 	Stream               bool
-	// MaxTokens is max_tokens or max_completion_tokens, -1 when absent.
+	// MaxTokens is the capped field (max_tokens or max_completion_tokens,
+	// or max_output_tokens for the Responses API), -1 when absent.
 	MaxTokens int64
 	// maxStart and maxEnd bound its value, so a cap can be spliced in;
 	// both -1 when absent. maxField names the field.
 	maxStart, maxEnd int
 	maxField         string
+	// output is true when the capped field is the Responses API's
+	// max_output_tokens rather than chat's two.
+	output bool
+	// Previous is a Responses request's previous_response_id, and
+	// prevStart and prevEnd bound its value (quotes included); -1 when
+	// absent.
+	Previous           string
+	prevStart, prevEnd int
 	// User is the request's user field, for usage records.
 	User string
 	// HasStreamOptions is true when the body has a stream_options object;
@@ -37,8 +46,13 @@ const maxJSONDepth = 512
 // peek scans body, which must be one JSON object, and extracts the fields
 // of peeked. It validates the syntax of everything it skips, so a body it
 // accepts is valid JSON.
-func peek(body []byte) (peeked, error) {
-	p := peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}
+func peek(body []byte) (peeked, error) { return peekCap(body, false) }
+
+// peekCap is peek for an operation whose capped field is max_output_tokens
+// (output true) or max_tokens/max_completion_tokens.
+func peekCap(body []byte, output bool) (peeked, error) {
+	p := noPeek
+	p.output = output
 	s := scanner{b: body}
 	s.ws()
 	if s.i >= len(body) || body[s.i] != '{' {
@@ -115,7 +129,33 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 			_ = json.Unmarshal(v, &o)
 			p.IncludeUsage = o.IncludeUsage
 		}
+	case "previous_response_id":
+		switch {
+		case string(v) == "null":
+		case v[0] != '"':
+			return &fieldError{field: "previous_response_id", msg: "previous_response_id must be a string"}
+		default:
+			p.Previous = unquote(v, bytes.IndexByte(v, '\\') >= 0)
+			p.prevStart, p.prevEnd = vs, ve
+		}
+	case "max_output_tokens":
+		if !p.output {
+			return nil
+		}
+		p.maxField = "max_output_tokens"
+		p.maxStart, p.maxEnd = vs, ve
+		if string(v) == "null" {
+			return nil
+		}
+		n, err := strconv.ParseInt(string(v), 10, 64)
+		if err != nil || n < 0 {
+			return &fieldError{field: "max_output_tokens", msg: "max_output_tokens must be a non-negative integer"}
+		}
+		p.MaxTokens = n
 	case "max_tokens", "max_completion_tokens":
+		if p.output {
+			return nil
+		}
 		if p.maxField != "" && p.maxField != string(name) {
 			// A cap could only be checked against one of them.
 			return &fieldError{field: "max_tokens", msg: "send max_tokens or max_completion_tokens, not both"}
@@ -181,6 +221,10 @@ func (p peeked) moved(at, by int) peeked {
 	if p.maxStart >= at {
 		p.maxStart += by
 		p.maxEnd += by
+	}
+	if p.prevStart >= at {
+		p.prevStart += by
+		p.prevEnd += by
 	}
 	return p
 }

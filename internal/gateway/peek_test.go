@@ -8,6 +8,39 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
+func TestPeekResponsesCap(t *testing.T) {
+	tests := []struct {
+		body      string
+		wantMax   int64
+		wantField string
+		wantErr   bool
+	}{
+		{`{"max_output_tokens":300,"max_tokens":5}`, 300, "max_output_tokens", false},
+		{`{"max_tokens":5}`, -1, "", false},
+		{`{"max_output_tokens":null}`, -1, "max_output_tokens", false},
+		{`{"max_output_tokens":-3}`, 0, "", true},
+		{`{"max_output_tokens":"9"}`, 0, "", true},
+	}
+	for _, tt := range tests {
+		p, err := peekCap([]byte(tt.body), true)
+		if (err != nil) != tt.wantErr {
+			t.Fatalf("peekCap(%s) error = %v, want error %v", tt.body, err, tt.wantErr)
+		}
+		if err == nil && (p.MaxTokens != tt.wantMax || p.maxField != tt.wantField) {
+			t.Errorf("peekCap(%s) = %d %q, want %d %q", tt.body, p.MaxTokens, p.maxField, tt.wantMax, tt.wantField)
+		}
+	}
+	// A cap on a Responses body without the field adds max_output_tokens.
+	p, _ := peekCap([]byte(`{"model":"m","input":"hi"}`), true)
+	body, p2 := withMaxTokens([]byte(`{"model":"m","input":"hi"}`), p, 64)
+	if got, want := string(body), `{"max_output_tokens":64,"model":"m","input":"hi"}`; got != want {
+		t.Errorf("capped body = %s, want %s", got, want)
+	}
+	if p2.Model != "m" || string(body[p2.modelStart:p2.modelEnd]) != `"m"` {
+		t.Errorf("model span after the cap = %d:%d, want it on \"m\"", p2.modelStart, p2.modelEnd)
+	}
+}
+
 func TestPeek(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -17,15 +50,15 @@ func TestPeek(t *testing.T) {
 		wantOK bool
 	}{
 		{"chat", `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"stream":true,"max_tokens":50}`,
-			peeked{Model: "gpt-4o", modelStart: 9, modelEnd: 17, Stream: true, MaxTokens: 50, maxField: "max_tokens", maxStart: 89, maxEnd: 91}, nil, true},
-		{"no model", `{"messages":[]}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"escaped key and value", `{"mo\u0064el":"gpt\u002d4o"}`, peeked{Model: "gpt-4o", modelStart: 14, modelEnd: 27, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"last duplicate wins", `{"model":"a","model":"b"}`, peeked{Model: "b", modelStart: 21, modelEnd: 24, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"nested model ignored", `{"x":{"model":"no"},"stream":false}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: 7, maxStart: 25, maxEnd: 26, maxField: "max_completion_tokens"}, nil, true},
-		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{modelStart: 9, modelEnd: 13, MaxTokens: -1, maxStart: 41, maxEnd: 45, maxField: "max_tokens"}, nil, true},
-		{"whitespace", " \n{ \"model\" : \"m\" } \n", peeked{Model: "m", modelStart: 14, modelEnd: 17, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
-		{"empty object", `{}`, peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+			peeked{prevStart: -1, prevEnd: -1, Model: "gpt-4o", modelStart: 9, modelEnd: 17, Stream: true, MaxTokens: 50, maxField: "max_tokens", maxStart: 89, maxEnd: 91}, nil, true},
+		{"no model", `{"messages":[]}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"escaped key and value", `{"mo\u0064el":"gpt\u002d4o"}`, peeked{prevStart: -1, prevEnd: -1, Model: "gpt-4o", modelStart: 14, modelEnd: 27, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"last duplicate wins", `{"model":"a","model":"b"}`, peeked{prevStart: -1, prevEnd: -1, Model: "b", modelStart: 21, modelEnd: 24, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"nested model ignored", `{"x":{"model":"no"},"stream":false}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"max_completion_tokens", `{"max_completion_tokens":7}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: 7, maxStart: 25, maxEnd: 26, maxField: "max_completion_tokens"}, nil, true},
+		{"nulls", `{"model":null,"stream":null,"max_tokens":null}`, peeked{prevStart: -1, prevEnd: -1, modelStart: 9, modelEnd: 13, MaxTokens: -1, maxStart: 41, maxEnd: 45, maxField: "max_tokens"}, nil, true},
+		{"whitespace", " \n{ \"model\" : \"m\" } \n", peeked{prevStart: -1, prevEnd: -1, Model: "m", modelStart: 14, modelEnd: 17, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"empty object", `{}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"array", `[]`, peeked{}, new(*syntaxError), false},
 		{"truncated", `{"model":"gpt-4o"`, peeked{}, new(*syntaxError), false},
 		{"trailing garbage", `{"model":"gpt-4o"} x`, peeked{}, new(*syntaxError), false},
@@ -37,6 +70,10 @@ func TestPeek(t *testing.T) {
 		{"negative max_tokens", `{"max_tokens":-1}`, peeked{}, new(*fieldError), false},
 		{"fractional max_tokens", `{"max_tokens":1.5}`, peeked{}, new(*fieldError), false},
 		{"both max fields", `{"max_tokens":5,"max_completion_tokens":500}`, peeked{}, new(*fieldError), false},
+		{"previous_response_id", `{"previous_response_id":"resp_1"}`, peeked{Previous: "resp_1", prevStart: 24, prevEnd: 32, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"previous_response_id null", `{"previous_response_id":null}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
+		{"previous_response_id number", `{"previous_response_id":5}`, peeked{}, new(*fieldError), false},
+		{"max_output_tokens is not chat's cap", `{"max_output_tokens":5}`, peeked{prevStart: -1, prevEnd: -1, modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, maxEnd: -1}, nil, true},
 		{"empty", ``, peeked{}, new(*syntaxError), false},
 	}
 	for _, tt := range tests {

@@ -24,11 +24,14 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	}
 	defer up.close()
 	h := g.answerHeader(w, req, pick, up, &res)
-	stream := req.peek.Stream || isEventStream(up.resp.Header.Get("Content-Type"))
-	m := &meter{stream: stream, strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
+	ct := up.resp.Header.Get("Content-Type")
+	stream := req.peek.Stream || isEventStream(ct)
+	m := &meter{stream: stream, flush: stream || strings.HasPrefix(ct, "audio/"), strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
+	m.ids = g.newIDRewriter(req, pick.ID(), res.status)
 	res.meter = m
-	if m.strip {
-		// The body shrinks by the usage event the client did not ask for.
+	if m.strip || m.ids != nil {
+		// The body shrinks by the usage event the client did not ask for,
+		// or its ids change length.
 		delete(h, "Content-Length")
 	}
 	w.WriteHeader(res.status)
@@ -50,7 +53,13 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 			if errors.Is(readErr, errIdleTimeout) {
 				reason = "idle timeout: no data from the upstream for " + g.idle.String()
 			}
-			_, _ = w.Write(streamErrorEvent("the upstream stream broke after " + strconv.FormatInt(written, 10) + " bytes (" + reason + "); the answer is incomplete"))
+			msg := "the upstream stream broke after " + strconv.FormatInt(written, 10) + " bytes (" + reason + "); the answer is incomplete"
+			if req.spec.Events {
+				// The Responses API's own event format.
+				_, _ = w.Write(responsesErrorEvent(msg, m.events))
+			} else {
+				_, _ = w.Write(streamErrorEvent(msg))
+			}
 			flush(w)
 		}
 		return res, errAbort
@@ -90,7 +99,7 @@ func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, rea
 			if err != nil {
 				return written, nil, err
 			}
-			if m.stream {
+			if m.flush {
 				flush(w)
 			}
 		}

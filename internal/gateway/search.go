@@ -21,9 +21,9 @@ import (
 // whole path segment.
 func (g *Gateway) searchRoutes() {
 	for _, prefix := range []string{"", seedPrefix} {
-		g.mux.Handle(prefix+"/indexes/{model}/docs/search", g.endpoint(provider.Search, true))
-		g.mux.Handle(prefix+"/indexes/{model}/docs/search.post.search", g.endpoint(provider.Search, true))
-		g.mux.Handle(prefix+"/indexes/{model}/docs", g.endpoint(provider.SearchDocs, true))
+		g.mux.Handle(prefix+"/indexes/{model}/docs/search", g.endpoint(ops(provider.Search), true))
+		g.mux.Handle(prefix+"/indexes/{model}/docs/search.post.search", g.endpoint(ops(provider.Search), true))
+		g.mux.Handle(prefix+"/indexes/{model}/docs", g.endpoint(ops(provider.SearchDocs), true))
 	}
 }
 

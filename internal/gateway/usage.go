@@ -3,7 +3,6 @@ package gateway
 import (
 	"time"
 
-	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -25,9 +24,7 @@ func prepareStreamUsage(req *request) {
 	if !p.Stream || p.HasStreamOptions {
 		return
 	}
-	switch req.op {
-	case provider.Chat, provider.Completions, provider.ExtensionsChat:
-	default:
+	if !req.spec.StreamUsage {
 		return
 	}
 	req.usageBody, _ = insertFirst(req.body, "stream_options", includeUsage)
@@ -60,8 +57,11 @@ func (g *Gateway) record(req *request, res result, status int) {
 	}
 	if m := res.meter; m != nil {
 		switch {
-		case m.found:
+		case m.found && req.op.Metered():
+			// A stored response's usage is charged when it is made, not
+			// each time it is read.
 			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
+			rec.CachedTokens, rec.ReasoningTokens = m.usage.Cached, m.usage.Reasoning
 		case res.status >= 200 && res.status < 300 && req.op.Metered():
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
@@ -71,7 +71,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 		}
 	}
 	if price, ok := g.price(res.priceModel); ok {
-		rec.Cost = float64(rec.PromptTokens)*price.InputCostPerToken + float64(rec.CompletionTokens)*price.OutputCostPerToken
+		rec.Cost = price.Cost(rec.PromptTokens, rec.CachedTokens, rec.CompletionTokens)
 	}
 	if g.logsPayloads(req) {
 		rec.Prompt = capString(req.body)

@@ -242,8 +242,8 @@ func TestMeterEvents(t *testing.T) {
 		wantText  string
 	}{
 		{"split across reads", []string{"data: {\"choices\":[{\"delta\":{\"content\":\"Hel", "lo\"}}]}\n", "\n" + usageEv + "data: [DONE]\n\n"}, true,
-			"data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\n\ndata: [DONE]\n\n", tokens{2, 1, 3}, "Hello"},
-		{"kept when the client asked", []string{usageEv, "data: [DONE]\n\n"}, false, usageEv + "data: [DONE]\n\n", tokens{2, 1, 3}, ""},
+			"data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\n\ndata: [DONE]\n\n", tokens{Prompt: 2, Completion: 1, Total: 3}, "Hello"},
+		{"kept when the client asked", []string{usageEv, "data: [DONE]\n\n"}, false, usageEv + "data: [DONE]\n\n", tokens{Prompt: 2, Completion: 1, Total: 3}, ""},
 		{"azure filter event is not usage", []string{azureFilterEv, "data: [DONE]\n\n"}, true, azureFilterEv + "data: [DONE]\n\n", tokens{}, ""},
 		{"crlf events", []string{"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\r\n\r\n", "data: [DONE]\r\n\r\n"}, true,
 			"data: {\"choices\":[{\"delta\":{\"content\":\"x\"}}]}\r\n\r\ndata: [DONE]\r\n\r\n", tokens{}, "x"},
@@ -346,9 +346,12 @@ func TestParseUsage(t *testing.T) {
 		want   tokens
 		wantOK bool
 	}{
-		{`{"prompt_tokens":9,"completion_tokens":32,"total_tokens":41,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":5}}`, tokens{9, 32, 41}, true},
+		{`{"prompt_tokens":9,"completion_tokens":32,"total_tokens":41,"prompt_tokens_details":{"cached_tokens":0},"completion_tokens_details":{"reasoning_tokens":5}}`, tokens{Prompt: 9, Completion: 32, Total: 41, Reasoning: 5}, true},
 		{`{ "prompt_tokens": 8, "total_tokens": 8 }`, tokens{Prompt: 8, Total: 8}, true},
-		{`{"completion_tokens":3,"prompt_tokens":2}`, tokens{2, 3, 5}, true},
+		{`{"completion_tokens":3,"prompt_tokens":2}`, tokens{Prompt: 2, Completion: 3, Total: 5}, true},
+		{`{"input_tokens":36,"input_tokens_details":{"cached_tokens":16},"output_tokens":87,"output_tokens_details":{"reasoning_tokens":64},"total_tokens":123}`, tokens{Prompt: 36, Completion: 87, Total: 123, Cached: 16, Reasoning: 64}, true},
+		{`{"type":"tokens","input_tokens":14,"input_token_details":{"text_tokens":0,"audio_tokens":14},"output_tokens":45}`, tokens{Prompt: 14, Completion: 45, Total: 59}, true},
+		{`{"type":"duration","seconds":9}`, tokens{}, false},
 		{`{"total_tokens":3}`, tokens{}, false},
 		{`{"prompt_tokens":9`, tokens{}, false},
 		{`null`, tokens{}, false},

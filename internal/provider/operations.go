@@ -111,6 +111,9 @@ type Spec struct {
 	// StreamUsage means a stream reports usage only when asked with
 	// stream_options.include_usage, which the gateway adds.
 	StreamUsage bool
+	// Events means its stream is the Responses API's typed events, whose
+	// in-band error is an event of type "error".
+	Events bool
 	// Creates means a successful answer holds the id of a new object kept
 	// upstream, which the gateway signs before the client sees it.
 	Creates bool
@@ -134,8 +137,8 @@ var specs = [numOperations]Spec{
 	ImagesSubmit:   {Name: "images-submit", Method: http.MethodPost, Class: config.ClassImages, Azure: AzureResource, Creates: true},
 	ImageOperation: {Name: "image-operation", Method: http.MethodGet, Class: config.ClassImages, Body: BodyNone, Azure: AzureResource, Object: true},
 
-	Responses:           {Name: "responses", Method: http.MethodPost, Class: config.ClassChat, Path: "/responses", OpenAI: true, Azure: AzureV1, Usage: UsageTokens, Cap: "max_output_tokens", Creates: true},
-	ResponseGet:         {Name: "response-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, OpenAI: true, Azure: AzureV1},
+	Responses:           {Name: "responses", Method: http.MethodPost, Class: config.ClassChat, Path: "/responses", OpenAI: true, Azure: AzureV1, Usage: UsageTokens, Cap: "max_output_tokens", Events: true, Creates: true},
+	ResponseGet:         {Name: "response-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, OpenAI: true, Azure: AzureV1, Events: true},
 	ResponseDelete:      {Name: "response-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, OpenAI: true, Azure: AzureV1},
 	ResponseCancel:      {Name: "response-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1},
 	ResponseInputItems:  {Name: "response-input-items", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/responses", Object: true, Suffix: "/input_items", OpenAI: true, Azure: AzureV1},

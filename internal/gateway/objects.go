@@ -1,0 +1,99 @@
+package gateway
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"net/http"
+	"strings"
+
+	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/auth"
+)
+
+// Objects held upstream. A stored response (and later a file, batch or
+// vector store) lives on the deployment that created it, and belongs to
+// the key that asked for it. The gateway hands the client an id of its
+// own that names both, signed with the operation key (derived from
+// SPILLWAY_SECRET_KEY, the same on every replica):
+//
+//	{upstream prefix} "sw" base64url(deployment NUL owner NUL upstream id) "." base64url(HMAC-SHA256(key, "object" NUL payload)[:16])
+//
+// The upstream's prefix (resp_, file-, batch_) is kept so clients that
+// look at it are not surprised. Any replica can then send a follow-up to
+// the right deployment with no shared state, and a key that did not create
+// the object, or a forged or altered id, gets the same 404 as an id that
+// never existed. DALL-E 2 operation ids (operations.go) predate owners and
+// keep their own format.
+
+// objectRef is a decoded object id.
+type objectRef struct {
+	id         string // as the client knows it
+	deployment string
+	upstream   string
+}
+
+// objectMarker separates the upstream's prefix from the signed part.
+const objectMarker = "sw"
+
+func (g *Gateway) objectMAC(payload []byte) []byte {
+	m := hmac.New(sha256.New, g.opKey)
+	m.Write([]byte("object\x00"))
+	m.Write(payload)
+	return m.Sum(nil)[:operationMACSize]
+}
+
+// encodeObject returns the client-facing id of the upstream object id,
+// created on deployment for owner.
+func (g *Gateway) encodeObject(deployment, owner, upstream string) string {
+	prefix := ""
+	if i := strings.IndexAny(upstream, "_-"); i > 0 && i < 16 {
+		prefix = upstream[:i+1]
+	}
+	payload := make([]byte, 0, len(deployment)+len(owner)+len(upstream)+2)
+	payload = append(payload, deployment...)
+	payload = append(payload, 0)
+	payload = append(payload, owner...)
+	payload = append(payload, 0)
+	payload = append(payload, upstream...)
+	enc := base64.RawURLEncoding
+	return prefix + objectMarker + enc.EncodeToString(payload) + "." + enc.EncodeToString(g.objectMAC(payload))
+}
+
+// decodeObject checks an id made by encodeObject and that owner made it.
+// Any failure is the same false: the caller answers 404 either way.
+func (g *Gateway) decodeObject(id, owner string) (objectRef, bool) {
+	i := strings.Index(id, objectMarker)
+	if i < 0 || i > 16 {
+		return objectRef{}, false
+	}
+	body, macText, ok := strings.Cut(id[i+len(objectMarker):], ".")
+	if !ok {
+		return objectRef{}, false
+	}
+	enc := base64.RawURLEncoding
+	payload, err1 := enc.DecodeString(body)
+	mac, err2 := enc.DecodeString(macText)
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, g.objectMAC(payload)) {
+		return objectRef{}, false
+	}
+	parts := strings.SplitN(string(payload), "\x00", 3)
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" || parts[1] != owner {
+		return objectRef{}, false
+	}
+	return objectRef{id: id, deployment: parts[0], upstream: parts[2]}, true
+}
+
+// ownerOf is the identity objects belong to: the key.
+func ownerOf(p *auth.Principal) string { return p.KeyID }
+
+// errObjectNotFound answers an id that is unknown, forged, or another
+// key's, in the words OpenAI uses.
+func errObjectNotFound(kind, id, param string) error {
+	return &apierror.Error{Status: http.StatusNotFound, Message: kind + " with id '" + id + "' not found.", Type: apierror.TypeInvalidRequest, Param: param, Code: "not_found"}
+}
+
+// errObjectGone answers an id whose deployment was removed.
+func errObjectGone(kind, id, deployment, param string) error {
+	return &apierror.Error{Status: http.StatusNotFound, Message: kind + " '" + id + "' was stored on deployment " + deployment + ", which no longer exists; the object cannot be reached", Type: apierror.TypeInvalidRequest, Param: param, Code: "object_deployment_gone"}
+}

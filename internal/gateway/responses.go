@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+
+	"github.com/spillwayhq/spillway/internal/apierror"
+)
+
+// The Responses API keeps what it answers: a response id can be fetched,
+// cancelled, deleted and continued (previous_response_id), but only on the
+// deployment that stored it. The gateway signs the ids it hands out
+// (objects.go), sends every follow-up where the response lives, and
+// rewrites the ids in answers so the client only ever sees its own.
+
+// resolveObject reads the object id of a follow-up route (GET/DELETE
+// /v1/responses/{id}, …/cancel, …/input_items): the response must be one
+// this gateway signed for the caller's key, on a deployment that still
+// exists. The deployment's model is the request's model, for access rules
+// and usage.
+func (g *Gateway) resolveObject(r *http.Request, req *request) error {
+	id := r.PathValue("id")
+	ref, ok := g.decodeObject(id, ownerOf(req.principal))
+	if !ok {
+		return errObjectNotFound("Response", id, "response_id")
+	}
+	d, ok := g.router.Deployment(ref.deployment)
+	if !ok {
+		return errObjectGone("response", id, ref.deployment, "response_id")
+	}
+	req.model = d.Config.Model
+	req.sticky, req.object = ref.deployment, ref
+	return nil
+}
+
+// resolvePrevious checks a previous_response_id, sends the request to the
+// deployment that stored it, and puts the upstream's id in the body. A
+// chain never silently starts over elsewhere: an unknown id, another
+// key's, or one whose deployment is gone is a 404 that says so.
+func (g *Gateway) resolvePrevious(req *request) error {
+	id := req.peek.Previous
+	ref, ok := g.decodeObject(id, ownerOf(req.principal))
+	if !ok {
+		e := errObjectNotFound("Previous response", id, "previous_response_id").(*apierror.Error)
+		e.Code = "previous_response_not_found"
+		return e
+	}
+	d, ok := g.router.Deployment(ref.deployment)
+	if !ok {
+		return errObjectGone("previous response", id, ref.deployment, "previous_response_id")
+	}
+	if d.Config.Model != req.model {
+		return errBadRequest("previous_response_id", "previous_response_model_mismatch",
+			"previous_response_id names a response of model %q (deployment %s), which holds the conversation; continue it with model %q", d.Config.Model, ref.deployment, d.Config.Model)
+	}
+	q, _ := json.Marshal(ref.upstream)
+	p := req.peek
+	out := splice(req.body, p.prevStart, p.prevEnd, q)
+	p = p.moved(p.prevEnd, len(out)-len(req.body))
+	p.prevEnd = p.prevStart + len(q)
+	req.body, req.peek = out, p
+	req.sticky, req.prev = ref.deployment, ref
+	return nil
+}
+
+// idRewriter turns the upstream's object ids in an answer into the
+// gateway's: the ones known from the request (the object addressed, the
+// previous response), and, for an answer that creates an object, its new
+// id once seen.
+type idRewriter struct {
+	g     *Gateway
+	owner string
+	pick  string // the deployment that answered
+	// create is true while a new object's id is still to be found.
+	create bool
+	from   [][]byte
+	to     [][]byte
+}
+
+// newIDRewriter returns the rewriter of req's answer, or nil when the
+// answer names no object.
+func (g *Gateway) newIDRewriter(req *request, deployment string, status int) *idRewriter {
+	create := req.spec.Creates && status >= 200 && status <= 299
+	if !create && req.object.upstream == "" && req.prev.upstream == "" {
+		return nil
+	}
+	rw := &idRewriter{g: g, owner: ownerOf(req.principal), pick: deployment, create: create}
+	if req.object.upstream != "" {
+		rw.add(req.object.upstream, req.object.id)
+	}
+	if req.prev.upstream != "" {
+		rw.add(req.prev.upstream, req.prev.id)
+	}
+	return rw
+}
+
+func (rw *idRewriter) add(upstream, client string) {
+	rw.from = append(rw.from, []byte(upstream))
+	rw.to = append(rw.to, []byte(client))
+}
+
+// created records the new object's upstream id.
+func (rw *idRewriter) created(upstream string) {
+	rw.create = false
+	if upstream != "" {
+		rw.add(upstream, rw.g.encodeObject(rw.pick, rw.owner, upstream))
+	}
+}
+
+// body rewrites a whole JSON answer.
+func (rw *idRewriter) body(b []byte) []byte {
+	if rw.create {
+		var top struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(b, &top) == nil {
+			rw.created(top.ID)
+		}
+	}
+	return rw.replace(b)
+}
+
+// event rewrites one server-sent event. The first event of a Responses
+// stream (response.created) carries the new response's id.
+func (rw *idRewriter) event(ev []byte) []byte {
+	if rw.create {
+		if data := eventData(ev); data != nil {
+			var e struct {
+				Response struct {
+					ID string `json:"id"`
+				} `json:"response"`
+			}
+			if json.Unmarshal(data, &e) == nil && e.Response.ID != "" {
+				rw.created(e.Response.ID)
+			}
+		}
+	}
+	return rw.replace(ev)
+}
+
+func (rw *idRewriter) replace(b []byte) []byte {
+	for i, from := range rw.from {
+		if bytes.Contains(b, from) {
+			b = bytes.ReplaceAll(b, from, rw.to[i])
+		}
+	}
+	return b
+}
+
+// eventData returns the data of a server-sent event (one data line, as
+// OpenAI and Azure send them), or nil.
+func eventData(ev []byte) []byte {
+	for len(ev) > 0 {
+		line := ev
+		if i := bytes.IndexByte(ev, '\n'); i >= 0 {
+			line, ev = ev[:i], ev[i+1:]
+		} else {
+			ev = nil
+		}
+		if d, ok := bytes.CutPrefix(bytes.TrimRight(line, "\r"), []byte("data:")); ok {
+			return bytes.TrimLeft(d, " ")
+		}
+	}
+	return nil
+}
+
+// responsesErrorEvent is the Responses API's in-band error event, which
+// ends a stream the upstream broke off.
+func responsesErrorEvent(message string, seq int) []byte {
+	e := struct {
+		Type     string  `json:"type"`
+		Code     string  `json:"code"`
+		Message  string  `json:"message"`
+		Param    *string `json:"param"`
+		Sequence int     `json:"sequence_number"`
+	}{"error", "stream_interrupted", message, nil, seq}
+	b, _ := json.Marshal(e)
+	out := make([]byte, 0, len(b)+32)
+	out = append(out, "event: error\ndata: "...)
+	out = append(out, b...)
+	return append(out, "\n\n"...)
+}
