@@ -79,6 +79,9 @@ type harnessOptions struct {
 	strategy    string
 	threshold   int
 	circuitOpen time.Duration
+	// keys are accepted besides testKey; recorder gets usage records.
+	keys     []auth.StaticKey
+	recorder Recorder
 }
 
 func newHarness(t *testing.T, o harnessOptions, ups ...*backend) *harness {
@@ -149,7 +152,7 @@ func newHarness(t *testing.T, o harnessOptions, ups ...*backend) *harness {
 	tr := NewTransport(2*time.Second, firstByte)
 	t.Cleanup(tr.CloseIdleConnections)
 	h.gw = New(Options{
-		Router: r, Auth: auth.NewStaticKeys([]auth.StaticKey{{Key: testKey, Name: "test"}}),
+		Router: r, Auth: auth.NewStaticKeys(append([]auth.StaticKey{{Key: testKey, Name: "test"}}, o.keys...)), Recorder: o.recorder,
 		Transport: tr, Retries: retries, MaxBodyBytes: o.maxBody, IdleTimeout: o.idle,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
