@@ -26,7 +26,7 @@ func TestAdminTokenGeneratedOnceAndRotatedEverywhere(t *testing.T) {
 	start := func(logs io.Writer) (*app, *httptest.Server) {
 		cfg := &config.Config{Store: storeURL}
 		cfg.ApplyDefaults()
-		a, err := newApp(ctx, cfg, nil, slog.New(slog.NewTextHandler(logs, nil)))
+		a, err := newApp(ctx, cfg, nil, slog.New(slog.NewTextHandler(logs, nil)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}

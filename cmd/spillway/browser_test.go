@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 const (
@@ -37,25 +37,6 @@ const (
 	// xssAnswer is what the hostile upstream answers.
 	xssAnswer = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">`
 )
-
-// chromiumPath finds the browser, or skips (fails under CI).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	candidates := []string{os.Getenv("SPILLWAY_CHROMIUM"), "/usr/bin/chromium", "chromium", "chromium-browser"}
-	for _, c := range candidates {
-		if c == "" {
-			continue
-		}
-		if p, err := exec.LookPath(c); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatal("chromium not found, and CI must not skip the browser tests: install it (apt-get install -y chromium) or set SPILLWAY_CHROMIUM")
-	}
-	t.Skip("chromium not found; install it (apt-get install -y chromium) to run the browser tests")
-	return ""
-}
 
 // browserApp is the gateway with its upstreams, as the browser sees it.
 type browserApp struct {
@@ -99,7 +80,7 @@ func startBrowserApp(t *testing.T) *browserApp {
 	}
 	ctx := context.Background()
 	secret := make([]byte, 32)
-	a, err := newApp(ctx, cfg, secret, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(ctx, cfg, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +121,7 @@ type browser struct {
 // newBrowser starts a tab of the given width; it closes with the test.
 func newBrowser(t *testing.T, width, height int) *browser {
 	t.Helper()
-	path := chromiumPath(t)
+	path := testenv.Chromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
 		chromedp.NoSandbox,

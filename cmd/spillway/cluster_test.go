@@ -17,26 +17,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
-
-// testRedisURL returns SPILLWAY_TEST_REDIS; without it the test is skipped,
-// except on CI, where that is a failure.
-func testRedisURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("SPILLWAY_TEST_REDIS")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SPILLWAY_TEST_REDIS is not set on CI; .ci/run should set it")
-		}
-		t.Skip("SPILLWAY_TEST_REDIS not set; skipping the multi-process replica test")
-	}
-	return u
-}
 
 // process is one `spillway serve` started from the test binary.
 type process struct {
@@ -63,7 +49,8 @@ func (l *lockedBuffer) String() string {
 }
 
 // startProcess runs `spillway serve --config cfg` on a free port and waits
-// for it to serve. It is stopped with SIGTERM when the test ends.
+// for it to serve. testenv stops it when the test ends, failed or not,
+// and the kernel kills it if the test binary dies first.
 func startProcess(t *testing.T, cfg string, env []string) *process {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "serve", "--config", cfg, "--listen", "127.0.0.1:0")
@@ -74,16 +61,14 @@ func startProcess(t *testing.T, cfg string, env []string) *process {
 	}
 	p := &process{cmd: cmd, stderr: &lockedBuffer{}}
 	cmd.Stderr = p.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// Registered before Start's cleanup, so it runs after the process has
+	// stopped and its log is complete.
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
 		if t.Failed() {
 			t.Logf("replica %s log:\n%s", p.url, p.stderr.String())
 		}
 	})
+	testenv.Start(t, cmd)
 	addr := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(out)
@@ -142,9 +127,19 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// urls returns the replicas' base URLs.
+func urls(replicas []*process) []string {
+	out := make([]string, len(replicas))
+	for i, r := range replicas {
+		out[i] = "http://" + r.url
+	}
+	return out
+}
+
 // burst sends n chat requests of model with key, spread round robin over
-// the replicas by `workers` concurrent clients, and counts the statuses.
-func burst(t *testing.T, replicas []*process, key, model string, n, workers int) map[int]int {
+// the gateways at bases by `workers` concurrent clients, and counts the
+// statuses.
+func burst(t *testing.T, bases []string, key, model string, n, workers int) map[int]int {
 	t.Helper()
 	var (
 		mu     sync.Mutex
@@ -160,7 +155,7 @@ func burst(t *testing.T, replicas []*process, key, model string, n, workers int)
 				if i >= int64(n) {
 					return
 				}
-				req, _ := http.NewRequest(http.MethodPost, "http://"+replicas[i%int64(len(replicas))].url+"/v1/chat/completions", bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, bases[i%int64(len(bases))]+"/v1/chat/completions", bytes.NewReader(body))
 				req.Header.Set("Authorization", "Bearer "+key)
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
@@ -179,17 +174,20 @@ func burst(t *testing.T, replicas []*process, key, model string, n, workers int)
 	return counts
 }
 
-// inOneWindow runs fn so that it starts and ends in the same fixed window
-// of length w (limits use windows aligned to the epoch): it waits for a
-// fresh window when little of the current one is left, and reports
-// whether fn ended in the window it started in.
-func inOneWindow(w time.Duration, fn func()) bool {
-	if left := w - time.Duration(time.Now().UnixNano())%w; left < w/4 {
-		time.Sleep(left + 50*time.Millisecond)
+// retryAfter sends one chat request of model with key to base and returns
+// its status and Retry-After header.
+func retryAfter(t *testing.T, base, key, model string) (int, string) {
+	t.Helper()
+	body := `{"model":"` + model + `","messages":[{"role":"user","content":"hi"}],"max_tokens":5}`
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/chat/completions", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	start := time.Now().UnixNano() / int64(w)
-	fn()
-	return time.Now().UnixNano()/int64(w) == start
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Retry-After")
 }
 
 // TestReplicasShareLimits is issue 4's multi-process test: three
@@ -197,12 +195,20 @@ func inOneWindow(w time.Duration, fn func()) bool {
 // gets 60 requests in total across the three, an event's daily cap is one
 // cap, and a deployment cooled down by a 429 on one replica is skipped by
 // the others.
+//
+// The processes' clock stands still at 23:59:59.9 UTC (execClockEnv), a
+// tenth of a second before both the minute and the day end: every burst
+// falls in one rpm window and one day by construction, at whatever hour
+// the test runs. TestLimitWindowsAcrossReplicas moves such a clock across
+// the boundaries.
 func TestReplicasShareLimits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three processes")
 	}
 	storeURL := postgresSchema(t)
-	redisURL := testRedisURL(t)
+	redisURL := testenv.Redis(t)
+	// Today (UTC), a tenth of a second before midnight.
+	frozen := time.Now().UTC().Truncate(24 * time.Hour).Add(24*time.Hour - 100*time.Millisecond)
 
 	ok := httptest.NewServer(mock.New(mock.Options{Name: "ok"}))
 	defer ok.Close()
@@ -232,7 +238,7 @@ deployments:
 	}
 	secret := make([]byte, 32)
 	_, _ = rand.Read(secret)
-	env := []string{"SPILLWAY_SECRET_KEY=" + hex.EncodeToString(secret)}
+	env := []string{"SPILLWAY_SECRET_KEY=" + hex.EncodeToString(secret), execClockEnv + "=" + frozen.Format(time.RFC3339Nano)}
 
 	// The first process migrates the schema; the others join it.
 	replicas := []*process{startProcess(t, cfgPath, env)}
@@ -242,39 +248,36 @@ deployments:
 	const admin = "sk-admin-cluster"
 
 	t.Run("key rpm is one limit", func(t *testing.T) {
-		for attempt := 1; ; attempt++ {
-			status, k := call(t, http.MethodPost, "http://"+replicas[0].url+"/admin/v1/keys", admin, map[string]any{"name": "shared", "rpm": 60})
-			if status != http.StatusCreated {
-				t.Fatalf("create key: %d %v", status, k)
+		status, k := call(t, http.MethodPost, "http://"+replicas[0].url+"/admin/v1/keys", admin, map[string]any{"name": "shared", "rpm": 60})
+		if status != http.StatusCreated {
+			t.Fatalf("create key: %d %v", status, k)
+		}
+		key := k["key"].(string)
+		for _, r := range replicas {
+			eventually(t, "every replica knows the key", func() bool {
+				s, _ := call(t, http.MethodGet, "http://"+r.url+"/v1/models", key, nil)
+				return s == http.StatusOK
+			})
+		}
+		counts := burst(t, urls(replicas), key, "gpt-4o-mini", 150, 12)
+		if got, want := counts[http.StatusOK], 60; got != want {
+			t.Errorf("admitted %d of 150 across 3 replicas, want exactly %d (statuses %v)", got, want, counts)
+		}
+		if got, want := counts[http.StatusTooManyRequests], 90; got != want {
+			t.Errorf("refused %d with 429, want %d (statuses %v)", got, want, counts)
+		}
+		// The refusal counts from the clock the replicas were given: the
+		// minute ends a tenth of a second after it, which rounds up to 1 s.
+		for _, r := range replicas {
+			if s, after := retryAfter(t, "http://"+r.url, key, "gpt-4o-mini"); s != http.StatusTooManyRequests || after != "1" {
+				t.Errorf("replica %s: status %d, Retry-After %q; want 429, 1", r.url, s, after)
 			}
-			key := k["key"].(string)
-			for _, r := range replicas {
-				eventually(t, "every replica knows the key", func() bool {
-					s, _ := call(t, http.MethodGet, "http://"+r.url+"/v1/models", key, nil)
-					return s == http.StatusOK
-				})
-			}
-			var counts map[int]int
-			if !inOneWindow(time.Minute, func() { counts = burst(t, replicas, key, "gpt-4o-mini", 150, 12) }) {
-				if attempt < 3 {
-					continue // the burst straddled a minute boundary: try again with a new key
-				}
-				t.Fatal("three bursts straddled a minute boundary")
-			}
-			if got, want := counts[http.StatusOK], 60; got != want {
-				t.Errorf("admitted %d of 150 across 3 replicas, want exactly %d (statuses %v)", got, want, counts)
-			}
-			if got, want := counts[http.StatusTooManyRequests], 90; got != want {
-				t.Errorf("refused %d with 429, want %d (statuses %v)", got, want, counts)
-			}
-			return
 		}
 	})
 
 	t.Run("event daily cap is one cap", func(t *testing.T) {
-		now := time.Now().UTC()
 		status, ev := call(t, http.MethodPost, "http://"+replicas[1].url+"/admin/v1/events", admin, map[string]any{
-			"name": "Cluster hack", "start": now.Add(-time.Hour).Format(time.RFC3339), "end": now.Add(48 * time.Hour).Format(time.RFC3339),
+			"name": "Cluster hack", "start": frozen.Add(-time.Hour).Format(time.RFC3339), "end": frozen.Add(48 * time.Hour).Format(time.RFC3339),
 			"time_zone": "UTC", "daily_request_cap": 10, "active": true, "shared_code": "let-me-in",
 		})
 		if status != http.StatusCreated {
@@ -293,10 +296,7 @@ deployments:
 				return s == http.StatusOK
 			})
 		}
-		var counts map[int]int
-		if !inOneWindow(24*time.Hour, func() { counts = burst(t, replicas, key, "gpt-4o-mini", 30, 6) }) {
-			t.Skip("the burst straddled UTC midnight")
-		}
+		counts := burst(t, urls(replicas), key, "gpt-4o-mini", 30, 6)
 		if got, want := counts[http.StatusOK], 10; got != want {
 			t.Errorf("admitted %d of 30 for a daily cap of 10 across 3 replicas, want exactly %d (statuses %v)", got, want, counts)
 		}
@@ -318,6 +318,8 @@ deployments:
 			t.Fatalf("revoke: %d %v", s, body)
 		}
 		revoked := time.Now()
+		// Each replica polls the store every second; TestReplicaSyncOnePoll
+		// shows one poll is enough. Here only liveness is waited for.
 		for _, r := range replicas {
 			eventually(t, "replica "+r.url+" refuses the revoked key", func() bool {
 				s, body := call(t, http.MethodGet, "http://"+r.url+"/v1/models", key, nil)
@@ -325,7 +327,6 @@ deployments:
 				return s == http.StatusUnauthorized && e["code"] == "api_key_revoked"
 			})
 		}
-		// Informational: the design asks for 2 s; polls are every second.
 		t.Logf("revocation refused on all 3 replicas after %v", time.Since(revoked).Round(time.Millisecond))
 	})
 
@@ -342,7 +343,7 @@ deployments:
 			})
 		}
 		// Replica 0 meets the 429 and spills to the warm deployment.
-		if counts := burst(t, replicas[:1], key, "flaky", 1, 1); counts[http.StatusOK] != 1 {
+		if counts := burst(t, urls(replicas[:1]), key, "flaky", 1, 1); counts[http.StatusOK] != 1 {
 			t.Fatalf("first request on replica 0: statuses %v, want one 200", counts)
 		}
 		if got := coldHits.Load(); got != 1 {
@@ -367,7 +368,7 @@ deployments:
 				return false
 			})
 		}
-		counts := burst(t, replicas[1:], key, "flaky", 10, 2)
+		counts := burst(t, urls(replicas[1:]), key, "flaky", 10, 2)
 		if counts[http.StatusOK] != 10 {
 			t.Errorf("requests on replicas 1 and 2: statuses %v, want ten 200s", counts)
 		}

@@ -78,7 +78,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return fmt.Errorf("%w (is another spillway running? try --listen 127.0.0.1:4001)", err)
 	}
-	err = serveGateway(ctx, cfg, secretKey, ln, log, func(addr string) {
+	err = serveGateway(ctx, cfg, secretKey, ln, log, nil, func(addr string) {
 		base := "http://" + addr
 		ev, err := setUpDemoEvent(ctx, base, adminToken)
 		if err != nil {

@@ -9,13 +9,15 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 // TestBrowserDemo follows what `spillway demo` prints: the playground URL
 // opens in a browser, the printed key signs in, and a chat streams back
 // from the simulated deployments.
 func TestBrowserDemo(t *testing.T) {
-	chromiumPath(t)
+	testenv.Chromium(t)
 	ctx, stop := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int, 1)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand's
@@ -20,9 +21,14 @@ type command struct {
 	run           func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
-func commands() []command {
+// commands returns the subcommands. now is the clock serve decides
+// windows, days and event periods by: time.Now, except in the tests'
+// replica processes, whose clock stands still (see TestMain).
+func commands(now func() time.Time) []command {
 	return []command{
-		{"serve", "run the gateway", runServe},
+		{"serve", "run the gateway", func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+			return runServe(ctx, args, stdout, stderr, now)
+		}},
 		{"demo", "run the gateway with simulated upstreams, ready to try", runDemo},
 		{"mock", "run a simulated OpenAI / Azure OpenAI upstream", runMock},
 		{"bench", "measure the gateway against the bare upstream and a bare proxy", runBench},
@@ -31,18 +37,27 @@ func commands() []command {
 	}
 }
 
-func main() {
+func main() { os.Exit(runMain(time.Now)) }
+
+// runMain runs the command line with a context cancelled on SIGINT and
+// SIGTERM, and returns the exit code.
+func runMain(now func() time.Time) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	return runAt(ctx, os.Args[1:], os.Stdout, os.Stderr, now)
 }
 
+// run runs one command line on the real clock and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runAt(ctx, args, stdout, stderr, time.Now)
+}
+
+func runAt(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printUsage(stderr)
 		return 2
 	}
-	for _, c := range commands() {
+	for _, c := range commands(now) {
 		if c.name != args[0] {
 			continue
 		}
@@ -64,7 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: spillway <command> [flags]\n\ncommands:")
-	for _, c := range commands() {
+	for _, c := range commands(time.Now) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 }

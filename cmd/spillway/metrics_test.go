@@ -28,7 +28,7 @@ func TestMetricsAfterKnownTraffic(t *testing.T) {
 			Endpoint: upSrv.URL, Deployment: "gpt-4o"}},
 	}
 	cfg.ApplyDefaults()
-	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(context.Background(), cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

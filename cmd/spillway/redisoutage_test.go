@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 // privateRedis starts a redis-server of the test's own on a free port, so
@@ -24,13 +24,7 @@ import (
 // The returned func restarts it after stop.
 func privateRedis(t *testing.T) (addr string, stop, start func()) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("redis-server not found on CI; .ci/run installs it")
-		}
-		t.Skip("redis-server not found")
-	}
+	bin := testenv.RedisServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +32,11 @@ func privateRedis(t *testing.T) (addr string, stop, start func()) {
 	addr = ln.Addr().String()
 	ln.Close()
 	_, port, _ := net.SplitHostPort(addr)
-	var cmd *exec.Cmd
+	var server *testenv.Process
 	start = func() {
-		cmd = exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir())
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		// testenv stops it when the test ends, and has the kernel kill it
+		// if the test binary dies first.
+		server = testenv.Start(t, exec.Command(bin, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", t.TempDir()))
 		eventually(t, "redis-server to listen", func() bool {
 			c, err := net.Dial("tcp", addr)
 			if err == nil {
@@ -52,15 +45,8 @@ func privateRedis(t *testing.T) (addr string, stop, start func()) {
 			return err == nil
 		})
 	}
-	stop = func() {
-		if cmd != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			cmd = nil
-		}
-	}
+	stop = func() { server.Kill() }
 	start()
-	t.Cleanup(stop)
 	return addr, stop, start
 }
 
@@ -94,7 +80,7 @@ func TestRedisOutage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveGateway(ctx, cfg, make([]byte, 32), ln, slog.New(slog.NewTextHandler(logs, nil)), nil)
+		done <- serveGateway(ctx, cfg, make([]byte, 32), ln, slog.New(slog.NewTextHandler(logs, nil)), nil, nil)
 	}()
 	defer func() { cancel(); <-done }()
 

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -19,20 +18,15 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 // postgresSchema returns a URL of a fresh schema in the test PostgreSQL,
-// dropped when the test ends. Without SPILLWAY_TEST_POSTGRES the test is
-// skipped, except on CI, where that is a failure.
+// dropped when the test ends. Without PostgreSQL the test skips, except
+// under CI, where that is a failure: testenv decides.
 func postgresSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("SPILLWAY_TEST_POSTGRES")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("SPILLWAY_TEST_POSTGRES is not set on CI; .ci/run should set it")
-		}
-		t.Skip("SPILLWAY_TEST_POSTGRES not set; skipping the PostgreSQL replica test")
-	}
+	base := testenv.Postgres(t)
 	db, err := sql.Open("pgx", base)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +68,7 @@ func startReplica(t *testing.T, storeURL string) *replica {
 		t.Fatal(err)
 	}
 	secret := make([]byte, 32)
-	a, err := newApp(context.Background(), cfg, secret, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(context.Background(), cfg, secret, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ import (
 	"github.com/spillwayhq/spillway/web"
 )
 
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", os.Getenv("SPILLWAY_CONFIG"), "config file (env SPILLWAY_CONFIG)")
@@ -98,7 +98,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	return serveGateway(ctx, cfg, secretKey, ln, log, func(addr string) {
+	return serveGateway(ctx, cfg, secretKey, ln, log, now, func(addr string) {
 		fmt.Fprintf(stdout, "spillway: serving on http://%s (%d deployments, %d client keys)\n", addr, len(cfg.Deployments), len(cfg.Keys))
 	})
 }
@@ -125,13 +125,20 @@ type app struct {
 }
 
 // newApp opens the store and wires the router, catalog, authentication,
-// gateway and management API from cfg.
-func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog.Logger) (*app, error) {
+// gateway and management API from cfg. now is the clock of every
+// calendar decision: rate-limit windows, daily caps, event periods, key
+// expiry and budget periods (nil: time.Now). Stored timestamps and the
+// durations waited (cooldowns, circuits, retries, polls) follow the real
+// time, which is the same thing except in tests that stop now.
+func newApp(ctx context.Context, cfg *config.Config, secretKey []byte, log *slog.Logger, now func() time.Time) (*app, error) {
+	if now == nil {
+		now = time.Now
+	}
 	st, err := store.Open(ctx, cfg.Store, store.Options{SecretKey: secretKey, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	a, err := wire(ctx, cfg, st, secretKey, log)
+	a, err := wire(ctx, cfg, st, secretKey, log, now)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -163,7 +170,7 @@ func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
-func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger) (_ *app, err error) {
+func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []byte, log *slog.Logger, now func() time.Time) (_ *app, err error) {
 	a := &app{store: st, log: log}
 	defer func() {
 		if err != nil { // the caller closes the store
@@ -175,7 +182,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}()
 	// Limits count in this process, or in Redis for every replica with a
 	// local fallback while Redis is away.
-	var limiter limits.Limiter = limits.NewMemory(nil)
+	var limiter limits.Limiter = limits.NewMemory(now)
 	var redisUp func() bool
 	if cfg.Redis != "" {
 		client, err := newRedis(cfg.Redis)
@@ -186,7 +193,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		redis.SetLogger(redisLog{log})
 		// The cluster's ping tells when Redis goes and returns, once for
 		// limits and cooldowns alike; the limiter falls back silently.
-		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", nil), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
+		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", now), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
 		limiter = fb
 		// Health is the ping's view: the limiter only notices Redis is back
 		// when a limited request comes, which may be never.
@@ -223,7 +230,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		keys = append(keys, auth.StaticKey{Key: k.Key.Value(), Name: k.Name, LogPayloads: k.LogPayloads})
 	}
 	staticKeys := auth.NewStaticKeys(keys)
-	keyring := auth.NewKeyring(staticKeys, nil)
+	keyring := auth.NewKeyring(staticKeys, now)
 	cat := catalog.New(st, cfg.Deployments, r, log).WithKeyring(keyring)
 	if err := cat.Reload(ctx); err != nil {
 		return nil, err
@@ -242,7 +249,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}
 	a.catalog, a.token, a.tracer, a.usage = cat, &auth.AdminToken{}, tracer, w
 	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)
-	a.ledger = access.NewLedger(st, nil)
+	a.ledger = access.NewLedger(st, now)
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
 		a.tokenFromConfig = true
@@ -273,6 +280,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Access: access.New(access.Options{
 			Limiter:         limiter,
 			Ledger:          a.ledger,
+			Now:             now,
 			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
 			Logger:          log,
 		}),
@@ -292,6 +300,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Limiter:    limiter,
 		Redis:      redisUp,
 		StaticKeys: staticKeys,
+		Now:        now,
 	})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
@@ -394,8 +403,8 @@ func (a *app) refreshToken(ctx context.Context, poll time.Duration) {
 // serveGateway serves until ctx is cancelled, then stops accepting, lets
 // in-flight requests and streams finish for up to the shutdown grace, stops
 // its background work and closes the store.
-func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln net.Listener, log *slog.Logger, ready func(addr string)) error {
-	a, err := newApp(ctx, cfg, secretKey, log)
+func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln net.Listener, log *slog.Logger, now func() time.Time, ready func(addr string)) error {
+	a, err := newApp(ctx, cfg, secretKey, log, now)
 	if err != nil {
 		ln.Close()
 		return err

@@ -51,7 +51,7 @@ func TestGracefulShutdown(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- serveGateway(ctx, cfg, nil, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		done <- serveGateway(ctx, cfg, nil, ln, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	}()
 
 	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","stream":true,"messages":[]}`))

@@ -31,7 +31,7 @@ func TestUsageEndToEnd(t *testing.T) {
 	}
 	cfg.ApplyDefaults()
 	ctx := context.Background()
-	a, err := newApp(ctx, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, err := newApp(ctx, cfg, nil, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
