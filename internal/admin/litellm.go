@@ -49,6 +49,10 @@ var litellmModes = map[string]string{
 	"completion":       config.ClassCompletions,
 	"embedding":        config.ClassEmbeddings,
 	"image_generation": config.ClassImages,
+	// LiteLLM also has audio_speech; a deployment of class openai-audio
+	// reads back as audio_transcription.
+	"audio_transcription": config.ClassAudio,
+	"moderation":          config.ClassModerations,
 }
 
 // id returns model_info.id, or "".

@@ -77,9 +77,12 @@ func addPrice(info map[string]any, key string, p usage.Price) {
 		info["max_output_tokens"] = p.MaxOutputTokens
 		info["max_tokens"] = p.MaxOutputTokens // LiteLLM's legacy field: the most an answer holds
 	}
-	if p.Mode == "image_generation" {
+	switch {
+	case p.Mode == "image_generation":
 		info["output_cost_per_image"] = p.CostPerImage
-	} else {
+	case p.CostPerSecond > 0:
+		info["input_cost_per_second"] = p.CostPerSecond
+	default:
 		info["input_cost_per_token"] = p.InputCostPerToken
 		info["output_cost_per_token"] = p.OutputCostPerToken
 	}

@@ -100,7 +100,7 @@ func TestNativeCreateWithID(t *testing.T) {
 }
 
 func TestNativeValidation(t *testing.T) {
-	classes := "openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search"
+	classes := "openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations"
 	tests := []struct {
 		name   string
 		body   any
@@ -120,7 +120,7 @@ func TestNativeValidation(t *testing.T) {
 		{"invalid class", map[string]any{"model": "gpt-4o", "class": "x", "provider": "openai"}, 400, "class", "invalid_deployment",
 			`class: unknown class "x"; use one of ` + classes, true},
 		{"invalid provider", map[string]any{"model": "gpt-4o", "provider": "bedrock"}, 400, "provider", "invalid_deployment",
-			`provider: unknown provider "bedrock"; use one of azure, openai, openai-compatible, azure-ai-search`, true},
+			`provider: unknown provider "bedrock"; use one of azure, openai, openai-compatible, azure-ai-search, azure-ai-inference`, true},
 		{"invalid endpoint", map[string]any{"model": "gpt-4o", "endpoint": "ftp://x"}, 400, "endpoint", "invalid_deployment", `endpoint: invalid endpoint "ftp://x"`, false},
 		{"azure without endpoint", map[string]any{"model": "gpt-4o", "provider": "azure"}, 400, "endpoint", "invalid_deployment", "endpoint: missing; set endpoint (https://NAME.openai.azure.com) or resource_name (NAME)", true},
 		{"missing model", map[string]any{"provider": "openai"}, 400, "model", "invalid_deployment", "model: missing", false},
@@ -130,7 +130,7 @@ func TestNativeValidation(t *testing.T) {
 		{"every problem", map[string]any{"class": "x", "provider": "bedrock", "endpoint": "nope", "rpm": -1}, 400, "model", "invalid_deployment",
 			"model: missing; set the public name clients ask for, e.g. gpt-4o\n" +
 				`class: unknown class "x"; use one of ` + classes + "\n" +
-				`provider: unknown provider "bedrock"; use one of azure, openai, openai-compatible, azure-ai-search` + "\n" +
+				`provider: unknown provider "bedrock"; use one of azure, openai, openai-compatible, azure-ai-search, azure-ai-inference` + "\n" +
 				`endpoint: invalid endpoint "nope"; use an absolute http(s) URL such as https://NAME.openai.azure.com` + "\n" +
 				"rpm: must not be negative; 0 means unlimited", true},
 		{"too large", map[string]any{"model": "gpt-4o", "model_info": map[string]any{"x": strings.Repeat("a", 1<<20)}}, 413, "", "request_too_large", "request body too large", false},

@@ -126,7 +126,9 @@ func newHarness(t *testing.T, o harnessOptions, ups ...*backend) *harness {
 		if d.Priority == 0 {
 			d.Priority = 1
 		}
-		d.APIVersion = config.DefaultAPIVersion
+		if d.Provider == config.ProviderAzure {
+			d.APIVersion = config.DefaultAPIVersion
+		}
 		deps = append(deps, d)
 		h.ups[u.id] = u
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"io"
+	"strconv"
 
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -17,6 +18,8 @@ type tokens struct {
 	Total      int
 	Cached     int
 	Reasoning  int
+	// Seconds is the audio an upstream reports instead of tokens.
+	Seconds float64
 }
 
 // tailSize is how much of the end of a JSON body the meter keeps: OpenAI
@@ -250,6 +253,9 @@ func parseUsage(b []byte) (tokens, bool) {
 		u.Completion, _ = intField(obj, `"completion_tokens":`)
 	} else if u.Prompt, ok = intField(obj, `"input_tokens":`); ok {
 		u.Completion, _ = intField(obj, `"output_tokens":`)
+	} else if u.Seconds, ok = floatField(obj, `"seconds":`); ok {
+		// Whisper's {"type":"duration","seconds":N}: no tokens.
+		return u, true
 	} else {
 		return tokens{}, false
 	}
@@ -279,6 +285,22 @@ func intField(obj []byte, key string) (int, bool) {
 		k++
 	}
 	return n, k > j
+}
+
+// floatField returns the number after key in obj.
+func floatField(obj []byte, key string) (float64, bool) {
+	i := bytes.Index(obj, []byte(key))
+	if i < 0 {
+		return 0, false
+	}
+	s := scanner{b: obj, i: i + len(key)}
+	s.ws()
+	start := s.i
+	if s.i >= len(obj) || (obj[s.i] != '-' && (obj[s.i] < '0' || obj[s.i] > '9')) || s.number() != nil {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(string(obj[start:s.i]), 64)
+	return f, err == nil && f >= 0
 }
 
 // appendJSONString appends the value of every string field named by key

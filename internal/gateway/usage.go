@@ -61,7 +61,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 			// A stored response's usage is charged when it is made, not
 			// each time it is read.
 			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
-			rec.CachedTokens, rec.ReasoningTokens = m.usage.Cached, m.usage.Reasoning
+			rec.CachedTokens, rec.ReasoningTokens, rec.AudioSeconds = m.usage.Cached, m.usage.Reasoning, m.usage.Seconds
 		case res.status >= 200 && res.status < 300 && req.op.Metered():
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
@@ -71,7 +71,7 @@ func (g *Gateway) record(req *request, res result, status int) {
 		}
 	}
 	if price, ok := g.price(res.priceModel); ok {
-		rec.Cost = price.Cost(rec.PromptTokens, rec.CachedTokens, rec.CompletionTokens)
+		rec.Cost = price.Cost(rec.PromptTokens, rec.CachedTokens, rec.CompletionTokens) + rec.AudioSeconds*price.CostPerSecond
 	}
 	if g.logsPayloads(req) {
 		rec.Prompt = capString(req.body)

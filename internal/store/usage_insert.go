@@ -18,12 +18,12 @@ import (
 const usageColumns = `time, request_id, key_id, event_id, attendee, model, deployment,
 	endpoint, status, attempts, stream, latency_us, ttfb_us, latency_bucket,
 	prompt_tokens, completion_tokens, total_tokens, estimated, cost, end_user,
-	cached_tokens, reasoning_tokens`
+	cached_tokens, reasoning_tokens, audio_seconds`
 
 // usageColumnCount is the number of usageColumns.
-const usageColumnCount = 22
+const usageColumnCount = 23
 
-// usageRowsPerStatement caps one INSERT's VALUES list: 22,000 parameters
+// usageRowsPerStatement caps one INSERT's VALUES list: 23,000 parameters
 // stay under SQLite's 32,766 and PostgreSQL's 65,535. A larger batch is
 // several statements in the one transaction.
 const usageRowsPerStatement = 1000
@@ -128,8 +128,16 @@ func appendUsageArgs(args []any, r *usage.Record) []any {
 		int64(r.Status), int64(r.Attempts), r.Stream, micros(r.Latency), micros(r.TTFB),
 		LatencyBucket(r.Latency), int64(r.PromptTokens), int64(r.CompletionTokens),
 		int64(r.TotalTokens), r.Estimated, cost, text(r.User),
-		int64(r.CachedTokens), int64(r.ReasoningTokens),
+		int64(r.CachedTokens), int64(r.ReasoningTokens), finite(r.AudioSeconds),
 	)
+}
+
+// finite returns f, or 0 when it is not a finite number.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
 }
 
 // usageBatchID is a hash of every field of every record, in order: two
@@ -165,10 +173,11 @@ func usageBatchID(records []usage.Record) string {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.Cost))
 		// Only records with token details hash them, for the same reason
 		// as payloads below.
-		if r.CachedTokens != 0 || r.ReasoningTokens != 0 {
+		if r.CachedTokens != 0 || r.ReasoningTokens != 0 || r.AudioSeconds != 0 {
 			b = append(b, 0xfe)
 			b = binary.AppendVarint(b, int64(r.CachedTokens))
 			b = binary.AppendVarint(b, int64(r.ReasoningTokens))
+			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.AudioSeconds))
 		}
 		// Only records with a payload hash one, so the hashes of records
 		// without stay what they were before payloads existed, and a batch

@@ -21,11 +21,14 @@ type Price struct {
 	// CachedInputCostPerToken is USD per prompt token served from the
 	// prompt cache; zero means the input price applies.
 	CachedInputCostPerToken float64
+	// CostPerSecond is USD per second of audio, for the models priced by
+	// the minute (whisper).
+	CostPerSecond float64
 	// CostPerImage is USD per generated image (standard quality,
 	// 1024x1024), for the image models.
 	CostPerImage float64
 	// Mode is LiteLLM's word for what the model does: chat, completion,
-	// embedding or image_generation.
+	// embedding, image_generation or audio_transcription.
 	Mode string
 	// Provider is LiteLLM's litellm_provider: openai, or azure when the
 	// name looked up was an Azure-only spelling such as gpt-35-turbo.
@@ -61,6 +64,10 @@ var prices = map[string]Price{
 	"text-embedding-3-small": {MaxInputTokens: 8_191, InputCostPerToken: perM(0.02), Mode: "embedding"},
 	"text-embedding-3-large": {MaxInputTokens: 8_191, InputCostPerToken: perM(0.13), Mode: "embedding"},
 	"text-embedding-ada-002": {MaxInputTokens: 8_191, InputCostPerToken: perM(0.10), Mode: "embedding"},
+
+	"whisper-1":              {CostPerSecond: 0.006 / 60, Mode: "audio_transcription"},
+	"gpt-4o-transcribe":      {MaxInputTokens: 16_000, MaxOutputTokens: 2_000, InputCostPerToken: perM(6), OutputCostPerToken: perM(10), Mode: "audio_transcription"},
+	"gpt-4o-mini-transcribe": {MaxInputTokens: 16_000, MaxOutputTokens: 2_000, InputCostPerToken: perM(3), OutputCostPerToken: perM(5), Mode: "audio_transcription"},
 
 	"dall-e-2": {CostPerImage: 0.020, Mode: "image_generation"},
 	"dall-e-3": {CostPerImage: 0.040, Mode: "image_generation"},

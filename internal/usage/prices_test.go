@@ -59,15 +59,19 @@ func TestLookup(t *testing.T) {
 // Every entry must say what it does and cost something, so that /model/info
 // and cost estimates never show an entry that looks real but is empty.
 func TestPricesComplete(t *testing.T) {
-	modes := map[string]bool{"chat": true, "completion": true, "embedding": true, "image_generation": true}
+	modes := map[string]bool{"chat": true, "completion": true, "embedding": true, "image_generation": true, "audio_transcription": true}
 	for name, p := range prices {
 		if !modes[p.Mode] {
-			t.Errorf("%s: mode %q, want one of chat, completion, embedding, image_generation", name, p.Mode)
+			t.Errorf("%s: mode %q, want one of chat, completion, embedding, image_generation, audio_transcription", name, p.Mode)
 		}
-		switch p.Mode {
-		case "image_generation":
+		switch {
+		case p.Mode == "image_generation":
 			if p.CostPerImage <= 0 {
 				t.Errorf("%s: no cost per image", name)
+			}
+		case p.Mode == "audio_transcription" && p.InputCostPerToken == 0:
+			if p.CostPerSecond <= 0 {
+				t.Errorf("%s: neither a cost per token nor per second", name)
 			}
 		default:
 			if p.InputCostPerToken <= 0 || p.MaxInputTokens <= 0 {

@@ -34,9 +34,12 @@ type Record struct {
 	// reasoning model spent thinking.
 	CachedTokens    int
 	ReasoningTokens int
-	Estimated       bool
-	Cost            float64 // USD, from the price table
-	User            string  // the request's "user" field, if any
+	// AudioSeconds is the audio an upstream reports in seconds instead of
+	// tokens (whisper transcriptions).
+	AudioSeconds float64
+	Estimated    bool
+	Cost         float64 // USD, from the price table
+	User         string  // the request's "user" field, if any
 	// Prompt and Response are set only when prompt logging applies to the
 	// request (off by default): the request body and the answer's text, each
 	// capped at MaxPayloadBytes. Never headers, so never credentials.

@@ -348,6 +348,7 @@ type spillRecord struct {
 	TotalTokens      int       `json:"total_tokens,omitempty"`
 	CachedTokens     int       `json:"cached_tokens,omitempty"`
 	ReasoningTokens  int       `json:"reasoning_tokens,omitempty"`
+	AudioSeconds     float64   `json:"audio_seconds,omitempty"`
 	Estimated        bool      `json:"estimated,omitempty"`
 	// Cost is absent when it is not a finite number, which JSON cannot
 	// hold; it reads back as NaN, which the store keeps as unknown.
@@ -364,7 +365,7 @@ func toSpill(r *Record) spillRecord {
 		Status: r.Status, Attempts: r.Attempts, Stream: r.Stream,
 		LatencyNS: int64(r.Latency), TTFBNS: int64(r.TTFB),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
-		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens,
+		CachedTokens: r.CachedTokens, ReasoningTokens: r.ReasoningTokens, AudioSeconds: r.AudioSeconds,
 		Estimated: r.Estimated, User: r.User, Prompt: r.Prompt, Response: r.Response,
 	}
 	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
@@ -381,7 +382,7 @@ func (sr *spillRecord) record() Record {
 		Status: sr.Status, Attempts: sr.Attempts, Stream: sr.Stream,
 		Latency: time.Duration(sr.LatencyNS), TTFB: time.Duration(sr.TTFBNS),
 		PromptTokens: sr.PromptTokens, CompletionTokens: sr.CompletionTokens, TotalTokens: sr.TotalTokens,
-		CachedTokens: sr.CachedTokens, ReasoningTokens: sr.ReasoningTokens,
+		CachedTokens: sr.CachedTokens, ReasoningTokens: sr.ReasoningTokens, AudioSeconds: sr.AudioSeconds,
 		Estimated: sr.Estimated, Cost: math.NaN(), User: sr.User,
 		Prompt: sr.Prompt, Response: sr.Response,
 	}
