@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -102,8 +103,8 @@ func (r *replica) chat(t *testing.T, model string) int {
 
 // TestTwoReplicasOverPostgres: a deployment added through replica A's
 // management API is routed by replica B after B's next poll, and a delete
-// propagates the same way. Each poll is one revision query, DefaultPoll
-// (1 s) apart, which is how the 2-second promise is kept.
+// propagates the same way. Each poll is one revision query, replicaPoll
+// apart (TestReplicaSyncOnePoll).
 func TestTwoReplicasOverPostgres(t *testing.T) {
 	storeURL := postgresSchema(t)
 	up := httptest.NewServer(mock.New(mock.Options{Name: "upstream"}))
@@ -148,5 +149,57 @@ func TestTwoReplicasOverPostgres(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("delete propagated to B in %v (poll interval %v)", time.Since(start).Round(time.Millisecond), 1*time.Second)
+	t.Logf("delete propagated to B in %v (poll interval %v)", time.Since(start).Round(time.Millisecond), replicaPoll)
+}
+
+// TestReplicaSyncOnePoll holds the README's promise that a change made
+// through one replica reaches the others within a second: every replica
+// polls the store each replicaPoll, and one poll applies a change. Here
+// a key's creation and revocation, with the polls made by the test, not
+// waited for; TestTwoReplicasOverPostgres does the same for deployments
+// and TestAdminTokenGeneratedOnceAndRotatedEverywhere for the admin token.
+func TestReplicaSyncOnePoll(t *testing.T) {
+	// The promise is the poll interval plus a reload's few milliseconds.
+	if promise := time.Second; replicaPoll > promise {
+		t.Fatalf("replicas poll every %v, but the README promises changes on every replica within %v", replicaPoll, promise)
+	}
+
+	storeURL := postgresSchema(t)
+	a, b := startReplica(t, storeURL), startReplica(t, storeURL)
+	poll := func() { b.app.catalog.Tick(context.Background(), false) }
+	models := func(key string) (int, string) {
+		code, body := b.do(t, http.MethodGet, "/v1/models", key, "")
+		var e struct {
+			Error struct{ Code string } `json:"error"`
+		}
+		_ = json.Unmarshal([]byte(body), &e)
+		return code, e.Error.Code
+	}
+
+	code, body := a.do(t, http.MethodPost, "/admin/v1/keys", "sk-admin-test", `{"name":"synced"}`)
+	if code != http.StatusCreated {
+		t.Fatalf("create a key on A: %d %s", code, body)
+	}
+	var k struct{ ID, Key string }
+	if err := json.Unmarshal([]byte(body), &k); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := models(k.Key); code != http.StatusUnauthorized {
+		t.Errorf("B before its poll: status %d for the new key, want 401", code)
+	}
+	poll()
+	if code, _ := models(k.Key); code != http.StatusOK {
+		t.Errorf("B after one poll: status %d for the new key, want 200", code)
+	}
+
+	if code, body := a.do(t, http.MethodPost, "/admin/v1/keys/"+k.ID+"/revoke", "sk-admin-test", ""); code != http.StatusOK {
+		t.Fatalf("revoke on A: %d %s", code, body)
+	}
+	if code, _ := models(k.Key); code != http.StatusOK {
+		t.Errorf("B before its poll: status %d for the revoked key, want 200 (the poll is what carries the change)", code)
+	}
+	poll()
+	if code, reason := models(k.Key); code != http.StatusUnauthorized || reason != "api_key_revoked" {
+		t.Errorf("B after one poll: status %d, code %q for the revoked key; want 401, api_key_revoked", code, reason)
+	}
 }

@@ -378,8 +378,15 @@ type observer struct{ m *metrics.Metrics }
 
 func (o observer) Record(r usage.Record) { o.m.Observe(r) }
 
-// refreshToken re-reads the admin token's hash so a rotation made on any
-// replica applies here within one poll.
+// replicaPoll is how often a replica looks at the store for changes made
+// through the others: deployments, keys and events (the catalog) and the
+// admin token. One poll applies a change (TestReplicaSyncOnePoll), so a
+// change reaches every replica within replicaPoll plus the reload's few
+// milliseconds: the README's "within a second".
+const replicaPoll = catalog.DefaultPoll
+
+// refreshToken re-reads the admin token's hash every poll, so a rotation
+// made on any replica applies here at the next one.
 func (a *app) refreshToken(ctx context.Context, poll time.Duration) {
 	if a.tokenFromConfig {
 		return
@@ -391,11 +398,16 @@ func (a *app) refreshToken(ctx context.Context, poll time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if v, err := a.store.Setting(ctx, auth.AdminTokenSetting); err == nil {
-				if err := a.token.SetHash(v); err != nil {
-					a.log.Error("admin token hash in the store is unusable", "err", err)
-				}
-			}
+			a.syncToken(ctx)
+		}
+	}
+}
+
+// syncToken is one poll of refreshToken.
+func (a *app) syncToken(ctx context.Context) {
+	if v, err := a.store.Setting(ctx, auth.AdminTokenSetting); err == nil {
+		if err := a.token.SetHash(v); err != nil {
+			a.log.Error("admin token hash in the store is unusable", "err", err)
 		}
 	}
 }
@@ -411,12 +423,12 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	}
 	bg, stopBG := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { a.catalog.Run(bg, catalog.DefaultPoll, catalog.DefaultResync) })
+	wg.Go(func() { a.catalog.Run(bg, replicaPoll, catalog.DefaultResync) })
 	wg.Go(func() { a.ledger.Run(bg, access.DefaultLedgerRefresh) })
 	if a.cooldowns != nil {
 		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
 	}
-	wg.Go(func() { a.refreshToken(bg, catalog.DefaultPoll) })
+	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
