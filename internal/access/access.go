@@ -77,6 +77,9 @@ type Request struct {
 	// HasMaxTokens is true for operations that take max_tokens (chat and
 	// completions), where a cap applies.
 	HasMaxTokens bool
+	// CapField names the capped field in refusals: max_tokens when "",
+	// or the Responses API's max_output_tokens.
+	CapField string
 	// PromptTokens estimates the prompt's tokens; called only when a tpm
 	// limit applies.
 	PromptTokens func() int64
@@ -120,7 +123,7 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 		return g, err
 	}
 	if r.HasMaxTokens {
-		max, err := c.maxTokens(p, r.MaxTokens)
+		max, err := c.maxTokens(p, r.MaxTokens, r.CapField)
 		if err != nil {
 			return g, err
 		}
@@ -336,7 +339,10 @@ func MaxTokensCap(p *auth.Principal) int64 {
 
 // maxTokens applies the cap: a request without max_tokens gets the cap; one
 // above it is refused or clamped by policy.
-func (c *Checker) maxTokens(p *auth.Principal, asked int64) (int64, error) {
+func (c *Checker) maxTokens(p *auth.Principal, asked int64, field string) (int64, error) {
+	if field == "" {
+		field = "max_tokens"
+	}
 	limit := MaxTokensCap(p)
 	switch {
 	case limit == 0:
@@ -348,6 +354,6 @@ func (c *Checker) maxTokens(p *auth.Principal, asked int64) (int64, error) {
 	case c.clamp:
 		return limit, nil
 	}
-	return 0, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.TypeInvalidRequest, Param: "max_tokens", Code: "max_tokens_exceeded",
-		Message: fmt.Sprintf("max_tokens %d is above this key's cap of %d; send max_tokens of %d or less", asked, limit, limit)}
+	return 0, &apierror.Error{Status: http.StatusBadRequest, Type: apierror.TypeInvalidRequest, Param: field, Code: "max_tokens_exceeded",
+		Message: fmt.Sprintf("%s %d is above this key's cap of %d; send %s of %d or less", field, asked, limit, field, limit)}
 }

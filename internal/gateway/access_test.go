@@ -424,6 +424,18 @@ func TestAccessMaxTokens(t *testing.T) {
 			body: `{"model":"gpt-4o","max_tokens":7,"messages":[]}`, field: "max_tokens", want: 7.0,
 		},
 		{
+			name: "responses: without max_output_tokens the cap is written", policy: access.PolicyReject, path: "/v1/responses",
+			body: `{"model":"gpt-4o","input":"hi"}`, field: "max_output_tokens", want: 100.0,
+		},
+		{
+			name: "responses clamp: max_output_tokens is lowered", policy: access.PolicyClamp, path: "/v1/responses",
+			body: `{"model":"gpt-4o","input":[{"role":"user","content":"hi"}],"max_output_tokens":5000}`, field: "max_output_tokens", want: 100.0,
+		},
+		{
+			name: "responses: below the cap is sent as is", policy: access.PolicyReject, path: "/openai/v1/responses",
+			body: `{"model":"gpt-4o","input":"hi","max_output_tokens":60}`, field: "max_output_tokens", want: 60.0,
+		},
+		{
 			name: "embeddings are not capped", policy: access.PolicyReject, path: "/v1/embeddings",
 			body: `{"model":"text-embedding-3-small","input":"hi"}`, field: "max_tokens", want: nil,
 		},
@@ -455,6 +467,18 @@ func TestAccessMaxTokens(t *testing.T) {
 				t.Errorf("upstream body %v lost the model", got)
 			}
 		})
+	}
+}
+
+func TestAccessResponsesCapRejected(t *testing.T) {
+	e := newAccessTest(t, access.PolicyReject, nil)
+	resp := e.do("sk-key-capped", http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi","max_output_tokens":5000}`)
+	code, msg := accessTestError(t, resp.body)
+	if resp.status != http.StatusBadRequest || code != "max_tokens_exceeded" || !strings.Contains(msg, "max_output_tokens 5000 is above this key's cap of 100") {
+		t.Errorf("status %d code %s message %q, want 400 naming max_output_tokens and the cap of 100", resp.status, code, msg)
+	}
+	if n := e.up.calls(); n != 0 {
+		t.Errorf("the upstream got %d requests, want 0", n)
 	}
 }
 

@@ -21,6 +21,7 @@ func (g *Gateway) admit(r *http.Request, req *request) error {
 		Model:        req.model,
 		MaxTokens:    req.peek.MaxTokens,
 		HasMaxTokens: takesMaxTokens(req.op),
+		CapField:     req.spec.Cap,
 		PromptTokens: req.promptTokens,
 	})
 	if err != nil {
