@@ -285,6 +285,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			Logger:          log,
 		}),
 		OperationKey: gateway.OperationKey(secretKey),
+		Claims:       limiter,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{

@@ -20,6 +20,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
@@ -51,6 +52,11 @@ type Options struct {
 	// Access admits requests by the caller's event, allow-lists, caps and
 	// limits; nil admits every authenticated request.
 	Access *access.Checker
+	// Claims remembers which background responses' usage has been
+	// recorded, so the poll that first sees one finished charges it and
+	// later polls do not: pass the shared (Redis) limiter so replicas
+	// agree. Default: one in memory, per process.
+	Claims limits.Limiter
 	// OperationKey signs the DALL-E 2 operation ids handed to clients;
 	// replicas that share it route each other's polls. Derive it from the
 	// secret key with OperationKey. Default: random per process.
@@ -74,6 +80,7 @@ type Gateway struct {
 	mux       *http.ServeMux
 	ids       requestIDs
 	opKey     []byte
+	claims    limits.Limiter
 }
 
 // New returns a gateway.
@@ -93,6 +100,9 @@ func New(o Options) *Gateway {
 	}
 	if g.log == nil {
 		g.log = slog.Default()
+	}
+	if g.claims = o.Claims; g.claims == nil {
+		g.claims = limits.NewMemory(time.Now)
 	}
 	if g.opKey = o.OperationKey; len(g.opKey) == 0 {
 		g.opKey = randomOperationKey()

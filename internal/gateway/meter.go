@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"strconv"
 
@@ -60,7 +61,20 @@ type meter struct {
 	// events counts the stream's events, for the sequence number of an
 	// in-band error.
 	events int
+	// object is the top-level state of a held JSON answer (a response
+	// object): whether it runs in the background, and its status.
+	object objectState
 }
+
+// objectState is what the meter reads of a Responses object.
+type objectState struct {
+	Background bool   `json:"background"`
+	Status     string `json:"status"`
+}
+
+// pending reports whether the object is still being made: its usage is
+// yet to come.
+func (o objectState) pending() bool { return o.Status == "queued" || o.Status == "in_progress" }
 
 // maxHeldBody bounds a JSON answer held for its ids to be rewritten; the
 // ids come first, so a larger one is sent on with what was held rewritten.
@@ -129,6 +143,7 @@ func (m *meter) finish(w io.Writer) (int, error) {
 		n := 0
 		if m.held != nil {
 			var err error
+			_ = json.Unmarshal(m.held, &m.object)
 			n, err = w.Write(m.ids.body(m.held))
 			m.held = nil
 			if err != nil {

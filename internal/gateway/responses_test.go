@@ -25,6 +25,9 @@ type responsesUpstream struct {
 	lastPath, lastBody string
 	// throttle answers new work with 429.
 	throttle bool
+	// polls counts the GETs of each background response: the first finds
+	// it in progress, later ones completed.
+	background map[string]int
 }
 
 func (u *responsesUpstream) setThrottle(on bool) {
@@ -34,7 +37,7 @@ func (u *responsesUpstream) setThrottle(on bool) {
 }
 
 func newResponsesUpstream(name string) *responsesUpstream {
-	return &responsesUpstream{name: name, ids: map[string]bool{}}
+	return &responsesUpstream{name: name, ids: map[string]bool{}, background: map[string]int{}}
 }
 
 func (u *responsesUpstream) last() (string, string) {
@@ -82,7 +85,21 @@ func (u *responsesUpstream) handler(w http.ResponseWriter, r *http.Request) {
 	case action == "input_items":
 		fmt.Fprintf(w, `{"object":"list","data":[{"id":"msg_1","type":"message","role":"user","content":[{"type":"input_text","text":"hi"}]}],"first_id":"msg_1","last_id":"msg_1","has_more":false}`)
 	default:
-		fmt.Fprintf(w, `{"id":%q,"object":"response","status":"completed","model":"gpt-4o","output":[],"usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}`, id)
+		u.mu.Lock()
+		polls, bg := u.background[id]
+		if bg {
+			polls++
+			u.background[id] = polls
+		}
+		u.mu.Unlock()
+		switch {
+		case bg && polls == 1:
+			fmt.Fprintf(w, `{"id":%q,"object":"response","background":true,"status":"in_progress","model":"gpt-4o","output":[],"usage":null}`, id)
+		case bg:
+			fmt.Fprintf(w, `{"id":%q,"object":"response","background":true,"status":"completed","model":"gpt-4o","output":[],"usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}`, id)
+		default:
+			fmt.Fprintf(w, `{"id":%q,"object":"response","status":"completed","model":"gpt-4o","output":[],"usage":{"input_tokens":10,"output_tokens":5,"total_tokens":15}}`, id)
+		}
 	}
 }
 
@@ -90,8 +107,9 @@ func (u *responsesUpstream) create(w http.ResponseWriter, body []byte) {
 	var req struct {
 		Model    string  `json:"model"`
 		Stream   bool    `json:"stream"`
-		Previous *string `json:"previous_response_id"`
-		Break    bool    `json:"metadata_break"`
+		Previous   *string `json:"previous_response_id"`
+		Break      bool    `json:"metadata_break"`
+		Background bool    `json:"background"`
 	}
 	_ = json.Unmarshal(body, &req)
 	u.mu.Lock()
@@ -104,7 +122,14 @@ func (u *responsesUpstream) create(w http.ResponseWriter, body []byte) {
 	u.n++
 	id := fmt.Sprintf("resp_%s%04d", u.name, u.n)
 	u.ids[id] = true
+	if req.Background {
+		u.background[id] = 0
+	}
 	u.mu.Unlock()
+	if req.Background && !req.Stream {
+		fmt.Fprintf(w, `{"id":%q,"object":"response","background":true,"status":"queued","model":%q,"output":[],"usage":null}`, id, req.Model)
+		return
+	}
 	prev := "null"
 	if req.Previous != nil {
 		prev = fmt.Sprintf("%q", *req.Previous)
@@ -451,4 +476,34 @@ func FuzzDecodeObject(f *testing.F) {
 			t.Errorf("decodeObject(%q) = %+v, which encodes to %q", id, ref, again)
 		}
 	})
+}
+
+func TestBackgroundResponseUsageIsRecordedOnce(t *testing.T) {
+	recs := newRecords()
+	h, _ := newResponsesHarness(t, recs)
+	_, _, body := h.call(testKey, http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi","background":true}`)
+	id, _ := jsonField(t, body, "id").(string)
+	if st := jsonField(t, body, "status"); st != "queued" || id == "" {
+		t.Fatalf("create answered %s, want a queued response with an id", body)
+	}
+	for range 3 {
+		if st, _, body := h.call(testKey, http.MethodGet, "/v1/responses/"+id, ""); st != http.StatusOK {
+			t.Fatalf("poll: status %d body %s", st, body)
+		}
+	}
+	want := []struct {
+		endpoint         string
+		prompt, complete int
+	}{
+		{"responses", 0, 0},     // queued: nothing used yet, nothing estimated
+		{"response-get", 0, 0},  // in progress
+		{"response-get", 10, 5}, // the first poll that sees it completed
+		{"response-get", 0, 0},  // later polls charge nothing
+	}
+	for i, w := range want {
+		rec := recs.wait(t, i+1)
+		if rec.Endpoint != w.endpoint || rec.PromptTokens != w.prompt || rec.CompletionTokens != w.complete || rec.Estimated {
+			t.Errorf("record %d: %s %d/%d estimated %v, want %s %d/%d", i+1, rec.Endpoint, rec.PromptTokens, rec.CompletionTokens, rec.Estimated, w.endpoint, w.prompt, w.complete)
+		}
+	}
 }

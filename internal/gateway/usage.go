@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/router"
@@ -57,12 +58,12 @@ func (g *Gateway) record(req *request, res result, status int) {
 	}
 	if m := res.meter; m != nil {
 		switch {
-		case m.found && req.op.Metered():
+		case m.found && (req.op.Metered() || g.firstFinish(req, m)):
 			// A stored response's usage is charged when it is made, not
 			// each time it is read.
 			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
 			rec.CachedTokens, rec.ReasoningTokens, rec.AudioSeconds = m.usage.Cached, m.usage.Reasoning, m.usage.Seconds
-		case res.status >= 200 && res.status < 300 && req.op.Metered():
+		case res.status >= 200 && res.status < 300 && req.op.Metered() && !m.object.pending():
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
 			rec.PromptTokens = usage.EstimatePromptTokens(res.priceModel, req.body)
@@ -88,6 +89,24 @@ func (g *Gateway) record(req *request, res result, status int) {
 	if g.recorder != nil {
 		g.recorder.Record(rec)
 	}
+}
+
+// backgroundClaimTTL is how long the gateway remembers that a background
+// response's usage was recorded; polls of a finished response come within
+// minutes or hours of each other, not weeks.
+const backgroundClaimTTL = 7 * 24 * time.Hour
+
+// firstFinish reports whether this answer is the first that shows a
+// background response finished, so its usage is recorded now and by no
+// other poll, on any replica sharing the claims limiter. A claim that
+// cannot be checked records the usage: counting twice is better than never.
+func (g *Gateway) firstFinish(req *request, m *meter) bool {
+	if !m.object.Background || m.object.pending() || m.object.Status == "" || req.object.upstream == "" {
+		return false
+	}
+	key := "response-usage:" + req.object.deployment + ":" + req.object.upstream
+	d, err := g.claims.Take(context.Background(), key, 1, backgroundClaimTTL, 1)
+	return err != nil || d.Allowed
 }
 
 // logsPayloads reports whether the request's prompt and answer are stored.
