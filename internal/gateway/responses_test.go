@@ -105,8 +105,8 @@ func (u *responsesUpstream) handler(w http.ResponseWriter, r *http.Request) {
 
 func (u *responsesUpstream) create(w http.ResponseWriter, body []byte) {
 	var req struct {
-		Model    string  `json:"model"`
-		Stream   bool    `json:"stream"`
+		Model      string  `json:"model"`
+		Stream     bool    `json:"stream"`
 		Previous   *string `json:"previous_response_id"`
 		Break      bool    `json:"metadata_break"`
 		Background bool    `json:"background"`
