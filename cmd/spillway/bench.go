@@ -23,7 +23,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	concurrency := fs.Int("concurrency", 64, "concurrent keep-alive clients per target")
 	duration := fs.Duration("duration", 10*time.Second, "measured run per target and scenario")
 	warmup := fs.Duration("warmup", time.Second, "warm-up per target and scenario, not counted")
-	scenarios := fs.String("scenarios", "chat,stream", "comma-separated scenarios: chat (non-streaming), stream (SSE, with time to first byte)")
+	scenarios := fs.String("scenarios", "chat,stream,responses", "comma-separated scenarios: chat (non-streaming), stream (SSE, with time to first byte), responses (the Responses API, non-streaming)")
 	model := fs.String("model", "gpt-4o", "model asked of the gateway (and the mock's deployment name)")
 	key := fs.String("key", "sk-bench", "client key for the gateway (written into the spawned gateway's config)")
 	maxTokens := fs.Int("max-tokens", 16, "max_tokens of every request")

@@ -18,9 +18,49 @@ import (
 
 // Scenario names.
 const (
-	ScenarioChat   = "chat"
-	ScenarioStream = "stream"
+	ScenarioChat      = "chat"
+	ScenarioStream    = "stream"
+	ScenarioResponses = "responses"
 )
+
+// workload is what a scenario sends and where: the body, and the paths on
+// the upstream (the mock and the bare proxy, which address the deployment)
+// and on the gateway (which names the public model).
+type workload struct {
+	stream      bool
+	body        func(model string, maxTokens int) []byte
+	upstream    func(deployment string) (path string, bodyModel bool)
+	gatewayPath string
+}
+
+// workloads has one row per scenario.
+var workloads = map[string]workload{
+	ScenarioChat: {
+		body:        func(m string, n int) []byte { return RequestBody(m, n, false) },
+		upstream:    azureChatPath,
+		gatewayPath: "/v1/chat/completions",
+	},
+	ScenarioStream: {
+		stream:      true,
+		body:        func(m string, n int) []byte { return RequestBody(m, n, true) },
+		upstream:    azureChatPath,
+		gatewayPath: "/v1/chat/completions",
+	},
+	// The Responses API, non-streaming: on Azure the v1 API, the
+	// deployment named in the body.
+	ScenarioResponses: {
+		body:        ResponsesBody,
+		upstream:    func(string) (string, bool) { return "/openai/v1/responses", true },
+		gatewayPath: "/v1/responses",
+	},
+}
+
+func azureChatPath(dep string) (string, bool) {
+	return "/openai/deployments/" + url.PathEscape(dep) + "/chat/completions?api-version=" + DefaultAPIVersion, false
+}
+
+// scenarioNames lists the scenarios, for messages.
+const scenarioNames = ScenarioChat + ", " + ScenarioStream + " or " + ScenarioResponses
 
 // DefaultAPIVersion is the api-version used when calling the mock directly.
 const DefaultAPIVersion = "2024-10-21"
@@ -66,8 +106,8 @@ func ParseScenarios(s string) ([]string, error) {
 		if f == "" {
 			continue
 		}
-		if f != ScenarioChat && f != ScenarioStream {
-			return nil, fmt.Errorf("unknown scenario %q (want %s or %s)", f, ScenarioChat, ScenarioStream)
+		if _, ok := workloads[f]; !ok {
+			return nil, fmt.Errorf("unknown scenario %q (want %s)", f, scenarioNames)
 		}
 		for _, o := range out {
 			if o == f {
@@ -100,7 +140,7 @@ func (c *Config) Validate() error {
 		return errors.New("no scenario given")
 	}
 	for _, s := range c.Scenarios {
-		if s != ScenarioChat && s != ScenarioStream {
+		if _, ok := workloads[s]; !ok {
 			return fmt.Errorf("unknown scenario %q", s)
 		}
 	}
@@ -121,24 +161,36 @@ func RequestBody(model string, maxTokens int, stream bool) []byte {
 	return b
 }
 
-// targets returns the targets for ep, in report order.
-func (c *Config) targets(ep Endpoints) []Target {
+// ResponsesBody is the Responses API request of the responses scenario.
+func ResponsesBody(model string, maxTokens int) []byte {
+	b, _ := json.Marshal(map[string]any{"model": model, "input": "hi", "max_output_tokens": maxTokens, "store": false})
+	return b
+}
+
+// targets returns the targets of scenario sc for ep, in report order.
+func (c *Config) targets(ep Endpoints, sc string) []Target {
+	wl := workloads[sc]
 	dep := c.Deployment
 	if dep == "" {
 		dep = c.Model
 	}
-	azurePath := "/openai/deployments/" + url.PathEscape(dep) + "/chat/completions?api-version=" + DefaultAPIVersion
+	upPath, bodyModel := wl.upstream(dep)
+	upBody := wl.body(c.Model, c.MaxTokens)
+	if bodyModel {
+		upBody = wl.body(dep, c.MaxTokens)
+	}
 	upstreamHeader := http.Header{"Content-Type": {"application/json"}, "Api-Key": {c.UpstreamKey}}
 	var ts []Target
 	if ep.Mock != "" {
-		ts = append(ts, Target{Name: TargetMock, URL: ep.Mock + azurePath, Header: upstreamHeader})
+		ts = append(ts, Target{Name: TargetMock, URL: ep.Mock + upPath, Header: upstreamHeader, Body: upBody})
 	}
 	if ep.Proxy != "" {
-		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + azurePath, Header: upstreamHeader})
+		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + upPath, Header: upstreamHeader, Body: upBody})
 	}
 	if ep.Gateway != "" {
-		ts = append(ts, Target{Name: TargetGateway, URL: ep.Gateway + "/v1/chat/completions",
-			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + c.Key}}})
+		ts = append(ts, Target{Name: TargetGateway, URL: ep.Gateway + wl.gatewayPath,
+			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + c.Key}},
+			Body:   wl.body(c.Model, c.MaxTokens)})
 	}
 	return ts
 }
@@ -149,8 +201,7 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	targets := cfg.targets(ep)
-	if len(targets) == 0 {
+	if len(cfg.targets(ep, cfg.Scenarios[0])) == 0 {
 		return nil, errors.New("no target to measure")
 	}
 	rep := &Report{
@@ -164,16 +215,15 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 		LoadAvg:          LoadAverage(),
 	}
 	for _, sc := range cfg.Scenarios {
-		stream := sc == ScenarioStream
+		stream := workloads[sc].stream
 		opts := LoadOptions{
 			Concurrency: cfg.Concurrency,
 			Duration:    cfg.Duration,
 			Warmup:      cfg.Warmup,
-			Body:        RequestBody(cfg.Model, cfg.MaxTokens, stream),
 			Stream:      stream,
 		}
 		sr := ScenarioReport{Name: sc, Stream: stream, GatewayPeakRSS: -1}
-		for _, t := range targets {
+		for _, t := range cfg.targets(ep, sc) {
 			if cfg.Progress != nil {
 				fmt.Fprintf(cfg.Progress, "bench: %s -> %s (%s warm-up + %s, %d concurrent)\n", sc, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
 			}

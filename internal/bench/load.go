@@ -18,6 +18,8 @@ type Target struct {
 	Name   string
 	URL    string
 	Header http.Header
+	// Body is what each request sends; nil sends LoadOptions.Body.
+	Body []byte
 }
 
 // LoadOptions shape one load run against one target.
@@ -119,7 +121,11 @@ func runPhase(ctx context.Context, client *http.Client, t Target, o LoadOptions,
 	start := time.Now()
 	deadline := start.Add(d)
 	for _, w := range ws {
-		wg.Go(func() { w.loop(ctx, client, t, o.Body, deadline) })
+		body := o.Body
+		if t.Body != nil {
+			body = t.Body
+		}
+		wg.Go(func() { w.loop(ctx, client, t, body, deadline) })
 	}
 	wg.Wait()
 	return ws, time.Since(start)
