@@ -206,17 +206,21 @@ function setBusy(busy) {
 async function complete() {
   show($('chat-error'), '');
   const model = $('chat-model').value;
-  const body = {
+  const responses = $('use-responses').checked;
+  const common = {
     model,
-    messages: [{ role: 'system', content: $('system').value }, ...state.history],
-    max_tokens: Number($('max-tokens').value),
     temperature: Number($('temperature').value),
     top_p: Number($('top-p').value),
     stream: true,
-    stream_options: { include_usage: true },
   };
+  // The Responses API takes the system message as instructions and caps
+  // max_output_tokens; it keeps nothing here (store: false), the history
+  // is sent each time as with chat. It has no stop sequences.
+  const body = responses
+    ? { ...common, instructions: $('system').value, input: state.history, max_output_tokens: Number($('max-tokens').value), store: false }
+    : { ...common, messages: [{ role: 'system', content: $('system').value }, ...state.history], max_tokens: Number($('max-tokens').value), stream_options: { include_usage: true } };
   const stop = stopSequences();
-  if (stop.length) body.stop = stop;
+  if (stop.length && !responses) body.stop = stop;
 
   const bubble = addMessage('assistant', '');
   bubble.li.classList.add('streaming');
@@ -227,7 +231,7 @@ async function complete() {
   const t0 = performance.now();
   let firstToken = null, text = '', usage = null, outcome = 'done';
   try {
-    const resp = await post('/v1/chat/completions', body, controller.signal);
+    const resp = await post(responses ? '/v1/responses' : '/v1/chat/completions', body, controller.signal);
     if (!resp.ok) {
       const e = await readError(resp);
       bubble.li.remove();
@@ -252,11 +256,17 @@ async function complete() {
           let chunk;
           try { chunk = JSON.parse(data); } catch (_) { continue; }
           if (chunk.error) throw { status: 500, message: chunk.error.message || '' };
-          if (chunk.usage) usage = chunk.usage;
-          const delta = chunk.choices && chunk.choices[0] && chunk.choices[0].delta;
-          if (delta && delta.content) {
+          if (chunk.type === 'error' || chunk.type === 'response.failed') {
+            throw { status: 500, message: chunk.message || (chunk.response && chunk.response.error && chunk.response.error.message) || '' };
+          }
+          if (chunk.usage) usage = tokenCounts(chunk.usage);
+          if (chunk.type === 'response.completed' && chunk.response && chunk.response.usage) usage = tokenCounts(chunk.response.usage);
+          const delta = responses
+            ? (chunk.type === 'response.output_text.delta' ? chunk.delta : '')
+            : (chunk.choices && chunk.choices[0] && chunk.choices[0].delta && chunk.choices[0].delta.content);
+          if (delta) {
             if (firstToken === null) firstToken = performance.now() - t0;
-            text += delta.content;
+            text += delta;
             bubble.body.textContent = text;
           }
         }
@@ -277,12 +287,26 @@ async function complete() {
   state.history.push({ role: 'assistant', content: text });
   bubble.li.dataset.state = outcome;
   const stats = [];
-  if (usage) stats.push(fmtNumber(usage.prompt_tokens) + ' prompt tokens', fmtNumber(usage.completion_tokens) + ' completion tokens');
+  if (usage) {
+    stats.push(fmtNumber(usage.prompt) + ' prompt tokens', fmtNumber(usage.completion) + ' completion tokens');
+    if (usage.reasoning) stats.push(fmtNumber(usage.reasoning) + ' reasoning tokens');
+  }
   if (firstToken !== null) stats.push('first token ' + Math.round(firstToken) + ' ms');
   stats.push('total ' + Math.round(total) + ' ms');
   if (outcome === 'stopped') stats.push('stopped');
   bubble.li.append(el('div', { class: 'stats' }, stats.join(' · ')));
   setBusy(false);
+}
+
+// tokenCounts reads chat's usage (prompt/completion tokens) or the
+// Responses API's (input/output tokens), with reasoning tokens from either.
+function tokenCounts(u) {
+  const details = u.completion_tokens_details || u.output_tokens_details || {};
+  return {
+    prompt: u.prompt_tokens !== undefined ? u.prompt_tokens : u.input_tokens,
+    completion: u.completion_tokens !== undefined ? u.completion_tokens : u.output_tokens,
+    reasoning: details.reasoning_tokens || 0,
+  };
 }
 
 function send(ev) {
