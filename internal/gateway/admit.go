@@ -13,7 +13,7 @@ import (
 // admit asks the access checker whether the caller may send this request
 // now, and applies what it grants: a max_tokens cap is written into the
 // body before anything else reads it.
-func (g *Gateway) admit(r *http.Request, req *request) error {
+func (g *Gateway) admit(r *http.Request, req *exchange) error {
 	if g.access == nil {
 		return nil
 	}
@@ -40,7 +40,7 @@ func (g *Gateway) admit(r *http.Request, req *request) error {
 // settle tells the access checker and the router what a request used, so
 // the key's and the deployment's tpm counts are corrected and budgets
 // charged.
-func (g *Gateway) settle(req *request, res result, rec *usage.Record) {
+func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
 	g.router.SettleTokens(res.pick, int64(rec.TotalTokens))
 	if g.access != nil && req.admitted {
 		g.access.Settle(context.Background(), req.grant, int64(rec.TotalTokens), rec.Cost)
@@ -54,7 +54,7 @@ func takesMaxTokens(op provider.Operation) bool { return op.Spec().Cap != "" }
 
 // promptTokens estimates the request's prompt tokens with the model's
 // tokenizer, once; tpm limits (the key's and the deployments') need it.
-func (req *request) promptTokens() int64 {
+func (req *exchange) promptTokens() int64 {
 	if req.prompt == 0 {
 		req.prompt = int64(max(1, usage.EstimatePromptTokens(req.model, req.body)))
 	}
@@ -63,7 +63,7 @@ func (req *request) promptTokens() int64 {
 
 // demand is what a request is expected to take from a tpm limit: its prompt
 // and the most it may generate.
-func (req *request) demand() int64 {
+func (req *exchange) demand() int64 {
 	return req.promptTokens() + max(0, req.peek.MaxTokens)
 }
 

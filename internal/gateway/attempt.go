@@ -78,7 +78,8 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }
 // request shares the client's context: a client that leaves cancels it.
 // A failed attempt's trace span ends here; a successful one's once its
 // body has been sent.
-func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (up *upstream, o router.Outcome) {
+func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o router.Outcome) {
+	r := req.r
 	up = &upstream{timeout: g.idle}
 	defer func() {
 		if o.Verdict != router.Success {
@@ -88,7 +89,7 @@ func (g *Gateway) attempt(r *http.Request, req *request, pick router.Pick) (up *
 	up.injected = req.usageBody != nil && pick.Target.StreamUsage
 	ctx := r.Context()
 	if g.tracer != nil {
-		ctx, up.span = g.tracer.StartAttempt(ctx, pick.ID(), pick.Config.Provider, pick.Config.Deployment, pick.Target.Host(), req.attempts)
+		ctx, up.span = g.tracer.StartAttempt(ctx, pick.ID(), pick.Config.Provider, pick.Config.Deployment, pick.Target.Host(), req.res.attempts)
 	}
 	out, err := g.upstreamRequest(ctx, r, req, pick, up.injected)
 	if err != nil {
@@ -182,7 +183,7 @@ var jsonContentType = []string{"application/json"}
 // operation (a DALL-E 2 job on an OpenAI deployment).
 var errUnsupported = router.ErrUnsupported
 
-func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *request, pick router.Pick, injectUsage bool) (*http.Request, error) {
+func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exchange, pick router.Pick, injectUsage bool) (*http.Request, error) {
 	u := upstreamURL(pick.Target, r, req)
 	if u == nil {
 		return nil, errUnsupported

@@ -14,8 +14,19 @@ import (
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
-// request is one client request as the attempt loop sees it.
-type request struct {
+// exchange is one client request on its way through the gateway: where
+// the answer goes, what the client asked (its operation's row, the body and
+// what was peeked at, the caller, what access granted), and what was sent
+// back so far. The attempt loop, the responders and the usage record all
+// read and fill it, instead of passing a dozen values between them.
+type exchange struct {
+	w http.ResponseWriter
+	// r is the client's request; its context is the client's, cancelled
+	// when the client leaves.
+	r *http.Request
+	// res is what the client got.
+	res result
+
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers
 	op       provider.Operation
@@ -43,7 +54,6 @@ type request struct {
 	prompt   int64 // estimated prompt tokens, 0 until asked for
 	start    time.Time
 	span     *tracing.Span // nil when tracing is off
-	attempts int           // upstream attempts so far
 }
 
 // endpoint serves the operations of one route, one per method. fromPath
@@ -55,10 +65,11 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 			apierror.Write(w, errMethod(w, r, allowed(ops)))
 			return
 		}
-		req := &request{id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
+		req := &exchange{w: w, r: r, id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
-		res, err := g.serve(w, r, req, fromPath)
+		err := g.serve(req, fromPath)
+		res := req.res
 		err = g.internal(r, req, err)
 		if err != nil && res.attempts == 0 && req.admitted {
 			// Admitted but never sent: it must not count against the
@@ -81,14 +92,15 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 	})
 }
 
-func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fromPath bool) (result, error) {
+func (g *Gateway) serve(req *exchange, fromPath bool) error {
+	r := req.r
 	p, err := g.authenticate(r)
 	if err != nil {
-		return result{}, err
+		return err
 	}
 	req.principal = p
 	if err := g.readRequest(r, req); err != nil {
-		return result{}, err
+		return err
 	}
 	switch {
 	case req.op == provider.ImageOperation:
@@ -97,7 +109,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 		req.object = objectRef{id: r.PathValue(pathOperation), deployment: req.sticky, upstream: r.PathValue(pathUpstreamOperation)}
 	case req.spec.Object:
 		if err := g.resolveObject(r, req); err != nil {
-			return result{}, err
+			return err
 		}
 	case fromPath:
 		req.model = r.PathValue("model")
@@ -109,34 +121,34 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, req *request, fr
 		if req.spec.Body == provider.BodyMultipart {
 			msg = "you must provide a model parameter (the form field 'model'); GET /v1/models lists the models your key may use"
 		}
-		return result{}, errBadRequest("model", "missing_model", "%s", msg)
+		return errBadRequest("model", "missing_model", "%s", msg)
 	}
 	if req.peek.Previous != "" {
 		if err := g.resolvePrevious(req); err != nil {
-			return result{}, err
+			return err
 		}
 	}
 	if req.sticky == "" {
 		// An unknown model is answered before the limits count the request.
 		if _, err := g.router.Pool(req.model, req.op.Class()); err != nil {
-			return result{}, routerError(err)
+			return routerError(err)
 		}
 	}
 	if err := g.admit(r, req); err != nil {
-		return result{}, err
+		return err
 	}
 	prepareStreamUsage(req)
 	if g.tracer != nil {
 		ctx := g.tracer.Extract(r.Context(), r.Header)
 		ctx, req.span = g.tracer.StartRequest(ctx, req.op.String(), req.model, req.peek.Stream, req.peek.MaxTokens)
-		r = r.WithContext(ctx)
+		req.r = r.WithContext(ctx)
 	}
-	return g.forward(w, r, req)
+	return g.forward(req)
 }
 
 // readRequest reads and peeks at the body as the operation's row says: a
 // JSON object, a multipart form, a body forwarded unread, or none.
-func (g *Gateway) readRequest(r *http.Request, req *request) error {
+func (g *Gateway) readRequest(r *http.Request, req *exchange) error {
 	req.peek = noPeek
 	if req.spec.Body == provider.BodyNone {
 		return nil
@@ -172,7 +184,7 @@ func (g *Gateway) readRequest(r *http.Request, req *request) error {
 // nor one of its markers (a limiter's or the router's own failure): one
 // because the client left is errClientGone; any other is logged here, since
 // apierror.Write answers it as an internal error without its text.
-func (g *Gateway) internal(r *http.Request, req *request, err error) error {
+func (g *Gateway) internal(r *http.Request, req *exchange, err error) error {
 	var e *apierror.Error
 	if err == nil || errors.As(err, &e) || errors.Is(err, errAbort) || errors.Is(err, errClientGone) {
 		return err
@@ -205,7 +217,7 @@ func statusOf(res result, err error) int {
 // levelRequest is the level of the one line logged per request.
 const levelRequest = slog.LevelInfo
 
-func (g *Gateway) logRequest(r *http.Request, req *request, res result, err error) {
+func (g *Gateway) logRequest(r *http.Request, req *exchange, res result, err error) {
 	ctx := r.Context()
 	if !g.log.Enabled(ctx, levelRequest) {
 		return

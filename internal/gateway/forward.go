@@ -41,12 +41,12 @@ var (
 // (best priority first), up to g.retries further attempts per model, then
 // to the model's fallbacks. Once a byte of an answer reached the client,
 // nothing is retried.
-func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) (result, error) {
+func (g *Gateway) forward(req *exchange) error {
 	if req.sticky != "" {
-		return g.forwardSticky(w, r, req)
+		return g.forwardSticky(req)
 	}
+	r, res := req.r, &req.res
 	var (
-		res       result
 		queue     = []string{req.model}
 		fellBack  bool // the model list has been extended with fallbacks
 		ctxFellBk bool // the context-window fallback has been used
@@ -63,7 +63,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 		pool, err := g.router.Pool(model, req.op.Class())
 		if err != nil {
 			if res.attempts == 0 && len(pools) == 0 {
-				return res, routerError(err)
+				return routerError(err)
 			}
 			continue
 		}
@@ -86,20 +86,19 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			}
 			tried = append(tried, pick.Deployment)
 			res.attempts++
-			req.attempts = res.attempts
-			up, o := g.attempt(r, req, pick)
+			up, o := g.attempt(req, pick)
 			switch {
 			case o.Verdict == router.ClientGone:
 				g.router.Report(pick, o, 0)
 				up.close()
-				return res, errClientGone
+				return errClientGone
 			case o.Verdict == router.ContextTooLong && !ctxFellBk && g.router.ContextWindowFallback(model) != "":
 				g.router.Report(pick, o, up.latency)
 				up.close()
 				queue = []string{g.router.ContextWindowFallback(model)}
 				ctxFellBk = true
 			case !o.Verdict.Retryable():
-				return g.respond(w, r, req, pick, up, o, res)
+				return g.respond(req, pick, up, o)
 			default:
 				g.router.Report(pick, o, up.latency)
 				up.close()
@@ -112,17 +111,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, req *request) 
 			break
 		}
 	}
-	w.Header().Set("X-Spillway-Attempts", strconv.Itoa(res.attempts))
+	req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(res.attempts))
 	if tooLarge && res.attempts == 0 {
 		last = router.Outcome{Verdict: router.TooLarge}
 	}
-	return res, g.exhausted(req, pools, res.attempts, last, lastErr, throttled)
+	return g.exhausted(req, pools, res.attempts, last, lastErr, throttled)
 }
 
 // exhausted builds the answer when no deployment answered: 429 with the
 // soonest recovery when everything is cooling down, else 502/504 naming the
 // last failure.
-func (g *Gateway) exhausted(req *request, pools []*router.Pool, attempts int, last router.Outcome, lastErr error, throttled bool) error {
+func (g *Gateway) exhausted(req *exchange, pools []*router.Pool, attempts int, last router.Outcome, lastErr error, throttled bool) error {
 	now := g.router.Now()
 	var retryAt time.Time
 	for _, p := range pools {

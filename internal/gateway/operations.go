@@ -136,26 +136,25 @@ func errOperationNotFound(msg string) error {
 // whatever its cooldown. Its answer goes to the client whatever it is (a
 // 429 cools the deployment as usual, and the client tries again later);
 // only a failure with no answer at all becomes the gateway's 502/504.
-func (g *Gateway) forwardSticky(w http.ResponseWriter, r *http.Request, req *request) (result, error) {
-	var res result
+func (g *Gateway) forwardSticky(req *exchange) error {
 	pick, ok := g.router.Stick(req.sticky)
 	if !ok {
-		return res, errObjectGone("object", req.object.id, req.sticky, "")
+		return errObjectGone("object", req.object.id, req.sticky, "")
 	}
-	res.attempts, req.attempts = 1, 1
-	up, o := g.attempt(r, req, pick)
+	req.res.attempts = 1
+	up, o := g.attempt(req, pick)
 	switch {
 	case o.Verdict == router.ClientGone:
 		g.router.Report(pick, o, 0)
 		up.close()
-		return res, errClientGone
+		return errClientGone
 	case up.resp != nil:
-		return g.respond(w, r, req, pick, up, o, res)
+		return g.respond(req, pick, up, o)
 	}
 	g.router.Report(pick, o, up.latency)
 	up.close()
-	w.Header().Set("X-Spillway-Attempts", "1")
-	return res, g.exhausted(req, nil, 1, o, up.err, false)
+	req.w.Header().Set("X-Spillway-Attempts", "1")
+	return g.exhausted(req, nil, 1, o, up.err, false)
 }
 
 // maxOperationBody bounds a submission's or poll's answer, which the
@@ -165,8 +164,9 @@ const maxOperationBody = 1 << 20
 // respondOperation sends a submission's or poll's answer with the
 // upstream's job id replaced by the gateway's, in the operation-location
 // header and the body's "id". Error answers pass through untouched.
-func (g *Gateway) respondOperation(w http.ResponseWriter, r *http.Request, req *request, pick router.Pick, up *upstream, o router.Outcome, res result) (result, error) {
+func (g *Gateway) respondOperation(req *exchange, pick router.Pick, up *upstream, o router.Outcome) error {
 	defer up.close()
+	w, r, res := req.w, req.r, &req.res
 	body := append([]byte(nil), up.head...)
 	rest, err := io.ReadAll(io.LimitReader(up.body(), maxOperationBody))
 	body = append(body, rest...)
@@ -174,11 +174,11 @@ func (g *Gateway) respondOperation(w http.ResponseWriter, r *http.Request, req *
 		fail := router.ClassifyError(r.Context(), err)
 		g.router.Report(pick, fail, up.latency)
 		if fail.Verdict == router.ClientGone {
-			return res, errClientGone
+			return errClientGone
 		}
-		return res, &apierror.Error{Status: http.StatusBadGateway, Message: "the upstream's answer broke off: " + fail.Reason, Type: apierror.TypeUpstream, Code: "upstream_error"}
+		return &apierror.Error{Status: http.StatusBadGateway, Message: "the upstream's answer broke off: " + fail.Reason, Type: apierror.TypeUpstream, Code: "upstream_error"}
 	}
-	h := g.answerHeader(w, req, pick, up, &res)
+	h := g.answerHeader(req, pick, up)
 	ok := up.resp.StatusCode >= 200 && up.resp.StatusCode <= 299
 	if ok {
 		id := ""
@@ -207,10 +207,10 @@ func (g *Gateway) respondOperation(w http.ResponseWriter, r *http.Request, req *
 	}
 	if werr != nil {
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
-		return res, errClientGone
+		return errClientGone
 	}
 	g.router.Report(pick, o, up.latency)
-	return res, nil
+	return nil
 }
 
 func queryOf(u *url.URL) string {

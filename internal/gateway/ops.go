@@ -17,7 +17,7 @@ var noPeek = peeked{modelStart: -1, modelEnd: -1, MaxTokens: -1, maxStart: -1, m
 
 // upstreamURL is where req goes on target t, or nil when t does not serve
 // the operation.
-func upstreamURL(t *provider.Target, r *http.Request, req *request) *url.URL {
+func upstreamURL(t *provider.Target, r *http.Request, req *exchange) *url.URL {
 	op := req.op
 	switch op {
 	case provider.Search, provider.SearchDocs:

@@ -18,12 +18,13 @@ var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy
 // respond sends the chosen upstream answer to the client: headers, the bytes
 // already read, then the rest of the body, flushed chunk by chunk when it
 // is a stream. It reports the attempt's final outcome to the router.
-func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, pick router.Pick, up *upstream, o router.Outcome, res result) (result, error) {
+func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o router.Outcome) error {
 	if req.op == provider.ImagesSubmit || req.op == provider.ImageOperation {
-		return g.respondOperation(w, r, req, pick, up, o, res)
+		return g.respondOperation(req, pick, up, o)
 	}
 	defer up.close()
-	h := g.answerHeader(w, req, pick, up, &res)
+	w, r, res := req.w, req.r, &req.res
+	h := g.answerHeader(req, pick, up)
 	ct := up.resp.Header.Get("Content-Type")
 	stream := req.peek.Stream || isEventStream(ct)
 	m := &meter{stream: stream, flush: stream || strings.HasPrefix(ct, "audio/"), strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
@@ -44,7 +45,7 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 	switch {
 	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
-		return res, errClientGone
+		return errClientGone
 	case readErr != nil:
 		fail := router.ClassifyError(r.Context(), readErr)
 		g.router.Report(pick, fail, up.latency)
@@ -62,16 +63,16 @@ func (g *Gateway) respond(w http.ResponseWriter, r *http.Request, req *request, 
 			}
 			flush(w)
 		}
-		return res, errAbort
+		return errAbort
 	}
 	g.router.Report(pick, o, up.latency)
-	return res, nil
+	return nil
 }
 
 // answerHeader puts the upstream answer's end-to-end headers and the
 // gateway's own on w, and records in res what the client gets.
-func (g *Gateway) answerHeader(w http.ResponseWriter, req *request, pick router.Pick, up *upstream, res *result) http.Header {
-	h := w.Header()
+func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) http.Header {
+	h, res := req.w.Header(), &req.res
 	for k, v := range up.resp.Header {
 		h[k] = v
 	}

@@ -19,7 +19,7 @@ import (
 // this gateway signed for the caller's key, on a deployment that still
 // exists. The deployment's model is the request's model, for access rules
 // and usage.
-func (g *Gateway) resolveObject(r *http.Request, req *request) error {
+func (g *Gateway) resolveObject(r *http.Request, req *exchange) error {
 	id := r.PathValue("id")
 	ref, ok := g.decodeObject(id, ownerOf(req.principal))
 	if !ok {
@@ -38,7 +38,7 @@ func (g *Gateway) resolveObject(r *http.Request, req *request) error {
 // deployment that stored it, and puts the upstream's id in the body. A
 // chain never silently starts over elsewhere: an unknown id, another
 // key's, or one whose deployment is gone is a 404 that says so.
-func (g *Gateway) resolvePrevious(req *request) error {
+func (g *Gateway) resolvePrevious(req *exchange) error {
 	id := req.peek.Previous
 	ref, ok := g.decodeObject(id, ownerOf(req.principal))
 	if !ok {
@@ -80,7 +80,7 @@ type idRewriter struct {
 
 // newIDRewriter returns the rewriter of req's answer, or nil when the
 // answer names no object.
-func (g *Gateway) newIDRewriter(req *request, deployment string, status int) *idRewriter {
+func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *idRewriter {
 	create := req.spec.Creates && status >= 200 && status <= 299
 	if !create && req.object.upstream == "" && req.prev.upstream == "" {
 		return nil

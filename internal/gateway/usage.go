@@ -20,7 +20,7 @@ var includeUsage = []byte(`{"include_usage":true}`)
 
 // prepareStreamUsage builds the body variant that asks for stream usage,
 // when the request streams and did not set stream_options itself.
-func prepareStreamUsage(req *request) {
+func prepareStreamUsage(req *exchange) {
 	p := req.peek
 	if !p.Stream || p.HasStreamOptions {
 		return
@@ -33,7 +33,7 @@ func prepareStreamUsage(req *request) {
 }
 
 // record builds the request's usage record and hands it to the recorder.
-func (g *Gateway) record(req *request, res result, status int) {
+func (g *Gateway) record(req *exchange, res result, status int) {
 	if g.recorder == nil && req.span == nil && !req.admitted && !res.pick.ChargedTokens() {
 		return
 	}
@@ -100,7 +100,7 @@ const backgroundClaimTTL = 7 * 24 * time.Hour
 // background response finished, so its usage is recorded now and by no
 // other poll, on any replica sharing the claims limiter. A claim that
 // cannot be checked records the usage: counting twice is better than never.
-func (g *Gateway) firstFinish(req *request, m *meter) bool {
+func (g *Gateway) firstFinish(req *exchange, m *meter) bool {
 	if !m.object.Background || m.object.pending() || m.object.Status == "" || req.object.upstream == "" {
 		return false
 	}
@@ -110,7 +110,7 @@ func (g *Gateway) firstFinish(req *request, m *meter) bool {
 }
 
 // logsPayloads reports whether the request's prompt and answer are stored.
-func (g *Gateway) logsPayloads(req *request) bool {
+func (g *Gateway) logsPayloads(req *exchange) bool {
 	return g.payloads || (req.principal != nil && req.principal.LogPayloads)
 }
 
