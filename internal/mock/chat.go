@@ -52,7 +52,7 @@ func (m *messageContent) UnmarshalJSON(b []byte) error {
 			Text string `json:"text"`
 		}
 		if err := json.Unmarshal(b, &parts); err != nil {
-			return &invalidFieldError{"messages.content", "Invalid 'messages.content': expected a string or an array of content parts."}
+			return &invalidFieldError{field: "messages.content", msg: "Invalid 'messages.content': expected a string or an array of content parts."}
 		}
 		var text []byte
 		for _, p := range parts {
@@ -68,7 +68,7 @@ func (m *messageContent) UnmarshalJSON(b []byte) error {
 	case string(b) == "null":
 		*m = ""
 	default:
-		return &invalidFieldError{"messages.content", "Invalid 'messages.content': expected a string or an array of content parts."}
+		return &invalidFieldError{field: "messages.content", msg: "Invalid 'messages.content': expected a string or an array of content parts."}
 	}
 	return nil
 }
@@ -89,7 +89,7 @@ type promptInput struct{ textInput }
 func (p *promptInput) UnmarshalJSON(b []byte) error {
 	err := p.textInput.UnmarshalJSON(b)
 	if err != nil {
-		return &invalidFieldError{"prompt", "Invalid 'prompt': expected a string, an array of strings, an array of tokens or an array of token arrays."}
+		return &invalidFieldError{field: "prompt", msg: "Invalid 'prompt': expected a string, an array of strings, an array of tokens or an array of token arrays."}
 	}
 	return nil
 }

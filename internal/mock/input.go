@@ -35,7 +35,7 @@ func tokensItem(ids []int64) inputItem {
 
 func (in *textInput) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
-	bad := &invalidFieldError{"input", "Invalid 'input': expected a string, an array of strings, an array of tokens or an array of token arrays."}
+	bad := &invalidFieldError{field: "input", msg: "Invalid 'input': expected a string, an array of strings, an array of tokens or an array of token arrays."}
 	if len(b) == 0 {
 		return bad
 	}

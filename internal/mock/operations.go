@@ -3,15 +3,12 @@ package mock
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 )
 
 // DALL-E 2 on Azure is asynchronous: a submission answers 202 with an
 // operation-location to poll, and only the resource that took the job
-// knows it. The mock keeps its jobs in memory, so a poll that reaches
-// another mock gets 404, as it would on Azure: that is what lets tests see
-// that a gateway sends each poll back where the job was submitted.
+// knows it (see objects).
 
 const (
 	// maxJobs bounds the jobs kept; the oldest go first.
@@ -30,37 +27,14 @@ type job struct {
 	polls   int
 }
 
-// jobs holds a server's DALL-E 2 jobs.
-type jobs struct {
-	mu    sync.Mutex
-	byID  map[string]*job
-	order []string
-}
-
-func (js *jobs) add(j *job) {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	if js.byID == nil {
-		js.byID = map[string]*job{}
-	}
-	for len(js.order) > 0 && (len(js.order) >= maxJobs || time.Since(js.byID[js.order[0]].created) > jobTTL) {
-		delete(js.byID, js.order[0])
-		js.order = js.order[1:]
-	}
-	js.byID[j.id] = j
-	js.order = append(js.order, j.id)
-}
-
-// poll counts a poll of id and returns a copy of the job.
-func (js *jobs) poll(id string) (job, bool) {
-	js.mu.Lock()
-	defer js.mu.Unlock()
-	j, ok := js.byID[id]
-	if !ok {
-		return job{}, false
-	}
-	j.polls++
-	return *j, true
+// poll counts a poll of the job id and returns a copy of it.
+func (c *call) poll(id string) (job, bool) {
+	var j job
+	ok := c.s.jobs.with(id, func(p *job) {
+		p.polls++
+		j = *p
+	})
+	return j, ok
 }
 
 // jobID is a GUID-shaped id unique to the server and request.
@@ -80,8 +54,8 @@ func (c *call) submitImages() {
 	if !ok {
 		return
 	}
-	j := &job{id: c.jobID(), created: time.Now(), prompt: req.Prompt, n: req.N}
-	c.s.jobs.add(j)
+	j := job{id: c.jobID(), created: time.Now(), prompt: req.Prompt, n: req.N}
+	c.s.jobs.add(j.id, j)
 	c.w.Header()["Operation-Location"] = []string{c.origin() + "/openai/operations/images/" + j.id + "?api-version=" + c.apiVersion}
 	b := append([]byte(nil), '{')
 	b = appendKV(b, "id", j.id)
@@ -94,7 +68,7 @@ func (c *call) submitImages() {
 // imageOperation answers a poll: "running" the first time, then
 // "succeeded" with the pictures; 404 for a job this server never took.
 func (c *call) imageOperation() {
-	j, ok := c.s.jobs.poll(c.route.id)
+	j, ok := c.poll(c.route.id)
 	if !ok {
 		writeAzureError(c.w, http.StatusNotFound, "NotFound", "The operation '"+c.route.id+"' was not found on this resource.")
 		return

@@ -80,17 +80,23 @@ type op struct {
 // could match one path (responses/input_tokens and responses/{id}) the
 // literal one is listed first: parseRoute tries rows in endpoint order.
 var ops = [epCount]op{
-	epChat:           {"chat/completions", http.MethodPost, deploymentShapes, "ChatCompletions_Create", (*call).chat},
-	epCompletions:    {"completions", http.MethodPost, deploymentShapes, "Completions_Create", (*call).completions},
-	epEmbeddings:     {"embeddings", http.MethodPost, deploymentShapes, "Embeddings_Create", (*call).embeddings},
-	epImages:         {"images/generations", http.MethodPost, deploymentShapes, "ImageGenerations_Create", (*call).images},
-	epModels:         {"models", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_List", (*call).models},
-	epModel:          {"models/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_Get", (*call).model},
-	epSearch:         {"", http.MethodPost, shapeSearch, "Documents_Search", (*call).search},
-	epSearchDocs:     {"", http.MethodGet, shapeSearch, "Documents_Search", (*call).search},
-	epImageFile:      {"", http.MethodGet, shapeMock, "", nil}, // served before any check, see ServeHTTP
-	epImagesSubmit:   {"images/generations:submit", http.MethodPost, shapeAzurePreview, "ImageGenerations_Submit", (*call).submitImages},
-	epImageOperation: {"operations/images/{id}", http.MethodGet, shapeAzurePreview, "ImageOperations_Get", (*call).imageOperation},
+	epChat:               {"chat/completions", http.MethodPost, deploymentShapes, "ChatCompletions_Create", (*call).chat},
+	epCompletions:        {"completions", http.MethodPost, deploymentShapes, "Completions_Create", (*call).completions},
+	epEmbeddings:         {"embeddings", http.MethodPost, deploymentShapes, "Embeddings_Create", (*call).embeddings},
+	epImages:             {"images/generations", http.MethodPost, deploymentShapes, "ImageGenerations_Create", (*call).images},
+	epModels:             {"models", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_List", (*call).models},
+	epModel:              {"models/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_Get", (*call).model},
+	epSearch:             {"", http.MethodPost, shapeSearch, "Documents_Search", (*call).search},
+	epSearchDocs:         {"", http.MethodGet, shapeSearch, "Documents_Search", (*call).search},
+	epImageFile:          {"", http.MethodGet, shapeMock, "", nil}, // served before any check, see ServeHTTP
+	epImagesSubmit:       {"images/generations:submit", http.MethodPost, shapeAzurePreview, "ImageGenerations_Submit", (*call).submitImages},
+	epImageOperation:     {"operations/images/{id}", http.MethodGet, shapeAzurePreview, "ImageOperations_Get", (*call).imageOperation},
+	epResponses:          {"responses", http.MethodPost, deploymentShapes | shapeAzurePreview, "Responses_Create", (*call).createResponse},
+	epResponseTokens:     {"responses/input_tokens", http.MethodPost, deploymentShapes | shapeAzurePreview, "Responses_InputTokens", (*call).responseInputTokens},
+	epResponseGet:        {"responses/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Responses_Get", (*call).getResponse},
+	epResponseDelete:     {"responses/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Responses_Delete", (*call).deleteResponse},
+	epResponseCancel:     {"responses/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Responses_Cancel", (*call).cancelResponse},
+	epResponseInputItems: {"responses/{id}/input_items", http.MethodGet, openAIShapes | shapeAzurePreview, "Responses_ListInputItems", (*call).responseInputItems},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they

@@ -56,9 +56,13 @@ type Server struct {
 	nameHeader []string // value of x-mock-name
 	requireKey []byte
 
-	faults   atomic.Pointer[[]Fault]
-	requests atomic.Int64
-	jobs     jobs
+	faults    atomic.Pointer[[]Fault]
+	requests  atomic.Int64
+	jobs      objects[job]
+	responses objects[respState]
+	// salt makes this server's object ids its own, even beside another
+	// server of the same name.
+	salt uint64
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -88,6 +92,9 @@ func New(opts Options) *Server {
 		nameHeader: []string{name},
 		rng:        rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
 		done:       make(chan struct{}),
+		jobs:       objects[job]{max: maxJobs, ttl: jobTTL},
+		responses:  objects[respState]{max: maxResponses, ttl: responseTTL},
+		salt:       rand.Uint64(),
 	}
 	if opts.RequireKey != "" {
 		s.requireKey = []byte(opts.RequireKey)
@@ -339,7 +346,11 @@ func (c *call) readBody(v any) bool {
 	var ie *invalidFieldError
 	switch {
 	case errors.As(err, &ie):
-		badRequest(c.w, ie.Error(), ie.field, "invalid_type")
+		code := ie.code
+		if code == "" {
+			code = "invalid_type"
+		}
+		badRequest(c.w, ie.Error(), ie.field, code)
 	case errors.As(err, &te) && te.Field != "":
 		badRequest(c.w, "Invalid type for '"+te.Field+"': expected "+te.Type.String()+", got "+te.Value+".", te.Field, "invalid_type")
 	default:
@@ -431,6 +442,7 @@ func (c *call) generationDelay(n int) time.Duration {
 // custom decoders of union-typed fields.
 type invalidFieldError struct {
 	field, msg string
+	code       string // default invalid_type
 }
 
 func (e *invalidFieldError) Error() string { return e.msg }
