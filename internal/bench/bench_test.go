@@ -124,12 +124,17 @@ func fakeGateway(upstream *url.URL, key, deployment, upstreamKey string) http.Ha
 			_, _ = io.WriteString(w, `{"error":{"message":"bad key","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}`)
 			return
 		}
-		if r.URL.Path != "/v1/chat/completions" {
+		switch r.URL.Path {
+		case "/v1/chat/completions":
+			r.URL.Path = "/openai/deployments/" + deployment + "/chat/completions"
+			r.URL.RawQuery = "api-version=" + DefaultAPIVersion
+		case "/v1/responses":
+			// The bench's model and deployment are one name here.
+			r.URL.Path = "/openai/v1/responses"
+		default:
 			http.NotFound(w, r)
 			return
 		}
-		r.URL.Path = "/openai/deployments/" + deployment + "/chat/completions"
-		r.URL.RawQuery = "api-version=" + DefaultAPIVersion
 		r.Header.Del("Authorization")
 		r.Header.Set("Api-Key", upstreamKey)
 		rp.ServeHTTP(w, r)
@@ -141,7 +146,7 @@ func shortConfig() Config {
 		Concurrency: 4,
 		Duration:    300 * time.Millisecond,
 		Warmup:      100 * time.Millisecond,
-		Scenarios:   []string{ScenarioChat, ScenarioStream},
+		Scenarios:   []string{ScenarioChat, ScenarioStream, ScenarioResponses},
 		Model:       "gpt-4o",
 		Key:         "sk-bench",
 		UpstreamKey: "bench-upstream-key",
@@ -157,7 +162,7 @@ func checkReport(t *testing.T, rep *Report, wantRSS bool) {
 		_ = rep.WriteText(&b)
 		t.Fatalf("the run saw errors:\n%s", b.String())
 	}
-	if got, want := len(rep.Scenarios), 2; got != want {
+	if got, want := len(rep.Scenarios), 3; got != want {
 		t.Fatalf("scenarios: got %d, want %d", got, want)
 	}
 	for _, s := range rep.Scenarios {
@@ -186,6 +191,7 @@ func checkReport(t *testing.T, rep *Report, wantRSS bool) {
 	for _, want := range []string{
 		"scenario: chat (4 concurrent, 300ms each, mock latency 0)\n",
 		"scenario: stream (4 concurrent, 300ms each, mock latency 0, unpaced stream)\n",
+		"scenario: responses (4 concurrent, 300ms each, mock latency 0)\n",
 		"\nmock ", "\nbare-proxy ", "\ngateway ",
 		"gateway/bare-proxy throughput: ", "added latency vs bare proxy p50: ",
 		"gateway peak RSS: ",
@@ -222,8 +228,8 @@ func TestRunInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkReport(t, rep, false)
-	if got := strings.Count(progress.String(), "\n"); got != 6 {
-		t.Errorf("progress: got %d lines, want 6 (2 scenarios x 3 targets):\n%s", got, progress.String())
+	if got := strings.Count(progress.String(), "\n"); got != 9 {
+		t.Errorf("progress: got %d lines, want 9 (3 scenarios x 3 targets):\n%s", got, progress.String())
 	}
 }
 
