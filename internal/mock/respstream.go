@@ -1,7 +1,6 @@
 package mock
 
 import (
-	"errors"
 	"net/http"
 	"strconv"
 )
@@ -93,16 +92,7 @@ func (ew *eventWriter) end(b []byte) bool {
 
 // wait paces a delta; it returns false when the stream must stop.
 func (ew *eventWriter) wait() bool {
-	if ew.seq <= ew.skip {
-		return true
-	}
-	if err := ew.pace.wait(ew.sw.c); err != nil {
-		if errors.Is(err, errStopped) {
-			abort(ew.sw.c.w, true)
-		}
-		return false
-	}
-	return true
+	return ew.seq <= ew.skip || ew.sw.wait(&ew.pace)
 }
 
 func (ew *eventWriter) response(typ string, st *respState, status string) bool {

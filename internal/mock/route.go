@@ -97,6 +97,9 @@ var ops = [epCount]op{
 	epResponseDelete:     {"responses/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Responses_Delete", (*call).deleteResponse},
 	epResponseCancel:     {"responses/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Responses_Cancel", (*call).cancelResponse},
 	epResponseInputItems: {"responses/{id}/input_items", http.MethodGet, openAIShapes | shapeAzurePreview, "Responses_ListInputItems", (*call).responseInputItems},
+	epTranscriptions:     {"audio/transcriptions", http.MethodPost, deploymentShapes, "Transcriptions_Create", (*call).transcribe},
+	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
+	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they

@@ -392,10 +392,20 @@ func (c *call) writeBody(b []byte) {
 		writeJSON(c.w, http.StatusOK, b)
 		return
 	}
+	c.writeBodyAs(jsonContentType, b)
+}
+
+// writeBodyAs writes a complete 200 answer of the given Content-Type, or
+// half of it when a reset-mid-stream fault hit.
+func (c *call) writeBodyAs(contentType []string, b []byte) {
 	h := c.w.Header()
-	h["Content-Type"] = jsonContentType
+	h["Content-Type"] = contentType
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	c.w.WriteHeader(http.StatusOK)
+	if c.abortAfter < 0 {
+		_, _ = c.w.Write(b)
+		return
+	}
 	_, _ = c.w.Write(b[:len(b)/2])
 	abort(c.w, true)
 }

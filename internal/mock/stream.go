@@ -158,6 +158,19 @@ func (sw *sseWriter) write(b []byte) bool {
 	return true
 }
 
+// wait paces the next event with p. It returns false when the stream must
+// stop: the client is gone, or the server closed (then the connection is
+// reset).
+func (sw *sseWriter) wait(p *pacer) bool {
+	if err := p.wait(sw.c); err != nil {
+		if errors.Is(err, errStopped) {
+			abort(sw.c.w, true)
+		}
+		return false
+	}
+	return true
+}
+
 // pacer spaces events 1/tps apart, measured from the start so that slow
 // writes do not accumulate drift.
 type pacer struct {
