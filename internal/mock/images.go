@@ -33,25 +33,38 @@ func (c *call) images() {
 	if !ok {
 		return
 	}
-	b64 := false
-	switch req.ResponseFormat {
-	case "", "url":
-	case "b64_json":
-		b64 = true
-	default:
-		badRequest(c.w, "Invalid value for 'response_format': must be 'url' or 'b64_json', got '"+req.ResponseFormat+"'.", "response_format", "invalid_value")
+	b64, ok := c.imageFormat(req.ResponseFormat)
+	if !ok {
 		return
 	}
 	h := newHasher()
 	h.add(req.Prompt)
-	base := c.origin() + "/mock/images/"
+	c.writeImages(h, req.N, b64, "A simulated picture of: "+req.Prompt)
+}
 
+// imageFormat reads response_format: false for url (the default), true
+// for b64_json. On failure it has written the 400.
+func (c *call) imageFormat(format string) (b64, ok bool) {
+	switch format {
+	case "", "url":
+		return false, true
+	case "b64_json":
+		return true, true
+	}
+	badRequest(c.w, "Invalid value for 'response_format': must be 'url' or 'b64_json', got '"+format+"'.", "response_format", "invalid_value")
+	return false, false
+}
+
+// writeImages answers with n pictures drawn from h, as URLs or base64
+// PNGs, each with revised (if not empty) as its revised_prompt.
+func (c *call) writeImages(h hasher, n int, b64 bool, revised string) {
+	base := c.origin() + "/mock/images/"
 	bp := getBuf()
 	defer putBuf(bp)
 	b := append((*bp)[:0], '{')
 	b = appendKInt(b, "created", time.Now().Unix())
 	b = append(b, `,"data":[`...)
-	for i := range req.N {
+	for i := range n {
 		if i > 0 {
 			b = append(b, ',')
 		}
@@ -64,8 +77,10 @@ func (c *call) images() {
 		} else {
 			b = appendKV(b, "url", base+hex6(rgb)+".png")
 		}
-		b = append(b, ',')
-		b = appendKV(b, "revised_prompt", "A simulated picture of: "+req.Prompt)
+		if revised != "" {
+			b = append(b, ',')
+			b = appendKV(b, "revised_prompt", revised)
+		}
 		b = append(b, '}')
 	}
 	b = append(b, "]}"...)
@@ -87,11 +102,16 @@ func (c *call) readImageRequest() (imageRequest, bool) {
 	if req.N == 0 {
 		req.N = 1
 	}
-	if req.N < 1 || req.N > maxImages {
-		badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(req.N)+".", "n", "invalid_value")
-		return req, false
+	return req, c.checkImageCount(req.N)
+}
+
+// checkImageCount rejects an n out of range.
+func (c *call) checkImageCount(n int) bool {
+	if n >= 1 && n <= maxImages {
+		return true
 	}
-	return req, true
+	badRequest(c.w, "Invalid 'n': expected a value between 1 and "+strconv.Itoa(maxImages)+", got "+strconv.Itoa(n)+".", "n", "invalid_value")
+	return false
 }
 
 // origin is the scheme and host the request came in by, for URLs that

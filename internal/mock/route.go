@@ -84,6 +84,8 @@ var ops = [epCount]op{
 	epCompletions:        {"completions", http.MethodPost, deploymentShapes, "Completions_Create", (*call).completions},
 	epEmbeddings:         {"embeddings", http.MethodPost, deploymentShapes, "Embeddings_Create", (*call).embeddings},
 	epImages:             {"images/generations", http.MethodPost, deploymentShapes, "ImageGenerations_Create", (*call).images},
+	epImageEdits:         {"images/edits", http.MethodPost, deploymentShapes | shapeAzurePreview, "ImageEdits_Create", (*call).imageEdits},
+	epImageVariations:    {"images/variations", http.MethodPost, deploymentShapes | shapeAzurePreview, "ImageVariations_Create", (*call).imageVariations},
 	epModels:             {"models", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_List", (*call).models},
 	epModel:              {"models/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Models_Get", (*call).model},
 	epSearch:             {"", http.MethodPost, shapeSearch, "Documents_Search", (*call).search},
@@ -100,6 +102,7 @@ var ops = [epCount]op{
 	epTranscriptions:     {"audio/transcriptions", http.MethodPost, deploymentShapes, "Transcriptions_Create", (*call).transcribe},
 	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
 	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
+	epModerations:        {"moderations", http.MethodPost, deploymentShapes | shapeAzurePreview, "Moderations_Create", (*call).moderate},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they

@@ -91,3 +91,12 @@ func FuzzParseRoute(f *testing.F) {
 		}
 	})
 }
+
+func TestOpsTableComplete(t *testing.T) {
+	for ep := endpoint(1); ep < epCount; ep++ {
+		o := ops[ep]
+		if o.method == "" || o.shapes == 0 || (o.serve == nil && ep != epImageFile) || (o.azureName == "" && ep != epImageFile) {
+			t.Errorf("ops[%d] = %+v: want a method, shapes, a handler and an Azure name", ep, o)
+		}
+	}
+}
