@@ -96,7 +96,7 @@ func (p *promptInput) UnmarshalJSON(b []byte) error {
 
 func (c *call) chat() {
 	var req chatRequest
-	if !c.readBody(&req) {
+	if !c.checkExtraParameters() || !c.readBody(&req) {
 		return
 	}
 	model, ok := c.requireModel(req.Model)

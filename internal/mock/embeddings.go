@@ -26,7 +26,7 @@ type embeddingRequest struct {
 // input's content: equal texts get equal vectors.
 func (c *call) embeddings() {
 	var req embeddingRequest
-	if !c.readBody(&req) {
+	if !c.checkExtraParameters() || !c.readBody(&req) {
 		return
 	}
 	model, ok := c.requireModel(req.Model)
