@@ -20,11 +20,15 @@ const mockShutdownGrace = 5 * time.Second
 
 const mockUsage = `usage: spillway mock [flags]
 
-Run a simulated OpenAI / Azure OpenAI / Azure AI Search upstream. It prints
-its URL on stdout once listening and runs until interrupted.
+Run a simulated OpenAI / Azure OpenAI / Azure AI Inference / Azure AI
+Search upstream. It prints its URL on stdout once listening and runs until
+interrupted.
 
-Routes: /v1/... (OpenAI), /openai/deployments/{name}/...?api-version=...
-and /openai/v1/... (Azure OpenAI), /indexes/{index}/docs/search (AI Search).
+Routes: /v1/... (OpenAI: chat, completions, embeddings, responses, audio,
+images, moderations, models), /openai/deployments/{name}/...?api-version=...,
+/openai/...?api-version=... and /openai/v1/... (Azure OpenAI), /models/...
+(AI Inference), /indexes/{index}/docs/search (AI Search). Stored responses
+live on the server that made them. See go doc ./internal/mock for the answers.
 
 Flags:
 `
@@ -42,8 +46,8 @@ Fault specs (--fail, repeatable, checked in order per request):
   hang       never answer
   reset      reset the TCP connection before answering
   reset-mid-stream
-             send after=N stream events (default 3), or half a
-             non-streaming body, then reset the connection
+             send after=N stream events or speech chunks (default 3), or
+             half a non-streaming body, then reset the connection
   slow       stream at tps=N tokens per second (default 2); not terminal
 
 Examples:
