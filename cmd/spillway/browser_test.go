@@ -68,6 +68,7 @@ func startBrowserApp(t *testing.T) *browserApp {
 		Keys:       []config.Key{{Key: browserKey, Name: "browser"}},
 		Deployments: []config.Deployment{
 			dep("gpt4o-up", "gpt-4o", config.ClassChat, up.URL),
+			dep("o4-up", "o4-mini", config.ClassChat, up.URL),
 			dep("gpt4o-busy", "gpt-4o-busy", config.ClassChat, busySrv.URL),
 			dep("hostile", "hostile", config.ClassChat, hostile.URL),
 			dep("embed-up", "text-embedding-3-small", config.ClassEmbeddings, up.URL),

@@ -449,6 +449,9 @@ func FuzzEstimatePromptTokens(f *testing.F) {
 		`{"messages": [{"role": "assistant", "content": null, "tool_calls": [{"function": {"name": "f", "arguments": "{}"}}]}]}`,
 		`{"prompt": ["a", "b"]}`, `{"prompt": [[1, 2], [3]]}`, `{"input": [1, 2, 3]}`, `{"input": "x"}`,
 		`{"messages": [{"role": "user", "content": 5}]}`, `{"tools": [{"function": {"parameters": {"properties": {"a": {"enum": [null]}}}}}], "messages": []}`,
+		`{"instructions": "be brief", "input": [{"role": "user", "content": [{"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": "x"}]}]}`,
+		`{"input": [{"type": "function_call_output", "call_id": "c", "output": "{}"}, {"role": "assistant", "content": null}]}`,
+		`{"input": [{"role": 5}], "instructions": ["a"]}`,
 		``, `{`, `null`, `"x"`,
 	} {
 		f.Add("gpt-4o", []byte(body))
