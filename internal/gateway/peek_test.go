@@ -191,3 +191,41 @@ func TestWithMaxTokensPeek(t *testing.T) {
 		}
 	}
 }
+
+// FuzzPeekResponses: a Responses body's previous_response_id and
+// max_output_tokens spans survive the splices the gateway makes (the
+// upstream's id in, a cap in), so the body stays what a new peek reads.
+func FuzzPeekResponses(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"gpt-4o","input":"hi","previous_response_id":"resp_sw1","max_output_tokens":5000}`,
+		`{"previous_response_id":"resp_\u0031","input":[{"role":"user","content":"x"}]}`,
+		`{"max_output_tokens":null,"previous_response_id":null}`, `{}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		p, err := peekCap(body, true)
+		if err != nil {
+			return
+		}
+		if p.prevStart >= 0 {
+			q := []byte(`"resp_upstream"`)
+			out := splice(body, p.prevStart, p.prevEnd, q)
+			p = p.moved(p.prevEnd, len(out)-len(body))
+			p.prevEnd = p.prevStart + len(q)
+			p.Previous = "resp_upstream"
+			body = out
+		}
+		capped, p := withMaxTokens(body, p, 64)
+		want, err := peekCap(capped, true)
+		if err != nil {
+			t.Fatalf("the spliced body %q does not peek: %v", capped, err)
+		}
+		if !cmp.Equal(want, p, cmp.AllowUnexported(peeked{})) {
+			t.Errorf("after the splices peek says %+v, the spans say %+v", want, p)
+		}
+		if want.MaxTokens != 64 || (p.prevStart >= 0 && want.Previous != "resp_upstream") {
+			t.Errorf("spliced body %q reads max %d previous %q", capped, want.MaxTokens, want.Previous)
+		}
+	})
+}

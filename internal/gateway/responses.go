@@ -58,7 +58,7 @@ func (g *Gateway) resolvePrevious(req *exchange) error {
 	p := req.peek
 	out := splice(req.body, p.prevStart, p.prevEnd, q)
 	p = p.moved(p.prevEnd, len(out)-len(req.body))
-	p.prevEnd = p.prevStart + len(q)
+	p.prevEnd, p.Previous = p.prevStart+len(q), ref.upstream
 	req.body, req.peek = out, p
 	req.sticky, req.prev = ref.deployment, ref
 	return nil
