@@ -51,3 +51,11 @@ func BenchmarkEmbeddings(b *testing.B) {
 func BenchmarkEmbeddingsFloat(b *testing.B) {
 	benchmarkHandler(b, "/v1/embeddings", `{"model":"text-embedding-3-small","input":"Summarise the flood report."}`)
 }
+
+func BenchmarkResponse(b *testing.B) {
+	benchmarkHandler(b, "/v1/responses", `{"model":"gpt-4o","instructions":"Be brief.","input":"Summarise the flood report for the operators in three sentences.","store":false}`)
+}
+
+func BenchmarkResponseStream(b *testing.B) {
+	benchmarkHandler(b, "/v1/responses", `{"model":"gpt-4o","input":"Summarise the flood report.","store":false,"stream":true}`)
+}

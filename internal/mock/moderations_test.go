@@ -68,3 +68,22 @@ func TestModerations(t *testing.T) {
 		}
 	}
 }
+
+// FuzzModerationInput feeds arbitrary JSON to the input reader: it must
+// fail or give results that render as valid JSON.
+func FuzzModerationInput(f *testing.F) {
+	for _, s := range []string{`"kill"`, `["a","b"]`, `[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"u"}}]`, `[]`, `[1]`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var in moderationInput
+		if json.Unmarshal([]byte(s), &in) != nil {
+			return
+		}
+		for _, it := range in.items {
+			if b := appendModeration(nil, it); !json.Valid(b) {
+				t.Fatalf("input %s renders invalid JSON %s", s, b)
+			}
+		}
+	})
+}

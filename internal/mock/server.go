@@ -164,7 +164,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := call{s: s, w: w, r: r, route: rt, seq: seq, tps: s.tps, abortAfter: -1, apiVersion: apiVersion}
+	// Handlers are called through the ops table, so the call would escape
+	// to the heap on every request; a pool keeps the hot path free of
+	// that allocation.
+	c := callPool.Get().(*call)
+	*c = call{s: s, w: w, r: r, route: rt, seq: seq, tps: s.tps, abortAfter: -1, apiVersion: apiVersion}
+	defer func() {
+		*c = call{}
+		callPool.Put(c)
+	}()
 	if r.Method == http.MethodPost {
 		bp := getBuf()
 		defer putBuf(bp)
@@ -202,7 +210,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ops[rt.ep].serve(&c)
+	ops[rt.ep].serve(c)
 }
 
 // authorized accepts the request's api-key or bearer token.
@@ -258,6 +266,8 @@ func (s *Server) roll(p float64) bool {
 	s.rngMu.Unlock()
 	return x < p
 }
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
 
 // call is one routed request being answered.
 type call struct {
