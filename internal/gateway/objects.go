@@ -43,21 +43,30 @@ func (g *Gateway) objectMAC(payload []byte) []byte {
 	return m.Sum(nil)[:operationMACSize]
 }
 
+// objectEncoding is strict: one id has one spelling, so no two ids name
+// the same object.
+var objectEncoding = base64.RawURLEncoding.Strict()
+
+// idPrefix is the upstream id's type prefix (resp_, file-), kept in the
+// gateway's id.
+func idPrefix(upstream string) string {
+	if i := strings.IndexAny(upstream, "_-"); i > 0 && i < 16 {
+		return upstream[:i+1]
+	}
+	return ""
+}
+
 // encodeObject returns the client-facing id of the upstream object id,
 // created on deployment for owner.
 func (g *Gateway) encodeObject(deployment, owner, upstream string) string {
-	prefix := ""
-	if i := strings.IndexAny(upstream, "_-"); i > 0 && i < 16 {
-		prefix = upstream[:i+1]
-	}
+	prefix := idPrefix(upstream)
 	payload := make([]byte, 0, len(deployment)+len(owner)+len(upstream)+2)
 	payload = append(payload, deployment...)
 	payload = append(payload, 0)
 	payload = append(payload, owner...)
 	payload = append(payload, 0)
 	payload = append(payload, upstream...)
-	enc := base64.RawURLEncoding
-	return prefix + objectMarker + enc.EncodeToString(payload) + "." + enc.EncodeToString(g.objectMAC(payload))
+	return prefix + objectMarker + objectEncoding.EncodeToString(payload) + "." + objectEncoding.EncodeToString(g.objectMAC(payload))
 }
 
 // decodeObject checks an id made by encodeObject and that owner made it.
@@ -71,14 +80,13 @@ func (g *Gateway) decodeObject(id, owner string) (objectRef, bool) {
 	if !ok {
 		return objectRef{}, false
 	}
-	enc := base64.RawURLEncoding
-	payload, err1 := enc.DecodeString(body)
-	mac, err2 := enc.DecodeString(macText)
+	payload, err1 := objectEncoding.DecodeString(body)
+	mac, err2 := objectEncoding.DecodeString(macText)
 	if err1 != nil || err2 != nil || !hmac.Equal(mac, g.objectMAC(payload)) {
 		return objectRef{}, false
 	}
 	parts := strings.SplitN(string(payload), "\x00", 3)
-	if len(parts) != 3 || parts[0] == "" || parts[2] == "" || parts[1] != owner {
+	if len(parts) != 3 || parts[0] == "" || parts[2] == "" || parts[1] != owner || id[:i] != idPrefix(parts[2]) {
 		return objectRef{}, false
 	}
 	return objectRef{id: id, deployment: parts[0], upstream: parts[2]}, true
