@@ -41,7 +41,7 @@ func (c *call) getResponse() {
 	}
 	var st respState
 	ok := c.s.responses.with(c.route.id, func(p *respState) {
-		if stream == "true" {
+		if stream == "true" && p.status != statusCancelled {
 			// A stream shows the response to its end.
 			p.status = p.final
 		}
@@ -52,7 +52,7 @@ func (c *call) getResponse() {
 		c.respondNotFound(c.route.id)
 		return
 	}
-	if stream == "true" {
+	if stream == "true" && st.status != statusCancelled {
 		c.streamResponse(&st, after)
 		return
 	}

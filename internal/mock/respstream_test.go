@@ -182,4 +182,13 @@ func TestGetResponseStream(t *testing.T) {
 	if resp, _ := fetch(t, ts, "GET", "/v1/responses/"+id+"?stream=true&starting_after=x", ""); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("starting_after=x: status %d, want 400", resp.StatusCode)
 	}
+
+	// A cancelled response has nothing to stream: it comes back as JSON.
+	_, body = fetch(t, ts, "POST", "/v1/responses", `{"model":"gpt-4o","input":"Hi","background":true}`)
+	id = decode[response](t, body).ID
+	fetch(t, ts, "POST", "/v1/responses/"+id+"/cancel", "")
+	resp, body = fetch(t, ts, "GET", "/v1/responses/"+id+"?stream=true", "")
+	if got := decode[response](t, body); resp.Header.Get("Content-Type") != "application/json" || got.Status != "cancelled" {
+		t.Errorf("streaming a cancelled response: %q %s, want its JSON, cancelled", resp.Header.Get("Content-Type"), body)
+	}
 }
