@@ -93,12 +93,15 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 %[7]s  Admin token: %[5]s   (management API: %[1]s/admin/v1/deployments)
   Upstreams:  two simulated Azure OpenAI resources at %[3]s and %[4]s
   Data:       %[6]s
-  Models:     gpt-4o (round robin over both), gpt-35-turbo-instruct, text-embedding-3-small, dall-e-3
+  Models:     gpt-4o (round robin over both), o4-mini, gpt-35-turbo-instruct, text-embedding-3-small,
+              dall-e-3, gpt-4o-transcribe, gpt-4o-mini-tts
 
 Try it:
   curl -s %[1]s/v1/chat/completions -H "Authorization: Bearer %[2]s" \
     -H "Content-Type: application/json" \
     -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}]}'
+  curl -s %[1]s/v1/responses -H "Authorization: Bearer %[2]s" \
+    -H "Content-Type: application/json" -d '{"model":"o4-mini","input":"Hello"}'
 
 Press Ctrl-C to stop.
 `, base, key, upstreams[0], upstreams[1], adminToken, dir, ev.lines())
@@ -122,6 +125,10 @@ func demoConfig(upstreams [2]string, key string) *config.Config {
 			dep("embed-eastus-1", "text-embedding-3-small", config.ClassEmbeddings, upstreams[0]),
 			dep("embed-eastus-2", "text-embedding-3-small", config.ClassEmbeddings, upstreams[1]),
 			dep("dalle3-eastus-1", "dall-e-3", config.ClassImages, upstreams[1]),
+			// A reasoning model for the Responses API, and the audio models.
+			dep("o4mini-eastus-1", "o4-mini", config.ClassChat, upstreams[0]),
+			dep("transcribe-eastus-1", "gpt-4o-transcribe", config.ClassAudio, upstreams[0]),
+			dep("tts-eastus-2", "gpt-4o-mini-tts", config.ClassAudio, upstreams[1]),
 		},
 	}
 }
