@@ -67,6 +67,28 @@ func BenchmarkServeChat(b *testing.B) {
 	})
 }
 
+const benchResponsesResponse = `{"id":"resp_68af0000deadbeef0000000000000000","object":"response","created_at":1,"status":"completed","model":"gpt-4o","output":[{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello there, how can I help?","annotations":[]}]}],"previous_response_id":null,"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":8,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":17}}`
+
+// BenchmarkServeResponses is BenchmarkServeChat for the Responses API: the
+// same path, plus the answer held whole to sign its id.
+func BenchmarkServeResponses(b *testing.B) {
+	g := benchGateway(b, benchResponsesResponse, "application/json")
+	body := []byte(`{"model":"gpt-4o","instructions":"You are an AI assistant that helps people find information.","input":"Hello","max_output_tokens":64}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodPost, "/v1/responses", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+testKey)
+			w := httptest.NewRecorder()
+			g.ServeHTTP(w, req)
+			if w.Code != 200 {
+				b.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
 // BenchmarkServeStream streams a 40-chunk answer.
 func BenchmarkServeStream(b *testing.B) {
 	var sse bytes.Buffer

@@ -80,6 +80,7 @@ type Gateway struct {
 	mux       *http.ServeMux
 	ids       requestIDs
 	opKey     []byte
+	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
 	claims    limits.Limiter
 }
 

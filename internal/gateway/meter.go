@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"strconv"
 
@@ -66,10 +65,39 @@ type meter struct {
 	object objectState
 }
 
-// objectState is what the meter reads of a Responses object.
+// objectState is what the meter reads of a Responses object's top level.
 type objectState struct {
-	Background bool   `json:"background"`
-	Status     string `json:"status"`
+	ID         string
+	Background bool
+	Status     string
+}
+
+// readObjectState reads the top-level id, background and status of a JSON
+// object in place; a body that is not an object reads as the zero state.
+func readObjectState(b []byte) objectState {
+	var o objectState
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(b) || b[s.i] != '{' {
+		return o
+	}
+	_ = s.object(0, func(rawKey []byte, escaped bool, vs, ve int) error {
+		v := b[vs:ve]
+		switch string(rawKey) {
+		case `"id"`:
+			if v[0] == '"' {
+				o.ID = unquote(v, bytes.IndexByte(v, '\\') >= 0)
+			}
+		case `"status"`:
+			if v[0] == '"' {
+				o.Status = unquote(v, bytes.IndexByte(v, '\\') >= 0)
+			}
+		case `"background"`:
+			o.Background = string(v) == "true"
+		}
+		return nil
+	})
+	return o
 }
 
 // pending reports whether the object is still being made: its usage is
@@ -143,8 +171,8 @@ func (m *meter) finish(w io.Writer) (int, error) {
 		n := 0
 		if m.held != nil {
 			var err error
-			_ = json.Unmarshal(m.held, &m.object)
-			n, err = w.Write(m.ids.body(m.held))
+			m.object = readObjectState(m.held)
+			n, err = w.Write(m.ids.body(m.held, m.object.ID))
 			m.held = nil
 			if err != nil {
 				return n, err
@@ -184,7 +212,8 @@ func (m *meter) hold(w io.Writer, chunk []byte) (int, error) {
 	if len(m.held) <= maxHeldBody {
 		return 0, nil
 	}
-	n, err := w.Write(m.ids.body(m.held))
+	m.object = readObjectState(m.held)
+	n, err := w.Write(m.ids.body(m.held, m.object.ID))
 	m.held = nil
 	return n, err
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"net/http"
 	"strings"
 
@@ -36,11 +37,20 @@ type objectRef struct {
 // objectMarker separates the upstream's prefix from the signed part.
 const objectMarker = "sw"
 
-func (g *Gateway) objectMAC(payload []byte) []byte {
-	m := hmac.New(sha256.New, g.opKey)
+// objectMAC appends the MAC of payload to dst. The HMAC states are
+// pooled: one per signing costs several allocations otherwise.
+func (g *Gateway) objectMAC(dst, payload []byte) []byte {
+	m, _ := g.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, g.opKey)
+	}
+	m.Reset()
 	m.Write([]byte("object\x00"))
 	m.Write(payload)
-	return m.Sum(nil)[:operationMACSize]
+	var sum [sha256.Size]byte
+	dst = append(dst, m.Sum(sum[:0])[:operationMACSize]...)
+	g.macs.Put(m)
+	return dst
 }
 
 // objectEncoding is strict: one id has one spelling, so no two ids name
@@ -59,14 +69,29 @@ func idPrefix(upstream string) string {
 // encodeObject returns the client-facing id of the upstream object id,
 // created on deployment for owner.
 func (g *Gateway) encodeObject(deployment, owner, upstream string) string {
-	prefix := idPrefix(upstream)
-	payload := make([]byte, 0, len(deployment)+len(owner)+len(upstream)+2)
-	payload = append(payload, deployment...)
+	return string(g.appendObject(nil, deployment, owner, upstream))
+}
+
+// appendObject appends the client-facing id to dst, in one allocation
+// when dst has none.
+func (g *Gateway) appendObject(dst []byte, deployment, owner, upstream string) []byte {
+	var buf [256]byte
+	payload := append(buf[:0], deployment...)
 	payload = append(payload, 0)
 	payload = append(payload, owner...)
 	payload = append(payload, 0)
 	payload = append(payload, upstream...)
-	return prefix + objectMarker + objectEncoding.EncodeToString(payload) + "." + objectEncoding.EncodeToString(g.objectMAC(payload))
+	var macBuf [operationMACSize]byte
+	mac := g.objectMAC(macBuf[:0], payload)
+	prefix := idPrefix(upstream)
+	if dst == nil {
+		dst = make([]byte, 0, len(prefix)+len(objectMarker)+objectEncoding.EncodedLen(len(payload))+1+objectEncoding.EncodedLen(len(mac)))
+	}
+	dst = append(dst, prefix...)
+	dst = append(dst, objectMarker...)
+	dst = objectEncoding.AppendEncode(dst, payload)
+	dst = append(dst, '.')
+	return objectEncoding.AppendEncode(dst, mac)
 }
 
 // decodeObject checks an id made by encodeObject and that owner made it.
@@ -82,7 +107,7 @@ func (g *Gateway) decodeObject(id, owner string) (objectRef, bool) {
 	}
 	payload, err1 := objectEncoding.DecodeString(body)
 	mac, err2 := objectEncoding.DecodeString(macText)
-	if err1 != nil || err2 != nil || !hmac.Equal(mac, g.objectMAC(payload)) {
+	if err1 != nil || err2 != nil || !hmac.Equal(mac, g.objectMAC(nil, payload)) {
 		return objectRef{}, false
 	}
 	parts := strings.SplitN(string(payload), "\x00", 3)

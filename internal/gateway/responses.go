@@ -104,19 +104,15 @@ func (rw *idRewriter) add(upstream, client string) {
 func (rw *idRewriter) created(upstream string) {
 	rw.create = false
 	if upstream != "" {
-		rw.add(upstream, rw.g.encodeObject(rw.pick, rw.owner, upstream))
+		rw.from = append(rw.from, []byte(upstream))
+		rw.to = append(rw.to, rw.g.appendObject(nil, rw.pick, rw.owner, upstream))
 	}
 }
 
-// body rewrites a whole JSON answer.
-func (rw *idRewriter) body(b []byte) []byte {
+// body rewrites a whole JSON answer whose top-level id is id.
+func (rw *idRewriter) body(b []byte, id string) []byte {
 	if rw.create {
-		var top struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(b, &top) == nil {
-			rw.created(top.ID)
-		}
+		rw.created(id)
 	}
 	return rw.replace(b)
 }
