@@ -259,6 +259,26 @@ func TestResponseIDsFollowTheirDeployment(t *testing.T) {
 	}
 }
 
+// The AI SDK's azure provider with useDeploymentBasedUrls names the model
+// in the URL; the seed's /api/v1 prefix answers too.
+func TestResponsesByDeploymentURL(t *testing.T) {
+	h, ups := newResponsesHarness(t, nil)
+	for _, path := range []string{
+		"/openai/deployments/gpt-4o/responses?api-version=2025-04-01-preview",
+		"/api/v1/responses",
+		"/api/v1/openai/v1/responses",
+	} {
+		status, dep, body := h.call(testKey, http.MethodPost, path, `{"model":"gpt-4o","input":"hi"}`)
+		if status != http.StatusOK || !strings.HasPrefix(jsonField(t, body, "id").(string), "resp_sw") {
+			t.Errorf("POST %s: status %d body %s, want a response with a gateway id", path, status, body)
+			continue
+		}
+		if got, _ := ups[dep].last(); got != "/openai/v1/responses" {
+			t.Errorf("POST %s reached the upstream at %s, want /openai/v1/responses", path, got)
+		}
+	}
+}
+
 func TestResponseIDsRefuseOthers(t *testing.T) {
 	h, _ := newResponsesHarness(t, nil)
 	_, dep, body := h.call(testKey, http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi"}`)
