@@ -206,6 +206,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Cooldown:         cfg.Routing.Cooldown.D(),
 		FailureThreshold: cfg.Routing.FailureThreshold,
 		CircuitOpen:      cfg.Routing.CircuitOpen.D(),
+		SlowThreshold:    cfg.Routing.SlowThreshold.D(),
+		SlowFactor:       cfg.Routing.SlowFactor,
 		Strategy:         cfg.Routing.Strategy,
 		Models:           cfg.Models,
 		Limiter:          limiter,

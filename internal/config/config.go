@@ -118,6 +118,13 @@ type Routing struct {
 	// CircuitOpen is how long an open circuit stays closed to traffic before
 	// one probe request is let through. Default 30s.
 	CircuitOpen Duration `yaml:"circuit_open"`
+	// SlowThreshold: an attempt the client abandons after waiting longer
+	// than max(slow_threshold, slow_factor × the deployment's recent time to
+	// first byte) for the upstream's headers counts as the deployment's
+	// failure, so a hung deployment leaves rotation even when clients give
+	// up first. Default 3s; slow_factor default 4.
+	SlowThreshold Duration `yaml:"slow_threshold"`
+	SlowFactor    float64  `yaml:"slow_factor"`
 }
 
 // Model holds overrides for one public model name.
@@ -344,6 +351,8 @@ const (
 	DefaultIdleTimeout      = 30 * time.Second
 	DefaultFailureThreshold = 5
 	DefaultCircuitOpen      = 30 * time.Second
+	DefaultSlowThreshold    = 3 * time.Second
+	DefaultSlowFactor       = 4.0
 	DefaultMaxBodyBytes     = 8 << 20
 	DefaultShutdownGrace    = 30 * time.Second
 	DefaultAPIVersion       = "2024-10-21"

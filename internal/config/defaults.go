@@ -30,6 +30,10 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Usage.PayloadRetention, DefaultPayloadRetention)
 	setInt(&r.FailureThreshold, DefaultFailureThreshold)
 	setDuration(&r.CircuitOpen, DefaultCircuitOpen)
+	setDuration(&r.SlowThreshold, DefaultSlowThreshold)
+	if r.SlowFactor == 0 {
+		r.SlowFactor = DefaultSlowFactor
+	}
 	if c.Limits.MaxBodyBytes == 0 {
 		c.Limits.MaxBodyBytes = DefaultMaxBodyBytes
 	}

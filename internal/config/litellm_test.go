@@ -38,6 +38,8 @@ func TestParseLiteLLM(t *testing.T) {
 			IdleTimeout:      Duration(DefaultIdleTimeout),
 			FailureThreshold: DefaultFailureThreshold,
 			CircuitOpen:      Duration(DefaultCircuitOpen),
+			SlowThreshold:    Duration(DefaultSlowThreshold),
+			SlowFactor:       DefaultSlowFactor,
 		},
 		Models: map[string]Model{
 			"gpt-4o":      {Fallbacks: []string{"gpt-4o-mini"}},

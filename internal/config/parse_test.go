@@ -84,6 +84,8 @@ func TestParseNativeExample(t *testing.T) {
 			IdleTimeout:      Duration(DefaultIdleTimeout),
 			FailureThreshold: DefaultFailureThreshold,
 			CircuitOpen:      Duration(DefaultCircuitOpen),
+			SlowThreshold:    Duration(DefaultSlowThreshold),
+			SlowFactor:       DefaultSlowFactor,
 		},
 		Deployments: []Deployment{{
 			ID:         "gpt4o-eastus",

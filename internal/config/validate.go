@@ -128,6 +128,10 @@ func (v *validation) routing() {
 	v.duration("routing.first_byte_timeout", r.FirstByteTimeout)
 	v.duration("routing.idle_timeout", r.IdleTimeout)
 	v.duration("routing.circuit_open", r.CircuitOpen)
+	v.duration("routing.slow_threshold", r.SlowThreshold)
+	if r.SlowFactor < 0 {
+		v.add("routing.slow_factor", "must not be negative (default %g)", DefaultSlowFactor)
+	}
 	if r.FailureThreshold < 0 {
 		v.add("routing.failure_threshold", "must not be negative (default %d)", DefaultFailureThreshold)
 	}

@@ -57,6 +57,9 @@ type upstream struct {
 	bufp    *[]byte
 	err     error // transport error, when resp is nil
 	latency time.Duration
+	// waited is how long the attempt waited for the upstream's headers by
+	// the router's clock, for an attempt the client abandoned.
+	waited time.Duration
 	// injected is true when the gateway added stream_options.include_usage
 	// to this attempt's request: the usage event is then not the client's.
 	injected bool
@@ -97,11 +100,12 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		return up, router.ClassifyPrepareError(r.Context(), err)
 	}
 	g.tracer.Inject(ctx, out.Header)
-	start := time.Now()
+	start, waitStart := time.Now(), g.router.Now()
 	resp, err := g.transport.RoundTrip(out)
 	up.latency = time.Since(start)
 	if err != nil {
 		up.err = err
+		up.waited = g.router.Now().Sub(waitStart)
 		return up, router.ClassifyError(r.Context(), err)
 	}
 	up.resp = resp

@@ -35,120 +35,78 @@ var (
 	errClientGone = errors.New("client closed the request")
 )
 
-// forward runs the attempt loop. It is the single place that decides
-// whether to try again: a verdict that is not Retryable sends the upstream's
-// answer to the client; a retryable one moves on to the next deployment
-// (best priority first), up to g.retries further attempts per model, then
-// to the model's fallbacks. Once a byte of an answer reached the client,
+// forward runs the attempt loop over the request's plan (router.Plan),
+// which picks deployments, best priority first, then the model's
+// fallbacks, and says what the client is told when nothing is left. The
+// one decision made here is Plan.Delivers: an answer the client gets, or a
+// failure to try past. Once a byte of an answer reached the client,
 // nothing is retried.
 func (g *Gateway) forward(req *exchange) error {
 	if req.sticky != "" {
 		return g.forwardSticky(req)
 	}
-	r, res := req.r, &req.res
-	var (
-		queue     = []string{req.model}
-		fellBack  bool // the model list has been extended with fallbacks
-		ctxFellBk bool // the context-window fallback has been used
-		tried     []*router.Deployment
-		pools     []*router.Pool
-		last      router.Outcome
-		lastErr   error
-		throttled = true // every failure so far was a throttle
-		tooLarge  bool   // a pool refused the request as above every tpm limit
-	)
-	for len(queue) > 0 {
-		model := queue[0]
-		queue = queue[1:]
-		pool, err := g.router.Pool(model, req.op.Class())
-		if err != nil {
-			if res.attempts == 0 && len(pools) == 0 {
-				return routerError(err)
-			}
-			continue
-		}
-		pools = append(pools, pool)
-		if !fellBack {
-			queue = append(queue, g.router.Fallbacks(model)...)
-			fellBack = true
-		}
-		tried = tried[:0]
-		var demand int64
-		if pool.CountsTokens() {
-			demand = req.demand()
-		}
-		for n := 0; n <= g.retries; n++ {
-			pick, err := pool.PickFor(r.Context(), g.router.Now(), tried, demand)
-			if err != nil {
-				var u *router.UnavailableError
-				tooLarge = tooLarge || (errors.As(err, &u) && u.TooLarge)
-				break
-			}
-			tried = append(tried, pick.Deployment)
-			res.attempts++
-			up, o := g.attempt(req, pick)
-			switch {
-			case o.Verdict == router.ClientGone:
-				g.router.Report(pick, o, 0)
-				up.close()
-				return errClientGone
-			case o.Verdict == router.ContextTooLong && !ctxFellBk && g.router.ContextWindowFallback(model) != "":
-				g.router.Report(pick, o, up.latency)
-				up.close()
-				queue = []string{g.router.ContextWindowFallback(model)}
-				ctxFellBk = true
-			case !o.Verdict.Retryable():
-				return g.respond(req, pick, up, o)
-			default:
-				g.router.Report(pick, o, up.latency)
-				up.close()
-				last, lastErr = o, up.err
-				if o.Verdict != router.RateLimited && o.Verdict != router.QuotaExhausted {
-					throttled = false
-				}
-				continue
-			}
+	plan, err := g.router.Plan(req.model, req.op.Class(), g.retries)
+	if err != nil {
+		return routerError(err)
+	}
+	var lastErr error
+	for {
+		pick, ok := plan.Next(req.r.Context(), req.demand)
+		if !ok {
 			break
 		}
+		req.res.attempts = plan.Attempts()
+		up, o := g.attempt(req, pick)
+		switch {
+		case o.Verdict == router.ClientGone:
+			g.router.Report(pick, g.router.Abandoned(pick, o, up.waited), 0)
+			up.close()
+			return errClientGone
+		case plan.Delivers(o):
+			return g.respond(req, pick, up, o)
+		}
+		plan.Failed(pick, o, up.latency)
+		lastErr = up.err
+		up.close()
 	}
-	req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(res.attempts))
-	if tooLarge && res.attempts == 0 {
-		last = router.Outcome{Verdict: router.TooLarge}
-	}
-	return g.exhausted(req, pools, res.attempts, last, lastErr, throttled)
+	req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(plan.Attempts()))
+	return g.exhausted(req, plan.Exhausted(), lastErr)
 }
 
-// exhausted builds the answer when no deployment answered: 429 with the
-// soonest recovery when everything is cooling down, else 502/504 naming the
-// last failure.
-func (g *Gateway) exhausted(req *exchange, pools []*router.Pool, attempts int, last router.Outcome, lastErr error, throttled bool) error {
-	now := g.router.Now()
-	var retryAt time.Time
-	for _, p := range pools {
-		if t := p.RetryAt(now); !t.IsZero() && (retryAt.IsZero() || t.Before(retryAt)) {
-			retryAt = t
-		}
-	}
-	wait := retryAt.Sub(now)
-	if throttled && !retryAt.IsZero() {
+// exhausted renders why nothing answered (DESIGN.md routing rules 6 and
+// 11): 429 only when waiting helps, 503 for an outage (open circuits,
+// down upstreams), 502 when the upstream refuses the gateway's own key,
+// and 502/504 naming the last failure.
+func (g *Gateway) exhausted(req *exchange, e router.Exhaustion, lastErr error) error {
+	wait := e.RetryAfter
+	switch e.Kind {
+	case router.Throttled:
 		msg := fmt.Sprintf("every deployment of %q is rate limited; retry after %ds", req.model, apierror.RetryAfterSeconds(wait))
-		if attempts > 0 {
-			msg = fmt.Sprintf("every deployment of %q is rate limited (%d attempts, last: %s); retry after %ds", req.model, attempts, last.Reason, apierror.RetryAfterSeconds(wait))
+		if e.Attempts > 0 {
+			msg = fmt.Sprintf("every deployment of %q is rate limited (%d attempts, last: %s); retry after %ds", req.model, e.Attempts, e.Last.Reason, apierror.RetryAfterSeconds(wait))
 		}
 		return &apierror.Error{Status: http.StatusTooManyRequests, Message: msg, Type: apierror.TypeRateLimit, Code: "rate_limit_exceeded", RetryAfter: wait}
-	}
-	if last.Verdict == router.TooLarge {
+	case router.TooLargeForLimits:
 		return &apierror.Error{Status: http.StatusTooManyRequests, Message: "request too large for the tokens-per-minute limit of every deployment of " + strconv.Quote(req.model) + "; send fewer tokens or a lower max_tokens", Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit"}
+	case router.CredentialsRejected:
+		msg := fmt.Sprintf("the upstream of %q rejected the gateway's own credentials; the operator must fix the deployment's key or identity", req.model)
+		if e.Attempts > 0 {
+			msg = fmt.Sprintf("the upstream of %q rejected the gateway's own credentials (%s); the operator must fix the deployment's key or identity", req.model, e.Last.Reason)
+		}
+		return &apierror.Error{Status: http.StatusBadGateway, Message: msg, Type: apierror.TypeUpstream, Code: "upstream_auth_failed"}
+	case router.Unavailable:
+		msg := fmt.Sprintf("no deployment of %q is available right now (circuits open or upstreams down); retry later", req.model)
+		if e.Attempts > 0 {
+			msg = fmt.Sprintf("no deployment of %q could take the request (%d attempts, last: %s); retry later", req.model, e.Attempts, e.Last.Reason)
+		}
+		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: msg, Type: apierror.TypeUpstream, Code: "no_deployment_available", RetryAfter: wait}
 	}
-	if attempts == 0 {
-		return &apierror.Error{Status: http.StatusServiceUnavailable, Message: fmt.Sprintf("no deployment of %q is available right now (all circuit-open or unavailable); retry later", req.model), Type: apierror.TypeUpstream, Code: "no_deployment_available", RetryAfter: wait}
-	}
-	e := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeUpstream, Code: "upstream_error", RetryAfter: wait}
+	err := &apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeUpstream, Code: "upstream_error", RetryAfter: wait}
 	if isTimeout(lastErr) {
-		e.Status, e.Code = http.StatusGatewayTimeout, "upstream_timeout"
+		err.Status, err.Code = http.StatusGatewayTimeout, "upstream_timeout"
 	}
-	e.Message = fmt.Sprintf("no deployment of %q answered (%d attempts); last: %s", req.model, attempts, last.Reason)
-	return e
+	err.Message = fmt.Sprintf("no deployment of %q answered (%d attempts); last: %s", req.model, e.Attempts, e.Last.Reason)
+	return err
 }
 
 func isTimeout(err error) bool {

@@ -145,7 +145,7 @@ func (g *Gateway) forwardSticky(req *exchange) error {
 	up, o := g.attempt(req, pick)
 	switch {
 	case o.Verdict == router.ClientGone:
-		g.router.Report(pick, o, 0)
+		g.router.Report(pick, g.router.Abandoned(pick, o, up.waited), 0)
 		up.close()
 		return errClientGone
 	case up.resp != nil:
@@ -154,7 +154,11 @@ func (g *Gateway) forwardSticky(req *exchange) error {
 	g.router.Report(pick, o, up.latency)
 	up.close()
 	req.w.Header().Set("X-Spillway-Attempts", "1")
-	return g.exhausted(req, nil, 1, o, up.err, false)
+	kind := router.Failed
+	if o.Verdict == router.AuthFailed {
+		kind = router.CredentialsRejected
+	}
+	return g.exhausted(req, router.Exhaustion{Kind: kind, Attempts: 1, Last: o}, up.err)
 }
 
 // maxOperationBody bounds a submission's or poll's answer, which the

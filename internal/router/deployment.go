@@ -52,6 +52,9 @@ func (d *Deployment) Latency() time.Duration { return time.Duration(d.latency.Lo
 type cooldown struct {
 	until  time.Time
 	reason string
+	// verdict is what caused it (RateLimited for one learned from a
+	// replica): a throttle passes by itself, a rejected key does not.
+	verdict Verdict
 }
 
 // coolingUntil returns the cooldown deadline if it is after now.
@@ -66,8 +69,8 @@ func (d *Deployment) coolingUntil(now time.Time) (time.Time, bool) {
 // extendCooldown cools the deployment until until for reason, unless a
 // later deadline is already set: concurrent 429s, here or on another
 // replica, keep the latest. It reports whether the deadline moved.
-func (d *Deployment) extendCooldown(until time.Time, reason string) bool {
-	next := &cooldown{until: until, reason: reason}
+func (d *Deployment) extendCooldown(until time.Time, reason string, v Verdict) bool {
+	next := &cooldown{until: until, reason: reason, verdict: v}
 	for {
 		cur := d.cooldown.Load()
 		if cur != nil && !cur.until.Before(until) {

@@ -60,7 +60,7 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 		wait = r.opts.Cooldown
 	}
 	until := now.Add(wait)
-	if d.extendCooldown(until, o.Reason) && r.opts.OnCooldown != nil {
+	if d.extendCooldown(until, o.Reason, o.Verdict) && r.opts.OnCooldown != nil {
 		r.opts.OnCooldown(d.Config.ID, until, o)
 	}
 }
@@ -72,7 +72,7 @@ func (r *Router) coolDown(d *Deployment, now time.Time, o Outcome) {
 // whether the deadline moved.
 func (r *Router) ApplyCooldown(id string, until time.Time, reason string) bool {
 	d, ok := r.table.Load().byID[id]
-	return ok && d.extendCooldown(until, reason)
+	return ok && d.extendCooldown(until, reason, RateLimited)
 }
 
 func (r *Router) fail(d *Deployment, now time.Time, o Outcome) {
@@ -80,4 +80,27 @@ func (r *Router) fail(d *Deployment, now time.Time, o Outcome) {
 	reason := o.Reason
 	d.lastErr.Store(&reason)
 	d.circuit.failure(now, r.opts.FailureThreshold, r.opts.CircuitOpen)
+}
+
+// SlowThreshold is how long d may keep a request waiting for its headers
+// before an attempt the client abandons is its fault: SlowFactor times its
+// recent time to first byte, never less than SlowThreshold.
+func (r *Router) SlowThreshold(d *Deployment) time.Duration {
+	return max(r.opts.SlowThreshold, time.Duration(r.opts.SlowFactor*float64(d.Latency())))
+}
+
+// Abandoned is the outcome to report for an attempt the client left
+// (verdict ClientGone) after waiting waited for the upstream's headers: a
+// client that gives up is no fault of the deployment's, unless the
+// deployment had already kept it waiting past its slow threshold. Then it
+// is a failure, so a deployment that hangs is taken out of rotation even
+// when every client gives up before the first-byte timeout.
+func (r *Router) Abandoned(p Pick, o Outcome, waited time.Duration) Outcome {
+	if o.Verdict != ClientGone || waited <= 0 {
+		return o
+	}
+	if limit := r.SlowThreshold(p.Deployment); waited >= limit {
+		return Outcome{Verdict: Transient, Reason: "no answer within " + limit.Round(time.Millisecond).String() + "; the client gave up first"}
+	}
+	return o
 }

@@ -31,6 +31,12 @@ type Options struct {
 	FailureThreshold int
 	// CircuitOpen is how long an open circuit rejects traffic.
 	CircuitOpen time.Duration
+	// SlowThreshold and SlowFactor say when an attempt the client gave up
+	// on counts against the deployment: it waited for the upstream's
+	// headers longer than max(SlowThreshold, SlowFactor × the
+	// deployment's recent time to first byte). Defaults 3s and 4.
+	SlowThreshold time.Duration
+	SlowFactor    float64
 	// Strategy is the default selector for every model.
 	Strategy string
 	// Models holds per-model strategy and fallbacks.
@@ -80,6 +86,12 @@ func New(opts Options, deployments []config.Deployment) (*Router, error) {
 	}
 	if opts.FailureThreshold <= 0 {
 		opts.FailureThreshold = config.DefaultFailureThreshold
+	}
+	if opts.SlowThreshold <= 0 {
+		opts.SlowThreshold = config.DefaultSlowThreshold
+	}
+	if opts.SlowFactor <= 0 {
+		opts.SlowFactor = config.DefaultSlowFactor
 	}
 	if opts.CircuitOpen <= 0 {
 		opts.CircuitOpen = config.DefaultCircuitOpen
