@@ -42,8 +42,11 @@ type WriterOptions struct {
 	// dropped and counted. Default 256 MiB.
 	MaxSpillBytes int64
 	// RetryBackoff is the first wait after a failed insert; it doubles
-	// with each failure in a row, up to 30s. Default 500ms.
+	// with each failure in a row, up to MaxRetryBackoff. Default 500ms.
 	RetryBackoff time.Duration
+	// MaxRetryBackoff caps that doubling: after an outage of any length
+	// the next attempt is at most this far away. Default 30s.
+	MaxRetryBackoff time.Duration
 	// InsertTimeout bounds one insert, so a hung database counts as a
 	// failure instead of stalling the writer. Default 5s.
 	InsertTimeout time.Duration
@@ -54,14 +57,13 @@ type WriterOptions struct {
 
 // Defaults of WriterOptions.
 const (
-	DefaultQueueSize     = 10000
-	DefaultBatchSize     = 500
-	DefaultFlushInterval = time.Second
-	DefaultMaxSpillBytes = 256 << 20
-	DefaultRetryBackoff  = 500 * time.Millisecond
-	DefaultInsertTimeout = 5 * time.Second
-	// MaxRetryBackoff caps the doubling of RetryBackoff.
-	MaxRetryBackoff = 30 * time.Second
+	DefaultQueueSize       = 10000
+	DefaultBatchSize       = 500
+	DefaultFlushInterval   = time.Second
+	DefaultMaxSpillBytes   = 256 << 20
+	DefaultRetryBackoff    = 500 * time.Millisecond
+	DefaultInsertTimeout   = 5 * time.Second
+	DefaultMaxRetryBackoff = 30 * time.Second
 )
 
 // SpillFile is the name of the spill file in WriterOptions.SpillDir.
@@ -157,6 +159,10 @@ func NewWriter(sink Sink, o WriterOptions) *Writer {
 	if o.RetryBackoff <= 0 {
 		o.RetryBackoff = DefaultRetryBackoff
 	}
+	if o.MaxRetryBackoff <= 0 {
+		o.MaxRetryBackoff = DefaultMaxRetryBackoff
+	}
+	o.RetryBackoff = min(o.RetryBackoff, o.MaxRetryBackoff)
 	if o.InsertTimeout <= 0 {
 		o.InsertTimeout = DefaultInsertTimeout
 	}

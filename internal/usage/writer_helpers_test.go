@@ -175,6 +175,36 @@ func eventually(t testing.TB, what string, cond func() bool) {
 	}
 }
 
+// progress waits until done(value()) while value keeps moving: it fails
+// only when value has not changed for ten of the writer's cycles, the
+// longest it can go between two attempts (a backoff at its cap, an insert
+// to its timeout, a flush). A writer that works, however slowly a loaded
+// machine lets it, is waited for; a stuck one is not; and no wait is
+// shorter than the writer's own retry schedule.
+func progress(t testing.TB, what string, o usage.WriterOptions, value func() int64, done func(int64) bool) {
+	t.Helper()
+	cycle := o.MaxRetryBackoff + o.InsertTimeout + o.FlushInterval
+	if o.MaxRetryBackoff <= 0 || o.InsertTimeout <= 0 {
+		t.Fatalf("progress needs MaxRetryBackoff and InsertTimeout set, to know the writer's cycle")
+	}
+	last := value()
+	stuckAt := time.Now().Add(10 * cycle)
+	for !done(last) {
+		time.Sleep(5 * time.Millisecond)
+		if v := value(); v != last {
+			last, stuckAt = v, time.Now().Add(10*cycle)
+			continue
+		}
+		if time.Now().After(stuckAt) {
+			t.Fatalf("waiting for %s: no progress in %v (ten writer cycles); stuck at %d", what, 10*cycle, last)
+		}
+	}
+}
+
+// written and failures read a writer's counters, for progress.
+func written(w *usage.Writer) func() int64  { return func() int64 { return w.Stats().Written } }
+func failures(w *usage.Writer) func() int64 { return func() int64 { return w.Stats().Failures } }
+
 // errDown is what a sink that is down answers.
 var errDown = errors.New("store down (injected)")
 

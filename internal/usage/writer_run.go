@@ -159,7 +159,7 @@ func (w *Writer) clearBatch() {
 func (w *Writer) wait(ctx context.Context) bool {
 	timer := time.NewTimer(w.backoff)
 	defer timer.Stop()
-	w.backoff = min(w.backoff*2, MaxRetryBackoff)
+	w.backoff = min(w.backoff*2, w.o.MaxRetryBackoff)
 	check := time.NewTicker(overflowCheck)
 	defer check.Stop()
 	for {
@@ -326,7 +326,7 @@ func (w *Writer) finish(ctx context.Context) error {
 func (w *Writer) sleep(ctx context.Context) error {
 	timer := time.NewTimer(w.backoff)
 	defer timer.Stop()
-	w.backoff = min(w.backoff*2, MaxRetryBackoff)
+	w.backoff = min(w.backoff*2, w.o.MaxRetryBackoff)
 	select {
 	case <-timer.C:
 		return nil

@@ -131,10 +131,14 @@ func TestWriterOutageSpills(t *testing.T) {
 	dir := t.TempDir()
 	sink := &faultySink{Sink: d}
 	sink.down.Store(true)
-	w := usage.NewWriter(sink, usage.WriterOptions{
-		QueueSize: 8, BatchSize: 20, FlushInterval: time.Millisecond, RetryBackoff: time.Millisecond,
+	// However long the outage lasts on a loaded machine, the backoff stays
+	// under 10 ms, so the writer is back at work soon after the store.
+	opts := usage.WriterOptions{
+		QueueSize: 8, BatchSize: 20, FlushInterval: time.Millisecond,
+		RetryBackoff: time.Millisecond, MaxRetryBackoff: 10 * time.Millisecond, InsertTimeout: time.Second,
 		SpillDir: dir, Logger: testLogger(t),
-	})
+	}
+	w := usage.NewWriter(sink, opts)
 	run(t, w)
 	rs := records("spill", 3000)
 	recordAll(w, rs, 8)
@@ -143,13 +147,32 @@ func TestWriterOutageSpills(t *testing.T) {
 		t.Fatalf("during the outage: Stats = %+v, want records spilled and none written", got)
 	}
 	sink.down.Store(false)
-	eventually(t, "every record written", func() bool { return w.Stats().Written == int64(len(rs)) })
+	progress(t, "every record written", opts, written(w), func(n int64) bool { return n == int64(len(rs)) })
 	closeWriter(t, w, 10*time.Second)
 	d.exactlyOnce(t, ids(rs))
 	if got := w.Stats(); got.Dropped != 0 {
 		t.Errorf("Stats = %+v, want none dropped", got)
 	}
 	assertNoSpill(t, dir)
+}
+
+// TestWriterMaxRetryBackoff: the cap applies from the first wait, so a
+// writer told to back off an hour but never more than a millisecond
+// retries at once and writes everything when the store returns.
+func TestWriterMaxRetryBackoff(t *testing.T) {
+	sink := &faultySink{Sink: &captureSink{}}
+	sink.failNext.Store(3)
+	w := usage.NewWriter(sink, usage.WriterOptions{BatchSize: 5, FlushInterval: time.Millisecond,
+		RetryBackoff: time.Hour, MaxRetryBackoff: time.Millisecond, Logger: testLogger(t)})
+	run(t, w)
+	rs := records("capped", 5)
+	for _, r := range rs {
+		w.Record(r)
+	}
+	eventually(t, "every record written after three failures", func() bool { return w.Stats().Written == int64(len(rs)) })
+	if got := w.Stats().Failures; got != 3 {
+		t.Errorf("Failures = %d, want 3", got)
+	}
 }
 
 // TestWriterOutageMovesQueueToSpill: while Run waits out a failure, a
