@@ -5,9 +5,12 @@ STATICCHECK_VERSION ?= v0.8.2
 .PHONY: test lint fmt bench build
 
 # test runs the whole suite with the race detector. Suites that need
-# PostgreSQL or Redis read SPILLWAY_TEST_POSTGRES / SPILLWAY_TEST_REDIS
-# (.ci/run starts the services and sets them).
+# PostgreSQL, Redis or Chromium find them on the development machines'
+# addresses, or where SPILLWAY_TEST_POSTGRES / SPILLWAY_TEST_REDIS /
+# SPILLWAY_CHROMIUM say (internal/testenv); the report first prints one
+# line for each that is missing, since go test shows skips only with -v.
 test:
+	@$(GO) run ./internal/testenv/report
 	$(GO) test -race -count=1 ./...
 
 # lint is what CI checks besides the tests.
