@@ -34,6 +34,7 @@ func commands(now func() time.Time) []command {
 		{"bench", "measure the gateway against the bare upstream and a bare proxy", runBench},
 		{"check", "validate a config file, naming every problem", runCheck},
 		{"admin-token", "rotate the management API token", runAdminToken},
+		{"version", "print the version, commit and Go version", runVersion},
 	}
 }
 
