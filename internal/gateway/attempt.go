@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -124,6 +125,17 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		}
 		return up, router.ClassifyResponse(resp.StatusCode, resp.Header, up.head, g.router.Now())
 	}
+	if !req.peek.Stream && isJSON(resp.Header.Get("Content-Type")) {
+		// A JSON answer is read whole (up to maxHeldAnswer) before the
+		// client sees a byte, so an upstream that breaks off mid-body is
+		// retried elsewhere instead of sending a truncated answer.
+		up.head, err = readAnswer(up.body(), buf, maxHeldAnswer)
+		if err != nil {
+			up.err = err
+			return up, router.ClassifyError(r.Context(), err)
+		}
+		return up, router.Outcome{Verdict: router.Success}
+	}
 	n, err := up.body().Read(buf)
 	up.head = buf[:n]
 	if n == 0 && err != nil && !errors.Is(err, io.EOF) {
@@ -131,6 +143,35 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		return up, router.ClassifyError(r.Context(), err)
 	}
 	return up, router.Outcome{Verdict: router.Success}
+}
+
+// maxHeldAnswer bounds the JSON answer read whole before it is sent; the
+// rest of a larger one streams through as it comes.
+const maxHeldAnswer = 4 << 20
+
+// readAnswer reads src until EOF or limit bytes, into buf while it fits
+// (the pooled buffer: no allocation for the usual answer) and a copy
+// beyond. It returns what was read, and a read error other than EOF.
+func readAnswer(src io.Reader, buf []byte, limit int) ([]byte, error) {
+	out := buf[:0]
+	for len(out) < limit {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)] // grows off the pooled buffer
+		}
+		n, err := src.Read(out[len(out):min(cap(out), limit)])
+		out = out[:len(out)+n]
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func isJSON(ct string) bool {
+	return len(ct) >= len("application/json") && strings.EqualFold(ct[:len("application/json")], "application/json")
 }
 
 // body returns the response body read under the idle timeout.

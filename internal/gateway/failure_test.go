@@ -181,3 +181,31 @@ func TestSlowThresholdFollowsLatency(t *testing.T) {
 		t.Errorf("abandoned after 3s: %v, want a failure", got.Verdict)
 	}
 }
+
+// TestResetMidBodyIsRetried: a JSON answer is read whole before the client
+// sees a byte, so an upstream that breaks off in the middle of it is tried
+// past like any failed attempt, not sent to the client truncated.
+func TestResetMidBodyIsRetried(t *testing.T) {
+	cut := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "400")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-cut","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"hel`)
+		w.(http.Flusher).Flush()
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+	}
+	h := newHarness(t, harnessOptions{strategy: "round-robin"},
+		&backend{id: "cut", handler: cut},
+		&backend{id: "ok", handler: okChat("ok")})
+	for i := range 4 {
+		status, dep, body := h.chat()
+		if status != http.StatusOK || dep != "ok" || !strings.Contains(body, "hello from ok") {
+			t.Errorf("request %d: %d from %q body %q; want the whole answer from ok", i, status, dep, body)
+		}
+	}
+	if n := h.ups["cut"].count(); n == 0 {
+		t.Error("the breaking upstream was never tried")
+	}
+}
