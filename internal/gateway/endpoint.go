@@ -11,6 +11,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
@@ -26,6 +27,8 @@ type exchange struct {
 	r *http.Request
 	// res is what the client got.
 	res result
+	// plan is the attempt loop's way through the deployments.
+	plan router.Plan
 
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers

@@ -45,8 +45,8 @@ func (g *Gateway) forward(req *exchange) error {
 	if req.sticky != "" {
 		return g.forwardSticky(req)
 	}
-	plan, err := g.router.Plan(req.model, req.op.Class(), g.retries)
-	if err != nil {
+	plan := &req.plan
+	if err := g.router.StartPlan(plan, req.model, req.op.Class(), g.retries); err != nil {
 		return routerError(err)
 	}
 	var lastErr error

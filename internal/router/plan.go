@@ -29,17 +29,32 @@ type Plan struct {
 	throttled, authFailed, other int
 	last                         Outcome
 	tooLarge                     bool
+
+	// The usual request fits in these; longer lists grow on the heap.
+	queueBuf [4]string
+	triedBuf [4]*Deployment
+	poolsBuf [2]*Pool
 }
 
 // Plan starts a request's plan for model and class; retries is how many
 // further deployments are tried after the first, per model. It fails as
 // Pool does when nothing serves the model.
 func (r *Router) Plan(model, class string, retries int) (*Plan, error) {
-	p, err := r.Pool(model, class)
+	p := new(Plan)
+	return p, r.StartPlan(p, model, class, retries)
+}
+
+// StartPlan is Plan into p, which the caller keeps (in its per-request
+// state: no allocation). p must not be copied afterwards.
+func (r *Router) StartPlan(p *Plan, model, class string, retries int) error {
+	pool, err := r.Pool(model, class)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Plan{r: r, class: class, retries: max(retries, 0), queue: []string{model}, pool: p}, nil
+	*p = Plan{r: r, class: class, retries: max(retries, 0), pool: pool}
+	p.queue = append(p.queueBuf[:0], model)
+	p.tried, p.pools = p.triedBuf[:0], p.poolsBuf[:0]
+	return nil
 }
 
 // Model is the model the next pick serves: the request's, or a fallback.
