@@ -121,6 +121,7 @@ type app struct {
 	// redis and cooldowns are nil without Redis.
 	redis     *redis.Client
 	cooldowns *cluster.Cooldowns
+	gateway   *gateway.Gateway
 	log       *slog.Logger
 }
 
@@ -314,6 +315,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		mux.Handle(p, ui)
 	}
 	mux.Handle("/", gw)
+	a.gateway = gw
 	a.handler = mux
 	return a, nil
 }
@@ -415,6 +417,9 @@ func (a *app) syncToken(ctx context.Context) {
 	}
 }
 
+// cutWait bounds the wait for cut requests to record their usage.
+const cutWait = 5 * time.Second
+
 // serveGateway serves until ctx is cancelled, then stops accepting, lets
 // in-flight requests and streams finish for up to the shutdown grace, stops
 // its background work and closes the store.
@@ -471,8 +476,17 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("grace period over; closing the remaining connections", "err", err)
+		// Streams still running get the in-band error event and an aborted
+		// connection; the rest (waiting on an upstream) end with their
+		// connections. Each is recorded before the usage writer stops.
+		n := a.gateway.Cut()
+		log.Warn("grace period over; cutting the streams still running and closing the remaining connections", "streams", n)
 		_ = srv.Close()
+		wctx, wcancel := context.WithTimeout(context.Background(), cutWait)
+		if err := a.gateway.Wait(wctx); err != nil {
+			log.Error("requests still running after the cut; their usage may be lost", "err", err)
+		}
+		wcancel()
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -71,6 +71,8 @@ type upstream struct {
 	idle    *time.Timer
 	idled   atomic.Bool
 	timeout time.Duration
+	// cut is set when shutdown ended the stream (Gateway.Cut).
+	cut atomic.Bool
 }
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -186,7 +188,11 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	up.idle.Reset(up.timeout)
 	n, err := up.resp.Body.Read(p)
 	up.idle.Stop()
-	if err != nil && !errors.Is(err, io.EOF) && up.idled.Load() {
+	switch {
+	case err == nil || errors.Is(err, io.EOF):
+	case up.cut.Load():
+		err = errCut
+	case up.idled.Load():
 		err = errIdleTimeout
 	}
 	return n, err

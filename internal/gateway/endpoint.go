@@ -68,6 +68,8 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 			apierror.Write(w, errMethod(w, r, allowed(ops)))
 			return
 		}
+		g.streams.active.Add(1)
+		defer g.streams.active.Done()
 		req := &exchange{w: w, r: r, id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader

@@ -81,6 +81,7 @@ type Gateway struct {
 	ids       requestIDs
 	opKey     []byte
 	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
+	streams   streams
 	claims    limits.Limiter
 }
 

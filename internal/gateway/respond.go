@@ -38,6 +38,10 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 
+	if stream {
+		g.streams.add(up)
+		defer g.streams.remove(up)
+	}
 	written, readErr, writeErr := copyBody(w, up, m)
 	if up.span != nil {
 		up.endSpan(o, readErr)
@@ -46,6 +50,14 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	case writeErr != nil || (readErr != nil && r.Context().Err() != nil):
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
 		return errClientGone
+	case errors.Is(readErr, errCut):
+		// Not the deployment's fault: it was still answering.
+		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
+		g.log.Warn("stream cut at shutdown", "request_id", req.id, "model", req.model, "deployment", pick.ID(), "bytes", written)
+		if stream {
+			g.writeStreamError(req, m, "the gateway is shutting down; the stream was cut after "+strconv.FormatInt(written, 10)+" bytes and the answer is incomplete; send the request again")
+		}
+		return errAbort
 	case readErr != nil:
 		fail := router.ClassifyError(r.Context(), readErr)
 		g.router.Report(pick, fail, up.latency)
@@ -54,19 +66,23 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 			if errors.Is(readErr, errIdleTimeout) {
 				reason = "idle timeout: no data from the upstream for " + g.idle.String()
 			}
-			msg := "the upstream stream broke after " + strconv.FormatInt(written, 10) + " bytes (" + reason + "); the answer is incomplete"
-			if req.spec.Events {
-				// The Responses API's own event format.
-				_, _ = w.Write(responsesErrorEvent(msg, m.events))
-			} else {
-				_, _ = w.Write(streamErrorEvent(msg))
-			}
-			flush(w)
+			g.writeStreamError(req, m, "the upstream stream broke after "+strconv.FormatInt(written, 10)+" bytes ("+reason+"); the answer is incomplete")
 		}
 		return errAbort
 	}
 	g.router.Report(pick, o, up.latency)
 	return nil
+}
+
+// writeStreamError ends a stream with the in-band error event of its API.
+func (g *Gateway) writeStreamError(req *exchange, m *meter, msg string) {
+	if req.spec.Events {
+		// The Responses API's own event format.
+		_, _ = req.w.Write(responsesErrorEvent(msg, m.events))
+	} else {
+		_, _ = req.w.Write(streamErrorEvent(msg))
+	}
+	flush(req.w)
 }
 
 // answerHeader puts the upstream answer's end-to-end headers and the
