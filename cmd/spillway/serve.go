@@ -122,6 +122,7 @@ type app struct {
 	redis     *redis.Client
 	cooldowns *cluster.Cooldowns
 	gateway   *gateway.Gateway
+	prober    *router.Prober
 	log       *slog.Logger
 }
 
@@ -316,6 +317,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}
 	mux.Handle("/", gw)
 	a.gateway = gw
+	a.prober = r.NewProber(transport, log)
 	a.handler = mux
 	return a, nil
 }
@@ -417,6 +419,11 @@ func (a *app) syncToken(ctx context.Context) {
 	}
 }
 
+// probeInterval is how often open circuits whose period is over are
+// probed in the background, so a recovered deployment gets traffic back
+// within seconds rather than on a client's request.
+const probeInterval = 5 * time.Second
+
 // cutWait bounds the wait for cut requests to record their usage.
 const cutWait = 5 * time.Second
 
@@ -440,6 +447,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.usage.Run(bg) })
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
+	wg.Go(func() { a.prober.Run(bg, probeInterval) })
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

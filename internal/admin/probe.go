@@ -1,16 +1,11 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/spillwayhq/spillway/internal/config"
-	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -55,54 +50,19 @@ func (h *handler) probeAll(ctx context.Context, ids []string) map[string]probeRe
 	return out
 }
 
-// probe asks d for the smallest answer its class allows: one token of chat
-// or completion, the embedding of one word. Image deployments are not
-// probed: an image costs money.
+// probe asks d for the smallest answer its class allows (router.Probe).
+// Image, audio and moderation deployments are not probed: they cost more.
 func (h *handler) probe(ctx context.Context, d *router.Deployment) probeResult {
-	model := d.Target.Model
-	if model == "" {
-		model = d.Config.Deployment
-	}
-	var op provider.Operation
-	body := map[string]any{"model": model}
-	switch d.Config.Class {
-	case config.ClassChat:
-		op = provider.Chat
-		body["messages"] = []map[string]string{{"role": "user", "content": "ping"}}
-		body["max_tokens"] = 1
-	case config.ClassCompletions:
-		op = provider.Completions
-		body["prompt"] = "ping"
-		body["max_tokens"] = 1
-	case config.ClassEmbeddings:
-		op = provider.Embeddings
-		body["input"] = "ping"
-	default:
-		return probeResult{skipped: true}
-	}
-	b, _ := json.Marshal(body)
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.Target.URL(op).String(), bytes.NewReader(b))
-	if err != nil {
-		return probeResult{err: "cannot build the probe request"}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if err := d.Target.Authorize(ctx, req.Header); err != nil {
-		return probeResult{err: router.ClassifyPrepareError(context.Background(), err).Reason}
-	}
 	rt := h.opts.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		return probeResult{err: router.ClassifyError(context.Background(), err).Reason}
-	}
-	defer resp.Body.Close()
-	head, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<10))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	o, probed := router.Probe(ctx, rt, d, time.Now())
+	switch {
+	case !probed:
+		return probeResult{skipped: true}
+	case o.Verdict == router.Success:
 		return probeResult{}
 	}
-	return probeResult{err: router.ClassifyResponse(resp.StatusCode, resp.Header, head, time.Now()).Reason}
+	return probeResult{err: o.Reason}
 }

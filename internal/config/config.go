@@ -195,6 +195,10 @@ type Deployment struct {
 	TPM int `yaml:"tpm"`
 	// Active, when explicitly false, keeps the deployment out of routing.
 	Active *bool `yaml:"active"`
+	// Probe, when explicitly false, keeps the gateway from sending the
+	// deployment background probes (a one-token request) to bring it back
+	// after its circuit opened; a client request is the probe then.
+	Probe *bool `yaml:"probe"`
 	// Responses, when explicitly false, keeps an openai-chat deployment out
 	// of the Responses API (an upstream that only has chat completions).
 	Responses *bool `yaml:"responses"`
@@ -278,6 +282,9 @@ type EntraMapping struct {
 func (d Deployment) ServesResponses() bool {
 	return (d.Responses == nil || *d.Responses) && d.Provider != ProviderAzureAIInference
 }
+
+// Probed reports whether the deployment gets background probes (default).
+func (d Deployment) Probed() bool { return d.Probe == nil || *d.Probe }
 
 // IsActive reports whether the deployment takes traffic.
 func (d Deployment) IsActive() bool { return d.Active == nil || *d.Active }
