@@ -55,7 +55,7 @@ func TestRouting(t *testing.T) {
 	want := map[string]any{
 		"id": "east", "model": "gpt-4o", "class": "openai-chat", "priority": 1.0, "active": true,
 		"state": "cooling", "cooldown_until": "2025-06-01T12:00:30Z", "cooldown_reason": "429 retry-after 30s",
-		"circuit": "closed", "in_flight": 0.0, "latency_ewma_ns": 0.0, "requests": 1.0, "failures": 0.0,
+		"circuit": "closed", "in_flight": 0.0, "latency_ewma_ns": 0.0, "slow_threshold_ns": 3e9, "requests": 1.0, "failures": 0.0,
 	}
 	if diff := cmp.Diff(want, east); diff != "" {
 		t.Errorf("east mismatch (-want +got):\n%s", diff)

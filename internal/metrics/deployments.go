@@ -19,6 +19,16 @@ var (
 		"Upstream attempts currently sent to the deployment.",
 		[]string{"deployment"}, nil,
 	)
+	deploymentSlowDesc = prometheus.NewDesc(
+		"spillway_deployment_slow_threshold_seconds",
+		"How long the deployment may keep a request waiting for headers before an attempt the client abandons counts as its failure.",
+		[]string{"deployment"}, nil,
+	)
+	deploymentFailuresDesc = prometheus.NewDesc(
+		"spillway_deployment_failures_total",
+		"Attempts counted as the deployment's failures (5xx, transport errors, rejected credentials, waits past the slow threshold).",
+		[]string{"deployment"}, nil,
+	)
 )
 
 // deploymentCollector reads the router's live state at scrape time, so there
@@ -30,6 +40,8 @@ var _ prometheus.Collector = deploymentCollector{}
 func (deploymentCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- deploymentStateDesc
 	ch <- deploymentInFlightDesc
+	ch <- deploymentSlowDesc
+	ch <- deploymentFailuresDesc
 }
 
 func (c deploymentCollector) Collect(ch chan<- prometheus.Metric) {
@@ -51,5 +63,7 @@ func (c deploymentCollector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(deploymentStateDesc, prometheus.GaugeValue, 1, s.ID, s.Model, s.State)
 		}
 		ch <- prometheus.MustNewConstMetric(deploymentInFlightDesc, prometheus.GaugeValue, float64(s.InFlight), s.ID)
+		ch <- prometheus.MustNewConstMetric(deploymentSlowDesc, prometheus.GaugeValue, s.SlowThreshold.Seconds(), s.ID)
+		ch <- prometheus.MustNewConstMetric(deploymentFailuresDesc, prometheus.CounterValue, float64(s.Failures), s.ID)
 	}
 }

@@ -229,9 +229,12 @@ type Status struct {
 	Circuit        string        `json:"circuit"`
 	InFlight       int64         `json:"in_flight"`
 	Latency        time.Duration `json:"latency_ewma_ns"`
-	Requests       int64         `json:"requests"`
-	Failures       int64         `json:"failures"`
-	LastError      string        `json:"last_error,omitempty"`
+	// SlowThreshold is how long it may keep a request waiting for headers
+	// before an abandoned attempt counts as its failure.
+	SlowThreshold time.Duration `json:"slow_threshold_ns"`
+	Requests      int64         `json:"requests"`
+	Failures      int64         `json:"failures"`
+	LastError     string        `json:"last_error,omitempty"`
 }
 
 // Status returns every deployment's live state in config order.
@@ -243,7 +246,7 @@ func (r *Router) Status() []Status {
 		s := Status{
 			ID: d.Config.ID, Model: d.Config.Model, Class: d.Config.Class,
 			Priority: d.Config.Priority, Active: d.Config.IsActive(),
-			Circuit: d.circuit.state(now), InFlight: d.InFlight(), Latency: d.Latency(),
+			Circuit: d.circuit.state(now), InFlight: d.InFlight(), Latency: d.Latency(), SlowThreshold: r.SlowThreshold(d),
 			Requests: d.requests.Load(), Failures: d.failures.Load(),
 		}
 		if p := d.lastErr.Load(); p != nil {
