@@ -96,6 +96,9 @@ type handler struct {
 	// upsertMu serialises the seed's upserts, which read then write, so two
 	// concurrent upserts of one deployment cannot create it twice here.
 	upsertMu sync.Mutex
+	// dbDown and redisDown are when readiness first saw each dependency
+	// down, for "since"; zero while it is up.
+	dbDown, redisDown downSince
 }
 
 // New returns the management API. Every route but /health/liveliness,

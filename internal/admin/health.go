@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -23,11 +24,15 @@ func (h *handler) liveliness(w http.ResponseWriter, r *http.Request) error {
 // "unreachable: limits are per replica"); a Redis outage leaves the
 // replica ready, since it serves on with local limits.
 func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
+	now := h.opts.Now()
 	body := map[string]string{"status": "healthy", "db": "connected"}
+	status := http.StatusOK
 	if h.opts.Redis != nil {
 		body["redis"] = "connected"
 		if !h.opts.Redis() {
-			body["redis"] = "unreachable: limits and cooldowns are per replica until it returns"
+			body["redis"] = "unreachable since " + h.redisDown.mark(now) + ": limits and cooldowns are per replica until it returns"
+		} else {
+			h.redisDown.clear()
 		}
 	}
 	if h.opts.Store == nil {
@@ -38,13 +43,30 @@ func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
 	ctx, cancel := context.WithTimeout(r.Context(), readinessTimeout)
 	defer cancel()
 	if err := h.opts.Store.Ping(ctx); err != nil {
-		body["status"], body["db"] = "unhealthy", err.Error()
-		writeJSON(w, http.StatusServiceUnavailable, body)
-		return nil
+		// The driver's words name hosts, users, databases and paths: they
+		// go to the log, which the operator reads, not to this page, which
+		// anyone may.
+		h.log.Warn("readiness: the store does not answer", "err", err)
+		status = http.StatusServiceUnavailable
+		body["status"], body["db"] = "unhealthy", "unreachable since "+h.dbDown.mark(now)+"; the log has the driver's error"
+	} else {
+		h.dbDown.clear()
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, status, body)
 	return nil
 }
+
+// downSince remembers when a dependency was first seen down.
+type downSince struct{ at atomic.Int64 }
+
+// mark returns when the dependency went down (now, if just now), as RFC
+// 3339 UTC.
+func (d *downSince) mark(now time.Time) string {
+	d.at.CompareAndSwap(0, now.UnixNano())
+	return time.Unix(0, d.at.Load()).UTC().Format(time.RFC3339)
+}
+
+func (d *downSince) clear() { d.at.Store(0) }
 
 // healthEndpoint is one element of LiteLLM's /health lists: the
 // deployment's litellm_params (never a key) plus where it stands.

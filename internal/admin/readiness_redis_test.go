@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/admin"
 	"github.com/spillwayhq/spillway/internal/auth"
@@ -23,15 +24,22 @@ func TestReadinessRedis(t *testing.T) {
 	}
 	defer st.Close()
 	var up atomic.Bool
-	h := admin.New(admin.Options{Store: st, Redis: up.Load})
+	now := time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	h := admin.New(admin.Options{Store: st, Redis: up.Load, Now: clock})
 	for _, tt := range []struct {
 		up        bool
+		advance   time.Duration
 		wantRedis string
 	}{
-		{true, "connected"},
-		{false, "unreachable: limits and cooldowns are per replica until it returns"},
-		{true, "connected"},
+		{true, 0, "connected"},
+		{false, 0, "unreachable since 2026-12-06T18:00:00Z: limits and cooldowns are per replica until it returns"},
+		// Still the time it went down, not the time asked.
+		{false, time.Minute, "unreachable since 2026-12-06T18:00:00Z: limits and cooldowns are per replica until it returns"},
+		{true, time.Minute, "connected"},
+		{false, time.Minute, "unreachable since 2026-12-06T18:03:00Z: limits and cooldowns are per replica until it returns"},
 	} {
+		now = now.Add(tt.advance)
 		up.Store(tt.up)
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/health/readiness", nil))
