@@ -79,7 +79,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("%w (is another spillway running? try --listen 127.0.0.1:4001)", err)
 	}
 	err = serveGateway(ctx, cfg, secretKey, ln, log, nil, func(addr string) {
-		base := "http://" + addr
+		base := "http://" + reachable(addr)
 		ev, err := setUpDemoEvent(ctx, base, adminToken)
 		if err != nil {
 			log.Error("demo event not created; the rest of the demo works", "err", err)
@@ -110,6 +110,20 @@ Press Ctrl-C to stop.
 		return nil
 	}
 	return err
+}
+
+// reachable turns a listener's address into one a browser on the same
+// host can open: a wildcard host (--listen 0.0.0.0:4000, as in a
+// container) prints as 127.0.0.1 rather than [::].
+func reachable(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 func demoConfig(upstreams [2]string, key string) *config.Config {
