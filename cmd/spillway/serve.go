@@ -487,10 +487,10 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		// Streams still running get the in-band error event and an aborted
 		// connection; the rest (waiting on an upstream) end with their
 		// connections. Each is recorded before the usage writer stops.
-		n := a.gateway.Cut()
-		log.Warn("grace period over; cutting the streams still running and closing the remaining connections", "streams", n)
-		_ = srv.Close()
 		wctx, wcancel := context.WithTimeout(context.Background(), cutWait)
+		n := a.gateway.Cut(wctx)
+		log.Warn("grace period over; cut the streams still running, closing the remaining connections", "streams", n)
+		_ = srv.Close()
 		if err := a.gateway.Wait(wctx); err != nil {
 			log.Error("requests still running after the cut; their usage may be lost", "err", err)
 		}

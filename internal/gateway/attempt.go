@@ -189,9 +189,11 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	n, err := up.resp.Body.Read(p)
 	up.idle.Stop()
 	switch {
-	case err == nil || errors.Is(err, io.EOF):
+	case err == nil:
 	case up.cut.Load():
+		// Closing the body mid-read can look like its end: it is not.
 		err = errCut
+	case errors.Is(err, io.EOF):
 	case up.idled.Load():
 		err = errIdleTimeout
 	}

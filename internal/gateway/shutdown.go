@@ -24,7 +24,9 @@ type streams struct {
 	mu      sync.Mutex
 	live    map[*upstream]struct{}
 	cutting atomic.Bool
-	active  sync.WaitGroup // every request in a handler
+	// ended is signalled each time a stream leaves live after the cut.
+	ended  chan struct{}
+	active sync.WaitGroup // every request in a handler
 }
 
 // add registers up, or cuts it at once when shutdown has already cut the
@@ -45,22 +47,43 @@ func (s *streams) add(up *upstream) {
 func (s *streams) remove(up *upstream) {
 	s.mu.Lock()
 	delete(s.live, up)
+	if s.ended != nil {
+		select {
+		case s.ended <- struct{}{}:
+		default:
+		}
+	}
 	s.mu.Unlock()
 }
 
 // Cut ends every stream still being sent, and any that starts from now on:
 // the upstream body is closed, the client gets the in-band error event
 // and an aborted connection, and the request's usage is recorded. It
-// returns how many it cut.
-func (g *Gateway) Cut() int {
+// returns how many it cut, once each has written its error event (or ctx
+// is done), so the server may close the connections after it.
+func (g *Gateway) Cut(ctx context.Context) int {
 	s := &g.streams
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.cutting.Store(true)
+	s.ended = make(chan struct{}, 1)
+	n := len(s.live)
 	for up := range s.live {
 		up.cutNow()
 	}
-	return len(s.live)
+	s.mu.Unlock()
+	for {
+		s.mu.Lock()
+		left := len(s.live)
+		s.mu.Unlock()
+		if left == 0 {
+			return n
+		}
+		select {
+		case <-s.ended:
+		case <-ctx.Done():
+			return n
+		}
+	}
 }
 
 // Wait waits until no request is in the gateway's handlers, their usage

@@ -50,7 +50,7 @@ func TestCutStreamsAtShutdown(t *testing.T) {
 	for range n {
 		<-started
 	}
-	if cut := h.gw.Cut(); cut != n {
+	if cut := h.gw.Cut(context.Background()); cut != n {
 		t.Errorf("Cut ended %d streams, want %d", cut, n)
 	}
 	for range n {
