@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/spillwayhq/spillway/internal/auth"
@@ -50,13 +51,17 @@ const benchChatResponse = `{"id":"chatcmpl-1","object":"chat.completion","create
 // BenchmarkServeChat is the hot path of a non-streaming chat request:
 // auth, body read and peek, pick, upstream request, copy back.
 func BenchmarkServeChat(b *testing.B) {
-	g := benchGateway(b, benchChatResponse, "application/json")
-	body := []byte(`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello"}],"max_tokens":64}`)
+	benchServe(b, benchGateway(b, benchChatResponse, "application/json"), "/v1/chat/completions",
+		`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello"}],"max_tokens":64}`)
+}
+
+// benchServe sends body to path on g from parallel goroutines.
+func benchServe(b *testing.B, g *Gateway, path, body string) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+testKey)
 			w := httptest.NewRecorder()
 			g.ServeHTTP(w, req)
@@ -72,21 +77,8 @@ const benchResponsesResponse = `{"id":"resp_68af0000deadbeef0000000000000000","o
 // BenchmarkServeResponses is BenchmarkServeChat for the Responses API: the
 // same path, plus the answer held whole to sign its id.
 func BenchmarkServeResponses(b *testing.B) {
-	g := benchGateway(b, benchResponsesResponse, "application/json")
-	body := []byte(`{"model":"gpt-4o","instructions":"You are an AI assistant that helps people find information.","input":"Hello","max_output_tokens":64}`)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			req := httptest.NewRequest(http.MethodPost, "/v1/responses", bytes.NewReader(body))
-			req.Header.Set("Authorization", "Bearer "+testKey)
-			w := httptest.NewRecorder()
-			g.ServeHTTP(w, req)
-			if w.Code != 200 {
-				b.Fatalf("status %d: %s", w.Code, w.Body)
-			}
-		}
-	})
+	benchServe(b, benchGateway(b, benchResponsesResponse, "application/json"), "/v1/responses",
+		`{"model":"gpt-4o","instructions":"You are an AI assistant that helps people find information.","input":"Hello","max_output_tokens":64}`)
 }
 
 // BenchmarkServeStream streams a 40-chunk answer.
