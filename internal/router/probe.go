@@ -75,11 +75,24 @@ func Probe(ctx context.Context, rt http.RoundTripper, d *Deployment, now time.Ti
 // otherwise be, and closes the circuit on success or opens it again. Only
 // chat, completions and embeddings deployments are probed, never those
 // whose config says probe: false, and probes are not usage.
+//
+// Replicas that share the router's limiter (Redis) share the probing: in
+// each probe window one replica wins the right to probe a deployment, and
+// its success is left in the limiter for probeMemory, where the others
+// find it and close their circuits without sending probes of their own.
 type Prober struct {
 	r   *Router
 	rt  http.RoundTripper
 	log *slog.Logger
 }
+
+const (
+	// probeWindow is how long a won right to probe a deployment lasts.
+	probeWindow = 5 * time.Second
+	// probeMemory is how long a probe's success closes other replicas'
+	// circuits: long enough for every replica's next round to see it.
+	probeMemory = time.Minute
+)
 
 // NewProber returns a prober that sends its requests through rt.
 func (r *Router) NewProber(rt http.RoundTripper, log *slog.Logger) *Prober {
@@ -117,6 +130,15 @@ func (p *Prober) Round(ctx context.Context) int {
 		if !ok || !probe {
 			continue // closed (traffic flows), still open, or a request probes
 		}
+		switch p.shared(ctx, d) {
+		case probedElsewhere:
+			d.circuit.success()
+			p.log.Info("deployment back after another replica's probe", "deployment", d.Config.ID)
+			continue
+		case probingElsewhere:
+			d.circuit.release(true)
+			continue
+		}
 		o, probed := Probe(ctx, p.rt, d, now)
 		switch {
 		case !probed:
@@ -124,6 +146,7 @@ func (p *Prober) Round(ctx context.Context) int {
 			continue
 		case o.Verdict == Success || o.Verdict == CallerError || o.Verdict == ContextTooLong:
 			d.circuit.success()
+			p.recordSuccess(ctx, d)
 			p.log.Info("deployment back after a probe", "deployment", d.Config.ID)
 		case o.Verdict == Transient || o.Verdict == AuthFailed:
 			p.r.fail(d, p.r.Now(), o)
@@ -137,4 +160,37 @@ func (p *Prober) Round(ctx context.Context) int {
 		n++
 	}
 	return n
+}
+
+// sharing is what the other replicas did about a deployment's probe.
+type sharing uint8
+
+const (
+	probeHere        sharing = iota // this replica probes
+	probedElsewhere                 // another replica's probe succeeded lately
+	probingElsewhere                // another replica holds this window's probe
+)
+
+// shared asks the limiter, when the router has one, whether another
+// replica already probed d successfully, or holds the right to probe it
+// now. Without a limiter, or when it fails, this replica probes.
+func (p *Prober) shared(ctx context.Context, d *Deployment) sharing {
+	lim := p.r.opts.Limiter
+	if lim == nil {
+		return probeHere
+	}
+	if seen, err := lim.Take(ctx, "probe:ok:"+d.Config.ID, 1<<40, probeMemory, 0); err == nil && seen.Remaining < 1<<40 {
+		return probedElsewhere
+	}
+	if won, err := lim.Take(ctx, "probe:turn:"+d.Config.ID, 1, probeWindow, 1); err == nil && !won.Allowed {
+		return probingElsewhere
+	}
+	return probeHere
+}
+
+// recordSuccess leaves a probe's success where the other replicas look.
+func (p *Prober) recordSuccess(ctx context.Context, d *Deployment) {
+	if lim := p.r.opts.Limiter; lim != nil {
+		_ = lim.Adjust(ctx, "probe:ok:"+d.Config.ID, probeMemory, 1)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
 )
 
 // TestProberBringsDeploymentsBack: a deployment whose circuit opened is
@@ -85,4 +86,46 @@ func TestProberBringsDeploymentsBack(t *testing.T) {
 func (r *Router) stickForTest(d *Deployment) Pick {
 	p, _ := r.Stick(d.Config.ID)
 	return p
+}
+
+// TestProbesAreShared: replicas that share a limiter send one probe per
+// window between them, and the others close their circuits on its
+// success.
+func TestProbesAreShared(t *testing.T) {
+	var probes atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		probes.Add(1)
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"p"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	t.Cleanup(up.Close)
+	clock := newRouterTestClock()
+	shared := limits.NewMemory(clock.Now)
+	dep := routerTestDeployment("d", "gpt-4o", 1)
+	dep.Endpoint = up.URL
+	var replicas []*Router
+	var probers []*Prober
+	for range 3 {
+		r, err := New(Options{Now: clock.Now, FailureThreshold: 1, CircuitOpen: 30 * time.Second, Limiter: shared}, []config.Deployment{dep})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, _ := r.Deployment("d")
+		r.Report(r.stickForTest(d), Outcome{Verdict: Transient, Reason: "502"}, 0)
+		replicas = append(replicas, r)
+		probers = append(probers, r.NewProber(up.Client().Transport, nil))
+	}
+	clock.Advance(31 * time.Second)
+	for _, p := range probers {
+		p.Round(context.Background())
+	}
+	if n := probes.Load(); n != 1 {
+		t.Errorf("three replicas sent %d probes, want 1", n)
+	}
+	for i, r := range replicas {
+		if st := r.Status()[0].State; st != "serving" {
+			t.Errorf("replica %d: %s after the shared probe, want serving", i, st)
+		}
+	}
 }
