@@ -115,9 +115,33 @@ var refusals = []struct{ name, values, want string }{
 	{"both URL and Secret", "store: {url: postgres://db/s, secretRef: {name: s}}", "not both"},
 }
 
+// readmeValues is the values file README.md's "Deploy" section writes,
+// so the example a reader copies renders and passes the same checks.
+func readmeValues(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)cat > spillway-values.yaml <<'VALUES'\n(.*?)\nVALUES\n`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md no longer writes spillway-values.yaml; update this test with it")
+	}
+	return string(m[1])
+}
+
+// allValueSets is valueSets and the README's.
+func allValueSets(t *testing.T) map[string]string {
+	sets := map[string]string{"README": readmeValues(t)}
+	for name, v := range valueSets {
+		sets[name] = v
+	}
+	return sets
+}
+
 func TestChartRenders(t *testing.T) {
 	binary := readBinary(t)
-	for name, values := range valueSets {
+	for name, values := range allValueSets(t) {
 		t.Run(name, func(t *testing.T) {
 			vals := parseValues(t, values)
 			m := decodeAll(t, render(t, vals))
@@ -142,7 +166,7 @@ func TestChartRefuses(t *testing.T) {
 
 // TestChartLint is `helm lint --strict` for every value set.
 func TestChartLint(t *testing.T) {
-	for name, values := range valueSets {
+	for name, values := range allValueSets(t) {
 		t.Run(name, func(t *testing.T) {
 			l := lint.RunAll(chartDir, parseValues(t, values), "spillway")
 			for _, m := range l.Messages {
