@@ -3,13 +3,17 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // adminSignIn opens the portal and signs in with the admin token.
@@ -35,13 +39,15 @@ func chat(t *testing.T, base, model string) int {
 }
 
 // TestBrowserAdminDeployments: a wrong token is refused; the admin signs
-// in, adds a deployment and sees it serving, edits, deactivates and
-// reactivates it; the session is an HttpOnly cookie that a script cannot
-// read and that does not let a call without the CSRF header change
-// anything.
+// in, adds a deployment and sees it serving, edits it from the keyboard,
+// deactivates and reactivates it; a dead deployment is explained (state,
+// failures, last error, when it is probed) with its weight, priority, rpm
+// and tpm; the session is an HttpOnly cookie that a script cannot read and
+// that does not let a call without the CSRF header change anything.
 func TestBrowserAdminDeployments(t *testing.T) {
 	s := startBrowserApp(t)
-	b := newBrowser(t, 1280, 900)
+	dead := deadDeployment(t, s)
+	b := newBrowser(t, 1440, 900)
 	b.do(t, "open the portal", chromedp.Navigate(s.url+"/admin"), chromedp.WaitVisible(chromedp.ID("token")))
 	b.do(t, "wrong token", chromedp.SendKeys(chromedp.ID("token"), "sk-admin-wrong"+kb.Enter), chromedp.WaitVisible(chromedp.ID("login-error")))
 	adminSignIn(t, b, s.url)
@@ -87,9 +93,12 @@ func TestBrowserAdminDeployments(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("dep-cancel")))
 	setValue(t, b, "dep-priority", "3")
 	b.do(t, "save", chromedp.Click(chromedp.ID("dep-submit")))
-	waitFor[bool](t, b, "the new priority", `(() => { const r = document.querySelector('#deployments-table tr[data-id="gpt4o-added"]'); return !!r && r.children[5].textContent === '3'; })()`)
-	b.do(t, "edit again", chromedp.Click(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`)),
-		chromedp.WaitVisible(chromedp.ID("dep-cancel")))
+	waitFor[bool](t, b, "the new priority", `(() => { const r = document.querySelector('#deployments-table tr[data-id="gpt4o-added"] td.priority'); return !!r && r.textContent === '3'; })()`)
+	b.do(t, "edit again from the keyboard", chromedp.Focus(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button.edit`)),
+		chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("dep-cancel")))
+	if got := eval[string](t, b, `document.activeElement.id`); got != "dep-model" {
+		t.Errorf("after Edit, focus is on #%s, want the form's first editable field", got)
+	}
 	if got := eval[string](t, b, `document.getElementById('dep-priority').value`); got != "3" {
 		t.Errorf("editing again shows priority %s, want the saved 3", got)
 	}
@@ -102,6 +111,31 @@ func TestBrowserAdminDeployments(t *testing.T) {
 	b.do(t, "activate", chromedp.Click(toggle))
 	waitFor[bool](t, b, "serving again", state+` === 'serving'`)
 
+	// The dead deployment: what is wrong, since when it is out, when it is
+	// tried again, and how it is configured.
+	row := `#deployments-table tr[data-id="gpt4o-dead"]`
+	waitFor[bool](t, b, "the dead deployment's open circuit", `(() => { const s = document.querySelector('`+row+` .state'); return !!s && s.textContent === 'circuit-open'; })()`)
+	cells := eval[map[string]string](t, b, `Object.fromEntries(Array.from(document.querySelectorAll('`+row+` td, `+row+` td span')).map(c => [c.className.split(' ')[0], c.textContent]))`)
+	for cell, want := range map[string]string{"priority": "2", "weight": "3", "rpm": "60 rpm", "tpm": "6,000 tpm", "in-flight": "0", "last-error": dead.lastError} {
+		if cells[cell] != want {
+			t.Errorf("dead deployment's %s cell = %q, want %q", cell, cells[cell], want)
+		}
+	}
+	if n, err := strconv.Atoi(cells["failures"]); err != nil || n < dead.failures {
+		t.Errorf("dead deployment's failures cell = %q, want at least %d", cells["failures"], dead.failures)
+	}
+	if !strings.Contains(cells["state-cell"], "failures in a row") || !regexp.MustCompile(`probed every 5 s|next probe`).MatchString(cells["state-cell"]) {
+		t.Errorf("dead deployment's state cell = %q, want why it is out and when it is probed", cells["state-cell"])
+	}
+	if zone := eval[string](t, b, `document.getElementById('routing-updated').textContent`); !strings.Contains(zone, "times in your zone") {
+		t.Errorf("the live state line %q does not name the zone its times are in", zone)
+	}
+	// Every cell of a row, the actions cell too, ends on the row's line.
+	if off := eval[[]string](t, b, `Array.from(document.querySelectorAll('#deployments-table tbody tr')).flatMap(r => Array.from(r.cells).filter(c => Math.abs(c.getBoundingClientRect().bottom - r.getBoundingClientRect().bottom) > 0.5).map(c => r.dataset.id + '/' + c.className))`); len(off) > 0 {
+		t.Errorf("cells whose border is off the row's line: %v", off)
+	}
+	b.screenshot(t, "deployments")
+
 	// Signing out ends the portal session.
 	b.do(t, "sign out", chromedp.Click(chromedp.ID("logout")), chromedp.WaitVisible(chromedp.ID("token")))
 	if got := status(`fetch('/admin/v1/routing').then(r => r.status)`); got != http.StatusUnauthorized {
@@ -110,7 +144,9 @@ func TestBrowserAdminDeployments(t *testing.T) {
 }
 
 // TestBrowserAdminUsage: traffic through the gateway shows in the usage
-// dashboard's charts and table, and exports as CSV.
+// dashboard's charts (no label cut off) and table, and exports as CSV; a
+// reversed range is refused and an empty one shows zeros, neither leaving
+// the last range's numbers.
 func TestBrowserAdminUsage(t *testing.T) {
 	s := startBrowserApp(t)
 	const requests = 4
@@ -153,15 +189,54 @@ func TestBrowserAdminUsage(t *testing.T) {
 	if n := eval[int](t, b, `document.querySelectorAll('#chart-requests svg rect.bar').length`); n < 24 {
 		t.Errorf("the 24-hour chart has %d bars, want one per hour", n)
 	}
+	// No label is cut at the edge of its chart.
+	if cut := eval[[]string](t, b, clippedLabels); len(cut) > 0 {
+		t.Errorf("chart labels cut at the edge: %q", cut)
+	}
+	if zone := eval[string](t, b, `document.getElementById('usage-zone').textContent`); !strings.Contains(zone, "your zone") {
+		t.Errorf("the usage page says %q, want the zone its times are in", zone)
+	}
 	b.screenshot(t, "dashboard")
 	// Another range re-reads the API.
 	setValue(t, b, "usage-range", "7d")
 	b.do(t, "last week", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
 	waitFor[bool](t, b, "the chart by day", `(() => { const n = document.querySelectorAll('#chart-requests svg rect.bar').length; return n >= 7 && n <= 8; })()`)
+	if cut := eval[[]string](t, b, clippedLabels); len(cut) > 0 {
+		t.Errorf("chart labels cut at the edge: %q", cut)
+	}
+
+	// A reversed range is refused, and the last range's numbers go.
+	const totals = `Array.from(document.querySelectorAll('#usage-totals dd')).map(d => d.textContent).join(',')`
+	b.do(t, "custom range", chromedp.SetValue(chromedp.ID("usage-range"), "custom"))
+	setValue(t, b, "usage-from", "2001-01-02T00:00")
+	setValue(t, b, "usage-to", "2001-01-01T00:00")
+	b.do(t, "show the reversed range", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
+	msg := waitFor[string](t, b, "the refusal", `!document.getElementById('admin-error').hidden && document.getElementById('admin-error').textContent`)
+	if !strings.Contains(msg, "not after its start") {
+		t.Errorf("reversed range: message %q, want it to say the end is not after the start", msg)
+	}
+	if got := eval[string](t, b, totals+` + '|' + document.querySelectorAll('#usage-table tbody tr, #chart-requests svg, #chart-models svg').length`); got != "|0" {
+		t.Errorf("under the refusal: totals and rows %q, want none left from the last range", got)
+	}
+	// A range without traffic shows zeros, not the last range's numbers.
+	setValue(t, b, "usage-to", "2001-01-03T00:00")
+	b.do(t, "show an empty range", chromedp.Click(chromedp.CSS("#usage-form button[type=submit]")))
+	got := waitFor[string](t, b, "the empty range", `document.getElementById('admin-error').hidden && `+totals)
+	if got != "0,0,0,$0.0000" || eval[int](t, b, `document.querySelectorAll('#usage-table tbody tr').length`) != 0 {
+		t.Errorf("empty range: totals %q, want zeros and no rows", got)
+	}
 }
 
-// TestBrowserAdminKeys: the admin creates a key, sees it once, signs in to
-// the playground with it, then revokes it and the playground refuses it.
+// clippedLabels lists the text of every chart label that reaches past
+// either side of its chart.
+const clippedLabels = `Array.from(document.querySelectorAll('.chart svg text')).filter(t => {
+	const b = t.getBBox(), w = t.ownerSVGElement.viewBox.baseVal.width;
+	return b.x < 0 || b.x + b.width > w;
+}).map(t => t.textContent)`
+
+// TestBrowserAdminKeys: the admin creates a key, sees it once with a copy
+// button until leaving the tab, signs in to the playground with it, then
+// revokes it and the playground refuses it.
 func TestBrowserAdminKeys(t *testing.T) {
 	s := startBrowserApp(t)
 	b := newBrowser(t, 1280, 900)
@@ -182,6 +257,12 @@ func TestBrowserAdminKeys(t *testing.T) {
 	if n := eval[int](t, b, `document.querySelectorAll('#keys-table b').length`); n != 0 {
 		t.Errorf("the key's name made %d <b> elements", n)
 	}
+	// Shown once: a copy button, and gone once the tab is left.
+	checkCopySecret(t, b, "#key-created", key)
+	b.do(t, "leave the keys tab", chromedp.Click(chromedp.ID("tab-usage")), chromedp.Click(chromedp.ID("tab-keys")))
+	if strings.Contains(eval[string](t, b, `document.body.textContent`), key) || !eval[bool](t, b, `document.getElementById('key-created').hidden`) {
+		t.Error("after leaving the tab the new key is still on the page")
+	}
 
 	// The new key works in the playground, limited to its model.
 	p := newBrowser(t, 1280, 900)
@@ -199,4 +280,44 @@ func TestBrowserAdminKeys(t *testing.T) {
 	if !strings.Contains(msg, "401") {
 		t.Errorf("revoked key: message %q, want the 401 explained", msg)
 	}
+}
+
+// dead is a deployment that answers 500 to everything, as the routing
+// state reports it once its circuit opened.
+type dead struct {
+	failures  int
+	lastError string
+}
+
+// deadDeployment adds gpt4o-dead (priority 2, weight 3, 60 rpm, 6,000 tpm) in front of
+// an upstream that always fails, and sends chats to it until its circuit
+// opens.
+func deadDeployment(t *testing.T, s *browserApp) dead {
+	t.Helper()
+	up := httptest.NewServer(mock.New(mock.Options{Name: "dead", Faults: []mock.Fault{{Kind: mock.FaultStatus, Status: http.StatusInternalServerError}}}))
+	t.Cleanup(up.Close)
+	status, body := call(t, http.MethodPost, s.url+"/admin/v1/deployments", browserAdmin, map[string]any{
+		"id": "gpt4o-dead", "model": "gpt-4o-dead", "class": "openai-chat", "provider": "azure", "endpoint": up.URL,
+		"deployment": "gpt-4o", "api_key": "k", "priority": 2, "weight": 3, "rpm": 60, "tpm": 6000, "active": true,
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("add the dead deployment: status %d, %v", status, body)
+	}
+	var d dead
+	eventually(t, "the dead deployment's circuit to open", func() bool {
+		chat(t, s.url, "gpt-4o-dead")
+		_, routing := call(t, http.MethodGet, s.url+"/admin/v1/routing", browserAdmin, nil)
+		list, _ := routing["data"].([]any)
+		for _, x := range list {
+			st, _ := x.(map[string]any)
+			if st["id"] == "gpt4o-dead" && st["state"] == "circuit-open" {
+				f, _ := st["failures"].(float64)
+				d.failures = int(f)
+				d.lastError, _ = st["last_error"].(string)
+				return d.lastError != ""
+			}
+		}
+		return false
+	})
+	return d
 }

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -44,11 +45,14 @@ type browserApp struct {
 	app  *app
 	up   *httptest.Server // a healthy simulated Azure OpenAI resource
 	busy *mock.Server     // answers 429 to everything
+	// markdown streams a markdown answer, its second half once released.
+	markdown *markdownUpstream
 }
 
 // startBrowserApp serves the app over HTTP with these models:
 // gpt-4o (streams slowly enough to watch), gpt-4o-busy (always 429),
-// hostile (answers with markup), text-embedding-3-small and dall-e-3.
+// hostile (answers with markup), markdown (answers in markdown, see
+// markdownUpstream), text-embedding-3-small and dall-e-3.
 func startBrowserApp(t *testing.T) *browserApp {
 	t.Helper()
 	up := httptest.NewServer(mock.New(mock.Options{Name: "up", TokensPerSecond: 12}))
@@ -58,6 +62,10 @@ func startBrowserApp(t *testing.T) *browserApp {
 	t.Cleanup(busySrv.Close)
 	hostile := httptest.NewServer(http.HandlerFunc(hostileUpstream))
 	t.Cleanup(hostile.Close)
+	md := newMarkdownUpstream()
+	mdSrv := httptest.NewServer(md)
+	t.Cleanup(mdSrv.Close)
+	t.Cleanup(md.Release)
 
 	dep := func(id, model, class, endpoint string) config.Deployment {
 		return config.Deployment{ID: id, Model: model, Class: class, Provider: config.ProviderAzure, Endpoint: endpoint, Deployment: model, APIKey: "k"}
@@ -71,6 +79,7 @@ func startBrowserApp(t *testing.T) *browserApp {
 			dep("o4-up", "o4-mini", config.ClassChat, up.URL),
 			dep("gpt4o-busy", "gpt-4o-busy", config.ClassChat, busySrv.URL),
 			dep("hostile", "hostile", config.ClassChat, hostile.URL),
+			dep("markdown", "markdown", config.ClassChat, mdSrv.URL),
 			dep("embed-up", "text-embedding-3-small", config.ClassEmbeddings, up.URL),
 			dep("dalle-up", "dall-e-3", config.ClassImages, up.URL),
 		},
@@ -96,7 +105,7 @@ func startBrowserApp(t *testing.T) *browserApp {
 		stop()
 		wg.Wait()
 	})
-	return &browserApp{url: srv.URL, app: a, up: up, busy: busy}
+	return &browserApp{url: srv.URL, app: a, up: up, busy: busy, markdown: md}
 }
 
 // hostileUpstream streams a chat answer made of markup, as a model might
@@ -221,5 +230,17 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// zone sets the time zone and locale the tab's pages see: what a browser
+// elsewhere shows, with the date formats of en-US.
+func (b *browser) zone(t *testing.T, tz string) {
+	t.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz}); err != nil {
+		t.Fatalf("time zone %s: %v", tz, err)
+	}
+	if _, err := chromedp.Call(b.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "en-US"}); err != nil {
+		t.Fatalf("locale en-US: %v", err)
 	}
 }

@@ -11,14 +11,17 @@ import (
 	"github.com/chromedp/chromedp/kb"
 )
 
-// TestBrowserEvent: the admin creates an event whose name and description
-// carry markup; an attendee registers with the shared code from the
-// playground, sees the event (markdown rendered, markup as text) with its
-// caps, and chats; the admin sees the attendee, adds another, and when the
-// event is switched off the attendee is told so.
+// TestBrowserEvent: the admin creates an event in Asia/Kolkata whose name
+// and description carry markup; an attendee registers with the shared
+// code from the playground, sees the event (markdown rendered, markup as
+// text, times in the event's zone although the browser is in New York)
+// with its caps, and chats; the admin sees the attendee, adds another
+// whose key shows once with a copy button and goes when the tab is left,
+// and when the event is switched off the attendee is told so.
 func TestBrowserEvent(t *testing.T) {
 	s := startBrowserApp(t)
 	admin := newBrowser(t, 1280, 900)
+	admin.zone(t, "America/New_York")
 	adminSignIn(t, admin, s.url)
 	admin.do(t, "open events", chromedp.Click(chromedp.ID("tab-events")), chromedp.WaitVisible(chromedp.ID("ev-name")))
 
@@ -26,11 +29,16 @@ func TestBrowserEvent(t *testing.T) {
 		name        = `Hack <script>window.__xss = 3</script> Night`
 		description = "**Welcome** to the night.\n\n<script>window.__xss = 4</script>\n\nBring <img src=x onerror=\"window.__xss = 5\"> a laptop."
 	)
-	now := time.Now().UTC()
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().In(kolkata).Truncate(time.Minute)
+	start, end := now.Add(-time.Hour), now.Add(24*time.Hour)
 	for id, v := range map[string]string{
 		"ev-name": name, "ev-description": description,
-		"ev-start": now.Add(-time.Hour).Format("2006-01-02T15:04"), "ev-end": now.Add(24 * time.Hour).Format("2006-01-02T15:04"),
-		"ev-tz": "UTC", "ev-max-tokens": "64", "ev-daily": "50", "ev-models": "gpt-4o",
+		"ev-start": start.Format("2006-01-02T15:04"), "ev-end": end.Format("2006-01-02T15:04"),
+		"ev-tz": "Asia/Kolkata", "ev-max-tokens": "64", "ev-daily": "50", "ev-models": "gpt-4o",
 		"ev-org-name": "Ann", "ev-url": "https://example.com/hack", "ev-url-text": "Event site", "ev-code": "let-me-in",
 	} {
 		setValue(t, admin, id, v)
@@ -46,9 +54,13 @@ func TestBrowserEvent(t *testing.T) {
 	if !strings.Contains(row, name) {
 		t.Errorf("event row %q lacks the name as text", row)
 	}
+	// Start and end are the event's wall clock, its zone named, UTC on
+	// hover, whatever zone the browser is in.
+	checkZoned(t, admin, `#events-table tr[data-id="`+eventID+`"] td.start time`, start)
 
 	// An attendee registers in the playground and lands signed in.
 	p := newBrowser(t, 1280, 900)
+	p.zone(t, "America/New_York")
 	p.do(t, "open the playground", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.Click(chromedp.CSS("#register summary")), chromedp.WaitVisible(chromedp.ID("reg-event")))
 	setValue(t, p, "reg-event", eventID)
@@ -78,6 +90,10 @@ func TestBrowserEvent(t *testing.T) {
 	if v := eval[string](t, p, `String(window.__xss)`); v != "undefined" {
 		t.Errorf("the event's markup ran: window.__xss = %s", v)
 	}
+	checkZoned(t, p, `#event-facts time`, start)
+	if when := eval[string](t, p, `document.querySelector('#event-facts dd').textContent`); !strings.HasSuffix(when, "(Asia/Kolkata)") {
+		t.Errorf("event dates %q do not name the event's zone", when)
+	}
 	if max := eval[string](t, p, `document.getElementById('max-tokens').max`); max != "64" {
 		t.Errorf("max tokens slider bound = %s, want the event's cap 64", max)
 	}
@@ -91,14 +107,28 @@ func TestBrowserEvent(t *testing.T) {
 	admin.do(t, "attendees", chromedp.Click(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button`)),
 		chromedp.WaitVisible(chromedp.ID("attendees-card")))
 	waitFor[bool](t, admin, "bob in the list", `document.getElementById('attendees-table').textContent.includes('bob@example.com')`)
+	if zone := eval[string](t, admin, `document.getElementById('attendees-zone').textContent`); !strings.Contains(zone, "Asia/Kolkata") {
+		t.Errorf("the attendees table says %q, want the zone its times are in", zone)
+	}
 	setValue(t, admin, "attendee-name", "carol@example.com")
 	admin.do(t, "add an attendee", chromedp.Click(chromedp.CSS("#attendee-form button[type=submit]")))
-	if msg := waitFor[string](t, admin, "carol's key", `(() => { const n = document.getElementById('admin-notice'); return !n.hidden && n.textContent.includes('carol') && n.textContent; })()`); !regexp.MustCompile(`sk-\S+`).MatchString(msg) {
-		t.Errorf("attendee notice %q shows no key", msg)
+	carol := waitFor[string](t, admin, "carol's key", `(() => { const n = document.getElementById('attendee-key'); return !n.hidden && n.textContent.includes('carol') && n.querySelector('.secret-value').textContent; })()`)
+	if !strings.HasPrefix(carol, "sk-") {
+		t.Errorf("attendee key shown as %q", carol)
 	}
+	checkCopySecret(t, admin, "#attendee-key", carol)
 	waitFor[bool](t, admin, "carol in the list", `document.getElementById('attendees-table').textContent.includes('carol@example.com')`)
 	// The events table is redrawn last, with two attendees.
 	waitFor[bool](t, admin, "two attendees", `(() => { const r = document.querySelector('#events-table tr[data-id="`+eventID+`"]'); return !!r && r.children[5].textContent === '2'; })()`)
+
+	// The shown-once key goes when its tab is left.
+	admin.do(t, "leave the events tab", chromedp.Click(chromedp.ID("tab-keys")), chromedp.Click(chromedp.ID("tab-events")))
+	if n := eval[string](t, admin, `(() => { const n = document.getElementById('attendee-key'); return n.hidden ? '' : n.textContent; })()`); n != "" {
+		t.Errorf("after leaving the tab the key banner still says %q", n)
+	}
+	if strings.Contains(eval[string](t, admin, `document.body.textContent`), carol) {
+		t.Error("after leaving the tab the key is still on the page")
+	}
 
 	// Switched off, the event refuses the attendee with a 403 that says so.
 	admin.do(t, "deactivate", chromedp.Click(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button.secondary`)))
@@ -129,4 +159,31 @@ func attendeeStatus(t *testing.T, base string, p *browser) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// checkZoned: the <time> at sel shows the instant want as a wall clock of
+// want's zone (as the en-US locale writes it), and UTC on hover.
+func checkZoned(t *testing.T, b *browser, sel string, want time.Time) {
+	t.Helper()
+	got := waitFor[[]string](t, b, sel, `(() => { const e = document.querySelector('`+sel+`'); return e && [e.textContent.replace(/\u202f/g, ' '), e.title]; })()`)
+	if clock := want.Format("3:04 PM"); !strings.Contains(got[0], clock) || !strings.Contains(got[0], want.Format("Jan 2")) {
+		t.Errorf("%s shows %q, want %s on %s, the event's own wall clock", sel, got[0], clock, want.Format("Jan 2"))
+	}
+	if utc := want.UTC().Format("2006-01-02 15:04") + " UTC"; got[1] != utc {
+		t.Errorf("%s title = %q, want %q", sel, got[1], utc)
+	}
+}
+
+// checkCopySecret: the banner at sel has a copy button that puts the
+// secret on the clipboard.
+func checkCopySecret(t *testing.T, b *browser, sel, secret string) {
+	t.Helper()
+	b.do(t, "copy the key", chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = (text) => { window.__copied = text; return Promise.resolve(); }`),
+		chromedp.Click(chromedp.CSS(sel+` button.copy-secret`)))
+	if got := waitFor[string](t, b, "the copied key", `window.__copied`); got != secret {
+		t.Errorf("the copy button copied %q, want the key %q", got, secret)
+	}
+	if got := waitFor[string](t, b, "the button saying so", `document.querySelector('`+sel+` button.copy-secret').textContent`); got != "Copied" {
+		t.Errorf("after copying the button says %q, want Copied", got)
+	}
 }

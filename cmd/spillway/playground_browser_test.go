@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -12,8 +15,9 @@ import (
 
 // TestBrowserPlayground signs in to the playground with the keyboard,
 // watches a chat answer stream in token by token, stops and regenerates
-// one, hits a 429, gets an answer full of markup shown as text, and uses
-// the embeddings and images tabs.
+// one, hits a 429, gets a markdown answer rendered as it streams and an
+// answer full of markup shown as text, and uses the embeddings and images
+// tabs.
 func TestBrowserPlayground(t *testing.T) {
 	s := startBrowserApp(t)
 	b := newBrowser(t, 1280, 900)
@@ -62,6 +66,8 @@ func TestBrowserPlayground(t *testing.T) {
 		const m = document.querySelector('#messages .message.assistant[data-state=done] .content');
 		return m && m.textContent;
 	})()`)
+	// Rendered as markdown, the text ends with the paragraph's newline.
+	partial, final = strings.TrimSpace(partial), strings.TrimSpace(final)
 	if !strings.HasPrefix(final, partial) || len(final) <= len(partial) {
 		t.Errorf("streaming: saw %q while streaming, then %q; want the answer to grow from what was shown", partial, final)
 	}
@@ -97,14 +103,17 @@ func TestBrowserPlayground(t *testing.T) {
 		t.Error("the busy upstream saw no request")
 	}
 
+	// A markdown answer renders while it streams, with raw HTML as text.
+	checkMarkdownAnswer(t, s, b)
+
 	// A model answer full of markup is shown as text and runs nothing.
 	b.do(t, "ask the hostile model", chromedp.Evaluate[chromedp.Void](`document.getElementById("chat-model").value = "hostile"`),
 		chromedp.SendKeys(chromedp.ID("prompt"), "Write some HTML"+kb.Enter))
 	got := waitFor[string](t, b, "the hostile answer", `(() => {
-		const m = document.querySelector('#messages .message.assistant[data-state=done] .content');
-		return m && m.textContent;
+		const m = Array.from(document.querySelectorAll('#messages .message.assistant')).pop();
+		return m && m.dataset.state === 'done' && m.querySelector('.content').textContent;
 	})()`)
-	if got != xssAnswer {
+	if got = strings.TrimSpace(got); got != xssAnswer {
 		t.Errorf("hostile answer shown as %q, want the text %q", got, xssAnswer)
 	}
 	if n := eval[int](t, b, `document.querySelectorAll('#messages script, #messages img').length`); n != 0 {
@@ -165,4 +174,99 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// markdownAnswer is what the markdown upstream streams: the pieces a
+// rendered answer has, and raw HTML that must stay text. Everything
+// before markdownGate streams at once; the rest once released.
+const (
+	markdownAnswer = "## Steps\n\n1. Open the **portal**\n2. Add a deployment\n\n" +
+		"| model | tier |\n|:--|--:|\n| gpt-4o | 1 |\n\n" +
+		"```go\nfmt.Println(\"<b>hi</b>\")\n```\n\n" +
+		"Raw <b>bold</b> and <img src=x onerror=\"window.__xss = 7\"> here.\n\n" +
+		"<script>window.__xss = 8</script>\n\n" +
+		"[a link](javascript:window.__xss=9) and ![a picture](http://192.0.2.1/p.png)\n"
+	markdownGate = "fmt.Println("
+)
+
+// markdownUpstream streams markdownAnswer as a chat answer, stopping
+// before its code block ends until Release, so a test sees the answer
+// rendered while it is still streaming.
+type markdownUpstream struct {
+	release chan struct{}
+	once    sync.Once
+}
+
+func newMarkdownUpstream() *markdownUpstream {
+	return &markdownUpstream{release: make(chan struct{})}
+}
+
+// Release lets every answer, now and later, stream to its end.
+func (m *markdownUpstream) Release() { m.once.Do(func() { close(m.release) }) }
+
+func (m *markdownUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/event-stream")
+	chunk := func(s string) {
+		fmt.Fprintf(w, "data: {\"id\":\"md\",\"object\":\"chat.completion.chunk\",\"model\":\"markdown\",\"choices\":[{\"index\":0,\"delta\":{\"content\":%q}}]}\n\n", s)
+		w.(http.Flusher).Flush()
+	}
+	cut := strings.Index(markdownAnswer, markdownGate) + len(markdownGate)
+	for _, line := range strings.SplitAfter(markdownAnswer[:cut], "\n") {
+		chunk(line)
+	}
+	select {
+	case <-m.release:
+	case <-r.Context().Done():
+		return
+	}
+	for _, line := range strings.SplitAfter(markdownAnswer[cut:], "\n") {
+		chunk(line)
+	}
+	fmt.Fprint(w, "data: {\"id\":\"md\",\"object\":\"chat.completion.chunk\",\"model\":\"markdown\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":60,\"total_tokens\":65}}\n\ndata: [DONE]\n\n")
+}
+
+// checkMarkdownAnswer asks the markdown model: the heading, list, table
+// and code block show while the answer is still streaming; the finished
+// answer has a code block with its language and a copy button that
+// copies the code; raw HTML, a javascript: link and a foreign image
+// become text and an inert link, and nothing runs.
+func checkMarkdownAnswer(t *testing.T, s *browserApp, b *browser) {
+	t.Helper()
+	b.do(t, "ask the markdown model", chromedp.Evaluate[chromedp.Void](`document.getElementById("chat-model").value = "markdown"`),
+		chromedp.SendKeys(chromedp.ID("prompt"), "How do I add a deployment?"+kb.Enter))
+	partial := waitFor[string](t, b, "the half-streamed answer rendered", `(() => {
+		const c = document.querySelector('#messages .message.assistant.streaming .content');
+		return c && c.querySelector('pre') && c.querySelector('table') &&
+			[c.querySelector('h3').textContent, c.querySelectorAll('ol li').length, c.querySelector('strong').textContent, c.querySelector('th').textContent].join('|');
+	})()`)
+	if partial != "Steps|2|portal|model" {
+		t.Errorf("while streaming: heading|items|bold|header = %q, want Steps|2|portal|model", partial)
+	}
+	s.markdown.Release()
+	waitFor[bool](t, b, "the finished answer", `!!document.querySelector('#messages .message.assistant[data-state=done] .code-block')`)
+	const answer = `document.querySelector('#messages .message.assistant[data-state=done] .content')`
+	if got := eval[string](t, b, answer+`.querySelector('.code-lang').textContent`); got != "go" {
+		t.Errorf("code block language label = %q, want go", got)
+	}
+	b.do(t, "copy the code", chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = (text) => { window.__copied = text; return Promise.resolve(); }`),
+		chromedp.Click(chromedp.CSS(`#messages .message.assistant[data-state=done] button.copy-code`)))
+	if got := waitFor[string](t, b, "the copied code", `window.__copied`); got != "fmt.Println(\"<b>hi</b>\")\n" {
+		t.Errorf("copied %q, want the code block's text", got)
+	}
+	text := eval[string](t, b, answer+`.textContent`)
+	for _, want := range []string{`Raw <b>bold</b> and <img src=x onerror="window.__xss = 7"> here.`, `<script>window.__xss = 8</script>`, "a link", "a picture"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("answer text %q lacks %q", text, want)
+		}
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#messages script, #messages img, #messages b, #messages [onerror]').length`); n != 0 {
+		t.Errorf("the answer made %d script, img or b elements", n)
+	}
+	links := eval[[]string](t, b, `Array.from(`+answer+`.querySelectorAll('a')).map(a => a.textContent + '=' + (a.getAttribute('href') || '') + ' ' + a.rel)`)
+	if want := []string{"a link= noopener noreferrer nofollow", "a picture=http://192.0.2.1/p.png noopener noreferrer nofollow"}; strings.Join(links, "|") != strings.Join(want, "|") {
+		t.Errorf("answer links = %q, want %q", links, want)
+	}
+	if v := eval[string](t, b, `String(window.__xss)`); v != "undefined" {
+		t.Errorf("the answer's markup ran: window.__xss = %s", v)
+	}
 }

@@ -36,7 +36,6 @@ function notice(text) {
 
 const num = (id) => Number($(id).value || 0);
 const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean);
-const button = (text, onclick, cls) => el('button', { type: 'button', class: cls || 'small', onclick }, text);
 
 // --- deployments ----------------------------------------------------------
 
@@ -46,33 +45,70 @@ async function loadDeployments() {
   const [deps, routing] = await Promise.all([api('GET', '/admin/v1/deployments'), api('GET', '/admin/v1/routing')]);
   deployments = deps.data || [];
   const live = new Map((routing.data || []).map((s) => [s.id, s]));
-  const tbody = $('deployments-table').tBodies[0];
+  const table = $('deployments-table');
+  const tbody = table.tBodies[0];
   const old = new Map(Array.from(tbody.rows).map((r) => [r.dataset.id, r]));
   const rows = deployments.map((d) => {
-    const s = live.get(d.id) || { state: d.active ? 'not routed yet' : 'inactive', requests: 0 };
-    const stateText = s.state + (s.cooldown_until ? ' until ' + new Date(s.cooldown_until).toLocaleTimeString() : '');
+    const s = live.get(d.id) || { state: d.active ? 'not routed yet' : 'inactive', requests: 0, failures: 0, in_flight: 0 };
     const cells = [
-      el('td', { class: 'mono' }, d.id), el('td', {}, d.model), el('td', {}, d.class), el('td', {}, d.provider),
-      el('td', { class: 'mono clip' }, d.endpoint), el('td', {}, String(d.priority)),
-      el('td', {}, el('span', { class: 'state state-' + s.state.replace(/\W+/g, '-') }, stateText)),
-      el('td', {}, fmtNumber(s.requests)), el('td', {}, d.source)];
+      el('td', { class: 'deployment' }, el('span', { class: 'mono' }, d.id), el('span', { class: 'detail' }, d.model + ' · ' + d.class)),
+      el('td', { class: 'endpoint' }, el('span', {}, d.provider), el('span', { class: 'detail mono clip', title: d.endpoint }, d.endpoint)),
+      el('td', { class: 'priority' }, String(d.priority)),
+      el('td', { class: 'weight' }, String(d.weight === undefined ? 1 : d.weight)),
+      el('td', { class: 'limits' }, el('span', { class: 'rpm' }, d.rpm ? fmtNumber(d.rpm) + ' rpm' : 'no rpm limit'),
+        el('span', { class: 'tpm detail' }, d.tpm ? fmtNumber(d.tpm) + ' tpm' : 'no tpm limit')),
+      el('td', { class: 'state-cell' }, el('span', { class: 'state state-' + s.state.replace(/\W+/g, '-') }, s.state), stateDetails(s)),
+      el('td', { class: 'in-flight' }, fmtNumber(s.in_flight)),
+      el('td', { class: 'requests' }, fmtNumber(s.requests)),
+      el('td', { class: 'failures' }, fmtNumber(s.failures)),
+      el('td', { class: 'last-error error-text' }, s.last_error || '')];
+    labelCells(table, [el('tr', {}, cells)]);
     const actionsKey = d.source + ':' + d.active;
     // The live state refreshes every few seconds: change the cells in
     // place and keep the buttons, so focus and a click in progress stay.
     let tr = old.get(d.id);
     if (tr && tr.dataset.actions === actionsKey) {
-      cells.forEach((c, i) => { if (tr.cells[i].innerHTML !== c.innerHTML) tr.cells[i].replaceWith(c); });
+      cells.forEach((c, i) => { if (tr.cells[i].outerHTML !== c.outerHTML) tr.cells[i].replaceWith(c); });
       return tr;
     }
     const actions = d.source === 'store'
-      ? [button('Edit', () => editDeployment(latest(d))), button(d.active ? 'Deactivate' : 'Activate', () => setActive(d, !d.active), 'small secondary')]
-      : [el('span', { class: 'muted' }, 'config file')];
+      ? [el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + d.id, onclick: () => editDeployment(latest(d)) }, 'Edit'),
+        el('button', { type: 'button', class: 'small secondary', 'aria-label': (d.active ? 'Deactivate: ' : 'Activate: ') + d.id, onclick: () => setActive(d, !d.active) }, d.active ? 'Deactivate' : 'Activate')]
+      : [el('span', { class: 'muted' }, 'from the config file')];
     tr = el('tr', { 'data-id': d.id }, cells, el('td', { class: 'actions' }, actions));
     tr.dataset.actions = actionsKey;
     return tr;
   });
   if (rows.length !== tbody.rows.length || rows.some((r, i) => tbody.rows[i] !== r)) tbody.replaceChildren(...rows);
-  $('routing-updated').textContent = 'live state at ' + new Date().toLocaleTimeString();
+  $('routing-updated').replaceChildren('Live state at ', timeIn(Date.now(), browserZone, { timeStyle: 'medium' }, false),
+    '; times in your zone, ' + browserZone + '.');
+}
+
+// probeEvery is how often the gateway probes an open circuit whose open
+// period (routing.circuit_open) is over.
+const probeEvery = '5 s';
+
+// stateDetails explains a deployment's state: why it is out of rotation
+// and until when, or when it will be tried again.
+function stateDetails(s) {
+  const at = (t) => timeIn(t, browserZone, { timeStyle: 'medium' }, false);
+  const line = (...parts) => el('span', { class: 'detail' }, ...parts);
+  switch (s.state) {
+    case 'cooling':
+      return [s.cooldown_reason ? line(s.cooldown_reason) : null, s.cooldown_until ? line('cooldown ends ', at(s.cooldown_until)) : null];
+    case 'full':
+      return s.full_until ? line('at its rpm/tpm limit until ', at(s.full_until)) : line('at its rpm/tpm limit');
+    case 'circuit-open':
+      return [line('out of rotation after failures in a row'),
+        s.probe_at ? line('next probe ', at(s.probe_at))
+          : line('probed every ' + probeEvery + ' once routing.circuit_open (default 30 s) is over')];
+    case 'half-open':
+      return line('open period over: the next request or probe decides');
+    case 'not routed yet':
+      return line('the router has not loaded it yet');
+    default:
+      return null;
+  }
 }
 
 // latest is the latest listing of d: a kept row's buttons outlive the
@@ -147,17 +183,18 @@ async function loadEvents() {
   const body = await api('GET', '/admin/v1/events');
   const rows = (body.data || []).map((e) => el('tr', { 'data-id': e.id },
     el('td', {}, e.name), el('td', { class: 'mono' }, e.id),
-    el('td', {}, new Date(e.start).toLocaleString()), el('td', {}, new Date(e.end).toLocaleString()),
+    // An event's times are wall clocks of its own zone.
+    el('td', { class: 'start' }, timeIn(e.start, e.time_zone)), el('td', { class: 'end' }, timeIn(e.end, e.time_zone)),
     el('td', {}, (e.max_token_cap ? e.max_token_cap + ' tokens' : 'no token cap') + ' · ' + (e.daily_request_cap ? e.daily_request_cap + '/day' : 'no daily cap')),
     el('td', {}, fmtNumber(e.attendees)), el('td', {}, e.active ? 'yes' : 'no'),
     el('td', { class: 'actions' },
-      button('Attendees', () => selectEvent(e)),
+      el('button', { type: 'button', class: 'small attendees', 'aria-label': 'Attendees: ' + e.name, onclick: () => selectEvent(e) }, 'Attendees'),
       // Every row has these buttons: the label names the event for a
       // screen reader, and still starts with the word that is shown.
       el('button', { type: 'button', class: 'small report', 'aria-label': 'Report: ' + e.name, onclick: () => openReport(e) }, 'Report'),
       el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + e.name, onclick: () => editEvent(e) }, 'Edit'),
-      button(e.active ? 'Deactivate' : 'Activate', () => patchEvent(e, { active: !e.active }), 'small secondary'))));
-  $('events-table').tBodies[0].replaceChildren(...rows);
+      el('button', { type: 'button', class: 'small secondary', 'aria-label': (e.active ? 'Deactivate: ' : 'Activate: ') + e.name, onclick: () => patchEvent(e, { active: !e.active }) }, e.active ? 'Deactivate' : 'Activate'))));
+  fillTable($('events-table'), rows);
 }
 
 async function patchEvent(e, change) {
@@ -261,15 +298,17 @@ async function saveEvent(ev) {
 }
 
 async function selectEvent(e) {
+  if (!selectedEvent || selectedEvent.id !== e.id) clearSecrets();
   selectedEvent = e;
   $('attendees-event').textContent = e.name + ' (' + e.id + ')';
+  $('attendees-zone').textContent = 'Registration times in the event\'s zone, ' + inZone(e.start, e.time_zone).zone + '; hover for UTC.';
   $('attendees-card').hidden = false;
   try {
     const body = await api('GET', '/admin/v1/events/' + encodeURIComponent(e.id) + '/attendees');
     const rows = (body.data || []).map((a) => el('tr', {},
       el('td', {}, a.attendee), el('td', { class: 'mono' }, a.prefix + '…'), el('td', {}, a.status),
-      el('td', {}, new Date(a.created_at).toLocaleString())));
-    $('attendees-table').tBodies[0].replaceChildren(...rows);
+      el('td', {}, timeIn(a.created_at, e.time_zone, null, false))));
+    fillTable($('attendees-table'), rows);
   } catch (err) { report(err); }
 }
 
@@ -278,9 +317,10 @@ async function addAttendee(ev) {
   if (!selectedEvent) return;
   try {
     const a = await api('POST', '/admin/v1/events/' + encodeURIComponent(selectedEvent.id) + '/attendees', { attendee: $('attendee-name').value.trim() });
-    notice('Key for ' + a.attendee + ': ' + a.key + ' (shown once).');
+    report(null);
     $('attendee-form').reset();
     await selectEvent(selectedEvent);
+    showSecret($('attendee-key'), 'Key for ' + a.attendee + ': ', a.key, ' — copy it now, it is shown only once.');
     await loadEvents();
   } catch (err) { report(err); }
 }
@@ -361,10 +401,10 @@ function drawReport(r) {
   barChart($('report-active'), perDay('active_attendees', 'active attendees'), Object.assign({ label: 'Active attendees per day' }, size));
   barChart($('report-requests'), perDay('requests', 'requests'), Object.assign({ label: 'Requests per day' }, size));
   barChart($('report-tokens'), perDay('total_tokens', 'tokens'), Object.assign({ label: 'Tokens per day' }, size));
-  $('report-days-table').tBodies[0].replaceChildren(...days.map((d) => el('tr', {},
+  fillTable($('report-days-table'), days.map((d) => el('tr', {},
     el('td', {}, d.day), el('td', {}, fmtNumber(d.active_attendees)), el('td', {}, fmtNumber(d.requests)),
     el('td', {}, fmtNumber(d.errors)), el('td', {}, fmtNumber(d.total_tokens)))));
-  $('report-models-table').tBodies[0].replaceChildren(...(r.models || []).map((m) => el('tr', {},
+  fillTable($('report-models-table'), (r.models || []).map((m) => el('tr', {},
     el('td', {}, m.model || '(none)'), el('td', {}, fmtNumber(m.requests)), el('td', {}, fmtNumber(m.errors)),
     el('td', {}, fmtNumber(m.prompt_tokens)), el('td', {}, fmtNumber(m.completion_tokens)), el('td', {}, fmtNumber(m.total_tokens)),
     el('td', {}, '$' + Number(m.cost || 0).toFixed(4)))));
@@ -380,8 +420,9 @@ async function loadKeys() {
     el('td', {}, [k.rpm ? k.rpm + ' rpm' : '', k.tpm ? k.tpm + ' tpm' : '', k.max_tokens ? k.max_tokens + ' max tokens' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, k.event_id ? k.event_id + (k.attendee ? ' / ' + k.attendee : '') : ''),
     el('td', {}, k.status),
-    el('td', { class: 'actions' }, k.status === 'active' ? button('Revoke', () => revokeKey(k), 'small secondary') : null)));
-  $('keys-table').tBodies[0].replaceChildren(...rows);
+    el('td', { class: 'actions' }, k.status === 'active'
+      ? el('button', { type: 'button', class: 'small secondary', 'aria-label': 'Revoke: ' + k.prefix + '… (' + k.name + ')', onclick: () => revokeKey(k) }, 'Revoke') : null)));
+  fillTable($('keys-table'), rows);
 }
 
 async function createKey(ev) {
@@ -394,7 +435,7 @@ async function createKey(ev) {
   try {
     const k = await api('POST', '/admin/v1/keys', body);
     $('key-form').reset();
-    show($('key-created'), 'Key ' + k.name + ': ' + k.key + ' — copy it now, it is shown only once.');
+    showSecret($('key-created'), 'Key ' + k.name + ': ', k.key, ' — copy it now, it is shown only once.');
     await loadKeys();
   } catch (err) { report(err); }
 }
@@ -410,6 +451,9 @@ async function revokeKey(k) {
 
 // --- usage --------------------------------------------------------------------
 
+// usageSeq numbers usage loads: only the latest may draw.
+let usageSeq = 0;
+
 const ranges = { '1h': 3600e3, '24h': 86400e3, '7d': 7 * 86400e3, '30d': 30 * 86400e3 };
 
 // usageRange returns [from, to] as RFC 3339 strings.
@@ -418,6 +462,7 @@ function usageRange() {
   if (r === 'custom') {
     const from = new Date($('usage-from').value), to = new Date($('usage-to').value);
     if (isNaN(from) || isNaN(to)) throw { status: 400, message: 'Pick a start and an end for a custom range.' };
+    if (to <= from) throw { status: 400, message: 'The end of the range is not after its start.' };
     return [from.toISOString(), to.toISOString(), (to - from) > 2 * 86400e3 ? 'day' : 'hour'];
   }
   const to = new Date(Date.now() + 1000);
@@ -425,14 +470,26 @@ function usageRange() {
   return [from.toISOString(), to.toISOString(), ranges[r] > 2 * 86400e3 ? 'day' : 'hour'];
 }
 
+// clearUsage empties the dashboard, so a range that cannot be shown
+// never leaves the last range's numbers under its error.
+function clearUsage() {
+  $('usage-totals').replaceChildren();
+  $('chart-requests').replaceChildren();
+  $('chart-models').replaceChildren();
+  $('usage-table').tBodies[0].replaceChildren();
+}
+
 async function loadUsage(ev) {
   if (ev) ev.preventDefault();
+  const seq = ++usageSeq;
   let from, to, bucket;
-  try { [from, to, bucket] = usageRange(); } catch (e) { report(e); return; }
+  $('usage-zone').textContent = 'Times in your zone, ' + browserZone + '.';
+  try { [from, to, bucket] = usageRange(); } catch (e) { clearUsage(); report(e); return; }
   const q = (group) => '/admin/v1/usage?' + new URLSearchParams({ from, to, group_by: group }).toString();
   $('usage-csv').href = q('model') + '&format=csv';
   try {
     const [series, models] = await Promise.all([api('GET', q(bucket)), api('GET', q('model'))]);
+    if (seq !== usageSeq) return;
     const byTime = fillBuckets(series.data || [], from, to, bucket);
     const byModel = models.data || [];
     barChart($('chart-requests'), byTime.map((r) => ({ label: shortBucket(r.group, bucket), value: r.requests, title: r.group + ': ' + fmtNumber(r.requests) + ' requests, ' + fmtNumber(r.errors) + ' errors' })),
@@ -446,12 +503,16 @@ async function loadUsage(ev) {
       ['Tokens', fmtNumber(sum('total_tokens'))], ['Cost', '$' + sum('cost').toFixed(4)]]) {
       totals.append(el('div', {}, el('dt', {}, k), el('dd', {}, v)));
     }
-    $('usage-table').tBodies[0].replaceChildren(...byModel.map((r) => el('tr', {},
+    fillTable($('usage-table'), byModel.map((r) => el('tr', {},
       el('td', {}, r.group || '(none)'), el('td', {}, fmtNumber(r.requests)), el('td', {}, fmtNumber(r.errors)),
       el('td', {}, fmtNumber(r.prompt_tokens)), el('td', {}, fmtNumber(r.completion_tokens)),
       el('td', {}, '$' + Number(r.cost || 0).toFixed(4)), el('td', {}, String(Math.round(r.p50_latency_ms))), el('td', {}, String(Math.round(r.p95_latency_ms))))));
     report(null);
-  } catch (e) { report(e); }
+  } catch (e) {
+    if (seq !== usageSeq) return;
+    clearUsage();
+    report(e);
+  }
 }
 
 // fillBuckets adds the hours or days without traffic, so the chart is a
@@ -489,7 +550,8 @@ function load(name) {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
-  setupTabs(document.querySelector('[role=tablist]'), load);
+  // Leaving a tab takes a shown-once key off the screen.
+  setupTabs(document.querySelector('[role=tablist]'), (name) => { clearSecrets(); load(name); });
   $('deployment-form').addEventListener('submit', saveDeployment);
   $('dep-cancel').addEventListener('click', resetDeploymentForm);
   $('event-form').addEventListener('submit', saveEvent);

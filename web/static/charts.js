@@ -47,11 +47,27 @@ function barChart(container, rows, opts) {
       const rect = svg('rect', { x: x + band * 0.1, y: pad.top + h - bh, width: Math.max(1, band * 0.8), height: bh, class: 'bar series-0' });
       rect.append(svg('title', {}, r.title || r.label + ': ' + fmtNumber(r.value)));
       root.append(rect);
-      if (i % every === 0) root.append(svg('text', { x: x + band / 2, y: o.height - 8, class: 'label', 'text-anchor': 'middle' }, r.label));
+      if (i % every === 0) root.append(axisLabel(x + band / 2, o.height - 8, o.width, r.label));
     });
   }
   root.append(svg('line', { x1: pad.left, y1: pad.top + h, x2: pad.left + w, y2: pad.top + h, class: 'axis-line' }));
   container.append(root);
+}
+
+// labelWidth estimates a label's width at the charts' 11px font, in
+// viewBox units; wide enough for digits and letters alike.
+function labelWidth(s) {
+  return String(s).length * 6.6;
+}
+
+// axisLabel is an x-axis label centred under its bar, unless that would
+// cut it at either edge of the chart: then it lines up with the edge.
+function axisLabel(x, y, width, text) {
+  const half = labelWidth(text) / 2;
+  let anchor = 'middle';
+  if (x + half > width - 2) { x = width - 2; anchor = 'end'; }
+  else if (x - half < 2) { x = 2; anchor = 'start'; }
+  return svg('text', { x, y, class: 'label', 'text-anchor': anchor }, text);
 }
 
 function truncate(s, n) {

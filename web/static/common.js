@@ -1,6 +1,7 @@
 // Shared by the playground and the admin portal: a tiny DOM builder that
-// only ever sets text (never HTML), accessible tabs, and one place that
-// turns a gateway error into a sentence.
+// only ever sets text (never HTML), accessible tabs, times shown in a named
+// zone, shown-once secrets, tables that turn into cards on a phone, and one
+// place that turns a gateway error into a sentence.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -114,4 +115,98 @@ function explain(e) {
 
 function fmtNumber(n) {
   return Number(n || 0).toLocaleString();
+}
+
+// --- times --------------------------------------------------------------------
+
+// browserZone is the IANA zone the browser runs in.
+const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+
+// inZone formats the instant t as a date and time in the IANA zone tz, in
+// the reader's language. An unknown zone falls back to UTC, and says so.
+function inZone(t, tz, opts) {
+  const o = opts || { dateStyle: 'medium', timeStyle: 'short' };
+  try {
+    return { text: new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: tz }, o)).format(new Date(t)), zone: tz };
+  } catch (_) {
+    return { text: new Intl.DateTimeFormat(undefined, Object.assign({ timeZone: 'UTC' }, o)).format(new Date(t)), zone: 'UTC' };
+  }
+}
+
+// utcText is t as "2026-12-01 03:30 UTC", what a time shows on hover.
+function utcText(t) {
+  const d = new Date(t);
+  return isNaN(d) ? '' : d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
+}
+
+// timeIn is a <time> element showing t in zone tz with the zone named
+// (unless named is false, when a heading names it) and UTC on hover.
+function timeIn(t, tz, opts, named) {
+  const f = inZone(t, tz, opts);
+  const d = new Date(t);
+  return el('time', { datetime: isNaN(d) ? null : d.toISOString(), title: utcText(t) },
+    named === false ? f.text : f.text + ' (' + f.zone + ')');
+}
+
+// --- shown-once secrets ---------------------------------------------------------
+
+// showSecret fills a banner with a sentence, the secret and a copy button.
+// Banners are cleared by clearSecrets when their tab is left, so a key
+// shown once is not left on screen for whoever looks next.
+function showSecret(banner, before, secret, after) {
+  const value = el('code', { class: 'secret-value' }, secret);
+  const copy = el('button', { type: 'button', class: 'small secondary copy-secret' }, 'Copy');
+  copy.addEventListener('click', async () => copied(copy, await copyText(secret)));
+  banner.replaceChildren(el('span', {}, before, value, after || ''), ' ', copy);
+  banner.classList.add('secret');
+  banner.hidden = false;
+}
+
+function clearSecrets() {
+  for (const b of document.querySelectorAll('.secret')) {
+    b.replaceChildren();
+    b.hidden = true;
+    b.classList.remove('secret');
+  }
+}
+
+// copyText puts text on the clipboard, falling back to a selection and
+// the copy command where the Clipboard API is refused.
+async function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    try { await navigator.clipboard.writeText(text); return true; } catch (_) { /* fall back */ }
+  }
+  const area = el('textarea', { class: 'visually-hidden', 'aria-hidden': 'true', tabindex: '-1' });
+  area.value = text;
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try { ok = document.execCommand('copy'); } catch (_) { ok = false; }
+  area.remove();
+  return ok;
+}
+
+// copied says on a copy button, for a moment, whether it worked.
+function copied(button, ok) {
+  const label = button.dataset.label || button.textContent;
+  button.dataset.label = label;
+  button.textContent = ok ? 'Copied' : 'Copy failed';
+  setTimeout(() => { button.textContent = label; }, 2000);
+}
+
+// --- tables -----------------------------------------------------------------------
+
+// labelCells names each cell of a row after its column, which a phone
+// shows beside the value when the table turns into cards.
+function labelCells(table, rows) {
+  const names = Array.from(table.tHead.rows[0].cells).map((th) => th.textContent.trim());
+  for (const tr of rows) {
+    Array.from(tr.cells).forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+  }
+  return rows;
+}
+
+// fillTable replaces a table's rows.
+function fillTable(table, rows) {
+  table.tBodies[0].replaceChildren(...labelCells(table, rows));
 }

@@ -1,16 +1,23 @@
 // The playground: signs in with a client or attendee key (kept in
 // sessionStorage for this tab, never in a URL), then talks to the
 // gateway's own OpenAI-style routes. Chat answers stream over SSE read
-// from fetch's ReadableStream, so tokens show as they arrive.
+// from fetch's ReadableStream and render as markdown as they arrive; the
+// conversation and its settings stay in the tab's sessionStorage, so a
+// reload keeps them and signing out forgets them.
 'use strict';
 
 const KEY = 'spillway.key';
+const CHAT = 'spillway.chat';
 const DEFAULT_MAX_TOKENS = 4096;
+// maxImport bounds an imported chat file.
+const maxImport = 1 << 20;
 const state = {
   key: sessionStorage.getItem(KEY) || '',
   models: { chat: [], images: [], embeddings: [] },
-  history: [],       // [{role, content}] without the system message
-  controller: null,  // the AbortController of the answer in flight
+  // history is the conversation without the system message:
+  // [{role, content, stats?, outcome?}].
+  history: [],
+  controller: null, // the AbortController of the answer in flight
 };
 
 function headers() {
@@ -95,6 +102,7 @@ async function signIn(key) {
   $('tab-images').hidden = access.models.images.length === 0;
   $('tab-embeddings').hidden = access.models.embeddings.length === 0;
   applyCaps(access.info);
+  restoreChat();
   await showEvent(access.info);
   $('prompt').focus();
 }
@@ -124,35 +132,59 @@ async function showEvent(info) {
     // Rendered by the server with raw HTML shown as text and dangerous
     // links dropped; the page's CSP forbids inline scripts besides.
     const resp = await fetch('/ui/markdown', { method: 'POST', headers: { 'Content-Type': 'text/markdown' }, body: info.description });
-    if (resp.ok) desc.innerHTML = await resp.text();
-    else desc.textContent = info.description;
+    if (resp.ok) {
+      desc.innerHTML = await resp.text();
+      nestHeadings(desc, 2); // under the event's name
+    } else desc.textContent = info.description;
   }
   const facts = $('event-facts');
   facts.replaceChildren();
-  const fact = (k, v) => { if (v) facts.append(el('dt', {}, k), el('dd', {}, v)); };
-  const when = (s) => (s ? new Date(s).toLocaleString() : '');
-  if (info.start || info.end) fact('When', when(info.start) + ' – ' + when(info.end) + (info.time_zone ? ' (' + info.time_zone + ')' : ''));
+  const fact = (k, ...v) => { if (v.length && v[0]) facts.append(el('dt', {}, k), el('dd', {}, ...v)); };
+  // The event's times are wall clocks of its own zone, wherever the
+  // browser is: shown there, the zone named, UTC on hover.
+  const tz = info.time_zone || 'UTC';
+  const opts = { weekday: 'short', year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
+  if (info.start && info.end) {
+    const zone = inZone(info.start, tz).zone;
+    fact('When', timeIn(info.start, tz, opts, false), ' – ', timeIn(info.end, tz, opts, false), ' (' + zone + ')');
+  }
   if (info.max_token_cap) fact('Max tokens per request', fmtNumber(info.max_token_cap));
-  if (info.daily_request_cap) fact('Requests per day', fmtNumber(info.daily_request_cap));
+  if (info.daily_request_cap) fact('Requests per day', fmtNumber(info.daily_request_cap) + ' (the count restarts at midnight UTC)');
   if (info.organizer_name || info.organizer_email) fact('Organiser', [info.organizer_name, info.organizer_email].filter(Boolean).join(' · '));
   if (info.event_url && /^https?:\/\//i.test(info.event_url)) {
-    facts.append(el('dt', {}, 'More'), el('dd', {}, el('a', { href: info.event_url, rel: 'noopener noreferrer', target: '_blank' }, info.event_url_text || info.event_url)));
+    fact('More', el('a', { href: info.event_url, rel: 'noopener noreferrer', target: '_blank' }, info.event_url_text || info.event_url));
   }
   card.hidden = false;
 }
 
+// signOut forgets the key and resets everything the last user saw or set:
+// conversation, errors, settings, results, the event, secrets.
 function signOut() {
   if (state.controller) state.controller.abort();
   sessionStorage.removeItem(KEY);
+  sessionStorage.removeItem(CHAT);
   state.key = '';
   state.history = [];
-  $('messages').replaceChildren();
-  show($('workspace-notice'), '');
+  state.models = { chat: [], images: [], embeddings: [] };
+  clearSecrets();
+  $('max-tokens').max = String(DEFAULT_MAX_TOKENS);
+  for (const id of ['signin-form', 'register-form', 'setup-form', 'chat-form', 'images-form', 'embeddings-form']) $(id).reset();
+  for (const id of ['chat-model', 'images-model', 'embeddings-model', 'messages', 'images-result', 'embeddings-result',
+    'event-name', 'event-description', 'event-facts']) $(id).replaceChildren();
+  for (const id of ['signin-error', 'register-result', 'workspace-notice', 'chat-error', 'images-error', 'embeddings-error']) show($(id), '');
+  $('register').open = false;
+  $('event').hidden = true;
+  if ($('code-dialog').open) $('code-dialog').close();
+  selectTab('chat');
+  $('tab-images').hidden = false;
+  $('tab-embeddings').hidden = false;
+  setSetupOpen(false);
+  updateOutputs();
+  setBusy(false);
   $('workspace').hidden = true;
   $('signin').hidden = false;
   $('signout').hidden = true;
   $('whoami').textContent = '';
-  $('key').value = '';
   $('key').focus();
 }
 
@@ -172,23 +204,104 @@ async function register(ev) {
   const body = await resp.json();
   show(out, '');
   await signIn(body.api_key);
-  show($('workspace-notice'), 'Registered as ' + body.attendee + '. Your key is ' + body.api_key + ' — keep it to sign in again later.');
+  showSecret($('workspace-notice'), 'Registered as ' + body.attendee + '. Your key is ', body.api_key, ' — keep it to sign in again later; it is not shown again.');
+}
+
+// --- settings -------------------------------------------------------------
+
+const outputs = ['max-tokens', 'temperature', 'top-p', 'frequency-penalty', 'presence-penalty', 'past-messages'];
+
+function updateOutputs() {
+  for (const id of outputs) $(id + '-out').textContent = $(id).value;
+  const responses = $('use-responses').checked;
+  // The Responses API has no stop sequences and no penalties.
+  for (const id of ['stop', 'frequency-penalty', 'presence-penalty']) $(id).disabled = responses;
+  const s = settings();
+  $('setup-summary').textContent = [s.model || 'no model', fmtNumber(s.maxTokens) + ' max tokens', 'temperature ' + s.temperature,
+    responses ? 'Responses API' : ''].filter(Boolean).join(' · ');
+}
+
+// settings reads the setup form.
+function settings() {
+  return {
+    model: $('chat-model').value,
+    system: $('system').value,
+    maxTokens: Number($('max-tokens').value),
+    temperature: Number($('temperature').value),
+    topP: Number($('top-p').value),
+    frequencyPenalty: Number($('frequency-penalty').value),
+    presencePenalty: Number($('presence-penalty').value),
+    pastMessages: Number($('past-messages').value),
+    stop: $('stop').value.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 4),
+    responses: $('use-responses').checked,
+  };
+}
+
+// applySettings sets the form from saved or imported settings, keeping
+// what is missing or not allowed (a model this key may not use).
+function applySettings(s) {
+  if (!s || typeof s !== 'object') return;
+  if (typeof s.model === 'string' && state.models.chat.includes(s.model)) $('chat-model').value = s.model;
+  if (typeof s.system === 'string') $('system').value = s.system;
+  for (const [id, field] of [['max-tokens', 'maxTokens'], ['temperature', 'temperature'], ['top-p', 'topP'],
+    ['frequency-penalty', 'frequencyPenalty'], ['presence-penalty', 'presencePenalty'], ['past-messages', 'pastMessages']]) {
+    if (typeof s[field] === 'number' && isFinite(s[field])) $(id).value = String(s[field]); // a range clamps it
+  }
+  if (Array.isArray(s.stop)) $('stop').value = s.stop.filter((x) => typeof x === 'string').slice(0, 4).join(', ');
+  if (typeof s.responses === 'boolean') $('use-responses').checked = s.responses;
+  updateOutputs();
+}
+
+// setSetupOpen shows or hides the settings on a phone, where they sit
+// folded above the conversation; a wide screen always shows them.
+function setSetupOpen(open) {
+  $('setup').classList.toggle('collapsed', !open);
+  $('setup-toggle').setAttribute('aria-expanded', open ? 'true' : 'false');
+  $('setup-toggle').textContent = open ? 'Hide settings' : 'Show settings';
+}
+
+// --- the conversation, kept for the tab -------------------------------------
+
+function saveChat() {
+  try {
+    sessionStorage.setItem(CHAT, JSON.stringify({ settings: settings(), history: state.history }));
+  } catch (_) { /* storage full or refused: the chat still works */ }
+}
+
+function restoreChat() {
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(CHAT) || 'null'); } catch (_) { saved = null; }
+  state.history = [];
+  $('messages').replaceChildren();
+  if (!saved) return;
+  applySettings(saved.settings);
+  loadHistory(saved.history);
+}
+
+// loadHistory shows a conversation read from storage or a file; only
+// user and assistant messages with text are taken.
+function loadHistory(list) {
+  state.history = [];
+  $('messages').replaceChildren();
+  for (const m of Array.isArray(list) ? list : []) {
+    if (!m || (m.role !== 'user' && m.role !== 'assistant') || typeof m.content !== 'string') continue;
+    const entry = { role: m.role, content: m.content };
+    if (typeof m.stats === 'string') entry.stats = m.stats;
+    if (typeof m.outcome === 'string') entry.outcome = m.outcome;
+    state.history.push(entry);
+    const bubble = addMessage(entry.role, entry.content);
+    if (entry.outcome) bubble.li.dataset.state = entry.outcome;
+    if (entry.stats) bubble.li.append(el('div', { class: 'stats' }, entry.stats));
+  }
+  setBusy(false);
 }
 
 // --- chat -----------------------------------------------------------------
 
-function updateOutputs() {
-  $('max-tokens-out').textContent = $('max-tokens').value;
-  $('temperature-out').textContent = $('temperature').value;
-  $('top-p-out').textContent = $('top-p').value;
-}
-
-function stopSequences() {
-  return $('stop').value.split(',').map((s) => s.trim()).filter(Boolean).slice(0, 4);
-}
-
 function addMessage(role, text) {
-  const body = el('div', { class: 'content' }, text);
+  const body = el('div', { class: role === 'assistant' ? 'content markdown' : 'content' });
+  if (role === 'assistant') renderAnswer(body, text);
+  else body.textContent = text;
   const li = el('li', { class: 'message ' + role }, el('div', { class: 'role' }, role === 'user' ? 'You' : 'Assistant'), body);
   $('messages').append(li);
   li.scrollIntoView({ block: 'end' });
@@ -198,31 +311,48 @@ function addMessage(role, text) {
 function setBusy(busy) {
   $('send').disabled = busy;
   $('stop-btn').hidden = !busy;
-  $('regenerate').disabled = busy || !state.history.some((m) => m.role === 'assistant');
+  $('regenerate').disabled = busy || state.history.length === 0;
+}
+
+// window keeps the last message and the "past messages included" before it.
+function windowed(history, past) {
+  if (history.length === 0) return [];
+  return history.slice(0, -1).slice(-past).concat(history.slice(-1));
+}
+
+// chatRequest is the request the settings make of a conversation:
+// {api: 'chat' or 'responses', body}. It is what complete() sends and
+// what "View code" shows.
+function chatRequest(history) {
+  const s = settings();
+  const messages = windowed(history, s.pastMessages).map((m) => ({ role: m.role, content: m.content }));
+  const body = { model: s.model };
+  if (s.responses) {
+    // The Responses API takes the system message as instructions and
+    // caps max_output_tokens; it keeps nothing here (store: false), the
+    // history is sent each time as with chat.
+    if (s.system) body.instructions = s.system;
+    Object.assign(body, { input: messages, max_output_tokens: s.maxTokens, temperature: s.temperature, top_p: s.topP, store: false, stream: true });
+    return { api: 'responses', body };
+  }
+  body.messages = (s.system ? [{ role: 'system', content: s.system }] : []).concat(messages);
+  Object.assign(body, {
+    max_tokens: s.maxTokens, temperature: s.temperature, top_p: s.topP,
+    frequency_penalty: s.frequencyPenalty, presence_penalty: s.presencePenalty,
+  });
+  if (s.stop.length) body.stop = s.stop;
+  Object.assign(body, { stream: true, stream_options: { include_usage: true } });
+  return { api: 'chat', body };
 }
 
 // complete asks for the next assistant message of state.history and
-// streams it into a new bubble.
+// streams it into a new bubble, rendered as markdown as it grows.
 async function complete() {
   show($('chat-error'), '');
-  const model = $('chat-model').value;
-  const responses = $('use-responses').checked;
-  const common = {
-    model,
-    temperature: Number($('temperature').value),
-    top_p: Number($('top-p').value),
-    stream: true,
-  };
-  // The Responses API takes the system message as instructions and caps
-  // max_output_tokens; it keeps nothing here (store: false), the history
-  // is sent each time as with chat. It has no stop sequences.
-  const body = responses
-    ? { ...common, instructions: $('system').value, input: state.history, max_output_tokens: Number($('max-tokens').value), store: false }
-    : { ...common, messages: [{ role: 'system', content: $('system').value }, ...state.history], max_tokens: Number($('max-tokens').value), stream_options: { include_usage: true } };
-  const stop = stopSequences();
-  if (stop.length && !responses) body.stop = stop;
-
+  const req = chatRequest(state.history);
+  const responses = req.api === 'responses';
   const bubble = addMessage('assistant', '');
+  const render = answerRenderer(bubble.body);
   bubble.li.classList.add('streaming');
   bubble.li.setAttribute('aria-busy', 'true');
   const controller = new AbortController();
@@ -231,7 +361,7 @@ async function complete() {
   const t0 = performance.now();
   let firstToken = null, text = '', usage = null, outcome = 'done';
   try {
-    const resp = await post(responses ? '/v1/responses' : '/v1/chat/completions', body, controller.signal);
+    const resp = await post(responses ? '/v1/responses' : '/v1/chat/completions', req.body, controller.signal);
     if (!resp.ok) {
       const e = await readError(resp);
       bubble.li.remove();
@@ -267,7 +397,7 @@ async function complete() {
           if (delta) {
             if (firstToken === null) firstToken = performance.now() - t0;
             text += delta;
-            bubble.body.textContent = text;
+            render.update(text);
           }
         }
       }
@@ -283,9 +413,8 @@ async function complete() {
     setBusy(false);
   }
   if (!bubble.li.isConnected) { setBusy(false); return; }
+  render.finish(text);
   const total = performance.now() - t0;
-  state.history.push({ role: 'assistant', content: text });
-  bubble.li.dataset.state = outcome;
   const stats = [];
   if (usage) {
     stats.push(fmtNumber(usage.prompt) + ' prompt tokens', fmtNumber(usage.completion) + ' completion tokens');
@@ -294,7 +423,10 @@ async function complete() {
   if (firstToken !== null) stats.push('first token ' + Math.round(firstToken) + ' ms');
   stats.push('total ' + Math.round(total) + ' ms');
   if (outcome === 'stopped') stats.push('stopped');
+  state.history.push({ role: 'assistant', content: text, stats: stats.join(' · '), outcome });
+  bubble.li.dataset.state = outcome;
   bubble.li.append(el('div', { class: 'stats' }, stats.join(' · ')));
+  saveChat();
   setBusy(false);
 }
 
@@ -317,16 +449,19 @@ function send(ev) {
   state.history.push({ role: 'user', content: text });
   addMessage('user', text);
   $('prompt').value = '';
+  saveChat();
   complete();
 }
 
+// regenerate replaces the last answer, or answers a last question that
+// has none (a reload during an answer leaves one).
 function regenerate() {
-  if (state.controller) return;
-  const last = state.history[state.history.length - 1];
-  if (!last || last.role !== 'assistant') return;
-  state.history.pop();
-  const items = $('messages').querySelectorAll('.message.assistant');
-  if (items.length) items[items.length - 1].remove();
+  if (state.controller || state.history.length === 0) return;
+  if (state.history[state.history.length - 1].role === 'assistant') {
+    state.history.pop();
+    const items = $('messages').querySelectorAll('.message.assistant');
+    if (items.length) items[items.length - 1].remove();
+  }
   complete();
 }
 
@@ -335,7 +470,62 @@ function clearChat() {
   state.history = [];
   $('messages').replaceChildren();
   show($('chat-error'), '');
+  saveChat();
   setBusy(false);
+}
+
+// --- export, import and view code -------------------------------------------
+
+function exportChat() {
+  const file = {
+    spillway_chat: 1,
+    exported_at: new Date().toISOString(),
+    settings: settings(),
+    messages: state.history.map((m) => ({ role: m.role, content: m.content })),
+  };
+  const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 2) + '\n'], { type: 'application/json' }));
+  const stamp = new Date().toISOString().slice(0, 16).replace(/[:T]/g, '-');
+  const a = el('a', { href: url, download: 'spillway-chat-' + stamp + '.json', hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+async function importChat() {
+  const input = $('import-file');
+  const file = input.files && input.files[0];
+  input.value = '';
+  if (!file) return;
+  show($('chat-error'), '');
+  let data = null;
+  try {
+    if (file.size > maxImport) throw new Error('too large');
+    data = JSON.parse(await file.text());
+  } catch (_) { data = null; }
+  if (!data || data.spillway_chat !== 1 || !Array.isArray(data.messages)) {
+    show($('chat-error'), 'That file is not a chat exported from this playground (a JSON file of at most 1 MB).');
+    return;
+  }
+  if (state.controller) state.controller.abort();
+  applySettings(data.settings);
+  loadHistory(data.messages);
+  saveChat();
+  $('prompt').focus();
+}
+
+function showCode() {
+  const history = state.history.slice();
+  const pending = $('prompt').value.trim();
+  if (pending) history.push({ role: 'user', content: pending });
+  if (history.length === 0 || history[history.length - 1].role !== 'user') history.push({ role: 'user', content: 'Hello!' });
+  const req = chatRequest(history);
+  $('code-sample').firstElementChild.textContent = codeSample($('code-lang').value, $('code-style').value, req, location.origin);
+  $('code-note').textContent = 'Set SPILLWAY_API_KEY to your key (' + state.key.slice(0, 7) + '…); the sample sends the ' +
+    (req.api === 'responses' ? 'Responses API' : 'chat completions') + ' request these settings make, with ' +
+    (pending ? 'the message you are typing' : 'the conversation so far') + '.';
+  const d = $('code-dialog');
+  if (!d.open) d.showModal();
 }
 
 // --- images and embeddings ----------------------------------------------
@@ -382,8 +572,11 @@ async function embed(ev) {
 
 // --- wiring -----------------------------------------------------------------
 
+let selectTab = () => {};
+
 document.addEventListener('DOMContentLoaded', () => {
-  setupTabs(document.querySelector('[role=tablist]'));
+  // Leaving a tab takes a shown-once key off the screen.
+  selectTab = setupTabs(document.querySelector('[role=tablist]'), () => clearSecrets());
   $('signin-form').addEventListener('submit', (ev) => { ev.preventDefault(); signIn($('key').value.trim()); });
   $('register-form').addEventListener('submit', register);
   $('signout').addEventListener('click', signOut);
@@ -394,7 +587,18 @@ document.addEventListener('DOMContentLoaded', () => {
   $('stop-btn').addEventListener('click', () => { if (state.controller) state.controller.abort(); });
   $('regenerate').addEventListener('click', regenerate);
   $('clear').addEventListener('click', clearChat);
-  for (const id of ['max-tokens', 'temperature', 'top-p']) $(id).addEventListener('input', updateOutputs);
+  $('setup-form').addEventListener('submit', (ev) => ev.preventDefault());
+  $('setup-form').addEventListener('input', () => { updateOutputs(); saveChat(); });
+  $('setup-form').addEventListener('change', () => { updateOutputs(); saveChat(); });
+  $('setup-toggle').addEventListener('click', () => setSetupOpen($('setup').classList.contains('collapsed')));
+  $('view-code').addEventListener('click', showCode);
+  $('code-lang').addEventListener('change', showCode);
+  $('code-style').addEventListener('change', showCode);
+  $('code-close').addEventListener('click', () => $('code-dialog').close());
+  $('code-copy').addEventListener('click', async () => copied($('code-copy'), await copyText($('code-sample').textContent)));
+  $('export-chat').addEventListener('click', exportChat);
+  $('import-chat').addEventListener('click', () => $('import-file').click());
+  $('import-file').addEventListener('change', importChat);
   $('images-form').addEventListener('submit', generateImage);
   $('embeddings-form').addEventListener('submit', embed);
   updateOutputs();
