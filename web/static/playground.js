@@ -90,6 +90,7 @@ async function signIn(key) {
     return;
   }
   sessionStorage.setItem(KEY, key);
+  $('key').value = ''; // kept in the tab's storage, not in a hidden form
   state.models = access.models;
   show($('signin-error'), '');
   $('signin').hidden = true;

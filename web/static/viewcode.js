@@ -92,14 +92,35 @@ function jsSample(azure, responses, body, origin) {
 
 // --- Go ---------------------------------------------------------------------------
 
+// gofmtFields lines up the values of a composite literal's "Key: value,"
+// lines as gofmt does: across runs of one-line fields, a field that spans
+// lines ending the run.
+function gofmtFields(fields) {
+  const out = [];
+  let run = [];
+  const flush = () => {
+    const width = Math.max(0, ...run.map((f) => f.indexOf(':')));
+    for (const f of run) {
+      const i = f.indexOf(':');
+      out.push(f.slice(0, i + 1) + ' '.repeat(width - i) + f.slice(i + 1));
+    }
+    run = [];
+  };
+  for (const f of fields) {
+    if (f.includes('\n')) { flush(); out.push(f); } else run.push(f);
+  }
+  flush();
+  return out;
+}
+
 function goSample(azure, responses, body, origin) {
   const q = JSON.stringify; // a JSON string is a valid Go string literal
   const imports = ['"context"', '"fmt"', '"os"', '', '"github.com/openai/openai-go/v3"'];
   imports.push(azure ? '"github.com/openai/openai-go/v3/azure"' : '"github.com/openai/openai-go/v3/option"');
   if (responses) imports.push('"github.com/openai/openai-go/v3/responses"');
   const opts = azure
-    ? ['azure.WithEndpoint(' + q(origin) + ', ' + q(azureAPIVersion[responses ? 'responses' : 'chat']) + ')', 'azure.WithAPIKey(os.Getenv("SPILLWAY_API_KEY"))']
-    : ['option.WithBaseURL(' + q(origin + '/v1') + ')', 'option.WithAPIKey(os.Getenv("SPILLWAY_API_KEY"))'];
+    ? ['azure.WithEndpoint(' + q(origin) + ', ' + q(azureAPIVersion[responses ? 'responses' : 'chat']) + '),', 'azure.WithAPIKey(os.Getenv("SPILLWAY_API_KEY")),']
+    : ['option.WithBaseURL(' + q(origin + '/v1') + '),', 'option.WithAPIKey(os.Getenv("SPILLWAY_API_KEY")),'];
   if (azure && isLoopback(origin)) opts.push('azure.WithUnsafeAllowHTTP(), // plain HTTP to this machine only');
   const fields = [];
   const num = (name, v, wrap) => { if (v !== undefined) fields.push(name + ': openai.' + wrap + '(' + v + '),'); };
@@ -107,8 +128,8 @@ function goSample(azure, responses, body, origin) {
   if (responses) {
     fields.push('Model: ' + q(body.model) + ',');
     if (body.instructions) fields.push('Instructions: openai.String(' + q(body.instructions) + '),');
-    const items = (body.input || []).map((m) => '\t\t\t\tresponses.ResponseInputItemParamOfMessage(' + q(m.content) + ', responses.EasyInputMessageRole' + (m.role === 'assistant' ? 'Assistant' : 'User') + '),');
-    fields.push('Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{\n' + items.join('\n') + '\n\t\t\t}},');
+    const items = (body.input || []).map((m) => '\t\t\tresponses.ResponseInputItemParamOfMessage(' + q(m.content) + ', responses.EasyInputMessageRole' + (m.role === 'assistant' ? 'Assistant' : 'User') + '),');
+    fields.push('Input: responses.ResponseNewParamsInputUnion{OfInputItemList: responses.ResponseInputParam{\n' + items.join('\n') + '\n\t\t}},');
     num('MaxOutputTokens', body.max_output_tokens, 'Int');
     num('Temperature', body.temperature, 'Float');
     num('TopP', body.top_p, 'Float');
@@ -130,7 +151,7 @@ function goSample(azure, responses, body, origin) {
     loop = '\tfor stream.Next() {\n\t\tif c := stream.Current(); len(c.Choices) > 0 {\n\t\t\tfmt.Print(c.Choices[0].Delta.Content)\n\t\t}\n\t}\n';
   }
   return 'package main\n\nimport (\n' + imports.map((i) => (i ? '\t' + i : '')).join('\n') + '\n)\n\nfunc main() {\n' +
-    '\tclient := openai.NewClient(\n' + opts.map((o) => '\t\t' + o + (o.endsWith(',') || o.includes('//') ? '' : ',')).join('\n') + '\n\t)\n' +
-    '\tstream := ' + call + '\n' + fields.map((f) => '\t\t' + f).join('\n') + '\n\t})\n' + loop +
+    '\tclient := openai.NewClient(\n' + opts.map((o) => '\t\t' + o).join('\n') + '\n\t)\n' +
+    '\tstream := ' + call + '\n' + gofmtFields(fields).map((f) => '\t\t' + f).join('\n') + '\n\t})\n' + loop +
     '\tif err := stream.Err(); err != nil {\n\t\tfmt.Fprintln(os.Stderr, err)\n\t\tos.Exit(1)\n\t}\n\tfmt.Println()\n}\n';
 }
