@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,6 +115,7 @@ func checkViewCode(t *testing.T, s *browserApp, b *browser) {
 		b.do(t, "pick "+tc.lang+" "+tc.style, chromedp.SetValue(chromedp.ID("code-lang"), tc.lang), chromedp.SetValue(chromedp.ID("code-style"), tc.style),
 			chromedp.Evaluate[chromedp.Void](`document.getElementById('code-style').dispatchEvent(new Event('change'))`))
 		code := eval[string](t, b, `document.getElementById('code-sample').textContent`)
+		code = regexp.MustCompile(` +`).ReplaceAllString(code, " ") // as gofmt aligns or not
 		for _, w := range tc.want {
 			if !strings.Contains(code, w) {
 				t.Errorf("%s %s sample lacks %q:\n%s", tc.style, tc.lang, w, code)
