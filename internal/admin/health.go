@@ -18,15 +18,14 @@ func (h *handler) liveliness(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// readiness answers GET /health/readiness: 200 when the store answers a
-// ping, else 503 with the error, as LiteLLM does for its database. With
-// Redis configured it also says whether Redis answers ("connected", or
-// "unreachable: limits are per replica"); a Redis outage leaves the
-// replica ready, since it serves on with local limits.
+// readiness answers GET /health/readiness: 200, "healthy" when the store
+// answers a ping; 200, "degraded" with since when it has not, since the
+// replica routes on; 503 only without a store. With Redis configured it
+// also says whether Redis answers; a Redis outage leaves the replica
+// ready, since it serves on with local limits.
 func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
 	now := h.opts.Now()
 	body := map[string]string{"status": "healthy", "db": "connected"}
-	status := http.StatusOK
 	if h.opts.Redis != nil {
 		body["redis"] = "connected"
 		if !h.opts.Redis() {
@@ -47,12 +46,15 @@ func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
 		// go to the log, which the operator reads, not to this page, which
 		// anyone may.
 		h.log.Warn("readiness: the store does not answer", "err", err)
-		status = http.StatusServiceUnavailable
-		body["status"], body["db"] = "unhealthy", "unreachable since "+h.dbDown.mark(now)+"; the log has the driver's error"
+		// The gateway routes on with its last good deployments and keeps
+		// usage records (queued, then spilled to disk): a replica is still
+		// worth traffic, and failing readiness on every replica at once
+		// would turn a database outage into a full one. Degraded, not down.
+		body["status"], body["db"] = "degraded", "unreachable since "+h.dbDown.mark(now)+"; routing on the last good deployments, usage records queued; the log has the driver's error"
 	} else {
 		h.dbDown.clear()
 	}
-	writeJSON(w, status, body)
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }
 
