@@ -60,6 +60,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
+	// --data may name a directory that does not exist yet.
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("demo data directory: %w", err)
+	}
 	secretKey, err := demoSecretKey(dir)
 	if err != nil {
 		return err

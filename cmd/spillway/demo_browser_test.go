@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io"
+	"os"
+	"path/filepath"
 	"regexp"
 	"testing"
 	"time"
@@ -15,14 +17,17 @@ import (
 
 // TestBrowserDemo follows what `spillway demo` prints: the playground URL
 // opens in a browser, the printed key signs in, and a chat streams back
-// from the simulated deployments.
+// from the simulated deployments. Its --data directory does not exist
+// beforehand.
 func TestBrowserDemo(t *testing.T) {
 	testenv.Chromium(t)
 	ctx, stop := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan int, 1)
+	// --data names a directory the demo has to make.
+	data := filepath.Join(t.TempDir(), "not", "yet")
 	go func() {
-		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--latency", "0", "--log-level", "warn"}, &out, io.Discard)
+		done <- run(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--latency", "0", "--log-level", "warn", "--data", data}, &out, io.Discard)
 	}()
 	defer func() {
 		stop()
@@ -55,7 +60,11 @@ func TestBrowserDemo(t *testing.T) {
 		}
 	}
 
-	b := newBrowser(t, 1280, 900)
+	if _, err := os.Stat(filepath.Join(data, "spillway.db")); err != nil {
+		t.Errorf("demo --data %s: %v", data, err)
+	}
+
+	b := newBrowser(t, 1440, 900)
 	b.do(t, "open the printed playground", chromedp.Navigate(playground), chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.SendKeys(chromedp.ID("key"), key+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")))
 	b.do(t, "chat", chromedp.SendKeys(chromedp.ID("prompt"), "Hello"+kb.Enter))
