@@ -167,7 +167,7 @@ func TestBrowserAdminUsage(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	b := newBrowser(t, 1280, 900)
+	b := newBrowser(t, 1440, 900)
 	adminSignIn(t, b, s.url)
 	b.do(t, "open usage", chromedp.Click(chromedp.ID("tab-usage")))
 	waitFor[bool](t, b, "the requests chart", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
@@ -239,7 +239,7 @@ const clippedLabels = `Array.from(document.querySelectorAll('.chart svg text')).
 // revokes it and the playground refuses it.
 func TestBrowserAdminKeys(t *testing.T) {
 	s := startBrowserApp(t)
-	b := newBrowser(t, 1280, 900)
+	b := newBrowser(t, 1440, 900)
 	adminSignIn(t, b, s.url)
 	b.do(t, "open keys", chromedp.Click(chromedp.ID("tab-keys")), chromedp.WaitVisible(chromedp.ID("key-name")))
 	setValue(t, b, "key-name", "team-<b>a</b>")

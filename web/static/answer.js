@@ -35,6 +35,8 @@ const purifyConfig = {
     'strong', 'table', 'tbody', 'td', 'th', 'thead', 'tr', 'ul'],
   ALLOWED_ATTR: ['href', 'title', 'class', 'align', 'start'],
   ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
+  // Not URLs: without this DOMPurify holds them to the URL pattern too.
+  ADD_URI_SAFE_ATTR: ['align', 'start'],
   ALLOW_DATA_ATTR: false,
   RETURN_DOM_FRAGMENT: true,
 };
