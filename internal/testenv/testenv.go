@@ -92,7 +92,7 @@ func (s *Service) Lookup() (string, error) {
 		where, set := s.where()
 		s.at, s.err = s.find(where)
 		if s.err != nil && set {
-			s.err = fmt.Errorf("%s=%s: %w", s.Env, where, s.err)
+			s.err = fmt.Errorf("%s=%s: %w", s.Env, redacted(where), s.err)
 		}
 	})
 	return s.at, s.err
@@ -201,6 +201,14 @@ func dialURL(defaultPort string, schemes ...string) func(string) (string, error)
 		c.Close()
 		return raw, nil
 	}
+}
+
+// redacted is a URL without its password, fit for a log line.
+func redacted(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return raw
 }
 
 func containsFold(list []string, s string) bool {
