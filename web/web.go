@@ -5,7 +5,9 @@
 // the management API, signed in with the admin token). Pages are
 // html/template, scripts and styles are files under static/, all embedded:
 // there is no build step and nothing is fetched from another origin, so
-// every page can run under a strict Content-Security-Policy.
+// every page can run under a strict Content-Security-Policy. Model answers
+// are rendered as markdown in the browser by two vendored libraries
+// (static/vendor/README.md); event descriptions on the server (markdown.go).
 package web
 
 import (

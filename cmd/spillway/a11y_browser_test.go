@@ -72,7 +72,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	s := startBrowserApp(t)
 	s.markdown.Release()
 	deadDeployment(t, s)
-	eventID := a11yEvent(t, s)
+	eventID, attendee := a11yEvent(t, s)
 	b := newBrowser(t, 1440, 900)
 	for _, tc := range []struct {
 		name          string
@@ -91,15 +91,16 @@ func TestBrowserAccessibility(t *testing.T) {
 			if w := eval[int64](t, b, `window.innerWidth`); w != tc.width {
 				t.Fatalf("viewport width = %d, want %d", w, tc.width)
 			}
-			walkPlayground(t, s, b, tc.phone)
+			walkPlayground(t, s, b, attendee, tc.phone)
 			walkPortal(t, s, b, eventID, tc.phone)
 		})
 	}
 }
 
 // a11yEvent makes an event with an attendee whose chats give the report
-// and the usage charts something to draw, and returns its id.
-func a11yEvent(t *testing.T, s *browserApp) string {
+// and the usage charts something to draw, and returns its id and the
+// attendee's key.
+func a11yEvent(t *testing.T, s *browserApp) (id, key string) {
 	t.Helper()
 	now := time.Now().UTC()
 	status, ev := call(t, http.MethodPost, s.url+"/admin/v1/events", browserAdmin, map[string]any{
@@ -110,9 +111,9 @@ func a11yEvent(t *testing.T, s *browserApp) string {
 	if status != http.StatusCreated {
 		t.Fatalf("create the event: status %d, %v", status, ev)
 	}
-	id, _ := ev["id"].(string)
+	id, _ = ev["id"].(string)
 	status, att := call(t, http.MethodPost, s.url+"/admin/v1/events/"+id+"/attendees", browserAdmin, map[string]any{"attendee": "ann@example.com"})
-	key, _ := att["key"].(string)
+	key, _ = att["key"].(string)
 	if status != http.StatusCreated || key == "" {
 		t.Fatalf("add an attendee: status %d, %v", status, att)
 	}
@@ -122,7 +123,7 @@ func a11yEvent(t *testing.T, s *browserApp) string {
 		}
 	}
 	eventually(t, "the usage records", func() bool { return s.app.usage.Stats().Written >= 2 })
-	return id
+	return id, key
 }
 
 // noOverflow fails the test when the page is wider than a phone's screen.
@@ -143,7 +144,8 @@ func check(t *testing.T, b *browser, phone bool, view string) {
 	noOverflow(t, b, phone, view)
 }
 
-func walkPlayground(t *testing.T, s *browserApp, b *browser, phone bool) {
+// walkPlayground signs in with an attendee's key, so the event shows too.
+func walkPlayground(t *testing.T, s *browserApp, b *browser, key string, phone bool) {
 	b.do(t, "open the playground", chromedp.Navigate(s.url+"/"), chromedp.WaitVisible(chromedp.ID("key")),
 		chromedp.Click(chromedp.CSS("#register summary")), chromedp.WaitVisible(chromedp.ID("reg-event")))
 	check(t, b, phone, "playground sign-in")
@@ -151,7 +153,8 @@ func walkPlayground(t *testing.T, s *browserApp, b *browser, phone bool) {
 	// Keyboard only: the key field has focus, Enter signs in, the
 	// message box has focus, Enter sends.
 	b.do(t, "sign in from the keyboard", chromedp.Evaluate[chromedp.Void](`document.getElementById('key').focus()`),
-		chromedp.KeyEvent(browserKey+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")))
+		chromedp.KeyEvent(key+kb.Enter), chromedp.WaitVisible(chromedp.ID("workspace")), chromedp.WaitVisible(chromedp.ID("event")))
+	waitFor[bool](t, b, "the event's description", `!!document.querySelector('#event-description strong')`)
 	if got := waitFor[string](t, b, "focus in the message box", `document.activeElement.id === 'prompt' && 'prompt'`); got != "prompt" {
 		t.Errorf("after signing in, focus is on #%s, want the message box", got)
 	}
@@ -174,6 +177,7 @@ func walkPlayground(t *testing.T, s *browserApp, b *browser, phone bool) {
 		b.do(t, "fold them", chromedp.Click(chromedp.ID("setup-toggle")), chromedp.WaitNotVisible(chromedp.ID("chat-model")))
 	}
 	check(t, b, phone, "playground chat with a markdown answer")
+	b.do(t, "scroll to the chat", chromedp.Evaluate[chromedp.Void](`document.querySelector('[role=tablist]').scrollIntoView()`))
 	if phone {
 		b.screenshotScreen(t, "playground-phone")
 	} else {
