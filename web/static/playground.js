@@ -83,6 +83,7 @@ async function signIn(key) {
   } catch (e) {
     state.key = '';
     sessionStorage.removeItem(KEY);
+    sessionStorage.removeItem(CHAT);
     if (e.status === 401) show($('signin-error'), 'That key was not accepted (401). Check it and try again.');
     else show($('signin-error'), explain(e.status === undefined ? { status: 0 } : e));
     $('signin').hidden = false;
@@ -263,9 +264,15 @@ function setSetupOpen(open) {
 
 // --- the conversation, kept for the tab -------------------------------------
 
+// chatOwner tells whose conversation a saved one is, so another key
+// signed in to the tab never finds it.
+function chatOwner() {
+  return state.key.slice(0, 16);
+}
+
 function saveChat() {
   try {
-    sessionStorage.setItem(CHAT, JSON.stringify({ settings: settings(), history: state.history }));
+    sessionStorage.setItem(CHAT, JSON.stringify({ owner: chatOwner(), settings: settings(), history: state.history }));
   } catch (_) { /* storage full or refused: the chat still works */ }
 }
 
@@ -274,7 +281,7 @@ function restoreChat() {
   try { saved = JSON.parse(sessionStorage.getItem(CHAT) || 'null'); } catch (_) { saved = null; }
   state.history = [];
   $('messages').replaceChildren();
-  if (!saved) return;
+  if (!saved || saved.owner !== chatOwner()) return;
   applySettings(saved.settings);
   loadHistory(saved.history);
 }
