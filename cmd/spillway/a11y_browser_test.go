@@ -137,11 +137,16 @@ func noOverflow(t *testing.T, b *browser, phone bool, view string) {
 	}
 }
 
-// check runs axe-core and, on a phone, the overflow check.
+// check runs axe-core and the overflow checks: no table scrolls
+// sideways, its state or actions out of sight, and on a phone the page
+// is no wider than the screen.
 func check(t *testing.T, b *browser, phone bool, view string) {
 	t.Helper()
 	b.axe(t, view)
 	noOverflow(t, b, phone, view)
+	if wide := eval[[]string](t, b, `Array.from(document.querySelectorAll('.table-wrap')).filter(w => w.checkVisibility() && w.scrollWidth > w.clientWidth + 1).map(w => w.getAttribute('aria-label'))`); len(wide) > 0 {
+		t.Errorf("%s: these tables scroll sideways: %v", view, wide)
+	}
 }
 
 // walkPlayground signs in with an attendee's key, so the event shows too.

@@ -127,6 +127,15 @@ func TestBrowserAdminDeployments(t *testing.T) {
 	if !strings.Contains(cells["state-cell"], "failures in a row") || !regexp.MustCompile(`probed every 5 s|next probe`).MatchString(cells["state-cell"]) {
 		t.Errorf("dead deployment's state cell = %q, want why it is out and when it is probed", cells["state-cell"])
 	}
+	// A deployment that answered 429 says why it cools down and until when.
+	if code := chat(t, s.url, "gpt-4o-busy"); code != http.StatusTooManyRequests {
+		t.Fatalf("chat to the busy model: status %d, want 429", code)
+	}
+	b.do(t, "reopen the tab, which reloads it", chromedp.Click(chromedp.ID("tab-events")), chromedp.Click(chromedp.ID("tab-deployments")))
+	busy := waitFor[string](t, b, "the busy deployment cooling", `(() => { const c = document.querySelector('#deployments-table tr[data-id="gpt4o-busy"] td.state-cell'); return !!c && c.querySelector('.state').textContent === 'cooling' && c.textContent; })()`)
+	if !regexp.MustCompile(`cooldown ends \d`).MatchString(busy) || !eval[bool](t, b, `!!document.querySelector('#deployments-table tr[data-id="gpt4o-busy"] td.state-cell time[title$=" UTC"]')`) {
+		t.Errorf("cooling deployment's state cell = %q, want the reason and the cooldown's end, UTC on hover", busy)
+	}
 	if zone := eval[string](t, b, `document.getElementById('routing-updated').textContent`); !strings.Contains(zone, "times in your zone") {
 		t.Errorf("the live state line %q does not name the zone its times are in", zone)
 	}
