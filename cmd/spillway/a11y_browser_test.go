@@ -237,6 +237,10 @@ func walkPortal(t *testing.T, s *browserApp, b *browser, eventID string, phone b
 	}
 
 	b.do(t, "events from the keyboard", chromedp.Focus(chromedp.ID("tab-deployments")), chromedp.KeyEvent(kb.ArrowRight))
+	// Focus moved by the keyboard is visible.
+	if got := eval[string](t, b, `document.activeElement.id + ' ' + getComputedStyle(document.activeElement).outlineStyle + ' ' + getComputedStyle(document.activeElement).outlineWidth`); got != "tab-events solid 3px" {
+		t.Errorf("after an arrow key, focus is %q, want the events tab outlined", got)
+	}
 	row := `#events-table tr[data-id="` + eventID + `"]`
 	b.do(t, "attendees and report", chromedp.WaitVisible(chromedp.CSS(row+" button.attendees")),
 		chromedp.Focus(chromedp.CSS(row+" button.attendees")), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.ID("attendees-card")),
