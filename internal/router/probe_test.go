@@ -129,3 +129,20 @@ func TestProbesAreShared(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusSaysWhenTheProbeIsDue(t *testing.T) {
+	clock := newRouterTestClock()
+	r, err := New(Options{Now: clock.Now, FailureThreshold: 1, CircuitOpen: 30 * time.Second}, []config.Deployment{routerTestDeployment("d", "gpt-4o", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := r.Status()[0]; s.ProbeAt != nil {
+		t.Errorf("a closed circuit has probe_at %v, want none", s.ProbeAt)
+	}
+	d, _ := r.Deployment("d")
+	r.Report(r.stickForTest(d), Outcome{Verdict: Transient, Reason: "502"}, 0)
+	s := r.Status()[0]
+	if want := clock.Now().Add(30 * time.Second); s.ProbeAt == nil || !s.ProbeAt.Equal(want) {
+		t.Errorf("probe_at %v, want %v", s.ProbeAt, want)
+	}
+}

@@ -217,18 +217,21 @@ func (r *Router) ContextWindowFallback(model string) string {
 
 // Status is a deployment's live routing state, for /admin/v1/routing.
 type Status struct {
-	ID             string        `json:"id"`
-	Model          string        `json:"model"`
-	Class          string        `json:"class"`
-	Priority       int           `json:"priority"`
-	Active         bool          `json:"active"`
-	State          string        `json:"state"`                // serving, cooling, full, circuit-open, half-open, inactive
-	FullUntil      *time.Time    `json:"full_until,omitempty"` // when a full rpm/tpm window frees up
-	CooldownUntil  *time.Time    `json:"cooldown_until,omitempty"`
-	CooldownReason string        `json:"cooldown_reason,omitempty"`
-	Circuit        string        `json:"circuit"`
-	InFlight       int64         `json:"in_flight"`
-	Latency        time.Duration `json:"latency_ewma_ns"`
+	ID             string     `json:"id"`
+	Model          string     `json:"model"`
+	Class          string     `json:"class"`
+	Priority       int        `json:"priority"`
+	Active         bool       `json:"active"`
+	State          string     `json:"state"`                // serving, cooling, full, circuit-open, half-open, inactive
+	FullUntil      *time.Time `json:"full_until,omitempty"` // when a full rpm/tpm window frees up
+	CooldownUntil  *time.Time `json:"cooldown_until,omitempty"`
+	CooldownReason string     `json:"cooldown_reason,omitempty"`
+	// ProbeAt is when an open circuit's period ends and the background
+	// prober (or the next request) tries the deployment again.
+	ProbeAt  *time.Time    `json:"probe_at,omitempty"`
+	Circuit  string        `json:"circuit"`
+	InFlight int64         `json:"in_flight"`
+	Latency  time.Duration `json:"latency_ewma_ns"`
 	// SlowThreshold is how long it may keep a request waiting for headers
 	// before an abandoned attempt counts as its failure.
 	SlowThreshold time.Duration `json:"slow_threshold_ns"`
@@ -272,6 +275,9 @@ func (r *Router) Status() []Status {
 		if cooling {
 			s.CooldownUntil = &until
 			s.CooldownReason = d.cooldown.Load().reason
+		}
+		if ok, open := d.circuit.allows(now); !ok && !open.IsZero() {
+			s.ProbeAt = &open
 		}
 		out = append(out, s)
 	}
