@@ -171,12 +171,3 @@ func (o Operation) Method() string { return specs[o].Method }
 // Metered reports whether answers to the operation carry token usage; the
 // others are recorded as requests only.
 func (o Operation) Metered() bool { return specs[o].Usage == UsageTokens }
-
-// Operations returns every operation, in table order.
-func Operations() []Operation {
-	ops := make([]Operation, numOperations)
-	for i := range ops {
-		ops[i] = Operation(i)
-	}
-	return ops
-}
