@@ -32,6 +32,8 @@ type peeked struct {
 	// absent.
 	Previous           string
 	prevStart, prevEnd int
+	// Background is a Responses request's background: true.
+	Background bool
 	// User is the request's user field, for usage records.
 	User string
 	// HasStreamOptions is true when the body has a stream_options object;
@@ -116,6 +118,8 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 		default:
 			return &fieldError{field: "stream", msg: "stream must be true or false"}
 		}
+	case "background":
+		p.Background = string(v) == "true"
 	case "user":
 		if v[0] == '"' {
 			p.User = unquote(v, bytes.IndexByte(v, '\\') >= 0)

@@ -72,8 +72,10 @@ type idRewriter struct {
 	g     *Gateway
 	owner string
 	pick  string // the deployment that answered
-	// create is true while a new object's id is still to be found.
+	// create is true while a new object's id is still to be found; made
+	// is that id once found.
 	create bool
+	made   string
 	from   [][]byte
 	to     [][]byte
 }
@@ -104,6 +106,7 @@ func (rw *idRewriter) add(upstream, client string) {
 func (rw *idRewriter) created(upstream string) {
 	rw.create = false
 	if upstream != "" {
+		rw.made = upstream
 		rw.from = append(rw.from, []byte(upstream))
 		rw.to = append(rw.to, rw.g.appendObject(nil, rw.pick, rw.owner, upstream))
 	}

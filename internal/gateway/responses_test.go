@@ -527,3 +527,32 @@ func TestBackgroundResponseUsageIsRecordedOnce(t *testing.T) {
 		}
 	}
 }
+
+// A background response streamed from its create is charged by the
+// stream, and the polls that later read it finished charge nothing more.
+func TestStreamedBackgroundResponseIsChargedOnce(t *testing.T) {
+	recs := newRecords()
+	h, _ := newResponsesHarness(t, recs)
+	resp := h.post("/v1/responses", `{"model":"gpt-4o","input":"hi","background":true,"stream":true}`)
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	i := strings.Index(body, `"id":"resp_sw`)
+	if resp.StatusCode != http.StatusOK || i < 0 {
+		t.Fatalf("status %d, stream %s", resp.StatusCode, body)
+	}
+	id, _, _ := strings.Cut(body[i+len(`"id":"`):], `"`)
+	for range 3 {
+		if st, _, b := h.call(testKey, http.MethodGet, "/v1/responses/"+id, ""); st != http.StatusOK {
+			t.Fatalf("poll: %d %s", st, b)
+		}
+	}
+	charged := 0
+	for n := 1; n <= 4; n++ {
+		if rec := recs.wait(t, n); rec.CompletionTokens > 0 {
+			charged++
+		}
+	}
+	if charged != 1 {
+		t.Errorf("%d records charged tokens, want 1 (the stream)", charged)
+	}
+}

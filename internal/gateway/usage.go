@@ -58,9 +58,7 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 	}
 	if m := res.meter; m != nil {
 		switch {
-		case m.found && (req.op.Metered() || g.firstFinish(req, m)):
-			// A stored response's usage is charged when it is made, not
-			// each time it is read.
+		case m.found && g.charges(req, res, m):
 			rec.PromptTokens, rec.CompletionTokens, rec.TotalTokens = m.usage.Prompt, m.usage.Completion, m.usage.Total
 			rec.CachedTokens, rec.ReasoningTokens, rec.AudioSeconds = m.usage.Cached, m.usage.Reasoning, m.usage.Seconds
 		case res.status >= 200 && res.status < 300 && req.op.Metered() && !m.object.pending():
@@ -96,16 +94,25 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 // minutes or hours of each other, not weeks.
 const backgroundClaimTTL = 7 * 24 * time.Hour
 
-// firstFinish reports whether this answer is the first that shows a
-// background response finished, so its usage is recorded now and by no
-// other poll, on any replica sharing the claims limiter. A claim that
-// cannot be checked records the usage: counting twice is better than never.
-func (g *Gateway) firstFinish(req *exchange, m *meter) bool {
-	if !m.object.Background || m.object.pending() || m.object.Status == "" || req.object.upstream == "" {
+// charges reports whether an answer's usage is charged. A metered
+// operation's is, but a background response's usage shows in its create
+// answer (when it finished at once, or streamed) and in every poll that
+// reads it finished: it is charged by the first of those, on any replica
+// sharing the claims limiter, and by none of the others. A claim that
+// cannot be checked charges: counting twice is better than never.
+func (g *Gateway) charges(req *exchange, res result, m *meter) bool {
+	background := m.object.Background || (req.spec.Creates && req.peek.Background)
+	if !background {
+		return req.op.Metered()
+	}
+	deployment, upstream := req.object.deployment, req.object.upstream
+	if req.spec.Creates && m.ids != nil {
+		deployment, upstream = res.deployment, m.ids.made
+	}
+	if upstream == "" || m.object.pending() {
 		return false
 	}
-	key := "response-usage:" + req.object.deployment + ":" + req.object.upstream
-	d, err := g.claims.Take(context.Background(), key, 1, backgroundClaimTTL, 1)
+	d, err := g.claims.Take(context.Background(), "response-usage:"+deployment+":"+upstream, 1, backgroundClaimTTL, 1)
 	return err != nil || d.Allowed
 }
 
