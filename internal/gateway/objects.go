@@ -97,8 +97,21 @@ func (g *Gateway) appendObject(dst []byte, deployment, owner, upstream string) [
 // decodeObject checks an id made by encodeObject and that owner made it.
 // Any failure is the same false: the caller answers 404 either way.
 func (g *Gateway) decodeObject(id, owner string) (objectRef, bool) {
-	i := strings.Index(id, objectMarker)
-	if i < 0 || i > 16 {
+	// The marker follows the upstream's prefix, or starts an id without
+	// one; a prefix may hold "sw" itself (answer_), so it is not searched
+	// for.
+	for _, prefix := range []string{idPrefix(id), ""} {
+		if ref, ok := g.decodeAfter(id, prefix, owner); ok {
+			return ref, true
+		}
+	}
+	return objectRef{}, false
+}
+
+// decodeAfter is decodeObject for an id read as prefix, marker, payload.
+func (g *Gateway) decodeAfter(id, prefix, owner string) (objectRef, bool) {
+	i := len(prefix)
+	if !strings.HasPrefix(id[i:], objectMarker) {
 		return objectRef{}, false
 	}
 	body, macText, ok := strings.Cut(id[i+len(objectMarker):], ".")

@@ -461,6 +461,8 @@ func TestObjectIDRoundTrip(t *testing.T) {
 		{"eastus-1", "key-1", "resp_68af0000deadbeef", "resp_"},
 		{"d", "", "file-abc", "file-"},
 		{"dep with spaces/and slashes", "k", "no prefix at all", ""},
+		{"d", "k", "answer_sw123", "answer_"},
+		{"d", "k", "sw-swish", "sw-"},
 	}
 	for _, tt := range tests {
 		id := g.encodeObject(tt.dep, tt.owner, tt.upstream)
