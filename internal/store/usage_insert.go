@@ -18,12 +18,12 @@ import (
 const usageColumns = `time, request_id, key_id, event_id, attendee, model, deployment,
 	endpoint, status, attempts, stream, latency_us, ttfb_us, latency_bucket,
 	prompt_tokens, completion_tokens, total_tokens, estimated, cost, end_user,
-	cached_tokens, reasoning_tokens, audio_seconds`
+	cached_tokens, reasoning_tokens, audio_seconds, team_id, batch_id`
 
 // usageColumnCount is the number of usageColumns.
-const usageColumnCount = 23
+const usageColumnCount = 25
 
-// usageRowsPerStatement caps one INSERT's VALUES list: 23,000 parameters
+// usageRowsPerStatement caps one INSERT's VALUES list: 25,000 parameters
 // stay under SQLite's 32,766 and PostgreSQL's 65,535. A larger batch is
 // several statements in the one transaction.
 const usageRowsPerStatement = 1000
@@ -129,6 +129,7 @@ func appendUsageArgs(args []any, r *usage.Record) []any {
 		LatencyBucket(r.Latency), int64(r.PromptTokens), int64(r.CompletionTokens),
 		int64(r.TotalTokens), r.Estimated, cost, text(r.User),
 		int64(r.CachedTokens), int64(r.ReasoningTokens), finite(r.AudioSeconds),
+		text(r.TeamID), text(r.BatchID),
 	)
 }
 
@@ -178,6 +179,12 @@ func usageBatchID(records []usage.Record) string {
 			b = binary.AppendVarint(b, int64(r.CachedTokens))
 			b = binary.AppendVarint(b, int64(r.ReasoningTokens))
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(r.AudioSeconds))
+		}
+		// Likewise only records with a team or a batch hash them.
+		if r.TeamID != "" || r.BatchID != "" {
+			b = append(b, 0xfd)
+			str(r.TeamID)
+			str(r.BatchID)
 		}
 		// Only records with a payload hash one, so the hashes of records
 		// without stay what they were before payloads existed, and a batch

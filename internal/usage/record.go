@@ -14,7 +14,11 @@ type Record struct {
 	KeyID     string // the client key's id, never the key
 	EventID   string // the event of an attendee key, else ""
 	Attendee  string // the attendee's identity, else ""
-	Model     string // the public model asked for
+	TeamID    string // the team the key belongs to, else ""
+	// BatchID is the batch job a record was read from (its usage arrives
+	// when the batch completes), else "".
+	BatchID string
+	Model   string // the public model asked for
 	// Deployment is the id of the deployment that answered, "" when none did.
 	Deployment string
 	// Endpoint is the operation: chat, completions, embeddings, images.

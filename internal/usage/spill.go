@@ -335,6 +335,8 @@ type spillRecord struct {
 	KeyID            string    `json:"key_id,omitempty"`
 	EventID          string    `json:"event_id,omitempty"`
 	Attendee         string    `json:"attendee,omitempty"`
+	TeamID           string    `json:"team_id,omitempty"`
+	BatchID          string    `json:"batch_id,omitempty"`
 	Model            string    `json:"model,omitempty"`
 	Deployment       string    `json:"deployment,omitempty"`
 	Endpoint         string    `json:"endpoint,omitempty"`
@@ -361,7 +363,7 @@ type spillRecord struct {
 func toSpill(r *Record) spillRecord {
 	sr := spillRecord{
 		Time: r.Time, RequestID: r.RequestID, KeyID: r.KeyID, EventID: r.EventID,
-		Attendee: r.Attendee, Model: r.Model, Deployment: r.Deployment, Endpoint: r.Endpoint,
+		Attendee: r.Attendee, TeamID: r.TeamID, BatchID: r.BatchID, Model: r.Model, Deployment: r.Deployment, Endpoint: r.Endpoint,
 		Status: r.Status, Attempts: r.Attempts, Stream: r.Stream,
 		LatencyNS: int64(r.Latency), TTFBNS: int64(r.TTFB),
 		PromptTokens: r.PromptTokens, CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
@@ -378,7 +380,7 @@ func toSpill(r *Record) spillRecord {
 func (sr *spillRecord) record() Record {
 	r := Record{
 		Time: sr.Time, RequestID: sr.RequestID, KeyID: sr.KeyID, EventID: sr.EventID,
-		Attendee: sr.Attendee, Model: sr.Model, Deployment: sr.Deployment, Endpoint: sr.Endpoint,
+		Attendee: sr.Attendee, TeamID: sr.TeamID, BatchID: sr.BatchID, Model: sr.Model, Deployment: sr.Deployment, Endpoint: sr.Endpoint,
 		Status: sr.Status, Attempts: sr.Attempts, Stream: sr.Stream,
 		Latency: time.Duration(sr.LatencyNS), TTFB: time.Duration(sr.TTFBNS),
 		PromptTokens: sr.PromptTokens, CompletionTokens: sr.CompletionTokens, TotalTokens: sr.TotalTokens,

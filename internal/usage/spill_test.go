@@ -25,6 +25,7 @@ func TestSpillRoundTrip(t *testing.T) {
 		Deployment: "eastus", Endpoint: "chat", Status: 429, Attempts: 3, Stream: true,
 		Latency: 1234567 * time.Microsecond, TTFB: 89 * time.Millisecond,
 		PromptTokens: 11, CompletionTokens: 22, TotalTokens: 33, CachedTokens: 4, ReasoningTokens: 7, AudioSeconds: 9.5, Estimated: true,
+		TeamID: "team-a", BatchID: "batch_1",
 		Cost: 0.000123, User: "nul\x00 and ünïcode",
 		Prompt: `{"messages":[{"role":"user","content":"hi\n"}]}`, Response: "hello\nthere",
 	}
