@@ -26,6 +26,10 @@ type dialect struct {
 	// migrationLock serializes the migrations of replicas starting
 	// together until unlock is called; nil when the database needs none.
 	migrationLock func(ctx context.Context, db *sql.DB) (unlock func() error, err error)
+	// histAdd is the SQL that merges two latency histograms (usage_hist.go);
+	// greatest the name of the two-argument maximum.
+	histAdd  func(a, b string) string
+	greatest string
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries are written

@@ -20,6 +20,8 @@ var postgresDialect = dialect{
 	byteOrder:     ` COLLATE "C"`,
 	isConflict:    postgresConflict,
 	migrationLock: postgresMigrationLock,
+	histAdd:       postgresHistAdd,
+	greatest:      "GREATEST",
 }
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.

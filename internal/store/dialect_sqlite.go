@@ -18,6 +18,8 @@ var sqliteDialect = dialect{
 	name:       "sqlite",
 	goose:      goose.DialectSQLite3,
 	isConflict: sqliteConflict,
+	histAdd:    sqliteHistAdd,
+	greatest:   "max",
 }
 
 // Pragmas every connection gets. busy_timeout covers a second process

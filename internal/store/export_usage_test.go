@@ -19,7 +19,8 @@ func ExplainUsage(ctx context.Context, st Store, q UsageQuery) (string, error) {
 			return "", err
 		}
 	}
-	query, args := s.usageQuery(g, q)
+	from, to := usageRange(q)
+	query, args := s.usageQuery(g, q, "usage", from, to)
 	explain := "EXPLAIN "
 	if s.d.name == "sqlite" {
 		explain = "EXPLAIN QUERY PLAN "

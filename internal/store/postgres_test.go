@@ -86,7 +86,7 @@ func TestPostgresConcurrentStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision, usage, usage_batches, usage_payloads,
+	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision, usage, usage_batches, usage_payloads, usage_rollups, usage_backlog,
 		keys, events;
 		DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)

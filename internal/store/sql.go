@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,8 @@ type sqlStore struct {
 	q           queries
 	sealer      sealer
 	now         func() time.Time
+	// rollupsReady is set once usage_backlog is seen empty.
+	rollupsReady atomic.Bool
 }
 
 var _ Store = (*sqlStore)(nil)
@@ -71,6 +74,9 @@ func (s *sqlStore) change(ctx context.Context, fn func(tx *sql.Tx) error) error 
 }
 
 // rowScanner is a *sql.Row or *sql.Rows: what the scan functions read.
+// isNoRows reports whether err is sql.ErrNoRows.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
 type rowScanner interface{ Scan(dest ...any) error }
 
 // queryOne runs a query that selects at most one row and scans it;

@@ -18,6 +18,7 @@ const (
 	GroupByDeployment = "deployment" // the deployment id, "" when none answered
 	GroupByKey        = "key"        // the client key's id
 	GroupByEvent      = "event"      // the event id, "" for keys of no event
+	GroupByTeam       = "team"       // the key's team id, "" for keys of no team
 )
 
 // UsageQuery selects and groups usage records for QueryUsage.
@@ -27,9 +28,9 @@ type UsageQuery struct {
 	From, To time.Time
 	// GroupBy is one of the GroupBy constants.
 	GroupBy string
-	// KeyID, EventID and Model keep only the records that match; "" keeps
-	// all.
-	KeyID, EventID, Model string
+	// KeyID, TeamID, EventID and Model keep only the records that match;
+	// "" keeps all.
+	KeyID, TeamID, EventID, Model string
 }
 
 // UsageRow is one group's aggregate.
@@ -58,6 +59,12 @@ type usageGroup struct {
 	// label formats a numeric group (day and hour numbers); nil when the
 	// expression is a text column.
 	label func(n int64) string
+	// rollupExpr is expr over usage_rollups; dim the rollup dimension the
+	// group needs (0 for times and the total).
+	rollupExpr string
+	dim        uint8
+	// hourly reports whether the group needs hourly rows.
+	hourly bool
 }
 
 const (
@@ -69,20 +76,24 @@ const (
 // divisions of unix milliseconds, which is UTC on every database.
 var usageGroups = map[string]usageGroup{
 	GroupByTotal: {},
-	GroupByDay: {expr: fmt.Sprintf("time / %d", msPerDay), label: func(n int64) string {
-		return time.UnixMilli(n * msPerDay).UTC().Format(time.DateOnly)
-	}},
-	GroupByHour: {expr: fmt.Sprintf("time / %d", msPerHour), label: func(n int64) string {
-		return time.UnixMilli(n * msPerHour).UTC().Format("2006-01-02T15:04Z")
-	}},
-	GroupByModel:      {expr: "model"},
-	GroupByDeployment: {expr: "deployment"},
-	GroupByKey:        {expr: "key_id"},
-	GroupByEvent:      {expr: "event_id"},
+	GroupByDay: {
+		expr: fmt.Sprintf("time / %d", msPerDay), rollupExpr: fmt.Sprintf("period / %d", msPerDay),
+		label: func(n int64) string { return time.UnixMilli(n * msPerDay).UTC().Format(time.DateOnly) },
+	},
+	GroupByHour: {
+		expr: fmt.Sprintf("time / %d", msPerHour), rollupExpr: fmt.Sprintf("period / %d", msPerHour),
+		label:  func(n int64) string { return time.UnixMilli(n * msPerHour).UTC().Format("2006-01-02T15:04Z") },
+		hourly: true,
+	},
+	GroupByModel:      {expr: "model", rollupExpr: "model", dim: dimModel},
+	GroupByDeployment: {expr: "deployment", rollupExpr: "deployment", dim: dimDeployment},
+	GroupByKey:        {expr: "key_id", rollupExpr: "key_id", dim: dimKey},
+	GroupByEvent:      {expr: "event_id", rollupExpr: "event_id", dim: dimEvent},
+	GroupByTeam:       {expr: "team_id", rollupExpr: "team_id", dim: dimTeam},
 }
 
 func errBadGroup(g string) error {
-	return fmt.Errorf("group by %q: want day, hour, model, deployment, key, event, or \"\" for one total", g)
+	return fmt.Errorf("group by %q: want day, hour, model, deployment, key, team, event, or \"\" for one total", g)
 }
 
 // ValidUsageGroupBy reports whether QueryUsage accepts g as GroupBy.
@@ -91,24 +102,53 @@ func ValidUsageGroupBy(g string) bool {
 	return ok
 }
 
-// QueryUsage implements Store. One query scans the range once, grouped by
-// the group and the latency bucket; the buckets of a group are then summed
-// in Go and their counts give the percentiles. Rows come ordered by Group;
-// a grouped query over no records returns none, the total query one row
-// of zeros.
+// QueryUsage implements Store. It answers from the rollups (see
+// usage_rollup_read.go): whole days from daily rows, whole hours from
+// hourly ones, and only the partial hours at the range's ends from raw
+// records, grouped by the group and the latency bucket. Rows come ordered
+// by Group; a grouped query over no records returns none, the total query
+// one row of zeros.
 func (s *sqlStore) QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, error) {
 	g, ok := usageGroups[q.GroupBy]
 	if !ok {
 		return nil, fmt.Errorf("store: query usage: %w", errBadGroup(q.GroupBy))
 	}
-	query, args := s.usageQuery(g, q)
-	rows, err := s.read.QueryContext(ctx, query, args...)
-	if err != nil {
+	groups := map[string]*usageAggregate{}
+	if err := s.queryUsageInto(ctx, groups, g, q); err != nil {
 		return nil, fmt.Errorf("store: query usage: %w", err)
 	}
-	defer rows.Close()
+	if len(groups) == 0 && g.expr == "" {
+		return []UsageRow{{}}, nil
+	}
+	out := make([]UsageRow, 0, len(groups))
+	for group, a := range groups {
+		out = append(out, a.row(group))
+	}
+	slices.SortFunc(out, func(a, b UsageRow) int { return strings.Compare(a.Group, b.Group) })
+	return out, nil
+}
 
-	groups := map[string]*usageAggregate{}
+// usageRange returns q's bounds in unix milliseconds, open sides as the
+// extreme values.
+func usageRange(q UsageQuery) (from, to int64) {
+	from, to = math.MinInt64, math.MaxInt64
+	if !q.From.IsZero() {
+		from = q.From.UnixMilli()
+	}
+	if !q.To.IsZero() {
+		to = q.To.UnixMilli()
+	}
+	return from, to
+}
+
+// scanRaw adds the raw records of table in [from, to) to groups.
+func (s *sqlStore) scanRaw(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, table string, from, to int64) error {
+	query, args := s.usageQuery(g, q, table, from, to)
+	rows, err := s.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	for rows.Next() {
 		var (
 			num        int64
@@ -126,42 +166,29 @@ func (s *sqlStore) QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, er
 		}
 		dest = append(dest, &bucket, &b.requests, &b.errors, &b.prompt, &b.completion, &b.total, &b.cost, &maxLatency)
 		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("store: query usage: %w", err)
+			return err
 		}
 		if g.label != nil {
 			text = g.label(num)
 		}
-		a := groups[text]
-		if a == nil {
-			a = &usageAggregate{hist: make([]int64, LatencyBuckets)}
-			groups[text] = a
-		}
-		a.add(bucket, b, time.Duration(maxLatency)*time.Microsecond)
+		aggregateOf(groups, text).add(bucket, b, time.Duration(maxLatency)*time.Microsecond)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: query usage: %w", err)
-	}
-
-	if len(groups) == 0 && g.expr == "" {
-		return []UsageRow{{}}, nil
-	}
-	out := make([]UsageRow, 0, len(groups))
-	for group, a := range groups {
-		out = append(out, a.row(group))
-	}
-	slices.SortFunc(out, func(a, b UsageRow) int { return strings.Compare(a.Group, b.Group) })
-	return out, nil
+	return rows.Err()
 }
 
-// usageQuery returns the SQL and arguments of q, grouped by g.
-func (s *sqlStore) usageQuery(g usageGroup, q UsageQuery) (string, []any) {
-	from, to := int64(math.MinInt64), int64(math.MaxInt64)
-	if !q.From.IsZero() {
-		from = q.From.UnixMilli()
+// aggregateOf returns group's aggregate, adding it when new.
+func aggregateOf(groups map[string]*usageAggregate, group string) *usageAggregate {
+	a := groups[group]
+	if a == nil {
+		a = &usageAggregate{hist: make([]int64, LatencyBuckets)}
+		groups[group] = a
 	}
-	if !q.To.IsZero() {
-		to = q.To.UnixMilli()
-	}
+	return a
+}
+
+// usageQuery returns the SQL and arguments of q over table's raw records
+// in [from, to), grouped by g and the latency bucket.
+func (s *sqlStore) usageQuery(g usageGroup, q UsageQuery, table string, from, to int64) (string, []any) {
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	if g.expr != "" {
@@ -172,15 +199,11 @@ func (s *sqlStore) usageQuery(g usageGroup, q UsageQuery) (string, []any) {
 		CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
 		CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT),
 		CAST(SUM(total_tokens) AS BIGINT), COALESCE(SUM(cost), 0), MAX(latency_us)
-		FROM usage WHERE time >= ? AND time < ?`)
+		FROM ` + table + ` WHERE time >= ? AND time < ?`)
 	args := []any{from, to}
-	for _, f := range []struct{ column, value string }{
-		{"key_id", q.KeyID}, {"event_id", q.EventID}, {"model", q.Model},
-	} {
-		if f.value != "" {
-			b.WriteString(" AND " + f.column + " = ?")
-			args = append(args, f.value)
-		}
+	for _, f := range usageFilters(q) {
+		b.WriteString(" AND " + f.column + " = ?")
+		args = append(args, f.value)
 	}
 	b.WriteString(" GROUP BY ")
 	if g.expr != "" {
@@ -188,6 +211,26 @@ func (s *sqlStore) usageQuery(g usageGroup, q UsageQuery) (string, []any) {
 	}
 	b.WriteString("latency_bucket")
 	return s.d.rebind(b.String()), args
+}
+
+// usageFilter is one equality filter of a UsageQuery.
+type usageFilter struct {
+	column, value string
+	dim           uint8
+}
+
+// usageFilters returns q's filters that are set.
+func usageFilters(q UsageQuery) []usageFilter {
+	var out []usageFilter
+	for _, f := range []usageFilter{
+		{"key_id", q.KeyID, dimKey}, {"team_id", q.TeamID, dimTeam},
+		{"event_id", q.EventID, dimEvent}, {"model", q.Model, dimModel},
+	} {
+		if f.value != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // usageBucket is one (group, latency bucket) row of the query.
@@ -213,6 +256,11 @@ func (a *usageAggregate) add(bucket int, b usageBucket, maxLatency time.Duration
 		a.overflowMax = max(a.overflowMax, maxLatency)
 	}
 	a.hist[bucket] += b.requests
+	a.addSums(b)
+}
+
+// addSums adds b's sums, not its latencies, to a.
+func (a *usageAggregate) addSums(b usageBucket) {
 	a.sum.requests += b.requests
 	a.sum.errors += b.errors
 	a.sum.prompt += b.prompt

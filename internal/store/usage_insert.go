@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -36,13 +37,16 @@ type usageQueries struct {
 	// claimBatch records a batch's hash unless it is there already;
 	// pruneBatches forgets old ones.
 	claimBatch, pruneBatches string
+	// upsertRollups adds rollupRowsPerStatement rows to usage_rollups.
+	upsertRollups string
 }
 
 func newUsageQueries(d dialect) usageQueries {
 	return usageQueries{
-		insert:       usageInsertSQL(d, usageRowsPerStatement),
-		claimBatch:   d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
-		pruneBatches: d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
+		insert:        usageInsertSQL(d, usageRowsPerStatement),
+		claimBatch:    d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
+		pruneBatches:  d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
+		upsertRollups: rollupUpsertSQL(d, rollupRowsPerStatement),
 	}
 }
 
@@ -93,6 +97,21 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 	if _, err := tx.ExecContext(ctx, s.q.usage.pruneBatches, now-usageBatchRetention.Milliseconds()); err != nil {
 		return fmt.Errorf("store: insert usage: prune batches: %w", err)
 	}
+	if err := s.insertUsageRows(ctx, tx, records); err != nil {
+		return err
+	}
+	if err := s.insertPayloads(ctx, tx, records); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: insert usage: commit: %w", err)
+	}
+	return nil
+}
+
+// insertUsageRows appends records to usage and adds them to the rollups,
+// inside tx.
+func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, records []usage.Record) error {
 	args := make([]any, 0, min(len(records), usageRowsPerStatement)*usageColumnCount)
 	for chunk := range slices.Chunk(records, usageRowsPerStatement) {
 		query := s.q.usage.insert
@@ -107,13 +126,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
-	if err := s.insertPayloads(ctx, tx, records); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("store: insert usage: commit: %w", err)
-	}
-	return nil
+	return s.upsertRollups(ctx, tx, records)
 }
 
 // appendUsageArgs appends r's column values in usageColumns order.

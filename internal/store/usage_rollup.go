@@ -1,0 +1,277 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// Rollup dimensions: a cube is the set of them a rollup row keeps.
+const (
+	dimKey = 1 << iota
+	dimTeam
+	dimEvent
+	dimModel
+	dimDeployment
+	dimEndpoint
+	dimStatus
+
+	dimAll = 1<<iota - 1
+)
+
+// The cubes kept. Each record adds to one row of every cube of every
+// span: more cubes make reads cheaper and writes dearer.
+const (
+	// cubeTotal answers totals, days and hours.
+	cubeTotal = 0
+	// cubeOps answers models and deployments, and their errors.
+	cubeOps = dimModel | dimDeployment | dimEndpoint | dimStatus
+	// cubeCharge answers keys, teams and events (chargeback, budgets,
+	// event reports), by model.
+	cubeCharge = dimKey | dimTeam | dimEvent | dimModel
+)
+
+// rollupSpans are the periods rollups are kept for, shortest first, and
+// their cubes. No cube has every dimension: per hour it would be about as
+// many rows as records, and per day it would double the rows every batch
+// upserts. A query that needs a key's dimension and a deployment's or an
+// endpoint's together reads raw records (see queryUsageInto).
+var rollupSpans = []struct {
+	ms    int64
+	cubes []uint8
+}{
+	{msPerHour, []uint8{cubeTotal, cubeOps, cubeCharge}},
+	{msPerDay, []uint8{cubeTotal, cubeOps, cubeCharge}},
+}
+
+// rollupKey is a rollup row's primary key.
+type rollupKey struct {
+	span, period                                  int64
+	cube                                          uint8
+	class                                         int16
+	key, team, event, model, deployment, endpoint string
+}
+
+// rollupSums is a rollup row's values.
+type rollupSums struct {
+	requests, errors, estimated                  int64
+	prompt, completion, total, cached, reasoning int64
+	audio, cost                                  float64
+	maxLatency                                   int64
+	hist                                         []histCount
+}
+
+func (s *rollupSums) add(r *usage.Record, bucket int) {
+	s.requests++
+	if r.Status >= 400 {
+		s.errors++
+	}
+	if r.Estimated {
+		s.estimated++
+	}
+	s.prompt += int64(r.PromptTokens)
+	s.completion += int64(r.CompletionTokens)
+	s.total += int64(r.TotalTokens)
+	s.cached += int64(r.CachedTokens)
+	s.reasoning += int64(r.ReasoningTokens)
+	s.audio += finite(r.AudioSeconds)
+	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
+		s.cost += r.Cost
+	}
+	s.maxLatency = max(s.maxLatency, micros(r.Latency))
+	s.hist = histAddOne(s.hist, bucket)
+}
+
+// rollupRow is one row to upsert.
+type rollupRow struct {
+	k rollupKey
+	s *rollupSums
+}
+
+// rollUp aggregates records into the rows of every kept cube, in primary
+// key order, so that concurrent writers lock rows in the same order and
+// never deadlock.
+func rollUp(records []usage.Record) []rollupRow {
+	groups := make(map[rollupKey]*rollupSums, len(records))
+	for i := range records {
+		r := &records[i]
+		bucket := LatencyBucket(r.Latency)
+		ms := r.Time.UnixMilli()
+		for _, sp := range rollupSpans {
+			for _, cube := range sp.cubes {
+				k := rollupKeyOf(r, sp.ms, floorDiv(ms, sp.ms)*sp.ms, cube)
+				g := groups[k]
+				if g == nil {
+					g = &rollupSums{}
+					groups[k] = g
+				}
+				g.add(r, bucket)
+			}
+		}
+	}
+	rows := make([]rollupRow, 0, len(groups))
+	for k, s := range groups {
+		rows = append(rows, rollupRow{k, s})
+	}
+	slices.SortFunc(rows, func(a, b rollupRow) int { return compareRollupKeys(a.k, b.k) })
+	return rows
+}
+
+func compareRollupKeys(a, b rollupKey) int {
+	return cmp.Or(
+		cmp.Compare(a.span, b.span), cmp.Compare(a.cube, b.cube), cmp.Compare(a.period, b.period),
+		strings.Compare(a.key, b.key), strings.Compare(a.team, b.team), strings.Compare(a.event, b.event),
+		strings.Compare(a.model, b.model), strings.Compare(a.deployment, b.deployment),
+		strings.Compare(a.endpoint, b.endpoint), cmp.Compare(a.class, b.class),
+	)
+}
+
+// rollupKeyOf is r's row in cube of the given span and period.
+func rollupKeyOf(r *usage.Record, span, period int64, cube uint8) rollupKey {
+	k := rollupKey{span: span, period: period, cube: cube}
+	if cube&dimKey != 0 {
+		k.key = text(r.KeyID)
+	}
+	if cube&dimTeam != 0 {
+		k.team = text(r.TeamID)
+	}
+	if cube&dimEvent != 0 {
+		k.event = text(r.EventID)
+	}
+	if cube&dimModel != 0 {
+		k.model = text(r.Model)
+	}
+	if cube&dimDeployment != 0 {
+		k.deployment = text(r.Deployment)
+	}
+	if cube&dimEndpoint != 0 {
+		k.endpoint = text(r.Endpoint)
+	}
+	if cube&dimStatus != 0 {
+		k.class = statusClass(r.Status)
+	}
+	return k
+}
+
+// statusClass is 2 for 2xx, 4 for 4xx and so on; 0 for no status.
+func statusClass(status int) int16 {
+	if status < 100 || status > 999 {
+		return 0
+	}
+	return int16(status / 100)
+}
+
+// floorDiv is a / b rounded down, for times before 1970 too.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+const rollupColumns = `span, cube, period, key_id, team_id, event_id, model, deployment,
+	endpoint, status_class, requests, errors, estimated, prompt_tokens, completion_tokens,
+	total_tokens, cached_tokens, reasoning_tokens, audio_seconds, cost, max_latency_us, latency_hist`
+
+const rollupColumnCount = 22
+
+// rollupRowsPerStatement caps one upsert's VALUES list under SQLite's
+// 32,766 parameters.
+const rollupRowsPerStatement = 1000
+
+// rollupUpsertSQL returns the upsert of n rollup rows: on conflict every
+// sum adds, the histograms merge and the longest latency stays.
+func rollupUpsertSQL(d dialect, n int) string {
+	row := "(" + strings.Repeat("?, ", rollupColumnCount-1) + "?)"
+	var b strings.Builder
+	b.WriteString("INSERT INTO usage_rollups (" + rollupColumns + ") ")
+	if d.numbered {
+		// PostgreSQL takes one array per column; see upsertRollupArrays.
+		b.WriteString(`SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::bigint[], ?::text[], ?::text[],
+			?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[],
+			?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::float8[], ?::float8[],
+			?::bigint[], ?::text[])`)
+	} else {
+		b.WriteString("VALUES ")
+		for i := range n {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(row)
+		}
+	}
+	b.WriteString(` ON CONFLICT (span, cube, period, key_id, team_id, event_id, model, deployment, endpoint, status_class) DO UPDATE SET `)
+	for i, c := range []string{"requests", "errors", "estimated", "prompt_tokens", "completion_tokens",
+		"total_tokens", "cached_tokens", "reasoning_tokens", "audio_seconds", "cost"} {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = usage_rollups.%[1]s + excluded.%[1]s", c)
+	}
+	fmt.Fprintf(&b, ", max_latency_us = %s(usage_rollups.max_latency_us, excluded.max_latency_us)", d.greatest)
+	b.WriteString(", latency_hist = " + d.histAdd("usage_rollups.latency_hist", "excluded.latency_hist"))
+	return d.rebind(b.String())
+}
+
+// upsertRollups adds records to the rollups inside tx.
+func (s *sqlStore) upsertRollups(ctx context.Context, tx *sql.Tx, records []usage.Record) error {
+	rows := rollUp(records)
+	if s.d.numbered {
+		return s.upsertRollupArrays(ctx, tx, rows)
+	}
+	args := make([]any, 0, min(len(rows), rollupRowsPerStatement)*rollupColumnCount)
+	for chunk := range slices.Chunk(rows, rollupRowsPerStatement) {
+		query := s.q.usage.upsertRollups
+		if len(chunk) != rollupRowsPerStatement {
+			query = rollupUpsertSQL(s.d, len(chunk))
+		}
+		args = args[:0]
+		for _, r := range chunk {
+			k, v := &r.k, r.s
+			args = append(args, k.span, int64(k.cube), k.period, k.key, k.team, k.event, k.model,
+				k.deployment, k.endpoint, int64(k.class), v.requests, v.errors, v.estimated,
+				v.prompt, v.completion, v.total, v.cached, v.reasoning, v.audio, v.cost,
+				v.maxLatency, encodeHist(v.hist))
+		}
+		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("store: insert usage: rollups: %w", err)
+		}
+	}
+	return nil
+}
+
+// upsertRollupArrays is upsertRollups on PostgreSQL: one statement whose
+// 22 parameters are arrays, one element per row, which PostgreSQL binds
+// and plans far faster than thousands of scalar parameters.
+func (s *sqlStore) upsertRollupArrays(ctx context.Context, tx *sql.Tx, rows []rollupRow) error {
+	n := len(rows)
+	var (
+		span, cube, period, class                           = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		key, team, event, model, deployment, endpoint, hist = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		requests, errs, estimated, prompt, completion       = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		total, cached, reasoning, maxLatency                = make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		audio, cost                                         = make([]float64, n), make([]float64, n)
+	)
+	for i, r := range rows {
+		k, v := &r.k, r.s
+		span[i], cube[i], period[i], class[i] = k.span, int64(k.cube), k.period, int64(k.class)
+		key[i], team[i], event[i], model[i], deployment[i], endpoint[i] = k.key, k.team, k.event, k.model, k.deployment, k.endpoint
+		requests[i], errs[i], estimated[i], prompt[i], completion[i] = v.requests, v.errors, v.estimated, v.prompt, v.completion
+		total[i], cached[i], reasoning[i], maxLatency[i] = v.total, v.cached, v.reasoning, v.maxLatency
+		audio[i], cost[i], hist[i] = v.audio, v.cost, encodeHist(v.hist)
+	}
+	_, err := tx.ExecContext(ctx, s.q.usage.upsertRollups, span, cube, period, key, team, event, model,
+		deployment, endpoint, class, requests, errs, estimated, prompt, completion, total, cached,
+		reasoning, audio, cost, maxLatency, hist)
+	if err != nil {
+		return fmt.Errorf("store: insert usage: rollups: %w", err)
+	}
+	return nil
+}
