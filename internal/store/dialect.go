@@ -30,6 +30,8 @@ type dialect struct {
 	// greatest the name of the two-argument maximum.
 	histAdd  func(a, b string) string
 	greatest string
+	// rowID is the column that addresses a row, for deletes in batches.
+	rowID string
 }
 
 // rebind rewrites the ? placeholders of query for d. Queries are written

@@ -22,6 +22,7 @@ var postgresDialect = dialect{
 	migrationLock: postgresMigrationLock,
 	histAdd:       postgresHistAdd,
 	greatest:      "GREATEST",
+	rowID:         "ctid",
 }
 
 // uniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.

@@ -20,6 +20,7 @@ var sqliteDialect = dialect{
 	isConflict: sqliteConflict,
 	histAdd:    sqliteHistAdd,
 	greatest:   "max",
+	rowID:      "rowid",
 }
 
 // Pragmas every connection gets. busy_timeout covers a second process

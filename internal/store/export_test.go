@@ -5,8 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"io/fs"
+	"slices"
+	"strings"
+	"testing"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // RawAPIKey returns the api_key_enc column of deployment id exactly as
@@ -71,4 +76,22 @@ func SQLitePragma(ctx context.Context, st Store, pool, name string) (string, err
 	var v string
 	err := db.QueryRowContext(ctx, "PRAGMA "+name).Scan(&v)
 	return v, err
+}
+
+// SeedUsageBacklog writes records to usage_backlog, where migration 10
+// put the records of a database that had no rollups yet, and makes st
+// look for it again. storetest finds it through an interface assertion.
+func (s *sqlStore) SeedUsageBacklog(t *testing.T, records []usage.Record) {
+	t.Helper()
+	for chunk := range slices.Chunk(records, usageRowsPerStatement) {
+		query := strings.Replace(usageInsertSQL(s.d, len(chunk)), "INSERT INTO usage (", "INSERT INTO usage_backlog (", 1)
+		var args []any
+		for i := range chunk {
+			args = appendUsageArgs(args, &chunk[i])
+		}
+		if _, err := s.write.ExecContext(t.Context(), query, args...); err != nil {
+			t.Fatalf("seed usage backlog: %v", err)
+		}
+	}
+	s.rollupsReady.Store(false)
 }

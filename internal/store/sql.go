@@ -20,6 +20,8 @@ type sqlStore struct {
 	now         func() time.Time
 	// rollupsReady is set once usage_backlog is seen empty.
 	rollupsReady atomic.Bool
+	// rowStmts are SQLite's prepared usage writes.
+	rowStmts rowStatements
 }
 
 var _ Store = (*sqlStore)(nil)

@@ -95,6 +95,18 @@ type Store interface {
 	// QueryUsage aggregates the records of q's time range, filtered and
 	// grouped as q says; see UsageQuery and UsageRow.
 	QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, error)
+	// ExportUsage calls fn with every raw record of [from, to), in time
+	// order, streaming: no more than one record is held at a time.
+	ExportUsage(ctx context.Context, from, to time.Time, fn func(*usage.Record) error) error
+	// PurgeUsage deletes up to limit raw records older than before and
+	// returns how many; rollups are kept. Call it until it returns 0.
+	PurgeUsage(ctx context.Context, before time.Time, limit int) (int64, error)
+	// RollUpUsageBacklog rolls up one chunk of the records written before
+	// rollups existed and returns how many it moved, 0 once there are none
+	// left; until then QueryUsage reads raw records. UsageBacklog counts
+	// the records left.
+	RollUpUsageBacklog(ctx context.Context) (int64, error)
+	UsageBacklog(ctx context.Context) (int64, error)
 
 	// Payload returns the logged prompt and answer of a request, or
 	// ErrNotFound.

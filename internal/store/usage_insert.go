@@ -37,7 +37,7 @@ type usageQueries struct {
 	// claimBatch records a batch's hash unless it is there already;
 	// pruneBatches forgets old ones.
 	claimBatch, pruneBatches string
-	// upsertRollups adds rollupRowsPerStatement rows to usage_rollups.
+	// upsertRollups adds rows to usage_rollups on PostgreSQL.
 	upsertRollups string
 }
 
@@ -46,7 +46,7 @@ func newUsageQueries(d dialect) usageQueries {
 		insert:        usageInsertSQL(d, usageRowsPerStatement),
 		claimBatch:    d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
 		pruneBatches:  d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
-		upsertRollups: rollupUpsertSQL(d, rollupRowsPerStatement),
+		upsertRollups: rollupUpsertSQL(d, 0),
 	}
 }
 
@@ -79,6 +79,10 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 		return nil
 	}
 	now := s.now().UnixMilli()
+	stmts, err := s.usageStatements(ctx)
+	if err != nil {
+		return err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: insert usage: %w", err)
@@ -97,7 +101,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 	if _, err := tx.ExecContext(ctx, s.q.usage.pruneBatches, now-usageBatchRetention.Milliseconds()); err != nil {
 		return fmt.Errorf("store: insert usage: prune batches: %w", err)
 	}
-	if err := s.insertUsageRows(ctx, tx, records); err != nil {
+	if err := s.insertUsageRows(ctx, tx, stmts, records); err != nil {
 		return err
 	}
 	if err := s.insertPayloads(ctx, tx, records); err != nil {
@@ -111,7 +115,10 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 
 // insertUsageRows appends records to usage and adds them to the rollups,
 // inside tx.
-func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, records []usage.Record) error {
+func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
+	if !s.d.numbered {
+		return insertUsageRowByRow(ctx, tx, stmts, records)
+	}
 	args := make([]any, 0, min(len(records), usageRowsPerStatement)*usageColumnCount)
 	for chunk := range slices.Chunk(records, usageRowsPerStatement) {
 		query := s.q.usage.insert
@@ -126,7 +133,7 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, records []us
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
-	return s.upsertRollups(ctx, tx, records)
+	return s.upsertRollupArrays(ctx, tx, rollUp(records))
 }
 
 // appendUsageArgs appends r's column values in usageColumns order.
@@ -225,3 +232,22 @@ func text(s string) string {
 }
 
 func micros(d time.Duration) int64 { return int64(d / time.Microsecond) }
+
+// insertUsageRowByRow is insertUsageRows on SQLite: prepared single-row
+// statements (see rowStatements).
+func insertUsageRowByRow(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
+	ins, up := tx.StmtContext(ctx, stmts.insert), tx.StmtContext(ctx, stmts.upsert)
+	args := make([]any, 0, max(usageColumnCount, rollupColumnCount))
+	for i := range records {
+		args = appendUsageArgs(args[:0], &records[i])
+		if _, err := ins.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: insert usage: %w", err)
+		}
+	}
+	for _, r := range rollUp(records) {
+		if _, err := up.ExecContext(ctx, appendRollupArgs(args[:0], r)...); err != nil {
+			return fmt.Errorf("store: insert usage: rollups: %w", err)
+		}
+	}
+	return nil
+}

@@ -182,17 +182,15 @@ const rollupColumns = `span, cube, period, key_id, team_id, event_id, model, dep
 
 const rollupColumnCount = 22
 
-// rollupRowsPerStatement caps one upsert's VALUES list under SQLite's
-// 32,766 parameters.
-const rollupRowsPerStatement = 1000
-
-// rollupUpsertSQL returns the upsert of n rollup rows: on conflict every
-// sum adds, the histograms merge and the longest latency stays.
+// rollupUpsertSQL returns the upsert of n rollup rows, or with n 0 on
+// PostgreSQL of one array per column (see upsertRollupArrays): on
+// conflict every sum adds, the histograms merge and the longest latency
+// stays.
 func rollupUpsertSQL(d dialect, n int) string {
 	row := "(" + strings.Repeat("?, ", rollupColumnCount-1) + "?)"
 	var b strings.Builder
 	b.WriteString("INSERT INTO usage_rollups (" + rollupColumns + ") ")
-	if d.numbered {
+	if d.numbered && n == 0 {
 		// PostgreSQL takes one array per column; see upsertRollupArrays.
 		b.WriteString(`SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::bigint[], ?::text[], ?::text[],
 			?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[],
@@ -220,31 +218,13 @@ func rollupUpsertSQL(d dialect, n int) string {
 	return d.rebind(b.String())
 }
 
-// upsertRollups adds records to the rollups inside tx.
-func (s *sqlStore) upsertRollups(ctx context.Context, tx *sql.Tx, records []usage.Record) error {
-	rows := rollUp(records)
-	if s.d.numbered {
-		return s.upsertRollupArrays(ctx, tx, rows)
-	}
-	args := make([]any, 0, min(len(rows), rollupRowsPerStatement)*rollupColumnCount)
-	for chunk := range slices.Chunk(rows, rollupRowsPerStatement) {
-		query := s.q.usage.upsertRollups
-		if len(chunk) != rollupRowsPerStatement {
-			query = rollupUpsertSQL(s.d, len(chunk))
-		}
-		args = args[:0]
-		for _, r := range chunk {
-			k, v := &r.k, r.s
-			args = append(args, k.span, int64(k.cube), k.period, k.key, k.team, k.event, k.model,
-				k.deployment, k.endpoint, int64(k.class), v.requests, v.errors, v.estimated,
-				v.prompt, v.completion, v.total, v.cached, v.reasoning, v.audio, v.cost,
-				v.maxLatency, encodeHist(v.hist))
-		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return fmt.Errorf("store: insert usage: rollups: %w", err)
-		}
-	}
-	return nil
+// appendRollupArgs appends r's column values in rollupColumns order.
+func appendRollupArgs(args []any, r rollupRow) []any {
+	k, v := &r.k, r.s
+	return append(args, k.span, int64(k.cube), k.period, k.key, k.team, k.event, k.model,
+		k.deployment, k.endpoint, int64(k.class), v.requests, v.errors, v.estimated,
+		v.prompt, v.completion, v.total, v.cached, v.reasoning, v.audio, v.cost,
+		v.maxLatency, encodeHist(v.hist))
 }
 
 // upsertRollupArrays is upsertRollups on PostgreSQL: one statement whose
