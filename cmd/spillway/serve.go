@@ -117,6 +117,7 @@ type app struct {
 	tokens          *provider.EntraTokens
 	usage           *usage.Writer
 	purger          *usage.Purger
+	backlog         *usage.BacklogRoller
 	ledger          *access.Ledger
 	// redis and cooldowns are nil without Redis.
 	redis     *redis.Client
@@ -252,7 +253,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		return nil, err
 	}
 	a.catalog, a.token, a.tracer, a.usage = cat, &auth.AdminToken{}, tracer, w
-	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log)
+	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log).WithRecords(st, cfg.Usage.Retention.D())
+	a.backlog = usage.NewBacklogRoller(st, log)
 	a.ledger = access.NewLedger(st, now)
 	if tok := cfg.AdminToken.Value(); tok != "" {
 		a.token.SetToken(tok)
@@ -306,6 +308,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Redis:      redisUp,
 		StaticKeys: staticKeys,
 		Now:        now,
+		// a.backlog is set above, before admin.New.
+		UsageRollups: a.backlog.Status,
 	})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
@@ -446,6 +450,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
+	wg.Go(func() { a.backlog.Run(bg) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
 	// Shut down in order: the HTTP server has drained when this runs, so

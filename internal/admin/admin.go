@@ -82,6 +82,11 @@ type Options struct {
 	// shows it. Redis being down does not make the replica unready: it
 	// serves on with per-replica limits. Nil: no Redis configured.
 	Redis func() bool
+	// UsageRollups, when set, reports whether usage rollups hold every
+	// record (false while an upgraded database's records are rolled up in
+	// the background) and a sentence saying so; /health/readiness shows
+	// it. The replica is ready either way. Nil: not shown.
+	UsageRollups func() (ready bool, detail string)
 }
 
 // maxBody caps a request body: a deployment is a few hundred bytes.
@@ -143,6 +148,7 @@ func (h *handler) routes() {
 		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment},
 		{pattern: "GET /admin/v1/routing", fn: h.routing},
 		{pattern: "GET /admin/v1/usage", fn: h.usage},
+		{pattern: "GET /admin/v1/usage/export", fn: h.usageExport},
 		{pattern: "GET /admin/v1/payloads", fn: h.listPayloads},
 		{pattern: "GET /admin/v1/payloads/{request_id}", fn: h.getPayload},
 

@@ -34,6 +34,10 @@ func (h *handler) readiness(w http.ResponseWriter, r *http.Request) error {
 			h.redisDown.clear()
 		}
 	}
+	if h.opts.UsageRollups != nil {
+		// Reads are exact either way, only slower: still ready.
+		_, body["usage_rollups"] = h.opts.UsageRollups()
+	}
 	if h.opts.Store == nil {
 		body["status"], body["db"] = "unhealthy", "no store configured"
 		writeJSON(w, http.StatusServiceUnavailable, body)

@@ -69,6 +69,12 @@ type Usage struct {
 	// Default 720h (30 days); 0 after defaults is not possible, use a long
 	// duration to keep them longer.
 	PayloadRetention Duration `yaml:"payload_retention"`
+	// Retention is how long raw usage records (one per request) are
+	// kept; hourly and daily rollups, which every usage read, budget and
+	// report answers from, are kept for good. Default 2160h (90 days).
+	// Export (/admin/v1/usage/export) and the partial hours at a usage
+	// query's ends need raw records.
+	Retention Duration `yaml:"retention"`
 }
 
 // Tracing configures OpenTelemetry tracing over OTLP/HTTP.
@@ -364,6 +370,7 @@ const (
 	DefaultShutdownGrace    = 30 * time.Second
 	DefaultAPIVersion       = "2024-10-21"
 	DefaultPayloadRetention = 720 * time.Hour
+	DefaultUsageRetention   = 2160 * time.Hour
 	DefaultOpenAIEndpoint   = "https://api.openai.com/v1"
 )
 

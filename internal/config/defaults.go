@@ -28,6 +28,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&r.FirstByteTimeout, DefaultFirstByteTimeout)
 	setDuration(&r.IdleTimeout, DefaultIdleTimeout)
 	setDuration(&c.Usage.PayloadRetention, DefaultPayloadRetention)
+	setDuration(&c.Usage.Retention, DefaultUsageRetention)
 	setInt(&r.FailureThreshold, DefaultFailureThreshold)
 	setDuration(&r.CircuitOpen, DefaultCircuitOpen)
 	setDuration(&r.SlowThreshold, DefaultSlowThreshold)

@@ -88,7 +88,7 @@ func TestParseLiteLLM(t *testing.T) {
 			ShutdownGrace:   Duration(DefaultShutdownGrace),
 			MaxTokensPolicy: "reject",
 		},
-		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
+		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention), Retention: Duration(DefaultUsageRetention)},
 	}
 	if diff := cmp.Diff(want, c, ignoreUnexported); diff != "" {
 		t.Errorf("Parse(litellm.yaml) mismatch (-want +got):\n%s", diff)

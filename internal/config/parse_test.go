@@ -106,7 +106,7 @@ func TestParseNativeExample(t *testing.T) {
 			ShutdownGrace:   Duration(DefaultShutdownGrace),
 			MaxTokensPolicy: "reject",
 		},
-		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention)},
+		Usage: Usage{PayloadRetention: Duration(DefaultPayloadRetention), Retention: Duration(DefaultUsageRetention)},
 	}
 	if diff := cmp.Diff(want, c, ignoreUnexported); diff != "" {
 		t.Errorf("Parse(native.yaml) mismatch (-want +got):\n%s", diff)

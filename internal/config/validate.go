@@ -91,6 +91,7 @@ func (v *validation) server() {
 		v.add("limits.max_tokens_policy", "unknown policy %q; use reject (default) or clamp", p)
 	}
 	v.duration("usage.payload_retention", c.Usage.PayloadRetention)
+	v.duration("usage.retention", c.Usage.Retention)
 	if c.Usage.QueueSize < 0 {
 		v.add("usage.queue_size", "must not be negative (default 10000)")
 	}

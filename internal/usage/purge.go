@@ -18,12 +18,61 @@ type PayloadPurger interface {
 
 // Purger enforces the retention of logged prompts and answers: it
 // deletes the payloads of requests older than the retention, once at the
-// start of Run and then at every interval. Usage records are kept.
+// start of Run and then at every interval; WithRecords adds the retention
+// of raw usage records. Rollups are kept.
 type Purger struct {
 	store     PayloadPurger
 	retention time.Duration
 	log       *slog.Logger
 	now       func() time.Time
+	// records and recordRetention purge raw usage records; see
+	// WithRecords.
+	records         RecordPurger
+	recordRetention time.Duration
+}
+
+// RecordPurger deletes raw usage records older than a time, up to limit
+// at a time; rollups stay. store.Store satisfies it.
+type RecordPurger interface {
+	PurgeUsage(ctx context.Context, before time.Time, limit int) (int64, error)
+}
+
+// recordPurgeBatch is how many raw records one delete removes: small, so
+// SQLite's single writer goes back to inserts between deletes.
+const recordPurgeBatch = 5000
+
+// WithRecords makes p also delete raw usage records older than retention
+// (zero or less keeps them), in batches of recordPurgeBatch. It returns p.
+func (p *Purger) WithRecords(s RecordPurger, retention time.Duration) *Purger {
+	p.records, p.recordRetention = s, retention
+	return p
+}
+
+// PurgeRecordsOnce deletes the raw records older than the record
+// retention at now, batch after batch, and returns how many.
+func (p *Purger) PurgeRecordsOnce(ctx context.Context, now time.Time) (int64, error) {
+	if p.records == nil || p.recordRetention <= 0 {
+		return 0, nil
+	}
+	before := now.Add(-p.recordRetention)
+	var total int64
+	for {
+		n, err := p.records.PurgeUsage(ctx, before, recordPurgeBatch)
+		total += n
+		if err != nil {
+			if ctx.Err() == nil {
+				p.log.ErrorContext(ctx, "usage: purging raw usage records failed; retrying at the next interval", "before", before.UTC(), "purged", total, "err", err)
+			}
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if total > 0 {
+		p.log.InfoContext(ctx, "usage: purged raw usage records past their retention; rollups are kept", "purged", total, "before", before.UTC(), "retention", p.recordRetention)
+	}
+	return total, nil
 }
 
 // NewPurger returns a Purger that keeps payloads for retention; zero or
@@ -40,7 +89,7 @@ func NewPurger(s PayloadPurger, retention time.Duration, log *slog.Logger) *Purg
 // keeps payloads forever. A failed purge is logged and tried again at
 // the next interval.
 func (p *Purger) Run(ctx context.Context, every time.Duration) {
-	if p.retention <= 0 {
+	if p.retention <= 0 && (p.records == nil || p.recordRetention <= 0) {
 		return
 	}
 	if every <= 0 {
@@ -49,7 +98,9 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		_, _ = p.PurgeOnce(ctx, p.now())
+		now := p.now()
+		_, _ = p.PurgeOnce(ctx, now)
+		_, _ = p.PurgeRecordsOnce(ctx, now)
 		select {
 		case <-ctx.Done():
 			return
