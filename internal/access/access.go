@@ -192,36 +192,33 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 	// What the request will be sent with: the granted cap, else what it
 	// asked for; estimated once, for every tpm limit.
 	est := int64(-1)
-	estimate := func() int64 {
-		if est < 0 {
-			est = max(0, r.MaxTokens)
-			if g.MaxTokens > 0 {
-				est = g.MaxTokens
-			}
-			if r.PromptTokens != nil {
-				est += r.PromptTokens()
-			}
-			est = max(est, 1)
-		}
-		return est
-	}
-	for _, sc := range scopes(p) {
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
 		if sc.rpm > 0 {
-			if err := take(sc.rpmKey, int64(sc.rpm), minute, 1, func(d limits.Decision) error {
-				return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", sc.rpm, sc.whose), d.RetryAfter)
+			if err := take(sc.rpmKey(), int64(sc.rpm), minute, 1, func(d limits.Decision) error {
+				return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", sc.rpm, sc.whose()), d.RetryAfter)
 			}); err != nil {
 				undo()
 				return g, err
 			}
 		}
 		if sc.tpm > 0 {
-			est := estimate()
-			if err := take(sc.tpmKey, int64(sc.tpm), minute, est, func(d limits.Decision) error {
+			if est < 0 {
+				est = max(0, r.MaxTokens)
+				if g.MaxTokens > 0 {
+					est = g.MaxTokens
+				}
+				if r.PromptTokens != nil {
+					est += r.PromptTokens()
+				}
+				est = max(est, 1)
+			}
+			if err := take(sc.tpmKey(), int64(sc.tpm), minute, est, func(d limits.Decision) error {
 				if d.RetryAfter < 0 {
 					return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
-						Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, sc.owns, sc.tpm)}
+						Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, sc.owns(), sc.tpm)}
 				}
-				return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose), d.RetryAfter)
+				return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), d.RetryAfter)
 			}); err != nil {
 				undo()
 				return g, err
@@ -251,12 +248,13 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		return
 	}
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		for _, sc := range scopes(p) {
+		all, n := scopes(p)
+		for _, sc := range all[:n] {
 			if sc.tpm <= 0 {
 				continue
 			}
-			if err := c.limiter.Adjust(ctx, sc.tpmKey, minute, tokens-g.Estimate); err != nil {
-				c.log.Warn("could not correct a tpm count", "key", p.KeyID, "limit", sc.tpmKey, "err", err)
+			if err := c.limiter.Adjust(ctx, sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
+				c.log.Warn("could not correct a tpm count", "key", p.KeyID, "limit", sc.tpmKey(), "err", err)
 			}
 		}
 	}

@@ -12,27 +12,44 @@ import (
 // all of a request's limits in one round trip: each names its limiter
 // keys and its limits.
 type scope struct {
-	// rpmKey and tpmKey are the limiter keys; one team's keys share them,
-	// so every replica and every key of the team counts against one limit.
-	rpmKey, tpmKey string
-	rpm, tpm       int
-	// whose ends the refusal messages: "this key", "team \"red\"";
-	// owns is its possessive: "this key's", "team \"red\"'s".
-	whose, owns string
+	// kind is "key" or "team"; id the key's or the team's. One team's keys
+	// share its limiter keys, so every replica and every key of the team
+	// counts against one limit.
+	kind, id string
+	rpm, tpm int
+	team     *auth.Team // nil for the key's own scope
 }
 
-// scopes returns p's scopes with a counted limit: the key's first, then
-// its team's.
-func scopes(p *auth.Principal) []scope {
-	out := make([]scope, 0, 2)
+func (s scope) rpmKey() string { return s.kind + ":rpm:" + s.id }
+func (s scope) tpmKey() string { return s.kind + ":tpm:" + s.id }
+
+// whose ends a refusal message: "this key", "team "Red" (red)"; owns is
+// its possessive. Built only when a request is refused.
+func (s scope) whose() string {
+	if s.team == nil {
+		return "this key"
+	}
+	return teamName(s.team)
+}
+
+func (s scope) owns() string { return s.whose() + "'s" }
+
+// maxScopes bounds scopes: the key and its team.
+const maxScopes = 2
+
+// scopes returns p's scopes with a counted limit, the key's first, then
+// its team's, in an array so that admitting a request allocates nothing
+// for them.
+func scopes(p *auth.Principal) (out [maxScopes]scope, n int) {
 	if p.RPM > 0 || p.TPM > 0 {
-		out = append(out, scope{rpmKey: "key:rpm:" + p.KeyID, tpmKey: "key:tpm:" + p.KeyID, rpm: p.RPM, tpm: p.TPM, whose: "this key", owns: "this key's"})
+		out[n] = scope{kind: "key", id: p.KeyID, rpm: p.RPM, tpm: p.TPM}
+		n++
 	}
 	if t := p.Team; t != nil && (t.RPM > 0 || t.TPM > 0) {
-		name := teamName(t)
-		out = append(out, scope{rpmKey: "team:rpm:" + t.ID, tpmKey: "team:tpm:" + t.ID, rpm: t.RPM, tpm: t.TPM, whose: name, owns: name + "'s"})
+		out[n] = scope{kind: "team", id: t.ID, rpm: t.RPM, tpm: t.TPM, team: t}
+		n++
 	}
-	return out
+	return out, n
 }
 
 // teamName names a team in messages: "team "Red" (red)".

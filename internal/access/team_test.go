@@ -2,6 +2,7 @@ package access_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -234,5 +235,24 @@ func TestAdmitTeamBudget(t *testing.T) {
 	}
 	if e := refused(t, c, p, chat(-1)); e.Code != "budget_exhausted" {
 		t.Errorf("after a refresh that saw another replica's $10: %s, want budget_exhausted", e.Code)
+	}
+}
+
+// BenchmarkAdmitTeam is BenchmarkAdmit for a key of a team with its own
+// rpm, tpm and allow-list: two more counted limits per request.
+func BenchmarkAdmitTeam(b *testing.B) {
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	c := access.New(access.Options{Limiter: limits.NewMemory(clock), Now: clock, Logger: slog.New(slog.DiscardHandler)})
+	team := &auth.Team{ID: "search", RPM: 1 << 40, TPM: 1 << 50, Models: []string{"gpt-4o", "o3"}}
+	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50, Models: []string{"gpt-4o", "gpt-4o-mini"}, Team: team}
+	r := chat(-1)
+	r.PromptTokens = func() int64 { return 200 }
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Admit(ctx, p, r); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
