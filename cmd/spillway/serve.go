@@ -308,7 +308,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Now:        now,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/key/", "/team/", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())
