@@ -57,8 +57,9 @@ type rtEnv struct {
 }
 
 type rtOptions struct {
-	// limiter counts for every gateway; default one memory limiter.
-	limiter limits.Limiter
+	// limiter makes the limiter every gateway counts in, on the env's
+	// clock; default one memory limiter.
+	limiter func(now func() time.Time) limits.Limiter
 	// replicas is how many gateways share it; default 1.
 	replicas int
 	// sessions caps a key's parallel sessions; 0 none.
@@ -89,9 +90,9 @@ func newRTEnv(t *testing.T, o rtOptions) *rtEnv {
 		{ID: "chat", Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure, Endpoint: urls["east"],
 			Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: rtUpstreamKey, Priority: 1},
 	}
-	lim := o.limiter
-	if lim == nil {
-		lim = limits.NewMemory(e.clock.Now)
+	lim := limits.Limiter(limits.NewMemory(e.clock.Now))
+	if o.limiter != nil {
+		lim = o.limiter(e.clock.Now)
 	}
 	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "rt.db"), store.Options{})
 	if err != nil {
@@ -109,7 +110,7 @@ func newRTEnv(t *testing.T, o rtOptions) *rtEnv {
 		tr := NewTransport(2*time.Second, 10*time.Second)
 		t.Cleanup(tr.CloseIdleConnections)
 		gw := New(Options{
-			Router: r, Auth: keys, Transport: tr, Recorder: e.recs, Logger: logger, RealtimeSessions: o.sessions,
+			Router: r, Auth: keys, Transport: tr, Retries: 2, Recorder: e.recs, Logger: logger, RealtimeSessions: o.sessions,
 			Access: access.New(access.Options{Limiter: lim, Ledger: access.NewLedger(st, e.clock.Now), Now: e.clock.Now, Logger: logger}),
 		})
 		srv := httptest.NewServer(gw)

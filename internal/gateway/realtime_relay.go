@@ -87,7 +87,6 @@ func (s *session) run() {
 		t := time.NewTimer(s.slot.RenewIn() + slotRenewSlack)
 		defer t.Stop()
 		renew = t.C
-		defer func() { s.slot.Close(context.Background()) }()
 	}
 	var first ending
 	pending := 2
@@ -112,6 +111,8 @@ wait:
 	for ; pending > 0; pending-- {
 		<-ends
 	}
+	// The slot is free before the record says the session ended.
+	s.slot.Close(context.Background())
 	s.req.res.status = status
 	g.record(s.req, s.req.res, status)
 }
