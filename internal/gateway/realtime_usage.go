@@ -48,11 +48,10 @@ type realtimeUsage struct {
 // returns the refusal that closes the session when the key has no room
 // left. A message that is not a response.done with usage charges nothing.
 func (s *session) charge(ctx context.Context, msg []byte) error {
-	var ev realtimeDone
-	if json.Unmarshal(msg, &ev) != nil || ev.Type != "response.done" || ev.Response.Usage == nil {
+	u := responseDoneUsage(msg)
+	if u == nil {
 		return nil
 	}
-	u := ev.Response.Usage
 	g, req := s.g, s.req
 	s.responses++
 	rec := usage.Record{
@@ -90,6 +89,23 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 	}
 	g.access.Charge(ctx, req.grant, int64(rec.TotalTokens), rec.Cost)
 	return g.access.Exhausted(ctx, req.grant)
+}
+
+// responseDoneUsage returns the usage of a response.done event, nil for
+// any other message. Negative counts, which no upstream sends, read as 0:
+// a broken upstream must not refund a key.
+func responseDoneUsage(msg []byte) *realtimeUsage {
+	var ev realtimeDone
+	if json.Unmarshal(msg, &ev) != nil || ev.Type != "response.done" || ev.Response.Usage == nil {
+		return nil
+	}
+	u := ev.Response.Usage
+	for _, n := range []*int{&u.TotalTokens, &u.InputTokens, &u.OutputTokens, &u.InputTokenDetails.CachedTokens, &u.InputTokenDetails.TextTokens,
+		&u.InputTokenDetails.AudioTokens, &u.InputTokenDetails.ImageTokens, &u.InputTokenDetails.CachedTokensDetails.TextTokens,
+		&u.InputTokenDetails.CachedTokensDetails.AudioTokens, &u.OutputTokenDetails.TextTokens, &u.OutputTokenDetails.AudioTokens} {
+		*n = max(*n, 0)
+	}
+	return u
 }
 
 // realtimeCost prices a response: audio tokens at the audio prices where
