@@ -34,6 +34,10 @@ const insecureKeyProtocol = "openai-insecure-api-key."
 // realtimeProtocol is the subprotocol a Realtime server answers with.
 const realtimeProtocol = "realtime"
 
+// errAccept means the client's WebSocket handshake was malformed; Accept
+// has answered it.
+var errAccept = errors.New("websocket handshake refused")
+
 // maxRealtimeMessage bounds one WebSocket message either way: OpenAI
 // takes audio appends of up to 15 MiB.
 const maxRealtimeMessage = 16 << 20
@@ -60,6 +64,12 @@ func (g *Gateway) realtimeEndpoint(param string) http.Handler {
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		s, err := g.openRealtime(req, param)
+		if errors.Is(err, errAccept) {
+			// Accept has answered the client's broken handshake itself.
+			g.record(req, req.res, http.StatusBadRequest)
+			g.logRequest(r, req, req.res, err)
+			return
+		}
 		err = g.internal(r, req, err)
 		if err != nil {
 			if req.admitted && req.res.attempts == 0 {
@@ -130,12 +140,10 @@ func (g *Gateway) openRealtime(req *exchange, param string) (*session, error) {
 		InsecureSkipVerify: true,
 	})
 	if err != nil {
-		// Accept has answered the client with the handshake's problem.
 		up.CloseNow()
 		slot.Close(context.WithoutCancel(r.Context()))
 		req.res.status = http.StatusBadRequest
-		g.record(req, req.res, http.StatusBadRequest)
-		return nil, errClientGone
+		return nil, errAccept
 	}
 	req.res.status = http.StatusSwitchingProtocols
 	return g.newSession(req, client, up, pick, slot), nil

@@ -43,6 +43,8 @@ var rtKeys = []store.Key{
 	accessTestKey("key-budget", store.Key{BudgetTokens: 60, BudgetPeriod: "day"}),
 	accessTestKey("key-models", store.Key{Models: []string{"gpt-4o"}}),
 	accessTestKey("key-two", store.Key{Name: "two sessions"}),
+	accessTestKey("key-rpm", store.Key{RPM: 1}),
+	accessTestKey("att-over", store.Key{EventID: "over", Attendee: "otto@example.com"}),
 }
 
 type rtEnv struct {
@@ -106,7 +108,7 @@ func newRTEnv(t *testing.T, o rtOptions) *rtEnv {
 			t.Fatalf("router.New: %v", err)
 		}
 		keys := auth.NewKeyring(nil, e.clock.Now)
-		keys.Load(rtKeys, nil)
+		keys.Load(rtKeys, accessTestEvents)
 		tr := NewTransport(2*time.Second, 10*time.Second)
 		t.Cleanup(tr.CloseIdleConnections)
 		gw := New(Options{

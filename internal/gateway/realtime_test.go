@@ -310,6 +310,7 @@ func TestRealtimeBadRequests(t *testing.T) {
 		{"unknown model", "/v1/realtime?model=gpt-nope", "sk-key-open", 404, "model_not_found", "model"},
 		{"chat model", "/v1/realtime?model=gpt-4o", "sk-key-open", 404, "model_not_found", "model"},
 		{"model not allowed", "/v1/realtime?model=gpt-realtime", "sk-key-models", 403, "model_not_allowed", "model"},
+		{"event over", "/v1/realtime?model=gpt-realtime", "sk-att-over", 403, "event_not_active", ""},
 	}
 	e := newRTEnv(t, rtOptions{})
 	for _, tt := range tests {
@@ -346,6 +347,21 @@ func TestRealtimeBadRequests(t *testing.T) {
 				t.Errorf("got %d %s, want %d %s", resp.StatusCode, code, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestRealtimeRPM: a session is a request to the key's rpm limit.
+func TestRealtimeRPM(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-rpm")
+	next(t, c)
+	_, resp, err := e.dial(0, "/v1/realtime?model=gpt-realtime", "sk-key-rpm")
+	if code, _ := rtErrorCode(t, resp); err == nil || resp.StatusCode != http.StatusTooManyRequests || code != "rate_limit_exceeded" {
+		t.Errorf("second session in the minute: err %v, want 429 rate_limit_exceeded", err)
+	}
+	e.clock.Advance(time.Minute)
+	if _, resp, err := e.dial(0, "/v1/realtime?model=gpt-realtime", "sk-key-rpm"); err != nil {
+		t.Errorf("next minute: %v (%s), want a session", err, rtBody(resp))
 	}
 }
 
