@@ -288,8 +288,9 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
 			Logger:          log,
 		}),
-		OperationKey: gateway.OperationKey(secretKey),
-		Claims:       limiter,
+		OperationKey:     gateway.OperationKey(secretKey),
+		Claims:           limiter,
+		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{

@@ -61,6 +61,10 @@ type Options struct {
 	// replicas that share it route each other's polls. Derive it from the
 	// secret key with OperationKey. Default: random per process.
 	OperationKey []byte
+	// RealtimeSessions caps the Realtime sessions one key holds open at
+	// once, counted in Access's limiter (shared by replicas on Redis).
+	// Default 0: no cap.
+	RealtimeSessions int
 }
 
 // Gateway is the data-plane handler.
@@ -83,6 +87,11 @@ type Gateway struct {
 	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
 	streams   streams
 	claims    limits.Limiter
+	// Realtime sessions: live ones (for shutdown), the per-key cap, and
+	// the HTTP/1.1 client upstream WebSockets are dialled with.
+	sessions         sessions
+	realtimeSessions int
+	wsClient         *http.Client
 }
 
 // New returns a gateway.
@@ -109,6 +118,8 @@ func New(o Options) *Gateway {
 	if g.opKey = o.OperationKey; len(g.opKey) == 0 {
 		g.opKey = randomOperationKey()
 	}
+	g.realtimeSessions = o.RealtimeSessions
+	g.wsClient = newWebSocketClient(g.transport)
 	g.ids.init()
 	g.mux = http.NewServeMux()
 	g.routes()

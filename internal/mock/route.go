@@ -36,7 +36,8 @@ const (
 	epTranslations
 	epSpeech
 	epModerations
-	epCount // not an endpoint: the size of the ops table
+	epRealtime // GET .../realtime, a WebSocket
+	epCount    // not an endpoint: the size of the ops table
 )
 
 // shape is the URL family a request came in by. Shapes are bits so that
@@ -103,6 +104,7 @@ var ops = [epCount]op{
 	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
 	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
 	epModerations:        {"moderations", http.MethodPost, deploymentShapes | shapeAzurePreview, "Moderations_Create", (*call).moderate},
+	epRealtime:           {"realtime", http.MethodGet, openAIShapes | shapeAzurePreview, "Realtime_Connect", (*call).realtime},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they
