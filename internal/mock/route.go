@@ -36,7 +36,20 @@ const (
 	epTranslations
 	epSpeech
 	epModerations
-	epCount // not an endpoint: the size of the ops table
+	epFiles        // POST .../files
+	epFileList     // GET .../files
+	epFileGet      // GET .../files/{id}
+	epFileDelete   // DELETE .../files/{id}
+	epFileContent  // GET .../files/{id}/content
+	epUploads      // POST .../uploads
+	epUploadParts  // POST .../uploads/{id}/parts
+	epUploadDone   // POST .../uploads/{id}/complete
+	epUploadCancel // POST .../uploads/{id}/cancel
+	epBatches      // POST .../batches
+	epBatchList    // GET .../batches
+	epBatchGet     // GET .../batches/{id}
+	epBatchCancel  // POST .../batches/{id}/cancel
+	epCount        // not an endpoint: the size of the ops table
 )
 
 // shape is the URL family a request came in by. Shapes are bits so that
@@ -103,6 +116,19 @@ var ops = [epCount]op{
 	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
 	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
 	epModerations:        {"moderations", http.MethodPost, deploymentShapes | shapeAzurePreview, "Moderations_Create", (*call).moderate},
+	epFiles:              {"files", http.MethodPost, openAIShapes | shapeAzurePreview, "Files_Upload", (*call).createFile},
+	epFileList:           {"files", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_List", (*call).listFiles},
+	epFileGet:            {"files/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_Get", (*call).getFile},
+	epFileDelete:         {"files/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Files_Delete", (*call).deleteFile},
+	epFileContent:        {"files/{id}/content", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_GetContent", (*call).fileContent},
+	epUploads:            {"uploads", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Create", (*call).createUpload},
+	epUploadParts:        {"uploads/{id}/parts", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_AddPart", (*call).addPart},
+	epUploadDone:         {"uploads/{id}/complete", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Complete", (*call).completeUpload},
+	epUploadCancel:       {"uploads/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Cancel", (*call).cancelUpload},
+	epBatches:            {"batches", http.MethodPost, openAIShapes | shapeAzurePreview, "Batch_Create", (*call).createBatch},
+	epBatchList:          {"batches", http.MethodGet, openAIShapes | shapeAzurePreview, "Batch_List", (*call).listBatches},
+	epBatchGet:           {"batches/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Batch_Get", (*call).getBatch},
+	epBatchCancel:        {"batches/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Batch_Cancel", (*call).cancelBatch},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they
