@@ -49,6 +49,10 @@ type exchange struct {
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
 	usagePeek peeked
+	// upload is a streamed body (BodyStream) once it is being sent.
+	upload *formStream
+	// boundary is the streamed body's multipart boundary.
+	boundary  string
 	principal *auth.Principal
 	// grant is what the access checker admitted, settled once the usage
 	// is known; admitted is false when it never got that far.
@@ -74,6 +78,9 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		err := g.serve(req, fromPath)
+		if req.upload != nil {
+			req.upload.wait()
+		}
 		res := req.res
 		err = g.internal(r, req, err)
 		if err != nil && res.attempts == 0 && req.admitted {
@@ -114,6 +121,15 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 		req.object = objectRef{id: r.PathValue(pathOperation), deployment: req.sticky, upstream: r.PathValue(pathUpstreamOperation)}
 	case req.spec.Object:
 		if err := g.resolveObject(r, req); err != nil {
+			return err
+		}
+		if req.spec.Kind != "" && req.spec.Body == provider.BodyJSON {
+			if err := g.translateIDs(req); err != nil {
+				return err
+			}
+		}
+	case req.spec.Kind != "":
+		if err := g.placeObject(r, req); err != nil {
 			return err
 		}
 	case fromPath:
@@ -159,6 +175,18 @@ func (g *Gateway) readRequest(r *http.Request, req *exchange) error {
 		return nil
 	}
 	limit := max(g.maxBody, req.spec.MaxBody)
+	if req.spec.Body == provider.BodyStream {
+		// Checked now, streamed once a deployment is picked.
+		if req.op == provider.FileCreate {
+			limit = g.maxFile
+		}
+		var err error
+		req.boundary, err = checkStreamForm(r, limit)
+		if err == nil {
+			r.Body = http.MaxBytesReader(req.w, r.Body, limit)
+		}
+		return err
+	}
 	var err error
 	if req.body, err = readBody(r, limit); err != nil {
 		return err

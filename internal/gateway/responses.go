@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
 )
@@ -21,13 +22,14 @@ import (
 // and usage.
 func (g *Gateway) resolveObject(r *http.Request, req *exchange) error {
 	id := r.PathValue("id")
+	n := objectNames[req.spec.Kind]
 	ref, ok := g.decodeObject(id, ownerOf(req.principal))
 	if !ok {
-		return errObjectNotFound("Response", id, "response_id")
+		return errObjectNotFound(n.name, id, n.param)
 	}
 	d, ok := g.router.Deployment(ref.deployment)
 	if !ok {
-		return errObjectGone("response", id, ref.deployment, "response_id")
+		return errObjectGone(strings.ToLower(n.name), id, ref.deployment, n.param)
 	}
 	req.model = d.Config.Model
 	req.sticky, req.object = ref.deployment, ref
@@ -83,6 +85,9 @@ type idRewriter struct {
 // newIDRewriter returns the rewriter of req's answer, or nil when the
 // answer names no object.
 func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *idRewriter {
+	if req.spec.Kind != "" {
+		return nil // respondObject's, or a file's content
+	}
 	create := req.spec.Creates && status >= 200 && status <= 299
 	if !create && req.object.upstream == "" && req.prev.upstream == "" {
 		return nil

@@ -47,6 +47,19 @@ const (
 	// ImageEdits and ImageVariations take multipart images.
 	ImageEdits
 	ImageVariations
+	// Files, uploads and batches: objects held upstream (objects.go in
+	// the gateway). Their lists are the gateway's own, from its registry.
+	FileCreate
+	FileGet
+	FileDelete
+	FileContent
+	UploadCreate
+	UploadPart
+	UploadComplete
+	UploadCancel
+	BatchCreate
+	BatchGet
+	BatchCancel
 	numOperations
 )
 
@@ -63,6 +76,10 @@ const (
 	BodyNone
 	// BodyOpaque is forwarded unread (AI Search queries).
 	BodyOpaque
+	// BodyStream is multipart/form-data streamed upstream as it arrives,
+	// never held whole (file uploads up to MaxBody); it is checked on the
+	// way, and sent to one deployment only, as it cannot be replayed.
+	BodyStream
 )
 
 // AzureForm is where an Azure OpenAI resource serves an operation.
@@ -120,11 +137,22 @@ type Spec struct {
 	// MaxBody raises the gateway's body limit for the operation (audio
 	// files); 0 keeps it.
 	MaxBody int64
+	// Kind is the kind of object held upstream the operation creates or
+	// acts on ("file", "upload", "batch"), "" for the others. Its body
+	// names no model: the gateway picks the deployment.
+	Kind string
 }
 
 // MaxAudioBody is the most an audio or image-upload request may carry,
 // OpenAI's own limit for audio files.
 const MaxAudioBody = 25 << 20
+
+// MaxFileBody is OpenAI's limit for one file, and MaxPartBody for one
+// part of an upload.
+const (
+	MaxFileBody = 512 << 20
+	MaxPartBody = 64 << 20
+)
 
 var specs = [numOperations]Spec{
 	Chat:           {Name: "chat", Method: http.MethodPost, Class: config.ClassChat, Path: "/chat/completions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, Cap: "max_tokens", StreamUsage: true},
@@ -150,6 +178,18 @@ var specs = [numOperations]Spec{
 	Moderations:     {Name: "moderations", Method: http.MethodPost, Class: config.ClassModerations, Path: "/moderations", OpenAI: true},
 	ImageEdits:      {Name: "image-edits", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/edits", OpenAI: true, Azure: AzureDeployment, MaxBody: MaxAudioBody},
 	ImageVariations: {Name: "image-variations", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/variations", OpenAI: true, MaxBody: MaxAudioBody},
+
+	FileCreate:     {Name: "file-create", Method: http.MethodPost, Class: config.ClassChat, Body: BodyStream, Path: "/files", OpenAI: true, Azure: AzureV1, Creates: true, MaxBody: MaxFileBody, Kind: "file"},
+	FileGet:        {Name: "file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, OpenAI: true, Azure: AzureV1, Kind: "file"},
+	FileDelete:     {Name: "file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, OpenAI: true, Azure: AzureV1, Kind: "file"},
+	FileContent:    {Name: "file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, Suffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "file"},
+	UploadCreate:   {Name: "upload-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/uploads", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "upload"},
+	UploadPart:     {Name: "upload-part", Method: http.MethodPost, Class: config.ClassChat, Body: BodyStream, Path: "/uploads", Object: true, Suffix: "/parts", OpenAI: true, Azure: AzureV1, MaxBody: MaxPartBody, Kind: "upload"},
+	UploadComplete: {Name: "upload-complete", Method: http.MethodPost, Class: config.ClassChat, Path: "/uploads", Object: true, Suffix: "/complete", OpenAI: true, Azure: AzureV1, Kind: "upload"},
+	UploadCancel:   {Name: "upload-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/uploads", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "upload"},
+	BatchCreate:    {Name: "batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/batches", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "batch"},
+	BatchGet:       {Name: "batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, OpenAI: true, Azure: AzureV1, Kind: "batch"},
+	BatchCancel:    {Name: "batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "batch"},
 }
 
 // Spec returns the operation's row. It must not be modified.
