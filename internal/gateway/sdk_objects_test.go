@@ -24,7 +24,6 @@ import (
 	"github.com/spillwayhq/spillway/internal/store"
 )
 
-
 // objectEnv is two gateway replicas sharing one SQLite registry and one
 // object key, in front of two simulated resources holding gpt-4o.
 type objectEnv struct {
