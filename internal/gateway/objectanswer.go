@@ -90,7 +90,6 @@ func (g *Gateway) respondObject(req *exchange, pick router.Pick, up *upstream, o
 // found is an object named in an answer, before its ids were signed.
 type found struct {
 	kind, upstream, status, purpose string
-	created                         int64
 	v                               map[string]any
 }
 
@@ -119,9 +118,7 @@ func (g *Gateway) signAnswer(req *exchange, deployment string, body []byte) ([]b
 func collect(v map[string]any, out *[]found) {
 	kind, ok := kinds[str(v["object"])]
 	if ok && str(v["id"]) != "" {
-		n, _ := v["created_at"].(json.Number)
-		created, _ := n.Int64()
-		*out = append(*out, found{kind: kind, upstream: str(v["id"]), status: str(v["status"]), purpose: str(v["purpose"]), created: created, v: v})
+		*out = append(*out, found{kind: kind, upstream: str(v["id"]), status: str(v["status"]), purpose: str(v["purpose"]), v: v})
 	}
 	if f, ok := v["file"].(map[string]any); ok {
 		collect(f, out)
@@ -159,9 +156,12 @@ func marshalAnswer(v any) ([]byte, error) {
 }
 
 // register records the objects of an answer: a deletion removes it, any
-// other answer creates or refreshes it. A registry failure does not fail
-// the request (the object exists upstream, and its id works without the
-// registry); it is logged, and the object is missing from lists.
+// other answer creates or refreshes it. Lists are ordered by when the
+// registry first saw an object, to the millisecond (upstreams give
+// seconds, which leaves objects made together in no clear order). A
+// registry failure does not fail the request (the object exists upstream,
+// and its id works without the registry); it is logged, and the object is
+// missing from lists.
 func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 	if g.objects == nil {
 		return
@@ -184,9 +184,6 @@ func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 			ID: g.encodeObject(deployment, owner, f.upstream), Kind: f.kind, KeyID: owner,
 			Deployment: deployment, UpstreamID: f.upstream, Purpose: f.purpose, Status: f.status,
 			Data: string(bytes.TrimRight(data, "\n")), Done: f.kind != store.KindBatch || terminal[f.status],
-		}
-		if f.created > 0 {
-			o.CreatedAt = time.Unix(f.created, 0)
 		}
 		if p := req.principal; p.Event != nil {
 			o.EventID = p.Event.ID

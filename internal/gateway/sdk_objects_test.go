@@ -268,3 +268,62 @@ func batchLines(n int) string {
 	}
 	return b.String()
 }
+
+func TestSDKBatches(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	for mode, a := range env.clients(0, testKey) {
+		b := env.clients(1, testKey)[mode]
+		other := env.clients(1, otherKey)[mode]
+		t.Run(mode, func(t *testing.T) {
+			in, err := a.Files.New(ctx, openai.FileNewParams{File: textFile(batchLines(3), "in.jsonl"), Purpose: openai.FilePurposeBatch})
+			if err != nil {
+				t.Fatalf("Files.New: %v", err)
+			}
+			params := openai.BatchNewParams{InputFileID: in.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h}
+			_, err = other.Batches.New(ctx, params)
+			wantStatus(t, "a batch of another key's file", err, http.StatusNotFound)
+			batch, err := b.Batches.New(ctx, params)
+			if err != nil {
+				t.Fatalf("Batches.New: %v", err)
+			}
+			if batch.InputFileID != in.ID || !strings.HasPrefix(batch.ID, "batch_sw") {
+				t.Errorf("batch %+v: want the input file's id and a signed batch id", batch)
+			}
+			_, err = other.Batches.Get(ctx, batch.ID)
+			wantStatus(t, "another key's Batches.Get", err, http.StatusNotFound)
+			for batch.Status != openai.BatchStatusCompleted {
+				if batch, err = a.Batches.Get(ctx, batch.ID); err != nil {
+					t.Fatalf("Batches.Get: %v", err)
+				}
+				if batch.Status == openai.BatchStatusFailed {
+					t.Fatalf("batch failed: %+v", batch)
+				}
+			}
+			out := readContent(t, b, batch.OutputFileID)
+			if n := strings.Count(out, "\n"); n != 3 || !strings.Contains(out, `"usage"`) {
+				t.Errorf("output file: %d lines %q, want 3 with usage", n, out)
+			}
+			_, err = other.Files.Content(ctx, batch.OutputFileID)
+			wantStatus(t, "another key's output file", err, http.StatusNotFound)
+
+			second, err := a.Batches.New(ctx, params)
+			if err != nil {
+				t.Fatalf("Batches.New: %v", err)
+			}
+			if got, err := b.Batches.Cancel(ctx, second.ID); err != nil || got.Status != openai.BatchStatusCancelled {
+				t.Errorf("Batches.Cancel: %v, %+v", err, got.Status)
+			}
+			l, err := b.Batches.List(ctx, openai.BatchListParams{Limit: openai.Int(1)})
+			if err != nil || len(l.Data) != 1 || !l.HasMore {
+				t.Fatalf("Batches.List limit 1: %+v, %v; want one and more", l, err)
+			}
+			if l.Data[0].ID != second.ID || l.Data[0].Status != openai.BatchStatusCancelled {
+				t.Errorf("newest batch listed %s %s, want %s cancelled", l.Data[0].ID, l.Data[0].Status, second.ID)
+			}
+			if o, err := other.Batches.List(ctx, openai.BatchListParams{}); err != nil || len(o.Data) != 0 {
+				t.Errorf("another key's batches: %d, %v; want none", len(o.Data), err)
+			}
+		})
+	}
+}
