@@ -108,7 +108,7 @@ func (c *call) createResponse() {
 		return
 	}
 	prev, ok := c.previousResponse(req.PreviousResponseID)
-	if !ok {
+	if !ok || !c.vectorStoresKnown(fileSearchStores(req.Tools)) {
 		return
 	}
 	st := c.newResponse(&req, model, prev)

@@ -160,3 +160,30 @@ func TestSDKBatches(t *testing.T) {
 		})
 	}
 }
+
+func TestSDKVectorStores(t *testing.T) {
+	ctx := context.Background()
+	_, clients := sdkClients(t, Options{})
+	for name, c := range clients {
+		t.Run(name, func(t *testing.T) {
+			f1, _ := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader("spillways carry floods past dams"), "a.txt", "text/plain"), Purpose: openai.FilePurposeAssistants})
+			f2, _ := c.Files.New(ctx, openai.FileNewParams{File: openai.File(strings.NewReader("fish ladders help salmon"), "b.txt", "text/plain"), Purpose: openai.FilePurposeAssistants})
+			vs, err := c.VectorStores.New(ctx, openai.VectorStoreNewParams{Name: openai.String("docs"), FileIDs: []string{f1.ID}})
+			if err != nil {
+				t.Fatalf("VectorStores.New: %v", err)
+			}
+			if _, err := c.VectorStores.Files.New(ctx, vs.ID, openai.VectorStoreFileNewParams{FileID: f2.ID}); err != nil {
+				t.Fatalf("Files.New: %v", err)
+			}
+			page, err := c.VectorStores.Search(ctx, vs.ID, openai.VectorStoreSearchParams{Query: openai.VectorStoreSearchParamsQueryUnion{OfString: openai.String("salmon")}})
+			if err != nil || len(page.Data) != 1 || page.Data[0].FileID != f2.ID {
+				t.Fatalf("Search: %+v, %v; want the salmon file", page, err)
+			}
+			_, err = c.VectorStores.New(ctx, openai.VectorStoreNewParams{FileIDs: []string{"file-elsewhere"}})
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+				t.Errorf("a vector store of an unknown file: %v, want 404", err)
+			}
+		})
+	}
+}

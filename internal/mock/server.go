@@ -66,6 +66,8 @@ type Server struct {
 	files     objects[mockFile]
 	uploads   objects[mockUpload]
 	batches   objects[mockBatch]
+	// vectorStores hold their files' ids and file batches.
+	vectorStores objects[mockVectorStore]
 	// batchPolls is Options.BatchPolls.
 	batchPolls int
 	// salt makes this server's object ids its own, even beside another
@@ -93,20 +95,21 @@ func New(opts Options) *Server {
 		seed = rand.Uint64()
 	}
 	s := &Server{
-		latency:    max(opts.Latency, 0),
-		tps:        max(opts.TokensPerSecond, 0),
-		name:       name,
-		nameJSON:   appendEscaped(nil, name),
-		nameHeader: []string{name},
-		rng:        rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
-		done:       make(chan struct{}),
-		jobs:       objects[job]{max: maxJobs, ttl: jobTTL},
-		responses:  objects[respState]{max: maxResponses, ttl: responseTTL},
-		files:      objects[mockFile]{max: maxFiles, ttl: fileTTL},
-		uploads:    objects[mockUpload]{max: maxUploads, ttl: uploadTTL},
-		batches:    objects[mockBatch]{max: maxBatches, ttl: batchTTL},
-		batchPolls: opts.BatchPolls,
-		salt:       rand.Uint64(),
+		latency:      max(opts.Latency, 0),
+		tps:          max(opts.TokensPerSecond, 0),
+		name:         name,
+		nameJSON:     appendEscaped(nil, name),
+		nameHeader:   []string{name},
+		rng:          rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
+		done:         make(chan struct{}),
+		jobs:         objects[job]{max: maxJobs, ttl: jobTTL},
+		responses:    objects[respState]{max: maxResponses, ttl: responseTTL},
+		files:        objects[mockFile]{max: maxFiles, ttl: fileTTL},
+		uploads:      objects[mockUpload]{max: maxUploads, ttl: uploadTTL},
+		batches:      objects[mockBatch]{max: maxBatches, ttl: batchTTL},
+		vectorStores: objects[mockVectorStore]{max: maxVectorStores, ttl: vectorStoreTTL},
+		batchPolls:   opts.BatchPolls,
+		salt:         rand.Uint64(),
 	}
 	if s.batchPolls <= 0 {
 		s.batchPolls = DefaultBatchPolls
