@@ -45,6 +45,9 @@ type exchange struct {
 	sticky string
 	object objectRef
 	prev   objectRef
+	// sub is the object below object that the path names (a vector
+	// store's file or file batch).
+	sub objectRef
 	// usageBody is body with stream_options.include_usage added, and
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
@@ -146,6 +149,11 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 	}
 	if req.peek.Previous != "" {
 		if err := g.resolvePrevious(req); err != nil {
+			return err
+		}
+	}
+	if req.op == provider.Responses {
+		if err := g.resolveVectorStores(req); err != nil {
 			return err
 		}
 	}

@@ -17,8 +17,9 @@ import (
 
 // listLimits are OpenAI's default and largest page for each kind.
 var listLimits = map[string][2]int{
-	store.KindFile:  {10000, 10000},
-	store.KindBatch: {20, 100},
+	store.KindFile:        {10000, 10000},
+	store.KindBatch:       {20, 100},
+	store.KindVectorStore: {20, 100},
 }
 
 // collection serves a collection route: GET lists from the registry, any
@@ -110,6 +111,16 @@ func (g *Gateway) objectRoutes() {
 		{"batches", g.collection(store.KindBatch, g.endpoint(ops(provider.BatchCreate), false))},
 		{"batches/{id}", g.endpoint(ops(provider.BatchGet), false)},
 		{"batches/{id}/cancel", g.endpoint(ops(provider.BatchCancel), false)},
+		{"vector_stores", g.collection(store.KindVectorStore, g.endpoint(ops(provider.VectorStoreCreate), false))},
+		{"vector_stores/{id}", g.endpoint(ops(provider.VectorStoreGet, provider.VectorStoreModify, provider.VectorStoreDelete), false)},
+		{"vector_stores/{id}/search", g.endpoint(ops(provider.VectorStoreSearch), false)},
+		{"vector_stores/{id}/files", g.endpoint(ops(provider.VectorStoreFileAdd, provider.VectorStoreFileList), false)},
+		{"vector_stores/{id}/files/{sub}", g.endpoint(ops(provider.VectorStoreFileGet, provider.VectorStoreFileDelete), false)},
+		{"vector_stores/{id}/files/{sub}/content", g.endpoint(ops(provider.VectorStoreFileContent), false)},
+		{"vector_stores/{id}/file_batches", g.endpoint(ops(provider.FileBatchCreate), false)},
+		{"vector_stores/{id}/file_batches/{sub}", g.endpoint(ops(provider.FileBatchGet), false)},
+		{"vector_stores/{id}/file_batches/{sub}/cancel", g.endpoint(ops(provider.FileBatchCancel), false)},
+		{"vector_stores/{id}/file_batches/{sub}/files", g.endpoint(ops(provider.FileBatchFiles), false)},
 	}
 	for _, rt := range rows {
 		g.mux.Handle("/v1/"+rt.path, rt.h)

@@ -26,10 +26,11 @@ import (
 type objectName struct{ name, param string }
 
 var objectNames = map[string]objectName{
-	"":       {"Response", "response_id"},
-	"file":   {"File", "file_id"},
-	"upload": {"Upload", "upload_id"},
-	"batch":  {"Batch", "batch_id"},
+	"":             {"Response", "response_id"},
+	"file":         {"File", "file_id"},
+	"upload":       {"Upload", "upload_id"},
+	"batch":        {"Batch", "batch_id"},
+	"vector_store": {"Vector store", "vector_store_id"},
 }
 
 // modelHeader names the model whose pool a new file or upload goes to.
@@ -162,4 +163,30 @@ func (g *Gateway) objectIn(req *exchange, id, param string) (string, error) {
 			Message: kind + " '" + id + "' is held by deployment " + ref.deployment + ", but this request goes to deployment " + req.sticky + "; objects used together must be created on one deployment (upload the file again with ?model= naming the same model)"}
 	}
 	return ref.upstream, nil
+}
+
+// translateCursors turns the gateway's ids in a list's after and before
+// into the upstream's; one the caller does not own is a 404.
+func (g *Gateway) translateCursors(r *http.Request, req *exchange) error {
+	if req.spec.Kind == "" || r.URL.RawQuery == "" {
+		return nil
+	}
+	q := r.URL.Query()
+	changed := false
+	for _, k := range []string{"after", "before"} {
+		v := q.Get(k)
+		if v == "" {
+			continue
+		}
+		ref, ok := g.decodeObject(v, ownerOf(req.principal))
+		if !ok || ref.deployment != req.sticky {
+			return errObjectNotFound("Object", v, k)
+		}
+		q.Set(k, ref.upstream)
+		changed = true
+	}
+	if changed {
+		r.URL.RawQuery = q.Encode()
+	}
+	return nil
 }

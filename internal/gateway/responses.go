@@ -33,7 +33,15 @@ func (g *Gateway) resolveObject(r *http.Request, req *exchange) error {
 	}
 	req.model = d.Config.Model
 	req.sticky, req.object = ref.deployment, ref
-	return nil
+	if req.spec.Sub {
+		sub := r.PathValue("sub")
+		s, ok := g.decodeObject(sub, ownerOf(req.principal))
+		if !ok || s.deployment != ref.deployment {
+			return errObjectNotFound("File", sub, "file_id")
+		}
+		req.sub = s
+	}
+	return g.translateCursors(r, req)
 }
 
 // resolvePrevious checks a previous_response_id, sends the request to the

@@ -41,6 +41,9 @@ func objectDeployments(urls [2]string) []config.Deployment {
 		deps = append(deps, config.Deployment{ID: id, Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure, Endpoint: urls[i],
 			Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: "upstream-key", Priority: 1, Weight: 1})
 	}
+	// A model only the second resource serves.
+	deps = append(deps, config.Deployment{ID: "mini-west", Model: "gpt-4o-mini", Class: config.ClassChat, Provider: config.ProviderAzure, Endpoint: urls[1],
+		Deployment: "gpt-4o-mini", APIVersion: config.DefaultAPIVersion, APIKey: "upstream-key", Priority: 1, Weight: 1})
 	return deps
 }
 

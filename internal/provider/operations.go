@@ -60,6 +60,22 @@ const (
 	BatchCreate
 	BatchGet
 	BatchCancel
+	// Vector stores, their files and file batches; the operations on a
+	// store's file or batch address it below the store (Sub).
+	VectorStoreCreate
+	VectorStoreGet
+	VectorStoreModify
+	VectorStoreDelete
+	VectorStoreSearch
+	VectorStoreFileAdd
+	VectorStoreFileList
+	VectorStoreFileGet
+	VectorStoreFileDelete
+	VectorStoreFileContent
+	FileBatchCreate
+	FileBatchGet
+	FileBatchCancel
+	FileBatchFiles
 	numOperations
 )
 
@@ -141,6 +157,10 @@ type Spec struct {
 	// acts on ("file", "upload", "batch"), "" for the others. Its body
 	// names no model: the gateway picks the deployment.
 	Kind string
+	// Sub means the path names a second object below the first, after
+	// Suffix: {Path}/{id}{Suffix}/{sub}{SubSuffix} (a vector store's file).
+	Sub       bool
+	SubSuffix string
 }
 
 // MaxAudioBody is the most an audio or image-upload request may carry,
@@ -190,6 +210,21 @@ var specs = [numOperations]Spec{
 	BatchCreate:    {Name: "batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/batches", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "batch"},
 	BatchGet:       {Name: "batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, OpenAI: true, Azure: AzureV1, Kind: "batch"},
 	BatchCancel:    {Name: "batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "batch"},
+
+	VectorStoreCreate:      {Name: "vector-store-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "vector_store"},
+	VectorStoreGet:         {Name: "vector-store-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreModify:      {Name: "vector-store-modify", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreDelete:      {Name: "vector-store-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreSearch:      {Name: "vector-store-search", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/search", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileAdd:     {Name: "vector-store-file-add", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileList:    {Name: "vector-store-file-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileGet:     {Name: "vector-store-file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileDelete:  {Name: "vector-store-file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileContent: {Name: "vector-store-file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, SubSuffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCreate:        {Name: "file-batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/file_batches", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchGet:           {Name: "file-batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCancel:        {Name: "file-batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchFiles:         {Name: "file-batch-files", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
 }
 
 // Spec returns the operation's row. It must not be modified.
