@@ -64,6 +64,14 @@ const (
 	epVSBatchGet
 	epVSBatchCancel
 	epVSBatchFiles
+	epConversations
+	epConversationGet
+	epConversationUpdate
+	epConversationDelete
+	epItemsCreate
+	epItemsList
+	epItemGet
+	epItemDelete
 	epCount // not an endpoint: the size of the ops table
 )
 
@@ -159,6 +167,14 @@ var ops = [epCount]op{
 	epVSBatchGet:         {"vector_stores/{id}/file_batches/{sub}", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_Get", (*call).getFileBatch},
 	epVSBatchCancel:      {"vector_stores/{id}/file_batches/{sub}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_Cancel", (*call).getFileBatch},
 	epVSBatchFiles:       {"vector_stores/{id}/file_batches/{sub}/files", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_ListFiles", (*call).listFileBatchFiles},
+	epConversations:      {"conversations", http.MethodPost, openAIShapes | shapeAzurePreview, "Conversations_Create", (*call).createConversation},
+	epConversationGet:    {"conversations/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Conversations_Get", (*call).getConversation},
+	epConversationUpdate: {"conversations/{id}", http.MethodPost, openAIShapes | shapeAzurePreview, "Conversations_Update", (*call).updateConversation},
+	epConversationDelete: {"conversations/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Conversations_Delete", (*call).deleteConversation},
+	epItemsCreate:        {"conversations/{id}/items", http.MethodPost, openAIShapes | shapeAzurePreview, "ConversationItems_Create", (*call).createItems},
+	epItemsList:          {"conversations/{id}/items", http.MethodGet, openAIShapes | shapeAzurePreview, "ConversationItems_List", (*call).listItems},
+	epItemGet:            {"conversations/{id}/items/{sub}", http.MethodGet, openAIShapes | shapeAzurePreview, "ConversationItems_Get", (*call).getItem},
+	epItemDelete:         {"conversations/{id}/items/{sub}", http.MethodDelete, openAIShapes | shapeAzurePreview, "ConversationItems_Delete", (*call).deleteItem},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/conversations"
+	"github.com/openai/openai-go/v3/responses"
 )
 
 // batchInput is a JSONL batch input of n chat completions.
@@ -183,6 +185,50 @@ func TestSDKVectorStores(t *testing.T) {
 			var apiErr *openai.Error
 			if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
 				t.Errorf("a vector store of an unknown file: %v, want 404", err)
+			}
+		})
+	}
+}
+
+func TestSDKConversations(t *testing.T) {
+	ctx := context.Background()
+	_, clients := sdkClients(t, Options{})
+	for name, c := range clients {
+		t.Run(name, func(t *testing.T) {
+			conv, err := c.Conversations.New(ctx, conversations.ConversationNewParams{
+				Items: []responses.ResponseInputItemUnionParam{responses.ResponseInputItemParamOfMessage("Hello", responses.EasyInputMessageRoleUser)},
+			})
+			if err != nil || !strings.HasPrefix(conv.ID, "conv_") {
+				t.Fatalf("Conversations.New: %+v, %v", conv, err)
+			}
+			if _, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt-4o", Input: sdkInput("What is a weir?"),
+				Conversation: responses.ResponseNewParamsConversationUnion{OfString: openai.String(conv.ID)}}); err != nil {
+				t.Fatalf("Responses.New in the conversation: %v", err)
+			}
+			items, err := c.Conversations.Items.List(ctx, conv.ID, conversations.ItemListParams{Order: conversations.ItemListParamsOrderAsc})
+			if err != nil || len(items.Data) != 3 {
+				t.Fatalf("Items.List: %+v, %v; want the first message and a turn", items, err)
+			}
+			if items.Data[2].Role != "assistant" {
+				t.Errorf("last item's role %q, want assistant", items.Data[2].Role)
+			}
+			added, err := c.Conversations.Items.New(ctx, conv.ID, conversations.ItemNewParams{Items: []responses.ResponseInputItemUnionParam{responses.ResponseInputItemParamOfMessage("More", responses.EasyInputMessageRoleUser)}})
+			if err != nil || len(added.Data) != 1 {
+				t.Fatalf("Items.New: %+v, %v", added, err)
+			}
+			if got, err := c.Conversations.Items.Get(ctx, conv.ID, added.Data[0].ID, conversations.ItemGetParams{}); err != nil || got.ID != added.Data[0].ID {
+				t.Errorf("Items.Get: %+v, %v", got, err)
+			}
+			if _, err := c.Conversations.Items.Delete(ctx, conv.ID, added.Data[0].ID); err != nil {
+				t.Errorf("Items.Delete: %v", err)
+			}
+			if del, err := c.Conversations.Delete(ctx, conv.ID); err != nil || !del.Deleted {
+				t.Errorf("Conversations.Delete: %+v, %v", del, err)
+			}
+			_, err = c.Conversations.Get(ctx, conv.ID)
+			var apiErr *openai.Error
+			if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 {
+				t.Errorf("Get after delete: %v, want 404", err)
 			}
 		})
 	}

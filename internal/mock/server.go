@@ -68,6 +68,8 @@ type Server struct {
 	batches   objects[mockBatch]
 	// vectorStores hold their files' ids and file batches.
 	vectorStores objects[mockVectorStore]
+	// conversations keep their items.
+	conversations objects[mockConversation]
 	// batchPolls is Options.BatchPolls.
 	batchPolls int
 	// salt makes this server's object ids its own, even beside another
@@ -95,21 +97,22 @@ func New(opts Options) *Server {
 		seed = rand.Uint64()
 	}
 	s := &Server{
-		latency:      max(opts.Latency, 0),
-		tps:          max(opts.TokensPerSecond, 0),
-		name:         name,
-		nameJSON:     appendEscaped(nil, name),
-		nameHeader:   []string{name},
-		rng:          rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
-		done:         make(chan struct{}),
-		jobs:         objects[job]{max: maxJobs, ttl: jobTTL},
-		responses:    objects[respState]{max: maxResponses, ttl: responseTTL},
-		files:        objects[mockFile]{max: maxFiles, ttl: fileTTL},
-		uploads:      objects[mockUpload]{max: maxUploads, ttl: uploadTTL},
-		batches:      objects[mockBatch]{max: maxBatches, ttl: batchTTL},
-		vectorStores: objects[mockVectorStore]{max: maxVectorStores, ttl: vectorStoreTTL},
-		batchPolls:   opts.BatchPolls,
-		salt:         rand.Uint64(),
+		latency:       max(opts.Latency, 0),
+		tps:           max(opts.TokensPerSecond, 0),
+		name:          name,
+		nameJSON:      appendEscaped(nil, name),
+		nameHeader:    []string{name},
+		rng:           rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
+		done:          make(chan struct{}),
+		jobs:          objects[job]{max: maxJobs, ttl: jobTTL},
+		responses:     objects[respState]{max: maxResponses, ttl: responseTTL},
+		files:         objects[mockFile]{max: maxFiles, ttl: fileTTL},
+		uploads:       objects[mockUpload]{max: maxUploads, ttl: uploadTTL},
+		batches:       objects[mockBatch]{max: maxBatches, ttl: batchTTL},
+		vectorStores:  objects[mockVectorStore]{max: maxVectorStores, ttl: vectorStoreTTL},
+		conversations: objects[mockConversation]{max: maxConversations, ttl: conversationTTL},
+		batchPolls:    opts.BatchPolls,
+		salt:          rand.Uint64(),
 	}
 	if s.batchPolls <= 0 {
 		s.batchPolls = DefaultBatchPolls
