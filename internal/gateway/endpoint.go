@@ -48,6 +48,8 @@ type exchange struct {
 	// sub is the object below object that the path names (a vector
 	// store's file or file batch).
 	sub objectRef
+	// conv is the conversation a Responses request continues.
+	conv objectRef
 	// usageBody is body with stream_options.include_usage added, and
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
@@ -153,6 +155,9 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 		}
 	}
 	if req.op == provider.Responses {
+		if err := g.resolveConversation(req); err != nil {
+			return err
+		}
 		if err := g.resolveVectorStores(req); err != nil {
 			return err
 		}

@@ -61,8 +61,20 @@ func (g *Gateway) resolveVectorStores(req *exchange) error {
 	if !changed || holder == "" {
 		return nil
 	}
+	if err := g.stickTo(req, holder, "the vector stores in tools", "tools", "vector_store"); err != nil {
+		return err
+	}
+	body["tools"], _ = json.Marshal(tools)
+	return req.setBody(body)
+}
+
+// stickTo sends a Responses request to holder, the deployment that holds
+// what the request names (what, in param), when holder serves the
+// request's model and nothing else already binds it elsewhere.
+func (g *Gateway) stickTo(req *exchange, holder, what, param, code string) error {
 	if _, ok := g.router.Deployment(holder); !ok {
-		return errObjectGone("vector store", "named in tools", holder, "tools")
+		return &apierror.Error{Status: http.StatusNotFound, Type: apierror.TypeInvalidRequest, Param: param, Code: "object_deployment_gone",
+			Message: what + " were stored on deployment " + holder + ", which no longer exists; they cannot be reached"}
 	}
 	pool, err := g.router.Pool(req.model, config.ClassChat)
 	if err != nil {
@@ -75,18 +87,64 @@ func (g *Gateway) resolveVectorStores(req *exchange) error {
 		found = found || d.Config.ID == holder
 	}
 	if !found {
-		return &apierror.Error{Status: http.StatusBadRequest, Type: apierror.TypeInvalidRequest, Param: "tools", Code: "vector_store_not_in_pool",
-			Message: "the vector stores in tools are held by deployment " + holder + ", which does not serve model " + req.model + " (its deployments: " + strings.Join(serves, ", ") + "); use a model that deployment serves"}
+		return &apierror.Error{Status: http.StatusBadRequest, Type: apierror.TypeInvalidRequest, Param: param, Code: code + "_not_in_pool",
+			Message: what + " are held by deployment " + holder + ", which does not serve model " + req.model + " (its deployments: " + strings.Join(serves, ", ") + "); use a model that deployment serves"}
 	}
 	if req.sticky != "" && req.sticky != holder {
-		return errBadRequest("tools", "vector_store_elsewhere", "the vector stores in tools are held by deployment %s, but previous_response_id lives on %s; one request reaches one deployment", holder, req.sticky)
+		return errBadRequest(param, code+"_elsewhere", "%s are held by deployment %s, but the request is bound to %s by another object it names; one request reaches one deployment", what, holder, req.sticky)
 	}
-	body["tools"], _ = json.Marshal(tools)
+	req.sticky = holder
+	return nil
+}
+
+// setBody replaces a Responses request's body by body, re-peeked.
+func (req *exchange) setBody(body map[string]json.RawMessage) error {
 	b, err := json.Marshal(body)
 	if err != nil {
 		return err
 	}
-	req.body, req.sticky = b, holder
+	req.body = b
 	req.peek, err = peekCap(b, true)
 	return err
+}
+
+var conversationKey = []byte(`"conversation"`)
+
+// resolveConversation sends a Responses request that names a
+// conversation to the deployment holding it, with the upstream's id.
+func (g *Gateway) resolveConversation(req *exchange) error {
+	if !bytes.Contains(req.body, conversationKey) {
+		return nil
+	}
+	var body map[string]json.RawMessage
+	if json.Unmarshal(req.body, &body) != nil {
+		return nil
+	}
+	raw, ok := body["conversation"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	var id string
+	object := json.Unmarshal(raw, &id) != nil
+	var obj map[string]json.RawMessage
+	if object {
+		if json.Unmarshal(raw, &obj) != nil || json.Unmarshal(obj["id"], &id) != nil {
+			return errBadRequest("conversation", "invalid_type", "conversation must be a conversation id or an object with one")
+		}
+	}
+	ref, ok := g.decodeObject(id, ownerOf(req.principal))
+	if !ok {
+		return errObjectNotFound("Conversation", id, "conversation")
+	}
+	if err := g.stickTo(req, ref.deployment, "the conversation's items", "conversation", "conversation"); err != nil {
+		return err
+	}
+	up, _ := json.Marshal(ref.upstream)
+	if object {
+		obj["id"] = up
+		up, _ = json.Marshal(obj)
+	}
+	body["conversation"] = up
+	req.conv = ref
+	return req.setBody(body)
 }

@@ -41,7 +41,7 @@ const maxObjectAnswer = 1 << 20
 var objectIDKeys = map[string]bool{"id": true, "file_id": true, "input_file_id": true, "output_file_id": true, "error_file_id": true, "upload_id": true, "vector_store_id": true}
 
 // kinds maps an answer's "object" field to the registry's kind.
-var kinds = map[string]string{"file": store.KindFile, "upload": store.KindUpload, "batch": store.KindBatch, "vector_store": store.KindVectorStore}
+var kinds = map[string]string{"file": store.KindFile, "upload": store.KindUpload, "batch": store.KindBatch, "vector_store": store.KindVectorStore, "conversation": store.KindConversation}
 
 // terminal statuses: the object will not change any more.
 var terminal = map[string]bool{"completed": true, "failed": true, "expired": true, "cancelled": true, "processed": true, "error": true, "deleted": true}
@@ -168,7 +168,7 @@ func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 	}
 	ctx := context.WithoutCancel(req.r.Context())
 	owner := ownerOf(req.principal)
-	if req.op == provider.FileDelete || req.op == provider.VectorStoreDelete {
+	if req.op == provider.FileDelete || req.op == provider.VectorStoreDelete || req.op == provider.ConversationDelete {
 		err := g.objects.DeleteObject(ctx, req.object.id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			g.log.Error("object registry: delete", "request_id", req.id, "object", req.object.id, "err", err)

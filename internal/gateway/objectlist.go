@@ -121,6 +121,10 @@ func (g *Gateway) objectRoutes() {
 		{"vector_stores/{id}/file_batches/{sub}", g.endpoint(ops(provider.FileBatchGet), false)},
 		{"vector_stores/{id}/file_batches/{sub}/cancel", g.endpoint(ops(provider.FileBatchCancel), false)},
 		{"vector_stores/{id}/file_batches/{sub}/files", g.endpoint(ops(provider.FileBatchFiles), false)},
+		{"conversations", g.endpoint(ops(provider.ConversationCreate), false)},
+		{"conversations/{id}", g.endpoint(ops(provider.ConversationGet, provider.ConversationUpdate, provider.ConversationDelete), false)},
+		{"conversations/{id}/items", g.endpoint(ops(provider.ConversationItemsCreate, provider.ConversationItemsList), false)},
+		{"conversations/{id}/items/{sub}", g.endpoint(ops(provider.ConversationItemGet, provider.ConversationItemDelete), false)},
 	}
 	for _, rt := range rows {
 		g.mux.Handle("/v1/"+rt.path, rt.h)

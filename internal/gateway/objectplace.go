@@ -31,7 +31,11 @@ var objectNames = map[string]objectName{
 	"upload":       {"Upload", "upload_id"},
 	"batch":        {"Batch", "batch_id"},
 	"vector_store": {"Vector store", "vector_store_id"},
+	"conversation": {"Conversation", "conversation_id"},
 }
+
+// subNames name the objects below others, by the path that leads to them.
+var subNames = map[string]string{"/files": "File", "/file_batches": "File batch", "/items": "Item"}
 
 // modelHeader names the model whose pool a new file or upload goes to.
 const modelHeader = "X-Spillway-Model"

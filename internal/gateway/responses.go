@@ -37,7 +37,7 @@ func (g *Gateway) resolveObject(r *http.Request, req *exchange) error {
 		sub := r.PathValue("sub")
 		s, ok := g.decodeObject(sub, ownerOf(req.principal))
 		if !ok || s.deployment != ref.deployment {
-			return errObjectNotFound("File", sub, "file_id")
+			return errObjectNotFound(subNames[req.spec.Suffix], sub, "")
 		}
 		req.sub = s
 	}
@@ -97,7 +97,7 @@ func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *i
 		return nil // respondObject's, or a file's content
 	}
 	create := req.spec.Creates && status >= 200 && status <= 299
-	if !create && req.object.upstream == "" && req.prev.upstream == "" {
+	if !create && req.object.upstream == "" && req.prev.upstream == "" && req.conv.upstream == "" {
 		return nil
 	}
 	rw := &idRewriter{g: g, owner: ownerOf(req.principal), pick: deployment, create: create}
@@ -106,6 +106,9 @@ func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *i
 	}
 	if req.prev.upstream != "" {
 		rw.add(req.prev.upstream, req.prev.id)
+	}
+	if req.conv.upstream != "" {
+		rw.add(req.conv.upstream, req.conv.id)
 	}
 	return rw
 }

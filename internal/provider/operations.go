@@ -76,6 +76,15 @@ const (
 	FileBatchGet
 	FileBatchCancel
 	FileBatchFiles
+	// Conversations and their items, for the Responses API.
+	ConversationCreate
+	ConversationGet
+	ConversationUpdate
+	ConversationDelete
+	ConversationItemsCreate
+	ConversationItemsList
+	ConversationItemGet
+	ConversationItemDelete
 	numOperations
 )
 
@@ -211,20 +220,28 @@ var specs = [numOperations]Spec{
 	BatchGet:       {Name: "batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, OpenAI: true, Azure: AzureV1, Kind: "batch"},
 	BatchCancel:    {Name: "batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "batch"},
 
-	VectorStoreCreate:      {Name: "vector-store-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "vector_store"},
-	VectorStoreGet:         {Name: "vector-store-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreModify:      {Name: "vector-store-modify", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreDelete:      {Name: "vector-store-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreSearch:      {Name: "vector-store-search", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/search", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreFileAdd:     {Name: "vector-store-file-add", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreFileList:    {Name: "vector-store-file-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreFileGet:     {Name: "vector-store-file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreFileDelete:  {Name: "vector-store-file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	VectorStoreFileContent: {Name: "vector-store-file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, SubSuffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	FileBatchCreate:        {Name: "file-batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/file_batches", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	FileBatchGet:           {Name: "file-batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	FileBatchCancel:        {Name: "file-batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
-	FileBatchFiles:         {Name: "file-batch-files", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreCreate:       {Name: "vector-store-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "vector_store"},
+	VectorStoreGet:          {Name: "vector-store-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreModify:       {Name: "vector-store-modify", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreDelete:       {Name: "vector-store-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreSearch:       {Name: "vector-store-search", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/search", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileAdd:      {Name: "vector-store-file-add", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileList:     {Name: "vector-store-file-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileGet:      {Name: "vector-store-file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileDelete:   {Name: "vector-store-file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileContent:  {Name: "vector-store-file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, SubSuffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCreate:         {Name: "file-batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/file_batches", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchGet:            {Name: "file-batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCancel:         {Name: "file-batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	ConversationCreate:      {Name: "conversation-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "conversation"},
+	ConversationGet:         {Name: "conversation-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationUpdate:      {Name: "conversation-update", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationDelete:      {Name: "conversation-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemsCreate: {Name: "conversation-items-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", Object: true, Suffix: "/items", OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemsList:   {Name: "conversation-items-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemGet:     {Name: "conversation-item-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemDelete:  {Name: "conversation-item-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	FileBatchFiles:          {Name: "file-batch-files", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
 }
 
 // Spec returns the operation's row. It must not be modified.

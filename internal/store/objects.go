@@ -10,10 +10,11 @@ import (
 
 // Object kinds in the registry.
 const (
-	KindFile        = "file"
-	KindUpload      = "upload"
-	KindBatch       = "batch"
-	KindVectorStore = "vector_store"
+	KindFile         = "file"
+	KindUpload       = "upload"
+	KindBatch        = "batch"
+	KindVectorStore  = "vector_store"
+	KindConversation = "conversation"
 )
 
 // Object is one object held upstream, as the gateway registered it.
