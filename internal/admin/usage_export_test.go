@@ -113,7 +113,7 @@ func TestUsageExportBadParameters(t *testing.T) {
 	}
 }
 
-func TestUsageByTeam(t *testing.T) {
+func TestUsageByTeamAndTeamFilter(t *testing.T) {
 	e := newEnv(t, setup{})
 	e.seedUsage(
 		usage.Record{Time: day.Add(time.Hour), KeyID: "k1", TeamID: "red", Status: 200, TotalTokens: 10},
