@@ -18,6 +18,9 @@ import (
 // `spillway bench --proxy-only --upstream URL --listen ADDR` is internal:
 // it runs the bare proxy alone, and is how bench starts it as a process.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "usage" {
+		return runBenchUsage(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	concurrency := fs.Int("concurrency", 64, "concurrent keep-alive clients per target")

@@ -117,15 +117,21 @@ func (s *sqlStore) QueryUsage(ctx context.Context, q UsageQuery) ([]UsageRow, er
 	if err := s.queryUsageInto(ctx, groups, g, q); err != nil {
 		return nil, fmt.Errorf("store: query usage: %w", err)
 	}
+	return usageRows(groups, g), nil
+}
+
+// usageRows returns the rows of groups in Group order: one of zeros for
+// a total over no records.
+func usageRows(groups map[string]*usageAggregate, g usageGroup) []UsageRow {
 	if len(groups) == 0 && g.expr == "" {
-		return []UsageRow{{}}, nil
+		return []UsageRow{{}}
 	}
 	out := make([]UsageRow, 0, len(groups))
 	for group, a := range groups {
 		out = append(out, a.row(group))
 	}
 	slices.SortFunc(out, func(a, b UsageRow) int { return strings.Compare(a.Group, b.Group) })
-	return out, nil
+	return out
 }
 
 // usageRange returns q's bounds in unix milliseconds, open sides as the

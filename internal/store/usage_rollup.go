@@ -32,8 +32,11 @@ const (
 	cubeTotal = 0
 	// cubeOps answers models and deployments, and their errors.
 	cubeOps = dimModel | dimDeployment | dimEndpoint | dimStatus
-	// cubeCharge answers keys, teams and events (chargeback, budgets,
-	// event reports), by model.
+	// cubeTeam answers teams (team budgets, chargeback by team).
+	cubeTeam = dimTeam
+	// cubeAccount answers keys and events (key budgets, event reports).
+	cubeAccount = dimKey | dimTeam | dimEvent
+	// cubeCharge answers keys, teams and events by model.
 	cubeCharge = dimKey | dimTeam | dimEvent | dimModel
 )
 
@@ -46,8 +49,8 @@ var rollupSpans = []struct {
 	ms    int64
 	cubes []uint8
 }{
-	{msPerHour, []uint8{cubeTotal, cubeOps, cubeCharge}},
-	{msPerDay, []uint8{cubeTotal, cubeOps, cubeCharge}},
+	{msPerHour, []uint8{cubeTotal, cubeOps, cubeTeam, cubeAccount, cubeCharge}},
+	{msPerDay, []uint8{cubeTotal, cubeOps, cubeTeam, cubeAccount, cubeCharge}},
 }
 
 // rollupKey is a rollup row's primary key.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/bits"
 	"strings"
@@ -189,4 +190,27 @@ func (s *sqlStore) usageRollupsReady(ctx context.Context) (bool, error) {
 		return true, nil
 	}
 	return false, err
+}
+
+// ScanUsageRaw answers q as QueryUsage would without rollups, scanning
+// every raw record of the range (and the backlog). It exists to measure
+// and check the rollups against (spillway bench usage); the gateway never
+// calls it.
+func ScanUsageRaw(ctx context.Context, st Store, q UsageQuery) ([]UsageRow, error) {
+	s, ok := st.(*sqlStore)
+	if !ok {
+		return nil, fmt.Errorf("store: scan usage: %T is not a SQL store", st)
+	}
+	g, ok := usageGroups[q.GroupBy]
+	if !ok {
+		return nil, fmt.Errorf("store: scan usage: %w", errBadGroup(q.GroupBy))
+	}
+	from, to := usageRange(q)
+	groups := map[string]*usageAggregate{}
+	for _, table := range []string{"usage_backlog", "usage"} {
+		if err := s.scanRaw(ctx, groups, g, q, table, from, to); err != nil {
+			return nil, fmt.Errorf("store: scan usage: %w", err)
+		}
+	}
+	return usageRows(groups, g), nil
 }
