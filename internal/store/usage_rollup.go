@@ -21,8 +21,6 @@ const (
 	dimDeployment
 	dimEndpoint
 	dimStatus
-
-	dimAll = 1<<iota - 1
 )
 
 // The cubes kept. Each record adds to one row of every cube of every

@@ -1,0 +1,62 @@
+package store
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPlanUsage(t *testing.T) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixMilli()
+	h, d := msPerHour, msPerDay
+	const lo, hi = math.MinInt64, math.MaxInt64
+	for _, tc := range []struct {
+		name     string
+		from, to int64
+		hourly   bool
+		want     []usageSegment
+	}{
+		{"whole days", day, day + 3*d, false, []usageSegment{{d, day, day + 3*d}}},
+		{"whole days by hour", day, day + 3*d, true, []usageSegment{{h, day, day + 3*d}}},
+		{"hours either side", day - 2*h, day + d + 5*h, false, []usageSegment{{h, day - 2*h, day}, {d, day, day + d}, {h, day + d, day + d + 5*h}}},
+		{"partial hours", day + 90, day + 2*d + 3*h + 7, false, []usageSegment{
+			{0, day + 90, day + h}, {h, day + h, day + d}, {d, day + d, day + 2*d}, {h, day + 2*d, day + 2*d + 3*h}, {0, day + 2*d + 3*h, day + 2*d + 3*h + 7}}},
+		{"within an hour", day + 5, day + 50, false, []usageSegment{{0, day + 5, day + 50}}},
+		{"across one hour edge", day - 5, day + 50, false, []usageSegment{{0, day - 5, day + 50}}},
+		{"hours only", day + h, day + 5*h, false, []usageSegment{{h, day + h, day + 5*h}}},
+		{"open both ends", lo, hi, false, []usageSegment{{d, lo, hi}}},
+		{"open end", day + 30*60*1000, hi, false, []usageSegment{{0, day + 30*60*1000, day + h}, {h, day + h, day + d}, {d, day + d, hi}}},
+		{"empty", day, day, false, nil},
+		{"backwards", day + h, day, false, nil},
+	} {
+		if diff := cmp.Diff(tc.want, planUsage(tc.from, tc.to, tc.hourly), cmp.AllowUnexported(usageSegment{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestRollupCube(t *testing.T) {
+	for _, tc := range []struct {
+		need uint8
+		want uint8
+		ok   bool
+	}{
+		{0, cubeTotal, true},
+		{dimModel, cubeOps, true},
+		{dimDeployment | dimModel, cubeOps, true},
+		{dimTeam, cubeTeam, true},
+		{dimKey, cubeAccount, true},
+		{dimEvent | dimKey, cubeAccount, true},
+		{dimKey | dimModel, cubeCharge, true},
+		{dimKey | dimDeployment, 0, false},
+	} {
+		for _, span := range []int64{msPerHour, msPerDay} {
+			got, ok := rollupCube(span, tc.need)
+			if got != tc.want || ok != tc.ok {
+				t.Errorf("rollupCube(%d, %07b) = %07b, %v; want %07b, %v", span, tc.need, got, ok, tc.want, tc.ok)
+			}
+		}
+	}
+}
