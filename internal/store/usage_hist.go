@@ -153,8 +153,21 @@ func mergeHist(a, b string) (string, error) {
 }
 
 // postgresHistAdd merges the histograms a and b, two SQL expressions, on
-// PostgreSQL.
+// PostgreSQL. Merging in SQL costs more than the rest of an upsert, so
+// while the two are short they are only joined (readers add a bucket
+// that appears twice, see addHist), and merged, sorted and compacted once
+// they grow past histJoinBelow characters.
 func postgresHistAdd(a, b string) string {
+	return `CASE WHEN length(` + a + `) + length(` + b + `) < ` + strconv.Itoa(histJoinBelow) +
+		` THEN concat_ws(',', NULLIF(` + a + `, ''), NULLIF(` + b + `, '')) ELSE ` + postgresHistMerge(a, b) + ` END`
+}
+
+// histJoinBelow is the length under which postgresHistAdd joins rather
+// than merges: about 60 buckets' worth.
+const histJoinBelow = 512
+
+// postgresHistMerge merges, sorts and compacts the histograms a and b.
+func postgresHistMerge(a, b string) string {
 	return `(SELECT COALESCE(string_agg(h.b::text || ':' || h.n::text, ',' ORDER BY h.b), '') FROM
 		(SELECT split_part(p, ':', 1)::int AS b, SUM(split_part(p, ':', 2)::bigint) AS n
 		FROM unnest(string_to_array(concat_ws(',', NULLIF(` + a + `, ''), NULLIF(` + b + `, '')), ',')) AS p

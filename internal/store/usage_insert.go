@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -24,16 +23,14 @@ const usageColumns = `time, request_id, key_id, event_id, attendee, model, deplo
 // usageColumnCount is the number of usageColumns.
 const usageColumnCount = 25
 
-// usageRowsPerStatement caps one INSERT's VALUES list: 25,000 parameters
-// stay under SQLite's 32,766 and PostgreSQL's 65,535. A larger batch is
-// several statements in the one transaction.
+// usageRowsPerStatement caps a multi-row INSERT's VALUES list (tests
+// seed with them): 25,000 parameters stay under SQLite's 32,766. The
+// store itself writes a row per prepared statement on SQLite and arrays
+// on PostgreSQL.
 const usageRowsPerStatement = 1000
 
 // usageQueries are the fixed statements of InsertUsage.
 type usageQueries struct {
-	// insert inserts usageRowsPerStatement records; fewer get a statement
-	// of their own.
-	insert string
 	// claimBatch records a batch's hash unless it is there already;
 	// pruneBatches forgets old ones.
 	claimBatch, pruneBatches string
@@ -43,7 +40,6 @@ type usageQueries struct {
 
 func newUsageQueries(d dialect) usageQueries {
 	return usageQueries{
-		insert:        usageInsertSQL(d, usageRowsPerStatement),
 		claimBatch:    d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
 		pruneBatches:  d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
 		upsertRollups: rollupUpsertSQL(d, 0),
@@ -119,19 +115,8 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageS
 	if !s.d.numbered {
 		return insertUsageRowByRow(ctx, tx, stmts, records)
 	}
-	args := make([]any, 0, min(len(records), usageRowsPerStatement)*usageColumnCount)
-	for chunk := range slices.Chunk(records, usageRowsPerStatement) {
-		query := s.q.usage.insert
-		if len(chunk) != usageRowsPerStatement {
-			query = usageInsertSQL(s.d, len(chunk))
-		}
-		args = args[:0]
-		for i := range chunk {
-			args = appendUsageArgs(args, &chunk[i])
-		}
-		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
-			return fmt.Errorf("store: insert usage: %w", err)
-		}
+	if err := insertUsageArrays(ctx, tx, records); err != nil {
+		return err
 	}
 	return s.upsertRollupArrays(ctx, tx, rollUp(records))
 }

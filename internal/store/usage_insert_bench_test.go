@@ -8,12 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // BenchmarkInsertUsage measures the usage writer's store side: batches of
-// 500 records (the writer's default) from 500 keys, 4 models and 12
+// 500 records (the writer's default) and of 5,000, from 500 keys, 4 models and 12
 // deployments, each batch a few seconds of traffic, as a gateway at
 // 1,000 requests/s sends them. It reports records/s; DESIGN.md asks for
 // at least 20,000 on PostgreSQL with rollups kept.
@@ -27,25 +26,26 @@ func BenchmarkInsertUsage(b *testing.B) {
 		{"sqlite", func(b *testing.B) string { return "sqlite://" + filepath.Join(b.TempDir(), "usage.db") }},
 		{"postgres", func(b *testing.B) string { postgresURL(b); return postgresSchema(b) }},
 	} {
-		b.Run(db.name, func(b *testing.B) {
-			st := openClosed(b, db.url(b), nil)
-			const batch = 500
-			rnd := rand.New(rand.NewPCG(3, 4))
-			start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-			records := make([]usage.Record, batch)
-			n := 0
-			b.ReportAllocs()
-			for b.Loop() {
-				for i := range records {
-					records[i] = benchRecord(rnd, n, start.Add(time.Duration(n)*time.Millisecond))
-					n++
+		for _, batch := range []int{500, 5000} {
+			b.Run(fmt.Sprintf("%s/batch=%d", db.name, batch), func(b *testing.B) {
+				st := openClosed(b, db.url(b), nil)
+				rnd := rand.New(rand.NewPCG(3, 4))
+				start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+				records := make([]usage.Record, batch)
+				n := 0
+				b.ReportAllocs()
+				for b.Loop() {
+					for i := range records {
+						records[i] = benchRecord(rnd, n, start.Add(time.Duration(n)*time.Millisecond))
+						n++
+					}
+					if err := st.InsertUsage(b.Context(), records); err != nil {
+						b.Fatal(err)
+					}
 				}
-				if err := st.InsertUsage(b.Context(), records); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
-		})
+				b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
+			})
+		}
 	}
 }
 
@@ -79,5 +79,3 @@ func benchRecord(rnd *rand.Rand, i int, t time.Time) usage.Record {
 		Cost:             float64(prompt)*2.5e-6 + float64(completion)*1e-5,
 	}
 }
-
-var _ = store.GroupByDay

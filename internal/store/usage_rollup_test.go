@@ -54,6 +54,13 @@ func TestRollupCube(t *testing.T) {
 	} {
 		for _, span := range []int64{msPerHour, msPerDay} {
 			got, ok := rollupCube(span, tc.need)
+			if tc.need == dimKey|dimModel && span == msPerHour {
+				// Keys by model are kept per day only.
+				if ok {
+					t.Errorf("rollupCube(hour, key|model) = %07b, true; want none", got)
+				}
+				continue
+			}
 			if got != tc.want || ok != tc.ok {
 				t.Errorf("rollupCube(%d, %07b) = %07b, %v; want %07b, %v", span, tc.need, got, ok, tc.want, tc.ok)
 			}
