@@ -87,8 +87,11 @@ type Event struct {
 	Active         bool
 	// LogPayloads stores the event's prompts and answers with its usage.
 	LogPayloads bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Owner is the admin identity that created the event; an organiser
+	// sees and changes only the events they own. "" for none.
+	Owner     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AccessStore is the part of the store that holds keys and events. Every

@@ -11,7 +11,7 @@ import (
 
 const eventColumns = `id, name, description, start_at, end_at, time_zone, max_token_cap,
 	daily_request_cap, models, organizer_name, organizer_email, url, url_text,
-	shared_code_hash, active, log_payloads, created_at, updated_at`
+	shared_code_hash, active, log_payloads, owner, created_at, updated_at`
 
 // eventQueries are the statements of the event methods, rebound at Open.
 type eventQueries struct {
@@ -25,11 +25,11 @@ func newEventQueries(d dialect) eventQueries {
 		list: `SELECT ` + eventColumns + ` FROM events ORDER BY start_at NULLS FIRST, id` + d.byteOrder,
 		get:  d.rebind(`SELECT ` + eventColumns + ` FROM events WHERE id = ?`),
 		insert: d.rebind(`INSERT INTO events (` + eventColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		update: d.rebind(`UPDATE events SET name = ?, description = ?, start_at = ?, end_at = ?,
 			time_zone = ?, max_token_cap = ?, daily_request_cap = ?, models = ?,
 			organizer_name = ?, organizer_email = ?, url = ?, url_text = ?,
-			shared_code_hash = ?, active = ?, log_payloads = ?, updated_at = ?
+			shared_code_hash = ?, active = ?, log_payloads = ?, owner = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`),
 		delete: d.rebind(`DELETE FROM events WHERE id = ?`),
 		// event_id <> '' so that no id can reach the keys without an event.
@@ -120,7 +120,7 @@ func normalizeEvent(e Event) Event {
 	return e
 }
 
-// eventFields returns the column values from name to log_payloads, in the
+// eventFields returns the column values from name to owner, in the
 // order of eventColumns.
 func eventFields(e Event) ([]any, error) {
 	var code sql.NullString
@@ -137,7 +137,7 @@ func eventFields(e Event) ([]any, error) {
 	return []any{
 		e.Name, e.Description, millisColumn(e.Start), millisColumn(e.End), e.TimeZone,
 		e.MaxTokenCap, e.DailyRequestCap, models, e.OrganizerName, e.OrganizerEmail, e.URL,
-		e.URLText, code, e.Active, e.LogPayloads,
+		e.URLText, code, e.Active, e.LogPayloads, e.Owner,
 	}, nil
 }
 
@@ -151,7 +151,7 @@ func scanEvent(row rowScanner) (Event, error) {
 	)
 	err := row.Scan(&e.ID, &e.Name, &e.Description, &start, &end, &e.TimeZone, &e.MaxTokenCap,
 		&e.DailyRequestCap, &models, &e.OrganizerName, &e.OrganizerEmail, &e.URL, &e.URLText,
-		&code, &e.Active, &e.LogPayloads, &created, &updated)
+		&code, &e.Active, &e.LogPayloads, &e.Owner, &created, &updated)
 	if err != nil {
 		return Event{}, err
 	}

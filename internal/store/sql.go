@@ -30,6 +30,7 @@ type queries struct {
 	events                            eventQueries
 	usage                             usageQueries
 	payloads                          payloadQueries
+	identity                          identityQueries
 }
 
 func newQueries(d dialect) queries {
@@ -50,6 +51,7 @@ func newQueries(d dialect) queries {
 		events:     newEventQueries(d),
 		usage:      newUsageQueries(d),
 		payloads:   newPayloadQueries(d),
+		identity:   newIdentityQueries(d),
 	}
 }
 

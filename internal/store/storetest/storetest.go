@@ -74,6 +74,10 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"AccessReplicas", s.accessReplicas},
 		{"EventsRoundTrip", s.eventsRoundTrip},
 		{"EventsOrder", s.eventsOrder},
+		{"AdminTokens", s.adminTokens},
+		{"Audit", s.audit},
+		{"AdminSessions", s.adminSessions},
+		{"EventOwner", s.eventOwner},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
