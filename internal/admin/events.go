@@ -41,6 +41,9 @@ type eventBody struct {
 	SharedCode  *string `json:"shared_code"`
 	Active      *bool   `json:"active"`
 	LogPayloads *bool   `json:"log_payloads"`
+	// Owner hands the event to another admin identity; only an owner may
+	// change it (roles.go).
+	Owner *string `json:"owner"`
 
 	// The read-only fields of an answer are accepted, so a client may GET
 	// an event, edit it and send it back; id must match.
@@ -252,6 +255,7 @@ type eventView struct {
 	Active           bool      `json:"active"`
 	LogPayloads      bool      `json:"log_payloads"`
 	Attendees        int       `json:"attendees"`
+	Owner            string    `json:"owner"`
 	CreatedAt        time.Time `json:"created_at"`
 	UpdatedAt        time.Time `json:"updated_at"`
 }
@@ -263,7 +267,7 @@ func viewEvent(e store.Event, attendees int) eventView {
 		MaxTokenCap: e.MaxTokenCap, DailyRequestCap: e.DailyRequestCap, Models: orEmpty(e.Models),
 		OrganizerName: e.OrganizerName, OrganizerEmail: e.OrganizerEmail, URL: e.URL, URLText: e.URLText,
 		SelfRegistration: len(e.SharedCodeHash) > 0, Active: e.Active, LogPayloads: e.LogPayloads,
-		Attendees: attendees, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
+		Attendees: attendees, Owner: e.Owner, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
 	}
 }
 
@@ -280,6 +284,7 @@ func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	events = visibleEvents(r.Context(), events)
 	// One query for every key beats one per event: attendee keys are
 	// what the store holds most of, and they are counted, not sent.
 	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{})
@@ -322,8 +327,11 @@ func (h *handler) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeStrict(w, r, &b, "GET /admin/v1/events shows the fields an event has"); err != nil {
 		return err
 	}
-	e := store.Event{ID: newEventID(), Active: true}
+	e := store.Event{ID: newEventID(), Active: true, Owner: eventOwner(r.Context())}
 	if err := b.apply(&e, true, nil); err != nil {
+		return err
+	}
+	if err := setOwner(r.Context(), &e, b.Owner); err != nil {
 		return err
 	}
 	e, err := h.opts.Store.CreateEvent(r.Context(), e)
@@ -347,6 +355,9 @@ func (h *handler) patchEvent(w http.ResponseWriter, r *http.Request) error {
 		return eventError(err, id)
 	}
 	if err := b.apply(&e, false, nil); err != nil {
+		return err
+	}
+	if err := setOwner(r.Context(), &e, b.Owner); err != nil {
 		return err
 	}
 	if e, err = h.opts.Store.UpdateEvent(r.Context(), e); err != nil {
