@@ -39,6 +39,8 @@ type Config struct {
 	Tracing Tracing `yaml:"tracing"`
 	// ClientAuth adds client credentials besides keys (Entra ID tokens).
 	ClientAuth ClientAuth `yaml:"client_auth"`
+	// Identity lets admins sign in with a company identity (OIDC, GitHub).
+	Identity Identity `yaml:"identity"`
 
 	// problems are what Parse found wrong with single fields (unknown keys,
 	// values of the wrong type, unset environment variables); Validate

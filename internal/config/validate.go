@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	v.deployments()
 	v.models()
 	v.clientAuth()
+	v.identity()
 	return errors.Join(v.errs...)
 }
 
