@@ -13,6 +13,8 @@ type page struct {
 	CSRF string
 	// Error is a message for the sign-in form.
 	Error string
+	// SignIn are the "Sign in with ..." buttons of the sign-in page.
+	SignIn []SignInLink
 }
 
 // render writes a template, buffered so that a template error becomes a
@@ -40,9 +42,15 @@ func (h *Handler) playground(w http.ResponseWriter, r *http.Request) {
 // portal serves GET /admin/: the sign-in form, or the portal with its
 // session's CSRF token.
 func (h *Handler) portal(w http.ResponseWriter, r *http.Request) {
+	if h.identity != nil {
+		if csrf, ok := h.identity.CSRF(r); ok {
+			h.render(w, r, http.StatusOK, "admin.html", page{Title: "Spillway admin", CSRF: csrf})
+			return
+		}
+	}
 	v, ok := h.sessions.fromRequest(r)
 	if !ok {
-		h.render(w, r, http.StatusOK, "login.html", page{Title: "Spillway admin: sign in"})
+		h.render(w, r, http.StatusOK, "login.html", h.loginPage(""))
 		return
 	}
 	h.render(w, r, http.StatusOK, "admin.html", page{Title: "Spillway admin", CSRF: h.sessions.csrf(v)})
@@ -54,12 +62,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	token := r.PostFormValue("token")
 	if h.token == nil || !h.token(token) {
-		h.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Spillway admin: sign in", Error: "That is not the admin token."})
+		h.render(w, r, http.StatusUnauthorized, "login.html", h.loginPage("That is not the admin token."))
 		return
 	}
 	v := h.sessions.issue()
 	if v == "" {
-		h.render(w, r, http.StatusServiceUnavailable, "login.html", page{Title: "Spillway admin: sign in", Error: "Sessions are not available: the gateway has no admin token hash loaded."})
+		h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("Sessions are not available: the gateway has no admin token hash loaded."))
 		return
 	}
 	http.SetCookie(w, sessionCookieFor(r, v, h.sessions.ttl))
@@ -70,10 +78,32 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // foreign page cannot sign the admin out either.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	// A session from a sign-in with a provider ends in the store, so on
+	// every replica.
+	if h.identity != nil {
+		if _, ok := h.identity.CSRF(r); ok {
+			if !h.identity.SignOut(w, r, r.PostFormValue("csrf")) {
+				http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+			return
+		}
+	}
 	if v, ok := h.sessions.fromRequest(r); ok && !h.sessions.csrfOK(v, r.PostFormValue("csrf")) {
 		http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
 		return
 	}
 	http.SetCookie(w, sessionCookieFor(r, "", -time.Second))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// loginPage is the sign-in page: the provider buttons, if any, and the
+// admin token form.
+func (h *Handler) loginPage(msg string) page {
+	p := page{Title: "Spillway admin: sign in", Error: msg}
+	if h.identity != nil {
+		p.SignIn = h.identity.Links()
+	}
+	return p
 }

@@ -53,6 +53,26 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for session expiry. Default time.Now.
 	Now func() time.Time
+	// Identity offers "Sign in with ..." and keeps those sessions
+	// (internal/identity.Service). Nil: only the admin token signs in.
+	Identity Identity
+}
+
+// SignInLink is a "Sign in with <Name>" button that goes to URL.
+type SignInLink struct {
+	Name string
+	URL  string
+}
+
+// Identity is the sign-in with a company identity, as the portal needs
+// it.
+type Identity interface {
+	// Links are the sign-in buttons: a label and the URL that starts it.
+	Links() []SignInLink
+	// CSRF returns the CSRF token of r's session, if r has one.
+	CSRF(r *http.Request) (string, bool)
+	// SignOut ends r's session when csrf is its token; false otherwise.
+	SignOut(w http.ResponseWriter, r *http.Request, csrf string) bool
 }
 
 // DefaultSessionTTL is Options.SessionTTL's default.
@@ -65,6 +85,7 @@ type Handler struct {
 	assets   *assets
 	sessions sessions
 	token    func(string) bool
+	identity Identity
 	log      *slog.Logger
 }
 
@@ -91,6 +112,7 @@ func New(o Options) *Handler {
 		assets:   newAssets(static),
 		sessions: sessions{key: o.SessionKey, ttl: o.SessionTTL, now: o.Now},
 		token:    o.Token,
+		identity: o.Identity,
 		log:      o.Logger,
 	}
 	h.pages = template.Must(template.New("").Funcs(template.FuncMap{"asset": h.assets.url}).ParseFS(templateFS, "templates/*.html"))

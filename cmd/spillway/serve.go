@@ -27,6 +27,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/cluster"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
+	"github.com/spillwayhq/spillway/internal/identity"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/metrics"
 	"github.com/spillwayhq/spillway/internal/provider"
@@ -291,21 +292,27 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		OperationKey: gateway.OperationKey(secretKey),
 		Claims:       limiter,
 	})
-	ui := newWeb(a.token, secretKey, log)
+	signin := newIdentity(cfg.Identity, st, a.token, secretKey, now, log)
+	ui := newWeb(a.token, secretKey, signin, log)
+	var sessionAdmin func(*http.Request) (auth.Admin, bool)
+	if signin != nil {
+		sessionAdmin = signin.Admin
+	}
 	mgmt := admin.New(admin.Options{
-		Store:      st,
-		Config:     cfg.Deployments,
-		Router:     r,
-		Token:      a.token.Check,
-		Session:    ui.Session,
-		Reload:     cat.Reload,
-		Logger:     log,
-		Transport:  transport,
-		Secret:     secretKey,
-		Limiter:    limiter,
-		Redis:      redisUp,
-		StaticKeys: staticKeys,
-		Now:        now,
+		Store:        st,
+		Config:       cfg.Deployments,
+		Router:       r,
+		Token:        a.token.Check,
+		Session:      ui.Session,
+		SessionAdmin: sessionAdmin,
+		Reload:       cat.Reload,
+		Logger:       log,
+		Transport:    transport,
+		Secret:       secretKey,
+		Limiter:      limiter,
+		Redis:        redisUp,
+		StaticKeys:   staticKeys,
+		Now:          now,
 	})
 	mux := http.NewServeMux()
 	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
@@ -314,6 +321,11 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	mux.Handle("GET /metrics", m.Handler())
 	for _, p := range web.Patterns {
 		mux.Handle(p, ui)
+	}
+	if signin != nil {
+		for _, p := range identity.Patterns {
+			mux.Handle(p, signin)
+		}
 	}
 	mux.Handle("/", gw)
 	a.gateway = gw

@@ -2,18 +2,55 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/identity"
+	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/web"
 )
 
 // newWeb returns the playground and admin portal. Portal sessions are
 // signed with a key derived from the admin token and the secret key, so
-// every replica accepts them and a token rotation ends them.
-func newWeb(token *auth.AdminToken, secretKey []byte, log *slog.Logger) *web.Handler {
-	return web.New(web.Options{
+// every replica accepts them and a token rotation ends them. Sign-ins
+// with a company identity (id, nil when none is configured) keep their
+// sessions in the store.
+func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, log *slog.Logger) *web.Handler {
+	o := web.Options{
 		Token:      token.Check,
 		SessionKey: func() []byte { return token.SessionKey(secretKey) },
 		Logger:     log,
+	}
+	if id != nil {
+		o.Identity = portalIdentity{id}
+	}
+	return web.New(o)
+}
+
+// newIdentity returns the sign-in with company identities, or nil when
+// the config names no provider. Its state cookie is signed with the same
+// key as token sessions.
+func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, secretKey []byte, now func() time.Time, log *slog.Logger) *identity.Service {
+	if len(cfg.Providers) == 0 {
+		return nil
+	}
+	return identity.New(identity.Options{
+		Config: cfg, Store: st, Now: now, Logger: log,
+		Key:    func() []byte { return token.SessionKey(secretKey) },
+		Client: &http.Client{Timeout: 15 * time.Second},
 	})
+}
+
+// portalIdentity adapts identity.Service to web.Identity.
+type portalIdentity struct{ *identity.Service }
+
+func (p portalIdentity) Links() []web.SignInLink {
+	links := p.Service.Links()
+	out := make([]web.SignInLink, len(links))
+	for i, l := range links {
+		out[i] = web.SignInLink{Name: l.Name, URL: l.URL}
+	}
+	return out
 }
