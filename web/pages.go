@@ -62,6 +62,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	token := r.PostFormValue("token")
 	if h.token == nil || !h.token(token) {
+		h.auditSignIn(r, "signin_failed", http.StatusUnauthorized)
 		h.render(w, r, http.StatusUnauthorized, "login.html", h.loginPage("That is not the admin token."))
 		return
 	}
@@ -70,6 +71,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("Sessions are not available: the gateway has no admin token hash loaded."))
 		return
 	}
+	h.auditSignIn(r, "signin", http.StatusOK)
 	http.SetCookie(w, sessionCookieFor(r, v, h.sessions.ttl))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
@@ -106,4 +108,10 @@ func (h *Handler) loginPage(msg string) page {
 		p.SignIn = h.identity.Links()
 	}
 	return p
+}
+
+func (h *Handler) auditSignIn(r *http.Request, action string, status int) {
+	if h.audit != nil {
+		h.audit(r, action, status)
+	}
 }

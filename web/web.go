@@ -53,6 +53,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for session expiry. Default time.Now.
 	Now func() time.Time
+	// SignInAudit, when set, records each admin token sign-in to the
+	// portal: action "signin" or "signin_failed", and the status answered.
+	SignInAudit func(r *http.Request, action string, status int)
 	// Identity offers "Sign in with ..." and keeps those sessions
 	// (internal/identity.Service). Nil: only the admin token signs in.
 	Identity Identity
@@ -86,6 +89,7 @@ type Handler struct {
 	sessions sessions
 	token    func(string) bool
 	identity Identity
+	audit    func(r *http.Request, action string, status int)
 	log      *slog.Logger
 }
 
@@ -113,6 +117,7 @@ func New(o Options) *Handler {
 		sessions: sessions{key: o.SessionKey, ttl: o.SessionTTL, now: o.Now},
 		token:    o.Token,
 		identity: o.Identity,
+		audit:    o.SignInAudit,
 		log:      o.Logger,
 	}
 	h.pages = template.Must(template.New("").Funcs(template.FuncMap{"asset": h.assets.url}).ParseFS(templateFS, "templates/*.html"))

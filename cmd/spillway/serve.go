@@ -293,7 +293,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Claims:       limiter,
 	})
 	signin := newIdentity(cfg.Identity, st, a.token, secretKey, now, log)
-	ui := newWeb(a.token, secretKey, signin, log)
+	ui := newWeb(a.token, secretKey, signin, st, now, log)
 	var sessionAdmin func(*http.Request) (auth.Admin, bool)
 	if signin != nil {
 		sessionAdmin = signin.Admin

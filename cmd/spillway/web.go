@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -17,11 +19,22 @@ import (
 // every replica accepts them and a token rotation ends them. Sign-ins
 // with a company identity (id, nil when none is configured) keep their
 // sessions in the store.
-func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, log *slog.Logger) *web.Handler {
+func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, st store.Store, now func() time.Time, log *slog.Logger) *web.Handler {
 	o := web.Options{
 		Token:      token.Check,
 		SessionKey: func() []byte { return token.SessionKey(secretKey) },
 		Logger:     log,
+		// Admin token sign-ins to the portal go to the audit log like
+		// sign-ins with a provider.
+		SignInAudit: func(r *http.Request, action string, status int) {
+			e := store.AuditEntry{At: now(), Resource: "sessions", Action: action, Status: status, Address: remoteHost(r)}
+			if action == "signin" {
+				e.Actor, e.Role = auth.StaticAdmin.ID, string(auth.StaticAdmin.Role)
+			}
+			if _, err := st.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil {
+				log.ErrorContext(r.Context(), "audit entry not stored", "action", action, "err", err)
+			}
+		},
 	}
 	if id != nil {
 		o.Identity = portalIdentity{id}
@@ -53,4 +66,13 @@ func (p portalIdentity) Links() []web.SignInLink {
 		out[i] = web.SignInLink{Name: l.Name, URL: l.URL}
 	}
 	return out
+}
+
+// remoteHost is the client's address without its port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }

@@ -230,6 +230,8 @@ func redact(v any) any {
 func secretField(name string) bool {
 	n := strings.ToLower(name)
 	switch n {
+	case "event_code": // the seed's name for an event's id
+		return false
 	case "key", "token", "code", "shared_code", "secret", "password", "master_key", "api_key", "endpoint_key":
 		return true
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -24,7 +25,7 @@ import (
 // gateway is the sign-in service in front of a real SQLite store, with a
 // stand-in portal at /admin/ that prints who the session is.
 type gateway struct {
-	t         *testing.T
+	t         testing.TB
 	store     store.Store
 	svc       *identity.Service
 	server    *httptest.Server
@@ -71,7 +72,7 @@ var roles = []config.RoleRule{
 	{Role: "organiser", Provider: "github", Emails: []string{"org@events.test"}},
 }
 
-func newGateway(t *testing.T) *gateway {
+func newGateway(t testing.TB) *gateway {
 	t.Helper()
 	clk := &clock{now: time.Date(2026, 12, 6, 3, 0, 0, 0, time.UTC)}
 	st, err := store.Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "spillway.db"), store.Options{Now: clk.Now})
@@ -120,6 +121,7 @@ func (g *gateway) service(key []byte) *identity.Service {
 		Key:    func() []byte { return key },
 		Client: &http.Client{Transport: g.transport},
 		Now:    g.clock.Now,
+		Logger: slog.New(slog.DiscardHandler),
 	})
 }
 
