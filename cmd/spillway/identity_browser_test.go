@@ -39,7 +39,7 @@ func startIdentityApp(t *testing.T) *identityApp {
 		Identity: config.Identity{
 			Providers: []config.IdentityProvider{
 				{ID: "corp", Type: "oidc", Name: "Corp SSO", Issuer: idp.Issuer(), ClientID: "spillway", ClientSecret: "idp-secret"},
-				{ID: "github", Type: "github", Name: "GitHub", ClientID: "gh-client", ClientSecret: "gh-secret", GitHubURL: gh.URL, GitHubAPIURL: gh.APIURL()},
+				{ID: "github", Type: "github", Name: "GitHub", ClientID: "gh-client", ClientSecret: "gh-secret", GitHubURL: gh.URL, GitHubAPIURL: gh.APIURL(), Attendees: true},
 			},
 			Roles: []config.RoleRule{
 				{Role: "organiser", Domains: []string{"events.test"}},
@@ -74,7 +74,9 @@ func startIdentityApp(t *testing.T) *identityApp {
 // provider through the real redirect flow, sees only what an organiser
 // may (events, no deployments, keys, usage or audit), creates an event
 // that is theirs, and signs out; a GitHub user in the viewer org sees no
-// forms; an outsider gets a page that says why; the audit log has it all.
+// forms; an outsider gets a page that says why; an attendee registers for
+// an event with GitHub and gets the same working key twice; the audit log
+// has it all.
 func TestBrowserIdentitySignIn(t *testing.T) {
 	s := startIdentityApp(t)
 	s.idp.SetUser(oidctest.User{Subject: "u-ann", Email: "ann@events.test", EmailVerified: true, Name: "Ann"})
@@ -143,10 +145,43 @@ func TestBrowserIdentitySignIn(t *testing.T) {
 		t.Errorf("refusal = %q, want it to name the identity and identity.roles", reason)
 	}
 
-	// The owner reads it all in the audit log.
-	req, _ := http.NewRequest(http.MethodGet, s.url+"/admin/v1/audit?resource=sessions", nil)
+	// An attendee registers for an event by signing in with GitHub, and
+	// gets the same key when signing in again.
+	req, _ := http.NewRequest(http.MethodPost, s.url+"/admin/v1/events", strings.NewReader(`{"name":"Open hack","start":"2026-01-01T00:00:00Z","end":"2099-01-01T00:00:00Z","signin_registration":true}`))
 	req.Header.Set("Authorization", "Bearer "+browserAdmin)
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev struct{ ID string }
+	if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create event: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	s.github.SetUser(githubtest.User{ID: 8, Login: "attendee", Email: "att@users.test", Verified: true})
+	b.do(t, "open the event's registration page", chromedp.Navigate(s.url+"/register/"+ev.ID), chromedp.WaitVisible(chromedp.ID("register-how")))
+	b.do(t, "register with GitHub", chromedp.Click(chromedp.CSS(`a[href="/register/`+ev.ID+`/signin/github"]`)), chromedp.WaitVisible(chromedp.ID("attendee-key")))
+	key := eval[string](t, b, `document.getElementById('attendee-key').textContent`)
+	if !strings.HasPrefix(key, "sk-") {
+		t.Fatalf("attendee key %q, want sk-...", key)
+	}
+	b.do(t, "register again", chromedp.Navigate(s.url+"/register/"+ev.ID), chromedp.WaitVisible(chromedp.ID("register-how")),
+		chromedp.Click(chromedp.CSS(`a[href="/register/`+ev.ID+`/signin/github"]`)), chromedp.WaitVisible(chromedp.ID("attendee-key")))
+	if again := eval[string](t, b, `document.getElementById('attendee-key').textContent`); again != key {
+		t.Errorf("signing in again shows %q, want the same key %q", again, key)
+	}
+	chatReq, _ := http.NewRequest(http.MethodGet, s.url+"/v1/models", nil)
+	chatReq.Header.Set("Authorization", "Bearer "+key)
+	if resp, err := http.DefaultClient.Do(chatReq); err != nil || resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /v1/models with the attendee key: %v %v, want 200", resp.StatusCode, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	// The owner reads it all in the audit log.
+	req, _ = http.NewRequest(http.MethodGet, s.url+"/admin/v1/audit?resource=sessions", nil)
+	req.Header.Set("Authorization", "Bearer "+browserAdmin)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

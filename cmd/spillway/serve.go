@@ -292,7 +292,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		OperationKey: gateway.OperationKey(secretKey),
 		Claims:       limiter,
 	})
-	signin := newIdentity(cfg.Identity, st, a.token, secretKey, now, log)
+	attendees := admin.NewAttendees(admin.Options{Store: st, Secret: secretKey, Reload: cat.Reload, Logger: log, Now: now})
+	signin := newIdentity(cfg.Identity, st, a.token, secretKey, attendees, now, log)
 	ui := newWeb(a.token, secretKey, signin, st, now, log)
 	var sessionAdmin func(*http.Request) (auth.Admin, bool)
 	if signin != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/admin"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/identity"
@@ -45,7 +46,7 @@ func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, st s
 // newIdentity returns the sign-in with company identities, or nil when
 // the config names no provider. Its state cookie is signed with the same
 // key as token sessions.
-func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, secretKey []byte, now func() time.Time, log *slog.Logger) *identity.Service {
+func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, secretKey []byte, attendees *admin.Attendees, now func() time.Time, log *slog.Logger) *identity.Service {
 	if len(cfg.Providers) == 0 {
 		return nil
 	}
@@ -53,6 +54,10 @@ func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, se
 		Config: cfg, Store: st, Now: now, Logger: log,
 		Key:    func() []byte { return token.SessionKey(secretKey) },
 		Client: &http.Client{Timeout: 15 * time.Second},
+		Register: func(ctx context.Context, eventID, attendee, email string) (identity.Registration, error) {
+			r, err := attendees.Register(ctx, eventID, attendee, email)
+			return identity.Registration{EventName: r.Event.Name, Key: r.Key, New: r.New}, err
+		},
 	})
 }
 

@@ -48,6 +48,10 @@ type IdentityProvider struct {
 	// GroupsClaim is the ID token claim that lists groups. Default
 	// "groups".
 	GroupsClaim string `yaml:"groups_claim"`
+	// Attendees lets event attendees sign in with this provider to
+	// register for events that allow it (signin_registration); they get
+	// an attendee key, never a role. Default false: admins only.
+	Attendees bool `yaml:"attendees"`
 	// GitHubURL and GitHubAPIURL point at GitHub Enterprise Server.
 	// Defaults https://github.com and https://api.github.com.
 	GitHubURL    string `yaml:"github_url"`
@@ -117,7 +121,8 @@ func (v *validation) identity() {
 			v.add(at+"client_secret", "missing; give it as os.environ/NAME")
 		}
 	}
-	if len(id.Providers) > 0 && len(id.Roles) == 0 {
+	admins := slices.ContainsFunc(id.Providers, func(p IdentityProvider) bool { return !p.Attendees })
+	if admins && len(id.Roles) == 0 {
 		v.add("identity.roles", "no rules: every identity would be refused; map emails, domains, groups or GitHub orgs to roles")
 	}
 	for i, r := range id.Roles {

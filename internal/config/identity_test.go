@@ -29,6 +29,7 @@ func TestValidateIdentity(t *testing.T) {
 		{"unknown provider", okta + "  roles:\n    - {role: viewer, provider: google, domains: [acme.test]}\n", []string{"identity.roles[0].provider"}, "no provider"},
 		{"email as domain", okta + "  roles:\n    - {role: viewer, domains: [a@acme.test]}\n", []string{"identity.roles[0].domains[0]"}, "want a domain"},
 		{"team without org", okta + "  roles:\n    - {role: viewer, github_teams: [platform]}\n", []string{"identity.roles[0].github_teams[0]"}, "org/team-slug"},
+		{"attendee-only provider needs no rules", "identity:\n  providers:\n    - {id: gh, type: github, client_id: c, client_secret: s, attendees: true}\n", nil, ""},
 		{"bad public url", "identity:\n  public_url: llm.acme.test\n", []string{"identity.public_url"}, "absolute URL"},
 	}
 	for _, tt := range tests {

@@ -33,6 +33,8 @@ type flow struct {
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
 	Expires  int64  `json:"e"`
+	// Event is set when an attendee signs in to register for it.
+	Event string `json:"ev,omitempty"`
 }
 
 func random() string {
@@ -89,12 +91,18 @@ func (s *Service) signin(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusNotFound, "No such sign-in", "This gateway has no identity provider "+fmt.Sprintf("%q", r.PathValue("provider"))+"; go back to the sign-in page and pick one of its buttons.")
 		return
 	}
+	s.startFlow(w, r, p, "")
+}
+
+// startFlow sends the browser to p with a fresh flow: for an admin, or
+// for an attendee of event.
+func (s *Service) startFlow(w http.ResponseWriter, r *http.Request, p provider, event string) {
 	key := s.key()
 	if key == nil {
 		s.refuse(w, r, http.StatusServiceUnavailable, "Sign-in unavailable", errNoKey.Error())
 		return
 	}
-	f := flow{Provider: p.conf().ID, State: random(), Nonce: random(), Verifier: random() + random()[:11], Expires: s.opts.Now().Add(flowTTL).Unix()}
+	f := flow{Provider: p.conf().ID, State: random(), Nonce: random(), Verifier: random() + random()[:11], Expires: s.opts.Now().Add(flowTTL).Unix(), Event: event}
 	target, err := p.authURL(r.Context(), s.redirectURI(r, f.Provider), f)
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "identity provider unreachable", "provider", f.Provider, "err", err)
@@ -181,6 +189,10 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 	ident, err := p.exchange(r.Context(), s.redirectURI(r, id), q.Get("code"), f)
 	if err != nil {
 		fail(http.StatusUnauthorized, "", p.name()+" did not vouch for this sign-in: "+err.Error())
+		return
+	}
+	if f.Event != "" {
+		s.registered(w, r, f.Event, ident)
 		return
 	}
 	role, why := s.roleOf(ident)

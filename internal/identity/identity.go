@@ -45,6 +45,9 @@ type Options struct {
 	// Logger receives failed sign-ins and provider errors. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// Register issues attendee keys to attendees who sign in to register
+	// for an event (register.go). Nil: attendees cannot sign in.
+	Register RegisterFunc
 }
 
 // DefaultSessionTTL is how long a sign-in lasts without
@@ -68,6 +71,8 @@ type Service struct {
 var Patterns = []string{
 	"GET /admin/signin/{provider}",
 	"GET /admin/callback/{provider}",
+	"GET /register/{event}",
+	"GET /register/{event}/signin/{provider}",
 }
 
 // New returns the service for the configured providers (none is fine:
@@ -99,6 +104,8 @@ func New(o Options) *Service {
 	}
 	s.mux.HandleFunc("GET /admin/signin/{provider}", s.signin)
 	s.mux.HandleFunc("GET /admin/callback/{provider}", s.callback)
+	s.mux.HandleFunc("GET /register/{event}", s.registerInfo)
+	s.mux.HandleFunc("GET /register/{event}/signin/{provider}", s.registerSignIn)
 	return s
 }
 
@@ -232,7 +239,10 @@ func (s *Service) Admin(r *http.Request) (auth.Admin, bool) {
 
 // audit appends an entry about a sign-in; a store failure is logged.
 func (s *Service) audit(ctx context.Context, r *http.Request, e store.AuditEntry) {
-	e.At, e.Resource, e.Address = s.opts.Now(), "sessions", clientAddress(r)
+	e.At, e.Address = s.opts.Now(), clientAddress(r)
+	if e.Resource == "" {
+		e.Resource = "sessions"
+	}
 	if _, err := s.opts.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		s.log.ErrorContext(ctx, "audit entry not stored", "action", e.Action, "actor", e.Actor, "err", err)
 	}

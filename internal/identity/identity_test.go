@@ -1,6 +1,7 @@
 package identity_test
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/admin"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/identity"
 	"github.com/spillwayhq/spillway/internal/store"
@@ -34,6 +36,7 @@ type gateway struct {
 	github    *githubtest.Server
 	clock     *clock
 	transport *http.Transport
+	attendees *admin.Attendees
 }
 
 // clock is an injected clock tests move by hand.
@@ -89,6 +92,7 @@ func newGateway(t testing.TB) *gateway {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	g := &gateway{t: t, store: st, idp: idp, github: gh, clock: clk, transport: transport}
+	g.attendees = admin.NewAttendees(admin.Options{Store: st, Secret: key, Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
 	g.svc = g.service(key)
 	mux := http.NewServeMux()
 	for _, p := range identity.Patterns {
@@ -113,7 +117,7 @@ func (g *gateway) service(key []byte) *identity.Service {
 		Config: config.Identity{
 			Providers: []config.IdentityProvider{
 				{ID: "corp", Type: "oidc", Name: "Corp SSO", Issuer: g.idp.Issuer(), ClientID: "spillway", ClientSecret: "idp-secret"},
-				{ID: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret", GitHubURL: g.github.URL, GitHubAPIURL: g.github.APIURL()},
+				{ID: "github", Type: "github", ClientID: "gh-client", ClientSecret: "gh-secret", GitHubURL: g.github.URL, GitHubAPIURL: g.github.APIURL(), Attendees: true},
 			},
 			Roles: roles,
 		},
@@ -122,6 +126,10 @@ func (g *gateway) service(key []byte) *identity.Service {
 		Client: &http.Client{Transport: g.transport},
 		Now:    g.clock.Now,
 		Logger: slog.New(slog.DiscardHandler),
+		Register: func(ctx context.Context, eventID, attendee, email string) (identity.Registration, error) {
+			r, err := g.attendees.Register(ctx, eventID, attendee, email)
+			return identity.Registration{EventName: r.Event.Name, Key: r.Key, New: r.New}, err
+		},
 	})
 }
 

@@ -87,6 +87,11 @@ type Event struct {
 	Active         bool
 	// LogPayloads stores the event's prompts and answers with its usage.
 	LogPayloads bool
+	// SignInRegistration lets attendees register by signing in with an
+	// identity provider; SignInDomains, when set, admits only verified
+	// emails of those domains.
+	SignInRegistration bool
+	SignInDomains      []string
 	// Owner is the admin identity that created the event; an organiser
 	// sees and changes only the events they own. "" for none.
 	Owner     string

@@ -4,21 +4,31 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
+	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // maxAuditPage is the largest page QueryAudit returns.
 const maxAuditPage = 1000
 
-// auditID is an id that sorts as the entries' times do: the time in unix
-// milliseconds, zero-padded, then random bytes so that two entries of
-// one millisecond differ. The cursor of a page is its last id.
-func auditID(ms int64) string {
+// auditSeq orders the entries one process appends within a millisecond.
+// It starts at a random value so that two replicas' ids differ.
+var auditSeq = func() *atomic.Uint64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%016d%s", ms, hex.EncodeToString(b[:]))
+	var n atomic.Uint64
+	n.Store(binary.BigEndian.Uint64(b[:]) >> 1)
+	return &n
+}()
+
+// auditID is an id that sorts as the entries' times do: the time in unix
+// milliseconds, zero-padded, then a sequence number, so that entries of
+// one millisecond from one replica keep their order and those of two
+// replicas differ. The cursor of a page is its last id.
+func auditID(ms int64) string {
+	return fmt.Sprintf("%016d%016x", ms, auditSeq.Add(1))
 }
 
 // AppendAudit implements IdentityStore. Entries do not bump the

@@ -270,6 +270,8 @@ function editEvent(e) {
   $('ev-code-off').checked = false;
   $('ev-code-off-field').hidden = !e.self_registration;
   $('ev-active').checked = e.active;
+  $('ev-signin').checked = !!e.signin_registration;
+  $('ev-signin-domains').value = (e.signin_domains || []).join(', ');
   $('event-form-title').textContent = 'Edit event ' + e.name;
   $('ev-submit').textContent = 'Save changes';
   $('ev-cancel').hidden = false;
@@ -294,6 +296,7 @@ async function saveEvent(ev) {
     max_token_cap: num('ev-max-tokens'), daily_request_cap: num('ev-daily'), models: list('ev-models'),
     organizer_name: $('ev-org-name').value.trim(), organizer_email: $('ev-org-email').value.trim(),
     url: $('ev-url').value.trim(), url_text: $('ev-url-text').value.trim(), active: $('ev-active').checked,
+    signin_registration: $('ev-signin').checked, signin_domains: list('ev-signin-domains'),
   };
   try {
     if (editing) {
@@ -313,7 +316,7 @@ async function saveEvent(ev) {
     }
     Object.assign(body, { start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), shared_code: $('ev-code').value });
     const e = await api('POST', '/admin/v1/events', body);
-    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.');
+    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''));
     resetEventForm();
     await loadEvents();
     await selectEvent(e);

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,11 +157,15 @@ func (s suite) eventOwner(t *testing.T) {
 	if err != nil || got.Owner != "github:alice" {
 		t.Fatalf("GetEvent = %+v, %v; want owner github:alice", got, err)
 	}
-	got.Owner = "github:bob"
+	if got.SignInRegistration || got.SignInDomains != nil {
+		t.Errorf("new event: sign-in registration %v, domains %v; want off and nil", got.SignInRegistration, got.SignInDomains)
+	}
+	got.Owner, got.SignInRegistration, got.SignInDomains = "github:bob", true, []string{"example.com", "acme.test"}
 	if _, err := st.UpdateEvent(t.Context(), got); err != nil {
 		t.Fatalf("UpdateEvent: %v", err)
 	}
-	if got, _ := st.GetEvent(t.Context(), e.ID); got.Owner != "github:bob" {
-		t.Errorf("owner after update = %q, want github:bob", got.Owner)
+	after, _ := st.GetEvent(t.Context(), e.ID)
+	if after.Owner != "github:bob" || !after.SignInRegistration || strings.Join(after.SignInDomains, ",") != "example.com,acme.test" {
+		t.Errorf("after update: owner %q, sign-in %v, domains %v; want github:bob, true, [example.com acme.test]", after.Owner, after.SignInRegistration, after.SignInDomains)
 	}
 }
