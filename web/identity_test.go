@@ -33,7 +33,8 @@ func (f *fakeIdentity) SignOut(_ http.ResponseWriter, _ *http.Request, csrf stri
 	return true
 }
 
-// TestIdentityPortal: the sign-in page offers each provider; a session
+// TestIdentityPortal: the sign-in page offers each provider (drawn by
+// login.js from GET /admin/providers); a session
 // from one opens the portal with its CSRF token; signing out needs it;
 // token sign-ins, right and wrong, are reported for the audit log.
 func TestIdentityPortal(t *testing.T) {
@@ -47,10 +48,13 @@ func TestIdentityPortal(t *testing.T) {
 		SignInAudit: func(_ *http.Request, action string, status int) { audited = append(audited, action) },
 	})
 	page := serve(h, httptest.NewRequest(http.MethodGet, "/admin/", nil)).Body.String()
-	for _, want := range []string{`href="/admin/signin/corp">Sign in with Corp SSO`, `href="/admin/signin/github">Sign in with GitHub`, `id="token"`} {
+	for _, want := range []string{`id="signin-providers"`, `/static/login.`, `id="token"`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("sign-in page lacks %s", want)
 		}
+	}
+	if got, want := serve(h, httptest.NewRequest(http.MethodGet, "/admin/providers", nil)).Body.String(), `{"data":[{"name":"Corp SSO","url":"/admin/signin/corp"},{"name":"GitHub","url":"/admin/signin/github"}]}`; got != want {
+		t.Errorf("GET /admin/providers = %s, want %s", got, want)
 	}
 	r := httptest.NewRequest(http.MethodGet, "/admin/", nil)
 	r.AddCookie(&http.Cookie{Name: "id", Value: "ann"})

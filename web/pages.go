@@ -1,28 +1,27 @@
 package web
 
 import (
-	"bytes"
+	"encoding/json"
 	"net/http"
 	"time"
 )
 
-// page is what every template gets.
+// page is what every template gets. Its fields are strings only (see
+// compiled.go); pages_gen.go lists them in page.fields.
 type page struct {
 	Title string
 	// CSRF is the portal session's CSRF token; empty elsewhere.
 	CSRF string
 	// Error is a message for the sign-in form.
 	Error string
-	// SignIn are the "Sign in with ..." buttons of the sign-in page.
-	SignIn []SignInLink
 }
 
 // render writes a template, buffered so that a template error becomes a
 // clean 500 instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
-	var buf bytes.Buffer
-	if err := h.pages.ExecuteTemplate(&buf, name, p); err != nil {
-		h.log.ErrorContext(r.Context(), "web template", "template", name, "err", err)
+	buf, ok := h.appendPage(make([]byte, 0, 8<<10), name, &p)
+	if !ok {
+		h.log.ErrorContext(r.Context(), "web: no such page", "template", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -30,7 +29,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(buf)
 }
 
 // playground serves GET /. Everything after the page shell happens in the
@@ -100,14 +99,29 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
-// loginPage is the sign-in page: the provider buttons, if any, and the
-// admin token form.
+// loginPage is the sign-in page: the admin token form; login.js adds a
+// button per identity provider from GET /admin/providers.
 func (h *Handler) loginPage(msg string) page {
-	p := page{Title: "Spillway admin: sign in", Error: msg}
-	if h.identity != nil {
-		p.SignIn = h.identity.Links()
+	return page{Title: "Spillway admin: sign in", Error: msg}
+}
+
+// providers serves GET /admin/providers: the "Sign in with ..." buttons,
+// as JSON for login.js (pages hold strings only, see compiled.go).
+func (h *Handler) providers(w http.ResponseWriter, _ *http.Request) {
+	type link struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
 	}
-	return p
+	out := []link{}
+	if h.identity != nil {
+		for _, l := range h.identity.Links() {
+			out = append(out, link(l))
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"data": out})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
 }
 
 func (h *Handler) auditSignIn(r *http.Request, action string, status int) {

@@ -162,6 +162,7 @@ func (h *handler) routes() {
 		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey, allow: operators},
 		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey, allow: operators},
 		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey, allow: operators},
+		{pattern: "GET /admin/v1/objects", fn: h.listObjects, allow: readers},
 
 		{pattern: "GET /admin/v1/events", fn: h.listEvents, allow: everyone},
 		{pattern: "POST /admin/v1/events", fn: h.createEvent, allow: organisers},
@@ -186,6 +187,8 @@ func (h *handler) routes() {
 		{pattern: "GET /model/info", fn: h.litellmInfo, allow: everyone},
 		{pattern: "GET /v1/model/info", fn: h.litellmInfo, allow: everyone},
 	}
+	private = append(private, h.teamRoutes()...)
+	private = append(private, h.litellmAccessRoutes()...)
 	// The seed served these under /api/v1/; its first releases (and the
 	// docs of the time) used /v1/api/.
 	for _, prefix := range []string{"/api/v1/management", "/v1/api/management"} {

@@ -110,6 +110,10 @@ func auditNames(method, pattern string) (resource, action string) {
 	switch {
 	case strings.HasPrefix(pattern, "/model/"):
 		return "deployments", last
+	case strings.HasPrefix(pattern, "/key/"):
+		return "keys", last
+	case strings.HasPrefix(pattern, "/team/"):
+		return "teams", last
 	case strings.Contains(pattern, "/modeldeployment/"):
 		return "deployments", last
 	case strings.Contains(pattern, "/management/"):

@@ -73,6 +73,11 @@ func TestAuditEveryChange(t *testing.T) {
 		{"POST", "/api/v1/management/events/add", map[string]any{"event_name": "seed", "start_utc": "2026-12-01T00:00:00Z", "end_utc": "2026-12-02T00:00:00Z", "max_token_cap": 100, "event_url": "https://e", "event_url_text": "e", "organizer_name": "o", "organizer_email": "o@example.com"}, "", "events", "create", 200},
 		{"DELETE", "/admin/v1/events/" + evID, nil, "", "events", "delete", 204},
 		{"POST", "/admin/v1/keys", map[string]any{"rpm": -1}, "", "keys", "create", 400},
+		// Routes added after the audit log, audited without code of their own.
+		{"POST", "/admin/v1/teams", map[string]any{"id": "platform", "name": "Platform"}, "", "teams", "create", 0},
+		{"PATCH", "/admin/v1/teams/platform", map[string]any{"rpm": 50}, "", "teams", "update", 200},
+		{"POST", "/key/generate", map[string]any{"key_alias": "ci"}, "", "keys", "generate", 200},
+		{"POST", "/team/new", map[string]any{"team_alias": "data"}, "", "teams", "new", 200},
 		{"DELETE", "/admin/v1/deployments/" + depID, nil, viewer, "deployments", "delete", 403},
 		{"DELETE", "/admin/v1/deployments/" + depID, nil, "", "deployments", "delete", 200},
 	}
@@ -117,6 +122,11 @@ func TestAuditEveryChange(t *testing.T) {
 	p = e.audit("?resource=keys&action=create")
 	if len(p.Data) != 2 || !strings.Contains(string(p.Data[1].After), `"key":"[redacted]"`) {
 		t.Errorf("key create entries = %+v, want the created key redacted", p.Data)
+	}
+	// So does a key LiteLLM's /key/generate made.
+	p = e.audit("?resource=keys&action=generate")
+	if len(p.Data) != 1 || !strings.Contains(string(p.Data[0].After), `"key":"[redacted]"`) || strings.Contains(string(p.Data[0].After), `"key":"sk-`) {
+		t.Errorf("key generate entry = %s, want the generated key redacted", p.Data[0].After)
 	}
 	// No secret anywhere, in any entry.
 	var all []byte

@@ -32,6 +32,24 @@ var roleMatrix = map[string]string{
 	"PATCH /admin/v1/keys/{id}":                 "OP",
 	"DELETE /admin/v1/keys/{id}":                "OP",
 	"POST /admin/v1/keys/{id}/revoke":           "OP",
+	"GET /admin/v1/objects":                     "OPV",
+	"GET /admin/v1/teams":                       "OPV",
+	"POST /admin/v1/teams":                      "OP",
+	"GET /admin/v1/teams/{id}":                  "OPV",
+	"PATCH /admin/v1/teams/{id}":                "OP",
+	"DELETE /admin/v1/teams/{id}":               "OP",
+	"GET /admin/v1/teams/{id}/keys":             "OPV",
+	"POST /admin/v1/teams/{id}/keys":            "OP",
+	"DELETE /admin/v1/teams/{id}/keys/{key_id}": "OP",
+	"POST /key/generate":                        "OP",
+	"GET /key/info":                             "OPV",
+	"POST /key/update":                          "OP",
+	"POST /key/delete":                          "OP",
+	"GET /key/list":                             "OPV",
+	"POST /team/new":                            "OP",
+	"GET /team/info":                            "OPV",
+	"POST /team/update":                         "OP",
+	"GET /team/list":                            "OPV",
 	"GET /admin/v1/events":                      "OPGV",
 	"POST /admin/v1/events":                     "OG",
 	"GET /admin/v1/events/{id}":                 "OPGV",
@@ -139,7 +157,7 @@ func TestRoleMatrix(t *testing.T) {
 			if code != http.StatusCreated || json.Unmarshal(raw, &ev) != nil {
 				t.Fatalf("create event as %s: %d %s", names[role], code, raw)
 			}
-			p := strings.NewReplacer("{id}", idFor(path, ev.ID), "{request_id}", "nope", "{query}", "all").Replace(path)
+			p := strings.NewReplacer("{id}", idFor(path, ev.ID), "{request_id}", "nope", "{key_id}", "nope", "{query}", "all").Replace(path)
 			if strings.HasSuffix(p, "/admin/v1/usage") {
 				p += "?event=" + ev.ID
 			}

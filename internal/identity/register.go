@@ -3,7 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
-	"html/template"
+	"html"
 	"net/http"
 	"strings"
 
@@ -55,36 +55,40 @@ func (s *Service) openEvent(w http.ResponseWriter, r *http.Request) (store.Event
 	return ev, true
 }
 
-var registerPage = template.Must(template.New("register").Parse(`<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Register for {{.Event}}: Spillway</title><link rel="stylesheet" href="/static/style.css"></head>
-<body><main id="main"><section class="card narrow">
-<h1 id="register-title">Register for {{.Event}}</h1>
-{{if .Key}}
-<p>Your key for {{.Event}}{{if not .New}} (the one you already had){{end}}:</p>
-<p><code id="attendee-key">{{.Key}}</code></p>
-<p>Keep it: use it in the <a href="/">playground</a> or as an OpenAI API key with this gateway. Signing in again shows this same key.</p>
-{{else}}
-<p id="register-how">Sign in to get your key for this event{{with .Domains}}; only verified email addresses at {{.}} are accepted{{end}}:</p>
-<ul class="signin-providers">{{range .Links}}<li><a class="button" href="{{.URL}}">Sign in with {{.Name}}</a></li>{{end}}</ul>
-{{end}}
-</section></main></body></html>
-`))
-
+// registerView is what the registration page shows: the key, or how to
+// get one.
 type registerView struct {
 	Event, Key, Domains string
 	New                 bool
 	Links               []Link
 }
 
-func (s *Service) page(w http.ResponseWriter, r *http.Request, v registerView) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
-	if err := registerPage.Execute(w, v); err != nil {
-		s.log.ErrorContext(r.Context(), "register page", "err", err)
+func (s *Service) page(w http.ResponseWriter, _ *http.Request, v registerView) {
+	e := html.EscapeString
+	var b strings.Builder
+	b.WriteString(`<h1 id="register-title">Register for ` + e(v.Event) + `</h1>`)
+	if v.Key != "" {
+		already := ""
+		if !v.New {
+			already = " (the one you already had)"
+		}
+		b.WriteString(`<p>Your key for ` + e(v.Event) + already + `:</p>
+<p><code id="attendee-key">` + e(v.Key) + `</code></p>
+<p>Keep it: use it in the <a href="/">playground</a> or as an OpenAI API key with this gateway. Signing in again shows this same key.</p>`)
+	} else {
+		b.WriteString(`<p id="register-how">Sign in to get your key for this event`)
+		if v.Domains != "" {
+			b.WriteString(`; only verified email addresses at ` + e(v.Domains) + ` are accepted`)
+		}
+		b.WriteString(`:</p>
+<ul class="signin-providers">`)
+		for _, l := range v.Links {
+			b.WriteString(`<li><a class="button" href="` + e(l.URL) + `">Sign in with ` + e(l.Name) + `</a></li>`)
+		}
+		b.WriteString(`</ul>`)
 	}
+	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, http.StatusOK, "Register for "+v.Event, b.String())
 }
 
 // registerInfo serves GET /register/{event}: how to register.

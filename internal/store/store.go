@@ -60,6 +60,7 @@ type Deployment struct {
 type Store interface {
 	AccessStore
 	IdentityStore
+	ObjectStore
 
 	// ListDeployments returns every stored deployment, ordered by id.
 	ListDeployments(ctx context.Context) ([]Deployment, error)
