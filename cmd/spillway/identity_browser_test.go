@@ -131,7 +131,7 @@ func TestBrowserIdentitySignIn(t *testing.T) {
 	if who := waitFor[string](t, b, "who is signed in", `document.getElementById('whoami').textContent`); who != "octo@users.test · viewer" {
 		t.Errorf("whoami = %q, want octo@users.test · viewer", who)
 	}
-	for _, id := range []string{"deployment-form", "key-form", "event-form"} {
+	for _, id := range []string{"deployment-form", "key-form", "event-form", "team-form", "team-key-form"} {
 		if eval[bool](t, b, `!!document.getElementById('`+id+`')`) {
 			t.Errorf("a viewer sees #%s", id)
 		}
