@@ -11,7 +11,16 @@ import (
 
 // fakeIdentity is a sign-in service with one signed-in browser: the one
 // whose cookie "id" is "ann".
-type fakeIdentity struct{ signedOut bool }
+type fakeIdentity struct {
+	signedOut    bool
+	tokenSignIns int
+}
+
+func (f *fakeIdentity) SignInWithToken(w http.ResponseWriter, _ *http.Request) error {
+	f.tokenSignIns++
+	http.SetCookie(w, &http.Cookie{Name: "id", Value: "owner", Path: "/admin", HttpOnly: true})
+	return nil
+}
 
 func (f *fakeIdentity) Links() []SignInLink {
 	return []SignInLink{{Name: "Corp SSO", URL: "/admin/signin/corp"}, {Name: "GitHub", URL: "/admin/signin/github"}}
@@ -36,7 +45,8 @@ func (f *fakeIdentity) SignOut(_ http.ResponseWriter, _ *http.Request, csrf stri
 // TestIdentityPortal: the sign-in page offers each provider (drawn by
 // login.js from GET /admin/providers); a session
 // from one opens the portal with its CSRF token; signing out needs it;
-// token sign-ins, right and wrong, are reported for the audit log.
+// token sign-ins, right and wrong, are reported for the audit log, and a
+// right one starts a stored session.
 func TestIdentityPortal(t *testing.T) {
 	id := &fakeIdentity{}
 	var audited []string
@@ -82,5 +92,8 @@ func TestIdentityPortal(t *testing.T) {
 	}
 	if got, want := strings.Join(audited, ","), "signin_failed,signin"; got != want {
 		t.Errorf("audited %q, want %q", got, want)
+	}
+	if id.tokenSignIns != 1 {
+		t.Errorf("token sign-ins through the stored sessions = %d, want 1 (the right token only)", id.tokenSignIns)
 	}
 }

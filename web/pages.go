@@ -65,6 +65,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusUnauthorized, "login.html", h.loginPage("That is not the admin token."))
 		return
 	}
+	if h.identity != nil {
+		if err := h.identity.SignInWithToken(w, r); err != nil {
+			h.log.ErrorContext(r.Context(), "portal session not stored", "err", err)
+			h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("The session could not be stored; try again. The gateway log has the details."))
+			return
+		}
+		h.auditSignIn(r, "signin", http.StatusOK)
+		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+		return
+	}
 	v := h.sessions.issue()
 	if v == "" {
 		h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("Sessions are not available: the gateway has no admin token hash loaded."))

@@ -74,6 +74,9 @@ type Identity interface {
 	CSRF(r *http.Request) (string, bool)
 	// SignOut ends r's session when csrf is its token; false otherwise.
 	SignOut(w http.ResponseWriter, r *http.Request, csrf string) bool
+	// SignInWithToken starts a stored session for the admin token's
+	// holder (an owner), so that it too ends on every replica at sign-out.
+	SignInWithToken(w http.ResponseWriter, r *http.Request) error
 }
 
 // DefaultSessionTTL is Options.SessionTTL's default.

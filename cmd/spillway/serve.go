@@ -298,17 +298,13 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	attendees := admin.NewAttendees(admin.Options{Store: st, Secret: secretKey, Reload: cat.Reload, Logger: log, Now: now})
 	signin := newIdentity(cfg.Identity, st, a.token, secretKey, attendees, now, log)
 	ui := newWeb(a.token, secretKey, signin, st, now, log)
-	var sessionAdmin func(*http.Request) (auth.Admin, bool)
-	if signin != nil {
-		sessionAdmin = signin.Admin
-	}
 	mgmt := admin.New(admin.Options{
 		Store:        st,
 		Config:       cfg.Deployments,
 		Router:       r,
 		Token:        a.token.Check,
 		Session:      ui.Session,
-		SessionAdmin: sessionAdmin,
+		SessionAdmin: signin.Admin,
 		Reload:       cat.Reload,
 		Logger:       log,
 		Transport:    transport,
@@ -326,10 +322,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	for _, p := range web.Patterns {
 		mux.Handle(p, ui)
 	}
-	if signin != nil {
-		for _, p := range identity.Patterns {
-			mux.Handle(p, signin)
-		}
+	for _, p := range identity.Patterns {
+		mux.Handle(p, signin)
 	}
 	mux.Handle("/", gw)
 	a.gateway = gw

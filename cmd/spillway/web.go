@@ -43,13 +43,10 @@ func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, st s
 	return web.New(o)
 }
 
-// newIdentity returns the sign-in with company identities, or nil when
-// the config names no provider. Its state cookie is signed with the same
-// key as token sessions.
+// newIdentity returns the portal's stored sessions and the sign-in with
+// company identities (none when the config names no provider). Its state
+// cookie is signed with the same key as token sessions.
 func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, secretKey []byte, attendees *admin.Attendees, now func() time.Time, log *slog.Logger) *identity.Service {
-	if len(cfg.Providers) == 0 {
-		return nil
-	}
 	return identity.New(identity.Options{
 		Config: cfg, Store: st, Now: now, Logger: log,
 		Key:    func() []byte { return token.SessionKey(secretKey) },
@@ -63,6 +60,11 @@ func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, se
 
 // portalIdentity adapts identity.Service to web.Identity.
 type portalIdentity struct{ *identity.Service }
+
+// SignInWithToken starts a stored session for the admin token's holder.
+func (p portalIdentity) SignInWithToken(w http.ResponseWriter, r *http.Request) error {
+	return p.Begin(w, r, auth.StaticAdmin, "admin-token")
+}
 
 func (p portalIdentity) Links() []web.SignInLink {
 	links := p.Service.Links()

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/store"
 )
 
@@ -200,20 +201,31 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusForbidden, ident.AdminID(), why)
 		return
 	}
-	v := random()
-	sess := store.AdminSession{Hash: hashOf(v), Subject: ident.AdminID(), Name: displayName(ident), Role: role, Provider: id, ExpiresAt: s.opts.Now().Add(s.ttl)}
-	if err := s.opts.Store.CreateAdminSession(r.Context(), sess); err != nil {
+	a := auth.Admin{ID: ident.AdminID(), Name: displayName(ident), Role: auth.Role(role)}
+	if err := s.Begin(w, r, a, id); err != nil {
 		s.log.ErrorContext(r.Context(), "admin session not stored", "err", err)
 		s.refuse(w, r, http.StatusServiceUnavailable, "Sign-in unavailable", "The session could not be stored; try again. The gateway log has the details.")
 		return
 	}
-	s.audit(r.Context(), r, store.AuditEntry{Actor: sess.Subject, Role: role, Action: "signin", Status: http.StatusOK,
-		After: mustJSON(map[string]string{"provider": id, "name": sess.Name, "role": role})})
+	s.audit(r.Context(), r, store.AuditEntry{Actor: a.ID, Role: role, Action: "signin", Status: http.StatusOK,
+		After: mustJSON(map[string]string{"provider": id, "name": a.Name, "role": role})})
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// Begin stores a portal session for a, who provider vouched for
+// ("admin-token" for the admin token form), and sets its cookie. The
+// caller audits the sign-in.
+func (s *Service) Begin(w http.ResponseWriter, r *http.Request, a auth.Admin, provider string) error {
+	v := random()
+	sess := store.AdminSession{Hash: hashOf(v), Subject: a.ID, Name: a.Name, Role: string(a.Role), Provider: provider, ExpiresAt: s.opts.Now().Add(s.ttl)}
+	if err := s.opts.Store.CreateAdminSession(r.Context(), sess); err != nil {
+		return err
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: sessionCookie, Value: v, Path: "/admin", MaxAge: int(s.ttl / time.Second),
 		HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteLaxMode,
 	})
-	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+	return nil
 }
 
 // SignOut ends r's stored session, if it has one, and clears the cookie.

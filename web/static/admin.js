@@ -635,8 +635,10 @@ document.addEventListener('DOMContentLoaded', async () => {
   });
   on('audit-form', 'submit', (ev) => loadAudit(ev).catch(report));
   on('audit-more', 'click', () => loadAudit(null, true).catch(report));
-  // The first tab this role has left.
+  // The first tab this role has left. The tabs show only now, when they
+  // are wired and pruned to the role.
   select(document.querySelector('[role=tab]').id.replace(/^tab-/, ''));
+  document.querySelector('[role=tablist]').hidden = false;
   // The routing state is live: refresh it while its tab is open.
   setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) loadDeployments().catch(() => {}); }, 5000);
 });
