@@ -289,9 +289,10 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
 			Logger:          log,
 		}),
-		OperationKey: gateway.OperationKey(secretKey),
-		Claims:       limiter,
-		Objects:      st,
+		OperationKey:     gateway.OperationKey(secretKey),
+		Claims:           limiter,
+		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
+		Objects:          st,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -310,7 +311,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Now:        now,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/key/", "/team/", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())

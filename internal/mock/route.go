@@ -36,6 +36,7 @@ const (
 	epTranslations
 	epSpeech
 	epModerations
+	epRealtime     // GET .../realtime, a WebSocket
 	epFiles        // POST .../files
 	epFileList     // GET .../files
 	epFileGet      // GET .../files/{id}
@@ -139,6 +140,7 @@ var ops = [epCount]op{
 	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
 	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
 	epModerations:        {"moderations", http.MethodPost, deploymentShapes | shapeAzurePreview, "Moderations_Create", (*call).moderate},
+	epRealtime:           {"realtime", http.MethodGet, openAIShapes | shapeAzurePreview, "Realtime_Connect", (*call).realtime},
 	epFiles:              {"files", http.MethodPost, openAIShapes | shapeAzurePreview, "Files_Upload", (*call).createFile},
 	epFileList:           {"files", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_List", (*call).listFiles},
 	epFileGet:            {"files/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_Get", (*call).getFile},

@@ -47,6 +47,9 @@ const (
 	// ImageEdits and ImageVariations take multipart images.
 	ImageEdits
 	ImageVariations
+	// Realtime opens a Realtime API WebSocket session (GET /v1/realtime
+	// with an upgrade); see RealtimeURL.
+	Realtime
 	// Files, uploads and batches: objects held upstream (objects.go in
 	// the gateway). Their lists are the gateway's own, from its registry.
 	FileCreate
@@ -206,6 +209,7 @@ var specs = [numOperations]Spec{
 	Speech:          {Name: "speech", Method: http.MethodPost, Class: config.ClassAudio, Path: "/audio/speech", OpenAI: true, Azure: AzureDeployment},
 	Moderations:     {Name: "moderations", Method: http.MethodPost, Class: config.ClassModerations, Path: "/moderations", OpenAI: true},
 	ImageEdits:      {Name: "image-edits", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/edits", OpenAI: true, Azure: AzureDeployment, MaxBody: MaxAudioBody},
+	Realtime:        {Name: "realtime", Method: http.MethodGet, Class: config.ClassRealtime, Body: BodyNone, Path: "/realtime", OpenAI: true, Azure: AzureV1, Usage: UsageTokens},
 	ImageVariations: {Name: "image-variations", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/variations", OpenAI: true, MaxBody: MaxAudioBody},
 
 	FileCreate:     {Name: "file-create", Method: http.MethodPost, Class: config.ClassChat, Body: BodyStream, Path: "/files", OpenAI: true, Azure: AzureV1, Creates: true, MaxBody: MaxFileBody, Kind: "file"},
