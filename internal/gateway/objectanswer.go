@@ -188,6 +188,9 @@ func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 		if p := req.principal; p.Event != nil {
 			o.EventID = p.Event.ID
 		}
+		if p := req.principal; p.Team != nil {
+			o.TeamID = p.Team.ID
+		}
 		if err := g.objects.PutObject(ctx, o); err != nil {
 			g.log.Error("object registry: put", "request_id", req.id, "object", o.ID, "err", err)
 		}
