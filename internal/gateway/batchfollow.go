@@ -146,6 +146,14 @@ func (f *BatchFollower) follow(ctx context.Context, o store.Object) (bool, error
 		return false, g.objects.PutObject(ctx, o)
 	}
 	body, err := f.get(ctx, d, d.Target.ObjectURL(provider.BatchGet, o.UpstreamID))
+	var st404 *upstreamStatusError
+	if errors.As(err, &st404) && st404.status == http.StatusNotFound {
+		// The upstream no longer knows it (deleted behind the gateway's
+		// back, or past its retention): nothing more can be read.
+		o.Status, o.Done = "not_found_upstream", true
+		g.log.Warn("batch unknown upstream; its usage cannot be read", "batch", o.ID, "deployment", o.Deployment)
+		return false, g.objects.PutObject(ctx, o)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -211,9 +219,19 @@ func (f *BatchFollower) open(ctx context.Context, d *router.Deployment, u fmt.St
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
-		return nil, fmt.Errorf("upstream answered %d: %s", resp.StatusCode, b)
+		return nil, &upstreamStatusError{status: resp.StatusCode, body: string(b)}
 	}
 	return resp, nil
+}
+
+// upstreamStatusError is an upstream's answer other than 200.
+type upstreamStatusError struct {
+	status int
+	body   string
+}
+
+func (e *upstreamStatusError) Error() string {
+	return fmt.Sprintf("upstream answered %d: %s", e.status, e.body)
 }
 
 // outputLine is what the follower reads of a line of a batch's output.

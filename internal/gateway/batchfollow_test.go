@@ -113,3 +113,32 @@ func TestBatchUsageRecordedOnce(t *testing.T) {
 		t.Errorf("listed batches %+v, %v; want it completed, as the follower saw it", b, err)
 	}
 }
+
+// TestBatchFollowerStopsOnUnknownBatch: a batch the upstream no longer
+// knows is marked done, not polled forever.
+func TestBatchFollowerStopsOnUnknownBatch(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	gw := env.replicas[0].Config.Handler.(*Gateway)
+	o := store.Object{ID: "batch_swgone", Kind: store.KindBatch, KeyID: "static:sdk", Deployment: "chat-east", UpstreamID: "batch_never_made", Status: "in_progress"}
+	if err := env.store.PutObject(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	gone := o
+	gone.ID, gone.Deployment = "batch_swnodep", "removed-deployment"
+	if err := env.store.PutObject(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := gw.NewBatchFollower(env.store).Round(ctx); err != nil || n != 0 {
+		t.Fatalf("Round: %d, %v; want 0, nil", n, err)
+	}
+	for id, want := range map[string]string{o.ID: "not_found_upstream", gone.ID: "deployment_gone"} {
+		got, err := env.store.GetObject(ctx, id)
+		if err != nil || !got.Done || got.Status != want {
+			t.Errorf("%s: %+v, %v; want done with status %s", id, got, err, want)
+		}
+	}
+	if left, _ := env.store.ListObjects(ctx, store.ObjectQuery{Kind: store.KindBatch, Pending: true}); len(left) != 0 {
+		t.Errorf("batches still followed: %d, want none", len(left))
+	}
+}
