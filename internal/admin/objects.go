@@ -33,7 +33,7 @@ type objectView struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-var objectKinds = map[string]bool{store.KindFile: true, store.KindUpload: true, store.KindBatch: true, store.KindVectorStore: true, store.KindConversation: true}
+var objectKinds = map[string]bool{store.KindFile: true, store.KindUpload: true, store.KindBatch: true, store.KindVectorStore: true, store.KindConversation: true, store.KindResponse: true}
 
 // listObjects answers GET /admin/v1/objects?key=&kind=&after=&limit=.
 func (h *handler) listObjects(w http.ResponseWriter, r *http.Request) error {
@@ -43,7 +43,7 @@ func (h *handler) listObjects(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest("key", "missing_required_parameter", "name the key whose objects to list: ?key=<key id>")
 	}
 	if kind != "" && !objectKinds[kind] {
-		return errBadRequest("kind", "invalid_value", "kind must be one of file, upload, batch, vector_store, conversation, not %q", kind)
+		return errBadRequest("kind", "invalid_value", "kind must be one of file, upload, batch, vector_store, conversation, response, not %q", kind)
 	}
 	limit := 100
 	if v := q.Get("limit"); v != "" {

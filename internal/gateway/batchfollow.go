@@ -81,8 +81,9 @@ func (f *BatchFollower) Run(ctx context.Context, interval time.Duration) {
 // once.
 const batchChunk = 500
 
-// Round polls every unfinished batch once, when it is this replica's turn,
-// and returns how many finished batches it recorded the usage of.
+// Round polls every unfinished batch and background response once, when
+// it is this replica's turn, and returns how many finished ones it
+// recorded the usage of.
 func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 	g := f.g
 	if g.objects == nil || f.usage == nil {
@@ -94,9 +95,13 @@ func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 			return 0, nil // another replica's turn
 		}
 	}
-	pending, err := g.objects.ListObjects(ctx, store.ObjectQuery{Kind: store.KindBatch, Pending: true, Ascending: true, Limit: store.MaxObjectLimit})
-	if err != nil {
-		return 0, err
+	var pending []store.Object
+	for _, kind := range []string{store.KindBatch, store.KindResponse} {
+		objs, err := g.objects.ListObjects(ctx, store.ObjectQuery{Kind: kind, Pending: true, Ascending: true, Limit: store.MaxObjectLimit})
+		if err != nil {
+			return 0, err
+		}
+		pending = append(pending, objs...)
 	}
 	var errs []error
 	charged := 0
@@ -104,7 +109,11 @@ func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		done, err := f.follow(ctx, o)
+		follow := f.follow
+		if o.Kind == store.KindResponse {
+			follow = f.followResponse
+		}
+		done, err := follow(ctx, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", o.UpstreamID, err))
 		}

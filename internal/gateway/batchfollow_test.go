@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -140,5 +141,48 @@ func TestBatchFollowerStopsOnUnknownBatch(t *testing.T) {
 	}
 	if left, _ := env.store.ListObjects(ctx, store.ObjectQuery{Kind: store.KindBatch, Pending: true}); len(left) != 0 {
 		t.Errorf("batches still followed: %d, want none", len(left))
+	}
+}
+
+// TestBackgroundResponseChargedWithoutPolls: a background response whose
+// client never polls again is charged by the follower, once; a poll after
+// that records no tokens.
+func TestBackgroundResponseChargedWithoutPolls(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	c := env.clients(0, testKey)["openai"]
+	r, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt-4o", Background: openai.Bool(true),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Write a long essay")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != responses.ResponseStatusQueued {
+		t.Fatalf("status %q, want queued", r.Status)
+	}
+	env.recs.wait(t, 1)
+	gw := env.replicas[0].Config.Handler.(*Gateway)
+	tee := &teeInserter{st: env.store}
+	follower := gw.NewBatchFollower(tee)
+	charged := 0
+	for range 4 {
+		n, err := follower.Round(ctx)
+		if err != nil {
+			t.Fatalf("Round: %v", err)
+		}
+		charged += n
+	}
+	if charged != 1 || len(tee.seen) != 1 {
+		t.Fatalf("charged %d, records %d; want the response charged once", charged, len(tee.seen))
+	}
+	rec := tee.seen[0]
+	if rec.KeyID != "static:sdk" || rec.PromptTokens == 0 || rec.CompletionTokens == 0 || rec.Cost == 0 || rec.Endpoint != "responses" {
+		t.Errorf("record %+v: want the key's, with tokens and cost", rec)
+	}
+	got, err := c.Responses.Get(ctx, r.ID, responses.ResponseGetParams{})
+	if err != nil || got.Status != responses.ResponseStatusCompleted {
+		t.Fatalf("poll: %v, %v", got.Status, err)
+	}
+	if poll := env.recs.wait(t, 2); poll.TotalTokens != 0 {
+		t.Errorf("the poll after the follower charged recorded %d tokens, want 0", poll.TotalTokens)
 	}
 }

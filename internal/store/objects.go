@@ -15,6 +15,8 @@ const (
 	KindBatch        = "batch"
 	KindVectorStore  = "vector_store"
 	KindConversation = "conversation"
+	// KindResponse is a background response, followed until it is done.
+	KindResponse = "response"
 )
 
 // Object is one object held upstream, as the gateway registered it.
