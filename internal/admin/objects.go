@@ -169,3 +169,38 @@ func (h *handler) sendDelete(ctx context.Context, t *provider.Target, op provide
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
+
+// objectsWarning tells an operator who removes or deactivates a
+// deployment whose objects it holds. An inactive deployment still answers
+// for its objects (their ids reach it; it only takes no new traffic); a
+// deleted one cannot, and their ids answer 404 object_deployment_gone.
+type objectsWarning struct {
+	Message string         `json:"message"`
+	Objects int            `json:"objects"`
+	Keys    map[string]int `json:"keys"`
+}
+
+// objectsOn returns the warning for deployment id, or nil when it holds
+// no objects (or the registry cannot be read, which is logged). consequence
+// ends the message.
+func (h *handler) objectsOn(ctx context.Context, id, consequence string) *objectsWarning {
+	objs, err := h.opts.Store.ListObjects(ctx, store.ObjectQuery{Deployment: id, Limit: store.MaxObjectLimit})
+	if err != nil {
+		h.log.Error("objects on a deployment", "deployment", id, "err", err)
+		return nil
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	w := &objectsWarning{Objects: len(objs), Keys: map[string]int{}}
+	for _, o := range objs {
+		w.Keys[o.KeyID]++
+	}
+	n := strconv.Itoa(len(objs))
+	if len(objs) == store.MaxObjectLimit {
+		n = "at least " + n
+	}
+	w.Message = n + " objects (files, batches, vector stores, conversations) of " + strconv.Itoa(len(w.Keys)) +
+		" keys live on deployment " + id + "; " + consequence + "; GET /admin/v1/objects?key= lists a key's objects"
+	return w
+}
