@@ -294,6 +294,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Claims:           limiter,
 		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
 		Objects:          st,
+		MaxFileBytes:     cfg.Limits.MaxFileBytes,
 	})
 	attendees := admin.NewAttendees(admin.Options{Store: st, Secret: secretKey, Reload: cat.Reload, Logger: log, Now: now})
 	signin := newIdentity(cfg.Identity, st, a.token, secretKey, attendees, now, log)
