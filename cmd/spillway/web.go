@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,6 +53,16 @@ func newIdentity(cfg config.Identity, st store.Store, token *auth.AdminToken, se
 		Config: cfg, Store: st, Now: now, Logger: log,
 		Key:    func() []byte { return token.SessionKey(secretKey) },
 		Client: &http.Client{Timeout: 15 * time.Second},
+		// A fingerprint of the key derived from the token's hash: it
+		// changes with the token, and reveals neither.
+		TokenEpoch: func() string {
+			k := token.SessionKey(secretKey)
+			if k == nil {
+				return ""
+			}
+			sum := sha256.Sum256(append([]byte("spillway token epoch\x00"), k...))
+			return hex.EncodeToString(sum[:8])
+		},
 		Register: func(ctx context.Context, eventID, attendee, email string) (identity.Registration, error) {
 			r, err := attendees.Register(ctx, eventID, attendee, email)
 			return identity.Registration{EventName: r.Event.Name, Key: r.Key, New: r.New}, err

@@ -216,6 +216,12 @@ func (s *Service) callback(w http.ResponseWriter, r *http.Request) {
 // ("admin-token" for the admin token form), and sets its cookie. The
 // caller audits the sign-in.
 func (s *Service) Begin(w http.ResponseWriter, r *http.Request, a auth.Admin, provider string) error {
+	if provider == tokenProvider {
+		if s.opts.TokenEpoch == nil || s.opts.TokenEpoch() == "" {
+			return errNoKey
+		}
+		provider += ":" + s.opts.TokenEpoch()
+	}
 	v := random()
 	sess := store.AdminSession{Hash: hashOf(v), Subject: a.ID, Name: a.Name, Role: string(a.Role), Provider: provider, ExpiresAt: s.opts.Now().Add(s.ttl)}
 	if err := s.opts.Store.CreateAdminSession(r.Context(), sess); err != nil {

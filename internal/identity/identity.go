@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/auth"
@@ -45,6 +46,11 @@ type Options struct {
 	// Logger receives failed sign-ins and provider errors. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// TokenEpoch names the current admin token (a fingerprint of its hash,
+	// never the token). A session begun with the admin token records it
+	// and ends when it changes, so rotating the token ends those sessions
+	// on every replica. Nil: such sessions last their TTL.
+	TokenEpoch func() string
 	// Register issues attendee keys to attendees who sign in to register
 	// for an event (register.go). Nil: attendees cannot sign in.
 	Register RegisterFunc
@@ -196,8 +202,14 @@ func (s *Service) session(r *http.Request) (store.AdminSession, string, bool) {
 		}
 		return store.AdminSession{}, "", false
 	}
+	if epoch, ok := strings.CutPrefix(a.Provider, tokenProvider+":"); ok && (s.opts.TokenEpoch == nil || !equal(epoch, s.opts.TokenEpoch())) {
+		return store.AdminSession{}, "", false
+	}
 	return a, c.Value, true
 }
+
+// tokenProvider is the provider of sessions begun with the admin token.
+const tokenProvider = "admin-token"
 
 // CSRF returns the CSRF token of r's session, if r has one.
 func (s *Service) CSRF(r *http.Request) (string, bool) {

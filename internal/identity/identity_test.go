@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/admin"
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/identity"
 	"github.com/spillwayhq/spillway/internal/store"
@@ -480,5 +481,35 @@ func TestUnknownProvider(t *testing.T) {
 	g := newGateway(t)
 	if code, body := g.signIn(g.client, "nope"); code != http.StatusNotFound || !strings.Contains(body, "no identity provider") {
 		t.Errorf("unknown provider: %d %s, want 404 saying so", code, body)
+	}
+}
+
+// TestTokenSessionsEndWithTheToken: a portal session begun with the admin
+// token lasts while the token does; a rotation (a new epoch) ends it on
+// every replica.
+func TestTokenSessionsEndWithTheToken(t *testing.T) {
+	g := newGateway(t)
+	epoch := "one"
+	svc := identity.New(identity.Options{Store: g.store, Now: g.clock.Now, TokenEpoch: func() string { return epoch }, Logger: slog.New(slog.DiscardHandler)})
+	rec := httptest.NewRecorder()
+	if err := svc.Begin(rec, httptest.NewRequestWithContext(t.Context(), "POST", "/admin/login", nil), auth.StaticAdmin, "admin-token"); err != nil {
+		t.Fatalf("Begin: %v", err)
+	}
+	cookies := rec.Result().Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("Begin set cookies %v, want one", cookies)
+	}
+	req := httptest.NewRequestWithContext(t.Context(), "GET", "/admin/v1/keys", nil)
+	req.AddCookie(cookies[0])
+	if a, ok := svc.Admin(req); !ok || a.Role != auth.RoleOwner || a.ID != "admin-token" {
+		t.Errorf("Admin = %+v, %v; want the admin token's owner", a, ok)
+	}
+	epoch = "two"
+	if _, ok := svc.Admin(req); ok {
+		t.Error("the session outlived a rotation of the admin token")
+	}
+	noEpoch := identity.New(identity.Options{Store: g.store, Now: g.clock.Now})
+	if err := noEpoch.Begin(httptest.NewRecorder(), req, auth.StaticAdmin, "admin-token"); err == nil {
+		t.Error("Begin with the admin token and no epoch succeeded")
 	}
 }
