@@ -183,6 +183,8 @@ func (g *Gateway) dialRealtime(req *exchange, protocols []string) (*websocket.Co
 		case plan.Delivers(o):
 			g.router.Report(pick, o, latency)
 			req.res.deployment = pick.ID()
+			req.w.Header().Set("X-Spillway-Deployment", pick.ID())
+			req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(plan.Attempts()))
 			return nil, pick, upstreamRefusal(o, status, body)
 		}
 		plan.Failed(pick, o, latency)

@@ -350,6 +350,67 @@ func TestRealtimeBadRequests(t *testing.T) {
 	}
 }
 
+// TestRealtimeCallerRefusal: an upstream's 400 is the caller's problem:
+// passed on with its code and message, not retried elsewhere.
+func TestRealtimeCallerRefusal(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	e.mocks["east"].SetFaults([]mock.Fault{{Kind: mock.FaultStatus, Status: 400}})
+	_, resp, err := e.dial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+	code, _ := rtErrorCode(t, resp)
+	if err == nil || resp.StatusCode != http.StatusBadRequest || code != "content_filter" || resp.Header.Get("X-Spillway-Attempts") != "1" {
+		t.Errorf("got %d %s attempts %q, want the upstream's 400 content_filter after one attempt", resp.StatusCode, code, resp.Header.Get("X-Spillway-Attempts"))
+	}
+	if got := e.mocks["west"].Requests(); got != 0 {
+		t.Errorf("rt-west got %d requests, want none: a caller error is not retried", got)
+	}
+}
+
+// TestRealtimeCloseCodes: the upstream's close code reaches the client;
+// a message over the size limit closes the client's session with 1009.
+func TestRealtimeCloseCodes(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(4 * maxRealtimeMessage) // only the gateway's limit applies
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"session.created","session":{}}`))
+		if _, m, err := c.Read(r.Context()); err == nil && string(m) == `{"type":"bye"}` {
+			c.Close(4000, "session expired")
+			return
+		}
+		_, _, _ = c.Read(r.Context())
+	}))
+	defer up.Close()
+
+	t.Run("upstream close", func(t *testing.T) {
+		e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+		c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+		next(t, c)
+		send(t, c, `{"type":"bye"}`)
+		_, _, err := c.Read(t.Context())
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "session expired" {
+			t.Errorf("close %v, want the upstream's 4000 session expired", err)
+		}
+		if got := rtGot(e.recs.wait(t, 1)); got.Status != http.StatusBadGateway {
+			t.Errorf("session record %+v, want 502", got)
+		}
+	})
+	t.Run("message too big", func(t *testing.T) {
+		e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+		c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+		next(t, c)
+		_ = c.Write(t.Context(), websocket.MessageText, bytes.Repeat([]byte("a"), maxRealtimeMessage+1))
+		_, _, err := c.Read(t.Context())
+		if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+			t.Errorf("close %v (%v), want 1009", got, err)
+		}
+		e.recs.wait(t, 1)
+	})
+}
+
 // TestRealtimeRPM: a session is a request to the key's rpm limit.
 func TestRealtimeRPM(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
