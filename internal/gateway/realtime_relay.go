@@ -77,8 +77,10 @@ func (s *session) run() {
 	g := s.g
 	g.sessions.add(s)
 	defer g.sessions.remove(s)
-	ctx, cancel := context.WithCancel(context.WithoutCancel(s.req.r.Context()))
-	defer cancel()
+	// The relay's reads and writes take a context that is never done:
+	// the WebSocket library arms a timer per frame for one that can be,
+	// and the pumps end anyway when the connections are closed below.
+	ctx := context.WithoutCancel(s.req.r.Context())
 	ends := make(chan ending, 2)
 	go func() { ends <- s.fromUpstream(ctx) }()
 	go func() { ends <- s.fromClient(ctx) }()
@@ -105,7 +107,6 @@ wait:
 		}
 	}
 	status := s.finish(ctx, first)
-	cancel()
 	s.client.CloseNow()
 	s.up.CloseNow()
 	for ; pending > 0; pending-- {
