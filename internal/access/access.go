@@ -132,6 +132,9 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 	if err := c.budget(ctx, p, now); err != nil {
 		return g, err
 	}
+	if err := c.teamBudget(ctx, p.Team, now); err != nil {
+		return g, err
+	}
 	g.takenAt = now
 	return c.count(ctx, p, r, g)
 }
@@ -186,36 +189,42 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		return nil
 	}
 
-	if p.RPM > 0 {
-		if err := take("key:rpm:"+p.KeyID, int64(p.RPM), minute, 1, func(d limits.Decision) error {
-			return limited(fmt.Sprintf("rate limit of %d requests per minute reached for this key", p.RPM), d.RetryAfter)
-		}); err != nil {
-			undo()
-			return g, err
-		}
-	}
-	if p.TPM > 0 {
-		// What the request will be sent with: the granted cap, else what
-		// it asked for.
-		est := max(0, r.MaxTokens)
-		if g.MaxTokens > 0 {
-			est = g.MaxTokens
-		}
-		if r.PromptTokens != nil {
-			est += r.PromptTokens()
-		}
-		est = max(est, 1)
-		if err := take("key:tpm:"+p.KeyID, int64(p.TPM), minute, est, func(d limits.Decision) error {
-			if d.RetryAfter < 0 {
-				return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
-					Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than this key's limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, p.TPM)}
+	// What the request will be sent with: the granted cap, else what it
+	// asked for; estimated once, for every tpm limit.
+	est := int64(-1)
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.rpm > 0 {
+			if err := take(sc.rpmKey(), int64(sc.rpm), minute, 1, func(d limits.Decision) error {
+				return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", sc.rpm, sc.whose()), d.RetryAfter)
+			}); err != nil {
+				undo()
+				return g, err
 			}
-			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for this key", p.TPM), d.RetryAfter)
-		}); err != nil {
-			undo()
-			return g, err
 		}
-		g.Estimate = est
+		if sc.tpm > 0 {
+			if est < 0 {
+				est = max(0, r.MaxTokens)
+				if g.MaxTokens > 0 {
+					est = g.MaxTokens
+				}
+				if r.PromptTokens != nil {
+					est += r.PromptTokens()
+				}
+				est = max(est, 1)
+			}
+			if err := take(sc.tpmKey(), int64(sc.tpm), minute, est, func(d limits.Decision) error {
+				if d.RetryAfter < 0 {
+					return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
+						Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, sc.owns(), sc.tpm)}
+				}
+				return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), d.RetryAfter)
+			}); err != nil {
+				undo()
+				return g, err
+			}
+			g.Estimate = est
+		}
 	}
 	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
 		if err := take("event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1, func(d limits.Decision) error {
@@ -230,7 +239,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 	return g, nil
 }
 
-// Settle corrects the key's tpm count by the request's actual tokens and
+// Settle corrects the key's and its team's tpm counts by the request's actual tokens and
 // adds its usage to the budget ledger. Call it once per admitted request,
 // after its usage is known (tokens 0 when none was used).
 func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
@@ -239,12 +248,21 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		return
 	}
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		if err := c.limiter.Adjust(ctx, "key:tpm:"+p.KeyID, minute, tokens-g.Estimate); err != nil {
-			c.log.Warn("could not correct a tpm count", "key", p.KeyID, "err", err)
+		all, n := scopes(p)
+		for _, sc := range all[:n] {
+			if sc.tpm <= 0 {
+				continue
+			}
+			if err := c.limiter.Adjust(ctx, sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
+				c.log.Warn("could not correct a tpm count", "key", p.KeyID, "limit", sc.tpmKey(), "err", err)
+			}
 		}
 	}
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
+	}
+	if c.ledger != nil && teamHasBudget(p.Team) {
+		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
 	}
 }
 
@@ -288,7 +306,7 @@ func when(t time.Time, tz string) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST") + " " + tz + ", " + utc
 }
 
-// modelAllowed checks the key's and the event's allow-lists.
+// modelAllowed checks the key's, the team's and the event's allow-lists.
 func modelAllowed(p *auth.Principal, model string) error {
 	allowed := Models(p)
 	if allowed == nil || slices.Contains(allowed, model) {
@@ -303,28 +321,26 @@ func modelAllowed(p *auth.Principal, model string) error {
 }
 
 // Models returns the models p may use: the key's allow-list, narrowed by
-// its event's; nil means any.
+// its team's and its event's; nil means any.
 func Models(p *auth.Principal) []string {
-	keyList := p.Models
-	var evList []string
-	if p.Event != nil {
-		evList = p.Event.Models
-	}
-	switch {
-	case len(keyList) == 0 && len(evList) == 0:
-		return nil
-	case len(keyList) == 0:
-		return evList
-	case len(evList) == 0:
-		return keyList
-	}
-	out := []string{}
-	for _, m := range keyList {
-		if slices.Contains(evList, m) {
-			out = append(out, m)
+	var allowed []string // nil: any so far
+	narrow := func(list []string) {
+		switch {
+		case len(list) == 0:
+		case allowed == nil:
+			allowed = list
+		default:
+			allowed = slices.DeleteFunc(slices.Clone(allowed), func(m string) bool { return !slices.Contains(list, m) })
 		}
 	}
-	return out
+	narrow(p.Models)
+	if p.Team != nil {
+		narrow(p.Team.Models)
+	}
+	if p.Event != nil {
+		narrow(p.Event.Models)
+	}
+	return allowed
 }
 
 // MaxTokensCap returns the cap on p's max_tokens, 0 for none: the lower of

@@ -21,6 +21,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
@@ -65,6 +66,12 @@ type Options struct {
 	// once, counted in Access's limiter (shared by replicas on Redis).
 	// Default 0: no cap.
 	RealtimeSessions int
+	// Objects records the files, uploads and batches handed out, for
+	// lists and the batch follower; nil lists nothing (501).
+	Objects ObjectRegistry
+	// MaxFileBytes caps one uploaded file (POST /v1/files). Default
+	// provider.MaxFileBody, OpenAI's limit.
+	MaxFileBytes int64
 }
 
 // Gateway is the data-plane handler.
@@ -92,6 +99,8 @@ type Gateway struct {
 	sessions         sessions
 	realtimeSessions int
 	wsClient         *http.Client
+	objects          ObjectRegistry
+	maxFile          int64
 }
 
 // New returns a gateway.
@@ -120,6 +129,10 @@ func New(o Options) *Gateway {
 	}
 	g.realtimeSessions = o.RealtimeSessions
 	g.wsClient = newWebSocketClient(g.transport)
+	g.objects, g.maxFile = o.Objects, o.MaxFileBytes
+	if g.maxFile <= 0 {
+		g.maxFile = provider.MaxFileBody
+	}
 	g.ids.init()
 	g.mux = http.NewServeMux()
 	g.routes()

@@ -97,6 +97,7 @@ func (g *Gateway) routes() {
 	}
 	g.searchRoutes()
 	g.realtimeRoutes()
+	g.objectRoutes()
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))
