@@ -76,6 +76,9 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 		if p.Event != nil {
 			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
 		}
+		if p.Team != nil {
+			rec.TeamID = p.Team.ID
+		}
 	}
 	if price, ok := g.price(s.priceModel); ok {
 		rec.Cost = realtimeCost(price, u)
