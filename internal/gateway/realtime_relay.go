@@ -31,9 +31,11 @@ type session struct {
 	slot   *access.Slot
 	// priceModel names the model the session's usage is priced by.
 	priceModel string
-	// responses counts the response.done events charged; only the
-	// upstream goroutine touches it while the session runs.
-	responses int
+	// responses counts the response.done events charged, responseStart
+	// is when the latest response.created passed; only the upstream
+	// goroutine touches them while the session runs.
+	responses     int
+	responseStart time.Time
 	// cut is closed when shutdown ends the session.
 	cut     chan struct{}
 	cutOnce sync.Once
@@ -215,19 +217,35 @@ func (s *session) fromUpstream(ctx context.Context) ending {
 		}
 		// The first bytes of a text message are kept to see its type; a
 		// response.done is kept whole, for its usage.
-		watch := typ == websocket.MessageText
+		watch, done := typ == websocket.MessageText, false
 		kept = kept[:0]
 		if at, err := relayMessage(w, r, *bufp, func(p []byte) {
-			if watch {
-				kept = append(kept, p...)
-				if len(kept) >= typeWindow && !bytes.Contains(kept, eventResponseDone) {
+			if !watch {
+				return
+			}
+			if !done {
+				n := min(len(p), typeWindow-len(kept))
+				kept, p = append(kept, p[:n]...), p[n:]
+				if len(kept) < typeWindow {
+					return
+				}
+				if done = bytes.Contains(kept, eventResponseDone); !done {
+					s.started(kept)
 					watch = false
+					return
 				}
 			}
+			kept = append(kept, p...)
 		}); err != nil {
 			return ending{side: at, err: err}
 		}
-		if watch && bytes.Contains(kept, eventResponseDone) {
+		if watch && !done {
+			// Shorter than the window.
+			if done = bytes.Contains(kept, eventResponseDone); !done {
+				s.started(kept)
+			}
+		}
+		if done {
 			if over := s.charge(ctx, kept); over != nil {
 				return ending{side: sideUpstream, over: over}
 			}
@@ -272,7 +290,18 @@ const typeWindow = 256
 // response.done gets a fresh one next time.
 const maxKeptMessage = 1 << 20
 
-var eventResponseDone = []byte(`"response.done"`)
+var (
+	eventResponseDone    = []byte(`"response.done"`)
+	eventResponseCreated = []byte(`"response.created"`)
+)
+
+// started notes when a response began, from the head of a
+// response.created event, for the latency of its usage record.
+func (s *session) started(head []byte) {
+	if bytes.Contains(head, eventResponseCreated) {
+		s.responseStart = time.Now()
+	}
+}
 
 // relayMessage copies one message from r (the reading side) to w through
 // buf, calling seen with each chunk, and closes w. It names the side that

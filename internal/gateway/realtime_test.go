@@ -84,6 +84,9 @@ func TestRealtimeURLFormsAndAuth(t *testing.T) {
 					t.Errorf("record %+v: want endpoint realtime, key key-open, model gpt-realtime", r)
 				}
 			}
+			if recs[0].Latency <= 0 {
+				t.Errorf("response latency %v, want the time from response.created to response.done", recs[0].Latency)
+			}
 			if recs[0].Cost <= 0 {
 				t.Errorf("response cost = %v, want the gpt-realtime price", recs[0].Cost)
 			}
