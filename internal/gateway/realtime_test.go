@@ -414,6 +414,35 @@ func TestRealtimeCloseCodes(t *testing.T) {
 	})
 }
 
+// TestRealtimeLargeResponseDone: a response.done longer than the relay's
+// buffer (a long transcript) is still read whole for its usage, and
+// reaches the client unchanged.
+func TestRealtimeLargeResponseDone(t *testing.T) {
+	transcript := strings.Repeat("word ", 40<<10) // 200 KiB
+	done := `{"type":"response.done","event_id":"event_1","response":{"id":"resp_1","status":"completed","output":[{"type":"message","content":[{"type":"audio","transcript":"` +
+		transcript + `"}]}],"usage":{"total_tokens":1234,"input_tokens":34,"output_tokens":1200}}}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"session.created","session":{}}`))
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(done))
+		_, _, _ = c.Read(r.Context())
+	}))
+	defer up.Close()
+	e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+	c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+	next(t, c)
+	if got := next(t, c); string(got.raw) != done {
+		t.Errorf("the client got %d bytes, want the upstream's %d unchanged", len(got.raw), len(done))
+	}
+	if got := e.recs.wait(t, 1); got.TotalTokens != 1234 || got.CompletionTokens != 1200 {
+		t.Errorf("record %+v, want 1234 tokens, 1200 output", got)
+	}
+}
+
 // TestRealtimeRPM: a session is a request to the key's rpm limit.
 func TestRealtimeRPM(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
