@@ -443,6 +443,75 @@ func TestRealtimeLargeResponseDone(t *testing.T) {
 	}
 }
 
+// TestRealtimeConcurrentSessions: sessions that end every way at once,
+// each recorded once; goleak (TestMain) checks nothing is left running.
+func TestRealtimeConcurrentSessions(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // liveness bound
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, e.url(0, "/v1/realtime?model=gpt-realtime"), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer sk-key-open"}}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.CloseNow()
+			c.SetReadLimit(1 << 24)
+			_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"response.create","response":{"output_modalities":["audio"]}}`))
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 && bytes.Contains(b, []byte(`"response.output_audio.delta"`)) {
+					c.CloseNow() // drops mid-response
+					errs <- nil
+					return
+				}
+				if bytes.Contains(b, []byte(`"response.done"`)) {
+					errs <- c.Close(websocket.StatusNormalClosure, "")
+					return
+				}
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// Each session is recorded once when it ends (no tokens); each
+	// response.done that was relayed, once more. A session dropped
+	// mid-response may still have had its response.done relayed (and
+	// charged) before the gateway noticed.
+	sessions := func() (byStatus map[int]int, responses int) {
+		byStatus = map[int]int{}
+		for _, r := range e.recs.all() {
+			if r.TotalTokens == 0 {
+				byStatus[r.Status]++
+			} else if r.Status == http.StatusOK {
+				responses++
+			}
+		}
+		return byStatus, responses
+	}
+	e.recs.waitFor(t, func(usage.Record) bool {
+		byStatus, _ := sessions()
+		return byStatus[200]+byStatus[499] >= n
+	})
+	byStatus, responses := sessions()
+	if diff := cmp.Diff(map[int]int{200: n - n/3, 499: n / 3}, byStatus); diff != "" {
+		t.Errorf("session records by status (-want +got):\n%s", diff)
+	}
+	if responses < n-n/3 || responses > n {
+		t.Errorf("%d response records, want one per completed session (%d) and at most one per session", responses, n-n/3)
+	}
+}
+
 // TestRealtimeRPM: a session is a request to the key's rpm limit.
 func TestRealtimeRPM(t *testing.T) {
 	e := newRTEnv(t, rtOptions{})
