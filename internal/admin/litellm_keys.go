@@ -148,7 +148,7 @@ func (h *handler) applyKey(ctx context.Context, f *litellmFieldSet, k *store.Key
 		if f.take("duration", &s) {
 			t, ok := parseLiteLLMDuration(s, now)
 			if !ok {
-				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, or null for a key that never expires", s)
+				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, up to 100 years, or null for a key that never expires", s)
 			}
 			k.ExpiresAt = t.UTC()
 		}
