@@ -223,13 +223,16 @@ func keyStatus(k store.Key, now time.Time) string {
 }
 
 // listKeys answers GET /admin/v1/keys; ?event=ID lists an event's
-// attendee keys.
+// attendee keys, ?team=ID a team's keys.
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if err := onlyOnce(q, "event"); err != nil {
+	if err := onlyOnce(q, "event", "team"); err != nil {
 		return err
 	}
-	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event")})
+	if q.Get("event") != "" && q.Get("team") != "" {
+		return errBadRequest("team", "invalid_parameter", "filter by event or by team, not both")
+	}
+	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event"), TeamID: q.Get("team")})
 	if err != nil {
 		return err
 	}
