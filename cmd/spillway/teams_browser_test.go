@@ -65,6 +65,19 @@ func TestBrowserAdminTeams(t *testing.T) {
 		t.Errorf("a model outside the team's list: %d, want 403", s)
 	}
 
+	// The Usage tab shows the team's requests, refused ones included.
+	b.do(t, "open usage", chromedp.Click(chromedp.ID("tab-usage")))
+	usage := waitFor[string](t, b, "the team's usage", `(() => {
+		const r = document.querySelector('#usage-team-table tbody tr[data-team="search"]');
+		// The usage writer flushes in batches: ask again now and then.
+		if (!r && Date.now() - (window.__asked || 0) > 250) { window.__asked = Date.now(); document.querySelector('#usage-form button[type=submit]').click(); }
+		if (!r) return '';
+		return r.textContent; })()`)
+	if !strings.HasPrefix(usage, "search4") {
+		t.Errorf("usage row of the team = %q, want team search with 4 requests (2 admitted, 2 refused)", usage)
+	}
+	b.do(t, "back to teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+
 	// Edit the team: the form fills in, the change shows.
 	b.do(t, "edit", chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.edit`)))
 	if got := eval[string](t, b, `document.getElementById('team-rpm').value`); got != "2" {
