@@ -172,6 +172,8 @@ func TestLiteLLMAccessRefusals(t *testing.T) {
 		{"team update missing", "POST", "/team/update", map[string]any{"team_id": "nope"}, 404, "id", "no team"},
 		{"team info without id", "GET", "/team/info", nil, 400, "team_id", "team_id is required"},
 		{"not an object", "POST", "/team/new", `[1,2]`, 400, "", "JSON object"},
+		{"huge metadata", "POST", "/key/generate", map[string]any{"metadata": map[string]any{"x": strings.Repeat("a", 17<<10)}}, 400, "metadata", "the limit is"},
+		{"metadata not an object", "POST", "/team/new", map[string]any{"metadata": []int{1}}, 400, "metadata", "JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

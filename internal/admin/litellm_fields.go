@@ -209,6 +209,20 @@ func orNil[T comparable](v T) *T {
 	return &v
 }
 
+// metadata reads metadata into dst, within the size a native body may
+// have.
+func (f *litellmFieldSet) metadata(dst *map[string]any) {
+	if !f.present("metadata") {
+		return
+	}
+	var md map[string]any
+	f.take("metadata", &md)
+	if raw, _ := json.Marshal(md); len(raw) > maxMetadata {
+		f.v.add("metadata", "is %d bytes as JSON; the limit is %d", len(raw), maxMetadata)
+	}
+	*dst = md
+}
+
 // litellmModels reads a models list: LiteLLM's "all-proxy-models" and an
 // empty list both allow every model.
 func (f *litellmFieldSet) models(dst *[]string) {

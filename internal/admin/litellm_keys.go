@@ -153,10 +153,7 @@ func (h *handler) applyKey(ctx context.Context, f *litellmFieldSet, k *store.Key
 			k.ExpiresAt = t.UTC()
 		}
 	}
-	var md map[string]any
-	if f.take("metadata", &md) {
-		k.Metadata = md
-	}
+	f.metadata(&k.Metadata)
 	var blocked bool
 	if f.take("blocked", &blocked) {
 		switch {

@@ -110,10 +110,7 @@ func applyTeam(f *litellmFieldSet, t *store.Team) error {
 		}
 	}
 	applyTeamBudget(f, t)
-	var md map[string]any
-	if f.take("metadata", &md) {
-		t.Metadata = md
-	}
+	f.metadata(&t.Metadata)
 	var blocked bool
 	if f.take("blocked", &blocked) && blocked {
 		f.v.add("blocked", "Spillway cannot block a team; revoke its keys, or set rpm_limit to 1 and models to a model nobody serves")
