@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -299,9 +300,24 @@ func (h *handler) litellmTeamInfo(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// litellmTeamListItem is a team as /team/list shows it.
+type litellmTeamListItem struct {
+	litellmTeam
+	TeamMemberships []any `json:"team_memberships"`
+}
+
 // litellmTeamList answers GET /team/list: every team with its keys, as a
-// JSON array.
+// JSON array ordered by team_alias as LiteLLM orders it. ?user_id= keeps
+// the teams with a key that user owns (Spillway's teams have keys, not
+// users, as members).
 func (h *handler) litellmTeamList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := onlyOnce(q, "user_id", "organization_id"); err != nil {
+		return err
+	}
+	if org := q.Get("organization_id"); org != "" && org != "default_organization" {
+		return errBadRequest("organization_id", "invalid_parameter", "Spillway has no organizations; leave organization_id out (or send default_organization) to list every team")
+	}
 	teams, err := h.opts.Store.ListTeams(r.Context())
 	if err != nil {
 		return err
@@ -311,13 +327,19 @@ func (h *handler) litellmTeamList(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	now := h.opts.Now()
-	out := make([]litellmTeam, len(teams))
-	for i, t := range teams {
-		out[i] = litellmTeamOf(t, spends[t.ID], now)
-		if out[i].Keys, err = h.litellmTeamKeys(r.Context(), t.ID, now); err != nil {
+	user := q.Get("user_id")
+	out := make([]litellmTeamListItem, 0, len(teams))
+	for _, t := range teams {
+		item := litellmTeamListItem{litellmTeam: litellmTeamOf(t, spends[t.ID], now), TeamMemberships: []any{}}
+		if item.Keys, err = h.litellmTeamKeys(r.Context(), t.ID, now); err != nil {
 			return err
 		}
+		if user != "" && !slices.ContainsFunc(item.Keys, func(k litellmKey) bool { return k.UserID != nil && *k.UserID == user }) {
+			continue
+		}
+		out = append(out, item)
 	}
+	slices.SortStableFunc(out, func(a, b litellmTeamListItem) int { return strings.Compare(a.TeamAlias, b.TeamAlias) })
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
