@@ -211,3 +211,22 @@ func TestUsageByTeam(t *testing.T) {
 		}
 	})
 }
+
+// TestEventInfoTeamModels: the playground's eventinfo narrows a key's
+// models by its team's, as the gateway does.
+func TestEventInfoTeamModels(t *testing.T) {
+	e := eventInfoEnv(t)
+	e.admin(http.StatusCreated, "POST", "/admin/v1/teams", map[string]any{"id": "mini", "models": []string{"gpt-4o-mini"}})
+	_, key := e.createKey(map[string]any{"team_id": "mini"})
+	res := e.send(request{method: "POST", path: "/api/v1/eventinfo", header: http.Header{"Api-Key": {key}}})
+	if res.code != http.StatusOK {
+		t.Fatalf("eventinfo: status %d; body %s", res.code, res.body)
+	}
+	info := res.json(t)
+	if diff := cmp.Diff([]any{"gpt-4o-mini"}, info["models"]); diff != "" {
+		t.Errorf("models of a key of a gpt-4o-mini team (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"openai-chat": []any{"gpt-4o-mini"}}, info["capabilities"]); diff != "" {
+		t.Errorf("capabilities (-want +got):\n%s", diff)
+	}
+}
