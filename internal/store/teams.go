@@ -58,7 +58,7 @@ const teamColumns = `id, name, models, rpm, tpm, budget_daily, budget_monthly, m
 
 // teamQueries are the statements of the team methods, rebound at Open.
 type teamQueries struct {
-	list, get, insert, update, delete, detachKeys, exists, setKeyTeam string
+	list, get, insert, update, delete, detachKeys, lockTeam, setKeyTeam string
 }
 
 func newTeamQueries(d dialect) teamQueries {
@@ -73,7 +73,11 @@ func newTeamQueries(d dialect) teamQueries {
 		delete: d.rebind(`DELETE FROM teams WHERE id = ?`),
 		// team_id <> '' so that no id can reach the keys without a team.
 		detachKeys: d.rebind(`UPDATE keys SET team_id = '', updated_at = ? WHERE team_id = ? AND team_id <> ''`),
-		exists:     d.rebind(`SELECT COUNT(*) FROM teams WHERE id = ?`),
+		// An UPDATE that changes nothing, rather than a SELECT: it finds
+		// the team and locks its row until the transaction ends, so a
+		// concurrent DeleteTeam waits and then takes this key out too
+		// (PostgreSQL; SQLite has one writer).
+		lockTeam:   d.rebind(`UPDATE teams SET updated_at = updated_at WHERE id = ?`),
 		setKeyTeam: d.rebind(`UPDATE keys SET team_id = ?, updated_at = ? WHERE id = ?`),
 	}
 }
@@ -154,11 +158,13 @@ func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, e
 	now := s.timestamp().UnixMilli()
 	err := s.change(ctx, func(tx *sql.Tx) error {
 		if teamID != "" {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q.teams.exists, teamID).Scan(&n); err != nil {
+			res, err := tx.ExecContext(ctx, s.q.teams.lockTeam, teamID)
+			if err != nil {
 				return err
 			}
-			if n == 0 {
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
 				return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
 			}
 		}

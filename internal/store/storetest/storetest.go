@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"TeamsErrors", s.teamsErrors},
 		{"TeamKeys", s.teamKeys},
 		{"DeleteTeam", s.deleteTeam},
+		{"TeamKeysRace", s.teamKeysRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -235,5 +237,42 @@ func (s suite) deleteTeam(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"a": "", "b": "kept", "c": ""}, got); diff != "" {
 		t.Errorf("keys' teams after DeleteTeam (-want +got):\n%s", diff)
+	}
+}
+
+// teamKeysRace moves keys into a team while the team is deleted: every
+// key ends up out of any team (it joined before the delete, which took it
+// out, or its join was refused), never in a team that is gone.
+func (s suite) teamKeysRace(t *testing.T) {
+	st := s.store(t, nil)
+	ctx := t.Context()
+	const keys = 8
+	for i := range keys {
+		id := fmt.Sprintf("k%d", i)
+		mustCreateKey(t, st, store.Key{ID: id, Hash: hashOf(id)})
+	}
+	for round := range 5 {
+		team := fmt.Sprintf("t%d", round)
+		mustCreateTeam(t, st, store.Team{ID: team})
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() {
+				_, err := st.SetKeyTeam(ctx, fmt.Sprintf("k%d", i), team)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("SetKeyTeam: %v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			if err := st.DeleteTeam(ctx, team); err != nil {
+				t.Errorf("DeleteTeam: %v", err)
+			}
+		})
+		wg.Wait()
+		for _, k := range mustListKeys(t, st, store.KeyFilter{}) {
+			if k.TeamID != "" {
+				t.Errorf("round %d: key %s is in team %q, which was deleted", round, k.ID, k.TeamID)
+			}
+		}
 	}
 }
