@@ -279,10 +279,11 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
 	// An id or hash conflict is a 2^-80 coincidence, not a client error:
 	// the store's ErrConflict is answered as the internal error it is.
-	k, err := h.opts.Store.CreateKey(r.Context(), k)
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
 	if err != nil {
-		return err
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name)
 	v := viewKey(k, now)
 	v.Key = secret
@@ -316,10 +317,11 @@ func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) error {
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	k, err = h.opts.Store.UpdateKey(r.Context(), k)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
 	if err != nil {
-		return keyError(err, id)
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name)
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 	return nil

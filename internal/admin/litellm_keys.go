@@ -216,9 +216,11 @@ func (h *handler) litellmKeyGenerate(w http.ResponseWriter, r *http.Request) err
 	secret := auth.NewKey()
 	hash := auth.Hash(secret)
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
-	if k, err = h.opts.Store.CreateKey(r.Context(), k); err != nil {
-		return err
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {
@@ -273,9 +275,11 @@ func (h *handler) litellmKeyUpdate(w http.ResponseWriter, r *http.Request) error
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	if k, err = h.opts.Store.UpdateKey(r.Context(), k); err != nil {
-		return keyError(err, k.ID)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {

@@ -157,16 +157,8 @@ func (s *sqlStore) DeleteTeam(ctx context.Context, id string) error {
 func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, error) {
 	now := s.timestamp().UnixMilli()
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		if teamID != "" {
-			res, err := tx.ExecContext(ctx, s.q.teams.lockTeam, teamID)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
-				return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
-			}
+		if err := s.lockTeam(ctx, tx, teamID); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q.teams.setKeyTeam, teamID, now, keyID)
 		if err != nil {
@@ -183,6 +175,26 @@ func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, e
 		return Key{}, fmt.Errorf("store: set team of key %q: %w", keyID, err)
 	}
 	return s.GetKey(ctx, keyID)
+}
+
+// lockTeam finds the team a key is to join and locks its row until tx
+// ends, or returns ErrNotFound; "" (no team) is always fine.
+func (s *sqlStore) lockTeam(ctx context.Context, tx *sql.Tx, teamID string) error {
+	if teamID == "" {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, s.q.teams.lockTeam, teamID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
+	}
+	return nil
 }
 
 // normalizeTeam returns t as a later read returns it: empty lists and
