@@ -259,7 +259,9 @@ func walkPortal(t *testing.T, s *browserApp, b *browser, eventID string, phone b
 	setValue(t, b, "team-rpm", "60")
 	b.do(t, "create a team", chromedp.Click(chromedp.ID("team-submit")))
 	waitFor[bool](t, b, "the new team", `document.querySelectorAll('#teams-table tbody tr[data-id]').length > 0`)
-	b.do(t, "its keys", chromedp.Click(chromedp.CSS("#teams-table tbody tr[data-id] button.team-keys")), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
+	// Clicked from the page: the table is redrawn after a save, which can
+	// swap the row under a node id chromedp looked up a moment before.
+	b.do(t, "its keys", chromedp.Evaluate[chromedp.Void](`document.querySelector('#teams-table tbody tr[data-id] button.team-keys').click()`), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
 	check(t, b, phone, "portal teams with a team's keys")
 
 	b.do(t, "usage", chromedp.Click(chromedp.ID("tab-usage")))

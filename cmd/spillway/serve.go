@@ -123,6 +123,7 @@ type app struct {
 	cooldowns *cluster.Cooldowns
 	gateway   *gateway.Gateway
 	prober    *router.Prober
+	batches   *gateway.BatchFollower
 	log       *slog.Logger
 }
 
@@ -288,8 +289,10 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
 			Logger:          log,
 		}),
-		OperationKey: gateway.OperationKey(secretKey),
-		Claims:       limiter,
+		OperationKey:     gateway.OperationKey(secretKey),
+		Claims:           limiter,
+		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
+		Objects:          st,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -318,6 +321,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	mux.Handle("/", gw)
 	a.gateway = gw
 	a.prober = r.NewProber(transport, log)
+	a.batches = gw.NewBatchFollower(st)
 	a.handler = mux
 	return a, nil
 }
@@ -448,6 +452,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
+	wg.Go(func() { a.batches.Run(bg, gateway.DefaultBatchPoll) })
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

@@ -152,6 +152,7 @@ func (h *handler) routes() {
 		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey},
 		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
 		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
+		{pattern: "GET /admin/v1/objects", fn: h.listObjects},
 
 		{pattern: "GET /admin/v1/events", fn: h.listEvents},
 		{pattern: "POST /admin/v1/events", fn: h.createEvent},

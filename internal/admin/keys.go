@@ -343,6 +343,16 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		}
 		h.accessChanged(r.Context(), "key revoked", "key", k.ID, "name", k.Name)
 	}
+	if r.URL.Query().Get("delete_objects") == "true" {
+		// After the revocation, so the key cannot make more meanwhile.
+		deleted := h.deleteObjectsOf(r.Context(), k.ID)
+		h.log.Info("key's objects deleted", "key", k.ID, "objects", len(deleted))
+		writeJSON(w, http.StatusOK, struct {
+			keyView
+			Objects []objectDeletion `json:"deleted_objects"`
+		}{viewKey(k, now), deleted})
+		return nil
+	}
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 	return nil
 }

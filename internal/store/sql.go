@@ -31,6 +31,7 @@ type queries struct {
 	teams                             teamQueries
 	usage                             usageQueries
 	payloads                          payloadQueries
+	objects                           objectQueries
 }
 
 func newQueries(d dialect) queries {
@@ -52,6 +53,7 @@ func newQueries(d dialect) queries {
 		teams:      newTeamQueries(d),
 		usage:      newUsageQueries(d),
 		payloads:   newPayloadQueries(d),
+		objects:    newObjectQueries(d),
 	}
 }
 

@@ -79,6 +79,9 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"TeamKeys", s.teamKeys},
 		{"DeleteTeam", s.deleteTeam},
 		{"TeamKeysRace", s.teamKeysRace},
+		{"ObjectsRoundTrip", s.objectsRoundTrip},
+		{"ObjectsList", s.objectsList},
+		{"ObjectsPending", s.objectsPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
