@@ -14,5 +14,6 @@ func (h *handler) litellmAccessRoutes() []route {
 		{pattern: "GET /team/info", fn: h.litellmTeamInfo},
 		{pattern: "POST /team/update", fn: h.litellmTeamUpdate},
 		{pattern: "GET /team/list", fn: h.litellmTeamList},
+		{pattern: "POST /team/delete", fn: h.litellmTeamDelete},
 	}
 }

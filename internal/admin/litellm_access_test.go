@@ -143,6 +143,22 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		}
 		e.admin(http.StatusNotFound, "GET", "/key/info?key="+token, nil)
 		e.wantNoLeak(secret, 1)
+
+		// /team/delete deletes the team and, as LiteLLM does, its keys; a
+		// list naming a missing team deletes nothing.
+		member := e.admin(http.StatusOK, "POST", "/key/generate", map[string]any{"team_id": "ads"}).json(t)["token"].(string)
+		outsider := e.admin(http.StatusOK, "POST", "/key/generate", map[string]any{}).json(t)["token"].(string)
+		if res := e.admin(http.StatusNotFound, "POST", "/team/delete", map[string]any{"team_ids": []string{"ads", "ghost"}}).err(t); param(res) != "team_ids" {
+			t.Errorf("/team/delete with a missing team: param %q, want team_ids", param(res))
+		}
+		e.admin(http.StatusOK, "GET", "/team/info?team_id=ads", nil)
+		gone := e.admin(http.StatusOK, "POST", "/team/delete", map[string]any{"team_ids": []string{"ads"}}).json(t)
+		if diff := cmp.Diff(map[string]any{"deleted_teams": []any{"ads"}}, gone); diff != "" {
+			t.Errorf("/team/delete (-want +got):\n%s", diff)
+		}
+		e.admin(http.StatusNotFound, "GET", "/team/info?team_id=ads", nil)
+		e.admin(http.StatusNotFound, "GET", "/key/info?key="+member, nil)
+		e.admin(http.StatusOK, "GET", "/key/info?key="+outsider, nil)
 	})
 }
 

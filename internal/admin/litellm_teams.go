@@ -300,6 +300,63 @@ func (h *handler) litellmTeamInfo(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// litellmTeamDelete answers POST /team/delete {"team_ids": [...]}. As in
+// LiteLLM, a team's keys are deleted with it (the native DELETE
+// /admin/v1/teams/{id} keeps them, out of any team). Every team is found
+// before anything is deleted.
+func (h *handler) litellmTeamDelete(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		TeamIDs []string `json:"team_ids"`
+	}
+	if err := decode(w, r, &b, false); err != nil {
+		return err
+	}
+	if len(b.TeamIDs) == 0 {
+		return errBadRequest("team_ids", "invalid_team", `send {"team_ids": ["<team id>", ...]}; /team/list lists the teams`)
+	}
+	for _, id := range b.TeamIDs {
+		_, err := h.opts.Store.GetTeam(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNoSuchTeams(id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	deleted := []string{}
+	for _, id := range b.TeamIDs {
+		keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{TeamID: id})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := h.opts.Store.DeleteKey(r.Context(), k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			h.accessChanged(r.Context(), "key deleted", "key", k.ID, "team", id, "api", "litellm")
+		}
+		err = h.opts.Store.DeleteTeam(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // named twice, or deleted meanwhile: gone either way
+		}
+		if err != nil {
+			return err
+		}
+		deleted = append(deleted, id)
+		h.accessChanged(r.Context(), "team deleted", "team", id, "keys", len(keys), "api", "litellm")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted_teams": deleted})
+	return nil
+}
+
+// errNoSuchTeams answers /team/delete naming a team that does not exist.
+func errNoSuchTeams(id string) error {
+	e := errNoSuch("team", id)
+	e.Param = "team_ids"
+	e.Message += "; nothing was deleted"
+	return e
+}
+
 // litellmTeamListItem is a team as /team/list shows it.
 type litellmTeamListItem struct {
 	litellmTeam
