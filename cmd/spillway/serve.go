@@ -293,6 +293,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Claims:           limiter,
 		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
 		Objects:          st,
+		MaxFileBytes:     cfg.Limits.MaxFileBytes,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
