@@ -489,7 +489,13 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	log.Info("shutting down: no new connections; waiting for requests in flight", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	if err == nil {
+		// Shutdown does not wait for hijacked connections: Realtime
+		// sessions get the rest of the grace here, then are cut.
+		err = a.gateway.Wait(sctx)
+	}
+	if err != nil {
 		// Streams still running get the in-band error event and an aborted
 		// connection; the rest (waiting on an upstream) end with their
 		// connections. Each is recorded before the usage writer stops.

@@ -68,6 +68,10 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 		TotalTokens:      u.TotalTokens,
 		CachedTokens:     u.InputTokenDetails.CachedTokens,
 	}
+	if !s.responseStart.IsZero() {
+		rec.Latency = time.Since(s.responseStart)
+		s.responseStart = time.Time{}
+	}
 	if rec.TotalTokens == 0 {
 		rec.TotalTokens = u.InputTokens + u.OutputTokens
 	}
