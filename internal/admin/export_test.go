@@ -15,3 +15,9 @@ func RouteRoles(h http.Handler) map[string][]string {
 	}
 	return out
 }
+
+// Exported for the external tests only.
+var (
+	ParseLiteLLMDuration = parseLiteLLMDuration
+	BudgetPeriodOf       = budgetPeriodOf
+)

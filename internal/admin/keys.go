@@ -223,13 +223,16 @@ func keyStatus(k store.Key, now time.Time) string {
 }
 
 // listKeys answers GET /admin/v1/keys; ?event=ID lists an event's
-// attendee keys.
+// attendee keys, ?team=ID a team's keys.
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if err := onlyOnce(q, "event"); err != nil {
+	if err := onlyOnce(q, "event", "team"); err != nil {
 		return err
 	}
-	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event")})
+	if q.Get("event") != "" && q.Get("team") != "" {
+		return errBadRequest("team", "invalid_parameter", "filter by event or by team, not both")
+	}
+	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event"), TeamID: q.Get("team")})
 	if err != nil {
 		return err
 	}
@@ -276,10 +279,11 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
 	// An id or hash conflict is a 2^-80 coincidence, not a client error:
 	// the store's ErrConflict is answered as the internal error it is.
-	k, err := h.opts.Store.CreateKey(r.Context(), k)
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
 	if err != nil {
-		return err
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name)
 	v := viewKey(k, now)
 	v.Key = secret
@@ -313,10 +317,11 @@ func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) error {
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	k, err = h.opts.Store.UpdateKey(r.Context(), k)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
 	if err != nil {
-		return keyError(err, id)
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name)
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 	return nil

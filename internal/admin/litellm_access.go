@@ -14,5 +14,6 @@ func (h *handler) litellmAccessRoutes() []route {
 		{pattern: "GET /team/info", fn: h.litellmTeamInfo, allow: readers},
 		{pattern: "POST /team/update", fn: h.litellmTeamUpdate, allow: operators},
 		{pattern: "GET /team/list", fn: h.litellmTeamList, allow: readers},
+		{pattern: "POST /team/delete", fn: h.litellmTeamDelete, allow: operators},
 	}
 }

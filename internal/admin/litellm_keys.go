@@ -148,15 +148,12 @@ func (h *handler) applyKey(ctx context.Context, f *litellmFieldSet, k *store.Key
 		if f.take("duration", &s) {
 			t, ok := parseLiteLLMDuration(s, now)
 			if !ok {
-				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, or null for a key that never expires", s)
+				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, up to 100 years, or null for a key that never expires", s)
 			}
 			k.ExpiresAt = t.UTC()
 		}
 	}
-	var md map[string]any
-	if f.take("metadata", &md) {
-		k.Metadata = md
-	}
+	f.metadata(&k.Metadata)
 	var blocked bool
 	if f.take("blocked", &blocked) {
 		switch {
@@ -219,9 +216,11 @@ func (h *handler) litellmKeyGenerate(w http.ResponseWriter, r *http.Request) err
 	secret := auth.NewKey()
 	hash := auth.Hash(secret)
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
-	if k, err = h.opts.Store.CreateKey(r.Context(), k); err != nil {
-		return err
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {
@@ -276,9 +275,11 @@ func (h *handler) litellmKeyUpdate(w http.ResponseWriter, r *http.Request) error
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	if k, err = h.opts.Store.UpdateKey(r.Context(), k); err != nil {
-		return keyError(err, k.ID)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {

@@ -50,6 +50,7 @@ var roleMatrix = map[string]string{
 	"GET /team/info":                            "OPV",
 	"POST /team/update":                         "OP",
 	"GET /team/list":                            "OPV",
+	"POST /team/delete":                         "OP",
 	"GET /admin/v1/events":                      "OPGV",
 	"POST /admin/v1/events":                     "OG",
 	"GET /admin/v1/events/{id}":                 "OPGV",

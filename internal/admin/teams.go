@@ -230,6 +230,18 @@ func (h *handler) checkTeam(ctx context.Context, teamID, field, code string) err
 	return err
 }
 
+// keyWriteError answers a failed key write: a team deleted between
+// checkTeam and the write is the 400 checkTeam gives, a missing key the
+// 404.
+func (h *handler) keyWriteError(ctx context.Context, err error, k store.Key, field, code string) error {
+	if errors.Is(err, store.ErrNotFound) && k.TeamID != "" {
+		if terr := h.checkTeam(ctx, k.TeamID, field, code); terr != nil {
+			return terr
+		}
+	}
+	return keyError(err, k.ID)
+}
+
 // teamError turns the store's sentinels for a team into answers.
 func teamError(err error, id string) error {
 	if errors.Is(err, store.ErrNotFound) {

@@ -45,6 +45,7 @@ var rtKeys = []store.Key{
 	accessTestKey("key-two", store.Key{Name: "two sessions"}),
 	accessTestKey("key-rpm", store.Key{RPM: 1}),
 	accessTestKey("att-over", store.Key{EventID: "over", Attendee: "otto@example.com"}),
+	accessTestKey("team-rt", store.Key{TeamID: "red"}),
 }
 
 type rtEnv struct {
@@ -108,7 +109,7 @@ func newRTEnv(t *testing.T, o rtOptions) *rtEnv {
 			t.Fatalf("router.New: %v", err)
 		}
 		keys := auth.NewKeyring(nil, e.clock.Now)
-		keys.Load(rtKeys, accessTestEvents)
+		keys.LoadAccess(rtKeys, accessTestEvents, accessTestTeams)
 		tr := NewTransport(2*time.Second, 10*time.Second)
 		t.Cleanup(tr.CloseIdleConnections)
 		gw := New(Options{

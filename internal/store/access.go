@@ -111,7 +111,8 @@ type AccessStore interface {
 	TeamStore
 
 	// CreateKey stores k (ErrConflict when its id, hash, or event and
-	// attendee are taken) and returns it with timestamps set.
+	// attendee are taken; ErrNotFound when its team does not exist) and
+	// returns it with timestamps set.
 	CreateKey(ctx context.Context, k Key) (Key, error)
 	// GetKey returns one key or ErrNotFound.
 	GetKey(ctx context.Context, id string) (Key, error)
@@ -122,8 +123,9 @@ type AccessStore interface {
 	AttendeeKey(ctx context.Context, eventID, attendee string) (Key, error)
 	// ListKeys returns the keys f selects, ordered by id.
 	ListKeys(ctx context.Context, f KeyFilter) ([]Key, error)
-	// UpdateKey replaces the key with k.ID (ErrNotFound when absent,
-	// ErrConflict when the new hash is taken), keeping CreatedAt.
+	// UpdateKey replaces the key with k.ID (ErrNotFound when it or its
+	// team is absent, ErrConflict when the new hash is taken), keeping
+	// CreatedAt.
 	UpdateKey(ctx context.Context, k Key) (Key, error)
 	// DeleteKey removes it, or returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error

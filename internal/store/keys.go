@@ -52,7 +52,16 @@ func (s *sqlStore) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err == nil {
 		args := append([]any{k.ID}, fields...)
 		args = append(args, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli())
-		err = s.insert(ctx, s.q.keys.insert, args...)
+		err = s.change(ctx, func(tx *sql.Tx) error {
+			if err := s.lockTeam(ctx, tx, k.TeamID); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, s.q.keys.insert, args...)
+			if s.d.isConflict(err) {
+				return ErrConflict
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: create key %q: %w", k.ID, err)
@@ -113,7 +122,19 @@ func (s *sqlStore) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	var created int64
 	fields, err := keyFields(k)
 	if err == nil {
-		created, err = s.update(ctx, s.q.keys.update, append(fields, k.UpdatedAt.UnixMilli(), k.ID)...)
+		err = s.change(ctx, func(tx *sql.Tx) error {
+			if err := s.lockTeam(ctx, tx, k.TeamID); err != nil {
+				return err
+			}
+			err := tx.QueryRowContext(ctx, s.q.keys.update, append(fields, k.UpdatedAt.UnixMilli(), k.ID)...).Scan(&created)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return ErrNotFound
+			case s.d.isConflict(err):
+				return ErrConflict
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: update key %q: %w", k.ID, err)

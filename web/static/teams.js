@@ -141,3 +141,33 @@ document.addEventListener('DOMContentLoaded', () => {
   $('team-cancel').addEventListener('click', resetTeamForm);
   $('team-key-form').addEventListener('submit', addTeamKey);
 });
+
+// --- usage by team ------------------------------------------------------------
+
+// teamUsageSeq numbers by-team loads: only the latest may draw.
+let teamUsageSeq = 0;
+
+// loadUsageByTeam fills the Usage tab's by-team table for the range the
+// usage form shows; keys of no team are one row, "(no team)".
+async function loadUsageByTeam() {
+  const seq = ++teamUsageSeq;
+  let from, to;
+  try { [from, to] = usageRange(); } catch (_) { return; } // loadUsage reports it
+  const q = new URLSearchParams({ from, to, group_by: 'team' }).toString();
+  $('usage-team-csv').href = '/admin/v1/usage?' + q + '&format=csv';
+  const body = await api('GET', '/admin/v1/usage?' + q);
+  if (seq !== teamUsageSeq) return;
+  fillTable($('usage-team-table'), (body.data || []).map((r) => el('tr', { 'data-team': r.group },
+    el('td', {}, r.group || '(no team)'), el('td', {}, fmtNumber(r.requests)), el('td', {}, fmtNumber(r.errors)),
+    el('td', {}, fmtNumber(r.total_tokens)), el('td', {}, '$' + Number(r.cost || 0).toFixed(4)))));
+}
+
+const loadUsageOnly = loaders.usage;
+loaders.usage = () => Promise.all([loadUsageOnly(), loadUsageByTeam()]);
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('usage-form').addEventListener('submit', () => { loadUsageByTeam().catch(report); });
+  $('usage-range').addEventListener('change', () => {
+    if ($('usage-range').value !== 'custom') loadUsageByTeam().catch(report);
+  });
+});

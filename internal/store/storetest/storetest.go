@@ -82,6 +82,7 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"TeamsErrors", s.teamsErrors},
 		{"TeamKeys", s.teamKeys},
 		{"DeleteTeam", s.deleteTeam},
+		{"TeamKeysRace", s.teamKeysRace},
 		{"ObjectsRoundTrip", s.objectsRoundTrip},
 		{"ObjectsList", s.objectsList},
 		{"ObjectsPending", s.objectsPending},
