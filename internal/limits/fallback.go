@@ -124,3 +124,20 @@ func (f *Fallback) recovered() {
 		f.log.Info("redis reachable again: limits are shared by all replicas")
 	}
 }
+
+// TakeAll implements Multi: the primary's TakeAll, or the local one's
+// while the primary fails.
+func (f *Fallback) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
+	if !f.tryPrimary() {
+		return TakeAll(ctx, f.local, ls, out)
+	}
+	err := TakeAll(ctx, f.primary, ls, out)
+	if err == nil {
+		f.recovered()
+		return nil
+	}
+	if err := f.failed(ctx, err); err != nil {
+		return err
+	}
+	return TakeAll(ctx, f.local, ls, out)
+}

@@ -12,10 +12,13 @@ import (
 // Redis is a Limiter whose counters live in Redis, so every replica sharing
 // the client's database and the prefix enforces one limit together.
 //
-// Each counter is one Redis string named "<prefix><key>:<window ms>:<window
-// index>", updated by a Lua script so the check and the increment are one
-// atomic step (EVALSHA, falling back to EVAL when the script is not cached).
-// Only one key is touched per call, so it works on Redis Cluster too.
+// Each counter is one Redis string named "<prefix>{l}<key>:<window
+// ms>:<window index>", updated by a Lua script so the check and the
+// increment are one atomic step (EVALSHA, falling back to EVAL when the
+// script is not cached). TakeAll checks all of a request's limits in one
+// script; the hash tag {l} puts every counter in one Redis Cluster slot so
+// it may, which also means the counters live on one node of a cluster (a
+// few small strings per key and deployment; one node's load).
 //
 // The window is chosen from the caller's clock (the injected now), never
 // from Redis's TIME: the replicas' clocks must be NTP-synced, because a
@@ -104,10 +107,16 @@ func (r *Redis) Adjust(ctx context.Context, key string, window time.Duration, de
 	return nil
 }
 
+// hashTag is in every counter's name: Redis Cluster hashes only what is
+// between the braces, so all counters share a slot and one script may
+// touch any of them.
+const hashTag = "{l}"
+
 // counterKey returns the Redis key of key's counter in window w.
 func (r *Redis) counterKey(key string, w window) string {
-	b := make([]byte, 0, len(r.prefix)+len(key)+42)
+	b := make([]byte, 0, len(r.prefix)+len(hashTag)+len(key)+42)
 	b = append(b, r.prefix...)
+	b = append(b, hashTag...)
 	b = append(b, key...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, w.ms, 10)
@@ -121,4 +130,65 @@ func (r *Redis) counterKey(key string, w window) string {
 // relative, so Redis's own clock never decides which window counts.
 func ttl(now time.Time, w window) int64 {
 	return max(1, w.end().Sub(now).Milliseconds()) + w.ms
+}
+
+// takeAllScript is takeScript for several counters at once, all or none:
+// KEYS are the counters, ARGV holds limit, cost and TTL (ms) for each. It
+// returns {all taken (0 or 1), count of each counter after the call}.
+var takeAllScript = redis.NewScript(`
+local n = {}
+local all = 1
+for i = 1, #KEYS do
+	n[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+	if n[i] + tonumber(ARGV[3*i-1]) > tonumber(ARGV[3*i-2]) then
+		all = 0
+	end
+end
+local out = {all}
+for i = 1, #KEYS do
+	local cost = tonumber(ARGV[3*i-1])
+	if all == 1 and cost > 0 then
+		n[i] = redis.call('INCRBY', KEYS[i], cost)
+		redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+	end
+	out[i+1] = n[i]
+end
+return out
+`)
+
+// TakeAll implements Multi in one script call: one round trip whatever the
+// number of limits. Every counter carries the same hash tag, so the
+// script's keys share a Redis Cluster slot.
+func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
+	if len(out) != len(ls) {
+		return fmt.Errorf("%w: %d decisions for %d limits", ErrInvalid, len(out), len(ls))
+	}
+	if err := checkAll(ls); err != nil {
+		return err
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	now := r.now()
+	keys := make([]string, len(ls))
+	args := make([]any, 0, 3*len(ls))
+	for i, x := range ls {
+		w := windowAt(now, x.Window)
+		keys[i] = r.counterKey(x.Key, w)
+		args = append(args, x.Limit, x.Cost, ttl(now, w))
+	}
+	res, err := takeAllScript.Run(ctx, r.client, keys, args...).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
+	}
+	if len(res) != len(ls)+1 {
+		return fmt.Errorf("limits: redis take of %d limits: script returned %v", len(ls), res)
+	}
+	all := res[0] == 1
+	for i, x := range ls {
+		n := res[i+1]
+		fits := all || n+x.Cost <= x.Limit
+		out[i] = decide(fits, x.Limit, n, now, windowAt(now, x.Window))
+	}
+	return nil
 }
