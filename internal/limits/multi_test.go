@@ -41,7 +41,6 @@ func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.P
 	}
 }
 
-
 // TestRedisTakeAllOneRoundTrip pins the cost of a request's limits: one
 // Redis command however many limits it has, once the script is cached.
 func TestRedisTakeAllOneRoundTrip(t *testing.T) {
