@@ -270,6 +270,20 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}
 
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
+	checker := access.New(access.Options{
+		Limiter:         limiter,
+		Ledger:          a.ledger,
+		Now:             now,
+		MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
+		Logger:          log,
+	})
+	m.CountLimitFailures(func() int64 {
+		n := checker.AdjustFailures() + r.AdjustFailures()
+		if fb, ok := limiter.(*limits.Fallback); ok {
+			n += fb.MissedAdjusts()
+		}
+		return n
+	})
 	gw := gateway.New(gateway.Options{
 		Router:       r,
 		Auth:         clientAuth(cfg, keyring),
@@ -281,13 +295,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Recorder:     recorders{w, observer{m}},
 		Tracer:       tracer,
 		LogPayloads:  cfg.Usage.LogPayloads,
-		Access: access.New(access.Options{
-			Limiter:         limiter,
-			Ledger:          a.ledger,
-			Now:             now,
-			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
-			Logger:          log,
-		}),
+		Access:       checker,
 		OperationKey: gateway.OperationKey(secretKey),
 		Claims:       limiter,
 	})
@@ -448,6 +456,9 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
+	// The tokenizer is for usage records the upstream left without
+	// counts; load it now rather than on such a request.
+	wg.Go(usage.LoadEncodings)
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {
