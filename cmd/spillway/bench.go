@@ -33,6 +33,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gatewayPID := fs.Int("gateway-pid", 0, "with --gateway: its process id, to report its peak RSS")
 	upstreamURL := fs.String("upstream", "", "bench this running mock/upstream instead of starting one (Azure shape, any api-key)")
 	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
+	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
+	rounds := fs.Int("rounds", 2, "with --streams: rounds, alternating the targets")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
 	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
 	fs.Usage = func() {
@@ -75,6 +77,14 @@ flags:
 	if *gatewayURL != "" && *upstreamURL == "" {
 		fmt.Fprintln(stderr, "bench: warning: --gateway without --upstream: the mock and bare proxy rows are a fresh mock, not the gateway's own upstream")
 	}
+	if *streams > 0 {
+		if *mockTPS == 0 {
+			*mockTPS = 1
+		}
+		if *maxTokens == 16 {
+			*maxTokens = 4096 // over an hour at 1 token/s: outlasts the run
+		}
+	}
 	cfg := bench.Config{
 		Concurrency:      *concurrency,
 		Duration:         *duration,
@@ -92,7 +102,7 @@ flags:
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	sp, err := bench.Spawn(ctx, bench.SpawnOptions{
+	so := bench.SpawnOptions{
 		Upstream:    *upstreamURL,
 		Gateway:     *gatewayURL,
 		GatewayPID:  *gatewayPID,
@@ -103,7 +113,11 @@ flags:
 		Key:         *key,
 		UpstreamKey: cfg.UpstreamKey,
 		Log:         stderr,
-	})
+	}
+	if *streams > 0 {
+		return runStreamsBench(ctx, cfg, so, *streams, max(1, *rounds), stdout, stderr)
+	}
+	sp, err := bench.Spawn(ctx, so)
 	if err != nil {
 		return err
 	}

@@ -268,9 +268,13 @@ type SpawnOptions struct {
 // Spawned is the set of processes Spawn started.
 type Spawned struct {
 	Endpoints
-	children []*child
-	dir      string
-	log      io.Writer
+	// ProxyPID and GatewayPID are the bare proxy's and the gateway's
+	// process ids (GatewayPID is SpawnOptions.GatewayPID for a running
+	// gateway, 0 when not given).
+	ProxyPID, GatewayPID int
+	children             []*child
+	dir                  string
+	log                  io.Writer
 }
 
 // Spawn starts the mock (unless o.Upstream), the bare proxy and the gateway
@@ -318,13 +322,14 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Proxy = c.url
+	s.Proxy, s.ProxyPID = c.url, c.pid()
 
 	if o.Gateway != "" {
 		if _, err := ParseUpstream(o.Gateway); err != nil {
 			return nil, fmt.Errorf("--gateway: %w", err)
 		}
 		s.Gateway = strings.TrimSuffix(o.Gateway, "/")
+		s.GatewayPID = o.GatewayPID
 		if o.GatewayPID > 0 {
 			pid := o.GatewayPID
 			s.GatewayRSS = func() (int64, error) { return PeakRSS(pid) }
@@ -339,7 +344,7 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Gateway = g.url
+	s.Gateway, s.GatewayPID = g.url, g.pid()
 	s.GatewayRSS = func() (int64, error) { return PeakRSS(g.pid()) }
 	return s, nil
 }
