@@ -161,8 +161,17 @@ func newRedis(url string) (*redis.Client, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
+	if opts.PoolSize == 0 {
+		// Every limited request makes a call or two; go-redis's default
+		// (10 per CPU) makes requests queue for a connection under load.
+		opts.PoolSize = redisPoolSize
+	}
 	return redis.NewClient(opts), nil
 }
+
+// redisPoolSize is the Redis connections a replica keeps at most, unless
+// the URL says (pool_size=N).
+const redisPoolSize = 256
 
 // redisLog sends go-redis's own messages (a failed dial, say) to the
 // gateway's log at debug level: the gateway logs outages itself, once.
