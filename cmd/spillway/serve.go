@@ -118,12 +118,13 @@ type app struct {
 	usage           *usage.Writer
 	purger          *usage.Purger
 	ledger          *access.Ledger
-	// redis and cooldowns are nil without Redis.
-	redis     *redis.Client
-	cooldowns *cluster.Cooldowns
-	gateway   *gateway.Gateway
-	prober    *router.Prober
-	log       *slog.Logger
+	// redis, redisLimits and cooldowns are nil without Redis.
+	redis       *redis.Client
+	redisLimits *limits.Redis
+	cooldowns   *cluster.Cooldowns
+	gateway     *gateway.Gateway
+	prober      *router.Prober
+	log         *slog.Logger
 }
 
 // newApp opens the store and wires the router, catalog, authentication,
@@ -204,7 +205,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		redis.SetLogger(redisLog{log})
 		// The cluster's ping tells when Redis goes and returns, once for
 		// limits and cooldowns alike; the limiter falls back silently.
-		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", now), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
+		a.redisLimits = limits.NewRedis(client, "spillway:limits:", now)
+		fb := limits.NewFallback(a.redisLimits, limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
 		limiter = fb
 		// Health is the ping's view: the limiter only notices Redis is back
 		// when a limited request comes, which may be never.
@@ -459,6 +461,10 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.ledger.Run(bg, access.DefaultLedgerRefresh) })
 	if a.cooldowns != nil {
 		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
+	}
+	if a.redisLimits != nil {
+		// Limit checks of concurrent requests share Redis round trips.
+		wg.Go(func() { a.redisLimits.Run(bg) })
 	}
 	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })

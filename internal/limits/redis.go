@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,6 +33,12 @@ type Redis struct {
 	client redis.UniversalClient
 	prefix string
 	now    func() time.Time
+
+	// The batcher (batch.go): queue hands calls to Run while running;
+	// stopped is closed when Run has returned.
+	queue   chan *scriptCall
+	running atomic.Bool
+	stopped chan struct{}
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -71,7 +78,7 @@ func NewRedis(client redis.UniversalClient, prefix string, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Redis{client: client, prefix: prefix, now: now}
+	return &Redis{client: client, prefix: prefix, now: now, queue: make(chan *scriptCall), stopped: make(chan struct{})}
 }
 
 // Take implements Limiter.
@@ -81,7 +88,7 @@ func (r *Redis) Take(ctx context.Context, key string, limit int64, window time.D
 	}
 	now := r.now()
 	w := windowAt(now, window)
-	res, err := takeScript.Run(ctx, r.client, []string{r.counterKey(key, w)}, limit, cost, ttl(now, w)).Int64Slice()
+	res, err := r.run(ctx, takeScript, []string{r.counterKey(key, w)}, limit, cost, ttl(now, w)).Int64Slice()
 	if err != nil {
 		return Decision{}, fmt.Errorf("limits: redis take %q: %w", key, err)
 	}
@@ -101,7 +108,7 @@ func (r *Redis) Adjust(ctx context.Context, key string, window time.Duration, de
 	}
 	now := r.now()
 	w := windowAt(now, window)
-	if err := adjustScript.Run(ctx, r.client, []string{r.counterKey(key, w)}, delta, ttl(now, w)).Err(); err != nil {
+	if err := r.run(ctx, adjustScript, []string{r.counterKey(key, w)}, delta, ttl(now, w)).Err(); err != nil {
 		return fmt.Errorf("limits: redis adjust %q: %w", key, err)
 	}
 	return nil
@@ -177,7 +184,7 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 		keys[i] = r.counterKey(x.Key, w)
 		args = append(args, x.Limit, x.Cost, ttl(now, w))
 	}
-	res, err := takeAllScript.Run(ctx, r.client, keys, args...).Int64Slice()
+	res, err := r.run(ctx, takeAllScript, keys, args...).Int64Slice()
 	if err != nil {
 		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
 	}
