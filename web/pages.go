@@ -1,12 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"net/http"
 	"time"
 )
 
-// page is what every template gets.
+// page is what every template gets. Its fields are strings only (see
+// compiled.go); pages_gen.go lists them in page.fields.
 type page struct {
 	Title string
 	// CSRF is the portal session's CSRF token; empty elsewhere.
@@ -18,9 +18,9 @@ type page struct {
 // render writes a template, buffered so that a template error becomes a
 // clean 500 instead of half a page.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p page) {
-	var buf bytes.Buffer
-	if err := h.pages.ExecuteTemplate(&buf, name, p); err != nil {
-		h.log.ErrorContext(r.Context(), "web template", "template", name, "err", err)
+	buf, ok := h.appendPage(make([]byte, 0, 8<<10), name, &p)
+	if !ok {
+		h.log.ErrorContext(r.Context(), "web: no such page", "template", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -28,7 +28,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(buf)
 }
 
 // playground serves GET /. Everything after the page shell happens in the

@@ -3,8 +3,9 @@
 // data-plane routes, signed in with a client or attendee key) and the
 // admin portal at /admin/ (deployments, events, keys and usage through
 // the management API, signed in with the admin token). Pages are
-// html/template, scripts and styles are files under static/, all embedded:
-// there is no build step and nothing is fetched from another origin, so
+// html/template compiled ahead of time into Go (compiled.go; `go generate
+// ./web` after changing a template); scripts and styles are files under
+// static/; all is embedded and nothing is fetched from another origin, so
 // every page can run under a strict Content-Security-Policy. Model answers
 // are rendered as markdown in the browser by two vendored libraries
 // (static/vendor/README.md); event descriptions on the server (markdown.go).
@@ -12,15 +13,11 @@ package web
 
 import (
 	"embed"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
 )
-
-//go:embed templates/*.html
-var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
@@ -61,7 +58,6 @@ const DefaultSessionTTL = 12 * time.Hour
 // Handler serves the playground and the admin portal.
 type Handler struct {
 	mux      *http.ServeMux
-	pages    *template.Template
 	assets   *assets
 	sessions sessions
 	token    func(string) bool
@@ -70,8 +66,7 @@ type Handler struct {
 
 var _ http.Handler = (*Handler)(nil)
 
-// New returns the web handler. It panics when the embedded templates do
-// not parse, which a test catches before any release.
+// New returns the web handler.
 func New(o Options) *Handler {
 	if o.SessionTTL <= 0 {
 		o.SessionTTL = DefaultSessionTTL
@@ -93,7 +88,6 @@ func New(o Options) *Handler {
 		token:    o.Token,
 		log:      o.Logger,
 	}
-	h.pages = template.Must(template.New("").Funcs(template.FuncMap{"asset": h.assets.url}).ParseFS(templateFS, "templates/*.html"))
 
 	// Forms are checked for a cross-origin source (Sec-Fetch-Site, else
 	// Origin against Host) on top of the SameSite cookie.

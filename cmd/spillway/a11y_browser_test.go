@@ -254,6 +254,16 @@ func walkPortal(t *testing.T, s *browserApp, b *browser, eventID string, phone b
 	waitFor[bool](t, b, "the new key", `!document.getElementById('key-created').hidden && document.querySelectorAll('#keys-table tbody tr').length > 0`)
 	check(t, b, phone, "portal keys with a new key shown")
 
+	b.do(t, "teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+	setValue(t, b, "team-name", "Search")
+	setValue(t, b, "team-rpm", "60")
+	b.do(t, "create a team", chromedp.Click(chromedp.ID("team-submit")))
+	waitFor[bool](t, b, "the new team", `document.querySelectorAll('#teams-table tbody tr[data-id]').length > 0`)
+	// Clicked from the page: the table is redrawn after a save, which can
+	// swap the row under a node id chromedp looked up a moment before.
+	b.do(t, "its keys", chromedp.Evaluate[chromedp.Void](`document.querySelector('#teams-table tbody tr[data-id] button.team-keys').click()`), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
+	check(t, b, phone, "portal teams with a team's keys")
+
 	b.do(t, "usage", chromedp.Click(chromedp.ID("tab-usage")))
 	waitFor[bool](t, b, "the charts", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0 && document.querySelectorAll('#usage-table tbody tr').length > 0`)
 	check(t, b, phone, "portal usage")

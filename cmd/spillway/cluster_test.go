@@ -302,6 +302,8 @@ deployments:
 		}
 	})
 
+	t.Run("team rpm is one limit", func(t *testing.T) { testTeamRPMAcrossReplicas(t, replicas, admin, run) })
+
 	t.Run("revocation reaches every replica", func(t *testing.T) {
 		status, k := call(t, http.MethodPost, "http://"+replicas[0].url+"/admin/v1/keys", admin, map[string]any{"name": "doomed"})
 		if status != http.StatusCreated {

@@ -147,6 +147,9 @@ func demoConfig(upstreams [2]string, key string) *config.Config {
 			dep("o4mini-eastus-1", "o4-mini", config.ClassChat, upstreams[0]),
 			dep("transcribe-eastus-1", "gpt-4o-transcribe", config.ClassAudio, upstreams[0]),
 			dep("tts-eastus-2", "gpt-4o-mini-tts", config.ClassAudio, upstreams[1]),
+			// Realtime sessions, failing over between the two upstreams.
+			dep("realtime-eastus-1", "gpt-realtime", config.ClassRealtime, upstreams[0]),
+			dep("realtime-eastus-2", "gpt-realtime", config.ClassRealtime, upstreams[1]),
 		},
 	}
 }

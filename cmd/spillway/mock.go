@@ -90,6 +90,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	name := fs.String("name", "mock", "`name` echoed in the x-mock-name header, response ids and system_fingerprint")
 	seed := fs.Int64("seed", 0, "`seed` for fault probabilities; 0 picks a random one")
 	requireKey := fs.String("require-key", "", "accept only this `key` (api-key or Bearer); default: any key or none")
+	batchPolls := fs.Int("batch-polls", mock.DefaultBatchPolls, "GETs of a batch before it completes and writes its output file")
 	var faults faultFlags
 	fs.Var(&faults, "fail", "inject a fault `spec` (repeatable; see below)")
 	if err := fs.Parse(args); err != nil {
@@ -118,6 +119,7 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		Name:            *name,
 		Seed:            *seed,
 		RequireKey:      *requireKey,
+		BatchPolls:      *batchPolls,
 	})
 	defer upstream.Close()
 	ln, err := net.Listen("tcp", *listen)

@@ -124,6 +124,7 @@ type app struct {
 	cooldowns   *cluster.Cooldowns
 	gateway     *gateway.Gateway
 	prober      *router.Prober
+	batches     *gateway.BatchFollower
 	log         *slog.Logger
 }
 
@@ -296,19 +297,21 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		return n
 	})
 	gw := gateway.New(gateway.Options{
-		Router:       r,
-		Auth:         clientAuth(cfg, keyring),
-		Transport:    transport,
-		Retries:      cfg.Routing.Retries,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
-		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
-		Logger:       log,
-		Recorder:     recorders{w, observer{m}},
-		Tracer:       tracer,
-		LogPayloads:  cfg.Usage.LogPayloads,
-		Access:       checker,
-		OperationKey: gateway.OperationKey(secretKey),
-		Claims:       limiter,
+		Router:           r,
+		Auth:             clientAuth(cfg, keyring),
+		Transport:        transport,
+		Retries:          cfg.Routing.Retries,
+		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
+		IdleTimeout:      cfg.Routing.IdleTimeout.D(),
+		Logger:           log,
+		Recorder:         recorders{w, observer{m}},
+		Tracer:           tracer,
+		LogPayloads:      cfg.Usage.LogPayloads,
+		Access:           checker,
+		OperationKey:     gateway.OperationKey(secretKey),
+		Claims:           limiter,
+		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
+		Objects:          st,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -327,7 +330,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Now:        now,
 	})
 	mux := http.NewServeMux()
-	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/health", "/health/"} {
+	for _, p := range []string{"/admin/", "/api/v1/management/", "/v1/api/management/", "/api/v1/attendee/", "/api/v1/eventinfo", "/model/", "GET /v1/model/info", "/key/", "/team/", "/health", "/health/"} {
 		mux.Handle(p, mgmt)
 	}
 	mux.Handle("GET /metrics", m.Handler())
@@ -337,6 +340,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	mux.Handle("/", gw)
 	a.gateway = gw
 	a.prober = r.NewProber(transport, log)
+	a.batches = gw.NewBatchFollower(st)
 	a.handler = mux
 	return a, nil
 }
@@ -471,6 +475,7 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
+	wg.Go(func() { a.batches.Run(bg, gateway.DefaultBatchPoll) })
 	// The tokenizer is for usage records the upstream left without
 	// counts; load it now rather than on such a request.
 	wg.Go(usage.LoadEncodings)

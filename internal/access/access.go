@@ -138,6 +138,9 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 	if err := c.budget(ctx, p, now); err != nil {
 		return g, err
 	}
+	if err := c.teamBudget(ctx, p.Team, now); err != nil {
+		return g, err
+	}
 	g.takenAt = now
 	return c.count(ctx, p, r, g)
 }
@@ -182,7 +185,7 @@ func when(t time.Time, tz string) string {
 	return t.In(loc).Format("2006-01-02 15:04 MST") + " " + tz + ", " + utc
 }
 
-// modelAllowed checks the key's and the event's allow-lists.
+// modelAllowed checks the key's, the team's and the event's allow-lists.
 func modelAllowed(p *auth.Principal, model string) error {
 	allowed := Models(p)
 	if allowed == nil || slices.Contains(allowed, model) {
@@ -197,28 +200,26 @@ func modelAllowed(p *auth.Principal, model string) error {
 }
 
 // Models returns the models p may use: the key's allow-list, narrowed by
-// its event's; nil means any.
+// its team's and its event's; nil means any.
 func Models(p *auth.Principal) []string {
-	keyList := p.Models
-	var evList []string
-	if p.Event != nil {
-		evList = p.Event.Models
-	}
-	switch {
-	case len(keyList) == 0 && len(evList) == 0:
-		return nil
-	case len(keyList) == 0:
-		return evList
-	case len(evList) == 0:
-		return keyList
-	}
-	out := []string{}
-	for _, m := range keyList {
-		if slices.Contains(evList, m) {
-			out = append(out, m)
+	var allowed []string // nil: any so far
+	narrow := func(list []string) {
+		switch {
+		case len(list) == 0:
+		case allowed == nil:
+			allowed = list
+		default:
+			allowed = slices.DeleteFunc(slices.Clone(allowed), func(m string) bool { return !slices.Contains(list, m) })
 		}
 	}
-	return out
+	narrow(p.Models)
+	if p.Team != nil {
+		narrow(p.Team.Models)
+	}
+	if p.Event != nil {
+		narrow(p.Event.Models)
+	}
+	return allowed
 }
 
 // MaxTokensCap returns the cap on p's max_tokens, 0 for none: the lower of

@@ -12,55 +12,63 @@ import (
 	"github.com/spillwayhq/spillway/internal/limits"
 )
 
-// The counted limits of a request (the key's rpm and tpm, its event's
-// daily cap, and any more a caller's organisation adds, such as a team's)
-// are one list, taken by one limits.TakeAll: one atomic step, one Redis
-// round trip, all or nothing, so nothing has to be given back when a later
-// limit refuses. A new kind of limit is one more limitKind and one more
-// entry in limitsOf.
+// The counted limits of a request (each scope's rpm and tpm: the key's,
+// its team's; its event's daily cap) are one list, taken by one
+// limits.TakeAll: one atomic step, one Redis round trip, all or nothing,
+// so nothing has to be given back when a later limit refuses. A new kind
+// of limit is one more limitKind and one more entry in limitsOf.
 
 // limitKind names a counted limit: which header family it shows under and
 // how its refusal reads.
 type limitKind uint8
 
 const (
-	keyRPM limitKind = iota
-	keyTPM
+	scopeRPM limitKind = iota
+	scopeTPM
 	eventDaily
 )
 
 // tokens reports whether the limit counts tokens (else requests).
-func (k limitKind) tokens() bool { return k == keyTPM }
+func (k limitKind) tokens() bool { return k == scopeTPM }
 
-// maxLimits is how many limits a request has at most, so they fit on the
-// stack.
-const maxLimits = 4
+// maxLimits is how many limits a request has at most (rpm and tpm per
+// scope, and the daily cap), so they fit on the stack.
+const maxLimits = 2*maxScopes + 1
 
-// requestLimits is the list of a request's counted limits.
+// requestLimits is the list of a request's counted limits, with the scope
+// each belongs to (for its refusal).
 type requestLimits struct {
-	n     int
-	ls    [maxLimits]limits.Limit
-	kinds [maxLimits]limitKind
+	n      int
+	ls     [maxLimits]limits.Limit
+	kinds  [maxLimits]limitKind
+	scopes [maxLimits]scope
 }
 
-func (rl *requestLimits) add(k limitKind, key string, limit int64, window time.Duration, cost int64) {
+func (rl *requestLimits) add(k limitKind, sc scope, key string, limit int64, window time.Duration, cost int64) {
 	rl.ls[rl.n] = limits.Limit{Key: key, Limit: limit, Window: window, Cost: cost}
-	rl.kinds[rl.n] = k
+	rl.kinds[rl.n], rl.scopes[rl.n] = k, sc
 	rl.n++
 }
 
 // limitsOf lists p's counted limits for a request estimated at est tokens
-// (est is asked for only when a tpm limit applies).
+// (est is asked for only when a tpm limit applies, once).
 func limitsOf(p *auth.Principal, est func() int64) requestLimits {
 	var rl requestLimits
-	if p.RPM > 0 {
-		rl.add(keyRPM, "key:rpm:"+p.KeyID, int64(p.RPM), minute, 1)
-	}
-	if p.TPM > 0 {
-		rl.add(keyTPM, "key:tpm:"+p.KeyID, int64(p.TPM), minute, est())
+	tokens := int64(-1)
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.rpm > 0 {
+			rl.add(scopeRPM, sc, sc.rpmKey(), int64(sc.rpm), minute, 1)
+		}
+		if sc.tpm > 0 {
+			if tokens < 0 {
+				tokens = est()
+			}
+			rl.add(scopeTPM, sc, sc.tpmKey(), int64(sc.tpm), minute, tokens)
+		}
 	}
 	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
-		rl.add(eventDaily, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
+		rl.add(eventDaily, scope{}, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
 	}
 	return rl
 }
@@ -85,10 +93,10 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 	}
 	ls := rl.ls[:rl.n]
 	for i, l := range ls {
-		if l.Cost > l.Limit && rl.kinds[i] == keyTPM {
+		if l.Cost > l.Limit && rl.kinds[i] == scopeTPM {
 			// No window could ever admit it: say so rather than "wait".
 			return g, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
-				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than this key's limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, p.TPM)}
+				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, rl.scopes[i].owns(), l.Limit)}
 		}
 	}
 	var out [maxLimits]limits.Decision
@@ -101,25 +109,26 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 	g.Limits = rateLimits(rl.kinds[:rl.n], ls, ds, c.now())
 	for i, d := range ds {
 		if !d.Allowed {
-			return g, refusal(rl.kinds[i], p, ls[i], d)
+			return g, refusal(rl.kinds[i], rl.scopes[i], ls[i], d)
 		}
 	}
 	g.taken = append([]limits.Limit(nil), ls...)
 	for i, k := range rl.kinds[:rl.n] {
-		if k == keyTPM {
+		if k == scopeTPM {
 			g.Estimate = ls[i].Cost
 		}
 	}
 	return g, nil
 }
 
-// refusal is the answer to a request that limit l of kind k refused.
-func refusal(k limitKind, p *auth.Principal, l limits.Limit, d limits.Decision) error {
+// refusal is the answer to a request that limit l of kind k, of scope sc,
+// refused.
+func refusal(k limitKind, sc scope, l limits.Limit, d limits.Decision) error {
 	switch k {
-	case keyRPM:
-		return limited(fmt.Sprintf("rate limit of %d requests per minute reached for this key", p.RPM), d.RetryAfter)
-	case keyTPM:
-		return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for this key", p.TPM), d.RetryAfter)
+	case scopeRPM:
+		return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", l.Limit, sc.whose()), d.RetryAfter)
+	case scopeTPM:
+		return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", l.Limit, sc.whose()), d.RetryAfter)
 	}
 	return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "daily_request_cap_reached", RetryAfter: d.RetryAfter,
 		Message: fmt.Sprintf("daily request cap of %d reached; resets at UTC midnight (in %s)", l.Limit, roundUp(d.RetryAfter))}
@@ -143,22 +152,31 @@ func (c *Checker) Release(ctx context.Context, g Grant) {
 	}
 }
 
-// Settle corrects the key's tpm count by the request's actual tokens and
-// adds its usage to the budget ledger. Call it once per admitted request,
-// after its usage is known (tokens 0 when none was used). The correction
-// is made even when ctx is cancelled.
+// Settle corrects the key's and its team's tpm counts by the request's
+// actual tokens and adds its usage to the budget ledger. Call it once per
+// admitted request, after its usage is known (tokens 0 when none was
+// used). The corrections are made even when ctx is cancelled.
 func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
 	p := g.principal
 	if p == nil {
 		return
 	}
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		if err := c.limiter.Adjust(context.WithoutCancel(ctx), "key:tpm:"+p.KeyID, minute, tokens-g.Estimate); err != nil {
-			c.adjustFailed("could not correct a tpm count", err)
+		all, n := scopes(p)
+		for _, sc := range all[:n] {
+			if sc.tpm <= 0 {
+				continue
+			}
+			if err := c.limiter.Adjust(context.WithoutCancel(ctx), sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
+				c.adjustFailed("could not correct a tpm count", err)
+			}
 		}
 	}
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
+	}
+	if c.ledger != nil && teamHasBudget(p.Team) {
+		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
 	}
 }
 

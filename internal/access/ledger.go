@@ -27,20 +27,29 @@ type UsageSource interface {
 // has spent from the usage records.
 const DefaultLedgerRefresh = 5 * time.Second
 
-// Ledger tells how much of its budget a key has spent in the current
-// period. Budgets are long (a day to a month) and must survive restarts and
-// hold across replicas, so the truth is the usage records in the store: a
-// key's spend is read from them when first needed in a period, re-read for
-// every tracked key by Run, and in between this replica's own requests are
-// added as they finish. A burst from several replicas can therefore
-// overshoot a budget by what they spend within one refresh (plus the usage
-// writer's batching delay); the budget then holds from the next request.
+// Ledger tells how much of its budget a key, or a team, has spent in the
+// current period. Budgets are long (a day to a month) and must survive
+// restarts and hold across replicas, so the truth is the usage records in
+// the store: a spend is read from them when first needed in a period,
+// re-read for every tracked key and team by Run, and in between this
+// replica's own requests are added as they finish. A burst from several
+// replicas can therefore overshoot a budget by what they spend within one
+// refresh (plus the usage writer's batching delay); the budget then holds
+// from the next request.
 type Ledger struct {
 	src UsageSource
 	now func() time.Time
 
 	mu      sync.Mutex
-	entries map[string]*ledgerEntry // key id
+	entries map[spender]*ledgerEntry
+}
+
+// spender is what a budget belongs to: a key, or a team in one of its
+// periods (a team has a daily and a monthly budget at once).
+type spender struct {
+	team   bool
+	id     string
+	period string // teams only; a key's period is its entry's
 }
 
 type ledgerEntry struct {
@@ -55,14 +64,24 @@ func NewLedger(src UsageSource, now func() time.Time) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{src: src, now: now, entries: make(map[string]*ledgerEntry)}
+	return &Ledger{src: src, now: now, entries: make(map[spender]*ledgerEntry)}
 }
 
 // Spent returns what keyID has spent in its current period.
 func (l *Ledger) Spent(ctx context.Context, keyID, period string, now time.Time) (Spend, error) {
+	return l.spent(ctx, spender{id: keyID}, period, now)
+}
+
+// TeamSpent returns what the keys of teamID have spent in the current
+// period ("day" or "month").
+func (l *Ledger) TeamSpent(ctx context.Context, teamID, period string, now time.Time) (Spend, error) {
+	return l.spent(ctx, spender{team: true, id: teamID, period: period}, period, now)
+}
+
+func (l *Ledger) spent(ctx context.Context, who spender, period string, now time.Time) (Spend, error) {
 	start, _ := PeriodBounds(period, now)
 	l.mu.Lock()
-	e, ok := l.entries[keyID]
+	e, ok := l.entries[who]
 	if ok && e.period == period && e.start.Equal(start) {
 		s := Spend{Tokens: e.base.Tokens + e.local.Tokens, Cost: e.base.Cost + e.local.Cost}
 		l.mu.Unlock()
@@ -70,53 +89,75 @@ func (l *Ledger) Spent(ctx context.Context, keyID, period string, now time.Time)
 	}
 	l.mu.Unlock()
 
-	rows, err := l.src.QueryUsage(ctx, store.UsageQuery{From: start, KeyID: keyID})
+	q := store.UsageQuery{From: start, KeyID: who.id}
+	if who.team {
+		q = store.UsageQuery{From: start, TeamID: who.id}
+	}
+	rows, err := l.src.QueryUsage(ctx, q)
 	if err != nil {
-		return Spend{}, fmt.Errorf("access: read the budget of %s: %w", keyID, err)
+		return Spend{}, fmt.Errorf("access: read the budget of %s: %w", who.id, err)
 	}
 	base := sum(rows)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if e, ok := l.entries[keyID]; ok && e.period == period && e.start.Equal(start) {
+	if e, ok := l.entries[who]; ok && e.period == period && e.start.Equal(start) {
 		// Another request loaded it meanwhile; keep its local additions.
 		return Spend{Tokens: e.base.Tokens + e.local.Tokens, Cost: e.base.Cost + e.local.Cost}, nil
 	}
-	l.entries[keyID] = &ledgerEntry{period: period, start: start, base: base}
+	l.entries[who] = &ledgerEntry{period: period, start: start, base: base}
 	return base, nil
 }
 
 // Add counts a finished request's usage against keyID's budget.
-func (l *Ledger) Add(keyID string, s Spend) {
+func (l *Ledger) Add(keyID string, s Spend) { l.add(spender{id: keyID}, s) }
+
+// AddTeam counts a finished request's usage against teamID's budgets of
+// every period.
+func (l *Ledger) AddTeam(teamID string, s Spend) {
+	for _, period := range teamPeriods {
+		l.add(spender{team: true, id: teamID, period: period}, s)
+	}
+}
+
+func (l *Ledger) add(who spender, s Spend) {
 	l.mu.Lock()
-	if e, ok := l.entries[keyID]; ok {
+	if e, ok := l.entries[who]; ok {
 		e.local.Tokens += s.Tokens
 		e.local.Cost += s.Cost
 	}
 	l.mu.Unlock()
 }
 
-// Refresh re-reads the spend of every tracked key from the store: one
-// query per period start.
+// Refresh re-reads the spend of every tracked key and team from the
+// store: one query per period start and kind.
 func (l *Ledger) Refresh(ctx context.Context) error {
+	type read struct {
+		start time.Time
+		team  bool
+	}
 	l.mu.Lock()
-	starts := make(map[time.Time]bool)
-	for _, e := range l.entries {
-		starts[e.start] = true
+	reads := make(map[read]bool)
+	for who, e := range l.entries {
+		reads[read{e.start, who.team}] = true
 	}
 	l.mu.Unlock()
-	for start := range starts {
-		rows, err := l.src.QueryUsage(ctx, store.UsageQuery{From: start, GroupBy: store.GroupByKey})
+	for rd := range reads {
+		groupBy := store.GroupByKey
+		if rd.team {
+			groupBy = store.GroupByTeam
+		}
+		rows, err := l.src.QueryUsage(ctx, store.UsageQuery{From: rd.start, GroupBy: groupBy})
 		if err != nil {
 			return fmt.Errorf("access: refresh budgets: %w", err)
 		}
-		byKey := make(map[string]Spend, len(rows))
+		byID := make(map[string]Spend, len(rows))
 		for _, r := range rows {
-			byKey[r.Group] = Spend{Tokens: r.TotalTokens, Cost: r.Cost}
+			byID[r.Group] = Spend{Tokens: r.TotalTokens, Cost: r.Cost}
 		}
 		l.mu.Lock()
-		for id, e := range l.entries {
-			if e.start.Equal(start) {
-				e.base, e.local = byKey[id], Spend{}
+		for who, e := range l.entries {
+			if who.team == rd.team && e.start.Equal(rd.start) {
+				e.base, e.local = byID[who.id], Spend{}
 			}
 		}
 		l.mu.Unlock()
@@ -124,8 +165,8 @@ func (l *Ledger) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes every period until ctx is done, dropping keys whose
-// period has ended (they load again on their next request).
+// Run refreshes every period until ctx is done, dropping keys and teams
+// whose period has ended (they load again on their next request).
 func (l *Ledger) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = DefaultLedgerRefresh
@@ -139,9 +180,9 @@ func (l *Ledger) Run(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			now := l.now()
 			l.mu.Lock()
-			for id, e := range l.entries {
+			for who, e := range l.entries {
 				if start, _ := PeriodBounds(e.period, now); !start.Equal(e.start) {
-					delete(l.entries, id)
+					delete(l.entries, who)
 				}
 			}
 			l.mu.Unlock()

@@ -152,6 +152,7 @@ func (h *handler) routes() {
 		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey},
 		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
 		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
+		{pattern: "GET /admin/v1/objects", fn: h.listObjects},
 
 		{pattern: "GET /admin/v1/events", fn: h.listEvents},
 		{pattern: "POST /admin/v1/events", fn: h.createEvent},
@@ -170,6 +171,8 @@ func (h *handler) routes() {
 		{pattern: "GET /model/info", fn: h.litellmInfo},
 		{pattern: "GET /v1/model/info", fn: h.litellmInfo},
 	}
+	private = append(private, h.teamRoutes()...)
+	private = append(private, h.litellmAccessRoutes()...)
 	// The seed served these under /api/v1/; its first releases (and the
 	// docs of the time) used /v1/api/.
 	for _, prefix := range []string{"/api/v1/management", "/v1/api/management"} {

@@ -35,6 +35,7 @@ type keyBody struct {
 	Name        *string        `json:"name"`
 	Owner       *string        `json:"owner"`
 	Team        *string        `json:"team"`
+	TeamID      *string        `json:"team_id"`
 	Models      []string       `json:"models"`
 	RPM         *int           `json:"rpm"`
 	TPM         *int           `json:"tpm"`
@@ -98,6 +99,11 @@ func (b *keyBody) apply(k *store.Key, creating bool, now time.Time) error {
 			*f.dst = strings.TrimSpace(*f.src)
 			v.text(f.name, *f.dst, maxText)
 		}
+	}
+	if b.TeamID != nil {
+		// Whether the team exists is checkTeam's question: it needs the
+		// store.
+		k.TeamID = strings.TrimSpace(*b.TeamID)
 	}
 	if b.Models != nil {
 		k.Models = v.models("models", b.Models)
@@ -167,6 +173,7 @@ type keyView struct {
 	Name        string         `json:"name"`
 	Owner       string         `json:"owner"`
 	Team        string         `json:"team"`
+	TeamID      string         `json:"team_id"`
 	Models      []string       `json:"models"`
 	RPM         int            `json:"rpm"`
 	TPM         int            `json:"tpm"`
@@ -191,7 +198,7 @@ type budgetView struct {
 
 func viewKey(k store.Key, now time.Time) keyView {
 	v := keyView{
-		ID: k.ID, Prefix: k.Prefix, Name: k.Name, Owner: k.Owner, Team: k.Team,
+		ID: k.ID, Prefix: k.Prefix, Name: k.Name, Owner: k.Owner, Team: k.Team, TeamID: k.TeamID,
 		Models: orEmpty(k.Models), RPM: k.RPM, TPM: k.TPM, MaxTokens: k.MaxTokens,
 		Budget:    budgetView{Tokens: k.BudgetTokens, Cost: k.BudgetCost, Period: k.BudgetPeriod},
 		ExpiresAt: timeOrNil(k.ExpiresAt), RevokedAt: timeOrNil(k.RevokedAt),
@@ -258,6 +265,9 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err := b.apply(&k, true, now); err != nil {
 		return err
 	}
+	if err := h.checkTeam(r.Context(), k.TeamID, "team_id", "invalid_key"); err != nil {
+		return err
+	}
 	if k.Name == "" {
 		k.Name = k.ID
 	}
@@ -291,8 +301,14 @@ func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) error {
 		return keyError(err, id)
 	}
 	now := h.opts.Now()
+	team := k.TeamID
 	if err := b.apply(&k, false, now); err != nil {
 		return err
+	}
+	if k.TeamID != team {
+		if err := h.checkTeam(r.Context(), k.TeamID, "team_id", "invalid_key"); err != nil {
+			return err
+		}
 	}
 	if k.Name == "" {
 		k.Name = k.ID
@@ -321,6 +337,16 @@ func (h *handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 			return keyError(err, id)
 		}
 		h.accessChanged(r.Context(), "key revoked", "key", k.ID, "name", k.Name)
+	}
+	if r.URL.Query().Get("delete_objects") == "true" {
+		// After the revocation, so the key cannot make more meanwhile.
+		deleted := h.deleteObjectsOf(r.Context(), k.ID)
+		h.log.Info("key's objects deleted", "key", k.ID, "objects", len(deleted))
+		writeJSON(w, http.StatusOK, struct {
+			keyView
+			Objects []objectDeletion `json:"deleted_objects"`
+		}{viewKey(k, now), deleted})
+		return nil
 	}
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 	return nil

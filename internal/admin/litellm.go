@@ -53,6 +53,7 @@ var litellmModes = map[string]string{
 	// reads back as audio_transcription.
 	"audio_transcription": config.ClassAudio,
 	"moderation":          config.ClassModerations,
+	"realtime":            config.ClassRealtime,
 }
 
 // id returns model_info.id, or "".

@@ -110,6 +110,7 @@ func TestLiteLLMModels(t *testing.T) {
 		{"bare model", map[string]any{"model": "text-embedding-3-large"}, nil, "openai-embeddings", "openai", "text-embedding-3-large", "", "openai/text-embedding-3-large"},
 		{"mode", map[string]any{"model": "azure/my-dalle", "api_base": "https://r.openai.azure.com"}, map[string]any{"mode": "image_generation"}, "openai-images", "azure", "my-dalle", "https://r.openai.azure.com", "azure/my-dalle"},
 		{"azure text", map[string]any{"model": "azure_text/gpt-35-turbo-instruct", "api_base": "https://r.openai.azure.com"}, nil, "openai-completions", "azure", "gpt-35-turbo-instruct", "https://r.openai.azure.com", "azure_text/gpt-35-turbo-instruct"},
+		{"realtime", map[string]any{"model": "azure/gpt-realtime", "api_base": "https://r.openai.azure.com"}, map[string]any{"mode": "realtime"}, "openai-realtime", "azure", "gpt-realtime", "https://r.openai.azure.com", "azure/gpt-realtime"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -100,7 +100,7 @@ func TestNativeCreateWithID(t *testing.T) {
 }
 
 func TestNativeValidation(t *testing.T) {
-	classes := "openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations"
+	classes := "openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations, openai-realtime"
 	tests := []struct {
 		name   string
 		body   any

@@ -156,6 +156,7 @@ func TestSeedClasses(t *testing.T) {
 		{"openai-dall-e-3", "openai-images", "azure"},
 		{"openai-embedding", "openai-embeddings", "azure"},
 		{"azure-ai-search", "azure-ai-search", "azure-ai-search"},
+		{"openai-realtime", "openai-realtime", "azure"},
 	} {
 		got := e.must(http.StatusOK, "PATCH", seedUpsert, map[string]any{
 			"deployment_class": tt.class, "friendly_name": "m-" + tt.class, "deployment_name": "d",
@@ -192,5 +193,5 @@ func TestSeedClasses(t *testing.T) {
 			t.Errorf("%s: param %q detail %q; want %s and a detail", tt.name, param(err), err.Detail, tt.param)
 		}
 	}
-	e.wantReloads(4)
+	e.wantReloads(5)
 }

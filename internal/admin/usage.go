@@ -17,7 +17,7 @@ import (
 const defaultUsageRange = 7 * 24 * time.Hour
 
 // usageGroupBys are the accepted ?group_by= values, for messages.
-const usageGroupBys = "day, hour, model, deployment, key or event (or none, for one total)"
+const usageGroupBys = "day, hour, model, deployment, key, event or team (or none, for one total)"
 
 // usageRow is one group of GET /admin/v1/usage. Latencies are in
 // milliseconds, as the upper bound of their latency bucket (at most about
@@ -44,7 +44,7 @@ type usageResponse struct {
 
 // usage answers GET /admin/v1/usage: requests, errors, tokens, cost and
 // latency percentiles of the records in [from, to), grouped by
-// ?group_by=, filtered by ?key=, ?event= and ?model=, as JSON or, with
+// ?group_by=, filtered by ?key=, ?event=, ?team= and ?model=, as JSON or, with
 // ?format=csv, as a CSV download for chargeback.
 func (h *handler) usage(w http.ResponseWriter, r *http.Request) error {
 	q, csvFormat, err := parseUsageQuery(r.URL.Query(), h.opts.Now())
@@ -77,7 +77,7 @@ func (h *handler) usage(w http.ResponseWriter, r *http.Request) error {
 // parseUsageQuery reads the query string; every bad value is a 400
 // naming its parameter. csvFormat reports ?format=csv.
 func parseUsageQuery(v url.Values, now time.Time) (q store.UsageQuery, csvFormat bool, err error) {
-	if err := onlyOnce(v, "from", "to", "group_by", "key", "event", "model", "format"); err != nil {
+	if err := onlyOnce(v, "from", "to", "group_by", "key", "event", "team", "model", "format"); err != nil {
 		return q, false, err
 	}
 	// The default end is the end of the current second: the range is
@@ -102,7 +102,7 @@ func parseUsageQuery(v url.Values, now time.Time) (q store.UsageQuery, csvFormat
 	if !store.ValidUsageGroupBy(q.GroupBy) {
 		return q, false, errBadRequest("group_by", "invalid_parameter", "group_by=%q; use %s", q.GroupBy, usageGroupBys)
 	}
-	q.KeyID, q.EventID, q.Model = v.Get("key"), v.Get("event"), v.Get("model")
+	q.KeyID, q.EventID, q.TeamID, q.Model = v.Get("key"), v.Get("event"), v.Get("team"), v.Get("model")
 	switch format := v.Get("format"); format {
 	case "", "json":
 	case "csv":

@@ -39,6 +39,9 @@ type Principal struct {
 	// attendee's identity.
 	Event    *Event
 	Attendee string
+	// Team is the key's team, nil for keys of no team: its allow-list,
+	// limits and budgets apply on top of the key's.
+	Team *Team
 }
 
 // ErrNoKey means the request carried no credential.

@@ -82,10 +82,17 @@ func NewKeyring(static *StaticKeys, now func() time.Time) *Keyring {
 	return k
 }
 
-// Load replaces the stored keys with keys, resolving attendee keys'
-// events from events. A key whose hash is malformed, or whose event is
-// missing, is left out: it cannot authenticate anyone.
+// Load is LoadAccess without teams: keys of a team are left out.
 func (k *Keyring) Load(keys []store.Key, events []store.Event) {
+	k.LoadAccess(keys, events, nil)
+}
+
+// LoadAccess replaces the stored keys with keys, resolving attendee keys'
+// events from events and keys' teams from teams. A key whose hash is
+// malformed, or whose event or team is missing, is left out: it cannot
+// authenticate anyone, since the limits meant for it could not apply.
+func (k *Keyring) LoadAccess(keys []store.Key, events []store.Event, teams []store.Team) {
+	tms := loadTeams(teams)
 	evs := make(map[string]*Event, len(events))
 	for _, e := range events {
 		evs[e.ID] = &Event{
@@ -119,6 +126,13 @@ func (k *Keyring) Load(keys []store.Key, events []store.Event) {
 			}
 			p.Event = ev
 			p.LogPayloads = p.LogPayloads || logEvent[sk.EventID]
+		}
+		if sk.TeamID != "" {
+			tm, ok := tms[sk.TeamID]
+			if !ok {
+				continue
+			}
+			p.Team = tm
 		}
 		e := &storedKey{principal: p, expiresAt: sk.ExpiresAt, revokedAt: sk.RevokedAt}
 		copy(e.hash[:], sk.Hash)

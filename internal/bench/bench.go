@@ -76,8 +76,8 @@ type Config struct {
 	Warmup      time.Duration
 	// Rounds is how many times each scenario runs its targets one after
 	// the other, the order reversed every other round; default 1.
-	Rounds    int
-	Scenarios []string // ScenarioChat, ScenarioStream
+	Rounds      int
+	Scenarios   []string // ScenarioChat, ScenarioStream
 	Model       string   // public model name, sent to the gateway
 	Deployment  string   // upstream deployment name; default Model
 	Key         string   // client key for the gateway
@@ -297,8 +297,8 @@ type SpawnOptions struct {
 type Spawned struct {
 	Endpoints
 	children []*child
-	dir                  string
-	log                  io.Writer
+	dir      string
+	log      io.Writer
 }
 
 // Spawn starts the mock (unless o.Upstream), the bare proxy and the gateway

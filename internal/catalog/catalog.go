@@ -97,7 +97,11 @@ func (c *Catalog) Reload(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("catalog: list events: %w", err)
 		}
-		c.keys.Load(keys, events)
+		teams, err := c.store.ListTeams(ctx)
+		if err != nil {
+			return fmt.Errorf("catalog: list teams: %w", err)
+		}
+		c.keys.LoadAccess(keys, events, teams)
 	}
 	all := make([]config.Deployment, 0, len(c.file)+len(stored))
 	all = append(all, c.file...)

@@ -151,6 +151,10 @@ type Limits struct {
 	// cap) or "clamp" (lowered to the cap). A request without max_tokens
 	// gets the cap either way.
 	MaxTokensPolicy string `yaml:"max_tokens_policy"`
+	// RealtimeSessionsPerKey caps the Realtime WebSocket sessions one key
+	// may hold open at once, across replicas sharing Redis. Default 0:
+	// no cap.
+	RealtimeSessionsPerKey int `yaml:"realtime_sessions_per_key"`
 }
 
 // Deployment is one upstream target.
@@ -378,6 +382,8 @@ const (
 	ClassAudio = "openai-audio"
 	// ClassModerations serves /v1/moderations (OpenAI deployments).
 	ClassModerations = "openai-moderations"
+	// ClassRealtime serves the Realtime API's WebSocket sessions.
+	ClassRealtime = "openai-realtime"
 )
 
 // Providers a deployment may use.
@@ -416,7 +422,7 @@ func (d Deployment) UsesEntra() bool { return d.Auth == AuthEntra }
 var Strategies = []string{"round-robin", "weighted", "least-inflight", "lowest-latency", "random"}
 
 // Classes lists the canonical classes, in the order messages name them.
-var Classes = []string{ClassChat, ClassCompletions, ClassEmbeddings, ClassImages, ClassSearch, ClassAudio, ClassModerations}
+var Classes = []string{ClassChat, ClassCompletions, ClassEmbeddings, ClassImages, ClassSearch, ClassAudio, ClassModerations, ClassRealtime}
 
 // Providers lists the providers, in the order messages name them.
 var Providers = []string{ProviderAzure, ProviderOpenAI, ProviderOpenAICompatible, ProviderAzureSearch, ProviderAzureAIInference}
@@ -430,6 +436,7 @@ var classAliases = map[string]string{
 	ClassSearch:                 ClassSearch,
 	ClassAudio:                  ClassAudio,
 	ClassModerations:            ClassModerations,
+	ClassRealtime:               ClassRealtime,
 	"openai-whisper":            ClassAudio,
 	"openai-tts":                ClassAudio,
 	"openai-images-generations": ClassImages,

@@ -30,7 +30,7 @@ deployments:
 	// Output:
 	// routing.cooldown: invalid duration "30 seconds"; use a Go duration such as 30s or a number of seconds
 	// deployments[0].api_key: environment variable AZURE_KEY_EASTUS is not set
-	// deployments[0].class: unknown class "chat"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations
+	// deployments[0].class: unknown class "chat"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations, openai-realtime
 	// true routing.cooldown
 }
 

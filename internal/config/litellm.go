@@ -262,6 +262,7 @@ var litellmModes = map[string]string{
 	"audio_transcription": ClassAudio,
 	"audio_speech":        ClassAudio,
 	"moderation":          ClassModerations,
+	"realtime":            ClassRealtime,
 }
 
 // litellmClass derives the class from model_info.mode or, without one,

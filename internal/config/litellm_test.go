@@ -158,7 +158,7 @@ general_settings:
 		"model_list[1].litellm_params.api_base: missing; set endpoint (https://NAME.openai.azure.com) or resource_name (NAME)",
 		"model_list[1].litellm_params.rpm: must not be negative; 0 means unlimited",
 		`model_list[2].model_info.id: duplicate id "dup", also used by model_list[1]`,
-		`model_list[2].model_info.mode: unsupported mode "rerank"; Spillway serves chat, completion, embedding, image_generation, audio_transcription, audio_speech and moderation`,
+		`model_list[2].model_info.mode: unsupported mode "rerank"; Spillway serves chat, completion, embedding, image_generation, audio_transcription, audio_speech, moderation and realtime`,
 		`model_list[2].litellm_params.api_base: invalid endpoint "eastus"; use an absolute http(s) URL such as https://NAME.openai.azure.com`,
 		`router_settings.fallbacks[0].gpt-4o[0]: no deployment serves model "gpt-5"; a fallback must name a model under deployments`,
 	}

@@ -87,6 +87,9 @@ func (v *validation) server() {
 		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
 	}
 	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+	if c.Limits.RealtimeSessionsPerKey < 0 {
+		v.add("limits.realtime_sessions_per_key", "must be 0 (no cap) or a positive number of sessions")
+	}
 	if p := c.Limits.MaxTokensPolicy; p != "" && p != "reject" && p != "clamp" {
 		v.add("limits.max_tokens_policy", "unknown policy %q; use reject (default) or clamp", p)
 	}
@@ -173,7 +176,7 @@ func (v *validation) deployments() {
 		switch {
 		case classOK:
 		case fromLiteLLM:
-			v.add(at("class"), "unsupported mode %q; Spillway serves chat, completion, embedding, image_generation, audio_transcription, audio_speech and moderation", d.Class)
+			v.add(at("class"), "unsupported mode %q; Spillway serves chat, completion, embedding, image_generation, audio_transcription, audio_speech, moderation and realtime", d.Class)
 		default:
 			v.add(at("class"), "unknown class %q; use one of %s", d.Class, strings.Join(Classes, ", "))
 		}

@@ -55,7 +55,7 @@ func TestValidateProblems(t *testing.T) {
 		{"duplicate id", "deployments:\n  - {id: a, model: m, resource_name: x}\n  - {id: b, model: m, resource_name: x}\n  - {id: a, model: m, resource_name: y}\n",
 			[]string{"deployments[2].id"}, `duplicate id "a", also used by deployments[0]`},
 		{"unknown class", "deployments:" + azure + "    class: openai-chats\n", []string{"deployments[0].class"},
-			`unknown class "openai-chats"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations`},
+			`unknown class "openai-chats"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations, openai-realtime`},
 		{"unknown provider", "deployments:" + azure + "    provider: anthropic\n", []string{"deployments[0].provider"},
 			`unknown provider "anthropic"; use one of azure, openai, openai-compatible, azure-ai-search`},
 		{"azure without endpoint", "deployments:\n  - {model: m, provider: azure}\n", []string{"deployments[0].endpoint"}, "or resource_name"},
@@ -143,7 +143,7 @@ models:
 		`deployments[1].rpm: invalid number "many"; use a whole number`,
 		`listen: invalid address "localhost"; use host:port such as 127.0.0.1:4000, or :4000 for every interface`,
 		`routing.strategy: unknown strategy "fastest"; use one of round-robin, weighted, least-inflight, lowest-latency, random`,
-		`deployments[0].class: unknown class "openai-chats"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations`,
+		`deployments[0].class: unknown class "openai-chats"; use one of openai-chat, openai-completions, openai-embeddings, openai-images, azure-ai-search, openai-audio, openai-moderations, openai-realtime`,
 		"deployments[1].endpoint: missing; set endpoint (https://NAME.openai.azure.com) or resource_name (NAME)",
 		`models.gpt-4o.fallbacks[0]: no deployment serves model "gpt-5"; a fallback must name a model under deployments`,
 	}

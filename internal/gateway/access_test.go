@@ -65,6 +65,15 @@ var accessTestKeys = []store.Key{
 	accessTestKey("att-over", store.Key{EventID: "over", Attendee: "otto@example.com"}),
 	accessTestKey("att-eve", store.Key{EventID: "off", Attendee: "eve@example.com"}),
 	accessTestKey("att-carol", store.Key{EventID: "gpt4o-only", Attendee: "carol@example.com"}),
+	accessTestKey("team-red-1", store.Key{TeamID: "red"}),
+	accessTestKey("team-red-2", store.Key{TeamID: "red", RPM: 10}),
+	accessTestKey("team-mini", store.Key{TeamID: "mini-only"}),
+}
+
+// accessTestTeams are the stored teams.
+var accessTestTeams = []store.Team{
+	{ID: "red", Name: "Red", RPM: 3},
+	{ID: "mini-only", Models: []string{"gpt-4o-mini"}},
 }
 
 // accessTestUpstream is one httptest server behind every deployment: it
@@ -156,7 +165,7 @@ func newAccessTest(t *testing.T, policy string, deps []config.Deployment) *acces
 		t.Fatalf("router.New: %v", err)
 	}
 	keys := auth.NewKeyring(nil, e.clock.Now)
-	keys.Load(accessTestKeys, accessTestEvents)
+	keys.LoadAccess(accessTestKeys, accessTestEvents, accessTestTeams)
 	tr := NewTransport(2*time.Second, 10*time.Second)
 	t.Cleanup(tr.CloseIdleConnections)
 	gw := New(Options{

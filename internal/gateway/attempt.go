@@ -303,6 +303,8 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 			body = withFormModel(body, p, m)
 		}
 		h["Content-Type"] = req.contentType
+	case provider.BodyStream:
+		h["Content-Type"] = r.Header["Content-Type"]
 	case provider.BodyOpaque:
 		if hasBody {
 			h["Content-Type"] = jsonContentType
@@ -329,7 +331,11 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 		Header: h,
 		Proto:  "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 	}
-	if hasBody {
+	if req.spec.Body == provider.BodyStream {
+		// Sent once: it cannot be replayed, so no GetBody.
+		req.upload = newFormStream(r.Body, req.boundary)
+		out.Body, out.ContentLength = req.upload, r.ContentLength
+	} else if hasBody {
 		rb := &replayBody{body: body}
 		rb.Reset(body)
 		out.Body, out.GetBody, out.ContentLength = rb, rb.replay, int64(len(body))

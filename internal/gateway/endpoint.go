@@ -45,10 +45,19 @@ type exchange struct {
 	sticky string
 	object objectRef
 	prev   objectRef
+	// sub is the object below object that the path names (a vector
+	// store's file or file batch).
+	sub objectRef
+	// conv is the conversation a Responses request continues.
+	conv objectRef
 	// usageBody is body with stream_options.include_usage added, and
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
 	usagePeek peeked
+	// upload is a streamed body (BodyStream) once it is being sent.
+	upload *formStream
+	// boundary is the streamed body's multipart boundary.
+	boundary  string
 	principal *auth.Principal
 	// grant is what the access checker admitted, settled once the usage
 	// is known; admitted is false when it never got that far.
@@ -74,6 +83,9 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
 		err := g.serve(req, fromPath)
+		if req.upload != nil {
+			req.upload.wait()
+		}
 		res := req.res
 		err = g.internal(r, req, err)
 		if err != nil && res.attempts == 0 && req.admitted {
@@ -116,6 +128,15 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 		if err := g.resolveObject(r, req); err != nil {
 			return err
 		}
+		if req.spec.Kind != "" && req.spec.Body == provider.BodyJSON {
+			if err := g.translateIDs(req); err != nil {
+				return err
+			}
+		}
+	case req.spec.Kind != "":
+		if err := g.placeObject(r, req); err != nil {
+			return err
+		}
 	case fromPath:
 		req.model = r.PathValue("model")
 	default:
@@ -130,6 +151,14 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 	}
 	if req.peek.Previous != "" {
 		if err := g.resolvePrevious(req); err != nil {
+			return err
+		}
+	}
+	if req.op == provider.Responses {
+		if err := g.resolveConversation(req); err != nil {
+			return err
+		}
+		if err := g.resolveVectorStores(req); err != nil {
 			return err
 		}
 	}
@@ -159,6 +188,18 @@ func (g *Gateway) readRequest(r *http.Request, req *exchange) error {
 		return nil
 	}
 	limit := max(g.maxBody, req.spec.MaxBody)
+	if req.spec.Body == provider.BodyStream {
+		// Checked now, streamed once a deployment is picked.
+		if req.op == provider.FileCreate {
+			limit = g.maxFile
+		}
+		var err error
+		req.boundary, err = checkStreamForm(r, limit)
+		if err == nil {
+			r.Body = http.MaxBytesReader(req.w, r.Body, limit)
+		}
+		return err
+	}
 	var err error
 	if req.body, err = readBody(r, limit); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -57,6 +58,12 @@ func (g *Gateway) forward(req *exchange) error {
 		}
 		req.res.attempts = plan.Attempts()
 		up, o := g.attempt(req, pick)
+		if err := req.uploadFailure(); err != nil {
+			// The client's body was bad, not the deployment.
+			g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
+			up.close()
+			return err
+		}
 		switch {
 		case o.Verdict == router.ClientGone:
 			g.router.Report(pick, g.router.Abandoned(pick, o, up.waited), 0)
@@ -68,6 +75,9 @@ func (g *Gateway) forward(req *exchange) error {
 		plan.Failed(pick, o, up.latency)
 		lastErr = up.err
 		up.close()
+		if req.spec.Body == provider.BodyStream {
+			break // the body went with the attempt
+		}
 	}
 	req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(plan.Attempts()))
 	return g.exhausted(req, plan.Exhausted(), lastErr)

@@ -21,6 +21,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
@@ -61,6 +62,16 @@ type Options struct {
 	// replicas that share it route each other's polls. Derive it from the
 	// secret key with OperationKey. Default: random per process.
 	OperationKey []byte
+	// RealtimeSessions caps the Realtime sessions one key holds open at
+	// once, counted in Access's limiter (shared by replicas on Redis).
+	// Default 0: no cap.
+	RealtimeSessions int
+	// Objects records the files, uploads and batches handed out, for
+	// lists and the batch follower; nil lists nothing (501).
+	Objects ObjectRegistry
+	// MaxFileBytes caps one uploaded file (POST /v1/files). Default
+	// provider.MaxFileBody, OpenAI's limit.
+	MaxFileBytes int64
 }
 
 // Gateway is the data-plane handler.
@@ -83,6 +94,13 @@ type Gateway struct {
 	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
 	streams   streams
 	claims    limits.Limiter
+	// Realtime sessions: live ones (for shutdown), the per-key cap, and
+	// the HTTP/1.1 client upstream WebSockets are dialled with.
+	sessions         sessions
+	realtimeSessions int
+	wsClient         *http.Client
+	objects          ObjectRegistry
+	maxFile          int64
 }
 
 // New returns a gateway.
@@ -108,6 +126,12 @@ func New(o Options) *Gateway {
 	}
 	if g.opKey = o.OperationKey; len(g.opKey) == 0 {
 		g.opKey = randomOperationKey()
+	}
+	g.realtimeSessions = o.RealtimeSessions
+	g.wsClient = newWebSocketClient(g.transport)
+	g.objects, g.maxFile = o.Objects, o.MaxFileBytes
+	if g.maxFile <= 0 {
+		g.maxFile = provider.MaxFileBody
 	}
 	g.ids.init()
 	g.mux = http.NewServeMux()

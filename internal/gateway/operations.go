@@ -143,6 +143,12 @@ func (g *Gateway) forwardSticky(req *exchange) error {
 	}
 	req.res.attempts = 1
 	up, o := g.attempt(req, pick)
+	if err := req.uploadFailure(); err != nil {
+		// The client's body was bad, not the deployment.
+		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
+		up.close()
+		return err
+	}
 	switch {
 	case o.Verdict == router.ClientGone:
 		g.router.Report(pick, g.router.Abandoned(pick, o, up.waited), 0)

@@ -27,6 +27,9 @@ func upstreamURL(t *provider.Target, r *http.Request, req *exchange) *url.URL {
 		return t.URL(op)
 	}
 	u := t.ObjectURL(op, req.object.upstream)
+	if req.spec.Sub {
+		u = t.NestedURL(op, req.object.upstream, req.sub.upstream)
+	}
 	if u != nil && op != provider.ImageOperation && r.URL.RawQuery != "" {
 		// Paging and include options pass through; the api-version is
 		// the client's business with the gateway, not the upstream's.

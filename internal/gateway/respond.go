@@ -22,6 +22,9 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	if req.op == provider.ImagesSubmit || req.op == provider.ImageOperation {
 		return g.respondOperation(req, pick, up, o)
 	}
+	if answersObject(req.op) {
+		return g.respondObject(req, pick, up, o)
+	}
 	defer up.close()
 	w, r, res := req.w, req.r, &req.res
 	h := g.answerHeader(req, pick, up)

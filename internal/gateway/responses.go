@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
 )
@@ -21,17 +22,26 @@ import (
 // and usage.
 func (g *Gateway) resolveObject(r *http.Request, req *exchange) error {
 	id := r.PathValue("id")
+	n := objectNames[req.spec.Kind]
 	ref, ok := g.decodeObject(id, ownerOf(req.principal))
 	if !ok {
-		return errObjectNotFound("Response", id, "response_id")
+		return errObjectNotFound(n.name, id, n.param)
 	}
 	d, ok := g.router.Deployment(ref.deployment)
 	if !ok {
-		return errObjectGone("response", id, ref.deployment, "response_id")
+		return errObjectGone(strings.ToLower(n.name), id, ref.deployment, n.param)
 	}
 	req.model = d.Config.Model
 	req.sticky, req.object = ref.deployment, ref
-	return nil
+	if req.spec.Sub {
+		sub := r.PathValue("sub")
+		s, ok := g.decodeObject(sub, ownerOf(req.principal))
+		if !ok || s.deployment != ref.deployment {
+			return errObjectNotFound(subNames[req.spec.Suffix], sub, "")
+		}
+		req.sub = s
+	}
+	return g.translateCursors(r, req)
 }
 
 // resolvePrevious checks a previous_response_id, sends the request to the
@@ -83,8 +93,11 @@ type idRewriter struct {
 // newIDRewriter returns the rewriter of req's answer, or nil when the
 // answer names no object.
 func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *idRewriter {
+	if req.spec.Kind != "" {
+		return nil // respondObject's, or a file's content
+	}
 	create := req.spec.Creates && status >= 200 && status <= 299
-	if !create && req.object.upstream == "" && req.prev.upstream == "" {
+	if !create && req.object.upstream == "" && req.prev.upstream == "" && req.conv.upstream == "" {
 		return nil
 	}
 	rw := &idRewriter{g: g, owner: ownerOf(req.principal), pick: deployment, create: create}
@@ -93,6 +106,9 @@ func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *i
 	}
 	if req.prev.upstream != "" {
 		rw.add(req.prev.upstream, req.prev.id)
+	}
+	if req.conv.upstream != "" {
+		rw.add(req.conv.upstream, req.conv.id)
 	}
 	return rw
 }

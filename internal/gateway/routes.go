@@ -96,6 +96,8 @@ func (g *Gateway) routes() {
 		g.mux.Handle(prefix+"/models/{id...}", g.handle(onlyGET(g.getModel)))
 	}
 	g.searchRoutes()
+	g.realtimeRoutes()
+	g.objectRoutes()
 	g.mux.Handle("/", g.handle(func(w http.ResponseWriter, r *http.Request) error {
 		return &apierror.Error{Status: http.StatusNotFound, Message: "unknown route " + r.Method + " " + r.URL.Path + "; see the README for the OpenAI- and Azure-style routes", Type: apierror.TypeInvalidRequest, Code: "unknown_route"}
 	}))

@@ -71,6 +71,9 @@ func (g *Gateway) Cut(ctx context.Context) int {
 		up.cutNow()
 	}
 	s.mu.Unlock()
+	// Realtime sessions close themselves (error event, close frame) and
+	// record their usage; Wait waits for them.
+	n += g.sessions.cut()
 	for {
 		s.mu.Lock()
 		left := len(s.live)

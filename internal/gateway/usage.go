@@ -55,6 +55,9 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 		if p.Event != nil {
 			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
 		}
+		if p.Team != nil {
+			rec.TeamID = p.Team.ID
+		}
 	}
 	if m := res.meter; m != nil {
 		switch {

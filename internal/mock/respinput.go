@@ -28,6 +28,7 @@ type responseRequest struct {
 	Metadata           json.RawMessage `json:"metadata"`
 	User               string          `json:"user"`
 	Include            []string        `json:"include"`
+	Conversation       json.RawMessage `json:"conversation"`
 }
 
 type reasoningParam struct {

@@ -108,10 +108,18 @@ func (c *call) createResponse() {
 		return
 	}
 	prev, ok := c.previousResponse(req.PreviousResponseID)
-	if !ok {
+	if !ok || !c.vectorStoresKnown(fileSearchStores(req.Tools)) {
+		return
+	}
+	conv := conversationOf(req.Conversation)
+	if _, known := c.s.conversations.get(conv); conv != "" && !known {
+		c.notFound("conversation", conv)
 		return
 	}
 	st := c.newResponse(&req, model, prev)
+	if conv != "" {
+		c.recordTurn(conv, st.input, &st)
+	}
 	switch {
 	case req.Stream:
 		if st.store {

@@ -36,6 +36,43 @@ const (
 	epTranslations
 	epSpeech
 	epModerations
+	epRealtime     // GET .../realtime, a WebSocket
+	epFiles        // POST .../files
+	epFileList     // GET .../files
+	epFileGet      // GET .../files/{id}
+	epFileDelete   // DELETE .../files/{id}
+	epFileContent  // GET .../files/{id}/content
+	epUploads      // POST .../uploads
+	epUploadParts  // POST .../uploads/{id}/parts
+	epUploadDone   // POST .../uploads/{id}/complete
+	epUploadCancel // POST .../uploads/{id}/cancel
+	epBatches      // POST .../batches
+	epBatchList    // GET .../batches
+	epBatchGet     // GET .../batches/{id}
+	epBatchCancel  // POST .../batches/{id}/cancel
+	epVectorStores
+	epVectorStoreList
+	epVectorStoreGet
+	epVectorStoreModify
+	epVectorStoreDelete
+	epVectorStoreSearch
+	epVSFileCreate
+	epVSFileList
+	epVSFileGet
+	epVSFileDelete
+	epVSFileContent
+	epVSBatchCreate
+	epVSBatchGet
+	epVSBatchCancel
+	epVSBatchFiles
+	epConversations
+	epConversationGet
+	epConversationUpdate
+	epConversationDelete
+	epItemsCreate
+	epItemsList
+	epItemGet
+	epItemDelete
 	epCount // not an endpoint: the size of the ops table
 )
 
@@ -103,6 +140,43 @@ var ops = [epCount]op{
 	epTranslations:       {"audio/translations", http.MethodPost, deploymentShapes, "Translations_Create", (*call).transcribe},
 	epSpeech:             {"audio/speech", http.MethodPost, deploymentShapes, "Speech_Create", (*call).speech},
 	epModerations:        {"moderations", http.MethodPost, deploymentShapes | shapeAzurePreview, "Moderations_Create", (*call).moderate},
+	epRealtime:           {"realtime", http.MethodGet, openAIShapes | shapeAzurePreview, "Realtime_Connect", (*call).realtime},
+	epFiles:              {"files", http.MethodPost, openAIShapes | shapeAzurePreview, "Files_Upload", (*call).createFile},
+	epFileList:           {"files", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_List", (*call).listFiles},
+	epFileGet:            {"files/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_Get", (*call).getFile},
+	epFileDelete:         {"files/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Files_Delete", (*call).deleteFile},
+	epFileContent:        {"files/{id}/content", http.MethodGet, openAIShapes | shapeAzurePreview, "Files_GetContent", (*call).fileContent},
+	epUploads:            {"uploads", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Create", (*call).createUpload},
+	epUploadParts:        {"uploads/{id}/parts", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_AddPart", (*call).addPart},
+	epUploadDone:         {"uploads/{id}/complete", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Complete", (*call).completeUpload},
+	epUploadCancel:       {"uploads/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Uploads_Cancel", (*call).cancelUpload},
+	epBatches:            {"batches", http.MethodPost, openAIShapes | shapeAzurePreview, "Batch_Create", (*call).createBatch},
+	epBatchList:          {"batches", http.MethodGet, openAIShapes | shapeAzurePreview, "Batch_List", (*call).listBatches},
+	epBatchGet:           {"batches/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Batch_Get", (*call).getBatch},
+	epBatchCancel:        {"batches/{id}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "Batch_Cancel", (*call).cancelBatch},
+	epVectorStores:       {"vector_stores", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStores_Create", (*call).createVectorStore},
+	epVectorStoreList:    {"vector_stores", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStores_List", (*call).listVectorStores},
+	epVectorStoreGet:     {"vector_stores/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStores_Get", (*call).getVectorStore},
+	epVectorStoreModify:  {"vector_stores/{id}", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStores_Modify", (*call).modifyVectorStore},
+	epVectorStoreDelete:  {"vector_stores/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "VectorStores_Delete", (*call).deleteVectorStore},
+	epVectorStoreSearch:  {"vector_stores/{id}/search", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStores_Search", (*call).searchVectorStore},
+	epVSFileCreate:       {"vector_stores/{id}/files", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStoreFiles_Create", (*call).addVectorStoreFile},
+	epVSFileList:         {"vector_stores/{id}/files", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFiles_List", (*call).listVectorStoreFiles},
+	epVSFileGet:          {"vector_stores/{id}/files/{sub}", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFiles_Get", (*call).getVectorStoreFile},
+	epVSFileDelete:       {"vector_stores/{id}/files/{sub}", http.MethodDelete, openAIShapes | shapeAzurePreview, "VectorStoreFiles_Delete", (*call).deleteVectorStoreFile},
+	epVSFileContent:      {"vector_stores/{id}/files/{sub}/content", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFiles_GetContent", (*call).vectorStoreFileContent},
+	epVSBatchCreate:      {"vector_stores/{id}/file_batches", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_Create", (*call).createFileBatch},
+	epVSBatchGet:         {"vector_stores/{id}/file_batches/{sub}", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_Get", (*call).getFileBatch},
+	epVSBatchCancel:      {"vector_stores/{id}/file_batches/{sub}/cancel", http.MethodPost, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_Cancel", (*call).getFileBatch},
+	epVSBatchFiles:       {"vector_stores/{id}/file_batches/{sub}/files", http.MethodGet, openAIShapes | shapeAzurePreview, "VectorStoreFileBatches_ListFiles", (*call).listFileBatchFiles},
+	epConversations:      {"conversations", http.MethodPost, openAIShapes | shapeAzurePreview, "Conversations_Create", (*call).createConversation},
+	epConversationGet:    {"conversations/{id}", http.MethodGet, openAIShapes | shapeAzurePreview, "Conversations_Get", (*call).getConversation},
+	epConversationUpdate: {"conversations/{id}", http.MethodPost, openAIShapes | shapeAzurePreview, "Conversations_Update", (*call).updateConversation},
+	epConversationDelete: {"conversations/{id}", http.MethodDelete, openAIShapes | shapeAzurePreview, "Conversations_Delete", (*call).deleteConversation},
+	epItemsCreate:        {"conversations/{id}/items", http.MethodPost, openAIShapes | shapeAzurePreview, "ConversationItems_Create", (*call).createItems},
+	epItemsList:          {"conversations/{id}/items", http.MethodGet, openAIShapes | shapeAzurePreview, "ConversationItems_List", (*call).listItems},
+	epItemGet:            {"conversations/{id}/items/{sub}", http.MethodGet, openAIShapes | shapeAzurePreview, "ConversationItems_Get", (*call).getItem},
+	epItemDelete:         {"conversations/{id}/items/{sub}", http.MethodDelete, openAIShapes | shapeAzurePreview, "ConversationItems_Delete", (*call).deleteItem},
 }
 
 // inferenceOps are the Azure AI Inference routes, under /models/: they
@@ -116,8 +190,9 @@ type route struct {
 	// name is the deployment (shapeAzure) or the index (shapeSearch).
 	name string
 	// id is the path's {id}: a response, a model, a DALL-E 2 job, or an
-	// image file.
-	id string
+	// image file; sub is a nested object's id (a vector store's file).
+	id  string
+	sub string
 }
 
 // operation is the Azure operation name, as Azure's 429 messages spell it.
@@ -185,7 +260,7 @@ func matchOp(method, rest string, sh shape) (route, string, bool) {
 		}
 		if id, ok := matchPattern(o.pattern, rest); ok {
 			if o.method == method {
-				return route{ep: ep, shape: sh, id: id}, "", true
+				return route{ep: ep, shape: sh, id: id, sub: subSegment(o.pattern, rest)}, "", true
 			}
 			known = true
 		}
@@ -222,16 +297,34 @@ func matchPattern(pattern, path string) (id string, ok bool) {
 		switch {
 		case pmore != more:
 			return "", false
-		case pseg == "{id}":
+		case pseg == "{id}" || pseg == "{sub}":
 			if seg == "" {
 				return "", false
 			}
-			id = seg
+			if pseg == "{id}" {
+				id = seg
+			}
 		case pseg != seg:
 			return "", false
 		}
 		if !more {
 			return id, true
+		}
+		pattern, path = prest, rest
+	}
+}
+
+// subSegment returns the segment of path at the pattern's "{sub}", the
+// second id of a nested object (a vector store's file).
+func subSegment(pattern, path string) string {
+	for {
+		pseg, prest, pmore := strings.Cut(pattern, "/")
+		seg, rest, more := strings.Cut(path, "/")
+		if pseg == "{sub}" {
+			return seg
+		}
+		if !pmore || !more {
+			return ""
 		}
 		pattern, path = prest, rest
 	}

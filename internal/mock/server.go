@@ -40,6 +40,9 @@ type Options struct {
 	// header or as Authorization: Bearer; other requests get Azure's 401.
 	// Default "": any key, or none, is accepted.
 	RequireKey string
+	// BatchPolls is how many GETs of a batch it takes to complete.
+	// Default DefaultBatchPolls.
+	BatchPolls int
 }
 
 // maxRequestBody bounds what the mock reads from a client.
@@ -60,6 +63,15 @@ type Server struct {
 	requests  atomic.Int64
 	jobs      objects[job]
 	responses objects[respState]
+	files     objects[mockFile]
+	uploads   objects[mockUpload]
+	batches   objects[mockBatch]
+	// vectorStores hold their files' ids and file batches.
+	vectorStores objects[mockVectorStore]
+	// conversations keep their items.
+	conversations objects[mockConversation]
+	// batchPolls is Options.BatchPolls.
+	batchPolls int
 	// salt makes this server's object ids its own, even beside another
 	// server of the same name.
 	salt uint64
@@ -85,16 +97,25 @@ func New(opts Options) *Server {
 		seed = rand.Uint64()
 	}
 	s := &Server{
-		latency:    max(opts.Latency, 0),
-		tps:        max(opts.TokensPerSecond, 0),
-		name:       name,
-		nameJSON:   appendEscaped(nil, name),
-		nameHeader: []string{name},
-		rng:        rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
-		done:       make(chan struct{}),
-		jobs:       objects[job]{max: maxJobs, ttl: jobTTL},
-		responses:  objects[respState]{max: maxResponses, ttl: responseTTL},
-		salt:       rand.Uint64(),
+		latency:       max(opts.Latency, 0),
+		tps:           max(opts.TokensPerSecond, 0),
+		name:          name,
+		nameJSON:      appendEscaped(nil, name),
+		nameHeader:    []string{name},
+		rng:           rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)),
+		done:          make(chan struct{}),
+		jobs:          objects[job]{max: maxJobs, ttl: jobTTL},
+		responses:     objects[respState]{max: maxResponses, ttl: responseTTL},
+		files:         objects[mockFile]{max: maxFiles, ttl: fileTTL},
+		uploads:       objects[mockUpload]{max: maxUploads, ttl: uploadTTL},
+		batches:       objects[mockBatch]{max: maxBatches, ttl: batchTTL},
+		vectorStores:  objects[mockVectorStore]{max: maxVectorStores, ttl: vectorStoreTTL},
+		conversations: objects[mockConversation]{max: maxConversations, ttl: conversationTTL},
+		batchPolls:    opts.BatchPolls,
+		salt:          rand.Uint64(),
+	}
+	if s.batchPolls <= 0 {
+		s.batchPolls = DefaultBatchPolls
 	}
 	if opts.RequireKey != "" {
 		s.requireKey = []byte(opts.RequireKey)

@@ -71,3 +71,14 @@ func (o *objects[T]) remove(id string) bool {
 	delete(o.byID, id)
 	return ok
 }
+
+// each calls f with every fresh object, under the lock.
+func (o *objects[T]) each(f func(*T)) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, id := range o.order {
+		if e, ok := o.byID[id]; ok && time.Since(e.at) <= o.ttl {
+			f(&e.v)
+		}
+	}
+}

@@ -47,6 +47,47 @@ const (
 	// ImageEdits and ImageVariations take multipart images.
 	ImageEdits
 	ImageVariations
+	// Realtime opens a Realtime API WebSocket session (GET /v1/realtime
+	// with an upgrade); see RealtimeURL.
+	Realtime
+	// Files, uploads and batches: objects held upstream (objects.go in
+	// the gateway). Their lists are the gateway's own, from its registry.
+	FileCreate
+	FileGet
+	FileDelete
+	FileContent
+	UploadCreate
+	UploadPart
+	UploadComplete
+	UploadCancel
+	BatchCreate
+	BatchGet
+	BatchCancel
+	// Vector stores, their files and file batches; the operations on a
+	// store's file or batch address it below the store (Sub).
+	VectorStoreCreate
+	VectorStoreGet
+	VectorStoreModify
+	VectorStoreDelete
+	VectorStoreSearch
+	VectorStoreFileAdd
+	VectorStoreFileList
+	VectorStoreFileGet
+	VectorStoreFileDelete
+	VectorStoreFileContent
+	FileBatchCreate
+	FileBatchGet
+	FileBatchCancel
+	FileBatchFiles
+	// Conversations and their items, for the Responses API.
+	ConversationCreate
+	ConversationGet
+	ConversationUpdate
+	ConversationDelete
+	ConversationItemsCreate
+	ConversationItemsList
+	ConversationItemGet
+	ConversationItemDelete
 	numOperations
 )
 
@@ -63,6 +104,10 @@ const (
 	BodyNone
 	// BodyOpaque is forwarded unread (AI Search queries).
 	BodyOpaque
+	// BodyStream is multipart/form-data streamed upstream as it arrives,
+	// never held whole (file uploads up to MaxBody); it is checked on the
+	// way, and sent to one deployment only, as it cannot be replayed.
+	BodyStream
 )
 
 // AzureForm is where an Azure OpenAI resource serves an operation.
@@ -120,11 +165,26 @@ type Spec struct {
 	// MaxBody raises the gateway's body limit for the operation (audio
 	// files); 0 keeps it.
 	MaxBody int64
+	// Kind is the kind of object held upstream the operation creates or
+	// acts on ("file", "upload", "batch"), "" for the others. Its body
+	// names no model: the gateway picks the deployment.
+	Kind string
+	// Sub means the path names a second object below the first, after
+	// Suffix: {Path}/{id}{Suffix}/{sub}{SubSuffix} (a vector store's file).
+	Sub       bool
+	SubSuffix string
 }
 
 // MaxAudioBody is the most an audio or image-upload request may carry,
 // OpenAI's own limit for audio files.
 const MaxAudioBody = 25 << 20
+
+// MaxFileBody is OpenAI's limit for one file, and MaxPartBody for one
+// part of an upload.
+const (
+	MaxFileBody = 512 << 20
+	MaxPartBody = 64 << 20
+)
 
 var specs = [numOperations]Spec{
 	Chat:           {Name: "chat", Method: http.MethodPost, Class: config.ClassChat, Path: "/chat/completions", OpenAI: true, Azure: AzureDeployment, Usage: UsageTokens, Cap: "max_tokens", StreamUsage: true},
@@ -149,7 +209,43 @@ var specs = [numOperations]Spec{
 	Speech:          {Name: "speech", Method: http.MethodPost, Class: config.ClassAudio, Path: "/audio/speech", OpenAI: true, Azure: AzureDeployment},
 	Moderations:     {Name: "moderations", Method: http.MethodPost, Class: config.ClassModerations, Path: "/moderations", OpenAI: true},
 	ImageEdits:      {Name: "image-edits", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/edits", OpenAI: true, Azure: AzureDeployment, MaxBody: MaxAudioBody},
+	Realtime:        {Name: "realtime", Method: http.MethodGet, Class: config.ClassRealtime, Body: BodyNone, Path: "/realtime", OpenAI: true, Azure: AzureV1, Usage: UsageTokens},
 	ImageVariations: {Name: "image-variations", Method: http.MethodPost, Class: config.ClassImages, Body: BodyMultipart, Path: "/images/variations", OpenAI: true, MaxBody: MaxAudioBody},
+
+	FileCreate:     {Name: "file-create", Method: http.MethodPost, Class: config.ClassChat, Body: BodyStream, Path: "/files", OpenAI: true, Azure: AzureV1, Creates: true, MaxBody: MaxFileBody, Kind: "file"},
+	FileGet:        {Name: "file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, OpenAI: true, Azure: AzureV1, Kind: "file"},
+	FileDelete:     {Name: "file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, OpenAI: true, Azure: AzureV1, Kind: "file"},
+	FileContent:    {Name: "file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/files", Object: true, Suffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "file"},
+	UploadCreate:   {Name: "upload-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/uploads", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "upload"},
+	UploadPart:     {Name: "upload-part", Method: http.MethodPost, Class: config.ClassChat, Body: BodyStream, Path: "/uploads", Object: true, Suffix: "/parts", OpenAI: true, Azure: AzureV1, MaxBody: MaxPartBody, Kind: "upload"},
+	UploadComplete: {Name: "upload-complete", Method: http.MethodPost, Class: config.ClassChat, Path: "/uploads", Object: true, Suffix: "/complete", OpenAI: true, Azure: AzureV1, Kind: "upload"},
+	UploadCancel:   {Name: "upload-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/uploads", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "upload"},
+	BatchCreate:    {Name: "batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/batches", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "batch"},
+	BatchGet:       {Name: "batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, OpenAI: true, Azure: AzureV1, Kind: "batch"},
+	BatchCancel:    {Name: "batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/batches", Object: true, Suffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "batch"},
+
+	VectorStoreCreate:       {Name: "vector-store-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "vector_store"},
+	VectorStoreGet:          {Name: "vector-store-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreModify:       {Name: "vector-store-modify", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreDelete:       {Name: "vector-store-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreSearch:       {Name: "vector-store-search", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/search", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileAdd:      {Name: "vector-store-file-add", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileList:     {Name: "vector-store-file-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileGet:      {Name: "vector-store-file-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileDelete:   {Name: "vector-store-file-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	VectorStoreFileContent:  {Name: "vector-store-file-content", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/files", Sub: true, SubSuffix: "/content", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCreate:         {Name: "file-batch-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/vector_stores", Object: true, Suffix: "/file_batches", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchGet:            {Name: "file-batch-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	FileBatchCancel:         {Name: "file-batch-cancel", Method: http.MethodPost, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/cancel", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
+	ConversationCreate:      {Name: "conversation-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", OpenAI: true, Azure: AzureV1, Creates: true, Kind: "conversation"},
+	ConversationGet:         {Name: "conversation-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationUpdate:      {Name: "conversation-update", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationDelete:      {Name: "conversation-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemsCreate: {Name: "conversation-items-create", Method: http.MethodPost, Class: config.ClassChat, Path: "/conversations", Object: true, Suffix: "/items", OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemsList:   {Name: "conversation-items-list", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemGet:     {Name: "conversation-item-get", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	ConversationItemDelete:  {Name: "conversation-item-delete", Method: http.MethodDelete, Class: config.ClassChat, Body: BodyNone, Path: "/conversations", Object: true, Suffix: "/items", Sub: true, OpenAI: true, Azure: AzureV1, Kind: "conversation"},
+	FileBatchFiles:          {Name: "file-batch-files", Method: http.MethodGet, Class: config.ClassChat, Body: BodyNone, Path: "/vector_stores", Object: true, Suffix: "/file_batches", Sub: true, SubSuffix: "/files", OpenAI: true, Azure: AzureV1, Kind: "vector_store"},
 }
 
 // Spec returns the operation's row. It must not be modified.

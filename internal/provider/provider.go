@@ -58,9 +58,12 @@ func NewTarget(d config.Deployment) (*Target, error) {
 }
 
 // ModelFor returns the model to put in the body of an op request, or ""
-// to leave the client's.
+// to leave the client's: an object operation's body names none.
 func (t *Target) ModelFor(op Operation) string {
-	if t.Model == "" && specs[op].Azure == AzureV1 {
+	switch {
+	case specs[op].Kind != "":
+		return ""
+	case t.Model == "" && specs[op].Azure == AzureV1:
 		return t.v1Model
 	}
 	return t.Model
@@ -70,7 +73,7 @@ func (t *Target) ModelFor(op Operation) string {
 // be op's, except that a chat deployment also serves the Responses API
 // unless it opts out.
 func servesOp(d config.Deployment, op Operation) bool {
-	if specs[op].Class == config.ClassChat && specs[op].Azure == AzureV1 {
+	if specs[op].Class == config.ClassChat && specs[op].Azure == AzureV1 && specs[op].Kind == "" {
 		return d.ServesResponses()
 	}
 	return true

@@ -19,7 +19,10 @@ type Key struct {
 	Prefix string
 	Name   string
 	Owner  string
+	// Team is a free-text label; TeamID is the team (Team.ID) whose
+	// limits, allow-list and budgets also apply, "" for none.
 	Team   string
+	TeamID string
 	// Models is the allow-list; empty allows every model.
 	Models []string
 	// RPM and TPM limit requests and tokens per minute; 0 is unlimited.
@@ -57,6 +60,8 @@ type Key struct {
 type KeyFilter struct {
 	// EventID selects the attendee keys of one event.
 	EventID string
+	// TeamID selects the keys of one team. Setting both is an error.
+	TeamID string
 }
 
 // Event is time-boxed access for attendees (DESIGN.md "event").
@@ -95,6 +100,8 @@ type Event struct {
 // change bumps the same revision as deployment changes, so a replica that
 // polls the revision sees a revocation within one poll.
 type AccessStore interface {
+	TeamStore
+
 	// CreateKey stores k (ErrConflict when its id, hash, or event and
 	// attendee are taken) and returns it with timestamps set.
 	CreateKey(ctx context.Context, k Key) (Key, error)

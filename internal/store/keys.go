@@ -12,28 +12,29 @@ import (
 
 const keyColumns = `id, hash, prefix, name, owner, team, models, rpm, tpm, max_tokens,
 	budget_tokens, budget_cost, budget_period, expires_at, revoked_at, log_payloads,
-	metadata, event_id, attendee, generation, created_at, updated_at`
+	metadata, event_id, attendee, generation, team_id, created_at, updated_at`
 
 // keyQueries are the statements of the key methods, rebound at Open.
 type keyQueries struct {
-	list, listEvent, get, byHash, attendee, insert, update, delete string
+	list, listEvent, listTeam, get, byHash, attendee, insert, update, delete string
 }
 
 func newKeyQueries(d dialect) keyQueries {
 	return keyQueries{
 		list:      `SELECT ` + keyColumns + ` FROM keys ORDER BY id` + d.byteOrder,
 		listEvent: d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE event_id = ? ORDER BY id` + d.byteOrder),
+		listTeam:  d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE team_id = ? ORDER BY id` + d.byteOrder),
 		get:       d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE id = ?`),
 		byHash:    d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE hash = ?`),
 		// event_id <> '' keeps keys without an event out, and matches the
 		// partial unique index.
 		attendee: d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE event_id = ? AND attendee = ? AND event_id <> ''`),
 		insert: d.rebind(`INSERT INTO keys (` + keyColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		update: d.rebind(`UPDATE keys SET hash = ?, prefix = ?, name = ?, owner = ?, team = ?,
 			models = ?, rpm = ?, tpm = ?, max_tokens = ?, budget_tokens = ?, budget_cost = ?,
 			budget_period = ?, expires_at = ?, revoked_at = ?, log_payloads = ?, metadata = ?,
-			event_id = ?, attendee = ?, generation = ?, updated_at = ?
+			event_id = ?, attendee = ?, generation = ?, team_id = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`),
 		delete: d.rebind(`DELETE FROM keys WHERE id = ?`),
 	}
@@ -90,8 +91,13 @@ func (s *sqlStore) AttendeeKey(ctx context.Context, eventID, attendee string) (K
 // ListKeys implements AccessStore.
 func (s *sqlStore) ListKeys(ctx context.Context, f KeyFilter) ([]Key, error) {
 	query, args := s.q.keys.list, []any(nil)
-	if f.EventID != "" {
+	switch {
+	case f.EventID != "" && f.TeamID != "":
+		return nil, errors.New("store: list keys: filter by an event or a team, not both")
+	case f.EventID != "":
 		query, args = s.q.keys.listEvent, []any{f.EventID}
+	case f.TeamID != "":
+		query, args = s.q.keys.listTeam, []any{f.TeamID}
 	}
 	out, err := queryAll(ctx, s.read, scanKey, query, args...)
 	if err != nil {
@@ -157,7 +163,7 @@ func normalizeKey(k Key) Key {
 	return k
 }
 
-// keyFields returns the column values from hash to generation, in the
+// keyFields returns the column values from hash to team_id, in the
 // order of keyColumns.
 func keyFields(k Key) ([]any, error) {
 	if len(k.Hash) != sha256.Size {
@@ -175,7 +181,7 @@ func keyFields(k Key) ([]any, error) {
 	return []any{
 		hex.EncodeToString(k.Hash), k.Prefix, k.Name, k.Owner, k.Team, models, k.RPM, k.TPM,
 		k.MaxTokens, k.BudgetTokens, k.BudgetCost, k.BudgetPeriod, millisColumn(k.ExpiresAt),
-		millisColumn(k.RevokedAt), k.LogPayloads, metadata, k.EventID, k.Attendee, k.Generation,
+		millisColumn(k.RevokedAt), k.LogPayloads, metadata, k.EventID, k.Attendee, k.Generation, k.TeamID,
 	}, nil
 }
 
@@ -191,7 +197,7 @@ func scanKey(row rowScanner) (Key, error) {
 	err := row.Scan(&k.ID, &hash, &k.Prefix, &k.Name, &k.Owner, &k.Team, &models, &k.RPM,
 		&k.TPM, &k.MaxTokens, &k.BudgetTokens, &k.BudgetCost, &k.BudgetPeriod, &expires,
 		&revoked, &k.LogPayloads, &metadata, &k.EventID, &k.Attendee, &k.Generation,
-		&created, &updated)
+		&k.TeamID, &created, &updated)
 	if err != nil {
 		return Key{}, err
 	}

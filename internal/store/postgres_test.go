@@ -87,7 +87,7 @@ func TestPostgresConcurrentStart(t *testing.T) {
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision, usage, usage_batches, usage_payloads,
-		keys, events;
+		keys, events, teams, objects;
 		DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)
 	}

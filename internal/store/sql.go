@@ -28,8 +28,10 @@ type queries struct {
 	setting, setSetting               string
 	keys                              keyQueries
 	events                            eventQueries
+	teams                             teamQueries
 	usage                             usageQueries
 	payloads                          payloadQueries
+	objects                           objectQueries
 }
 
 func newQueries(d dialect) queries {
@@ -48,8 +50,10 @@ func newQueries(d dialect) queries {
 		setSetting: d.rebind(`INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`),
 		keys:       newKeyQueries(d),
 		events:     newEventQueries(d),
+		teams:      newTeamQueries(d),
 		usage:      newUsageQueries(d),
 		payloads:   newPayloadQueries(d),
+		objects:    newObjectQueries(d),
 	}
 }
 

@@ -18,6 +18,7 @@ const (
 	GroupByDeployment = "deployment" // the deployment id, "" when none answered
 	GroupByKey        = "key"        // the client key's id
 	GroupByEvent      = "event"      // the event id, "" for keys of no event
+	GroupByTeam       = "team"       // the team id, "" for keys of no team
 )
 
 // UsageQuery selects and groups usage records for QueryUsage.
@@ -27,15 +28,15 @@ type UsageQuery struct {
 	From, To time.Time
 	// GroupBy is one of the GroupBy constants.
 	GroupBy string
-	// KeyID, EventID and Model keep only the records that match; "" keeps
-	// all.
-	KeyID, EventID, Model string
+	// KeyID, EventID, TeamID and Model keep only the records that match;
+	// "" keeps all.
+	KeyID, EventID, TeamID, Model string
 }
 
 // UsageRow is one group's aggregate.
 type UsageRow struct {
 	// Group is the day ("2026-11-22"), the hour ("2026-11-22T13:00Z"), or
-	// the model, deployment, key or event id; "" for the total.
+	// the model, deployment, key, event or team id; "" for the total.
 	Group string
 	// Requests counts the records; Errors those with status 400 or more
 	// (a client that left first, 499, included).
@@ -79,10 +80,11 @@ var usageGroups = map[string]usageGroup{
 	GroupByDeployment: {expr: "deployment"},
 	GroupByKey:        {expr: "key_id"},
 	GroupByEvent:      {expr: "event_id"},
+	GroupByTeam:       {expr: "team_id"},
 }
 
 func errBadGroup(g string) error {
-	return fmt.Errorf("group by %q: want day, hour, model, deployment, key, event, or \"\" for one total", g)
+	return fmt.Errorf("group by %q: want day, hour, model, deployment, key, event, team, or \"\" for one total", g)
 }
 
 // ValidUsageGroupBy reports whether QueryUsage accepts g as GroupBy.
@@ -175,7 +177,7 @@ func (s *sqlStore) usageQuery(g usageGroup, q UsageQuery) (string, []any) {
 		FROM usage WHERE time >= ? AND time < ?`)
 	args := []any{from, to}
 	for _, f := range []struct{ column, value string }{
-		{"key_id", q.KeyID}, {"event_id", q.EventID}, {"model", q.Model},
+		{"key_id", q.KeyID}, {"event_id", q.EventID}, {"team_id", q.TeamID}, {"model", q.Model},
 	} {
 		if f.value != "" {
 			b.WriteString(" AND " + f.column + " = ?")

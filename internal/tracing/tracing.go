@@ -15,12 +15,11 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -119,22 +118,19 @@ func New(ctx context.Context, o Options) (*Tracer, error) {
 	// OTEL_EXPORTER_OTLP_CERTIFICATE and OTEL_EXPORTER_OTLP_TIMEOUT are not
 	// read.
 	transport := newTransport()
-	opts := []otlptracehttp.Option{
-		otlptracehttp.WithHTTPClient(&http.Client{Transport: transport, Timeout: exportTimeout}),
-	}
-	endpoint := o.Endpoint
-	if endpoint == "" && os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") == "" && os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") == "" {
-		// The exporter alone would use https://localhost:4318.
-		endpoint = defaultEndpoint
-	}
-	if endpoint != "" {
-		u, err := tracesURL(endpoint)
+	endpoint := ""
+	if o.Endpoint != "" {
+		u, err := tracesURL(o.Endpoint)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(opts, otlptracehttp.WithEndpointURL(u))
+		endpoint = u
 	}
-	exp, err := otlptracehttp.New(ctx, opts...)
+	client, err := newOTLPClient(endpoint, &http.Client{Transport: transport, Timeout: exportTimeout})
+	if err != nil {
+		return nil, err
+	}
+	exp, err := otlptrace.New(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
 	}

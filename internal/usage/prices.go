@@ -21,6 +21,11 @@ type Price struct {
 	// CachedInputCostPerToken is USD per prompt token served from the
 	// prompt cache; zero means the input price applies.
 	CachedInputCostPerToken float64
+	// AudioInputCostPerToken and AudioOutputCostPerToken are USD per
+	// audio token, for the Realtime models whose audio is priced apart
+	// from text; zero means the text price applies.
+	AudioInputCostPerToken  float64
+	AudioOutputCostPerToken float64
 	// CostPerSecond is USD per second of audio, for the models priced by
 	// the minute (whisper).
 	CostPerSecond float64
@@ -28,7 +33,7 @@ type Price struct {
 	// 1024x1024), for the image models.
 	CostPerImage float64
 	// Mode is LiteLLM's word for what the model does: chat, completion,
-	// embedding, image_generation or audio_transcription.
+	// embedding, image_generation, audio_transcription or realtime.
 	Mode string
 	// Provider is LiteLLM's litellm_provider: openai, or azure when the
 	// name looked up was an Azure-only spelling such as gpt-35-turbo.
@@ -68,6 +73,11 @@ var prices = map[string]Price{
 	"whisper-1":              {CostPerSecond: 0.006 / 60, Mode: "audio_transcription"},
 	"gpt-4o-transcribe":      {MaxInputTokens: 16_000, MaxOutputTokens: 2_000, InputCostPerToken: perM(6), OutputCostPerToken: perM(10), Mode: "audio_transcription"},
 	"gpt-4o-mini-transcribe": {MaxInputTokens: 16_000, MaxOutputTokens: 2_000, InputCostPerToken: perM(3), OutputCostPerToken: perM(5), Mode: "audio_transcription"},
+
+	"gpt-realtime":                 {MaxInputTokens: 32_000, MaxOutputTokens: 4_096, InputCostPerToken: perM(4), OutputCostPerToken: perM(16), CachedInputCostPerToken: perM(0.40), AudioInputCostPerToken: perM(32), AudioOutputCostPerToken: perM(64), Mode: "realtime"},
+	"gpt-realtime-mini":            {MaxInputTokens: 32_000, MaxOutputTokens: 4_096, InputCostPerToken: perM(0.60), OutputCostPerToken: perM(2.40), CachedInputCostPerToken: perM(0.06), AudioInputCostPerToken: perM(10), AudioOutputCostPerToken: perM(20), Mode: "realtime"},
+	"gpt-4o-realtime-preview":      {MaxInputTokens: 128_000, MaxOutputTokens: 4_096, InputCostPerToken: perM(5), OutputCostPerToken: perM(20), CachedInputCostPerToken: perM(2.50), AudioInputCostPerToken: perM(40), AudioOutputCostPerToken: perM(80), Mode: "realtime"},
+	"gpt-4o-mini-realtime-preview": {MaxInputTokens: 128_000, MaxOutputTokens: 4_096, InputCostPerToken: perM(0.60), OutputCostPerToken: perM(2.40), CachedInputCostPerToken: perM(0.30), AudioInputCostPerToken: perM(10), AudioOutputCostPerToken: perM(20), Mode: "realtime"},
 
 	"dall-e-2": {CostPerImage: 0.020, Mode: "image_generation"},
 	"dall-e-3": {CostPerImage: 0.040, Mode: "image_generation"},

@@ -37,6 +37,7 @@ func TestLookup(t *testing.T) {
 		{"my-finetune", Price{}, false},
 		{"", Price{}, false},
 		{"gpt-4o-mini-tts", Price{}, false},
+		{"gpt-4o-realtime-preview-2024-12-17", Price{MaxInputTokens: 128_000, MaxOutputTokens: 4_096, InputCostPerToken: 5e-6, OutputCostPerToken: 20e-6, CachedInputCostPerToken: 2.5e-6, AudioInputCostPerToken: 40e-6, AudioOutputCostPerToken: 80e-6, Mode: "realtime", Provider: "openai"}, true},
 	}
 	// Prices are computed (x / 1e6); compare them to within a rounding error.
 	approx := cmp.Comparer(func(a, b float64) bool {
@@ -59,10 +60,10 @@ func TestLookup(t *testing.T) {
 // Every entry must say what it does and cost something, so that /model/info
 // and cost estimates never show an entry that looks real but is empty.
 func TestPricesComplete(t *testing.T) {
-	modes := map[string]bool{"chat": true, "completion": true, "embedding": true, "image_generation": true, "audio_transcription": true}
+	modes := map[string]bool{"chat": true, "completion": true, "embedding": true, "image_generation": true, "audio_transcription": true, "realtime": true}
 	for name, p := range prices {
 		if !modes[p.Mode] {
-			t.Errorf("%s: mode %q, want one of chat, completion, embedding, image_generation, audio_transcription", name, p.Mode)
+			t.Errorf("%s: mode %q, want one of chat, completion, embedding, image_generation, audio_transcription, realtime", name, p.Mode)
 		}
 		switch {
 		case p.Mode == "image_generation":

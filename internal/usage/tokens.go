@@ -10,14 +10,15 @@ import (
 	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
+
+	"github.com/spillwayhq/spillway/internal/usage/bpe"
 )
 
 // The token estimator counts what a request used when the upstream did not
 // say: a stream that ended without its usage chunk, an OpenAI-compatible
 // server that leaves "usage" out. It tokenizes with OpenAI's own BPE
-// encodings (tiktoken-go, with the encodings embedded in the binary: no
-// download, ever) and adds the per-message overhead OpenAI's cookbook
+// encodings (tiktoken-go, with the encodings embedded in the binary by
+// package bpe: no download, ever) and adds the per-message overhead OpenAI's cookbook
 // documents, so its counts match the API's for plain chat requests and are
 // close otherwise. Records it produces are marked Estimated.
 
@@ -90,7 +91,7 @@ var (
 // are documented as safe for concurrent use.
 func (e *encoding) get() *tiktoken.Tiktoken {
 	e.once.Do(func() {
-		loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
+		loaderOnce.Do(func() { tiktoken.SetBpeLoader(bpe.Loader{}) })
 		if tk, err := tiktoken.GetEncoding(e.name); err == nil {
 			e.tk = tk
 		}

@@ -415,7 +415,7 @@ function drawReport(r) {
 async function loadKeys() {
   const body = await api('GET', '/admin/v1/keys');
   const rows = (body.data || []).map((k) => el('tr', { 'data-id': k.id },
-    el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name), el('td', {}, [k.owner, k.team].filter(Boolean).join(' · ')),
+    el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name), el('td', {}, [k.owner, k.team, k.team_id ? 'team ' + k.team_id : ''].filter(Boolean).join(' · ')),
     el('td', {}, (k.models || []).join(', ') || 'all'),
     el('td', {}, [k.rpm ? k.rpm + ' rpm' : '', k.tpm ? k.tpm + ' tpm' : '', k.max_tokens ? k.max_tokens + ' max tokens' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, k.event_id ? k.event_id + (k.attendee ? ' / ' + k.attendee : '') : ''),

@@ -29,6 +29,7 @@ func sampleKey(id string) store.Key {
 		Name:         "key " + id,
 		Owner:        "ada@example.com",
 		Team:         "research",
+		TeamID:       "team-research",
 		Models:       []string{"gpt-4o", "gpt-4o-mini"},
 		RPM:          60,
 		TPM:          90_000,

@@ -74,6 +74,13 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"AccessReplicas", s.accessReplicas},
 		{"EventsRoundTrip", s.eventsRoundTrip},
 		{"EventsOrder", s.eventsOrder},
+		{"TeamsRoundTrip", s.teamsRoundTrip},
+		{"TeamsErrors", s.teamsErrors},
+		{"TeamKeys", s.teamKeys},
+		{"DeleteTeam", s.deleteTeam},
+		{"ObjectsRoundTrip", s.objectsRoundTrip},
+		{"ObjectsList", s.objectsList},
+		{"ObjectsPending", s.objectsPending},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

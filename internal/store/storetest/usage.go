@@ -29,7 +29,7 @@ var (
 
 // usageRecords returns n records spread over three days, three models,
 // three deployments (one "" for requests none answered), three keys and
-// two events (and none), with 10% errors and latencies from 1 ms to 30 s.
+// two events (and none), two teams (and none), with 10% errors and latencies from 1 ms to 30 s.
 // The same seed gives the same records.
 func usageRecords(n int, seed uint64) []usage.Record {
 	rnd := rand.New(rand.NewPCG(seed, 0))
@@ -37,6 +37,7 @@ func usageRecords(n int, seed uint64) []usage.Record {
 	deployments := []string{"eastus", "westus", ""}
 	keys := []string{"key-a", "key-b", "key-c"}
 	events := []string{"hack-1", "hack-2", ""}
+	teams := []string{"team-x", "team-y", ""}
 	out := make([]usage.Record, n)
 	for i := range out {
 		status := 200
@@ -66,6 +67,7 @@ func usageRecords(n int, seed uint64) []usage.Record {
 			Estimated:        rnd.IntN(5) == 0,
 			Cost:             float64(prompt)*2.5e-6 + float64(completion)*1e-5,
 			User:             "user-1",
+			TeamID:           teams[rnd.IntN(len(teams))],
 		}
 	}
 	return out
@@ -202,6 +204,7 @@ func (s suite) usageGroupBy(t *testing.T) {
 		{store.GroupByDeployment, func(r usage.Record) string { return r.Deployment }},
 		{store.GroupByKey, func(r usage.Record) string { return r.KeyID }},
 		{store.GroupByEvent, func(r usage.Record) string { return r.EventID }},
+		{store.GroupByTeam, func(r usage.Record) string { return r.TeamID }},
 	} {
 		t.Run("by_"+tc.groupBy, func(t *testing.T) {
 			got := mustQueryUsage(t, st, store.UsageQuery{GroupBy: tc.groupBy})
@@ -229,6 +232,7 @@ func (s suite) usageFilters(t *testing.T) {
 	}{
 		{"key", store.UsageQuery{KeyID: "key-b"}, func(r usage.Record) bool { return r.KeyID == "key-b" }},
 		{"event", store.UsageQuery{EventID: "hack-1"}, func(r usage.Record) bool { return r.EventID == "hack-1" }},
+		{"team", store.UsageQuery{TeamID: "team-y"}, func(r usage.Record) bool { return r.TeamID == "team-y" }},
 		{"model", store.UsageQuery{Model: "gpt-4o-mini"}, func(r usage.Record) bool { return r.Model == "gpt-4o-mini" }},
 		{"unknown key", store.UsageQuery{KeyID: "nobody"}, func(usage.Record) bool { return false }},
 		{"range", store.UsageQuery{From: from, To: to}, func(r usage.Record) bool { return !r.Time.Before(from) && r.Time.Before(to) }},

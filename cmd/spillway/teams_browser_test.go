@@ -1,0 +1,89 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserAdminTeams: the admin creates a team with a shared rpm, puts
+// a key in it from the Teams tab, and the gateway holds the key to the
+// team's limit; editing the team, taking the key out and deleting the team
+// all show in the page and in the API.
+func TestBrowserAdminTeams(t *testing.T) {
+	s := startBrowserApp(t)
+	status, k := call(t, http.MethodPost, s.url+"/admin/v1/keys", browserAdmin, map[string]any{"name": "search-<i>bot</i>"})
+	if status != http.StatusCreated {
+		t.Fatalf("create key: %d %v", status, k)
+	}
+	keyID, key := k["id"].(string), k["key"].(string)
+
+	b := newBrowser(t, 1440, 900)
+	adminSignIn(t, b, s.url)
+	b.do(t, "open teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+	setValue(t, b, "team-id", "search")
+	setValue(t, b, "team-name", "Search <b>team</b>")
+	setValue(t, b, "team-models", "gpt-4o")
+	setValue(t, b, "team-rpm", "2")
+	setValue(t, b, "team-monthly", "50")
+	b.do(t, "create", chromedp.Click(chromedp.ID("team-submit")))
+	row := waitFor[string](t, b, "the team in the list", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return r && r.textContent; })()`)
+	for _, want := range []string{"Search <b>team</b>", "2 rpm", "$50.00/month", "$0.00 today"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("team row = %q, want it to show %q", row, want)
+		}
+	}
+	if n := eval[int](t, b, `document.querySelectorAll('#teams-table b').length`); n != 0 {
+		t.Errorf("the team's name made %d <b> elements", n)
+	}
+
+	// Put the key in the team.
+	b.do(t, "open the team's keys", chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.team-keys`)), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
+	waitFor[bool](t, b, "the key offered", `document.querySelectorAll('#team-key-select option').length > 0`)
+	setValue(t, b, "team-key-select", keyID)
+	b.do(t, "add it", chromedp.Click(chromedp.CSS("#team-key-form button[type=submit]")))
+	member := waitFor[string](t, b, "the key in the team", `(() => { const r = document.querySelector('#team-keys-table tbody tr[data-id]'); return r && r.textContent; })()`)
+	if !strings.Contains(member, "search-<i>bot</i>") || strings.Contains(member, key) {
+		t.Errorf("member row = %q, want the key's name as text and never the key", member)
+	}
+	waitFor[bool](t, b, "the key count", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return !!r && r.children[6].textContent === '1'; })()`)
+
+	// The gateway now holds the key to the team's 2 rpm and its models.
+	for i := range 2 {
+		if s, body := call(t, http.MethodPost, s.url+"/v1/chat/completions", key, map[string]any{"model": "gpt-4o", "max_tokens": 5, "messages": []any{map[string]any{"role": "user", "content": "hi"}}}); s != http.StatusOK {
+			t.Fatalf("request %d in the team: %d %v", i+1, s, body)
+		}
+	}
+	status, refusal := call(t, http.MethodPost, s.url+"/v1/chat/completions", key, map[string]any{"model": "gpt-4o", "max_tokens": 5, "messages": []any{map[string]any{"role": "user", "content": "hi"}}})
+	e, _ := refusal["error"].(map[string]any)
+	if msg, _ := e["message"].(string); status != http.StatusTooManyRequests || !strings.Contains(msg, "team") {
+		t.Errorf("3rd request: %d %v; want 429 naming the team's limit", status, refusal)
+	}
+	if s, _ := call(t, http.MethodPost, s.url+"/v1/chat/completions", key, map[string]any{"model": "o4-mini", "messages": []any{map[string]any{"role": "user", "content": "hi"}}}); s != http.StatusForbidden {
+		t.Errorf("a model outside the team's list: %d, want 403", s)
+	}
+
+	// Edit the team: the form fills in, the change shows.
+	b.do(t, "edit", chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.edit`)))
+	if got := eval[string](t, b, `document.getElementById('team-rpm').value`); got != "2" {
+		t.Errorf("edit form rpm = %q, want 2", got)
+	}
+	setValue(t, b, "team-rpm", "100")
+	b.do(t, "save", chromedp.Click(chromedp.ID("team-submit")))
+	waitFor[bool](t, b, "the new rpm", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return !!r && r.textContent.includes('100 rpm'); })()`)
+
+	// Take the key out, then delete the team (accepting the confirmation).
+	b.do(t, "remove the key", chromedp.Click(chromedp.CSS(`#team-keys-table tbody tr[data-id] button`)))
+	waitFor[bool](t, b, "no member left", `!document.querySelector('#team-keys-table tbody tr[data-id]')`)
+	if _, got := call(t, http.MethodGet, s.url+"/admin/v1/keys/"+keyID, browserAdmin, nil); got["team_id"] != "" {
+		t.Errorf("key after removal: team_id = %v, want \"\"", got["team_id"])
+	}
+	b.do(t, "delete", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
+		chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.delete`)))
+	waitFor[bool](t, b, "the team gone", `!document.querySelector('#teams-table tbody tr[data-id="search"]')`)
+	if s, _ := call(t, http.MethodGet, s.url+"/admin/v1/teams/search", browserAdmin, nil); s != http.StatusNotFound {
+		t.Errorf("GET the deleted team: %d, want 404", s)
+	}
+}

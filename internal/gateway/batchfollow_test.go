@@ -1,0 +1,115 @@
+package gateway
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+
+	"github.com/spillwayhq/spillway/internal/store"
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// teeInserter stores records in the real store and keeps what it was given.
+type teeInserter struct {
+	st   store.Store
+	mu   sync.Mutex
+	seen []usage.Record
+}
+
+func (ti *teeInserter) InsertUsage(ctx context.Context, records []usage.Record) error {
+	ti.mu.Lock()
+	ti.seen = append(ti.seen, records...)
+	ti.mu.Unlock()
+	return ti.st.InsertUsage(ctx, records)
+}
+
+// TestBatchUsageRecordedOnce runs the followers of both replicas, at the
+// same time and again after, and a fresh one as after a restart: the
+// batch's three output lines are stored as three records, once.
+func TestBatchUsageRecordedOnce(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	c := env.clients(0, testKey)["openai"]
+	in, err := c.Files.New(ctx, openai.FileNewParams{File: textFile(batchLines(3), "in.jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: in.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tee := &teeInserter{st: env.store}
+	gws := [2]*Gateway{env.replicas[0].Config.Handler.(*Gateway), env.replicas[1].Config.Handler.(*Gateway)}
+	followers := []*BatchFollower{gws[0].NewBatchFollower(tee), gws[1].NewBatchFollower(tee)}
+
+	charged := 0
+	for range 3 {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		for _, f := range followers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, err := f.Round(ctx)
+				if err != nil {
+					t.Errorf("Round: %v", err)
+				}
+				mu.Lock()
+				charged += n
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+	}
+	if n, err := gws[0].NewBatchFollower(tee).Round(ctx); err != nil || n != 0 {
+		t.Errorf("a restarted follower: charged %d, %v; want 0, nil", n, err)
+	}
+	if charged != 1 {
+		t.Errorf("batches charged: got %d, want 1", charged)
+	}
+
+	// A follower that stopped after writing the usage but before marking
+	// the batch charged reads it all again: nothing more is stored.
+	o, err := env.store.GetObject(ctx, batch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Charged, o.Done = false, false
+	if won, err := followers[1].follow(ctx, o); err != nil || won {
+		t.Errorf("following again: %v, %v; want no new charge", won, err)
+	}
+
+	rows, err := env.store.QueryUsage(ctx, store.UsageQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 1 || rows[0].Requests != 3 || rows[0].TotalTokens == 0 {
+		t.Fatalf("stored usage %+v, want 3 records with tokens", rows)
+	}
+	price, ok := usage.Lookup("gpt-4o")
+	if !ok {
+		t.Fatal("gpt-4o has no price")
+	}
+	want := (float64(rows[0].PromptTokens)*price.InputCostPerToken + float64(rows[0].CompletionTokens)*price.OutputCostPerToken) / 2
+	if math.Abs(rows[0].Cost-want) > 1e-12 {
+		t.Errorf("cost %g, want half price %g", rows[0].Cost, want)
+	}
+	tee.mu.Lock()
+	for _, rec := range tee.seen {
+		if rec.BatchID != batch.ID || rec.KeyID != "static:sdk" || rec.Endpoint != "batch" || rec.Status != http.StatusOK {
+			t.Errorf("record %+v: want batch %s, the creator's key, endpoint batch, 200", rec, batch.ID)
+		}
+	}
+	tee.mu.Unlock()
+	got, err := env.store.GetObject(ctx, batch.ID)
+	if err != nil || !got.Done || !got.Charged || got.Status != "completed" {
+		t.Errorf("registry entry %+v, %v; want done, charged, completed", got, err)
+	}
+	if b, err := c.Batches.List(ctx, openai.BatchListParams{}); err != nil || len(b.Data) != 1 || b.Data[0].Status != openai.BatchStatusCompleted {
+		t.Errorf("listed batches %+v, %v; want it completed, as the follower saw it", b, err)
+	}
+}
