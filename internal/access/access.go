@@ -103,6 +103,8 @@ type Grant struct {
 	// while their windows last. taken lists them, for Release.
 	takenAt time.Time
 	taken   []limits.Limit
+	// slot is the parallel-request slot held until Finish, "" for none.
+	slot string
 
 	principal *auth.Principal
 }
@@ -142,7 +144,17 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 		return g, err
 	}
 	g.takenAt = now
-	return c.count(ctx, p, r, g)
+	g, err := c.count(ctx, p, r, g)
+	if err != nil {
+		return g, err
+	}
+	if err := c.holdSlot(ctx, p, &g); err != nil {
+		// Refused after all: what was counted is given back.
+		c.Release(context.WithoutCancel(ctx), g)
+		g.taken = nil
+		return g, err
+	}
+	return g, nil
 }
 
 func limited(msg string, retry time.Duration) error {

@@ -211,3 +211,57 @@ func BenchmarkAdmitRedis(b *testing.B) {
 		}
 	}
 }
+
+// TestAdmitMaxParallel: a key's requests in flight are capped; a refused
+// one counts nothing, and a finished one frees its slot.
+func TestAdmitMaxParallel(t *testing.T) {
+	ctx := context.Background()
+	clock := limitstest.NewClock(time.Date(2026, 6, 10, 12, 0, 15, 0, time.UTC))
+	c := newChecker(clock, access.Options{})
+	p := &auth.Principal{KeyID: "k", RPM: 10, MaxParallel: 2}
+	a, err := c.Admit(ctx, p, chat(10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	admitN(t, c, p, chat(10), 1)
+	e := refused(t, c, p, chat(10))
+	if got, want := e.Code, "parallel_requests_exceeded"; got != want || e.Status != http.StatusTooManyRequests {
+		t.Fatalf("refusal = %d %s, want 429 %s", e.Status, got, want)
+	}
+	c.Finish(ctx, a)
+	b, err := c.Admit(ctx, p, chat(10))
+	if err != nil {
+		t.Fatalf("after one finished: %v, want admitted", err)
+	}
+	// Three admitted so far (the refused one gave its rpm back): 7 left.
+	if got, want := b.Limits.Requests.Remaining, int64(7); got != want {
+		t.Errorf("rpm remaining = %d, want %d", got, want)
+	}
+	c.Finish(ctx, b)
+	c.Finish(ctx, b) // twice is harmless
+	admitN(t, c, p, chat(10), 1)
+}
+
+// TestMaxParallelAcrossReplicas: two replicas on one Redis share the cap.
+func TestMaxParallelAcrossReplicas(t *testing.T) {
+	clock := limitstest.NewClock(time.Date(2026, 6, 10, 12, 0, 15, 0, time.UTC))
+	client, prefix := testRedis(t)
+	replicas := []*access.Checker{
+		newChecker(clock, access.Options{Limiter: limits.NewRedis(client, prefix, clock.Now)}),
+		newChecker(clock, access.Options{Limiter: limits.NewRedis(client, prefix, clock.Now)}),
+	}
+	p := &auth.Principal{KeyID: "k", MaxParallel: 3}
+	var held []access.Grant
+	for i := range 3 {
+		g, err := replicas[i%2].Admit(context.Background(), p, chat(10))
+		if err != nil {
+			t.Fatalf("request %d: %v", i+1, err)
+		}
+		held = append(held, g)
+	}
+	for _, c := range replicas {
+		refused(t, c, p, chat(10))
+	}
+	replicas[1].Finish(context.Background(), held[0]) // taken on replica 0
+	admitN(t, replicas[0], p, chat(10), 1)
+}

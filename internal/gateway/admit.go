@@ -52,6 +52,14 @@ func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
 	}
 }
 
+// finish ends the request's admission: its parallel slot, if it holds
+// one, is given back.
+func (g *Gateway) finish(req *exchange) {
+	if g.access != nil {
+		g.access.Finish(req.r.Context(), req.grant)
+	}
+}
+
 // takesMaxTokens reports whether op's requests carry a max-tokens field
 // (max_tokens, or the Responses API's max_output_tokens), so a cap applies
 // to them.

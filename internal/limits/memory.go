@@ -19,6 +19,7 @@ type Memory struct {
 	now    func() time.Time
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
+	held   memorySlots // slots.go
 }
 
 const (

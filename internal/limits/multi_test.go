@@ -106,3 +106,38 @@ func BenchmarkMemoryTakeAll(b *testing.B) {
 		}
 	}
 }
+
+func TestSlots(t *testing.T) {
+	t.Run("Memory", func(t *testing.T) {
+		limitstest.RunSlots(t, func(_ *testing.T, now func() time.Time) limits.Slots { return limits.NewMemory(now) })
+	})
+	t.Run("Redis", func(t *testing.T) {
+		limitstest.RunSlots(t, func(t *testing.T, now func() time.Time) limits.Slots {
+			client, prefix := testRedis(t)
+			return limits.NewRedis(client, prefix, now)
+		})
+	})
+	t.Run("RedisBatched", func(t *testing.T) {
+		limitstest.RunSlots(t, func(t *testing.T, now func() time.Time) limits.Slots {
+			client, prefix := testRedis(t)
+			l := limits.NewRedis(client, prefix, now)
+			runBatched(t, l)
+			return l
+		})
+	})
+	t.Run("FallbackPrimaryDown", func(t *testing.T) {
+		limitstest.RunSlots(t, func(_ *testing.T, now func() time.Time) limits.Slots {
+			down := &flaky{Limiter: limits.NewMemory(now)}
+			down.fail.Store(true)
+			log, _ := newLog()
+			return limits.NewFallback(down, limits.NewMemory(now), log)
+		})
+	})
+	t.Run("FallbackPrimaryUp", func(t *testing.T) {
+		limitstest.RunSlots(t, func(t *testing.T, now func() time.Time) limits.Slots {
+			client, prefix := testRedis(t)
+			log, _ := newLog()
+			return limits.NewFallback(limits.NewRedis(client, prefix, now), limits.NewMemory(now), log)
+		})
+	})
+}
