@@ -46,6 +46,9 @@ func streamsRound(ctx context.Context, cfg bench.Config, so bench.SpawnOptions, 
 	}
 	defer sp.Stop()
 	pids := map[string]int{bench.TargetProxy: sp.ProxyPID, bench.TargetGateway: sp.GatewayPID}
+	// The gateway loads its tokenizer in the background at start-up: its
+	// idle RSS is read once that is done, not in the middle of it.
+	bench.AwaitSteadyRSS(ctx, sp.GatewayPID)
 	targets := cfg.StreamTargets(sp.Endpoints)
 	if round%2 == 1 && len(targets) == 2 {
 		targets[0], targets[1] = targets[1], targets[0]

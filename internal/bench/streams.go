@@ -261,3 +261,28 @@ func WriteStreamsText(w io.Writer, n int, tps float64, load string, rs []Streams
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// AwaitSteadyRSS waits until process pid's VmRSS has stayed within 1 MiB
+// for a second (what start-up loads in the background is in), for at most
+// 15 seconds.
+func AwaitSteadyRSS(ctx context.Context, pid int) {
+	last, _, err := ProcRSS(pid)
+	if err != nil {
+		return
+	}
+	for range 15 {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			return
+		}
+		now, _, err := ProcRSS(pid)
+		if err != nil {
+			return
+		}
+		if d := now - last; d < 1<<20 && d > -(1<<20) {
+			return
+		}
+		last = now
+	}
+}
