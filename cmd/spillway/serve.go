@@ -312,6 +312,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		Claims:           limiter,
 		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
 		Objects:          st,
+		MaxFileBytes:     cfg.Limits.MaxFileBytes,
 	})
 	ui := newWeb(a.token, secretKey, log)
 	mgmt := admin.New(admin.Options{
@@ -514,7 +515,13 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	log.Info("shutting down: no new connections; waiting for requests in flight", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	if err == nil {
+		// Shutdown does not wait for hijacked connections: Realtime
+		// sessions get the rest of the grace here, then are cut.
+		err = a.gateway.Wait(sctx)
+	}
+	if err != nil {
 		// Streams still running get the in-band error event and an aborted
 		// connection; the rest (waiting on an upstream) end with their
 		// connections. Each is recorded before the usage writer stops.

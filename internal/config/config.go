@@ -155,6 +155,9 @@ type Limits struct {
 	// may hold open at once, across replicas sharing Redis. Default 0:
 	// no cap.
 	RealtimeSessionsPerKey int `yaml:"realtime_sessions_per_key"`
+	// MaxFileBytes caps one file uploaded through POST /v1/files, which is
+	// streamed, not held. Default 0: OpenAI's limit, 512 MiB.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
 // Deployment is one upstream target.

@@ -99,6 +99,7 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 		}
 		status := statusOf(res, err)
 		g.record(req, res, status)
+		g.followBackground(req, res)
 		if errors.Is(err, errAbort) {
 			g.logRequest(r, req, res, err)
 			// The response is already under way; only an aborted

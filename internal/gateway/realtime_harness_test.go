@@ -249,3 +249,20 @@ func (r *records) all() []usage.Record {
 	defer r.mu.Unlock()
 	return append([]usage.Record(nil), r.list...)
 }
+
+// waitFor returns the first record that matches, once it exists.
+func (r *records) waitFor(t *testing.T, match func(usage.Record) bool) usage.Record {
+	t.Helper()
+	for {
+		for _, rec := range r.all() {
+			if match(rec) {
+				return rec
+			}
+		}
+		select {
+		case <-r.got:
+		case <-time.After(10 * time.Second): // liveness bound
+			t.Fatal("no matching usage record")
+		}
+	}
+}
