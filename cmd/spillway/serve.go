@@ -119,13 +119,14 @@ type app struct {
 	usage           *usage.Writer
 	purger          *usage.Purger
 	ledger          *access.Ledger
-	// redis and cooldowns are nil without Redis.
-	redis     *redis.Client
-	cooldowns *cluster.Cooldowns
-	gateway   *gateway.Gateway
-	prober    *router.Prober
-	batches   *gateway.BatchFollower
-	log       *slog.Logger
+	// redis, redisLimits and cooldowns are nil without Redis.
+	redis       *redis.Client
+	redisLimits *limits.Redis
+	cooldowns   *cluster.Cooldowns
+	gateway     *gateway.Gateway
+	prober      *router.Prober
+	batches     *gateway.BatchFollower
+	log         *slog.Logger
 }
 
 // newApp opens the store and wires the router, catalog, authentication,
@@ -163,8 +164,17 @@ func newRedis(url string) (*redis.Client, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
+	if opts.PoolSize == 0 {
+		// Every limited request makes a call or two; go-redis's default
+		// (10 per CPU) makes requests queue for a connection under load.
+		opts.PoolSize = redisPoolSize
+	}
 	return redis.NewClient(opts), nil
 }
+
+// redisPoolSize is the Redis connections a replica keeps at most, unless
+// the URL says (pool_size=N).
+const redisPoolSize = 256
 
 // redisLog sends go-redis's own messages (a failed dial, say) to the
 // gateway's log at debug level: the gateway logs outages itself, once.
@@ -197,7 +207,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		redis.SetLogger(redisLog{log})
 		// The cluster's ping tells when Redis goes and returns, once for
 		// limits and cooldowns alike; the limiter falls back silently.
-		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", now), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
+		a.redisLimits = limits.NewRedis(client, "spillway:limits:", now)
+		fb := limits.NewFallback(a.redisLimits, limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
 		limiter = fb
 		// Health is the ping's view: the limiter only notices Redis is back
 		// when a limited request comes, which may be never.
@@ -272,24 +283,32 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}
 
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
+	checker := access.New(access.Options{
+		Limiter:         limiter,
+		Ledger:          a.ledger,
+		Now:             now,
+		MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
+		Logger:          log,
+	})
+	m.CountLimitFailures(func() int64 {
+		n := checker.AdjustFailures() + r.AdjustFailures()
+		if fb, ok := limiter.(*limits.Fallback); ok {
+			n += fb.MissedAdjusts()
+		}
+		return n
+	})
 	gw := gateway.New(gateway.Options{
-		Router:       r,
-		Auth:         clientAuth(cfg, keyring),
-		Transport:    transport,
-		Retries:      cfg.Routing.Retries,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
-		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
-		Logger:       log,
-		Recorder:     recorders{w, observer{m}},
-		Tracer:       tracer,
-		LogPayloads:  cfg.Usage.LogPayloads,
-		Access: access.New(access.Options{
-			Limiter:         limiter,
-			Ledger:          a.ledger,
-			Now:             now,
-			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
-			Logger:          log,
-		}),
+		Router:           r,
+		Auth:             clientAuth(cfg, keyring),
+		Transport:        transport,
+		Retries:          cfg.Routing.Retries,
+		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
+		IdleTimeout:      cfg.Routing.IdleTimeout.D(),
+		Logger:           log,
+		Recorder:         recorders{w, observer{m}},
+		Tracer:           tracer,
+		LogPayloads:      cfg.Usage.LogPayloads,
+		Access:           checker,
 		OperationKey:     gateway.OperationKey(secretKey),
 		Claims:           limiter,
 		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
@@ -455,12 +474,19 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	if a.cooldowns != nil {
 		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
 	}
+	if a.redisLimits != nil {
+		// Limit checks of concurrent requests share Redis round trips.
+		wg.Go(func() { a.redisLimits.Run(bg) })
+	}
 	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
 	wg.Go(func() { a.batches.Run(bg, gateway.DefaultBatchPoll) })
+	// The tokenizer is for usage records the upstream left without
+	// counts; load it now rather than on such a request.
+	wg.Go(usage.LoadEncodings)
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {

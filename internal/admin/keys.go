@@ -32,14 +32,17 @@ const maxMetadata = 16 << 10
 // keyBody is a key as POST and PATCH /admin/v1/keys take it. A nil (or
 // unset) field is absent, so PATCH changes only what it names.
 type keyBody struct {
-	Name        *string        `json:"name"`
-	Owner       *string        `json:"owner"`
-	Team        *string        `json:"team"`
-	TeamID      *string        `json:"team_id"`
-	Models      []string       `json:"models"`
-	RPM         *int           `json:"rpm"`
-	TPM         *int           `json:"tpm"`
-	MaxTokens   *int           `json:"max_tokens"`
+	Name      *string  `json:"name"`
+	Owner     *string  `json:"owner"`
+	Team      *string  `json:"team"`
+	TeamID    *string  `json:"team_id"`
+	Models    []string `json:"models"`
+	RPM       *int     `json:"rpm"`
+	TPM       *int     `json:"tpm"`
+	MaxTokens *int     `json:"max_tokens"`
+	// MaxParallel caps the key's requests in flight at once (all
+	// replicas); 0 is no cap.
+	MaxParallel *int           `json:"max_parallel_requests"`
 	Budget      *budgetBody    `json:"budget"`
 	ExpiresAt   nullable       `json:"expires_at"`
 	LogPayloads *bool          `json:"log_payloads"`
@@ -112,7 +115,7 @@ func (b *keyBody) apply(k *store.Key, creating bool, now time.Time) error {
 		name string
 		dst  *int
 		src  *int
-	}{{"rpm", &k.RPM, b.RPM}, {"tpm", &k.TPM, b.TPM}, {"max_tokens", &k.MaxTokens, b.MaxTokens}} {
+	}{{"rpm", &k.RPM, b.RPM}, {"tpm", &k.TPM, b.TPM}, {"max_tokens", &k.MaxTokens, b.MaxTokens}, {"max_parallel_requests", &k.MaxParallel, b.MaxParallel}} {
 		if f.src != nil {
 			*f.dst = *f.src
 			v.nonNegative(f.name, int64(*f.src))
@@ -178,6 +181,7 @@ type keyView struct {
 	RPM         int            `json:"rpm"`
 	TPM         int            `json:"tpm"`
 	MaxTokens   int            `json:"max_tokens"`
+	MaxParallel int            `json:"max_parallel_requests"`
 	Budget      budgetView     `json:"budget"`
 	ExpiresAt   *time.Time     `json:"expires_at"`
 	RevokedAt   *time.Time     `json:"revoked_at"`
@@ -199,7 +203,7 @@ type budgetView struct {
 func viewKey(k store.Key, now time.Time) keyView {
 	v := keyView{
 		ID: k.ID, Prefix: k.Prefix, Name: k.Name, Owner: k.Owner, Team: k.Team, TeamID: k.TeamID,
-		Models: orEmpty(k.Models), RPM: k.RPM, TPM: k.TPM, MaxTokens: k.MaxTokens,
+		Models: orEmpty(k.Models), RPM: k.RPM, TPM: k.TPM, MaxTokens: k.MaxTokens, MaxParallel: k.MaxParallel,
 		Budget:    budgetView{Tokens: k.BudgetTokens, Cost: k.BudgetCost, Period: k.BudgetPeriod},
 		ExpiresAt: timeOrNil(k.ExpiresAt), RevokedAt: timeOrNil(k.RevokedAt),
 		LogPayloads: k.LogPayloads, Metadata: k.Metadata, EventID: k.EventID, Attendee: k.Attendee,

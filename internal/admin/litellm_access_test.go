@@ -41,7 +41,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 			"key_alias": "search-bot", "duration": "30d", "models": []string{"gpt-4o"}, "max_budget": 10.0,
 			"budget_duration": "30d", "tpm_limit": 1000, "rpm_limit": 10, "team_id": "search",
 			"user_id": "ann@example.com", "metadata": map[string]any{"app": "bot"}, "tags": []string{"prod"},
-			"max_parallel_requests": nil,
+			"max_parallel_requests": 4,
 		}).json(t)
 		secret, _ := gen["key"].(string)
 		token, _ := gen["token"].(string)
@@ -52,7 +52,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		wantKey := map[string]any{
 			"token": token, "key_name": gen["key_name"], "key_alias": "search-bot", "spend": 0.0, "max_budget": 10.0,
 			"budget_duration": "1mo", "budget_reset_at": monthEnd, "expires": expires, "models": []any{"gpt-4o"},
-			"tpm_limit": 1000.0, "rpm_limit": 10.0, "user_id": "ann@example.com", "team_id": "search",
+			"tpm_limit": 1000.0, "rpm_limit": 10.0, "max_parallel_requests": 4.0, "user_id": "ann@example.com", "team_id": "search",
 			"metadata": map[string]any{"app": "bot"}, "blocked": false,
 			"created_at": testNow.Format(time.RFC3339), "updated_at": testNow.Format(time.RFC3339),
 		}
@@ -179,7 +179,7 @@ func TestLiteLLMAccessRefusals(t *testing.T) {
 		status       int
 		param, msg   string
 	}{
-		{"key parallel requests", "POST", "/key/generate", map[string]any{"max_parallel_requests": 5}, 400, "max_parallel_requests", "does not enforce this limit"},
+		{"key parallel requests below zero", "POST", "/key/generate", map[string]any{"max_parallel_requests": -1}, 400, "max_parallel_requests", ""},
 		{"key model budget", "POST", "/key/generate", map[string]any{"model_max_budget": map[string]any{"gpt-4o": map[string]any{"budget_limit": 1}}}, 400, "model_max_budget", "refuses it rather than ignore it"},
 		{"key model rpm", "POST", "/key/generate", map[string]any{"model_rpm_limit": map[string]any{"gpt-4o": 5}}, 400, "model_rpm_limit", "use rpm_limit"},
 		{"key budget every 2h", "POST", "/key/generate", map[string]any{"max_budget": 1, "budget_duration": "2h"}, 400, "budget_duration", "1d"},

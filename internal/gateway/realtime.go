@@ -63,6 +63,8 @@ func (g *Gateway) realtimeEndpoint(param string) http.Handler {
 		req.peek.Stream = true // a session is a stream of events
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
+		// A session holds its key's parallel-request slot until it ends.
+		defer g.finish(req)
 		s, err := g.openRealtime(req, param)
 		if errors.Is(err, errAccept) {
 			// Accept has answered the client's broken handshake itself.

@@ -34,6 +34,7 @@ func sampleKey(id string) store.Key {
 		RPM:          60,
 		TPM:          90_000,
 		MaxTokens:    4096,
+		MaxParallel:  3,
 		BudgetTokens: 1_000_000,
 		BudgetCost:   12.5,
 		BudgetPeriod: "month",
