@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -40,9 +41,15 @@ func (h *Handler) playground(w http.ResponseWriter, r *http.Request) {
 // portal serves GET /admin/: the sign-in form, or the portal with its
 // session's CSRF token.
 func (h *Handler) portal(w http.ResponseWriter, r *http.Request) {
+	if h.identity != nil {
+		if csrf, ok := h.identity.CSRF(r); ok {
+			h.render(w, r, http.StatusOK, "admin.html", page{Title: "Spillway admin", CSRF: csrf})
+			return
+		}
+	}
 	v, ok := h.sessions.fromRequest(r)
 	if !ok {
-		h.render(w, r, http.StatusOK, "login.html", page{Title: "Spillway admin: sign in"})
+		h.render(w, r, http.StatusOK, "login.html", h.loginPage(""))
 		return
 	}
 	h.render(w, r, http.StatusOK, "admin.html", page{Title: "Spillway admin", CSRF: h.sessions.csrf(v)})
@@ -54,14 +61,26 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	token := r.PostFormValue("token")
 	if h.token == nil || !h.token(token) {
-		h.render(w, r, http.StatusUnauthorized, "login.html", page{Title: "Spillway admin: sign in", Error: "That is not the admin token."})
+		h.auditSignIn(r, "signin_failed", http.StatusUnauthorized)
+		h.render(w, r, http.StatusUnauthorized, "login.html", h.loginPage("That is not the admin token."))
+		return
+	}
+	if h.identity != nil {
+		if err := h.identity.SignInWithToken(w, r); err != nil {
+			h.log.ErrorContext(r.Context(), "portal session not stored", "err", err)
+			h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("The session could not be stored; try again. The gateway log has the details."))
+			return
+		}
+		h.auditSignIn(r, "signin", http.StatusOK)
+		http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 		return
 	}
 	v := h.sessions.issue()
 	if v == "" {
-		h.render(w, r, http.StatusServiceUnavailable, "login.html", page{Title: "Spillway admin: sign in", Error: "Sessions are not available: the gateway has no admin token hash loaded."})
+		h.render(w, r, http.StatusServiceUnavailable, "login.html", h.loginPage("Sessions are not available: the gateway has no admin token hash loaded."))
 		return
 	}
+	h.auditSignIn(r, "signin", http.StatusOK)
 	http.SetCookie(w, sessionCookieFor(r, v, h.sessions.ttl))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
@@ -70,10 +89,53 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // foreign page cannot sign the admin out either.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	// A session from a sign-in with a provider ends in the store, so on
+	// every replica.
+	if h.identity != nil {
+		if _, ok := h.identity.CSRF(r); ok {
+			if !h.identity.SignOut(w, r, r.PostFormValue("csrf")) {
+				http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
+				return
+			}
+			http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+			return
+		}
+	}
 	if v, ok := h.sessions.fromRequest(r); ok && !h.sessions.csrfOK(v, r.PostFormValue("csrf")) {
 		http.Error(w, "missing or wrong CSRF token", http.StatusForbidden)
 		return
 	}
 	http.SetCookie(w, sessionCookieFor(r, "", -time.Second))
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+// loginPage is the sign-in page: the admin token form; login.js adds a
+// button per identity provider from GET /admin/providers.
+func (h *Handler) loginPage(msg string) page {
+	return page{Title: "Spillway admin: sign in", Error: msg}
+}
+
+// providers serves GET /admin/providers: the "Sign in with ..." buttons,
+// as JSON for login.js (pages hold strings only, see compiled.go).
+func (h *Handler) providers(w http.ResponseWriter, _ *http.Request) {
+	type link struct {
+		Name string `json:"name"`
+		URL  string `json:"url"`
+	}
+	out := []link{}
+	if h.identity != nil {
+		for _, l := range h.identity.Links() {
+			out = append(out, link(l))
+		}
+	}
+	b, _ := json.Marshal(map[string]any{"data": out})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
+}
+
+func (h *Handler) auditSignIn(r *http.Request, action string, status int) {
+	if h.audit != nil {
+		h.audit(r, action, status)
+	}
 }

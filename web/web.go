@@ -32,6 +32,7 @@ var Patterns = []string{
 	"GET /admin/{$}",
 	"POST /admin/login",
 	"POST /admin/logout",
+	"GET /admin/providers",
 	"POST /ui/markdown",
 }
 
@@ -50,6 +51,32 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for session expiry. Default time.Now.
 	Now func() time.Time
+	// SignInAudit, when set, records each admin token sign-in to the
+	// portal: action "signin" or "signin_failed", and the status answered.
+	SignInAudit func(r *http.Request, action string, status int)
+	// Identity offers "Sign in with ..." and keeps those sessions
+	// (internal/identity.Service). Nil: only the admin token signs in.
+	Identity Identity
+}
+
+// SignInLink is a "Sign in with <Name>" button that goes to URL.
+type SignInLink struct {
+	Name string
+	URL  string
+}
+
+// Identity is the sign-in with a company identity, as the portal needs
+// it.
+type Identity interface {
+	// Links are the sign-in buttons: a label and the URL that starts it.
+	Links() []SignInLink
+	// CSRF returns the CSRF token of r's session, if r has one.
+	CSRF(r *http.Request) (string, bool)
+	// SignOut ends r's session when csrf is its token; false otherwise.
+	SignOut(w http.ResponseWriter, r *http.Request, csrf string) bool
+	// SignInWithToken starts a stored session for the admin token's
+	// holder (an owner), so that it too ends on every replica at sign-out.
+	SignInWithToken(w http.ResponseWriter, r *http.Request) error
 }
 
 // DefaultSessionTTL is Options.SessionTTL's default.
@@ -61,6 +88,8 @@ type Handler struct {
 	assets   *assets
 	sessions sessions
 	token    func(string) bool
+	identity Identity
+	audit    func(r *http.Request, action string, status int)
 	log      *slog.Logger
 }
 
@@ -86,6 +115,8 @@ func New(o Options) *Handler {
 		assets:   newAssets(static),
 		sessions: sessions{key: o.SessionKey, ttl: o.SessionTTL, now: o.Now},
 		token:    o.Token,
+		identity: o.Identity,
+		audit:    o.SignInAudit,
 		log:      o.Logger,
 	}
 
@@ -100,6 +131,7 @@ func New(o Options) *Handler {
 	h.mux.HandleFunc("GET /admin/{$}", h.portal)
 	h.mux.Handle("POST /admin/login", forms.Handler(http.HandlerFunc(h.login)))
 	h.mux.Handle("POST /admin/logout", forms.Handler(http.HandlerFunc(h.logout)))
+	h.mux.HandleFunc("GET /admin/providers", h.providers)
 	h.mux.Handle("POST /ui/markdown", forms.Handler(http.HandlerFunc(h.markdown)))
 	return h
 }

@@ -3,15 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 // TestAdminTokenGeneratedOnceAndRotatedEverywhere: a first start with no
@@ -68,6 +71,13 @@ func TestAdminTokenGeneratedOnceAndRotatedEverywhere(t *testing.T) {
 	rotated := regexp.MustCompile(`sk-admin-[0-9a-f]+`).FindString(out.String())
 	if rotated == "" || rotated == first {
 		t.Fatalf("rotate printed %q, want a new token", out.String())
+	}
+	entries, _, err := a.store.QueryAudit(ctx, store.AuditQuery{Resource: "settings"})
+	if err != nil || len(entries) != 1 || entries[0].Action != "rotate_admin_token" || !strings.HasPrefix(entries[0].Actor, "cli:") {
+		t.Errorf("audit of the rotation = %+v, %v; want one rotate_admin_token entry by cli:<user>", entries, err)
+	}
+	if b, _ := json.Marshal(entries); strings.Contains(string(b), rotated) || strings.Contains(string(b), first) {
+		t.Errorf("the audit entry holds a token: %s", b)
 	}
 
 	for i, x := range []struct {

@@ -36,6 +36,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gatewayPID := fs.Int("gateway-pid", 0, "with --gateway: its process id, to report its peak RSS")
 	upstreamURL := fs.String("upstream", "", "bench this running mock/upstream instead of starting one (Azure shape, any api-key)")
 	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
+	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
+	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round")
+	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
+	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
 	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
 	fs.Usage = func() {
@@ -78,10 +82,19 @@ flags:
 	if *gatewayURL != "" && *upstreamURL == "" {
 		fmt.Fprintln(stderr, "bench: warning: --gateway without --upstream: the mock and bare proxy rows are a fresh mock, not the gateway's own upstream")
 	}
+	if *streams > 0 {
+		if *mockTPS == 0 {
+			*mockTPS = 1
+		}
+		if *maxTokens == 16 {
+			*maxTokens = 4096 // over an hour at 1 token/s: outlasts the run
+		}
+	}
 	cfg := bench.Config{
 		Concurrency:      *concurrency,
 		Duration:         *duration,
 		Warmup:           *warmup,
+		Rounds:           *rounds,
 		Scenarios:        sc,
 		Model:            *model,
 		Key:              *key,
@@ -95,7 +108,7 @@ flags:
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	sp, err := bench.Spawn(ctx, bench.SpawnOptions{
+	so := bench.SpawnOptions{
 		Upstream:    *upstreamURL,
 		Gateway:     *gatewayURL,
 		GatewayPID:  *gatewayPID,
@@ -105,8 +118,14 @@ flags:
 		Model:       *model,
 		Key:         *key,
 		UpstreamKey: cfg.UpstreamKey,
+		Governed:    *governed && *gatewayURL == "" && *streams == 0,
+		Redis:       *redisURL,
 		Log:         stderr,
-	})
+	}
+	if *streams > 0 {
+		return runStreamsBench(ctx, cfg, so, *streams, max(1, *rounds), stdout, stderr)
+	}
+	sp, err := bench.Spawn(ctx, so)
 	if err != nil {
 		return err
 	}
@@ -119,14 +138,13 @@ flags:
 		}
 		return err
 	}
+	if sp.Governed != "" {
+		fmt.Fprintf(text(stdout, stderr, *jsonOut), "governed: stored key with rpm+tpm, deployment with tpm, limits counted in %s\n", sp.GovernedLimiter)
+	}
 	died := sp.Check() // before Stop, which ends them all
 	sp.Stop()
 
-	text := stdout
-	if *jsonOut {
-		text = stderr
-	}
-	if err := rep.WriteText(text); err != nil {
+	if err := rep.WriteText(text(stdout, stderr, *jsonOut)); err != nil {
 		return err
 	}
 	if *jsonOut {
@@ -146,4 +164,13 @@ flags:
 		return errors.New("some requests failed (see ERRORS above): the numbers are not trustworthy")
 	}
 	return nil
+}
+
+// text is where the report's table goes: stdout, or stderr when stdout
+// gets the JSON.
+func text(stdout, stderr io.Writer, jsonOut bool) io.Writer {
+	if jsonOut {
+		return stderr
+	}
+	return stdout
 }

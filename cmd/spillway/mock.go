@@ -25,7 +25,8 @@ Search upstream. It prints its URL on stdout once listening and runs until
 interrupted.
 
 Routes: /v1/... (OpenAI: chat, completions, embeddings, responses, audio,
-images, moderations, models), /openai/deployments/{name}/...?api-version=...,
+images, moderations, models, realtime over WebSocket),
+/openai/deployments/{name}/...?api-version=...,
 /openai/...?api-version=... and /openai/v1/... (Azure OpenAI), /models/...
 (AI Inference), /indexes/{index}/docs/search (AI Search). Stored responses
 live on the server that made them. See go doc ./internal/mock for the answers.

@@ -139,7 +139,7 @@ func TestRedisOutage(t *testing.T) {
 		if got := chat(); got != http.StatusOK {
 			t.Fatalf("request after Redis returned: %d, want 200", got)
 		}
-		keys, err := rc.Keys(context.Background(), "spillway:limits:deployment:rpm:d1:*").Result()
+		keys, err := rc.Keys(context.Background(), "spillway:limits:{l}deployment:rpm:d1:*").Result()
 		return err == nil && len(keys) > 0
 	})
 	if n := strings.Count(logs.String(), "redis unreachable"); n != 1 {

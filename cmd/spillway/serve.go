@@ -27,6 +27,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/cluster"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/gateway"
+	"github.com/spillwayhq/spillway/internal/identity"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/metrics"
 	"github.com/spillwayhq/spillway/internal/provider"
@@ -119,13 +120,14 @@ type app struct {
 	purger          *usage.Purger
 	backlog         *usage.BacklogRoller
 	ledger          *access.Ledger
-	// redis and cooldowns are nil without Redis.
-	redis     *redis.Client
-	cooldowns *cluster.Cooldowns
-	gateway   *gateway.Gateway
-	prober    *router.Prober
-	batches   *gateway.BatchFollower
-	log       *slog.Logger
+	// redis, redisLimits and cooldowns are nil without Redis.
+	redis       *redis.Client
+	redisLimits *limits.Redis
+	cooldowns   *cluster.Cooldowns
+	gateway     *gateway.Gateway
+	prober      *router.Prober
+	batches     *gateway.BatchFollower
+	log         *slog.Logger
 }
 
 // newApp opens the store and wires the router, catalog, authentication,
@@ -163,8 +165,17 @@ func newRedis(url string) (*redis.Client, error) {
 	opts.WriteTimeout = 500 * time.Millisecond
 	opts.MaxRetries = -1
 	opts.DialerRetries = 1
+	if opts.PoolSize == 0 {
+		// Every limited request makes a call or two; go-redis's default
+		// (10 per CPU) makes requests queue for a connection under load.
+		opts.PoolSize = redisPoolSize
+	}
 	return redis.NewClient(opts), nil
 }
+
+// redisPoolSize is the Redis connections a replica keeps at most, unless
+// the URL says (pool_size=N).
+const redisPoolSize = 256
 
 // redisLog sends go-redis's own messages (a failed dial, say) to the
 // gateway's log at debug level: the gateway logs outages itself, once.
@@ -197,7 +208,8 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		redis.SetLogger(redisLog{log})
 		// The cluster's ping tells when Redis goes and returns, once for
 		// limits and cooldowns alike; the limiter falls back silently.
-		fb := limits.NewFallback(limits.NewRedis(client, "spillway:limits:", now), limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
+		a.redisLimits = limits.NewRedis(client, "spillway:limits:", now)
+		fb := limits.NewFallback(a.redisLimits, limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
 		limiter = fb
 		// Health is the ping's view: the limiter only notices Redis is back
 		// when a limited request comes, which may be never.
@@ -273,44 +285,56 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	}
 
 	transport := gateway.NewTransport(cfg.Routing.ConnectTimeout.D(), cfg.Routing.FirstByteTimeout.D())
+	checker := access.New(access.Options{
+		Limiter:         limiter,
+		Ledger:          a.ledger,
+		Now:             now,
+		MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
+		Logger:          log,
+	})
+	m.CountLimitFailures(func() int64 {
+		n := checker.AdjustFailures() + r.AdjustFailures()
+		if fb, ok := limiter.(*limits.Fallback); ok {
+			n += fb.MissedAdjusts()
+		}
+		return n
+	})
 	gw := gateway.New(gateway.Options{
-		Router:       r,
-		Auth:         clientAuth(cfg, keyring),
-		Transport:    transport,
-		Retries:      cfg.Routing.Retries,
-		MaxBodyBytes: cfg.Limits.MaxBodyBytes,
-		IdleTimeout:  cfg.Routing.IdleTimeout.D(),
-		Logger:       log,
-		Recorder:     recorders{w, observer{m}},
-		Tracer:       tracer,
-		LogPayloads:  cfg.Usage.LogPayloads,
-		Access: access.New(access.Options{
-			Limiter:         limiter,
-			Ledger:          a.ledger,
-			Now:             now,
-			MaxTokensPolicy: cfg.Limits.MaxTokensPolicy,
-			Logger:          log,
-		}),
+		Router:           r,
+		Auth:             clientAuth(cfg, keyring),
+		Transport:        transport,
+		Retries:          cfg.Routing.Retries,
+		MaxBodyBytes:     cfg.Limits.MaxBodyBytes,
+		IdleTimeout:      cfg.Routing.IdleTimeout.D(),
+		Logger:           log,
+		Recorder:         recorders{w, observer{m}},
+		Tracer:           tracer,
+		LogPayloads:      cfg.Usage.LogPayloads,
+		Access:           checker,
 		OperationKey:     gateway.OperationKey(secretKey),
 		Claims:           limiter,
 		RealtimeSessions: cfg.Limits.RealtimeSessionsPerKey,
 		Objects:          st,
+		MaxFileBytes:     cfg.Limits.MaxFileBytes,
 	})
-	ui := newWeb(a.token, secretKey, log)
+	attendees := admin.NewAttendees(admin.Options{Store: st, Secret: secretKey, Reload: cat.Reload, Logger: log, Now: now})
+	signin := newIdentity(cfg.Identity, st, a.token, secretKey, attendees, now, log)
+	ui := newWeb(a.token, secretKey, signin, st, now, log)
 	mgmt := admin.New(admin.Options{
-		Store:      st,
-		Config:     cfg.Deployments,
-		Router:     r,
-		Token:      a.token.Check,
-		Session:    ui.Session,
-		Reload:     cat.Reload,
-		Logger:     log,
-		Transport:  transport,
-		Secret:     secretKey,
-		Limiter:    limiter,
-		Redis:      redisUp,
-		StaticKeys: staticKeys,
-		Now:        now,
+		Store:        st,
+		Config:       cfg.Deployments,
+		Router:       r,
+		Token:        a.token.Check,
+		Session:      ui.Session,
+		SessionAdmin: signin.Admin,
+		Reload:       cat.Reload,
+		Logger:       log,
+		Transport:    transport,
+		Secret:       secretKey,
+		Limiter:      limiter,
+		Redis:        redisUp,
+		StaticKeys:   staticKeys,
+		Now:          now,
 		// a.backlog is set above, before admin.New.
 		UsageRollups: a.backlog.Status,
 	})
@@ -321,6 +345,9 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 	mux.Handle("GET /metrics", m.Handler())
 	for _, p := range web.Patterns {
 		mux.Handle(p, ui)
+	}
+	for _, p := range identity.Patterns {
+		mux.Handle(p, signin)
 	}
 	mux.Handle("/", gw)
 	a.gateway = gw
@@ -451,6 +478,10 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	if a.cooldowns != nil {
 		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
 	}
+	if a.redisLimits != nil {
+		// Limit checks of concurrent requests share Redis round trips.
+		wg.Go(func() { a.redisLimits.Run(bg) })
+	}
 	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })
 	wg.Go(func() { a.purger.Run(bg, usage.DefaultPurgeInterval) })
@@ -458,6 +489,9 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	wg.Go(func() { a.tokens.Run(bg, provider.DefaultTokenCheck) })
 	wg.Go(func() { a.prober.Run(bg, probeInterval) })
 	wg.Go(func() { a.batches.Run(bg, gateway.DefaultBatchPoll) })
+	// The tokenizer is for usage records the upstream left without
+	// counts; load it now rather than on such a request.
+	wg.Go(usage.LoadEncodings)
 	// Shut down in order: the HTTP server has drained when this runs, so
 	// every request's usage record is queued before the writer flushes.
 	defer func() {
@@ -493,7 +527,13 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 	log.Info("shutting down: no new connections; waiting for requests in flight", "grace", grace)
 	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	err = srv.Shutdown(sctx)
+	if err == nil {
+		// Shutdown does not wait for hijacked connections: Realtime
+		// sessions get the rest of the grace here, then are cut.
+		err = a.gateway.Wait(sctx)
+	}
+	if err != nil {
 		// Streams still running get the in-band error event and an aborted
 		// connection; the rest (waiting on an upstream) end with their
 		// connections. Each is recorded before the usage writer stops.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -40,7 +41,10 @@ func TestBrowserAdminTeams(t *testing.T) {
 	}
 
 	// Put the key in the team.
-	b.do(t, "open the team's keys", chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.team-keys`)), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
+	// Row buttons are clicked from the page: the tables are redrawn after
+	// every change, which can swap a row under a node id chromedp looked
+	// up a moment before.
+	b.do(t, "open the team's keys", clickJS(`#teams-table tr[data-id="search"] button.team-keys`), chromedp.WaitVisible(chromedp.ID("team-keys-card")))
 	waitFor[bool](t, b, "the key offered", `document.querySelectorAll('#team-key-select option').length > 0`)
 	setValue(t, b, "team-key-select", keyID)
 	b.do(t, "add it", chromedp.Click(chromedp.CSS("#team-key-form button[type=submit]")))
@@ -65,8 +69,21 @@ func TestBrowserAdminTeams(t *testing.T) {
 		t.Errorf("a model outside the team's list: %d, want 403", s)
 	}
 
+	// The Usage tab shows the team's requests, refused ones included.
+	b.do(t, "open usage", chromedp.Click(chromedp.ID("tab-usage")))
+	usage := waitFor[string](t, b, "the team's usage", `(() => {
+		const r = document.querySelector('#usage-team-table tbody tr[data-team="search"]');
+		// The usage writer flushes in batches: ask again now and then.
+		if (!r && Date.now() - (window.__asked || 0) > 250) { window.__asked = Date.now(); document.querySelector('#usage-form button[type=submit]').click(); }
+		if (!r) return '';
+		return r.textContent; })()`)
+	if !strings.HasPrefix(usage, "search4") {
+		t.Errorf("usage row of the team = %q, want team search with 4 requests (2 admitted, 2 refused)", usage)
+	}
+	b.do(t, "back to teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+
 	// Edit the team: the form fills in, the change shows.
-	b.do(t, "edit", chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.edit`)))
+	b.do(t, "edit", clickJS(`#teams-table tr[data-id="search"] button.edit`))
 	if got := eval[string](t, b, `document.getElementById('team-rpm').value`); got != "2" {
 		t.Errorf("edit form rpm = %q, want 2", got)
 	}
@@ -75,15 +92,20 @@ func TestBrowserAdminTeams(t *testing.T) {
 	waitFor[bool](t, b, "the new rpm", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return !!r && r.textContent.includes('100 rpm'); })()`)
 
 	// Take the key out, then delete the team (accepting the confirmation).
-	b.do(t, "remove the key", chromedp.Click(chromedp.CSS(`#team-keys-table tbody tr[data-id] button`)))
+	b.do(t, "remove the key", clickJS(`#team-keys-table tbody tr[data-id] button`))
 	waitFor[bool](t, b, "no member left", `!document.querySelector('#team-keys-table tbody tr[data-id]')`)
 	if _, got := call(t, http.MethodGet, s.url+"/admin/v1/keys/"+keyID, browserAdmin, nil); got["team_id"] != "" {
 		t.Errorf("key after removal: team_id = %v, want \"\"", got["team_id"])
 	}
 	b.do(t, "delete", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.Click(chromedp.CSS(`#teams-table tr[data-id="search"] button.delete`)))
+		clickJS(`#teams-table tr[data-id="search"] button.delete`))
 	waitFor[bool](t, b, "the team gone", `!document.querySelector('#teams-table tbody tr[data-id="search"]')`)
 	if s, _ := call(t, http.MethodGet, s.url+"/admin/v1/teams/search", browserAdmin, nil); s != http.StatusNotFound {
 		t.Errorf("GET the deleted team: %d, want 404", s)
 	}
+}
+
+// clickJS clicks the element selector names from the page's own script.
+func clickJS(selector string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.querySelector(%q).click()", selector))
 }

@@ -13,12 +13,12 @@ package access
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
@@ -55,6 +55,9 @@ type Checker struct {
 	now     func() time.Time
 	clamp   bool
 	log     *slog.Logger
+	// adjustFailures counts give-backs and corrections the limiter
+	// refused, so a lost one shows in a metric (AdjustFailures).
+	adjustFailures atomic.Int64
 }
 
 // New returns a Checker.
@@ -93,10 +96,15 @@ type Grant struct {
 	MaxTokens int64
 	// Estimate is the tokens taken from the key's tpm limit before sending.
 	Estimate int64
+	// Limits is what the caller is told of its limits (x-ratelimit-*
+	// headers), on an admitted request and on a refused one alike.
+	Limits RateLimits
 	// takenAt is when the counts were taken: a correction only applies
 	// while their windows last. taken lists them, for Release.
 	takenAt time.Time
-	taken   []counted
+	taken   []limits.Limit
+	// slot is the parallel-request slot held until Finish, "" for none.
+	slot string
 
 	principal *auth.Principal
 }
@@ -136,134 +144,17 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 		return g, err
 	}
 	g.takenAt = now
-	return c.count(ctx, p, r, g)
-}
-
-// Release gives back everything Admit counted for g, for a request that
-// never reached an upstream (every deployment busy, say): it used nothing,
-// so it must not use up the key's rate or the attendee's daily cap. Counts
-// whose window has passed are left alone.
-func (c *Checker) Release(ctx context.Context, g Grant) {
-	now := c.now()
-	for _, t := range g.taken {
-		if !limits.SameWindow(g.takenAt, now, t.window) {
-			continue
-		}
-		if err := c.limiter.Adjust(ctx, t.key, t.window, -t.cost); err != nil {
-			c.log.Warn("could not give back a limit", "err", err)
-		}
+	g, err := c.count(ctx, p, r, g)
+	if err != nil {
+		return g, err
 	}
-}
-
-// counted is one Take that may have to be given back.
-type counted struct {
-	key    string
-	window time.Duration
-	cost   int64
-}
-
-// count takes the request from each counted limit, in order, giving back
-// the earlier ones when a later one refuses.
-func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
-	var taken []counted
-	undo := func() {
-		for _, t := range taken {
-			if err := c.limiter.Adjust(context.WithoutCancel(ctx), t.key, t.window, -t.cost); err != nil {
-				c.log.Warn("could not give back a limit", "key", p.KeyID, "err", err)
-			}
-		}
+	if err := c.holdSlot(ctx, p, &g); err != nil {
+		// Refused after all: what was counted is given back.
+		c.Release(context.WithoutCancel(ctx), g)
+		g.taken = nil
+		return g, err
 	}
-	take := func(key string, limit int64, window time.Duration, cost int64, refuse func(limits.Decision) error) error {
-		d, err := c.limiter.Take(ctx, key, limit, window, cost)
-		switch {
-		case errors.Is(err, limits.ErrCostExceedsLimit):
-			return refuse(limits.Decision{RetryAfter: -1})
-		case err != nil:
-			// The limiter is a Fallback: only the caller's own context ends
-			// up here. Nothing was taken.
-			return err
-		case !d.Allowed:
-			return refuse(d)
-		}
-		taken = append(taken, counted{key, window, cost})
-		return nil
-	}
-
-	// What the request will be sent with: the granted cap, else what it
-	// asked for; estimated once, for every tpm limit.
-	est := int64(-1)
-	all, n := scopes(p)
-	for _, sc := range all[:n] {
-		if sc.rpm > 0 {
-			if err := take(sc.rpmKey(), int64(sc.rpm), minute, 1, func(d limits.Decision) error {
-				return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", sc.rpm, sc.whose()), d.RetryAfter)
-			}); err != nil {
-				undo()
-				return g, err
-			}
-		}
-		if sc.tpm > 0 {
-			if est < 0 {
-				est = max(0, r.MaxTokens)
-				if g.MaxTokens > 0 {
-					est = g.MaxTokens
-				}
-				if r.PromptTokens != nil {
-					est += r.PromptTokens()
-				}
-				est = max(est, 1)
-			}
-			if err := take(sc.tpmKey(), int64(sc.tpm), minute, est, func(d limits.Decision) error {
-				if d.RetryAfter < 0 {
-					return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
-						Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", est, sc.owns(), sc.tpm)}
-				}
-				return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), d.RetryAfter)
-			}); err != nil {
-				undo()
-				return g, err
-			}
-			g.Estimate = est
-		}
-	}
-	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
-		if err := take("event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1, func(d limits.Decision) error {
-			return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "daily_request_cap_reached", RetryAfter: d.RetryAfter,
-				Message: fmt.Sprintf("daily request cap of %d reached; resets at UTC midnight (in %s)", ev.DailyRequestCap, roundUp(d.RetryAfter))}
-		}); err != nil {
-			undo()
-			return g, err
-		}
-	}
-	g.taken = taken
 	return g, nil
-}
-
-// Settle corrects the key's and its team's tpm counts by the request's actual tokens and
-// adds its usage to the budget ledger. Call it once per admitted request,
-// after its usage is known (tokens 0 when none was used).
-func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
-	p := g.principal
-	if p == nil {
-		return
-	}
-	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		all, n := scopes(p)
-		for _, sc := range all[:n] {
-			if sc.tpm <= 0 {
-				continue
-			}
-			if err := c.limiter.Adjust(ctx, sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
-				c.log.Warn("could not correct a tpm count", "key", p.KeyID, "limit", sc.tpmKey(), "err", err)
-			}
-		}
-	}
-	if c.ledger != nil && hasBudget(p) {
-		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
-	}
-	if c.ledger != nil && teamHasBudget(p.Team) {
-		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
-	}
 }
 
 func limited(msg string, retry time.Duration) error {

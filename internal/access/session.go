@@ -16,40 +16,55 @@ import (
 // whether the key is still within its tpm and budget, and closes the
 // session when it is not.
 
-// Charge adds a running session's tokens to the key's tpm count and its
-// usage to the budget ledger. Unlike Settle there is no estimate to
-// correct: each response's tokens are new.
+// Charge adds a running session's tokens to the tpm counts of the key and
+// its team and its usage to their budgets. Unlike Settle there is no
+// estimate to correct: each response's tokens are new.
 func (c *Checker) Charge(ctx context.Context, g Grant, tokens int64, cost float64) {
 	p := g.principal
 	if p == nil {
 		return
 	}
-	if p.TPM > 0 && tokens > 0 {
-		if err := c.limiter.Adjust(ctx, "key:tpm:"+p.KeyID, minute, tokens); err != nil {
-			c.log.Warn("could not count a session's tokens", "key", p.KeyID, "err", err)
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.tpm <= 0 || tokens <= 0 {
+			continue
+		}
+		if err := c.limiter.Adjust(ctx, sc.tpmKey(), minute, tokens); err != nil {
+			c.log.Warn("could not count a session's tokens", "key", p.KeyID, "limit", sc.tpmKey(), "err", err)
 		}
 	}
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
+	if c.ledger != nil && teamHasBudget(p.Team) {
+		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
+	}
 }
 
 // Exhausted returns the refusal a new request of g's caller would get now
-// from its tpm limit or its budget, or nil while both have room. A
-// session past either is closed with this error's message.
+// from its key's or team's tpm limit or budget, or nil while they have
+// room. A session past one is closed with this error's message.
 func (c *Checker) Exhausted(ctx context.Context, g Grant) error {
 	p := g.principal
 	if p == nil {
 		return nil
 	}
-	if p.TPM > 0 {
-		d, err := c.limiter.Take(ctx, "key:tpm:"+p.KeyID, int64(p.TPM), minute, 0)
+	now := c.now()
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.tpm <= 0 {
+			continue
+		}
+		d, err := c.limiter.Take(ctx, sc.tpmKey(), int64(sc.tpm), minute, 0)
 		if err == nil && d.Remaining <= 0 {
-			_, end := limits.WindowBounds(c.now(), minute)
-			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for this key", p.TPM), end.Sub(c.now()))
+			_, end := limits.WindowBounds(now, minute)
+			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), end.Sub(now))
 		}
 	}
-	return c.budget(ctx, p, c.now())
+	if err := c.budget(ctx, p, now); err != nil {
+		return err
+	}
+	return c.teamBudget(ctx, p.Team, now)
 }
 
 // sessionWindow is how long a session's slot counts without being

@@ -81,13 +81,17 @@ func TestChargeAndExhausted(t *testing.T) {
 		name     string
 		p        auth.Principal
 		charges  []int64
-		wantCode string // "" while there is room
+		cost     float64 // of each charge
+		wantCode string  // "" while there is room
 	}{
-		{"tpm room", auth.Principal{KeyID: "k", TPM: 100}, []int64{40, 40}, ""},
-		{"tpm used up", auth.Principal{KeyID: "k", TPM: 100}, []int64{40, 70}, "rate_limit_exceeded"},
-		{"budget room", auth.Principal{KeyID: "k", BudgetTokens: 100, BudgetPeriod: "day"}, []int64{40, 40}, ""},
-		{"budget used up", auth.Principal{KeyID: "k", BudgetTokens: 100, BudgetPeriod: "day"}, []int64{40, 70}, "budget_exhausted"},
-		{"no limits", auth.Principal{KeyID: "k"}, []int64{1000}, ""},
+		{"tpm room", auth.Principal{KeyID: "k", TPM: 100}, []int64{40, 40}, 0, ""},
+		{"tpm used up", auth.Principal{KeyID: "k", TPM: 100}, []int64{40, 70}, 0, "rate_limit_exceeded"},
+		{"budget room", auth.Principal{KeyID: "k", BudgetTokens: 100, BudgetPeriod: "day"}, []int64{40, 40}, 0, ""},
+		{"budget used up", auth.Principal{KeyID: "k", BudgetTokens: 100, BudgetPeriod: "day"}, []int64{40, 70}, 0, "budget_exhausted"},
+		{"no limits", auth.Principal{KeyID: "k"}, []int64{1000}, 0, ""},
+		{"team tpm room", auth.Principal{KeyID: "k", Team: &auth.Team{ID: "red", Name: "Red", TPM: 100}}, []int64{40, 40}, 0, ""},
+		{"team tpm used up", auth.Principal{KeyID: "k", Team: &auth.Team{ID: "red", Name: "Red", TPM: 100}}, []int64{40, 70}, 0, "rate_limit_exceeded"},
+		{"team budget used up", auth.Principal{KeyID: "k", Team: &auth.Team{ID: "red", Name: "Red", BudgetDaily: 1}}, []int64{40, 70}, 0.6, "budget_exhausted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,7 +103,7 @@ func TestChargeAndExhausted(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, n := range tt.charges {
-				c.Charge(ctx, g, n, 0)
+				c.Charge(ctx, g, n, tt.cost)
 			}
 			err = c.Exhausted(ctx, g)
 			switch {

@@ -53,6 +53,11 @@ type Options struct {
 	// a signed-in admin portal session (cookie, plus the CSRF header on a
 	// state-changing method). Nil: only the bearer token lets anyone in.
 	Session func(r *http.Request) bool
+	// SessionAdmin returns who a request without a bearer token is, from
+	// a signed-in portal session (cookie, plus the CSRF header on a
+	// state-changing method); it is asked before Session. Nil: only
+	// Session and tokens let anyone in.
+	SessionAdmin func(r *http.Request) (auth.Admin, bool)
 	// Reload applies the store to this replica's router. It is called once
 	// after every successful change, never after a failed one. Nil skips it.
 	Reload func(ctx context.Context) error
@@ -98,6 +103,8 @@ type handler struct {
 	log  *slog.Logger
 	// public serves the routes that need no admin token; private the rest.
 	public, private *http.ServeMux
+	// privateRoutes are the routes private serves, for the role tests.
+	privateRoutes []route
 	// upsertMu serialises the seed's upserts, which read then write, so two
 	// concurrent upserts of one deployment cannot create it twice here.
 	upsertMu sync.Mutex
@@ -124,11 +131,14 @@ func New(o Options) http.Handler {
 	return h
 }
 
-// route names one handler and the dialect its errors are rendered in.
+// route names one handler, the dialect its errors are rendered in, and,
+// on private routes, the roles that may call it (roles.go).
 type route struct {
 	pattern string
 	fn      func(http.ResponseWriter, *http.Request) error
 	seed    bool
+	allow   roles
+	scope   scope
 }
 
 func (h *handler) routes() {
@@ -141,41 +151,49 @@ func (h *handler) routes() {
 		{pattern: "POST /api/v1/eventinfo", fn: h.eventInfo, seed: true},
 	}
 	private := []route{
-		{pattern: "GET /admin/v1/deployments", fn: h.listDeployments},
-		{pattern: "POST /admin/v1/deployments", fn: h.createDeployment},
-		{pattern: "GET /admin/v1/deployments/{id}", fn: h.getDeployment},
-		{pattern: "PATCH /admin/v1/deployments/{id}", fn: h.patchDeployment},
-		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment},
-		{pattern: "GET /admin/v1/routing", fn: h.routing},
-		{pattern: "GET /admin/v1/usage", fn: h.usage},
-		{pattern: "GET /admin/v1/usage/export", fn: h.usageExport},
-		{pattern: "GET /admin/v1/payloads", fn: h.listPayloads},
-		{pattern: "GET /admin/v1/payloads/{request_id}", fn: h.getPayload},
+		{pattern: "GET /admin/v1/deployments", fn: h.listDeployments, allow: readers},
+		{pattern: "POST /admin/v1/deployments", fn: h.createDeployment, allow: operators},
+		{pattern: "GET /admin/v1/deployments/{id}", fn: h.getDeployment, allow: readers},
+		{pattern: "PATCH /admin/v1/deployments/{id}", fn: h.patchDeployment, allow: operators},
+		{pattern: "DELETE /admin/v1/deployments/{id}", fn: h.deleteDeployment, allow: operators},
+		{pattern: "GET /admin/v1/routing", fn: h.routing, allow: readers},
+		{pattern: "GET /admin/v1/usage", fn: h.usage, allow: everyone, scope: scopeUsage},
+		// Raw records of every key, event and user: not scoped to an
+		// organiser's events, so operators only.
+		{pattern: "GET /admin/v1/usage/export", fn: h.usageExport, allow: operators},
+		{pattern: "GET /admin/v1/payloads", fn: h.listPayloads, allow: operators},
+		{pattern: "GET /admin/v1/payloads/{request_id}", fn: h.getPayload, allow: operators},
 
-		{pattern: "GET /admin/v1/keys", fn: h.listKeys},
-		{pattern: "POST /admin/v1/keys", fn: h.createKey},
-		{pattern: "GET /admin/v1/keys/{id}", fn: h.getKey},
-		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey},
-		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey},
-		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey},
-		{pattern: "GET /admin/v1/objects", fn: h.listObjects},
+		{pattern: "GET /admin/v1/keys", fn: h.listKeys, allow: readers},
+		{pattern: "POST /admin/v1/keys", fn: h.createKey, allow: operators},
+		{pattern: "GET /admin/v1/keys/{id}", fn: h.getKey, allow: readers},
+		{pattern: "PATCH /admin/v1/keys/{id}", fn: h.patchKey, allow: operators},
+		{pattern: "DELETE /admin/v1/keys/{id}", fn: h.deleteKey, allow: operators},
+		{pattern: "POST /admin/v1/keys/{id}/revoke", fn: h.revokeKey, allow: operators},
+		{pattern: "GET /admin/v1/objects", fn: h.listObjects, allow: readers},
 
-		{pattern: "GET /admin/v1/events", fn: h.listEvents},
-		{pattern: "POST /admin/v1/events", fn: h.createEvent},
-		{pattern: "GET /admin/v1/events/{id}", fn: h.getEvent},
-		{pattern: "PATCH /admin/v1/events/{id}", fn: h.patchEvent},
-		{pattern: "DELETE /admin/v1/events/{id}", fn: h.deleteEvent},
-		{pattern: "GET /admin/v1/events/{id}/attendees", fn: h.listAttendees},
-		{pattern: "POST /admin/v1/events/{id}/attendees", fn: h.issueAttendee},
-		{pattern: "GET /admin/v1/events/{id}/report", fn: h.eventReport},
+		{pattern: "GET /admin/v1/events", fn: h.listEvents, allow: everyone},
+		{pattern: "POST /admin/v1/events", fn: h.createEvent, allow: organisers},
+		{pattern: "GET /admin/v1/events/{id}", fn: h.getEvent, allow: everyone, scope: scopeEvent},
+		{pattern: "PATCH /admin/v1/events/{id}", fn: h.patchEvent, allow: organisers, scope: scopeEvent},
+		{pattern: "DELETE /admin/v1/events/{id}", fn: h.deleteEvent, allow: organisers, scope: scopeEvent},
+		{pattern: "GET /admin/v1/events/{id}/attendees", fn: h.listAttendees, allow: everyone, scope: scopeEvent},
+		{pattern: "POST /admin/v1/events/{id}/attendees", fn: h.issueAttendee, allow: organisers, scope: scopeEvent},
+		{pattern: "GET /admin/v1/events/{id}/report", fn: h.eventReport, allow: everyone, scope: scopeEvent},
 
-		{pattern: "GET /health", fn: h.health},
+		{pattern: "GET /admin/v1/me", fn: h.me, allow: everyone},
+		{pattern: "GET /admin/v1/admin-tokens", fn: h.listAdminTokens, allow: owners},
+		{pattern: "POST /admin/v1/admin-tokens", fn: h.createAdminToken, allow: owners},
+		{pattern: "DELETE /admin/v1/admin-tokens/{id}", fn: h.revokeAdminToken, allow: owners},
+		{pattern: "GET /admin/v1/audit", fn: h.listAudit, allow: readers},
 
-		{pattern: "POST /model/new", fn: h.litellmNew},
-		{pattern: "POST /model/update", fn: h.litellmUpdate},
-		{pattern: "POST /model/delete", fn: h.litellmDelete},
-		{pattern: "GET /model/info", fn: h.litellmInfo},
-		{pattern: "GET /v1/model/info", fn: h.litellmInfo},
+		{pattern: "GET /health", fn: h.health, allow: everyone},
+
+		{pattern: "POST /model/new", fn: h.litellmNew, allow: operators},
+		{pattern: "POST /model/update", fn: h.litellmUpdate, allow: operators},
+		{pattern: "POST /model/delete", fn: h.litellmDelete, allow: operators},
+		{pattern: "GET /model/info", fn: h.litellmInfo, allow: everyone},
+		{pattern: "GET /v1/model/info", fn: h.litellmInfo, allow: everyone},
 	}
 	private = append(private, h.teamRoutes()...)
 	private = append(private, h.litellmAccessRoutes()...)
@@ -183,13 +201,13 @@ func (h *handler) routes() {
 	// docs of the time) used /v1/api/.
 	for _, prefix := range []string{"/api/v1/management", "/v1/api/management"} {
 		private = append(private,
-			route{pattern: "PATCH " + prefix + "/modeldeployment/upsert", fn: h.seedUpsert, seed: true},
-			route{pattern: "GET " + prefix + "/modeldeployment/list/{query}", fn: h.seedList, seed: true},
-			route{pattern: "POST " + prefix + "/events/add", fn: h.seedAddEvent, seed: true},
-			route{pattern: "GET " + prefix + "/events/list/{query}", fn: h.seedListEvents, seed: true},
+			route{pattern: "PATCH " + prefix + "/modeldeployment/upsert", fn: h.seedUpsert, seed: true, allow: operators},
+			route{pattern: "GET " + prefix + "/modeldeployment/list/{query}", fn: h.seedList, seed: true, allow: readers},
+			route{pattern: "POST " + prefix + "/events/add", fn: h.seedAddEvent, seed: true, allow: organisers},
+			route{pattern: "GET " + prefix + "/events/list/{query}", fn: h.seedListEvents, seed: true, allow: everyone},
 			// The seed's deprecated spellings of the same two routes.
-			route{pattern: "POST " + prefix + "/addevent", fn: h.seedAddEvent, seed: true},
-			route{pattern: "GET " + prefix + "/listevents/{query}", fn: h.seedListEvents, seed: true},
+			route{pattern: "POST " + prefix + "/addevent", fn: h.seedAddEvent, seed: true, allow: organisers},
+			route{pattern: "GET " + prefix + "/listevents/{query}", fn: h.seedListEvents, seed: true, allow: everyone},
 		)
 	}
 	for _, mux := range []struct {
@@ -198,7 +216,11 @@ func (h *handler) routes() {
 	}{{h.public, public}, {h.private, private}} {
 		allowed := map[string][]string{} // path -> methods
 		for _, rt := range mux.routes {
-			mux.m.Handle(rt.pattern, h.serve(rt.fn, rt.seed))
+			fn := rt.fn
+			if mux.m == h.private {
+				fn = h.audited(rt, h.guard(rt))
+			}
+			mux.m.Handle(rt.pattern, h.serve(fn, rt.seed))
 			method, path, _ := strings.Cut(rt.pattern, " ")
 			allowed[path] = append(allowed[path], method)
 		}
@@ -212,23 +234,30 @@ func (h *handler) routes() {
 			}, false))
 		}
 	}
+	h.privateRoutes = private
 	h.private.Handle("/", h.serve(func(w http.ResponseWriter, r *http.Request) error {
 		return errRoute(r, http.StatusNotFound)
 	}, false))
 }
 
 // ServeHTTP answers the public routes (health, attendee registration,
-// eventinfo) for anyone and everything else only for the admin.
+// eventinfo) for anyone and everything else only for an admin identity
+// whose role the route allows (roles.go).
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, pattern := h.public.Handler(r); pattern != "" {
 		h.public.ServeHTTP(w, r)
 		return
 	}
-	if err := h.authorize(r); err != nil {
+	a, err := h.identify(r)
+	if err != nil {
+		var known *apierror.Error
+		if !errors.As(err, &known) {
+			h.log.ErrorContext(r.Context(), "management API: cannot identify the caller", "err", err)
+		}
 		writeError(w, err, false)
 		return
 	}
-	h.private.ServeHTTP(w, r)
+	h.private.ServeHTTP(w, r.WithContext(auth.WithAdmin(r.Context(), a)))
 }
 
 // serve adapts a handler that returns an error: the error is rendered, and

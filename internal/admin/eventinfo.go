@@ -101,6 +101,18 @@ func (h *handler) eventInfo(w http.ResponseWriter, r *http.Request) error {
 		info.EventURL, info.EventURLText = ev.URL, ev.URLText
 	}
 
+	if k.TeamID != "" {
+		// The team's allow-list narrows the key's, as the gateway does.
+		t, err := h.opts.Store.GetTeam(ctx, k.TeamID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errEventInfoAuth("invalid_api_key", "invalid API key: its team no longer exists")
+		}
+		if err != nil {
+			return err
+		}
+		info.Models = allowed(t.Models, info.Models)
+	}
+
 	all, err := h.entries(ctx)
 	if err != nil {
 		return err

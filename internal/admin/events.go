@@ -41,6 +41,14 @@ type eventBody struct {
 	SharedCode  *string `json:"shared_code"`
 	Active      *bool   `json:"active"`
 	LogPayloads *bool   `json:"log_payloads"`
+	// SignInRegistration lets attendees register by signing in with an
+	// identity provider; SignInDomains limits it to emails of those
+	// domains (docs/identity.md).
+	SignInRegistration *bool    `json:"signin_registration"`
+	SignInDomains      []string `json:"signin_domains"`
+	// Owner hands the event to another admin identity; only an owner may
+	// change it (roles.go).
+	Owner *string `json:"owner"`
 
 	// The read-only fields of an answer are accepted, so a client may GET
 	// an event, edit it and send it back; id must match.
@@ -155,6 +163,20 @@ func (b *eventBody) apply(e *store.Event, creating bool, names fieldNames) error
 	if b.Active != nil {
 		e.Active = *b.Active
 	}
+	if b.SignInRegistration != nil {
+		e.SignInRegistration = *b.SignInRegistration
+	}
+	if b.SignInDomains != nil {
+		e.SignInDomains = nil
+		for i, d := range b.SignInDomains {
+			d = strings.ToLower(strings.TrimSpace(d))
+			if d == "" || strings.ContainsAny(d, "@ /") || !strings.Contains(d, ".") {
+				v.add("signin_domains", "[%d] %q: want a domain such as example.com", i, b.SignInDomains[i])
+				continue
+			}
+			e.SignInDomains = append(e.SignInDomains, d)
+		}
+	}
 	if b.LogPayloads != nil {
 		e.LogPayloads = *b.LogPayloads
 	}
@@ -235,25 +257,28 @@ func inZone(wall time.Time, loc *time.Location) (time.Time, bool) {
 // eventView is an event as the API answers it. The shared code is never
 // shown; SelfRegistration tells whether there is one.
 type eventView struct {
-	ID               string    `json:"id"`
-	Name             string    `json:"name"`
-	Description      string    `json:"description"`
-	Start            time.Time `json:"start"`
-	End              time.Time `json:"end"`
-	TimeZone         string    `json:"time_zone"`
-	MaxTokenCap      int       `json:"max_token_cap"`
-	DailyRequestCap  int       `json:"daily_request_cap"`
-	Models           []string  `json:"models"`
-	OrganizerName    string    `json:"organizer_name"`
-	OrganizerEmail   string    `json:"organizer_email"`
-	URL              string    `json:"url"`
-	URLText          string    `json:"url_text"`
-	SelfRegistration bool      `json:"self_registration"`
-	Active           bool      `json:"active"`
-	LogPayloads      bool      `json:"log_payloads"`
-	Attendees        int       `json:"attendees"`
-	CreatedAt        time.Time `json:"created_at"`
-	UpdatedAt        time.Time `json:"updated_at"`
+	ID                 string    `json:"id"`
+	Name               string    `json:"name"`
+	Description        string    `json:"description"`
+	Start              time.Time `json:"start"`
+	End                time.Time `json:"end"`
+	TimeZone           string    `json:"time_zone"`
+	MaxTokenCap        int       `json:"max_token_cap"`
+	DailyRequestCap    int       `json:"daily_request_cap"`
+	Models             []string  `json:"models"`
+	OrganizerName      string    `json:"organizer_name"`
+	OrganizerEmail     string    `json:"organizer_email"`
+	URL                string    `json:"url"`
+	URLText            string    `json:"url_text"`
+	SelfRegistration   bool      `json:"self_registration"`
+	Active             bool      `json:"active"`
+	LogPayloads        bool      `json:"log_payloads"`
+	Attendees          int       `json:"attendees"`
+	SignInRegistration bool      `json:"signin_registration"`
+	SignInDomains      []string  `json:"signin_domains"`
+	Owner              string    `json:"owner"`
+	CreatedAt          time.Time `json:"created_at"`
+	UpdatedAt          time.Time `json:"updated_at"`
 }
 
 func viewEvent(e store.Event, attendees int) eventView {
@@ -263,7 +288,8 @@ func viewEvent(e store.Event, attendees int) eventView {
 		MaxTokenCap: e.MaxTokenCap, DailyRequestCap: e.DailyRequestCap, Models: orEmpty(e.Models),
 		OrganizerName: e.OrganizerName, OrganizerEmail: e.OrganizerEmail, URL: e.URL, URLText: e.URLText,
 		SelfRegistration: len(e.SharedCodeHash) > 0, Active: e.Active, LogPayloads: e.LogPayloads,
-		Attendees: attendees, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
+		Attendees: attendees, SignInRegistration: e.SignInRegistration, SignInDomains: orEmpty(e.SignInDomains),
+		Owner: e.Owner, CreatedAt: e.CreatedAt.UTC(), UpdatedAt: e.UpdatedAt.UTC(),
 	}
 }
 
@@ -280,6 +306,7 @@ func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	events = visibleEvents(r.Context(), events)
 	// One query for every key beats one per event: attendee keys are
 	// what the store holds most of, and they are counted, not sent.
 	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{})
@@ -322,8 +349,11 @@ func (h *handler) createEvent(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeStrict(w, r, &b, "GET /admin/v1/events shows the fields an event has"); err != nil {
 		return err
 	}
-	e := store.Event{ID: newEventID(), Active: true}
+	e := store.Event{ID: newEventID(), Active: true, Owner: eventOwner(r.Context())}
 	if err := b.apply(&e, true, nil); err != nil {
+		return err
+	}
+	if err := setOwner(r.Context(), &e, b.Owner); err != nil {
 		return err
 	}
 	e, err := h.opts.Store.CreateEvent(r.Context(), e)
@@ -347,6 +377,9 @@ func (h *handler) patchEvent(w http.ResponseWriter, r *http.Request) error {
 		return eventError(err, id)
 	}
 	if err := b.apply(&e, false, nil); err != nil {
+		return err
+	}
+	if err := setOwner(r.Context(), &e, b.Owner); err != nil {
 		return err
 	}
 	if e, err = h.opts.Store.UpdateEvent(r.Context(), e); err != nil {

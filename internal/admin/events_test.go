@@ -39,7 +39,7 @@ func TestEventsCRUD(t *testing.T) {
 			"time_zone": "Australia/Sydney", "max_token_cap": 512.0, "daily_request_cap": 100.0,
 			"models": []any{"gpt-4o-mini"}, "organizer_name": "Ann", "organizer_email": "ann@example.com",
 			"url": "https://example.com", "url_text": "Event site", "self_registration": true,
-			"active": true, "log_payloads": false, "attendees": 0.0, "created_at": now, "updated_at": now,
+			"active": true, "log_payloads": false, "attendees": 0.0, "owner": "admin-token", "signin_registration": false, "signin_domains": []any{}, "created_at": now, "updated_at": now,
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("POST answer (-want +got):\n%s", diff)

@@ -32,14 +32,17 @@ const maxMetadata = 16 << 10
 // keyBody is a key as POST and PATCH /admin/v1/keys take it. A nil (or
 // unset) field is absent, so PATCH changes only what it names.
 type keyBody struct {
-	Name        *string        `json:"name"`
-	Owner       *string        `json:"owner"`
-	Team        *string        `json:"team"`
-	TeamID      *string        `json:"team_id"`
-	Models      []string       `json:"models"`
-	RPM         *int           `json:"rpm"`
-	TPM         *int           `json:"tpm"`
-	MaxTokens   *int           `json:"max_tokens"`
+	Name      *string  `json:"name"`
+	Owner     *string  `json:"owner"`
+	Team      *string  `json:"team"`
+	TeamID    *string  `json:"team_id"`
+	Models    []string `json:"models"`
+	RPM       *int     `json:"rpm"`
+	TPM       *int     `json:"tpm"`
+	MaxTokens *int     `json:"max_tokens"`
+	// MaxParallel caps the key's requests in flight at once (all
+	// replicas); 0 is no cap.
+	MaxParallel *int           `json:"max_parallel_requests"`
 	Budget      *budgetBody    `json:"budget"`
 	ExpiresAt   nullable       `json:"expires_at"`
 	LogPayloads *bool          `json:"log_payloads"`
@@ -112,7 +115,7 @@ func (b *keyBody) apply(k *store.Key, creating bool, now time.Time) error {
 		name string
 		dst  *int
 		src  *int
-	}{{"rpm", &k.RPM, b.RPM}, {"tpm", &k.TPM, b.TPM}, {"max_tokens", &k.MaxTokens, b.MaxTokens}} {
+	}{{"rpm", &k.RPM, b.RPM}, {"tpm", &k.TPM, b.TPM}, {"max_tokens", &k.MaxTokens, b.MaxTokens}, {"max_parallel_requests", &k.MaxParallel, b.MaxParallel}} {
 		if f.src != nil {
 			*f.dst = *f.src
 			v.nonNegative(f.name, int64(*f.src))
@@ -178,6 +181,7 @@ type keyView struct {
 	RPM         int            `json:"rpm"`
 	TPM         int            `json:"tpm"`
 	MaxTokens   int            `json:"max_tokens"`
+	MaxParallel int            `json:"max_parallel_requests"`
 	Budget      budgetView     `json:"budget"`
 	ExpiresAt   *time.Time     `json:"expires_at"`
 	RevokedAt   *time.Time     `json:"revoked_at"`
@@ -199,7 +203,7 @@ type budgetView struct {
 func viewKey(k store.Key, now time.Time) keyView {
 	v := keyView{
 		ID: k.ID, Prefix: k.Prefix, Name: k.Name, Owner: k.Owner, Team: k.Team, TeamID: k.TeamID,
-		Models: orEmpty(k.Models), RPM: k.RPM, TPM: k.TPM, MaxTokens: k.MaxTokens,
+		Models: orEmpty(k.Models), RPM: k.RPM, TPM: k.TPM, MaxTokens: k.MaxTokens, MaxParallel: k.MaxParallel,
 		Budget:    budgetView{Tokens: k.BudgetTokens, Cost: k.BudgetCost, Period: k.BudgetPeriod},
 		ExpiresAt: timeOrNil(k.ExpiresAt), RevokedAt: timeOrNil(k.RevokedAt),
 		LogPayloads: k.LogPayloads, Metadata: k.Metadata, EventID: k.EventID, Attendee: k.Attendee,
@@ -223,13 +227,16 @@ func keyStatus(k store.Key, now time.Time) string {
 }
 
 // listKeys answers GET /admin/v1/keys; ?event=ID lists an event's
-// attendee keys.
+// attendee keys, ?team=ID a team's keys.
 func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	if err := onlyOnce(q, "event"); err != nil {
+	if err := onlyOnce(q, "event", "team"); err != nil {
 		return err
 	}
-	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event")})
+	if q.Get("event") != "" && q.Get("team") != "" {
+		return errBadRequest("team", "invalid_parameter", "filter by event or by team, not both")
+	}
+	keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{EventID: q.Get("event"), TeamID: q.Get("team")})
 	if err != nil {
 		return err
 	}
@@ -276,10 +283,11 @@ func (h *handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
 	// An id or hash conflict is a 2^-80 coincidence, not a client error:
 	// the store's ErrConflict is answered as the internal error it is.
-	k, err := h.opts.Store.CreateKey(r.Context(), k)
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
 	if err != nil {
-		return err
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name)
 	v := viewKey(k, now)
 	v.Key = secret
@@ -313,10 +321,11 @@ func (h *handler) patchKey(w http.ResponseWriter, r *http.Request) error {
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	k, err = h.opts.Store.UpdateKey(r.Context(), k)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
 	if err != nil {
-		return keyError(err, id)
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name)
 	writeJSON(w, http.StatusOK, viewKey(k, now))
 	return nil

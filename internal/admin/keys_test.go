@@ -21,7 +21,7 @@ func TestKeysCRUD(t *testing.T) {
 	forEachStore(t, accessSetup{}, func(t *testing.T, e *accessEnv) {
 		body := map[string]any{
 			"name": "team-a", "owner": "ann@example.com", "team": "search",
-			"models": []string{"gpt-4o"}, "rpm": 60, "tpm": 100000, "max_tokens": 4096,
+			"models": []string{"gpt-4o"}, "rpm": 60, "tpm": 100000, "max_tokens": 4096, "max_parallel_requests": 4,
 			"budget":     map[string]any{"tokens": 1000000, "cost": 50.0, "period": "month"},
 			"expires_at": "2026-12-31T00:00:00Z", "log_payloads": false,
 			"metadata": map[string]any{"cost_center": "42"},
@@ -39,7 +39,7 @@ func TestKeysCRUD(t *testing.T) {
 		want := map[string]any{
 			"id": id, "prefix": auth.DisplayPrefix(key), "name": "team-a",
 			"owner": "ann@example.com", "team": "search", "team_id": "", "models": []any{"gpt-4o"},
-			"rpm": 60.0, "tpm": 100000.0, "max_tokens": 4096.0,
+			"rpm": 60.0, "tpm": 100000.0, "max_tokens": 4096.0, "max_parallel_requests": 4.0,
 			"budget":     map[string]any{"tokens": 1000000.0, "cost": 50.0, "period": "month"},
 			"expires_at": "2026-12-31T00:00:00Z", "revoked_at": nil, "log_payloads": false,
 			"metadata": map[string]any{"cost_center": "42"}, "event_id": "", "attendee": "",
@@ -130,7 +130,7 @@ func TestKeyDefaults(t *testing.T) {
 	now := testNow.Format(time.RFC3339)
 	want := map[string]any{
 		"id": id, "key": key, "prefix": auth.DisplayPrefix(key), "name": id, "owner": "", "team": "", "team_id": "",
-		"models": []any{}, "rpm": 0.0, "tpm": 0.0, "max_tokens": 0.0,
+		"models": []any{}, "rpm": 0.0, "tpm": 0.0, "max_tokens": 0.0, "max_parallel_requests": 0.0,
 		"budget":     map[string]any{"tokens": 0.0, "cost": 0.0, "period": ""},
 		"expires_at": nil, "revoked_at": nil, "log_payloads": false, "metadata": map[string]any{},
 		"event_id": "", "attendee": "", "status": "active", "created_at": now, "updated_at": now,

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,7 +41,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 			"key_alias": "search-bot", "duration": "30d", "models": []string{"gpt-4o"}, "max_budget": 10.0,
 			"budget_duration": "30d", "tpm_limit": 1000, "rpm_limit": 10, "team_id": "search",
 			"user_id": "ann@example.com", "metadata": map[string]any{"app": "bot"}, "tags": []string{"prod"},
-			"max_parallel_requests": nil,
+			"max_parallel_requests": 4,
 		}).json(t)
 		secret, _ := gen["key"].(string)
 		token, _ := gen["token"].(string)
@@ -51,7 +52,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		wantKey := map[string]any{
 			"token": token, "key_name": gen["key_name"], "key_alias": "search-bot", "spend": 0.0, "max_budget": 10.0,
 			"budget_duration": "1mo", "budget_reset_at": monthEnd, "expires": expires, "models": []any{"gpt-4o"},
-			"tpm_limit": 1000.0, "rpm_limit": 10.0, "user_id": "ann@example.com", "team_id": "search",
+			"tpm_limit": 1000.0, "rpm_limit": 10.0, "max_parallel_requests": 4.0, "user_id": "ann@example.com", "team_id": "search",
 			"metadata": map[string]any{"app": "bot"}, "blocked": false,
 			"created_at": testNow.Format(time.RFC3339), "updated_at": testNow.Format(time.RFC3339),
 		}
@@ -105,9 +106,26 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		if info["team_id"] != "search" || len(info["keys"].([]any)) != 1 || info["team_info"].(map[string]any)["team_alias"] != "Search" {
 			t.Errorf("/team/info = %v", info)
 		}
-		code, raw := e.do("GET", "/team/list", nil)
-		if code != http.StatusOK || !strings.HasPrefix(string(raw), "[") || !strings.Contains(string(raw), `"team_id":"search"`) {
-			t.Errorf("/team/list = %d %s; want a JSON array of teams", code, raw)
+		e.admin(http.StatusOK, "POST", "/team/new", map[string]any{"team_id": "ads", "team_alias": "Ads"})
+		for _, tc := range []struct {
+			query string
+			want  []string
+		}{{"", []string{"ads", "search"}}, {"?user_id=ann@example.com", []string{"search"}}, {"?user_id=nobody", nil}, {"?organization_id=default_organization", []string{"ads", "search"}}} {
+			code, raw := e.do("GET", "/team/list"+tc.query, nil)
+			var teams []map[string]any
+			if err := json.Unmarshal(raw, &teams); code != http.StatusOK || err != nil {
+				t.Fatalf("/team/list%s = %d %s; want a JSON array of teams", tc.query, code, raw)
+			}
+			var got []string
+			for _, tm := range teams {
+				got = append(got, tm["team_id"].(string))
+				if _, ok := tm["team_memberships"]; !ok || tm["keys"] == nil {
+					t.Errorf("/team/list%s item %v lacks keys or team_memberships", tc.query, tm["team_id"])
+				}
+			}
+			if !cmp.Equal(got, tc.want) {
+				t.Errorf("/team/list%s teams = %v, want %v (ordered by alias)", tc.query, got, tc.want)
+			}
 		}
 
 		// /team/update moves the budget to a day.
@@ -125,6 +143,22 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		}
 		e.admin(http.StatusNotFound, "GET", "/key/info?key="+token, nil)
 		e.wantNoLeak(secret, 1)
+
+		// /team/delete deletes the team and, as LiteLLM does, its keys; a
+		// list naming a missing team deletes nothing.
+		member := e.admin(http.StatusOK, "POST", "/key/generate", map[string]any{"team_id": "ads"}).json(t)["token"].(string)
+		outsider := e.admin(http.StatusOK, "POST", "/key/generate", map[string]any{}).json(t)["token"].(string)
+		if res := e.admin(http.StatusNotFound, "POST", "/team/delete", map[string]any{"team_ids": []string{"ads", "ghost"}}).err(t); param(res) != "team_ids" {
+			t.Errorf("/team/delete with a missing team: param %q, want team_ids", param(res))
+		}
+		e.admin(http.StatusOK, "GET", "/team/info?team_id=ads", nil)
+		gone := e.admin(http.StatusOK, "POST", "/team/delete", map[string]any{"team_ids": []string{"ads"}}).json(t)
+		if diff := cmp.Diff(map[string]any{"deleted_teams": []any{"ads"}}, gone); diff != "" {
+			t.Errorf("/team/delete (-want +got):\n%s", diff)
+		}
+		e.admin(http.StatusNotFound, "GET", "/team/info?team_id=ads", nil)
+		e.admin(http.StatusNotFound, "GET", "/key/info?key="+member, nil)
+		e.admin(http.StatusOK, "GET", "/key/info?key="+outsider, nil)
 	})
 }
 
@@ -145,7 +179,7 @@ func TestLiteLLMAccessRefusals(t *testing.T) {
 		status       int
 		param, msg   string
 	}{
-		{"key parallel requests", "POST", "/key/generate", map[string]any{"max_parallel_requests": 5}, 400, "max_parallel_requests", "does not enforce this limit"},
+		{"key parallel requests below zero", "POST", "/key/generate", map[string]any{"max_parallel_requests": -1}, 400, "max_parallel_requests", ""},
 		{"key model budget", "POST", "/key/generate", map[string]any{"model_max_budget": map[string]any{"gpt-4o": map[string]any{"budget_limit": 1}}}, 400, "model_max_budget", "refuses it rather than ignore it"},
 		{"key model rpm", "POST", "/key/generate", map[string]any{"model_rpm_limit": map[string]any{"gpt-4o": 5}}, 400, "model_rpm_limit", "use rpm_limit"},
 		{"key budget every 2h", "POST", "/key/generate", map[string]any{"max_budget": 1, "budget_duration": "2h"}, 400, "budget_duration", "1d"},
@@ -171,7 +205,10 @@ func TestLiteLLMAccessRefusals(t *testing.T) {
 		{"team update without id", "POST", "/team/update", map[string]any{"rpm_limit": 1}, 400, "team_id", "team_id is required"},
 		{"team update missing", "POST", "/team/update", map[string]any{"team_id": "nope"}, 404, "id", "no team"},
 		{"team info without id", "GET", "/team/info", nil, 400, "team_id", "team_id is required"},
+		{"team list by organization", "GET", "/team/list?organization_id=acme", nil, 400, "organization_id", "no organizations"},
 		{"not an object", "POST", "/team/new", `[1,2]`, 400, "", "JSON object"},
+		{"huge metadata", "POST", "/key/generate", map[string]any{"metadata": map[string]any{"x": strings.Repeat("a", 17<<10)}}, 400, "metadata", "the limit is"},
+		{"metadata not an object", "POST", "/team/new", map[string]any{"metadata": []int{1}}, 400, "metadata", "JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -142,8 +142,8 @@ func sortedKeys[V any](m map[string]V) []string {
 // "30s", "15m", "2h", "7d", "2w", "1mo".
 var litellmDurationRE = regexp.MustCompile(`^([0-9]{1,6})(s|m|h|d|w|mo)$`)
 
-// parseLiteLLMDuration returns how long a LiteLLM duration lasts from
-// now: months are calendar months.
+// parseLiteLLMDuration returns when a LiteLLM duration that starts now
+// ends: months are calendar months; more than a century is refused.
 func parseLiteLLMDuration(s string, now time.Time) (time.Time, bool) {
 	m := litellmDurationRE.FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
@@ -154,11 +154,24 @@ func parseLiteLLMDuration(s string, now time.Time) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	unit := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour, "w": 7 * 24 * time.Hour}
-	if m[2] == "mo" {
-		return now.AddDate(0, n, 0), true
+	t := now.AddDate(0, n, 0)
+	if u := unit[m[2]]; u != 0 {
+		// Checked before multiplying, which would overflow past 292 years.
+		if time.Duration(n) > maxDurationYears*366*24*time.Hour/u {
+			return time.Time{}, false
+		}
+		t = now.Add(time.Duration(n) * u)
 	}
-	return now.Add(time.Duration(n) * unit[m[2]]), true
+	// Beyond a century is a typo, and beyond year 9999 not a time JSON
+	// can carry.
+	if t.After(now.AddDate(maxDurationYears, 0, 0)) {
+		return time.Time{}, false
+	}
+	return t, true
 }
+
+// maxDurationYears bounds a LiteLLM duration.
+const maxDurationYears = 100
 
 // budgetPeriodOf maps a LiteLLM budget_duration to the period Spillway
 // resets budgets on: a UTC day, an ISO week or a calendar month. LiteLLM
@@ -194,6 +207,20 @@ func orNil[T comparable](v T) *T {
 		return nil
 	}
 	return &v
+}
+
+// metadata reads metadata into dst, within the size a native body may
+// have.
+func (f *litellmFieldSet) metadata(dst *map[string]any) {
+	if !f.present("metadata") {
+		return
+	}
+	var md map[string]any
+	f.take("metadata", &md)
+	if raw, _ := json.Marshal(md); len(raw) > maxMetadata {
+		f.v.add("metadata", "is %d bytes as JSON; the limit is %d", len(raw), maxMetadata)
+	}
+	*dst = md
 }
 
 // litellmModels reads a models list: LiteLLM's "all-proxy-models" and an

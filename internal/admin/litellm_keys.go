@@ -23,11 +23,10 @@ import (
 // litellmKeyLimits are the key limits LiteLLM has and Spillway does not
 // enforce, with what to do instead.
 var litellmKeyLimits = map[string]string{
-	"max_parallel_requests": "use rpm_limit and tpm_limit",
-	"model_max_budget":      "give the key one max_budget, or one key per model",
-	"model_rpm_limit":       "use rpm_limit, or a deployment's rpm",
-	"model_tpm_limit":       "use tpm_limit, or a deployment's tpm",
-	"budget_id":             "set max_budget and budget_duration on the key",
+	"model_max_budget": "give the key one max_budget, or one key per model",
+	"model_rpm_limit":  "use rpm_limit, or a deployment's rpm",
+	"model_tpm_limit":  "use tpm_limit, or a deployment's tpm",
+	"budget_id":        "set max_budget and budget_duration on the key",
 }
 
 // litellmKeyHints say where ignored key fields' meaning lives.
@@ -54,6 +53,7 @@ type litellmKey struct {
 	Models         []string       `json:"models"`
 	TPMLimit       *int           `json:"tpm_limit"`
 	RPMLimit       *int           `json:"rpm_limit"`
+	MaxParallel    *int           `json:"max_parallel_requests"`
 	UserID         *string        `json:"user_id"`
 	TeamID         *string        `json:"team_id"`
 	Metadata       map[string]any `json:"metadata"`
@@ -78,7 +78,7 @@ func (h *handler) litellmKeyOf(ctx context.Context, k store.Key, now time.Time) 
 	v := litellmKey{
 		Token: k.ID, KeyName: k.Prefix + "...", KeyAlias: orNil(k.Name), Spend: spend,
 		MaxBudget: orNil(k.BudgetCost), Expires: timeOrNil(k.ExpiresAt), Models: orEmpty(k.Models),
-		TPMLimit: orNil(k.TPM), RPMLimit: orNil(k.RPM), UserID: orNil(k.Owner), TeamID: orNil(k.TeamID),
+		TPMLimit: orNil(k.TPM), RPMLimit: orNil(k.RPM), MaxParallel: orNil(k.MaxParallel), UserID: orNil(k.Owner), TeamID: orNil(k.TeamID),
 		Metadata: k.Metadata, Blocked: !k.RevokedAt.IsZero(),
 		CreatedAt: k.CreatedAt.UTC(), UpdatedAt: k.UpdatedAt.UTC(),
 	}
@@ -116,7 +116,7 @@ func (h *handler) applyKey(ctx context.Context, f *litellmFieldSet, k *store.Key
 	for _, lim := range []struct {
 		name string
 		dst  *int
-	}{{"rpm_limit", &k.RPM}, {"tpm_limit", &k.TPM}} {
+	}{{"rpm_limit", &k.RPM}, {"tpm_limit", &k.TPM}, {"max_parallel_requests", &k.MaxParallel}} {
 		if f.present(lim.name) {
 			n := 0
 			f.take(lim.name, &n)
@@ -148,15 +148,12 @@ func (h *handler) applyKey(ctx context.Context, f *litellmFieldSet, k *store.Key
 		if f.take("duration", &s) {
 			t, ok := parseLiteLLMDuration(s, now)
 			if !ok {
-				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, or null for a key that never expires", s)
+				f.v.add("duration", "%q: want a count and a unit, like 30s, 15m, 2h, 30d, 1w or 1mo, up to 100 years, or null for a key that never expires", s)
 			}
 			k.ExpiresAt = t.UTC()
 		}
 	}
-	var md map[string]any
-	if f.take("metadata", &md) {
-		k.Metadata = md
-	}
+	f.metadata(&k.Metadata)
 	var blocked bool
 	if f.take("blocked", &blocked) {
 		switch {
@@ -219,9 +216,11 @@ func (h *handler) litellmKeyGenerate(w http.ResponseWriter, r *http.Request) err
 	secret := auth.NewKey()
 	hash := auth.Hash(secret)
 	k.Hash, k.Prefix = hash[:], auth.DisplayPrefix(secret)
-	if k, err = h.opts.Store.CreateKey(r.Context(), k); err != nil {
-		return err
+	created, err := h.opts.Store.CreateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = created
 	h.accessChanged(r.Context(), "key created", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {
@@ -276,9 +275,11 @@ func (h *handler) litellmKeyUpdate(w http.ResponseWriter, r *http.Request) error
 	if k.Name == "" {
 		k.Name = k.ID
 	}
-	if k, err = h.opts.Store.UpdateKey(r.Context(), k); err != nil {
-		return keyError(err, k.ID)
+	updated, err := h.opts.Store.UpdateKey(r.Context(), k)
+	if err != nil {
+		return h.keyWriteError(r.Context(), err, k, "team_id", "invalid_key")
 	}
+	k = updated
 	h.accessChanged(r.Context(), "key updated", "key", k.ID, "name", k.Name, "api", "litellm")
 	v, err := h.litellmKeyOf(r.Context(), k, now)
 	if err != nil {

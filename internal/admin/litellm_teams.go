@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -110,10 +111,7 @@ func applyTeam(f *litellmFieldSet, t *store.Team) error {
 		}
 	}
 	applyTeamBudget(f, t)
-	var md map[string]any
-	if f.take("metadata", &md) {
-		t.Metadata = md
-	}
+	f.metadata(&t.Metadata)
 	var blocked bool
 	if f.take("blocked", &blocked) && blocked {
 		f.v.add("blocked", "Spillway cannot block a team; revoke its keys, or set rpm_limit to 1 and models to a model nobody serves")
@@ -302,9 +300,81 @@ func (h *handler) litellmTeamInfo(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+// litellmTeamDelete answers POST /team/delete {"team_ids": [...]}. As in
+// LiteLLM, a team's keys are deleted with it (the native DELETE
+// /admin/v1/teams/{id} keeps them, out of any team). Every team is found
+// before anything is deleted.
+func (h *handler) litellmTeamDelete(w http.ResponseWriter, r *http.Request) error {
+	var b struct {
+		TeamIDs []string `json:"team_ids"`
+	}
+	if err := decode(w, r, &b, false); err != nil {
+		return err
+	}
+	if len(b.TeamIDs) == 0 {
+		return errBadRequest("team_ids", "invalid_team", `send {"team_ids": ["<team id>", ...]}; /team/list lists the teams`)
+	}
+	for _, id := range b.TeamIDs {
+		_, err := h.opts.Store.GetTeam(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			return errNoSuchTeams(id)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	deleted := []string{}
+	for _, id := range b.TeamIDs {
+		keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{TeamID: id})
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := h.opts.Store.DeleteKey(r.Context(), k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			h.accessChanged(r.Context(), "key deleted", "key", k.ID, "team", id, "api", "litellm")
+		}
+		err = h.opts.Store.DeleteTeam(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // named twice, or deleted meanwhile: gone either way
+		}
+		if err != nil {
+			return err
+		}
+		deleted = append(deleted, id)
+		h.accessChanged(r.Context(), "team deleted", "team", id, "keys", len(keys), "api", "litellm")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"deleted_teams": deleted})
+	return nil
+}
+
+// errNoSuchTeams answers /team/delete naming a team that does not exist.
+func errNoSuchTeams(id string) error {
+	e := errNoSuch("team", id)
+	e.Param = "team_ids"
+	e.Message += "; nothing was deleted"
+	return e
+}
+
+// litellmTeamListItem is a team as /team/list shows it.
+type litellmTeamListItem struct {
+	litellmTeam
+	TeamMemberships []any `json:"team_memberships"`
+}
+
 // litellmTeamList answers GET /team/list: every team with its keys, as a
-// JSON array.
+// JSON array ordered by team_alias as LiteLLM orders it. ?user_id= keeps
+// the teams with a key that user owns (Spillway's teams have keys, not
+// users, as members).
 func (h *handler) litellmTeamList(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	if err := onlyOnce(q, "user_id", "organization_id"); err != nil {
+		return err
+	}
+	if org := q.Get("organization_id"); org != "" && org != "default_organization" {
+		return errBadRequest("organization_id", "invalid_parameter", "Spillway has no organizations; leave organization_id out (or send default_organization) to list every team")
+	}
 	teams, err := h.opts.Store.ListTeams(r.Context())
 	if err != nil {
 		return err
@@ -314,13 +384,19 @@ func (h *handler) litellmTeamList(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	now := h.opts.Now()
-	out := make([]litellmTeam, len(teams))
-	for i, t := range teams {
-		out[i] = litellmTeamOf(t, spends[t.ID], now)
-		if out[i].Keys, err = h.litellmTeamKeys(r.Context(), t.ID, now); err != nil {
+	user := q.Get("user_id")
+	out := make([]litellmTeamListItem, 0, len(teams))
+	for _, t := range teams {
+		item := litellmTeamListItem{litellmTeam: litellmTeamOf(t, spends[t.ID], now), TeamMemberships: []any{}}
+		if item.Keys, err = h.litellmTeamKeys(r.Context(), t.ID, now); err != nil {
 			return err
 		}
+		if user != "" && !slices.ContainsFunc(item.Keys, func(k litellmKey) bool { return k.UserID != nil && *k.UserID == user }) {
+			continue
+		}
+		out = append(out, item)
 	}
+	slices.SortStableFunc(out, func(a, b litellmTeamListItem) int { return strings.Compare(a.TeamAlias, b.TeamAlias) })
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }

@@ -243,7 +243,17 @@ func (h *handler) patchDeployment(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, view(entry{Deployment: ConfigDeployment(s), stored: &s}))
+	v := view(entry{Deployment: ConfigDeployment(s), stored: &s})
+	if !d.IsActive() {
+		if warn := h.objectsOn(r.Context(), id, "they are still reached by their ids while it is inactive, and lost if it is deleted"); warn != nil {
+			writeJSON(w, http.StatusOK, struct {
+				deploymentView
+				Warning *objectsWarning `json:"objects_warning"`
+			}{v, warn})
+			return nil
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -253,7 +263,11 @@ func (h *handler) deleteDeployment(w http.ResponseWriter, r *http.Request) error
 	if err := h.remove(r.Context(), id); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "deleted": true})
+	answer := map[string]any{"id": id, "deleted": true}
+	if warn := h.objectsOn(r.Context(), id, "they can no longer be reached, and their ids answer 404 object_deployment_gone"); warn != nil {
+		answer["objects_warning"] = warn
+	}
+	writeJSON(w, http.StatusOK, answer)
 	return nil
 }
 

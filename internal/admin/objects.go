@@ -33,7 +33,7 @@ type objectView struct {
 	CreatedAt  time.Time `json:"created_at"`
 }
 
-var objectKinds = map[string]bool{store.KindFile: true, store.KindUpload: true, store.KindBatch: true, store.KindVectorStore: true, store.KindConversation: true}
+var objectKinds = map[string]bool{store.KindFile: true, store.KindUpload: true, store.KindBatch: true, store.KindVectorStore: true, store.KindConversation: true, store.KindResponse: true}
 
 // listObjects answers GET /admin/v1/objects?key=&kind=&after=&limit=.
 func (h *handler) listObjects(w http.ResponseWriter, r *http.Request) error {
@@ -43,7 +43,7 @@ func (h *handler) listObjects(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest("key", "missing_required_parameter", "name the key whose objects to list: ?key=<key id>")
 	}
 	if kind != "" && !objectKinds[kind] {
-		return errBadRequest("kind", "invalid_value", "kind must be one of file, upload, batch, vector_store, conversation, not %q", kind)
+		return errBadRequest("kind", "invalid_value", "kind must be one of file, upload, batch, vector_store, conversation, response, not %q", kind)
 	}
 	limit := 100
 	if v := q.Get("limit"); v != "" {
@@ -168,4 +168,39 @@ func (h *handler) sendDelete(ctx context.Context, t *provider.Target, op provide
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// objectsWarning tells an operator who removes or deactivates a
+// deployment whose objects it holds. An inactive deployment still answers
+// for its objects (their ids reach it; it only takes no new traffic); a
+// deleted one cannot, and their ids answer 404 object_deployment_gone.
+type objectsWarning struct {
+	Message string         `json:"message"`
+	Objects int            `json:"objects"`
+	Keys    map[string]int `json:"keys"`
+}
+
+// objectsOn returns the warning for deployment id, or nil when it holds
+// no objects (or the registry cannot be read, which is logged). consequence
+// ends the message.
+func (h *handler) objectsOn(ctx context.Context, id, consequence string) *objectsWarning {
+	objs, err := h.opts.Store.ListObjects(ctx, store.ObjectQuery{Deployment: id, Limit: store.MaxObjectLimit})
+	if err != nil {
+		h.log.Error("objects on a deployment", "deployment", id, "err", err)
+		return nil
+	}
+	if len(objs) == 0 {
+		return nil
+	}
+	w := &objectsWarning{Objects: len(objs), Keys: map[string]int{}}
+	for _, o := range objs {
+		w.Keys[o.KeyID]++
+	}
+	n := strconv.Itoa(len(objs))
+	if len(objs) == store.MaxObjectLimit {
+		n = "at least " + n
+	}
+	w.Message = n + " objects (files, batches, vector stores, conversations) of " + strconv.Itoa(len(w.Keys)) +
+		" keys live on deployment " + id + "; " + consequence + "; GET /admin/v1/objects?key= lists a key's objects"
+	return w
 }

@@ -103,3 +103,40 @@ func TestObjectsListAndRevokeDeletes(t *testing.T) {
 		t.Errorf("objects left: %v, want the batch and the unreachable file", left)
 	}
 }
+
+func TestDeploymentRemovalWarnsOfObjects(t *testing.T) {
+	e := newEnv(t, setup{})
+	for _, id := range []string{"holder", "empty"} {
+		e.must(http.StatusCreated, "POST", "/admin/v1/deployments", map[string]any{
+			"id": id, "model": "gpt-4o", "class": "openai-chat", "provider": "openai", "endpoint": "https://api.example.com/v1", "api_key": secret,
+		})
+	}
+	for i, key := range []string{"key-a", "key-a", "key-b"} {
+		o := store.Object{ID: "file-sw" + string(rune('0'+i)), Kind: store.KindFile, KeyID: key, Deployment: "holder", UpstreamID: "file-" + string(rune('0'+i)), Done: true}
+		if err := e.store.PutObject(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string, got map[string]any) {
+		t.Helper()
+		w, ok := got["objects_warning"].(map[string]any)
+		if !ok {
+			t.Fatalf("%s: no objects_warning in %v", what, got)
+		}
+		keys := w["keys"].(map[string]any)
+		if w["objects"] != 3.0 || keys["key-a"] != 2.0 || keys["key-b"] != 1.0 || w["message"] == "" {
+			t.Errorf("%s: warning %v, want 3 objects, key-a 2, key-b 1, and a message", what, w)
+		}
+	}
+	check("deactivate", e.must(http.StatusOK, "PATCH", "/admin/v1/deployments/holder", map[string]any{"active": false}))
+	if got := e.must(http.StatusOK, "PATCH", "/admin/v1/deployments/empty", map[string]any{"active": false}); got["objects_warning"] != nil {
+		t.Errorf("deactivating a deployment with no objects warned: %v", got["objects_warning"])
+	}
+	if got := e.must(http.StatusOK, "PATCH", "/admin/v1/deployments/holder", map[string]any{"active": true}); got["objects_warning"] != nil {
+		t.Errorf("activating it again warned: %v", got["objects_warning"])
+	}
+	check("delete", e.must(http.StatusOK, "DELETE", "/admin/v1/deployments/holder", nil))
+	if got := e.must(http.StatusOK, "DELETE", "/admin/v1/deployments/empty", nil); got["objects_warning"] != nil {
+		t.Errorf("deleting a deployment with no objects warned: %v", got["objects_warning"])
+	}
+}

@@ -85,7 +85,7 @@ func (h *handler) seedAddEvent(w http.ResponseWriter, r *http.Request) error {
 		OrganizerName: b.OrganizerName, OrganizerEmail: b.OrganizerEmail, URL: b.EventURL, URLText: b.EventURLText,
 		Active: b.Active,
 	}
-	e := store.Event{ID: newEventID(), Active: true}
+	e := store.Event{ID: newEventID(), Active: true, Owner: eventOwner(r.Context())}
 	v := invalid{code: "invalid_event", names: seedEventFields}
 	if err := nb.apply(&e, true, seedEventFields); err != nil {
 		return err
@@ -129,7 +129,7 @@ func (h *handler) seedListEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := h.opts.Now()
 	out := make([]seedEventRecord, 0, len(events))
-	for _, e := range events {
+	for _, e := range visibleEvents(r.Context(), events) {
 		if query == "active" && (!e.Active || now.Before(e.Start) || !now.Before(e.End)) {
 			continue
 		}

@@ -22,14 +22,14 @@ import (
 // declared for all of them at once.
 func (h *handler) teamRoutes() []route {
 	return []route{
-		{pattern: "GET /admin/v1/teams", fn: h.listTeams},
-		{pattern: "POST /admin/v1/teams", fn: h.createTeam},
-		{pattern: "GET /admin/v1/teams/{id}", fn: h.getTeam},
-		{pattern: "PATCH /admin/v1/teams/{id}", fn: h.patchTeam},
-		{pattern: "DELETE /admin/v1/teams/{id}", fn: h.deleteTeam},
-		{pattern: "GET /admin/v1/teams/{id}/keys", fn: h.listTeamKeys},
-		{pattern: "POST /admin/v1/teams/{id}/keys", fn: h.addTeamKey},
-		{pattern: "DELETE /admin/v1/teams/{id}/keys/{key_id}", fn: h.removeTeamKey},
+		{pattern: "GET /admin/v1/teams", fn: h.listTeams, allow: readers},
+		{pattern: "POST /admin/v1/teams", fn: h.createTeam, allow: operators},
+		{pattern: "GET /admin/v1/teams/{id}", fn: h.getTeam, allow: readers},
+		{pattern: "PATCH /admin/v1/teams/{id}", fn: h.patchTeam, allow: operators},
+		{pattern: "DELETE /admin/v1/teams/{id}", fn: h.deleteTeam, allow: operators},
+		{pattern: "GET /admin/v1/teams/{id}/keys", fn: h.listTeamKeys, allow: readers},
+		{pattern: "POST /admin/v1/teams/{id}/keys", fn: h.addTeamKey, allow: operators},
+		{pattern: "DELETE /admin/v1/teams/{id}/keys/{key_id}", fn: h.removeTeamKey, allow: operators},
 	}
 }
 
@@ -228,6 +228,18 @@ func (h *handler) checkTeam(ctx context.Context, teamID, field, code string) err
 		return errBadRequest(field, code, "%s: no team %q; create it first (POST /admin/v1/teams) or send \"\" for no team", field, teamID)
 	}
 	return err
+}
+
+// keyWriteError answers a failed key write: a team deleted between
+// checkTeam and the write is the 400 checkTeam gives, a missing key the
+// 404.
+func (h *handler) keyWriteError(ctx context.Context, err error, k store.Key, field, code string) error {
+	if errors.Is(err, store.ErrNotFound) && k.TeamID != "" {
+		if terr := h.checkTeam(ctx, k.TeamID, field, code); terr != nil {
+			return terr
+		}
+	}
+	return keyError(err, k.ID)
 }
 
 // teamError turns the store's sentinels for a team into answers.

@@ -62,6 +62,9 @@ func TestTeamsCRUD(t *testing.T) {
 		if got := ids(list["data"]); !cmp.Equal(got, sorted(k1, k2)) {
 			t.Errorf("team keys = %v, want %v", got, sorted(k1, k2))
 		}
+		if got := ids(e.admin(http.StatusOK, "GET", "/admin/v1/keys?team=platform", nil).json(t)["data"]); !cmp.Equal(got, sorted(k1, k2)) {
+			t.Errorf("keys?team=platform = %v, want %v", got, sorted(k1, k2))
+		}
 		teams := e.admin(http.StatusOK, "GET", "/admin/v1/teams", nil).json(t)
 		if got := ids(teams["data"]); !cmp.Equal(got, sorted(genID, "platform")) {
 			t.Errorf("teams = %v", got)
@@ -148,6 +151,7 @@ func TestTeamsBadInput(t *testing.T) {
 		{"add missing key", "POST", "/admin/v1/teams/red/keys", map[string]any{"key_id": "key_nope"}, 404, "key_id", "key_not_found", "no key"},
 		{"add to missing team", "POST", "/admin/v1/teams/nope/keys", map[string]any{"key_id": keyID}, 404, "id", "team_not_found", "no team"},
 		{"key with missing team", "POST", "/admin/v1/keys", map[string]any{"team_id": "nope"}, 400, "team_id", "invalid_key", `no team "nope"`},
+		{"keys by event and team", "GET", "/admin/v1/keys?event=e&team=red", nil, 400, "team", "invalid_parameter", "not both"},
 		{"key moved to missing team", "PATCH", "/admin/v1/keys/" + keyID, map[string]any{"team_id": "nope"}, 400, "team_id", "invalid_key", "POST /admin/v1/teams"},
 	}
 	for _, tt := range tests {
@@ -206,4 +210,23 @@ func TestUsageByTeam(t *testing.T) {
 			t.Errorf("team given twice: param %q, want team", param(res))
 		}
 	})
+}
+
+// TestEventInfoTeamModels: the playground's eventinfo narrows a key's
+// models by its team's, as the gateway does.
+func TestEventInfoTeamModels(t *testing.T) {
+	e := eventInfoEnv(t)
+	e.admin(http.StatusCreated, "POST", "/admin/v1/teams", map[string]any{"id": "mini", "models": []string{"gpt-4o-mini"}})
+	_, key := e.createKey(map[string]any{"team_id": "mini"})
+	res := e.send(request{method: "POST", path: "/api/v1/eventinfo", header: http.Header{"Api-Key": {key}}})
+	if res.code != http.StatusOK {
+		t.Fatalf("eventinfo: status %d; body %s", res.code, res.body)
+	}
+	info := res.json(t)
+	if diff := cmp.Diff([]any{"gpt-4o-mini"}, info["models"]); diff != "" {
+		t.Errorf("models of a key of a gpt-4o-mini team (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(map[string]any{"openai-chat": []any{"gpt-4o-mini"}}, info["capabilities"]); diff != "" {
+		t.Errorf("capabilities (-want +got):\n%s", diff)
+	}
 }

@@ -30,6 +30,9 @@ type Principal struct {
 	RPM, TPM int
 	// MaxTokens caps a request's max_tokens; 0 is no cap.
 	MaxTokens int
+	// MaxParallel caps the key's requests in flight at once, across
+	// replicas; 0 is no cap.
+	MaxParallel int
 	// BudgetTokens and BudgetCost (USD) limit usage per BudgetPeriod
 	// ("day", "week", "month", or "" for ever); 0 is no budget.
 	BudgetTokens int64

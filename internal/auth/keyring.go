@@ -115,7 +115,7 @@ func (k *Keyring) LoadAccess(keys []store.Key, events []store.Event, teams []sto
 		}
 		p := &Principal{
 			KeyID: sk.ID, Name: sk.Name, LogPayloads: sk.LogPayloads,
-			Models: sk.Models, RPM: sk.RPM, TPM: sk.TPM, MaxTokens: sk.MaxTokens,
+			Models: sk.Models, RPM: sk.RPM, TPM: sk.TPM, MaxTokens: sk.MaxTokens, MaxParallel: sk.MaxParallel,
 			BudgetTokens: sk.BudgetTokens, BudgetCost: sk.BudgetCost, BudgetPeriod: sk.BudgetPeriod,
 			Attendee: sk.Attendee,
 		}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,9 @@ type Config struct {
 	Concurrency int
 	Duration    time.Duration
 	Warmup      time.Duration
+	// Rounds is how many times each scenario runs its targets one after
+	// the other, the order reversed every other round; default 1.
+	Rounds      int
 	Scenarios   []string // ScenarioChat, ScenarioStream
 	Model       string   // public model name, sent to the gateway
 	Deployment  string   // upstream deployment name; default Model
@@ -90,10 +94,18 @@ type Config struct {
 	Progress io.Writer
 }
 
-// Endpoints are the base URLs (scheme://host:port) of the three targets.
-// An empty one is left out of the run.
+// Endpoints are the base URLs (scheme://host:port) of the targets. An
+// empty one is left out of the run.
 type Endpoints struct {
 	Mock, Proxy, Gateway string
+	// Governed is a second gateway, whose client key GovernedKey is a
+	// stored key with rpm and tpm limits and whose deployment has a tpm
+	// limit: the path production runs. GovernedLimiter says where its
+	// limits count ("redis" or "memory").
+	Governed, GovernedKey, GovernedLimiter string
+	// ProxyPID, GatewayPID and GovernedPID are the processes' ids, for
+	// their CPU time and RSS; 0 when unknown.
+	ProxyPID, GatewayPID, GovernedPID int
 	// GatewayRSS returns the gateway's peak RSS in bytes; nil when unknown.
 	GatewayRSS func() (int64, error)
 }
@@ -185,12 +197,17 @@ func (c *Config) targets(ep Endpoints, sc string) []Target {
 		ts = append(ts, Target{Name: TargetMock, URL: ep.Mock + upPath, Header: upstreamHeader, Body: upBody})
 	}
 	if ep.Proxy != "" {
-		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + upPath, Header: upstreamHeader, Body: upBody})
+		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + upPath, Header: upstreamHeader, Body: upBody, PID: ep.ProxyPID})
 	}
 	if ep.Gateway != "" {
 		ts = append(ts, Target{Name: TargetGateway, URL: ep.Gateway + wl.gatewayPath,
 			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + c.Key}},
-			Body:   wl.body(c.Model, c.MaxTokens)})
+			Body:   wl.body(c.Model, c.MaxTokens), PID: ep.GatewayPID})
+	}
+	if ep.Governed != "" {
+		ts = append(ts, Target{Name: TargetGoverned, URL: ep.Governed + wl.gatewayPath,
+			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + ep.GovernedKey}},
+			Body:   wl.body(c.Model, c.MaxTokens), PID: ep.GovernedPID})
 	}
 	return ts
 }
@@ -223,18 +240,25 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 			Stream:      stream,
 		}
 		sr := ScenarioReport{Name: sc, Stream: stream, GatewayPeakRSS: -1}
-		for _, t := range cfg.targets(ep, sc) {
-			if cfg.Progress != nil {
-				fmt.Fprintf(cfg.Progress, "bench: %s -> %s (%s warm-up + %s, %d concurrent)\n", sc, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
+		for round := range max(1, cfg.Rounds) {
+			ts := cfg.targets(ep, sc)
+			if round%2 == 1 {
+				slices.Reverse(ts)
 			}
-			res, err := Load(ctx, t, opts)
-			if err != nil {
-				return nil, err
-			}
-			sr.Results = append(sr.Results, res)
-			if t.Name == TargetGateway && ep.GatewayRSS != nil {
-				if n, err := ep.GatewayRSS(); err == nil {
-					sr.GatewayPeakRSS = n
+			for _, t := range ts {
+				if cfg.Progress != nil {
+					fmt.Fprintf(cfg.Progress, "bench: %s round %d -> %s (%s warm-up + %s, %d concurrent)\n", sc, round+1, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
+				}
+				res, err := Load(ctx, t, opts)
+				if err != nil {
+					return nil, err
+				}
+				res.Round = round
+				sr.Results = append(sr.Results, res)
+				if t.Name == TargetGateway && ep.GatewayRSS != nil {
+					if n, err := ep.GatewayRSS(); err == nil {
+						sr.GatewayPeakRSS = n
+					}
 				}
 			}
 		}
@@ -260,6 +284,10 @@ type SpawnOptions struct {
 	Deployment  string // default Model
 	Key         string // client key written into the spawned gateway's config
 	UpstreamKey string
+	// Governed also starts the governed gateway (Endpoints.Governed), its
+	// limits in Redis at the URL Redis, or in memory when Redis is "".
+	Governed bool
+	Redis    string
 	// Log gets what bench starts, and a stopped child's stderr if it
 	// exited on its own.
 	Log io.Writer
@@ -318,13 +346,14 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Proxy = c.url
+	s.Proxy, s.ProxyPID = c.url, c.pid()
 
 	if o.Gateway != "" {
 		if _, err := ParseUpstream(o.Gateway); err != nil {
 			return nil, fmt.Errorf("--gateway: %w", err)
 		}
 		s.Gateway = strings.TrimSuffix(o.Gateway, "/")
+		s.GatewayPID = o.GatewayPID
 		if o.GatewayPID > 0 {
 			pid := o.GatewayPID
 			s.GatewayRSS = func() (int64, error) { return PeakRSS(pid) }
@@ -339,8 +368,13 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.Gateway = g.url
+	s.Gateway, s.GatewayPID = g.url, g.pid()
 	s.GatewayRSS = func() (int64, error) { return PeakRSS(g.pid()) }
+	if o.Governed {
+		if err := s.startGoverned(ctx, exe, upstream, o); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -20,6 +20,9 @@ type Target struct {
 	Header http.Header
 	// Body is what each request sends; nil sends LoadOptions.Body.
 	Body []byte
+	// PID, when not 0, is the process serving URL, whose CPU time over the
+	// measured run is reported (Result.CPU).
+	PID int
 }
 
 // LoadOptions shape one load run against one target.
@@ -48,6 +51,12 @@ type Result struct {
 	TTFBP50      time.Duration // stream only
 	TTFBP99      time.Duration
 	Stream       bool
+	// CPU is the CPU time (user and system) the target's process used over
+	// the measured run; 0 when unknown.
+	CPU time.Duration
+	// Round is the round of the run (0 for the first), when targets are
+	// measured in several alternating rounds.
+	Round int
 }
 
 // Failed reports whether the run saw any error or non-2xx response.
@@ -103,11 +112,24 @@ func Load(ctx context.Context, t Target, o LoadOptions) (Result, error) {
 		}
 		capHint = perWorkerCap(float64(n)/elapsed.Seconds(), o.Duration, o.Concurrency)
 	}
+	cpu0, cpuErr := procCPU(t.PID)
 	ws, elapsed := runPhase(ctx, client, t, o, o.Duration, capHint)
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	return summarize(t.Name, o.Stream, ws, elapsed), nil
+	res := summarize(t.Name, o.Stream, ws, elapsed)
+	if cpu1, err := procCPU(t.PID); err == nil && cpuErr == nil {
+		res.CPU = cpu1 - cpu0
+	}
+	return res, nil
+}
+
+// procCPU is ProcCPU for a known process.
+func procCPU(pid int) (time.Duration, error) {
+	if pid <= 0 {
+		return 0, errors.New("no process id")
+	}
+	return ProcCPU(pid)
 }
 
 // runPhase runs the workers for d and returns their samples and the time

@@ -14,6 +14,9 @@ const (
 	TargetMock    = "mock"
 	TargetProxy   = "bare-proxy"
 	TargetGateway = "gateway"
+	// TargetGoverned is the gateway on the governed path: a stored key
+	// with rpm and tpm, a deployment with tpm.
+	TargetGoverned = "governed"
 )
 
 // Report is the outcome of a whole run.
@@ -128,7 +131,7 @@ func errorCell(r Result) string {
 	return fmt.Sprintf("%d (%d non-2xx)", r.Errors+r.Non2xx, r.Non2xx)
 }
 
-const rowFormat = "%-13s %-9s %-9s %-9s %-9s %-9s %s\n"
+const rowFormat = "%-13s %-9s %-9s %-9s %-9s %-9s %-9s %s\n"
 
 // WriteText writes the plain-text tables, one per scenario, then a loud
 // warning for every target that saw errors.
@@ -159,13 +162,17 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 		}
 		b.WriteString(")\n")
-		fmt.Fprintf(&b, rowFormat, "target", "req/s", "p50", "p99", "ttfb p50", "ttfb p99", "errors")
+		fmt.Fprintf(&b, rowFormat, "target", "req/s", "p50", "p99", "ttfb p50", "ttfb p99", "cpu/req", "errors")
 		for _, res := range s.Results {
 			t50, t99 := "-", "-"
 			if s.Stream {
 				t50, t99 = FormatMS(res.TTFBP50), FormatMS(res.TTFBP99)
 			}
-			fmt.Fprintf(&b, rowFormat, res.Target, fmt.Sprintf("%.0f", res.RPS), FormatMS(res.P50), FormatMS(res.P99), t50, t99, errorCell(res))
+			name := res.Target
+			if res.Round > 0 {
+				name = fmt.Sprintf("%s #%d", name, res.Round+1)
+			}
+			fmt.Fprintf(&b, rowFormat, name, fmt.Sprintf("%.0f", res.RPS), FormatMS(res.P50), FormatMS(res.P99), t50, t99, FormatMicros(res.CPUPerRequest()), errorCell(res))
 		}
 		gw, okG := s.Result(TargetGateway)
 		if bare, ok := s.Result(TargetProxy); ok && okG {
@@ -174,6 +181,8 @@ func (r *Report) WriteText(w io.Writer) error {
 		if m, ok := s.Result(TargetMock); ok && okG {
 			writeComparison(&b, "gateway/mock", "mock", s.Stream, gw, m)
 		}
+		writeRatios(&b, s, TargetGateway, TargetProxy)
+		writeRatios(&b, s, TargetGoverned, TargetGateway)
 		if okG {
 			fmt.Fprintf(&b, "gateway peak RSS: %s\n", FormatBytes(s.GatewayPeakRSS))
 		}
@@ -204,6 +213,29 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeRatios writes, when target and base both have a row with CPU
+// times, target's throughput and CPU per request over base's, round by
+// round (each round ran the two one after the other).
+func writeRatios(b *strings.Builder, s ScenarioReport, target, base string) {
+	var tput, cpu []string
+	for _, t := range s.Results {
+		if t.Target != target {
+			continue
+		}
+		for _, bs := range s.Results {
+			if bs.Target != base || bs.Round != t.Round || bs.RPS == 0 || t.CPUPerRequest() == 0 || bs.CPUPerRequest() == 0 {
+				continue
+			}
+			tput = append(tput, fmt.Sprintf("%.2f", t.RPS/bs.RPS))
+			cpu = append(cpu, fmt.Sprintf("%.2f", float64(t.CPUPerRequest())/float64(bs.CPUPerRequest())))
+		}
+	}
+	if len(tput) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "%s/%s by round: throughput %s   cpu per request %s\n", target, base, strings.Join(tput, ", "), strings.Join(cpu, ", "))
 }
 
 func writeComparison(b *strings.Builder, label, base string, stream bool, target, baseline Result) {
@@ -258,6 +290,8 @@ type (
 		P99MS        float64          `json:"p99_ms"`
 		TTFBP50MS    *float64         `json:"ttfb_p50_ms,omitempty"`
 		TTFBP99MS    *float64         `json:"ttfb_p99_ms,omitempty"`
+		Round        int              `json:"round"`
+		CPUPerReqUS  *float64         `json:"cpu_per_request_us,omitempty"`
 	}
 	jsonComparison struct {
 		Throughput     float64  `json:"throughput_ratio"`
@@ -319,6 +353,11 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			}
 			if s.Stream {
 				jr.TTFBP50MS, jr.TTFBP99MS = msPtr(res.TTFBP50), msPtr(res.TTFBP99)
+			}
+			jr.Round = res.Round + 1
+			if c := res.CPUPerRequest(); c > 0 {
+				us := float64(c) / float64(time.Microsecond)
+				jr.CPUPerReqUS = &us
 			}
 			js.Targets = append(js.Targets, jr)
 		}

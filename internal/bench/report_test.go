@@ -79,19 +79,19 @@ func TestWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `scenario: chat (64 concurrent, 10s each, mock latency 0)
-target        req/s     p50       p99       ttfb p50  ttfb p99  errors
-mock          40000     1.50ms    4.00ms    -         -         0
-bare-proxy    20000     3.00ms    8.00ms    -         -         0
-gateway       17400     3.12ms    8.40ms    -         -         0
+target        req/s     p50       p99       ttfb p50  ttfb p99  cpu/req   errors
+mock          40000     1.50ms    4.00ms    -         -         -         0
+bare-proxy    20000     3.00ms    8.00ms    -         -         -         0
+gateway       17400     3.12ms    8.40ms    -         -         -         0
 gateway/bare-proxy throughput: 0.87   added latency vs bare proxy p50: +0.12ms p99: +0.40ms
 gateway/mock throughput: 0.43   added latency vs mock p50: +1.62ms p99: +4.40ms
 gateway peak RSS: 23.4 MiB
 
 scenario: stream (64 concurrent, 10s each, mock latency 0, unpaced stream)
-target        req/s     p50       p99       ttfb p50  ttfb p99  errors
-mock          10000     6.00ms    9.00ms    0.50ms    0.90ms    0
-bare-proxy    8000      7.00ms    12.00ms   0.70ms    1.50ms    0
-gateway       4000      15.00ms   30.00ms   1.20ms    2.50ms    0
+target        req/s     p50       p99       ttfb p50  ttfb p99  cpu/req   errors
+mock          10000     6.00ms    9.00ms    0.50ms    0.90ms    -         0
+bare-proxy    8000      7.00ms    12.00ms   0.70ms    1.50ms    -         0
+gateway       4000      15.00ms   30.00ms   1.20ms    2.50ms    -         0
 gateway/bare-proxy throughput: 0.50   added latency vs bare proxy p50: +8.00ms p99: +18.00ms   ttfb p50: +0.50ms p99: +1.00ms
 gateway/mock throughput: 0.40   added latency vs mock p50: +9.00ms p99: +21.00ms   ttfb p50: +0.70ms p99: +1.60ms
 gateway peak RSS: n/a
@@ -118,7 +118,7 @@ func TestWriteTextErrorsAreLoud(t *testing.T) {
 	for _, want := range []string{
 		"machine: 2 CPUs, load average 0.50 0.40 0.30 at start\n\nscenario: chat (",
 		"mock latency 0, 50 tokens/s)",
-		"gateway       4000      15.00ms   30.00ms   1.20ms    2.50ms    7 (5 non-2xx)\n",
+		"gateway       4000      15.00ms   30.00ms   1.20ms    2.50ms    -         7 (5 non-2xx)\n",
 		"!!! ERRORS: stream/gateway: 2 errors and 5 non-2xx responses (40000 ok); its numbers are not trustworthy\n",
 		"    statuses: 429 x2, 502 x3\n",
 		"    e.g. HTTP 502: bad gateway\n",

@@ -39,6 +39,8 @@ type Config struct {
 	Tracing Tracing `yaml:"tracing"`
 	// ClientAuth adds client credentials besides keys (Entra ID tokens).
 	ClientAuth ClientAuth `yaml:"client_auth"`
+	// Identity lets admins sign in with a company identity (OIDC, GitHub).
+	Identity Identity `yaml:"identity"`
 
 	// problems are what Parse found wrong with single fields (unknown keys,
 	// values of the wrong type, unset environment variables); Validate
@@ -161,6 +163,9 @@ type Limits struct {
 	// may hold open at once, across replicas sharing Redis. Default 0:
 	// no cap.
 	RealtimeSessionsPerKey int `yaml:"realtime_sessions_per_key"`
+	// MaxFileBytes caps one file uploaded through POST /v1/files, which is
+	// streamed, not held. Default 0: OpenAI's limit, 512 MiB.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
 // Deployment is one upstream target.

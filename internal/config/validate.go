@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	v.deployments()
 	v.models()
 	v.clientAuth()
+	v.identity()
 	return errors.Join(v.errs...)
 }
 
@@ -87,6 +88,9 @@ func (v *validation) server() {
 		v.add("limits.max_body_bytes", "must be a positive number of bytes (default %d)", DefaultMaxBodyBytes)
 	}
 	v.duration("limits.shutdown_grace", c.Limits.ShutdownGrace)
+	if c.Limits.MaxFileBytes < 0 {
+		v.add("limits.max_file_bytes", "must be 0 (OpenAI's 512 MiB) or a positive number of bytes")
+	}
 	if c.Limits.RealtimeSessionsPerKey < 0 {
 		v.add("limits.realtime_sessions_per_key", "must be 0 (no cap) or a positive number of sessions")
 	}

@@ -46,6 +46,8 @@ func TestValidateProblems(t *testing.T) {
 		{"unknown model strategy", "deployments:" + azure + "models:\n  gpt-4o: {strategy: rr}\n", []string{"models.gpt-4o.strategy"}, "unknown strategy"},
 		{"negative failure threshold", "routing: {failure_threshold: -1}\n", []string{"routing.failure_threshold"}, "must not be negative"},
 		{"max body bytes", "limits: {max_body_bytes: -1}\n", []string{"limits.max_body_bytes"}, "must be a positive number of bytes"},
+		{"max file bytes", "limits: {max_file_bytes: -1}\n", []string{"limits.max_file_bytes"}, "must be 0 (OpenAI's 512 MiB) or a positive number"},
+		{"realtime sessions per key", "limits: {realtime_sessions_per_key: -1}\n", []string{"limits.realtime_sessions_per_key"}, "must be 0 (no cap) or a positive number of sessions"},
 		{"fallback without deployment", "deployments:" + azure + "models:\n  gpt-4o: {fallbacks: [gpt-4o-mini]}\n",
 			[]string{"models.gpt-4o.fallbacks[0]"}, `no deployment serves model "gpt-4o-mini"`},
 		{"fallback to itself", "deployments:" + azure + "models:\n  gpt-4o: {fallbacks: [gpt-4o]}\n", []string{"models.gpt-4o.fallbacks[0]"}, "itself"},

@@ -57,6 +57,7 @@ var accessTestKeys = []store.Key{
 	accessTestKey("key-capped", store.Key{MaxTokens: 100}),
 	accessTestKey("key-models", store.Key{Models: []string{"gpt-4o-mini", "text-embedding-3-small"}}),
 	accessTestKey("key-rpm", store.Key{RPM: 2}),
+	accessTestKey("key-limits", store.Key{RPM: 2, TPM: 1000}),
 	accessTestKey("att-alice", store.Key{EventID: "live", Attendee: "alice@example.com"}),
 	accessTestKey("att-bob", store.Key{EventID: "daily", Attendee: "bob@example.com"}),
 	accessTestKey("att-dan", store.Key{EventID: "daily", Attendee: "dan@example.com"}),
@@ -88,6 +89,9 @@ func (u *accessTestUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.bodies = append(u.bodies, string(b))
 	u.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
+	// What Azure says of the deployment's own limit, which every caller
+	// shares.
+	w.Header().Set("X-Ratelimit-Remaining-Requests", "999")
 	if strings.HasSuffix(r.URL.Path, "/embeddings") {
 		_, _ = io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"text-embedding-3-small","usage":{"prompt_tokens":2,"total_tokens":2}}`)
 		return

@@ -24,6 +24,11 @@ func (g *Gateway) admit(r *http.Request, req *exchange) error {
 		CapField:     req.spec.Cap,
 		PromptTokens: req.promptTokens,
 	})
+	if grant.Limits.Any() {
+		// On the answer and on a refusal alike; answerHeader writes them
+		// again over the upstream's.
+		grant.Limits.WriteHeaders(req.w.Header())
+	}
 	if err != nil {
 		return err
 	}
@@ -43,7 +48,15 @@ func (g *Gateway) admit(r *http.Request, req *exchange) error {
 func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
 	g.router.SettleTokens(res.pick, int64(rec.TotalTokens))
 	if g.access != nil && req.admitted {
-		g.access.Settle(context.Background(), req.grant, int64(rec.TotalTokens), rec.Cost)
+		g.access.Settle(context.WithoutCancel(req.r.Context()), req.grant, int64(rec.TotalTokens), rec.Cost)
+	}
+}
+
+// finish ends the request's admission: its parallel slot, if it holds
+// one, is given back.
+func (g *Gateway) finish(req *exchange) {
+	if g.access != nil {
+		g.access.Finish(req.r.Context(), req.grant)
 	}
 }
 
@@ -52,11 +65,14 @@ func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
 // to them.
 func takesMaxTokens(op provider.Operation) bool { return op.Spec().Cap != "" }
 
-// promptTokens estimates the request's prompt tokens with the model's
-// tokenizer, once; tpm limits (the key's and the deployments') need it.
+// promptTokens estimates the request's prompt tokens for admission, once;
+// tpm limits (the key's and the deployments') need it. It is the cheap
+// bounded estimate (usage.AdmissionTokens), not the tokenizer: the counts
+// are corrected by the upstream's reported usage when the answer is in,
+// and no number a user reads comes from it.
 func (req *exchange) promptTokens() int64 {
 	if req.prompt == 0 {
-		req.prompt = int64(max(1, usage.EstimatePromptTokens(req.model, req.body)))
+		req.prompt = int64(max(1, usage.AdmissionTokens(req.body)))
 	}
 	return req.prompt
 }

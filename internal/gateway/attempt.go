@@ -31,8 +31,23 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
+		// Each upstream connection keeps its write buffer for life, and a
+		// stream holds its connection for minutes. Only the request's
+		// headers go through it: a body is written past it in one call.
+		// Its read buffer likewise: an event of a stream is a few hundred
+		// bytes, and a large read (a whole JSON answer into its 32 KiB
+		// buffer) goes past it.
+		WriteBufferSize: upstreamWriteBuffer,
+		ReadBufferSize:  upstreamReadBuffer,
 	}
 }
+
+// upstreamWriteBuffer and upstreamReadBuffer are the upstream connections'
+// buffers (net/http's default is 4 KiB each).
+const (
+	upstreamWriteBuffer = 1 << 10
+	upstreamReadBuffer  = 2 << 10
+)
 
 // errIdleTimeout is the cause of an attempt cancelled because the upstream
 // body went silent for longer than the idle timeout.
@@ -75,7 +90,20 @@ type upstream struct {
 	cut atomic.Bool
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+// Answers are read through a pooled buffer. A whole JSON answer or an
+// error body is read at once into a large one, given back within the
+// request. A stream holds its buffer for as long as the model talks, while
+// its events come a few hundred bytes at a time: it gets a small one, so
+// ten thousand slow streams do not hold 320 MB of buffers they never fill.
+// A larger read just takes two.
+var (
+	bufPool       = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	streamBufPool = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+)
+
+// streamBufSize is the size of a stream's buffer: the upstream
+// connection's read buffer, so one read empties it.
+const streamBufSize = upstreamReadBuffer
 
 // attempt sends req to pick's deployment and reads just enough to classify
 // the outcome: the headers, and the first bytes of the body. A failure
@@ -116,6 +144,16 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		up.idled.Store(true)
 		resp.Body.Close() // unblocks the pending Read
 	})
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && (req.peek.Stream || isEventStream(resp.Header.Get("Content-Type"))) {
+		up.bufp = streamBufPool.Get().(*[]byte)
+		n, err := up.body().Read(*up.bufp)
+		up.head = (*up.bufp)[:n]
+		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+			up.err = err
+			return up, router.ClassifyError(r.Context(), err)
+		}
+		return up, router.Outcome{Verdict: router.Success}
+	}
 	up.bufp = bufPool.Get().(*[]byte)
 	buf := *up.bufp
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -127,10 +165,10 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		}
 		return up, router.ClassifyResponse(resp.StatusCode, resp.Header, up.head, g.router.Now())
 	}
-	if !req.peek.Stream && isJSON(resp.Header.Get("Content-Type")) {
-		// A JSON answer is read whole (up to maxHeldAnswer) before the
-		// client sees a byte, so an upstream that breaks off mid-body is
-		// retried elsewhere instead of sending a truncated answer.
+	// A JSON answer is read whole (up to maxHeldAnswer) before the client
+	// sees a byte, so an upstream that breaks off mid-body is retried
+	// elsewhere instead of sending a truncated answer.
+	if isJSON(resp.Header.Get("Content-Type")) {
 		up.head, err = readAnswer(up.body(), buf, maxHeldAnswer)
 		if err != nil {
 			up.err = err
@@ -138,6 +176,8 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		}
 		return up, router.Outcome{Verdict: router.Success}
 	}
+	// Anything else (audio, a file's content) streams through in large
+	// reads.
 	n, err := up.body().Read(buf)
 	up.head = buf[:n]
 	if n == 0 && err != nil && !errors.Is(err, io.EOF) {
@@ -219,7 +259,11 @@ func (up *upstream) close() {
 		up.resp.Body.Close()
 	}
 	if up.bufp != nil {
-		bufPool.Put(up.bufp)
+		if cap(*up.bufp) == streamBufSize {
+			streamBufPool.Put(up.bufp)
+		} else {
+			bufPool.Put(up.bufp)
+		}
 		up.bufp, up.head = nil, nil
 	}
 }

@@ -81,8 +81,9 @@ func (f *BatchFollower) Run(ctx context.Context, interval time.Duration) {
 // once.
 const batchChunk = 500
 
-// Round polls every unfinished batch once, when it is this replica's turn,
-// and returns how many finished batches it recorded the usage of.
+// Round polls every unfinished batch and background response once, when
+// it is this replica's turn, and returns how many finished ones it
+// recorded the usage of.
 func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 	g := f.g
 	if g.objects == nil || f.usage == nil {
@@ -94,9 +95,13 @@ func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 			return 0, nil // another replica's turn
 		}
 	}
-	pending, err := g.objects.ListObjects(ctx, store.ObjectQuery{Kind: store.KindBatch, Pending: true, Ascending: true, Limit: store.MaxObjectLimit})
-	if err != nil {
-		return 0, err
+	var pending []store.Object
+	for _, kind := range []string{store.KindBatch, store.KindResponse} {
+		objs, err := g.objects.ListObjects(ctx, store.ObjectQuery{Kind: kind, Pending: true, Ascending: true, Limit: store.MaxObjectLimit})
+		if err != nil {
+			return 0, err
+		}
+		pending = append(pending, objs...)
 	}
 	var errs []error
 	charged := 0
@@ -104,7 +109,11 @@ func (f *BatchFollower) Round(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			break
 		}
-		done, err := f.follow(ctx, o)
+		follow := f.follow
+		if o.Kind == store.KindResponse {
+			follow = f.followResponse
+		}
+		done, err := follow(ctx, o)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("batch %s: %w", o.UpstreamID, err))
 		}
@@ -146,6 +155,14 @@ func (f *BatchFollower) follow(ctx context.Context, o store.Object) (bool, error
 		return false, g.objects.PutObject(ctx, o)
 	}
 	body, err := f.get(ctx, d, d.Target.ObjectURL(provider.BatchGet, o.UpstreamID))
+	var st404 *upstreamStatusError
+	if errors.As(err, &st404) && st404.status == http.StatusNotFound {
+		// The upstream no longer knows it (deleted behind the gateway's
+		// back, or past its retention): nothing more can be read.
+		o.Status, o.Done = "not_found_upstream", true
+		g.log.Warn("batch unknown upstream; its usage cannot be read", "batch", o.ID, "deployment", o.Deployment)
+		return false, g.objects.PutObject(ctx, o)
+	}
 	if err != nil {
 		return false, err
 	}
@@ -211,9 +228,19 @@ func (f *BatchFollower) open(ctx context.Context, d *router.Deployment, u fmt.St
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		resp.Body.Close()
-		return nil, fmt.Errorf("upstream answered %d: %s", resp.StatusCode, b)
+		return nil, &upstreamStatusError{status: resp.StatusCode, body: string(b)}
 	}
 	return resp, nil
+}
+
+// upstreamStatusError is an upstream's answer other than 200.
+type upstreamStatusError struct {
+	status int
+	body   string
+}
+
+func (e *upstreamStatusError) Error() string {
+	return fmt.Sprintf("upstream answered %d: %s", e.status, e.body)
 }
 
 // outputLine is what the follower reads of a line of a batch's output.

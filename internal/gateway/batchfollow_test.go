@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/responses"
 
 	"github.com/spillwayhq/spillway/internal/store"
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -111,5 +112,77 @@ func TestBatchUsageRecordedOnce(t *testing.T) {
 	}
 	if b, err := c.Batches.List(ctx, openai.BatchListParams{}); err != nil || len(b.Data) != 1 || b.Data[0].Status != openai.BatchStatusCompleted {
 		t.Errorf("listed batches %+v, %v; want it completed, as the follower saw it", b, err)
+	}
+}
+
+// TestBatchFollowerStopsOnUnknownBatch: a batch the upstream no longer
+// knows is marked done, not polled forever.
+func TestBatchFollowerStopsOnUnknownBatch(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	gw := env.replicas[0].Config.Handler.(*Gateway)
+	o := store.Object{ID: "batch_swgone", Kind: store.KindBatch, KeyID: "static:sdk", Deployment: "chat-east", UpstreamID: "batch_never_made", Status: "in_progress"}
+	if err := env.store.PutObject(ctx, o); err != nil {
+		t.Fatal(err)
+	}
+	gone := o
+	gone.ID, gone.Deployment = "batch_swnodep", "removed-deployment"
+	if err := env.store.PutObject(ctx, gone); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := gw.NewBatchFollower(env.store).Round(ctx); err != nil || n != 0 {
+		t.Fatalf("Round: %d, %v; want 0, nil", n, err)
+	}
+	for id, want := range map[string]string{o.ID: "not_found_upstream", gone.ID: "deployment_gone"} {
+		got, err := env.store.GetObject(ctx, id)
+		if err != nil || !got.Done || got.Status != want {
+			t.Errorf("%s: %+v, %v; want done with status %s", id, got, err, want)
+		}
+	}
+	if left, _ := env.store.ListObjects(ctx, store.ObjectQuery{Kind: store.KindBatch, Pending: true}); len(left) != 0 {
+		t.Errorf("batches still followed: %d, want none", len(left))
+	}
+}
+
+// TestBackgroundResponseChargedWithoutPolls: a background response whose
+// client never polls again is charged by the follower, once; a poll after
+// that records no tokens.
+func TestBackgroundResponseChargedWithoutPolls(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	c := env.clients(0, testKey)["openai"]
+	r, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt-4o", Background: openai.Bool(true),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Write a long essay")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != responses.ResponseStatusQueued {
+		t.Fatalf("status %q, want queued", r.Status)
+	}
+	env.recs.wait(t, 1)
+	gw := env.replicas[0].Config.Handler.(*Gateway)
+	tee := &teeInserter{st: env.store}
+	follower := gw.NewBatchFollower(tee)
+	charged := 0
+	for range 4 {
+		n, err := follower.Round(ctx)
+		if err != nil {
+			t.Fatalf("Round: %v", err)
+		}
+		charged += n
+	}
+	if charged != 1 || len(tee.seen) != 1 {
+		t.Fatalf("charged %d, records %d; want the response charged once", charged, len(tee.seen))
+	}
+	rec := tee.seen[0]
+	if rec.KeyID != "static:sdk" || rec.PromptTokens == 0 || rec.CompletionTokens == 0 || rec.Cost == 0 || rec.Endpoint != "responses" {
+		t.Errorf("record %+v: want the key's, with tokens and cost", rec)
+	}
+	got, err := c.Responses.Get(ctx, r.ID, responses.ResponseGetParams{})
+	if err != nil || got.Status != responses.ResponseStatusCompleted {
+		t.Fatalf("poll: %v, %v", got.Status, err)
+	}
+	if poll := env.recs.wait(t, 2); poll.TotalTokens != 0 {
+		t.Errorf("the poll after the follower charged recorded %d tokens, want 0", poll.TotalTokens)
 	}
 }

@@ -11,20 +11,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/store"
+	"github.com/spillwayhq/spillway/internal/testenv"
 )
 
 // BenchmarkServeChatLimited is BenchmarkServeChat for an attendee key with
 // a model allow-list, a max_tokens cap, rpm and tpm, an event daily cap,
 // and deployments with rpm and tpm: every counted limit on the memory
-// limiter, the prompt estimated with tiktoken.
+// limiter, the prompt estimated for admission (usage.AdmissionTokens).
 func BenchmarkServeChatLimited(b *testing.B) {
-	lim := limits.NewMemory(nil)
+	benchServeChatLimited(b, limits.NewMemory(nil))
+}
+
+// BenchmarkServeChatLimitedRedis is BenchmarkServeChatLimited with the
+// counts in the real Redis, behind the Fallback as `spillway serve` runs
+// them: one round trip for the key's limits, one for the deployment's.
+func BenchmarkServeChatLimitedRedis(b *testing.B) {
+	client := benchRedis(b)
+	prefix := "spillway-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
+	benchServeChatLimited(b, limits.NewFallback(limits.NewRedis(client, prefix, nil), limits.NewMemory(nil), slog.New(slog.DiscardHandler)))
+}
+
+func benchServeChatLimited(b *testing.B, lim limits.Limiter) {
 	var deps []config.Deployment
 	for _, id := range []string{"a", "b"} {
 		deps = append(deps, config.Deployment{ID: id, Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure,
@@ -67,4 +82,16 @@ func BenchmarkServeChatLimited(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchRedis returns a client for the test Redis (testenv decides whether
+// a missing one skips or fails).
+func benchRedis(b *testing.B) *redis.Client {
+	opts, err := redis.ParseURL(testenv.Redis(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	client := redis.NewClient(opts)
+	b.Cleanup(func() { client.Close() })
+	return client
 }

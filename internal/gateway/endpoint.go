@@ -82,6 +82,9 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 		req := &exchange{w: w, r: r, id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
+		// However the request ends, a panic and a client gone included,
+		// its parallel-request slot is given back.
+		defer g.finish(req)
 		err := g.serve(req, fromPath)
 		if req.upload != nil {
 			req.upload.wait()
@@ -96,6 +99,7 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 		}
 		status := statusOf(res, err)
 		g.record(req, res, status)
+		g.followBackground(req, res)
 		if errors.Is(err, errAbort) {
 			g.logRequest(r, req, res, err)
 			// The response is already under way; only an aborted

@@ -34,8 +34,10 @@ type ObjectRegistry interface {
 	ClaimCharge(ctx context.Context, id string) (bool, error)
 }
 
-// maxObjectAnswer bounds an object answer read whole.
-const maxObjectAnswer = 1 << 20
+// maxObjectAnswer bounds an object answer read whole (a page of a
+// conversation's items can be large); a larger one is refused, never
+// sent cut short or with the upstream's ids.
+const maxObjectAnswer = 32 << 20
 
 // objectIDKeys are the fields of an answer that hold object ids.
 var objectIDKeys = map[string]bool{"id": true, "file_id": true, "input_file_id": true, "output_file_id": true, "error_file_id": true, "upload_id": true, "vector_store_id": true}
@@ -56,8 +58,12 @@ func (g *Gateway) respondObject(req *exchange, pick router.Pick, up *upstream, o
 	defer up.close()
 	w, r, res := req.w, req.r, &req.res
 	body := append([]byte(nil), up.head...)
-	rest, err := io.ReadAll(io.LimitReader(up.body(), maxObjectAnswer))
+	rest, err := io.ReadAll(io.LimitReader(up.body(), maxObjectAnswer+1-int64(len(body))))
 	body = append(body, rest...)
+	if err == nil && len(body) > maxObjectAnswer {
+		g.router.Report(pick, o, up.latency)
+		return &apierror.Error{Status: http.StatusBadGateway, Message: "the upstream's answer is larger than " + strconv.Itoa(maxObjectAnswer>>20) + " MiB, too large for the gateway to rewrite its ids; ask for a smaller page (limit)", Type: apierror.TypeUpstream, Code: "answer_too_large"}
+	}
 	if err != nil {
 		fail := router.ClassifyError(r.Context(), err)
 		g.router.Report(pick, fail, up.latency)
@@ -187,6 +193,9 @@ func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 		}
 		if p := req.principal; p.Event != nil {
 			o.EventID = p.Event.ID
+		}
+		if p := req.principal; p.Team != nil {
+			o.TeamID = p.Team.ID
 		}
 		if err := g.objects.PutObject(ctx, o); err != nil {
 			g.log.Error("object registry: put", "request_id", req.id, "object", o.ID, "err", err)

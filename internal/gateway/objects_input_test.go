@@ -4,16 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 // apiError is the error of a gateway answer.
@@ -122,6 +128,15 @@ func TestObjectIDsUnknownAndForeign(t *testing.T) {
 		{"batch of another key's file", http.MethodPost, "/v1/batches", `{"input_file_id":"` + f.ID + `","endpoint":"/v1/chat/completions","completion_window":"24h"}`, otherKey, 404, "not_found", "input_file_id"},
 		{"batch of an unknown file", http.MethodPost, "/v1/batches", `{"input_file_id":"file-nope","endpoint":"/v1/chat/completions","completion_window":"24h"}`, testKey, 404, "not_found", "input_file_id"},
 		{"batch without a file", http.MethodPost, "/v1/batches", `{"endpoint":"/v1/chat/completions","completion_window":"24h"}`, testKey, 400, "missing_required_parameter", "input_file_id"},
+		{"batch file id not a string", http.MethodPost, "/v1/batches", `{"input_file_id":5,"endpoint":"/v1/chat/completions"}`, testKey, 400, "invalid_type", "input_file_id"},
+		{"vector store file_ids not a list", http.MethodPost, "/v1/vector_stores", `{"file_ids":"` + f.ID + `"}`, testKey, 400, "invalid_type", "file_ids"},
+		{"vector store of another key's file", http.MethodPost, "/v1/vector_stores", `{"file_ids":["` + f.ID + `"]}`, otherKey, 404, "not_found", "file_ids"},
+		{"unknown vector store", http.MethodGet, "/v1/vector_stores/vs_nope", "", testKey, 404, "not_found", "vector_store_id"},
+		{"unknown conversation", http.MethodGet, "/v1/conversations/conv_nope/items", "", testKey, 404, "not_found", "conversation_id"},
+		{"file_search of an unknown store", http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi","tools":[{"type":"file_search","vector_store_ids":["vs_nope"]}]}`, testKey, 404, "not_found", "tools"},
+		{"response in an unknown conversation", http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi","conversation":"conv_nope"}`, testKey, 404, "not_found", "conversation"},
+		{"conversation not an id", http.MethodPost, "/v1/responses", `{"model":"gpt-4o","input":"hi","conversation":7}`, testKey, 400, "invalid_type", "conversation"},
+		{"list after an unknown id is empty", http.MethodGet, "/v1/files?after=file-nope", "", testKey, 200, "", ""},
 		{"bad list limit", http.MethodGet, "/v1/files?limit=0", "", testKey, 400, "invalid_value", "limit"},
 		{"bad list order", http.MethodGet, "/v1/batches?order=sideways", "", testKey, 400, "invalid_value", "order"},
 	}
@@ -137,7 +152,7 @@ func TestObjectIDsUnknownAndForeign(t *testing.T) {
 			if e.Error.Param != nil {
 				param = *e.Error.Param
 			}
-			if status != tc.status || e.Error.Code != tc.code || param != tc.param || e.Error.Message == "" {
+			if status != tc.status || e.Error.Code != tc.code || param != tc.param || (tc.status >= 400 && e.Error.Message == "") {
 				t.Errorf("got %d %+v (param %q), want %d %s %s", status, e.Error, param, tc.status, tc.code, tc.param)
 			}
 		})
@@ -166,5 +181,40 @@ func TestObjectDeploymentGone(t *testing.T) {
 	status, e := sendRaw(t, gw.URL, http.MethodGet, "/v1/files/"+f.ID, "", nil, testKey)
 	if status != http.StatusNotFound || e.Error.Code != "object_deployment_gone" || !strings.Contains(e.Error.Message, holder) {
 		t.Errorf("got %d %+v, want 404 object_deployment_gone naming %s", status, e.Error, holder)
+	}
+}
+
+// failingRegistry is a registry whose writes fail, as a store outage does.
+type failingRegistry struct{ ObjectRegistry }
+
+func (failingRegistry) PutObject(context.Context, store.Object) error {
+	return errors.New("store unavailable")
+}
+
+// TestRegistryOutageKeepsObjectsWorking: an object made while the
+// registry cannot be written still works by its id; only lists miss it.
+func TestRegistryOutageKeepsObjectsWorking(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	r, err := router.New(router.Options{Now: newClock().Now}, objectDeployments(env.urls))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := httptest.NewServer(New(Options{
+		Router: r, OperationKey: env.opKey, Objects: failingRegistry{env.store},
+		Auth:   auth.NewStaticKeys([]auth.StaticKey{{Key: testKey, Name: "sdk"}}),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}))
+	t.Cleanup(gw.Close)
+	c := openai.NewClient(option.WithBaseURL(gw.URL+"/v1"), option.WithAPIKey(testKey), option.WithHTTPClient(gw.Client()), option.WithMaxRetries(0))
+	f, err := c.Files.New(ctx, openai.FileNewParams{File: textFile("kept", "k.txt"), Purpose: openai.FilePurposeAssistants})
+	if err != nil {
+		t.Fatalf("upload during a registry outage: %v", err)
+	}
+	if got := readContent(t, c, f.ID); got != "kept" {
+		t.Errorf("content: %q, want kept", got)
+	}
+	if l, err := c.Files.List(ctx, openai.FileListParams{}); err != nil || len(l.Data) != 0 {
+		t.Errorf("list: %d files, %v; want none (the registry missed it)", len(l.Data), err)
 	}
 }

@@ -63,6 +63,8 @@ func (g *Gateway) realtimeEndpoint(param string) http.Handler {
 		req.peek.Stream = true // a session is a stream of events
 		req.idHeader = []string{req.id}
 		w.Header()["X-Request-Id"] = req.idHeader
+		// A session holds its key's parallel-request slot until it ends.
+		defer g.finish(req)
 		s, err := g.openRealtime(req, param)
 		if errors.Is(err, errAccept) {
 			// Accept has answered the client's broken handshake itself.
@@ -120,6 +122,14 @@ func (g *Gateway) openRealtime(req *exchange, param string) (*session, error) {
 	}
 	if err := g.admit(r, req); err != nil {
 		return nil, err
+	}
+	if g.tracer != nil {
+		// One span for the session, ended with its record; the upstream
+		// handshake carries its trace.
+		ctx := g.tracer.Extract(r.Context(), r.Header)
+		ctx, req.span = g.tracer.StartRequest(ctx, req.op.String(), req.model, true, 0)
+		req.r = r.WithContext(ctx)
+		r = req.r
 	}
 	var slot *access.Slot
 	if g.access != nil {
@@ -183,6 +193,8 @@ func (g *Gateway) dialRealtime(req *exchange, protocols []string) (*websocket.Co
 		case plan.Delivers(o):
 			g.router.Report(pick, o, latency)
 			req.res.deployment = pick.ID()
+			req.w.Header().Set("X-Spillway-Deployment", pick.ID())
+			req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(plan.Attempts()))
 			return nil, pick, upstreamRefusal(o, status, body)
 		}
 		plan.Failed(pick, o, latency)
@@ -208,6 +220,7 @@ func (g *Gateway) dialUpstream(ctx context.Context, req *exchange, pick router.P
 		}
 	}
 	h["X-Request-Id"] = req.idHeader
+	g.tracer.Inject(ctx, h)
 	if err := pick.Target.Authorize(ctx, h); err != nil {
 		return nil, router.ClassifyPrepareError(ctx, err), 0, nil, err
 	}

@@ -45,6 +45,7 @@ var rtKeys = []store.Key{
 	accessTestKey("key-two", store.Key{Name: "two sessions"}),
 	accessTestKey("key-rpm", store.Key{RPM: 1}),
 	accessTestKey("att-over", store.Key{EventID: "over", Attendee: "otto@example.com"}),
+	accessTestKey("team-rt", store.Key{TeamID: "red"}),
 }
 
 type rtEnv struct {
@@ -108,7 +109,7 @@ func newRTEnv(t *testing.T, o rtOptions) *rtEnv {
 			t.Fatalf("router.New: %v", err)
 		}
 		keys := auth.NewKeyring(nil, e.clock.Now)
-		keys.Load(rtKeys, accessTestEvents)
+		keys.LoadAccess(rtKeys, accessTestEvents, accessTestTeams)
 		tr := NewTransport(2*time.Second, 10*time.Second)
 		t.Cleanup(tr.CloseIdleConnections)
 		gw := New(Options{
@@ -248,4 +249,21 @@ func (r *records) all() []usage.Record {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]usage.Record(nil), r.list...)
+}
+
+// waitFor returns the first record that matches, once it exists.
+func (r *records) waitFor(t *testing.T, match func(usage.Record) bool) usage.Record {
+	t.Helper()
+	for {
+		for _, rec := range r.all() {
+			if match(rec) {
+				return rec
+			}
+		}
+		select {
+		case <-r.got:
+		case <-time.After(10 * time.Second): // liveness bound
+			t.Fatal("no matching usage record")
+		}
+	}
 }

@@ -31,9 +31,11 @@ type session struct {
 	slot   *access.Slot
 	// priceModel names the model the session's usage is priced by.
 	priceModel string
-	// responses counts the response.done events charged; only the
-	// upstream goroutine touches it while the session runs.
-	responses int
+	// responses counts the response.done events charged, responseStart
+	// is when the latest response.created passed; only the upstream
+	// goroutine touches them while the session runs.
+	responses     int
+	responseStart time.Time
 	// cut is closed when shutdown ends the session.
 	cut     chan struct{}
 	cutOnce sync.Once
@@ -77,8 +79,10 @@ func (s *session) run() {
 	g := s.g
 	g.sessions.add(s)
 	defer g.sessions.remove(s)
-	ctx, cancel := context.WithCancel(context.WithoutCancel(s.req.r.Context()))
-	defer cancel()
+	// The relay's reads and writes take a context that is never done:
+	// the WebSocket library arms a timer per frame for one that can be,
+	// and the pumps end anyway when the connections are closed below.
+	ctx := context.WithoutCancel(s.req.r.Context())
 	ends := make(chan ending, 2)
 	go func() { ends <- s.fromUpstream(ctx) }()
 	go func() { ends <- s.fromClient(ctx) }()
@@ -105,7 +109,6 @@ wait:
 		}
 	}
 	status := s.finish(ctx, first)
-	cancel()
 	s.client.CloseNow()
 	s.up.CloseNow()
 	for ; pending > 0; pending-- {
@@ -120,36 +123,81 @@ wait:
 // finish closes both sides after the relay stopped at first, and returns
 // the status recorded for the session: 200 for a close by either side,
 // 499 when the client dropped, 502 when the upstream dropped or failed,
-// 429 when the key's limits closed it, 503 at shutdown.
+// 429 when the key's limits closed it, 503 at shutdown. It takes at most
+// closeTimeout for the error event and as long again for the two closes,
+// made at once: a peer that no longer reads cannot hold the session's
+// record back (shutdown waits only so long for it).
 func (s *session) finish(ctx context.Context, first ending) int {
 	code := websocket.CloseStatus(first.err)
+	reason := closeReason(closeText(first.err))
+	var client, up closing // zero: that side has closed already
+	status := http.StatusOK
 	switch {
 	case first.over != nil:
 		s.sendError(ctx, "rate_limit_error", limitCode(first.over), first.over.Error())
-		s.client.Close(websocket.StatusPolicyViolation, closeReason(first.over.Error()))
-		s.up.Close(websocket.StatusNormalClosure, "")
-		return http.StatusTooManyRequests
+		client = closing{websocket.StatusPolicyViolation, closeReason(first.over.Error())}
+		up = closing{websocket.StatusNormalClosure, ""}
+		status = http.StatusTooManyRequests
 	case first.side == sideGateway:
 		s.sendError(ctx, "server_error", "gateway_shutdown", "the gateway is shutting down; reconnect to start a new session")
-		s.client.Close(websocket.StatusGoingAway, "gateway shutting down; reconnect")
-		s.up.Close(websocket.StatusGoingAway, "")
-		return http.StatusServiceUnavailable
+		client = closing{websocket.StatusGoingAway, "gateway shutting down; reconnect"}
+		up = closing{websocket.StatusGoingAway, ""}
+		status = http.StatusServiceUnavailable
 	case first.side == sideClient && code != -1:
-		s.up.Close(code, closeReason(closeText(first.err)))
-		return http.StatusOK
+		up = closing{code, reason}
 	case first.side == sideClient:
-		s.up.Close(websocket.StatusGoingAway, "client disconnected")
-		return statusClientClosed
+		up = closing{websocket.StatusGoingAway, "client disconnected"}
+		status = statusClientClosed
 	case code == websocket.StatusNormalClosure || code == websocket.StatusGoingAway:
-		s.client.Close(code, closeReason(closeText(first.err)))
-		return http.StatusOK
+		client = closing{code, reason}
 	case code != -1:
-		s.client.Close(code, closeReason(closeText(first.err)))
-		return http.StatusBadGateway
+		client = closing{code, reason}
+		status = http.StatusBadGateway
+	default:
+		s.sendError(ctx, "server_error", "upstream_disconnected", "the upstream of "+s.req.model+" dropped the connection; reconnect to start a new session")
+		client = closing{websocket.StatusBadGateway, "upstream connection lost"}
+		status = http.StatusBadGateway
 	}
-	s.sendError(ctx, "server_error", "upstream_disconnected", "the upstream of "+s.req.model+" dropped the connection; reconnect to start a new session")
-	s.client.Close(websocket.StatusBadGateway, "upstream connection lost")
-	return http.StatusBadGateway
+	var wg sync.WaitGroup
+	for _, c := range []struct {
+		conn *websocket.Conn
+		how  closing
+	}{{s.client, client}, {s.up, up}} {
+		if c.how.code == 0 {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			closeWithin(c.conn, c.how, closeTimeout)
+		}()
+	}
+	wg.Wait()
+	return status
+}
+
+// closing is a close code and reason to send.
+type closing struct {
+	code   websocket.StatusCode
+	reason string
+}
+
+// closeWithin closes c with the close handshake, or, when the peer has
+// not answered within d, at once.
+func closeWithin(c *websocket.Conn, how closing, d time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Close(how.code, how.reason)
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		c.CloseNow()
+		<-done
+	}
 }
 
 // fromUpstream relays the upstream's messages to the client, and charges
@@ -169,19 +217,35 @@ func (s *session) fromUpstream(ctx context.Context) ending {
 		}
 		// The first bytes of a text message are kept to see its type; a
 		// response.done is kept whole, for its usage.
-		watch := typ == websocket.MessageText
+		watch, done := typ == websocket.MessageText, false
 		kept = kept[:0]
 		if at, err := relayMessage(w, r, *bufp, func(p []byte) {
-			if watch {
-				kept = append(kept, p...)
-				if len(kept) >= typeWindow && !bytes.Contains(kept, eventResponseDone) {
+			if !watch {
+				return
+			}
+			if !done {
+				n := min(len(p), typeWindow-len(kept))
+				kept, p = append(kept, p[:n]...), p[n:]
+				if len(kept) < typeWindow {
+					return
+				}
+				if done = bytes.Contains(kept, eventResponseDone); !done {
+					s.started(kept)
 					watch = false
+					return
 				}
 			}
+			kept = append(kept, p...)
 		}); err != nil {
 			return ending{side: at, err: err}
 		}
-		if watch && bytes.Contains(kept, eventResponseDone) {
+		if watch && !done {
+			// Shorter than the window.
+			if done = bytes.Contains(kept, eventResponseDone); !done {
+				s.started(kept)
+			}
+		}
+		if done {
 			if over := s.charge(ctx, kept); over != nil {
 				return ending{side: sideUpstream, over: over}
 			}
@@ -226,7 +290,18 @@ const typeWindow = 256
 // response.done gets a fresh one next time.
 const maxKeptMessage = 1 << 20
 
-var eventResponseDone = []byte(`"response.done"`)
+var (
+	eventResponseDone    = []byte(`"response.done"`)
+	eventResponseCreated = []byte(`"response.created"`)
+)
+
+// started notes when a response began, from the head of a
+// response.created event, for the latency of its usage record.
+func (s *session) started(head []byte) {
+	if bytes.Contains(head, eventResponseCreated) {
+		s.responseStart = time.Now()
+	}
+}
 
 // relayMessage copies one message from r (the reading side) to w through
 // buf, calling seen with each chunk, and closes w. It names the side that
@@ -270,14 +345,14 @@ func (s *session) sendError(ctx context.Context, typ, code, msg string) {
 	q, _ := json.Marshal(msg) // a string always marshals
 	b = append(b, q...)
 	b = append(b, `,"param":null,"event_id":null}}`...)
-	wctx, cancel := context.WithTimeout(ctx, closeWriteTimeout)
+	wctx, cancel := context.WithTimeout(ctx, closeTimeout)
 	defer cancel()
 	_ = s.client.Write(wctx, websocket.MessageText, b)
 }
 
-// closeWriteTimeout bounds the final error event to a client that no
-// longer reads.
-const closeWriteTimeout = 5 * time.Second
+// closeTimeout bounds the final error event to a client that no longer
+// reads, and each close handshake.
+const closeTimeout = 2 * time.Second
 
 // closeReason fits a close reason in a control frame: 123 bytes.
 func closeReason(s string) string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/testenv"
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // TestRealtimeSessionCapAcrossReplicas: two gateways counting in one
@@ -47,7 +48,8 @@ func TestRealtimeSessionCapAcrossReplicas(t *testing.T) {
 	if err := first.Close(websocket.StatusNormalClosure, ""); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	e.recs.wait(t, 1) // the closed session's record: its slot is back
+	// The closed session's record: its slot is back.
+	e.recs.waitFor(t, func(r usage.Record) bool { return r.KeyID == "key-two" && r.Status == http.StatusOK })
 	third, _ := e.mustDial(1, "/v1/realtime?model=gpt-realtime", "sk-key-two")
 	next(t, third)
 }

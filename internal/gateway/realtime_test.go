@@ -84,6 +84,9 @@ func TestRealtimeURLFormsAndAuth(t *testing.T) {
 					t.Errorf("record %+v: want endpoint realtime, key key-open, model gpt-realtime", r)
 				}
 			}
+			if recs[0].Latency <= 0 {
+				t.Errorf("response latency %v, want the time from response.created to response.done", recs[0].Latency)
+			}
 			if recs[0].Cost <= 0 {
 				t.Errorf("response cost = %v, want the gpt-realtime price", recs[0].Cost)
 			}
@@ -347,6 +350,165 @@ func TestRealtimeBadRequests(t *testing.T) {
 				t.Errorf("got %d %s, want %d %s", resp.StatusCode, code, tt.status, tt.code)
 			}
 		})
+	}
+}
+
+// TestRealtimeCallerRefusal: an upstream's 400 is the caller's problem:
+// passed on with its code and message, not retried elsewhere.
+func TestRealtimeCallerRefusal(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	e.mocks["east"].SetFaults([]mock.Fault{{Kind: mock.FaultStatus, Status: 400}})
+	_, resp, err := e.dial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+	code, _ := rtErrorCode(t, resp)
+	if err == nil || resp.StatusCode != http.StatusBadRequest || code != "content_filter" || resp.Header.Get("X-Spillway-Attempts") != "1" {
+		t.Errorf("got %d %s attempts %q, want the upstream's 400 content_filter after one attempt", resp.StatusCode, code, resp.Header.Get("X-Spillway-Attempts"))
+	}
+	if got := e.mocks["west"].Requests(); got != 0 {
+		t.Errorf("rt-west got %d requests, want none: a caller error is not retried", got)
+	}
+}
+
+// TestRealtimeCloseCodes: the upstream's close code reaches the client;
+// a message over the size limit closes the client's session with 1009.
+func TestRealtimeCloseCodes(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		c.SetReadLimit(4 * maxRealtimeMessage) // only the gateway's limit applies
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"session.created","session":{}}`))
+		if _, m, err := c.Read(r.Context()); err == nil && string(m) == `{"type":"bye"}` {
+			c.Close(4000, "session expired")
+			return
+		}
+		_, _, _ = c.Read(r.Context())
+	}))
+	defer up.Close()
+
+	t.Run("upstream close", func(t *testing.T) {
+		e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+		c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+		next(t, c)
+		send(t, c, `{"type":"bye"}`)
+		_, _, err := c.Read(t.Context())
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "session expired" {
+			t.Errorf("close %v, want the upstream's 4000 session expired", err)
+		}
+		if got := rtGot(e.recs.wait(t, 1)); got.Status != http.StatusBadGateway {
+			t.Errorf("session record %+v, want 502", got)
+		}
+	})
+	t.Run("message too big", func(t *testing.T) {
+		e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+		c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+		next(t, c)
+		_ = c.Write(t.Context(), websocket.MessageText, bytes.Repeat([]byte("a"), maxRealtimeMessage+1))
+		_, _, err := c.Read(t.Context())
+		if got := websocket.CloseStatus(err); got != websocket.StatusMessageTooBig {
+			t.Errorf("close %v (%v), want 1009", got, err)
+		}
+		e.recs.wait(t, 1)
+	})
+}
+
+// TestRealtimeLargeResponseDone: a response.done longer than the relay's
+// buffer (a long transcript) is still read whole for its usage, and
+// reaches the client unchanged.
+func TestRealtimeLargeResponseDone(t *testing.T) {
+	transcript := strings.Repeat("word ", 40<<10) // 200 KiB
+	done := `{"type":"response.done","event_id":"event_1","response":{"id":"resp_1","status":"completed","output":[{"type":"message","content":[{"type":"audio","transcript":"` +
+		transcript + `"}]}],"usage":{"total_tokens":1234,"input_tokens":34,"output_tokens":1200}}}`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"session.created","session":{}}`))
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(done))
+		_, _, _ = c.Read(r.Context())
+	}))
+	defer up.Close()
+	e := newRTEnv(t, rtOptions{eastEndpoint: up.URL})
+	c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-key-open")
+	next(t, c)
+	if got := next(t, c); string(got.raw) != done {
+		t.Errorf("the client got %d bytes, want the upstream's %d unchanged", len(got.raw), len(done))
+	}
+	if got := e.recs.wait(t, 1); got.TotalTokens != 1234 || got.CompletionTokens != 1200 {
+		t.Errorf("record %+v, want 1234 tokens, 1200 output", got)
+	}
+}
+
+// TestRealtimeConcurrentSessions: sessions that end every way at once,
+// each recorded once; goleak (TestMain) checks nothing is left running.
+func TestRealtimeConcurrentSessions(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	const n = 12
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second) // liveness bound
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, e.url(0, "/v1/realtime?model=gpt-realtime"), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer sk-key-open"}}})
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.CloseNow()
+			c.SetReadLimit(1 << 24)
+			_ = c.Write(ctx, websocket.MessageText, []byte(`{"type":"response.create","response":{"output_modalities":["audio"]}}`))
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if i%3 == 0 && bytes.Contains(b, []byte(`"response.output_audio.delta"`)) {
+					c.CloseNow() // drops mid-response
+					errs <- nil
+					return
+				}
+				if bytes.Contains(b, []byte(`"response.done"`)) {
+					errs <- c.Close(websocket.StatusNormalClosure, "")
+					return
+				}
+			}
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	// Each session is recorded once when it ends (no tokens); each
+	// response.done that was relayed, once more. A session dropped
+	// mid-response may still have had its response.done relayed (and
+	// charged) before the gateway noticed.
+	sessions := func() (byStatus map[int]int, responses int) {
+		byStatus = map[int]int{}
+		for _, r := range e.recs.all() {
+			if r.TotalTokens == 0 {
+				byStatus[r.Status]++
+			} else if r.Status == http.StatusOK {
+				responses++
+			}
+		}
+		return byStatus, responses
+	}
+	e.recs.waitFor(t, func(usage.Record) bool {
+		byStatus, _ := sessions()
+		return byStatus[200]+byStatus[499] >= n
+	})
+	byStatus, responses := sessions()
+	if diff := cmp.Diff(map[int]int{200: n - n/3, 499: n / 3}, byStatus); diff != "" {
+		t.Errorf("session records by status (-want +got):\n%s", diff)
+	}
+	if responses < n-n/3 || responses > n {
+		t.Errorf("%d response records, want one per completed session (%d) and at most one per session", responses, n-n/3)
 	}
 }
 

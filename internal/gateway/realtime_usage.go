@@ -68,6 +68,10 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 		TotalTokens:      u.TotalTokens,
 		CachedTokens:     u.InputTokenDetails.CachedTokens,
 	}
+	if !s.responseStart.IsZero() {
+		rec.Latency = time.Since(s.responseStart)
+		s.responseStart = time.Time{}
+	}
 	if rec.TotalTokens == 0 {
 		rec.TotalTokens = u.InputTokens + u.OutputTokens
 	}
@@ -75,6 +79,9 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 		rec.KeyID = p.KeyID
 		if p.Event != nil {
 			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
+		}
+		if p.Team != nil {
+			rec.TeamID = p.Team.ID
 		}
 	}
 	if price, ok := g.price(s.priceModel); ok {

@@ -88,6 +88,13 @@ func (g *Gateway) writeStreamError(req *exchange, m *meter, msg string) {
 	flush(req.w)
 }
 
+// upstreamRateHeaders are the upstream's x-ratelimit-* headers, replaced
+// by the caller's own when its key has limits.
+var upstreamRateHeaders = []string{
+	"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
+	"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
+}
+
 // answerHeader puts the upstream answer's end-to-end headers and the
 // gateway's own on w, and records in res what the client gets.
 func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) http.Header {
@@ -97,6 +104,14 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 	}
 	for _, k := range hopHeaders {
 		delete(h, k)
+	}
+	if lim := req.grant.Limits; lim.Any() {
+		// The caller's own limits, not the deployment's, which every
+		// caller shares.
+		for _, k := range upstreamRateHeaders {
+			delete(h, k)
+		}
+		lim.WriteHeaders(h)
 	}
 	h["X-Spillway-Deployment"] = []string{pick.ID()}
 	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}

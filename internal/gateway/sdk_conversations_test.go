@@ -29,6 +29,9 @@ func TestSDKConversations(t *testing.T) {
 				t.Fatalf("Conversations.New: %+v, %v; want a signed id", conv, err)
 			}
 			holder := resp.Header.Get("X-Spillway-Deployment")
+			if got, err := b.Conversations.Get(ctx, conv.ID); err != nil || got.ID != conv.ID {
+				t.Errorf("Conversations.Get on the other replica: %+v, %v", got, err)
+			}
 			_, err = other.Conversations.Get(ctx, conv.ID)
 			wantStatus(t, "another key's conversation", err, http.StatusNotFound)
 

@@ -82,6 +82,15 @@ func TestSDKVectorStores(t *testing.T) {
 			if got, err := b.VectorStores.Files.Get(ctx, vs.ID, east2); err != nil || got.ID != east2 {
 				t.Errorf("Files.Get: %+v, %v", got, err)
 			}
+			if c, err := a.VectorStores.Files.Content(ctx, vs.ID, east2); err != nil || len(c.Data) != 1 || !strings.Contains(c.Data[0].Text, "salmon") {
+				t.Errorf("Files.Content: %+v, %v; want the file's text", c, err)
+			}
+			if got, err := a.VectorStores.FileBatches.Cancel(ctx, vs.ID, batch.ID); err != nil || got.ID != batch.ID {
+				t.Errorf("FileBatches.Cancel: %+v, %v", got, err)
+			}
+			if got, err := b.VectorStores.Get(ctx, vs.ID); err != nil || got.ID != vs.ID || got.FileCounts.Total != 3 {
+				t.Errorf("VectorStores.Get: %+v, %v; want it with 3 files", got, err)
+			}
 			if del, err := a.VectorStores.Files.Delete(ctx, vs.ID, east2); err != nil || !del.Deleted {
 				t.Errorf("Files.Delete: %+v, %v", del, err)
 			}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/spillwayhq/spillway/internal/access"
 )
 
@@ -68,6 +70,24 @@ func TestAccessTeamUsageRecord(t *testing.T) {
 		rec := e.recs.wait(t, i+1)
 		if rec.KeyID != want.key || rec.TeamID != want.team {
 			t.Errorf("record %d = key %q team %q, want key %q team %q", i+1, rec.KeyID, rec.TeamID, want.key, want.team)
+		}
+	}
+}
+
+// TestRealtimeTeamUsage: a realtime session of a team's key is charged to
+// the team, its responses and its close alike.
+func TestRealtimeTeamUsage(t *testing.T) {
+	e := newRTEnv(t, rtOptions{})
+	c, _ := e.mustDial(0, "/v1/realtime?model=gpt-realtime", "sk-team-rt")
+	until(t, c, "session.created")
+	ask(t, c, "hello there")
+	if err := c.Close(websocket.StatusNormalClosure, ""); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	e.recs.wait(t, 2)
+	for i, r := range e.recs.all() {
+		if r.KeyID != "team-rt" || r.TeamID != "red" {
+			t.Errorf("record %d = key %q team %q, want key team-rt, team red", i+1, r.KeyID, r.TeamID)
 		}
 	}
 }

@@ -28,6 +28,9 @@ type Fallback struct {
 	retry   time.Duration
 	now     func() time.Time
 	nextTry atomic.Int64
+
+	// missed counts Adjusts the primary did not get (see MissedAdjusts).
+	missed atomic.Int64
 }
 
 var _ Limiter = (*Fallback)(nil)
@@ -68,6 +71,12 @@ func (f *Fallback) tryPrimary() bool {
 // before the first call).
 func (f *Fallback) Healthy() bool { return !f.down.Load() }
 
+// MissedAdjusts is how many Adjusts the primary did not get since start
+// (it was down, or the call failed): each leaves a shared count off by its
+// delta until the window ends. Those answered locally are in the local
+// counts.
+func (f *Fallback) MissedAdjusts() int64 { return f.missed.Load() }
+
 // Take implements Limiter.
 func (f *Fallback) Take(ctx context.Context, key string, limit int64, window time.Duration, cost int64) (Decision, error) {
 	if !f.tryPrimary() {
@@ -87,6 +96,7 @@ func (f *Fallback) Take(ctx context.Context, key string, limit int64, window tim
 // Adjust implements Limiter.
 func (f *Fallback) Adjust(ctx context.Context, key string, window time.Duration, delta int64) error {
 	if !f.tryPrimary() {
+		f.missed.Add(1)
 		return f.local.Adjust(ctx, key, window, delta)
 	}
 	err := f.primary.Adjust(ctx, key, window, delta)
@@ -94,6 +104,7 @@ func (f *Fallback) Adjust(ctx context.Context, key string, window time.Duration,
 		f.recovered()
 		return nil
 	}
+	f.missed.Add(1)
 	if err := f.failed(ctx, err); err != nil {
 		return err
 	}
@@ -123,4 +134,21 @@ func (f *Fallback) recovered() {
 	if f.down.CompareAndSwap(true, false) {
 		f.log.Info("redis reachable again: limits are shared by all replicas")
 	}
+}
+
+// TakeAll implements Multi: the primary's TakeAll, or the local one's
+// while the primary fails.
+func (f *Fallback) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
+	if !f.tryPrimary() {
+		return TakeAll(ctx, f.local, ls, out)
+	}
+	err := TakeAll(ctx, f.primary, ls, out)
+	if err == nil {
+		f.recovered()
+		return nil
+	}
+	if err := f.failed(ctx, err); err != nil {
+		return err
+	}
+	return TakeAll(ctx, f.local, ls, out)
 }

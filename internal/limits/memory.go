@@ -2,6 +2,7 @@ package limits
 
 import (
 	"context"
+	"fmt"
 	"hash/maphash"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ type Memory struct {
 	now    func() time.Time
 	seed   maphash.Seed
 	shards [memoryShards]memoryShard
+	held   memorySlots // slots.go
 }
 
 const (
@@ -103,7 +105,7 @@ func (m *Memory) Adjust(_ context.Context, key string, window time.Duration, del
 }
 
 func (m *Memory) shard(key string) *memoryShard {
-	return &m.shards[maphash.String(m.seed, key)%memoryShards]
+	return &m.shards[m.shardIndex(key)]
 }
 
 // current returns id's counter for window w, empty when the stored one
@@ -134,4 +136,63 @@ func (s *memoryShard) sweep(nowMS int64) {
 			delete(s.counters, id)
 		}
 	}
+}
+
+// TakeAll implements Multi: the shards of every limit are locked, in
+// shard order so two calls never wait for each other, while all are
+// checked and taken.
+func (m *Memory) TakeAll(_ context.Context, ls []Limit, out []Decision) error {
+	if len(out) != len(ls) {
+		return fmt.Errorf("%w: %d decisions for %d limits", ErrInvalid, len(out), len(ls))
+	}
+	if err := checkAll(ls); err != nil {
+		return err
+	}
+	now := m.now()
+	var locked [memoryShards]bool
+	for _, x := range ls {
+		locked[m.shardIndex(x.Key)] = true
+	}
+	for i := range locked {
+		if locked[i] {
+			m.shards[i].mu.Lock()
+			m.shards[i].sweep(now.UnixMilli())
+		}
+	}
+	// Two limits may name one counter (a key's rpm and its event's, say,
+	// never in practice): each sees the counts before this call.
+	var stack [8]window
+	ws := stack[:0]
+	all := true
+	for i, x := range ls {
+		w := windowAt(now, x.Window)
+		s := &m.shards[m.shardIndex(x.Key)]
+		c := s.current(counterID{key: x.Key, windowMS: w.ms}, &w)
+		ws = append(ws, w)
+		fits := c.n+x.Cost <= x.Limit
+		all = all && fits
+		out[i] = decide(fits, x.Limit, c.n, now, w)
+	}
+	if all {
+		for i, x := range ls {
+			s := &m.shards[m.shardIndex(x.Key)]
+			id := counterID{key: x.Key, windowMS: ws[i].ms}
+			c := s.current(id, &ws[i])
+			c.n += x.Cost
+			if x.Cost > 0 {
+				s.counters[id] = c
+			}
+			out[i].Remaining = max(0, x.Limit-c.n)
+		}
+	}
+	for i := range locked {
+		if locked[i] {
+			m.shards[i].mu.Unlock()
+		}
+	}
+	return nil
+}
+
+func (m *Memory) shardIndex(key string) uint64 {
+	return maphash.String(m.seed, key) % memoryShards
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -12,10 +13,13 @@ import (
 // Redis is a Limiter whose counters live in Redis, so every replica sharing
 // the client's database and the prefix enforces one limit together.
 //
-// Each counter is one Redis string named "<prefix><key>:<window ms>:<window
-// index>", updated by a Lua script so the check and the increment are one
-// atomic step (EVALSHA, falling back to EVAL when the script is not cached).
-// Only one key is touched per call, so it works on Redis Cluster too.
+// Each counter is one Redis string named "<prefix>{l}<key>:<window
+// ms>:<window index>", updated by a Lua script so the check and the
+// increment are one atomic step (EVALSHA, falling back to EVAL when the
+// script is not cached). TakeAll checks all of a request's limits in one
+// script; the hash tag {l} puts every counter in one Redis Cluster slot so
+// it may, which also means the counters live on one node of a cluster (a
+// few small strings per key and deployment; one node's load).
 //
 // The window is chosen from the caller's clock (the injected now), never
 // from Redis's TIME: the replicas' clocks must be NTP-synced, because a
@@ -29,6 +33,12 @@ type Redis struct {
 	client redis.UniversalClient
 	prefix string
 	now    func() time.Time
+
+	// The batcher (batch.go): queue hands calls to Run while running;
+	// stopped is closed when Run has returned.
+	queue   chan *scriptCall
+	running atomic.Bool
+	stopped chan struct{}
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -68,7 +78,7 @@ func NewRedis(client redis.UniversalClient, prefix string, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Redis{client: client, prefix: prefix, now: now}
+	return &Redis{client: client, prefix: prefix, now: now, queue: make(chan *scriptCall), stopped: make(chan struct{})}
 }
 
 // Take implements Limiter.
@@ -78,7 +88,7 @@ func (r *Redis) Take(ctx context.Context, key string, limit int64, window time.D
 	}
 	now := r.now()
 	w := windowAt(now, window)
-	res, err := takeScript.Run(ctx, r.client, []string{r.counterKey(key, w)}, limit, cost, ttl(now, w)).Int64Slice()
+	res, err := r.run(ctx, takeScript, []string{r.counterKey(key, w)}, limit, cost, ttl(now, w)).Int64Slice()
 	if err != nil {
 		return Decision{}, fmt.Errorf("limits: redis take %q: %w", key, err)
 	}
@@ -98,16 +108,22 @@ func (r *Redis) Adjust(ctx context.Context, key string, window time.Duration, de
 	}
 	now := r.now()
 	w := windowAt(now, window)
-	if err := adjustScript.Run(ctx, r.client, []string{r.counterKey(key, w)}, delta, ttl(now, w)).Err(); err != nil {
+	if err := r.run(ctx, adjustScript, []string{r.counterKey(key, w)}, delta, ttl(now, w)).Err(); err != nil {
 		return fmt.Errorf("limits: redis adjust %q: %w", key, err)
 	}
 	return nil
 }
 
+// hashTag is in every counter's name: Redis Cluster hashes only what is
+// between the braces, so all counters share a slot and one script may
+// touch any of them.
+const hashTag = "{l}"
+
 // counterKey returns the Redis key of key's counter in window w.
 func (r *Redis) counterKey(key string, w window) string {
-	b := make([]byte, 0, len(r.prefix)+len(key)+42)
+	b := make([]byte, 0, len(r.prefix)+len(hashTag)+len(key)+42)
 	b = append(b, r.prefix...)
+	b = append(b, hashTag...)
 	b = append(b, key...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, w.ms, 10)
@@ -121,4 +137,65 @@ func (r *Redis) counterKey(key string, w window) string {
 // relative, so Redis's own clock never decides which window counts.
 func ttl(now time.Time, w window) int64 {
 	return max(1, w.end().Sub(now).Milliseconds()) + w.ms
+}
+
+// takeAllScript is takeScript for several counters at once, all or none:
+// KEYS are the counters, ARGV holds limit, cost and TTL (ms) for each. It
+// returns {all taken (0 or 1), count of each counter after the call}.
+var takeAllScript = redis.NewScript(`
+local n = {}
+local all = 1
+for i = 1, #KEYS do
+	n[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
+	if n[i] + tonumber(ARGV[3*i-1]) > tonumber(ARGV[3*i-2]) then
+		all = 0
+	end
+end
+local out = {all}
+for i = 1, #KEYS do
+	local cost = tonumber(ARGV[3*i-1])
+	if all == 1 and cost > 0 then
+		n[i] = redis.call('INCRBY', KEYS[i], cost)
+		redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+	end
+	out[i+1] = n[i]
+end
+return out
+`)
+
+// TakeAll implements Multi in one script call: one round trip whatever the
+// number of limits. Every counter carries the same hash tag, so the
+// script's keys share a Redis Cluster slot.
+func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
+	if len(out) != len(ls) {
+		return fmt.Errorf("%w: %d decisions for %d limits", ErrInvalid, len(out), len(ls))
+	}
+	if err := checkAll(ls); err != nil {
+		return err
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	now := r.now()
+	keys := make([]string, len(ls))
+	args := make([]any, 0, 3*len(ls))
+	for i, x := range ls {
+		w := windowAt(now, x.Window)
+		keys[i] = r.counterKey(x.Key, w)
+		args = append(args, x.Limit, x.Cost, ttl(now, w))
+	}
+	res, err := r.run(ctx, takeAllScript, keys, args...).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
+	}
+	if len(res) != len(ls)+1 {
+		return fmt.Errorf("limits: redis take of %d limits: script returned %v", len(ls), res)
+	}
+	all := res[0] == 1
+	for i, x := range ls {
+		n := res[i+1]
+		fits := all || n+x.Cost <= x.Limit
+		out[i] = decide(fits, x.Limit, n, now, windowAt(now, x.Window))
+	}
+	return nil
 }

@@ -116,7 +116,7 @@ func TestRedisKeysExpire(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"k", "a"} {
-		name := prefix + key + ":60000:" + strconv.FormatInt(limitstest.Start.UnixMilli()/60000, 10)
+		name := prefix + "{l}" + key + ":60000:" + strconv.FormatInt(limitstest.Start.UnixMilli()/60000, 10)
 		ttl, err := client.PTTL(ctx, name).Result()
 		if err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@
 //	POST   /v1/images/generations, /v1/images/edits, /v1/images/variations (multipart)
 //	POST   /v1/moderations
 //	GET    /v1/models, /v1/models/{id}
+//	GET    /v1/realtime?model=M (a WebSocket; see realtime.go)
 //
 // Azure OpenAI v1 shape, the same routes under /openai/v1/. Azure
 // deployment shape; the deployment is the model in answers and the
@@ -38,6 +39,7 @@
 //
 //	POST /openai/responses, /openai/responses/input_tokens, /openai/moderations,
 //	     /openai/images/edits, /openai/images/variations
+//	GET  /openai/realtime?deployment=D (a WebSocket)
 //	GET  /openai/responses/{id}, /openai/responses/{id}/input_items
 //	DELETE /openai/responses/{id}; POST /openai/responses/{id}/cancel
 //	GET  /openai/models, /openai/models/{id} (Azure's model objects:

@@ -20,6 +20,7 @@ import (
 //
 //   - session.update → session.updated (top-level fields merged);
 //   - conversation.item.create → conversation.item.added, .done;
+//     .retrieve, .delete, .truncate → .retrieved, .deleted, .truncated;
 //   - input_audio_buffer.append / .commit / .clear → .committed (with the
 //     user's audio item) / .cleared;
 //   - response.create → response.created, output item and content part
@@ -196,10 +197,35 @@ func (rs *rtSession) handle(ctx context.Context, msg []byte) bool {
 			opts = r
 		}
 		return rs.respond(ctx, opts)
+	case "conversation.item.retrieve", "conversation.item.delete", "conversation.item.truncate":
+		id, _ := ev["item_id"].(string)
+		at := rs.itemIndex(id)
+		if at < 0 {
+			return rs.fail(ctx, ev, "item_not_found", "item_id", "Item with item_id '"+id+"' not found.")
+		}
+		switch typ {
+		case "conversation.item.retrieve":
+			return rs.send(ctx, map[string]any{"type": "conversation.item.retrieved", "item": rs.items[at]})
+		case "conversation.item.delete":
+			rs.items = append(rs.items[:at], rs.items[at+1:]...)
+			return rs.send(ctx, map[string]any{"type": "conversation.item.deleted", "item_id": id})
+		}
+		return rs.send(ctx, map[string]any{"type": "conversation.item.truncated", "item_id": id,
+			"content_index": ev["content_index"], "audio_end_ms": ev["audio_end_ms"]})
 	case "response.cancel":
 		return rs.fail(ctx, ev, "response_cancel_not_active", "", "Cancellation failed: no active response found.")
 	}
-	return rs.fail(ctx, ev, "invalid_value", "type", "Invalid value: '"+typ+"'. Supported values are: 'session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'conversation.item.create', 'response.create' and 'response.cancel'.")
+	return rs.fail(ctx, ev, "invalid_value", "type", "Invalid value: '"+typ+"'. Supported values are: 'session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'conversation.item.create', 'conversation.item.retrieve', 'conversation.item.delete', 'conversation.item.truncate', 'response.create' and 'response.cancel'.")
+}
+
+// itemIndex is the position of item id in the conversation, -1 if none.
+func (rs *rtSession) itemIndex(id string) int {
+	for i, it := range rs.items {
+		if it["id"] == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // addItem puts item in the conversation and tells the client.

@@ -129,6 +129,26 @@ func TestRealtimeTextResponse(t *testing.T) {
 	}
 }
 
+// TestRealtimeItems: items can be retrieved, truncated and deleted.
+func TestRealtimeItems(t *testing.T) {
+	_, ts := newTestServer(t, Options{Name: "rt"})
+	c := rtDial(t, ts, "/v1/realtime?model=gpt-realtime")
+	rtRead(t, c)
+	rtSend(t, c, `{"type":"conversation.item.create","item":{"id":"item_a","type":"message","role":"user","content":[{"type":"input_text","text":"Hi"}]}}`)
+	rtTypes(t, c, "conversation.item.done")
+	for _, step := range []struct{ event, want string }{
+		{`{"type":"conversation.item.retrieve","item_id":"item_a"}`, "conversation.item.retrieved"},
+		{`{"type":"conversation.item.truncate","item_id":"item_a","content_index":0,"audio_end_ms":0}`, "conversation.item.truncated"},
+		{`{"type":"conversation.item.delete","item_id":"item_a"}`, "conversation.item.deleted"},
+		{`{"type":"conversation.item.retrieve","item_id":"item_a"}`, "error"},
+	} {
+		rtSend(t, c, step.event)
+		if ev := rtRead(t, c); ev.Type != step.want {
+			t.Errorf("%s: got %s, want %s", step.event, ev.raw, step.want)
+		}
+	}
+}
+
 // TestRealtimeAudio: appended and committed audio is a user item and
 // input audio tokens; an audio response sends audio and transcript
 // deltas and counts output audio tokens.
@@ -185,6 +205,7 @@ func TestRealtimeErrors(t *testing.T) {
 		{`{"type":"response.cancel"}`, "response_cancel_not_active", nil},
 		{`{"type":"session.update"}`, "missing_required_parameter", "session"},
 		{`{"type":"session.update","session":{"type":"transcription"}}`, "invalid_value", "session.type"},
+		{`{"type":"conversation.item.delete","item_id":"item_nope"}`, "item_not_found", "item_id"},
 	}
 	_, ts := newTestServer(t, Options{Name: "rt"})
 	c := rtDial(t, ts, "/v1/realtime?model=gpt-realtime")

@@ -99,17 +99,14 @@ func (c *call) createVectorStore() {
 }
 
 // withStore calls f on the path's vector store, or answers 404.
-func (c *call) withStore(f func(*mockVectorStore) bool) {
-	var answered bool
-	if !c.s.vectorStores.with(c.route.id, func(vs *mockVectorStore) { answered = f(vs) }) {
+func (c *call) withStore(f func(*mockVectorStore)) {
+	if !c.s.vectorStores.with(c.route.id, f) {
 		c.notFound("vector store", c.route.id)
-		return
 	}
-	_ = answered
 }
 
 func (c *call) getVectorStore() {
-	c.withStore(func(vs *mockVectorStore) bool { c.writeObject(*vs); return true })
+	c.withStore(func(vs *mockVectorStore) { c.writeObject(*vs) })
 }
 
 func (c *call) modifyVectorStore() {
@@ -120,7 +117,7 @@ func (c *call) modifyVectorStore() {
 	if !c.readBody(&req) {
 		return
 	}
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		if req.Name != nil {
 			vs.Name = *req.Name
 		}
@@ -128,7 +125,6 @@ func (c *call) modifyVectorStore() {
 			vs.Metadata = req.Metadata
 		}
 		c.writeObject(*vs)
-		return true
 	})
 }
 
@@ -174,7 +170,7 @@ func (c *call) searchVectorStore() {
 		Content  []map[string]any `json:"content"`
 	}
 	var results []result
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		for _, vf := range vs.files {
 			f, ok := c.s.files.get(vf.ID)
 			if !ok || len(words) == 0 {
@@ -202,7 +198,6 @@ func (c *call) searchVectorStore() {
 			return 0
 		})
 		c.writeObject(map[string]any{"object": "vector_store.search_results.page", "search_query": req.Query, "data": results, "has_more": false, "next_page": nil})
-		return true
 	})
 }
 
@@ -213,19 +208,17 @@ func (c *call) addVectorStoreFile() {
 	if !c.readBody(&req) {
 		return
 	}
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		if !c.attach(vs, []string{req.FileID}, "") {
-			return false
+			return
 		}
 		c.writeObject(vs.files[slices.IndexFunc(vs.files, func(x vsFile) bool { return x.ID == req.FileID })])
-		return true
 	})
 }
 
 func (c *call) listVectorStoreFiles() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		c.writeObject(map[string]any{"object": "list", "data": vs.files, "has_more": false})
-		return true
 	})
 }
 
@@ -239,35 +232,32 @@ func (c *call) vsFileAt(vs *mockVectorStore) int {
 }
 
 func (c *call) getVectorStoreFile() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		if i := c.vsFileAt(vs); i >= 0 {
 			c.writeObject(vs.files[i])
 		}
-		return true
 	})
 }
 
 func (c *call) deleteVectorStoreFile() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		i := c.vsFileAt(vs)
 		if i < 0 {
-			return true
+			return
 		}
 		vs.UsageBytes -= vs.files[i].UsageBytes
 		vs.files = slices.Delete(vs.files, i, i+1)
 		vs.FileCounts = fileCounts{Completed: len(vs.files), Total: len(vs.files)}
 		c.writeObject(map[string]any{"id": c.route.sub, "object": "vector_store.file.deleted", "deleted": true})
-		return true
 	})
 }
 
 func (c *call) vectorStoreFileContent() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		if i := c.vsFileAt(vs); i >= 0 {
 			f, _ := c.s.files.get(c.route.sub)
 			c.writeObject(map[string]any{"object": "vector_store.file_content.page", "data": []map[string]any{{"type": "text", "text": string(f.content)}}, "has_more": false, "next_page": nil})
 		}
-		return true
 	})
 }
 
@@ -278,35 +268,33 @@ func (c *call) createFileBatch() {
 	if !c.readBody(&req) {
 		return
 	}
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		b := vsBatch{ID: c.objectID("vsfb_", 7), Object: "vector_store.files_batch", CreatedAt: time.Now().Unix(), VectorStoreID: vs.ID, Status: "completed"}
 		if !c.attach(vs, req.FileIDs, b.ID) {
-			return false
+			return
 		}
 		b.FileCounts = fileCounts{Completed: len(req.FileIDs), Total: len(req.FileIDs)}
 		vs.batches[b.ID] = b
 		c.writeObject(b)
-		return true
 	})
 }
 
 func (c *call) getFileBatch() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		b, ok := vs.batches[c.route.sub]
 		if !ok {
 			c.notFound("file batch", c.route.sub)
-			return true
+			return
 		}
 		c.writeObject(b)
-		return true
 	})
 }
 
 func (c *call) listFileBatchFiles() {
-	c.withStore(func(vs *mockVectorStore) bool {
+	c.withStore(func(vs *mockVectorStore) {
 		if _, ok := vs.batches[c.route.sub]; !ok {
 			c.notFound("file batch", c.route.sub)
-			return true
+			return
 		}
 		var files []vsFile
 		for _, f := range vs.files {
@@ -315,7 +303,6 @@ func (c *call) listFileBatchFiles() {
 			}
 		}
 		c.writeObject(map[string]any{"object": "list", "data": files, "has_more": false})
-		return true
 	})
 }
 

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/limits"
@@ -38,49 +37,47 @@ const (
 	limitTooLarge                     // the request alone exceeds the tpm limit
 )
 
-// take counts a request of demand tokens against d's rpm and tpm. When the
-// tpm refuses, the rpm taken is given back. A limiter failure other than
-// the caller's own cancellation lets the request through: the Fallback
-// limiter already degrades to local counts, so this is only defence.
+// take counts a request of demand tokens against d's rpm and tpm, both in
+// one limiter call (one Redis round trip), both or neither. A limiter
+// failure other than the caller's own cancellation lets the request
+// through: the Fallback limiter already degrades to local counts, so this
+// is only defence.
 //
 // When full, it also returns when the request could fit: the window's end.
 func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand int64) (limitVerdict, time.Time) {
 	rpm, tpm := int64(d.Config.RPM), int64(d.Config.TPM)
+	demand = max(demand, 1)
+	if tpm > 0 && demand > tpm {
+		return limitTooLarge, time.Time{}
+	}
+	var ls [2]limits.Limit
+	n := 0
 	if rpm > 0 {
-		dec, err := p.limiter.Take(ctx, d.rpmKey, rpm, time.Minute, 1)
-		if err == nil && !dec.Allowed {
-			d.markFull(now.Add(dec.RetryAfter))
-			return limitFull, now.Add(dec.RetryAfter)
-		}
+		ls[n] = limits.Limit{Key: d.rpmKey, Limit: rpm, Window: time.Minute, Cost: 1}
+		n++
 	}
 	if tpm > 0 {
-		dec, err := p.limiter.Take(ctx, d.tpmKey, tpm, time.Minute, max(demand, 1))
-		switch {
-		case errors.Is(err, limits.ErrCostExceedsLimit):
-			p.giveBack(d, rpm, 0)
-			return limitTooLarge, time.Time{}
-		case err == nil && !dec.Allowed:
-			p.giveBack(d, rpm, 0)
-			if dec.Remaining == 0 {
-				// Nothing at all fits until the window ends. Otherwise a
-				// smaller request still may, so only this one is refused.
-				d.markFull(now.Add(dec.RetryAfter))
-			}
-			return limitFull, now.Add(dec.RetryAfter)
+		ls[n] = limits.Limit{Key: d.tpmKey, Limit: tpm, Window: time.Minute, Cost: demand}
+		n++
+	}
+	var out [2]limits.Decision
+	if err := limits.TakeAll(ctx, p.limiter, ls[:n], out[:n]); err != nil {
+		return limitTaken, time.Time{}
+	}
+	for i, dec := range out[:n] {
+		if dec.Allowed {
+			continue
 		}
+		back := now.Add(dec.RetryAfter)
+		// A full rpm, or a tpm with nothing left, refuses everything until
+		// the window ends; a tpm with some left may still fit a smaller
+		// request, so only this one is refused.
+		if ls[i].Key == d.rpmKey || dec.Remaining == 0 {
+			d.markFull(back)
+		}
+		return limitFull, back
 	}
 	return limitTaken, time.Time{}
-}
-
-// giveBack returns one request of rpm and tokens of tpm to d's counts.
-func (p *Pool) giveBack(d *Deployment, rpm, tokens int64) {
-	ctx := context.Background()
-	if rpm > 0 {
-		_ = p.limiter.Adjust(ctx, d.rpmKey, time.Minute, -1)
-	}
-	if tokens != 0 && d.Config.TPM > 0 {
-		_ = p.limiter.Adjust(ctx, d.tpmKey, time.Minute, -tokens)
-	}
 }
 
 func (d *Deployment) markFull(until time.Time) {
@@ -102,8 +99,20 @@ func (r *Router) SettleTokens(p Pick, used int64) {
 	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
 		return
 	}
-	_ = r.opts.Limiter.Adjust(context.Background(), p.tpmKey, time.Minute, used-p.demand)
+	r.adjust(p.tpmKey, used-p.demand)
 }
+
+// adjust corrects a deployment's tpm count by delta. A failure is counted
+// (AdjustFailures): the count stays off by delta until the window ends.
+func (r *Router) adjust(key string, delta int64) {
+	if err := r.opts.Limiter.Adjust(context.Background(), key, time.Minute, delta); err != nil {
+		r.adjustFailures.Add(1)
+	}
+}
+
+// AdjustFailures is how many corrections and give-backs of deployments'
+// tpm counts the limiter refused since start.
+func (r *Router) AdjustFailures() int64 { return r.adjustFailures.Load() }
 
 // ChargedTokens reports whether the pick was charged tokens against its
 // deployment's tpm limit, so its actual usage must be settled.

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"context"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/limits"
@@ -33,7 +32,7 @@ func (r *Router) Report(p Pick, o Outcome, latency time.Duration) {
 	now := r.opts.Now()
 	if p.demand > 0 && o.Verdict != Success && o.Verdict != CallerError && o.Verdict != ContextTooLong && o.Verdict != ClientGone && limits.SameWindow(p.pickedAt, now, time.Minute) {
 		// The upstream processed nothing: give the tokens back.
-		_ = r.opts.Limiter.Adjust(context.Background(), d.tpmKey, time.Minute, -p.demand)
+		r.adjust(d.tpmKey, -p.demand)
 	}
 	switch o.Verdict {
 	case Success, CallerError, ContextTooLong:

@@ -64,6 +64,8 @@ type Router struct {
 	table atomic.Pointer[table]
 	// mu serialises Update so two swaps cannot lose state.
 	mu sync.Mutex
+	// adjustFailures counts tpm corrections the limiter refused.
+	adjustFailures atomic.Int64
 }
 
 type poolKey struct{ model, class string }

@@ -30,6 +30,9 @@ type Key struct {
 	TPM int
 	// MaxTokens caps a request's max_tokens; 0 is no cap.
 	MaxTokens int
+	// MaxParallel caps the key's requests in flight at once, across
+	// replicas; 0 is no cap.
+	MaxParallel int
 	// BudgetTokens and BudgetCost (USD) limit usage per BudgetPeriod;
 	// 0 is no budget.
 	BudgetTokens int64
@@ -92,8 +95,16 @@ type Event struct {
 	Active         bool
 	// LogPayloads stores the event's prompts and answers with its usage.
 	LogPayloads bool
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// SignInRegistration lets attendees register by signing in with an
+	// identity provider; SignInDomains, when set, admits only verified
+	// emails of those domains.
+	SignInRegistration bool
+	SignInDomains      []string
+	// Owner is the admin identity that created the event; an organiser
+	// sees and changes only the events they own. "" for none.
+	Owner     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AccessStore is the part of the store that holds keys and events. Every
@@ -103,7 +114,8 @@ type AccessStore interface {
 	TeamStore
 
 	// CreateKey stores k (ErrConflict when its id, hash, or event and
-	// attendee are taken) and returns it with timestamps set.
+	// attendee are taken; ErrNotFound when its team does not exist) and
+	// returns it with timestamps set.
 	CreateKey(ctx context.Context, k Key) (Key, error)
 	// GetKey returns one key or ErrNotFound.
 	GetKey(ctx context.Context, id string) (Key, error)
@@ -114,8 +126,9 @@ type AccessStore interface {
 	AttendeeKey(ctx context.Context, eventID, attendee string) (Key, error)
 	// ListKeys returns the keys f selects, ordered by id.
 	ListKeys(ctx context.Context, f KeyFilter) ([]Key, error)
-	// UpdateKey replaces the key with k.ID (ErrNotFound when absent,
-	// ErrConflict when the new hash is taken), keeping CreatedAt.
+	// UpdateKey replaces the key with k.ID (ErrNotFound when it or its
+	// team is absent, ErrConflict when the new hash is taken), keeping
+	// CreatedAt.
 	UpdateKey(ctx context.Context, k Key) (Key, error)
 	// DeleteKey removes it, or returns ErrNotFound.
 	DeleteKey(ctx context.Context, id string) error

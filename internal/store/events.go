@@ -11,7 +11,7 @@ import (
 
 const eventColumns = `id, name, description, start_at, end_at, time_zone, max_token_cap,
 	daily_request_cap, models, organizer_name, organizer_email, url, url_text,
-	shared_code_hash, active, log_payloads, created_at, updated_at`
+	shared_code_hash, active, log_payloads, owner, signin_registration, signin_domains, created_at, updated_at`
 
 // eventQueries are the statements of the event methods, rebound at Open.
 type eventQueries struct {
@@ -25,11 +25,11 @@ func newEventQueries(d dialect) eventQueries {
 		list: `SELECT ` + eventColumns + ` FROM events ORDER BY start_at NULLS FIRST, id` + d.byteOrder,
 		get:  d.rebind(`SELECT ` + eventColumns + ` FROM events WHERE id = ?`),
 		insert: d.rebind(`INSERT INTO events (` + eventColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		update: d.rebind(`UPDATE events SET name = ?, description = ?, start_at = ?, end_at = ?,
 			time_zone = ?, max_token_cap = ?, daily_request_cap = ?, models = ?,
 			organizer_name = ?, organizer_email = ?, url = ?, url_text = ?,
-			shared_code_hash = ?, active = ?, log_payloads = ?, updated_at = ?
+			shared_code_hash = ?, active = ?, log_payloads = ?, owner = ?, signin_registration = ?, signin_domains = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`),
 		delete: d.rebind(`DELETE FROM events WHERE id = ?`),
 		// event_id <> '' so that no id can reach the keys without an event.
@@ -114,13 +114,16 @@ func normalizeEvent(e Event) Event {
 	if len(e.Models) == 0 {
 		e.Models = nil
 	}
+	if len(e.SignInDomains) == 0 {
+		e.SignInDomains = nil
+	}
 	if len(e.SharedCodeHash) == 0 {
 		e.SharedCodeHash = nil
 	}
 	return e
 }
 
-// eventFields returns the column values from name to log_payloads, in the
+// eventFields returns the column values from name to signin_domains, in the
 // order of eventColumns.
 func eventFields(e Event) ([]any, error) {
 	var code sql.NullString
@@ -134,10 +137,14 @@ func eventFields(e Event) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("models: %w", err)
 	}
+	domains, err := jsonColumn(e.SignInDomains)
+	if err != nil {
+		return nil, fmt.Errorf("signin domains: %w", err)
+	}
 	return []any{
 		e.Name, e.Description, millisColumn(e.Start), millisColumn(e.End), e.TimeZone,
 		e.MaxTokenCap, e.DailyRequestCap, models, e.OrganizerName, e.OrganizerEmail, e.URL,
-		e.URLText, code, e.Active, e.LogPayloads,
+		e.URLText, code, e.Active, e.LogPayloads, e.Owner, e.SignInRegistration, domains,
 	}, nil
 }
 
@@ -147,11 +154,12 @@ func scanEvent(row rowScanner) (Event, error) {
 		e                Event
 		start, end       sql.NullInt64
 		models, code     sql.NullString
+		domains          sql.NullString
 		created, updated int64
 	)
 	err := row.Scan(&e.ID, &e.Name, &e.Description, &start, &end, &e.TimeZone, &e.MaxTokenCap,
 		&e.DailyRequestCap, &models, &e.OrganizerName, &e.OrganizerEmail, &e.URL, &e.URLText,
-		&code, &e.Active, &e.LogPayloads, &created, &updated)
+		&code, &e.Active, &e.LogPayloads, &e.Owner, &e.SignInRegistration, &domains, &created, &updated)
 	if err != nil {
 		return Event{}, err
 	}
@@ -162,6 +170,9 @@ func scanEvent(row rowScanner) (Event, error) {
 	}
 	if err := scanJSON(models, &e.Models); err != nil {
 		return Event{}, fmt.Errorf("event %q: models: %w", e.ID, err)
+	}
+	if err := scanJSON(domains, &e.SignInDomains); err != nil {
+		return Event{}, fmt.Errorf("event %q: signin domains: %w", e.ID, err)
 	}
 	e.Start, e.End = fromNullMillis(start), fromNullMillis(end)
 	e.CreatedAt, e.UpdatedAt = fromMillis(created), fromMillis(updated)

@@ -12,7 +12,7 @@ import (
 
 const keyColumns = `id, hash, prefix, name, owner, team, models, rpm, tpm, max_tokens,
 	budget_tokens, budget_cost, budget_period, expires_at, revoked_at, log_payloads,
-	metadata, event_id, attendee, generation, team_id, created_at, updated_at`
+	metadata, event_id, attendee, generation, team_id, max_parallel_requests, created_at, updated_at`
 
 // keyQueries are the statements of the key methods, rebound at Open.
 type keyQueries struct {
@@ -30,11 +30,11 @@ func newKeyQueries(d dialect) keyQueries {
 		// partial unique index.
 		attendee: d.rebind(`SELECT ` + keyColumns + ` FROM keys WHERE event_id = ? AND attendee = ? AND event_id <> ''`),
 		insert: d.rebind(`INSERT INTO keys (` + keyColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		update: d.rebind(`UPDATE keys SET hash = ?, prefix = ?, name = ?, owner = ?, team = ?,
 			models = ?, rpm = ?, tpm = ?, max_tokens = ?, budget_tokens = ?, budget_cost = ?,
 			budget_period = ?, expires_at = ?, revoked_at = ?, log_payloads = ?, metadata = ?,
-			event_id = ?, attendee = ?, generation = ?, team_id = ?, updated_at = ?
+			event_id = ?, attendee = ?, generation = ?, team_id = ?, max_parallel_requests = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`),
 		delete: d.rebind(`DELETE FROM keys WHERE id = ?`),
 	}
@@ -52,7 +52,16 @@ func (s *sqlStore) CreateKey(ctx context.Context, k Key) (Key, error) {
 	if err == nil {
 		args := append([]any{k.ID}, fields...)
 		args = append(args, k.CreatedAt.UnixMilli(), k.UpdatedAt.UnixMilli())
-		err = s.insert(ctx, s.q.keys.insert, args...)
+		err = s.change(ctx, func(tx *sql.Tx) error {
+			if err := s.lockTeam(ctx, tx, k.TeamID); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, s.q.keys.insert, args...)
+			if s.d.isConflict(err) {
+				return ErrConflict
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: create key %q: %w", k.ID, err)
@@ -113,7 +122,19 @@ func (s *sqlStore) UpdateKey(ctx context.Context, k Key) (Key, error) {
 	var created int64
 	fields, err := keyFields(k)
 	if err == nil {
-		created, err = s.update(ctx, s.q.keys.update, append(fields, k.UpdatedAt.UnixMilli(), k.ID)...)
+		err = s.change(ctx, func(tx *sql.Tx) error {
+			if err := s.lockTeam(ctx, tx, k.TeamID); err != nil {
+				return err
+			}
+			err := tx.QueryRowContext(ctx, s.q.keys.update, append(fields, k.UpdatedAt.UnixMilli(), k.ID)...).Scan(&created)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return ErrNotFound
+			case s.d.isConflict(err):
+				return ErrConflict
+			}
+			return err
+		})
 	}
 	if err != nil {
 		return Key{}, fmt.Errorf("store: update key %q: %w", k.ID, err)
@@ -182,6 +203,7 @@ func keyFields(k Key) ([]any, error) {
 		hex.EncodeToString(k.Hash), k.Prefix, k.Name, k.Owner, k.Team, models, k.RPM, k.TPM,
 		k.MaxTokens, k.BudgetTokens, k.BudgetCost, k.BudgetPeriod, millisColumn(k.ExpiresAt),
 		millisColumn(k.RevokedAt), k.LogPayloads, metadata, k.EventID, k.Attendee, k.Generation, k.TeamID,
+		k.MaxParallel,
 	}, nil
 }
 
@@ -197,7 +219,7 @@ func scanKey(row rowScanner) (Key, error) {
 	err := row.Scan(&k.ID, &hash, &k.Prefix, &k.Name, &k.Owner, &k.Team, &models, &k.RPM,
 		&k.TPM, &k.MaxTokens, &k.BudgetTokens, &k.BudgetCost, &k.BudgetPeriod, &expires,
 		&revoked, &k.LogPayloads, &metadata, &k.EventID, &k.Attendee, &k.Generation,
-		&k.TeamID, &created, &updated)
+		&k.TeamID, &k.MaxParallel, &created, &updated)
 	if err != nil {
 		return Key{}, err
 	}

@@ -15,6 +15,8 @@ const (
 	KindBatch        = "batch"
 	KindVectorStore  = "vector_store"
 	KindConversation = "conversation"
+	// KindResponse is a background response, followed until it is done.
+	KindResponse = "response"
 )
 
 // Object is one object held upstream, as the gateway registered it.
@@ -44,6 +46,8 @@ type Object struct {
 type ObjectQuery struct {
 	// KeyID keeps one key's objects; "" keeps every key's.
 	KeyID string
+	// Deployment keeps the objects one deployment holds; "" keeps all.
+	Deployment string
 	// Kind and Purpose keep only matching objects; "" keeps all.
 	Kind, Purpose string
 	// Pending keeps only objects that are not Done.
@@ -138,7 +142,7 @@ func (s *sqlStore) ListObjects(ctx context.Context, q ObjectQuery) ([]Object, er
 	var b strings.Builder
 	b.WriteString(`SELECT ` + objectColumns + ` FROM objects WHERE 1 = 1`)
 	var args []any
-	for _, f := range []struct{ column, value string }{{"key_id", q.KeyID}, {"kind", q.Kind}, {"purpose", q.Purpose}} {
+	for _, f := range []struct{ column, value string }{{"key_id", q.KeyID}, {"deployment", q.Deployment}, {"kind", q.Kind}, {"purpose", q.Purpose}} {
 		if f.value != "" {
 			b.WriteString(" AND " + f.column + " = ?")
 			args = append(args, f.value)

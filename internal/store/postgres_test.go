@@ -87,7 +87,7 @@ func TestPostgresConcurrentStart(t *testing.T) {
 	}
 	defer db.Close()
 	if _, err := db.ExecContext(t.Context(), `DROP TABLE deployments, settings, revision, usage, usage_batches, usage_payloads, usage_rollups, usage_backlog,
-		keys, events, teams, objects;
+		keys, events, teams, objects, admin_tokens, audit, admin_sessions;
 		DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
 		t.Fatal(err)
 	}

@@ -36,6 +36,7 @@ type queries struct {
 	teams                             teamQueries
 	usage                             usageQueries
 	payloads                          payloadQueries
+	identity                          identityQueries
 	objects                           objectQueries
 }
 
@@ -58,6 +59,7 @@ func newQueries(d dialect) queries {
 		teams:      newTeamQueries(d),
 		usage:      newUsageQueries(d),
 		payloads:   newPayloadQueries(d),
+		identity:   newIdentityQueries(d),
 		objects:    newObjectQueries(d),
 	}
 }

@@ -59,6 +59,7 @@ type Deployment struct {
 // concurrent use.
 type Store interface {
 	AccessStore
+	IdentityStore
 	ObjectStore
 
 	// ListDeployments returns every stored deployment, ordered by id.

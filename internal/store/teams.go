@@ -58,7 +58,7 @@ const teamColumns = `id, name, models, rpm, tpm, budget_daily, budget_monthly, m
 
 // teamQueries are the statements of the team methods, rebound at Open.
 type teamQueries struct {
-	list, get, insert, update, delete, detachKeys, exists, setKeyTeam string
+	list, get, insert, update, delete, detachKeys, lockTeam, setKeyTeam string
 }
 
 func newTeamQueries(d dialect) teamQueries {
@@ -73,7 +73,11 @@ func newTeamQueries(d dialect) teamQueries {
 		delete: d.rebind(`DELETE FROM teams WHERE id = ?`),
 		// team_id <> '' so that no id can reach the keys without a team.
 		detachKeys: d.rebind(`UPDATE keys SET team_id = '', updated_at = ? WHERE team_id = ? AND team_id <> ''`),
-		exists:     d.rebind(`SELECT COUNT(*) FROM teams WHERE id = ?`),
+		// An UPDATE that changes nothing, rather than a SELECT: it finds
+		// the team and locks its row until the transaction ends, so a
+		// concurrent DeleteTeam waits and then takes this key out too
+		// (PostgreSQL; SQLite has one writer).
+		lockTeam:   d.rebind(`UPDATE teams SET updated_at = updated_at WHERE id = ?`),
 		setKeyTeam: d.rebind(`UPDATE keys SET team_id = ?, updated_at = ? WHERE id = ?`),
 	}
 }
@@ -153,14 +157,8 @@ func (s *sqlStore) DeleteTeam(ctx context.Context, id string) error {
 func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, error) {
 	now := s.timestamp().UnixMilli()
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		if teamID != "" {
-			var n int
-			if err := tx.QueryRowContext(ctx, s.q.teams.exists, teamID).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
-			}
+		if err := s.lockTeam(ctx, tx, teamID); err != nil {
+			return err
 		}
 		res, err := tx.ExecContext(ctx, s.q.teams.setKeyTeam, teamID, now, keyID)
 		if err != nil {
@@ -177,6 +175,26 @@ func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, e
 		return Key{}, fmt.Errorf("store: set team of key %q: %w", keyID, err)
 	}
 	return s.GetKey(ctx, keyID)
+}
+
+// lockTeam finds the team a key is to join and locks its row until tx
+// ends, or returns ErrNotFound; "" (no team) is always fine.
+func (s *sqlStore) lockTeam(ctx context.Context, tx *sql.Tx, teamID string) error {
+	if teamID == "" {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, s.q.teams.lockTeam, teamID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
+	}
+	return nil
 }
 
 // normalizeTeam returns t as a later read returns it: empty lists and

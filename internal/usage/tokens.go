@@ -99,6 +99,16 @@ func (e *encoding) get() *tiktoken.Tiktoken {
 	return e.tk
 }
 
+// LoadEncodings loads the tokenizer's encodings (some 100-250 ms and
+// 10-17 MB of heap each), so that no request waits for them: run it in the
+// background at start-up. Until it is done, a request that needs an exact
+// count waits for the encoding it needs; admission never does
+// (AdmissionTokens).
+func LoadEncodings() {
+	o200k.get()
+	cl100k.get()
+}
+
 // count returns the number of tokens of text, special tokens such as
 // <|endoftext|> counted as the plain text they are in a request.
 func (e *encoding) count(text string) int {

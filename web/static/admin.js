@@ -34,6 +34,29 @@ function notice(text) {
   show($('admin-notice'), text);
 }
 
+// --- roles ----------------------------------------------------------------
+// The portal shows only what the signed-in role may do; the API refuses
+// the rest anyway (403).
+
+let role = 'viewer';
+const writers = {
+  deployments: ['owner', 'operator'],
+  keys: ['owner', 'operator'],
+  teams: ['owner', 'operator'],
+  events: ['owner', 'organiser'],
+};
+const may = (what) => writers[what].includes(role);
+
+// applyRole removes every element whose data-roles leaves this role out.
+function applyRole(me) {
+  role = me.role;
+  document.body.dataset.role = role;
+  $('whoami').textContent = (me.name || me.id) + ' · ' + role;
+  for (const e of Array.from(document.querySelectorAll('[data-roles]'))) {
+    if (!e.dataset.roles.split(' ').includes(role)) e.remove();
+  }
+}
+
 const num = (id) => Number($(id).value || 0);
 const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean);
 
@@ -71,7 +94,8 @@ async function loadDeployments() {
       cells.forEach((c, i) => { if (tr.cells[i].outerHTML !== c.outerHTML) tr.cells[i].replaceWith(c); });
       return tr;
     }
-    const actions = d.source === 'store'
+    const actions = d.source === 'store' && !may('deployments') ? []
+      : d.source === 'store'
       ? [el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + d.id, onclick: () => editDeployment(latest(d)) }, 'Edit'),
         el('button', { type: 'button', class: 'small secondary', 'aria-label': (d.active ? 'Deactivate: ' : 'Activate: ') + d.id, onclick: () => setActive(d, !d.active) }, d.active ? 'Deactivate' : 'Activate')]
       : [el('span', { class: 'muted' }, 'from the config file')];
@@ -192,8 +216,8 @@ async function loadEvents() {
       // Every row has these buttons: the label names the event for a
       // screen reader, and still starts with the word that is shown.
       el('button', { type: 'button', class: 'small report', 'aria-label': 'Report: ' + e.name, onclick: () => openReport(e) }, 'Report'),
-      el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + e.name, onclick: () => editEvent(e) }, 'Edit'),
-      el('button', { type: 'button', class: 'small secondary', 'aria-label': (e.active ? 'Deactivate: ' : 'Activate: ') + e.name, onclick: () => patchEvent(e, { active: !e.active }) }, e.active ? 'Deactivate' : 'Activate'))));
+      may('events') ? el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + e.name, onclick: () => editEvent(e) }, 'Edit') : null,
+      may('events') ? el('button', { type: 'button', class: 'small secondary', 'aria-label': (e.active ? 'Deactivate: ' : 'Activate: ') + e.name, onclick: () => patchEvent(e, { active: !e.active }) }, e.active ? 'Deactivate' : 'Activate') : null)));
   fillTable($('events-table'), rows);
 }
 
@@ -247,6 +271,8 @@ function editEvent(e) {
   $('ev-code-off').checked = false;
   $('ev-code-off-field').hidden = !e.self_registration;
   $('ev-active').checked = e.active;
+  $('ev-signin').checked = !!e.signin_registration;
+  $('ev-signin-domains').value = (e.signin_domains || []).join(', ');
   $('event-form-title').textContent = 'Edit event ' + e.name;
   $('ev-submit').textContent = 'Save changes';
   $('ev-cancel').hidden = false;
@@ -271,6 +297,7 @@ async function saveEvent(ev) {
     max_token_cap: num('ev-max-tokens'), daily_request_cap: num('ev-daily'), models: list('ev-models'),
     organizer_name: $('ev-org-name').value.trim(), organizer_email: $('ev-org-email').value.trim(),
     url: $('ev-url').value.trim(), url_text: $('ev-url-text').value.trim(), active: $('ev-active').checked,
+    signin_registration: $('ev-signin').checked, signin_domains: list('ev-signin-domains'),
   };
   try {
     if (editing) {
@@ -290,7 +317,7 @@ async function saveEvent(ev) {
     }
     Object.assign(body, { start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), shared_code: $('ev-code').value });
     const e = await api('POST', '/admin/v1/events', body);
-    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.');
+    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''));
     resetEventForm();
     await loadEvents();
     await selectEvent(e);
@@ -420,7 +447,7 @@ async function loadKeys() {
     el('td', {}, [k.rpm ? k.rpm + ' rpm' : '', k.tpm ? k.tpm + ' tpm' : '', k.max_tokens ? k.max_tokens + ' max tokens' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, k.event_id ? k.event_id + (k.attendee ? ' / ' + k.attendee : '') : ''),
     el('td', {}, k.status),
-    el('td', { class: 'actions' }, k.status === 'active'
+    el('td', { class: 'actions' }, k.status === 'active' && may('keys')
       ? el('button', { type: 'button', class: 'small secondary', 'aria-label': 'Revoke: ' + k.prefix + '… (' + k.name + ')', onclick: () => revokeKey(k) }, 'Revoke') : null)));
   fillTable($('keys-table'), rows);
 }
@@ -539,9 +566,43 @@ function shortBucket(g, bucket) {
   return g.slice(5);
 }
 
+// --- audit log -------------------------------------------------------------
+
+let auditCursor = '';
+
+async function loadAudit(ev, more) {
+  if (ev) ev.preventDefault();
+  const q = new URLSearchParams({ limit: '50' });
+  for (const f of ['actor', 'resource', 'action']) {
+    const v = $('audit-' + f).value.trim();
+    if (v) q.set(f, v);
+  }
+  if (more && auditCursor) q.set('cursor', auditCursor);
+  const page = await api('GET', '/admin/v1/audit?' + q);
+  auditCursor = page.next_cursor;
+  $('audit-more').hidden = !auditCursor;
+  const rows = page.data.map((a) => el('tr', {},
+    el('td', { title: a.at }, new Date(a.at).toLocaleString()),
+    el('td', {}, a.actor + (a.role ? ' (' + a.role + ')' : '')),
+    el('td', { class: 'mono' }, a.address),
+    el('td', {}, a.resource + ' · ' + a.action),
+    el('td', { class: 'mono' }, a.resource_id),
+    el('td', {}, String(a.status)),
+    el('td', { class: 'mono change' }, changeOf(a))));
+  const body = $('audit-table').tBodies[0];
+  if (more) rows.forEach((r) => body.append(r)); else fillTable($('audit-table'), rows);
+}
+
+// changeOf shows the fields an entry's before and after differ in.
+function changeOf(a) {
+  if (!a.before || !a.after) return a.after ? JSON.stringify(a.after) : '';
+  const keys = Object.keys(a.after).filter((k) => JSON.stringify(a.before[k]) !== JSON.stringify(a.after[k]) && k !== 'updated_at');
+  return keys.map((k) => k + ': ' + JSON.stringify(a.before[k]) + ' → ' + JSON.stringify(a.after[k])).join('; ');
+}
+
 // --- wiring -------------------------------------------------------------------
 
-const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage() };
+const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: () => loadAudit() };
 let current = 'deployments';
 
 function load(name) {
@@ -549,23 +610,35 @@ function load(name) {
   Promise.resolve(loaders[name]()).catch(report);
 }
 
-document.addEventListener('DOMContentLoaded', () => {
+// on wires an element that the role may have removed.
+function on(id, event, fn) {
+  const e = $(id);
+  if (e) e.addEventListener(event, fn);
+}
+
+document.addEventListener('DOMContentLoaded', async () => {
+  try { applyRole(await api('GET', '/admin/v1/me')); } catch (e) { report(e); return; }
   // Leaving a tab takes a shown-once key off the screen.
-  setupTabs(document.querySelector('[role=tablist]'), (name) => { clearSecrets(); load(name); });
-  $('deployment-form').addEventListener('submit', saveDeployment);
-  $('dep-cancel').addEventListener('click', resetDeploymentForm);
-  $('event-form').addEventListener('submit', saveEvent);
-  $('ev-cancel').addEventListener('click', resetEventForm);
-  $('report-form').addEventListener('submit', loadReport);
-  $('report-close').addEventListener('click', closeReport);
-  $('attendee-form').addEventListener('submit', addAttendee);
-  $('key-form').addEventListener('submit', createKey);
-  $('usage-form').addEventListener('submit', loadUsage);
-  $('usage-range').addEventListener('change', () => {
+  const select = setupTabs(document.querySelector('[role=tablist]'), (name) => { clearSecrets(); load(name); });
+  on('deployment-form', 'submit', saveDeployment);
+  on('dep-cancel', 'click', resetDeploymentForm);
+  on('event-form', 'submit', saveEvent);
+  on('ev-cancel', 'click', resetEventForm);
+  on('report-form', 'submit', loadReport);
+  on('report-close', 'click', closeReport);
+  on('attendee-form', 'submit', addAttendee);
+  on('key-form', 'submit', createKey);
+  on('usage-form', 'submit', loadUsage);
+  on('usage-range', 'change', () => {
     $('usage-custom').hidden = $('usage-range').value !== 'custom';
     if ($('usage-range').value !== 'custom') loadUsage();
   });
-  load('deployments');
+  on('audit-form', 'submit', (ev) => loadAudit(ev).catch(report));
+  on('audit-more', 'click', () => loadAudit(null, true).catch(report));
+  // The first tab this role has left. The tabs show only now, when they
+  // are wired and pruned to the role.
+  select(document.querySelector('[role=tab]').id.replace(/^tab-/, ''));
+  document.querySelector('[role=tablist]').hidden = false;
   // The routing state is live: refresh it while its tab is open.
-  setInterval(() => { if (current === 'deployments' && !document.hidden) loadDeployments().catch(() => {}); }, 5000);
+  setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) loadDeployments().catch(() => {}); }, 5000);
 });

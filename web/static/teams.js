@@ -20,8 +20,8 @@ async function loadTeams() {
     el('td', {}, fmtNumber(t.keys)),
     el('td', { class: 'actions' },
       el('button', { type: 'button', class: 'small team-keys', 'aria-label': 'Keys: ' + t.name, onclick: () => selectTeam(t) }, 'Keys'),
-      el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + t.name, onclick: () => editTeam(t) }, 'Edit'),
-      el('button', { type: 'button', class: 'small secondary delete', 'aria-label': 'Delete: ' + t.name, onclick: () => deleteTeam(t) }, 'Delete'))));
+      may('teams') ? el('button', { type: 'button', class: 'small edit', 'aria-label': 'Edit: ' + t.name, onclick: () => editTeam(t) }, 'Edit') : null,
+      may('teams') ? el('button', { type: 'button', class: 'small secondary delete', 'aria-label': 'Delete: ' + t.name, onclick: () => deleteTeam(t) }, 'Delete') : null)));
   fillTable($('teams-table'), rows);
   if (selectedTeam) {
     const again = teams.find((t) => t.id === selectedTeam.id);
@@ -104,13 +104,13 @@ async function loadTeamKeys(t) {
     el('td', {}, [k.rpm ? k.rpm + ' rpm' : '', k.tpm ? k.tpm + ' tpm' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, k.status),
     el('td', { class: 'actions' },
-      el('button', { type: 'button', class: 'small secondary', 'aria-label': 'Remove from team: ' + k.name, onclick: () => removeTeamKey(t, k) }, 'Remove'))));
+      may('teams') ? el('button', { type: 'button', class: 'small secondary', 'aria-label': 'Remove from team: ' + k.name, onclick: () => removeTeamKey(t, k) }, 'Remove') : null)));
   fillTable($('team-keys-table'), rows);
   const others = (all.data || []).filter((k) => k.team_id !== t.id && k.status === 'active' && !k.event_id);
   const select = $('team-key-select');
-  select.replaceChildren(...others.map((k) => el('option', { value: k.id },
+  if (select) select.replaceChildren(...others.map((k) => el('option', { value: k.id },
     k.name + ' (' + k.prefix + '…)' + (k.team_id ? ' — now in ' + k.team_id : ''))));
-  $('team-key-form').hidden = others.length === 0;
+  if ($('team-key-form')) $('team-key-form').hidden = others.length === 0;
   $('team-keys-card').hidden = false;
 }
 
@@ -140,4 +140,34 @@ document.addEventListener('DOMContentLoaded', () => {
   $('team-form').addEventListener('submit', saveTeam);
   $('team-cancel').addEventListener('click', resetTeamForm);
   $('team-key-form').addEventListener('submit', addTeamKey);
+});
+
+// --- usage by team ------------------------------------------------------------
+
+// teamUsageSeq numbers by-team loads: only the latest may draw.
+let teamUsageSeq = 0;
+
+// loadUsageByTeam fills the Usage tab's by-team table for the range the
+// usage form shows; keys of no team are one row, "(no team)".
+async function loadUsageByTeam() {
+  const seq = ++teamUsageSeq;
+  let from, to;
+  try { [from, to] = usageRange(); } catch (_) { return; } // loadUsage reports it
+  const q = new URLSearchParams({ from, to, group_by: 'team' }).toString();
+  $('usage-team-csv').href = '/admin/v1/usage?' + q + '&format=csv';
+  const body = await api('GET', '/admin/v1/usage?' + q);
+  if (seq !== teamUsageSeq) return;
+  fillTable($('usage-team-table'), (body.data || []).map((r) => el('tr', { 'data-team': r.group },
+    el('td', {}, r.group || '(no team)'), el('td', {}, fmtNumber(r.requests)), el('td', {}, fmtNumber(r.errors)),
+    el('td', {}, fmtNumber(r.total_tokens)), el('td', {}, '$' + Number(r.cost || 0).toFixed(4)))));
+}
+
+const loadUsageOnly = loaders.usage;
+loaders.usage = () => Promise.all([loadUsageOnly(), loadUsageByTeam()]);
+
+document.addEventListener('DOMContentLoaded', () => {
+  $('usage-form').addEventListener('submit', () => { loadUsageByTeam().catch(report); });
+  $('usage-range').addEventListener('change', () => {
+    if ($('usage-range').value !== 'custom') loadUsageByTeam().catch(report);
+  });
 });

@@ -64,6 +64,12 @@ func Run(t *testing.T, newLimiter NewLimiter) {
 		{"AdjustDown", testAdjustDown},
 		{"AdjustCurrentWindowOnly", testAdjustCurrentWindowOnly},
 		{"Concurrent", testConcurrent},
+		{"TakeAllExact", testTakeAllExact},
+		{"TakeAllAllOrNothing", testTakeAllAllOrNothing},
+		{"TakeAllSharesCounters", testTakeAllSharesCounters},
+		{"TakeAllCostAboveLimit", testTakeAllCostAboveLimit},
+		{"TakeAllWindows", testTakeAllWindows},
+		{"TakeAllConcurrent", testTakeAllConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -34,6 +34,7 @@ func sampleKey(id string) store.Key {
 		RPM:          60,
 		TPM:          90_000,
 		MaxTokens:    4096,
+		MaxParallel:  3,
 		BudgetTokens: 1_000_000,
 		BudgetCost:   12.5,
 		BudgetPeriod: "month",
@@ -47,6 +48,14 @@ func sampleKey(id string) store.Key {
 			"nested":      map[string]any{"ok": true, "none": nil},
 		},
 		Generation: 2,
+	}
+}
+
+// mustCreateSampleTeam creates the team sampleKey is in.
+func mustCreateSampleTeam(t *testing.T, st store.Store) {
+	t.Helper()
+	if _, err := st.CreateTeam(t.Context(), store.Team{ID: "team-research"}); err != nil {
+		t.Fatalf("CreateTeam: %v", err)
 	}
 }
 
@@ -132,6 +141,7 @@ func checkUTC(t *testing.T, what string, times ...time.Time) {
 func (s suite) keysRoundTrip(t *testing.T) {
 	st := s.store(t, nil)
 	ctx := t.Context()
+	mustCreateSampleTeam(t, st)
 	in := sampleKey("k1")
 	created := mustCreateKey(t, st, in)
 
@@ -263,6 +273,7 @@ func (s suite) attendeeKeys(t *testing.T) {
 func (s suite) keysUpdate(t *testing.T) {
 	st := s.store(t, nil)
 	ctx := t.Context()
+	mustCreateSampleTeam(t, st)
 	created := mustCreateKey(t, st, sampleKey("k1"))
 	// The store keeps milliseconds: let UpdatedAt move past CreatedAt.
 	time.Sleep(5 * time.Millisecond)
@@ -464,6 +475,7 @@ func (s suite) accessNotFound(t *testing.T) {
 func (s suite) accessRevision(t *testing.T) {
 	st := s.store(t, nil)
 	ctx := t.Context()
+	mustCreateSampleTeam(t, st)
 	revoked := sampleKey("k1")
 	revoked.RevokedAt = time.Now()
 	// fails is a write that must fail; Conflict and NotFound check how.
@@ -574,6 +586,7 @@ func (s suite) accessReplicas(t *testing.T) {
 	a, b := s.store(t, nil), s.store(t, nil)
 	ctx := t.Context()
 
+	mustCreateSampleTeam(t, a)
 	created := mustCreateKey(t, a, sampleKey("shared"))
 	got, err := b.KeyByHash(ctx, created.Hash)
 	if err != nil {

@@ -95,7 +95,9 @@ func (s suite) objectsList(t *testing.T) {
 	// Same creation time: the id breaks the tie.
 	mustPutObject(t, st, object("f-5a", "key-a", 10*time.Minute))
 	mustPutObject(t, st, object("f-5b", "key-a", 10*time.Minute))
-	mustPutObject(t, st, object("g-1", "key-b", 5*time.Minute))
+	g1 := object("g-1", "key-b", 5*time.Minute)
+	g1.Deployment = "dep-b"
+	mustPutObject(t, st, g1)
 	other := object("up-1", "key-a", 6*time.Minute)
 	other.Kind, other.Purpose = store.KindUpload, ""
 	mustPutObject(t, st, other)
@@ -118,6 +120,7 @@ func (s suite) objectsList(t *testing.T) {
 		{"any purpose", store.ObjectQuery{KeyID: "key-a", Kind: store.KindFile, Limit: 3}, []string{"f-5b", "f-5a", "f-6"}},
 		{"other key", store.ObjectQuery{KeyID: "key-b"}, []string{"g-1"}},
 		{"uploads", store.ObjectQuery{Kind: store.KindUpload}, []string{"up-1"}},
+		{"on a deployment", store.ObjectQuery{Deployment: "dep-b"}, []string{"g-1"}},
 	}
 	for _, tc := range tests {
 		if got := objectIDs(t, st, tc.q); !gocmp.Equal(got, tc.want) {

@@ -2,7 +2,9 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -130,6 +132,14 @@ func (s suite) teamsErrors(t *testing.T) {
 		{"DeleteTeam missing", func() error { return st.DeleteTeam(ctx, "missing") }, store.ErrNotFound},
 		{"SetKeyTeam missing team", func() error { _, err := st.SetKeyTeam(ctx, "k", "missing"); return err }, store.ErrNotFound},
 		{"SetKeyTeam missing key", func() error { _, err := st.SetKeyTeam(ctx, "missing", "t"); return err }, store.ErrNotFound},
+		{"CreateKey in a missing team", func() error {
+			_, err := st.CreateKey(ctx, store.Key{ID: "new", Hash: hashOf("new"), TeamID: "missing"})
+			return err
+		}, store.ErrNotFound},
+		{"UpdateKey into a missing team", func() error {
+			_, err := st.UpdateKey(ctx, store.Key{ID: "k", Hash: hashOf("k"), TeamID: "missing"})
+			return err
+		}, store.ErrNotFound},
 		{"ListKeys by event and team", func() error {
 			_, err := st.ListKeys(ctx, store.KeyFilter{EventID: "ev", TeamID: "t"})
 			return err
@@ -149,7 +159,10 @@ func (s suite) teamsErrors(t *testing.T) {
 		t.Errorf("ListTeams after refused writes = %d teams, %v; want only t", len(teams), err)
 	}
 	if k, err := st.GetKey(ctx, "k"); err != nil || k.TeamID != "" {
-		t.Errorf("key after refused SetKeyTeam = team %q, %v; want none", k.TeamID, err)
+		t.Errorf("key after refused SetKeyTeam and UpdateKey = team %q, %v; want none", k.TeamID, err)
+	}
+	if _, err := st.GetKey(ctx, "new"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("key created in a missing team: GetKey error = %v, want ErrNotFound (not stored)", err)
 	}
 }
 
@@ -235,5 +248,52 @@ func (s suite) deleteTeam(t *testing.T) {
 	}
 	if diff := cmp.Diff(map[string]string{"a": "", "b": "kept", "c": ""}, got); diff != "" {
 		t.Errorf("keys' teams after DeleteTeam (-want +got):\n%s", diff)
+	}
+}
+
+// teamKeysRace moves keys into a team, and creates keys in it, while the
+// team is deleted: every key ends up out of any team (it joined before the
+// delete, which took it out, or its join was refused), never in a team
+// that is gone.
+func (s suite) teamKeysRace(t *testing.T) {
+	st := s.store(t, nil)
+	ctx := t.Context()
+	const keys = 8
+	for i := range keys {
+		id := fmt.Sprintf("k%d", i)
+		mustCreateKey(t, st, store.Key{ID: id, Hash: hashOf(id)})
+	}
+	for round := range 5 {
+		team := fmt.Sprintf("t%d", round)
+		mustCreateTeam(t, st, store.Team{ID: team})
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() {
+				_, err := st.SetKeyTeam(ctx, fmt.Sprintf("k%d", i), team)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("SetKeyTeam: %v", err)
+				}
+			})
+		}
+		for i := range keys {
+			wg.Go(func() {
+				id := fmt.Sprintf("new-%d-%d", round, i)
+				_, err := st.CreateKey(ctx, store.Key{ID: id, Hash: hashOf(id), TeamID: team})
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("CreateKey: %v", err)
+				}
+			})
+		}
+		wg.Go(func() {
+			if err := st.DeleteTeam(ctx, team); err != nil {
+				t.Errorf("DeleteTeam: %v", err)
+			}
+		})
+		wg.Wait()
+		for _, k := range mustListKeys(t, st, store.KeyFilter{}) {
+			if k.TeamID != "" {
+				t.Errorf("round %d: key %s is in team %q, which was deleted", round, k.ID, k.TeamID)
+			}
+		}
 	}
 }

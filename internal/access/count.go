@@ -1,0 +1,249 @@
+package access
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/apierror"
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/limits"
+)
+
+// The counted limits of a request (each scope's rpm and tpm: the key's,
+// its team's; its event's daily cap) are one list, taken by one
+// limits.TakeAll: one atomic step, one Redis round trip, all or nothing,
+// so nothing has to be given back when a later limit refuses. A new kind
+// of limit is one more limitKind and one more entry in limitsOf.
+
+// limitKind names a counted limit: which header family it shows under and
+// how its refusal reads.
+type limitKind uint8
+
+const (
+	scopeRPM limitKind = iota
+	scopeTPM
+	eventDaily
+)
+
+// tokens reports whether the limit counts tokens (else requests).
+func (k limitKind) tokens() bool { return k == scopeTPM }
+
+// maxLimits is how many limits a request has at most (rpm and tpm per
+// scope, and the daily cap), so they fit on the stack.
+const maxLimits = 2*maxScopes + 1
+
+// requestLimits is the list of a request's counted limits, with the scope
+// each belongs to (for its refusal).
+type requestLimits struct {
+	n      int
+	ls     [maxLimits]limits.Limit
+	kinds  [maxLimits]limitKind
+	scopes [maxLimits]scope
+}
+
+func (rl *requestLimits) add(k limitKind, sc scope, key string, limit int64, window time.Duration, cost int64) {
+	rl.ls[rl.n] = limits.Limit{Key: key, Limit: limit, Window: window, Cost: cost}
+	rl.kinds[rl.n], rl.scopes[rl.n] = k, sc
+	rl.n++
+}
+
+// limitsOf lists p's counted limits for a request estimated at est tokens
+// (est is asked for only when a tpm limit applies, once).
+func limitsOf(p *auth.Principal, est func() int64) requestLimits {
+	var rl requestLimits
+	tokens := int64(-1)
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.rpm > 0 {
+			rl.add(scopeRPM, sc, sc.rpmKey(), int64(sc.rpm), minute, 1)
+		}
+		if sc.tpm > 0 {
+			if tokens < 0 {
+				tokens = est()
+			}
+			rl.add(scopeTPM, sc, sc.tpmKey(), int64(sc.tpm), minute, tokens)
+		}
+	}
+	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
+		rl.add(eventDaily, scope{}, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
+	}
+	return rl
+}
+
+// count takes the request from all of p's counted limits at once.
+func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
+	est := func() int64 {
+		// What the request will be sent with: the granted cap, else what
+		// it asked for.
+		e := max(0, r.MaxTokens)
+		if g.MaxTokens > 0 {
+			e = g.MaxTokens
+		}
+		if r.PromptTokens != nil {
+			e += r.PromptTokens()
+		}
+		return max(e, 1)
+	}
+	rl := limitsOf(p, est)
+	if rl.n == 0 {
+		return g, nil
+	}
+	ls := rl.ls[:rl.n]
+	for i, l := range ls {
+		if l.Cost > l.Limit && rl.kinds[i] == scopeTPM {
+			// No window could ever admit it: say so rather than "wait".
+			return g, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
+				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, rl.scopes[i].owns(), l.Limit)}
+		}
+	}
+	var out [maxLimits]limits.Decision
+	ds := out[:rl.n]
+	if err := limits.TakeAll(ctx, c.limiter, ls, ds); err != nil {
+		// The limiter is a Fallback: only the caller's own context ends
+		// up here. Nothing was taken.
+		return g, err
+	}
+	g.Limits = rateLimits(rl.kinds[:rl.n], ls, ds, c.now())
+	for i, d := range ds {
+		if !d.Allowed {
+			return g, refusal(rl.kinds[i], rl.scopes[i], ls[i], d)
+		}
+	}
+	g.taken = append([]limits.Limit(nil), ls...)
+	for i, k := range rl.kinds[:rl.n] {
+		if k == scopeTPM {
+			g.Estimate = ls[i].Cost
+		}
+	}
+	return g, nil
+}
+
+// refusal is the answer to a request that limit l of kind k, of scope sc,
+// refused.
+func refusal(k limitKind, sc scope, l limits.Limit, d limits.Decision) error {
+	switch k {
+	case scopeRPM:
+		return limited(fmt.Sprintf("rate limit of %d requests per minute reached for %s", l.Limit, sc.whose()), d.RetryAfter)
+	case scopeTPM:
+		return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", l.Limit, sc.whose()), d.RetryAfter)
+	}
+	return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "daily_request_cap_reached", RetryAfter: d.RetryAfter,
+		Message: fmt.Sprintf("daily request cap of %d reached; resets at UTC midnight (in %s)", l.Limit, roundUp(d.RetryAfter))}
+}
+
+// Release gives back everything Admit counted for g, for a request that
+// never reached an upstream (every deployment busy, say): it used nothing,
+// so it must not use up the key's rate or the attendee's daily cap. Counts
+// whose window has passed are left alone. Pass a context that outlives the
+// client's (context.WithoutCancel): a give-back must happen even when the
+// client left.
+func (c *Checker) Release(ctx context.Context, g Grant) {
+	now := c.now()
+	for _, t := range g.taken {
+		if !limits.SameWindow(g.takenAt, now, t.Window) {
+			continue
+		}
+		if err := c.limiter.Adjust(ctx, t.Key, t.Window, -t.Cost); err != nil {
+			c.adjustFailed("could not give back a limit", err)
+		}
+	}
+}
+
+// Settle corrects the key's and its team's tpm counts by the request's
+// actual tokens and adds its usage to the budget ledger. Call it once per
+// admitted request, after its usage is known (tokens 0 when none was
+// used). The corrections are made even when ctx is cancelled.
+func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
+	p := g.principal
+	if p == nil {
+		return
+	}
+	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
+		all, n := scopes(p)
+		for _, sc := range all[:n] {
+			if sc.tpm <= 0 {
+				continue
+			}
+			if err := c.limiter.Adjust(context.WithoutCancel(ctx), sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
+				c.adjustFailed("could not correct a tpm count", err)
+			}
+		}
+	}
+	if c.ledger != nil && hasBudget(p) {
+		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
+	}
+	if c.ledger != nil && teamHasBudget(p.Team) {
+		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
+	}
+}
+
+// adjustFailed counts and logs a give-back or correction the limiter
+// refused; the count stays off by its amount until the window ends.
+func (c *Checker) adjustFailed(msg string, err error) {
+	c.adjustFailures.Add(1)
+	c.log.Warn(msg, "err", err)
+}
+
+// AdjustFailures is how many give-backs and corrections of counted limits
+// failed since start, for spillway_limit_adjust_failures_total.
+func (c *Checker) AdjustFailures() int64 { return c.adjustFailures.Load() }
+
+// RateLimits is what a caller is told of its counted limits, in OpenAI's
+// x-ratelimit-* headers: the tightest limit on requests and the tightest
+// on tokens, each as of this request.
+type RateLimits struct {
+	Requests, Tokens Quota
+}
+
+// Quota is one limit as a caller sees it. A zero Limit means none.
+type Quota struct {
+	Limit     int64
+	Remaining int64
+	// Reset is how long until the limit's window starts again from zero.
+	Reset time.Duration
+}
+
+// rateLimits picks, of each family, the limit with the fewest units left
+// (the sooner reset on a tie).
+func rateLimits(kinds []limitKind, ls []limits.Limit, ds []limits.Decision, now time.Time) RateLimits {
+	var rl RateLimits
+	for i, k := range kinds {
+		q := Quota{Limit: ls[i].Limit, Remaining: ds[i].Remaining, Reset: limits.UntilReset(now, ls[i].Window)}
+		dst := &rl.Requests
+		if k.tokens() {
+			dst = &rl.Tokens
+		}
+		if dst.Limit == 0 || q.Remaining < dst.Remaining || (q.Remaining == dst.Remaining && q.Reset < dst.Reset) {
+			*dst = q
+		}
+	}
+	return rl
+}
+
+// WriteHeaders sets OpenAI's x-ratelimit-* headers on h for each family
+// that has a limit; a family without one is left out.
+func (rl RateLimits) WriteHeaders(h http.Header) {
+	rl.Requests.write(h, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
+	rl.Tokens.write(h, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
+}
+
+// Any reports whether rl has a limit to show.
+func (rl RateLimits) Any() bool { return rl.Requests.Limit > 0 || rl.Tokens.Limit > 0 }
+
+func (q Quota) write(h http.Header, limit, remaining, reset string) {
+	if q.Limit == 0 {
+		return
+	}
+	h[limit] = []string{strconv.FormatInt(q.Limit, 10)}
+	h[remaining] = []string{strconv.FormatInt(q.Remaining, 10)}
+	h[reset] = []string{resetString(q.Reset)}
+}
+
+// resetString says d as OpenAI's reset headers do ("1s", "6m0s", "20ms"):
+// a Go duration, to the millisecond.
+func resetString(d time.Duration) string {
+	return d.Round(time.Millisecond).String()
+}

@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// clockTick is the unit of /proc/PID/stat's CPU times: USER_HZ, 100 on
+// every Linux architecture Go runs on.
+const clockTick = 10 * time.Millisecond
+
+// ProcCPU returns the CPU time (user and system) process pid has used so
+// far, from /proc/PID/stat.
+func ProcCPU(pid int) (time.Duration, error) {
+	if runtime.GOOS != "linux" {
+		return 0, errors.New("CPU time is only read on Linux")
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return ParseStatCPU(string(b))
+}
+
+// ParseStatCPU returns utime+stime of a /proc/PID/stat line. The command
+// name, in parentheses, may itself hold spaces and parentheses, so fields
+// are counted from the last ')'.
+func ParseStatCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no ')' in /proc/PID/stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/PID/stat has %d fields after the name, want at least 13", len(f))
+	}
+	var ticks int64
+	for _, s := range f[11:13] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("bad CPU time %q in /proc/PID/stat", s)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// CPUPerRequest is the target process's CPU time per successful request
+// of the measured run, or 0 when unknown.
+func (r Result) CPUPerRequest() time.Duration {
+	if r.CPU <= 0 || r.Requests == 0 {
+		return 0
+	}
+	return r.CPU / time.Duration(r.Requests)
+}
+
+// FormatMicros formats d in whole microseconds ("123µs"), or "-" for 0.
+func FormatMicros(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%dµs", d.Microseconds())
+}

@@ -1,0 +1,107 @@
+package limits
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Limit is one counted limit of a request, as Take takes it: cost units of
+// key's window of length Window, which holds at most Limit.
+type Limit struct {
+	Key    string
+	Limit  int64
+	Window time.Duration
+	Cost   int64
+}
+
+// Multi is a Limiter that checks several limits in one atomic step, so a
+// request under a key's rpm and tpm, its team's and its deployment's costs
+// one call (one Redis round trip) and is counted against all of them or
+// none. Memory, Redis and Fallback implement it; use TakeAll, which also
+// serves a Limiter that does not.
+type Multi interface {
+	Limiter
+	// TakeAll takes every limit's cost if each fits its window, else
+	// nothing. out (len(out) == len(ls)) gets one Decision per limit, in
+	// order: Allowed says whether that limit had room for its cost, and
+	// the costs were taken exactly when every Decision is Allowed.
+	// Remaining counts after the take when all were taken, else the units
+	// left now. A cost above its limit consumes nothing and returns
+	// ErrCostExceedsLimit.
+	TakeAll(ctx context.Context, ls []Limit, out []Decision) error
+}
+
+var (
+	_ Multi = (*Memory)(nil)
+	_ Multi = (*Redis)(nil)
+	_ Multi = (*Fallback)(nil)
+)
+
+// TakeAll takes ls from l all-or-nothing (see Multi.TakeAll). A Limiter
+// that is not a Multi gets one Take per limit, in order, and what was taken
+// is given back when a later one refuses; the outcome is the same, but not
+// atomic, and its later limits are reported as refused unasked.
+func TakeAll(ctx context.Context, l Limiter, ls []Limit, out []Decision) error {
+	if len(out) != len(ls) {
+		return fmt.Errorf("%w: %d decisions for %d limits", ErrInvalid, len(out), len(ls))
+	}
+	if m, ok := l.(Multi); ok {
+		return m.TakeAll(ctx, ls, out)
+	}
+	if err := checkAll(ls); err != nil {
+		return err
+	}
+	for i, x := range ls {
+		d, err := l.Take(ctx, x.Key, x.Limit, x.Window, x.Cost)
+		if err == nil && d.Allowed {
+			out[i] = d
+			continue
+		}
+		if err == nil {
+			out[i] = d
+			for j := i + 1; j < len(ls); j++ {
+				out[j] = Decision{}
+			}
+		}
+		giveBack := context.WithoutCancel(ctx)
+		for _, y := range ls[:i] {
+			if y.Cost > 0 {
+				_ = l.Adjust(giveBack, y.Key, y.Window, -y.Cost)
+			}
+		}
+		return err
+	}
+	return nil
+}
+
+// AllAllowed reports whether every decision of a TakeAll is Allowed, that
+// is whether the costs were taken.
+func AllAllowed(ds []Decision) bool {
+	for _, d := range ds {
+		if !d.Allowed {
+			return false
+		}
+	}
+	return true
+}
+
+// UntilReset is how long after now the window of length d containing now
+// ends, when its count starts again from zero: what a caller is told as
+// x-ratelimit-reset-*.
+func UntilReset(now time.Time, d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return 0
+	}
+	return windowAt(now, d).end().Sub(now)
+}
+
+// checkAll validates TakeAll's arguments, every limit as Take would.
+func checkAll(ls []Limit) error {
+	for i, x := range ls {
+		if err := checkTake(x.Limit, x.Window, x.Cost); err != nil {
+			return fmt.Errorf("limit #%d (%s): %w", i, x.Key, err)
+		}
+	}
+	return nil
+}
