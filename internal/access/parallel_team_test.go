@@ -137,3 +137,23 @@ func TestTeamMaxParallelAcrossReplicas(t *testing.T) {
 	replicas[1].Finish(context.Background(), held[0]) // a's, taken on replica 0
 	admitN(t, replicas[0], keys[1], chat(10), 1)
 }
+
+// BenchmarkAdmitTeamParallel: a request of a capped key in a capped team,
+// admitted and finished: two slots taken and given back, in memory.
+func BenchmarkAdmitTeamParallel(b *testing.B) {
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	clock := limitstest.NewClock(now)
+	c := newChecker(clock, access.Options{})
+	team := &auth.Team{ID: "search", MaxParallel: 100}
+	p := &auth.Principal{KeyID: "k", MaxParallel: 10, Team: team}
+	r := chat(-1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		g, err := c.Admit(ctx, p, r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Finish(ctx, g)
+	}
+}
