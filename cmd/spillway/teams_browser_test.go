@@ -28,10 +28,11 @@ func TestBrowserAdminTeams(t *testing.T) {
 	setValue(t, b, "team-name", "Search <b>team</b>")
 	setValue(t, b, "team-models", "gpt-4o")
 	setValue(t, b, "team-rpm", "2")
+	setValue(t, b, "team-parallel", "4")
 	setValue(t, b, "team-monthly", "50")
 	b.do(t, "create", chromedp.Click(chromedp.ID("team-submit")))
 	row := waitFor[string](t, b, "the team in the list", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return r && r.textContent; })()`)
-	for _, want := range []string{"Search <b>team</b>", "2 rpm", "$50.00/month", "$0.00 today"} {
+	for _, want := range []string{"Search <b>team</b>", "2 rpm", "4 in flight", "$50.00/month", "$0.00 today"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("team row = %q, want it to show %q", row, want)
 		}
@@ -87,9 +88,16 @@ func TestBrowserAdminTeams(t *testing.T) {
 	if got := eval[string](t, b, `document.getElementById('team-rpm').value`); got != "2" {
 		t.Errorf("edit form rpm = %q, want 2", got)
 	}
+	if got := eval[string](t, b, `document.getElementById('team-parallel').value`); got != "4" {
+		t.Errorf("edit form parallel requests = %q, want 4", got)
+	}
 	setValue(t, b, "team-rpm", "100")
+	setValue(t, b, "team-parallel", "0")
 	b.do(t, "save", chromedp.Click(chromedp.ID("team-submit")))
-	waitFor[bool](t, b, "the new rpm", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return !!r && r.textContent.includes('100 rpm'); })()`)
+	waitFor[bool](t, b, "the new rpm", `(() => { const r = document.querySelector('#teams-table tbody tr[data-id="search"]'); return !!r && r.textContent.includes('100 rpm') && !r.textContent.includes('in flight'); })()`)
+	if status, got := call(t, http.MethodGet, s.url+"/admin/v1/teams/search", browserAdmin, nil); status != http.StatusOK || got["max_parallel_requests"] != 0.0 {
+		t.Errorf("team after the portal edit = %d %v; want max_parallel_requests 0", status, got)
+	}
 
 	// Take the key out, then delete the team (accepting the confirmation).
 	b.do(t, "remove the key", clickJS(`#team-keys-table tbody tr[data-id] button`))

@@ -103,8 +103,8 @@ type Grant struct {
 	// while their windows last. taken lists them, for Release.
 	takenAt time.Time
 	taken   []limits.Limit
-	// slot is the parallel-request slot held until Finish, "" for none.
-	slot string
+	// slots are the parallel-request slots held until Finish.
+	slots heldSlots
 
 	principal *auth.Principal
 }

@@ -18,12 +18,12 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 	forEachStore(t, accessSetup{}, func(t *testing.T, e *accessEnv) {
 		team := e.admin(http.StatusOK, "POST", "/team/new", map[string]any{
 			"team_alias": "Search", "team_id": "search", "models": []string{"gpt-4o"},
-			"tpm_limit": 50000, "rpm_limit": 100, "max_budget": 250.0, "budget_duration": "1mo",
+			"tpm_limit": 50000, "rpm_limit": 100, "max_budget": 250.0, "budget_duration": "1mo", "max_parallel_requests": 6,
 			"metadata": map[string]any{"cc": "7"}, "members_with_roles": []any{map[string]any{"role": "admin", "user_id": "ann"}},
 		}).json(t)
 		monthEnd := "2026-12-01T00:00:00Z"
 		for field, want := range map[string]any{
-			"team_id": "search", "team_alias": "Search", "models": []any{"gpt-4o"}, "tpm_limit": 50000.0, "rpm_limit": 100.0,
+			"team_id": "search", "team_alias": "Search", "models": []any{"gpt-4o"}, "tpm_limit": 50000.0, "rpm_limit": 100.0, "max_parallel_requests": 6.0,
 			"max_budget": 250.0, "budget_duration": "1mo", "budget_reset_at": monthEnd, "spend": 0.0,
 			"metadata": map[string]any{"cc": "7"}, "blocked": false, "spillway_budgets": map[string]any{"daily": 0.0, "monthly": 250.0},
 			"spillway_warnings": []any{"members_with_roles: accepted and ignored; a team's members are keys: /key/generate or /key/update with team_id"},
@@ -33,7 +33,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 			}
 		}
 		native := e.admin(http.StatusOK, "GET", "/admin/v1/teams/search", nil).json(t)
-		if native["rpm"] != 100.0 || native["name"] != "Search" {
+		if native["rpm"] != 100.0 || native["name"] != "Search" || native["max_parallel_requests"] != 6.0 {
 			t.Errorf("native view of the LiteLLM team = %v", native)
 		}
 
@@ -103,7 +103,7 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 
 		// /team/info and /team/list carry the team's keys.
 		info := e.admin(http.StatusOK, "GET", "/team/info?team_id=search", nil).json(t)
-		if info["team_id"] != "search" || len(info["keys"].([]any)) != 1 || info["team_info"].(map[string]any)["team_alias"] != "Search" {
+		if ti := info["team_info"].(map[string]any); info["team_id"] != "search" || len(info["keys"].([]any)) != 1 || ti["team_alias"] != "Search" || ti["max_parallel_requests"] != 6.0 {
 			t.Errorf("/team/info = %v", info)
 		}
 		e.admin(http.StatusOK, "POST", "/team/new", map[string]any{"team_id": "ads", "team_alias": "Ads"})
@@ -129,9 +129,9 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 		}
 
 		// /team/update moves the budget to a day.
-		upTeam := e.admin(http.StatusOK, "POST", "/team/update", map[string]any{"team_id": "search", "max_budget": 5, "budget_duration": "1d"}).json(t)
+		upTeam := e.admin(http.StatusOK, "POST", "/team/update", map[string]any{"team_id": "search", "max_budget": 5, "budget_duration": "1d", "max_parallel_requests": nil}).json(t)
 		data := upTeam["data"].(map[string]any)
-		if upTeam["team_id"] != "search" || data["budget_duration"] != "1d" || data["max_budget"] != 5.0 ||
+		if upTeam["team_id"] != "search" || data["budget_duration"] != "1d" || data["max_budget"] != 5.0 || data["max_parallel_requests"] != nil ||
 			!cmp.Equal(data["spillway_budgets"], map[string]any{"daily": 5.0, "monthly": 0.0}) {
 			t.Errorf("/team/update = %v", upTeam)
 		}
@@ -198,6 +198,8 @@ func TestLiteLLMAccessRefusals(t *testing.T) {
 		{"list bad size", "GET", "/key/list?size=1000", nil, 400, "size", "1 to 100"},
 		{"team budget without period", "POST", "/team/new", map[string]any{"max_budget": 100}, 400, "budget_duration", "is required with max_budget"},
 		{"team weekly budget", "POST", "/team/new", map[string]any{"max_budget": 100, "budget_duration": "7d"}, 400, "budget_duration", "1mo"},
+		{"team parallel requests below zero", "POST", "/team/new", map[string]any{"max_parallel_requests": -1}, 400, "max_parallel_requests", "must be 0"},
+		{"team update parallel requests below zero", "POST", "/team/update", map[string]any{"team_id": "t", "max_parallel_requests": -3}, 400, "max_parallel_requests", "must be 0"},
 		{"team member budget", "POST", "/team/new", map[string]any{"team_member_budget": 5}, 400, "team_member_budget", "each key"},
 		{"team blocked", "POST", "/team/new", map[string]any{"blocked": true}, 400, "blocked", "cannot block a team"},
 		{"team taken", "POST", "/team/new", map[string]any{"team_id": "t"}, 409, "id", "already exists"},

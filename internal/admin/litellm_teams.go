@@ -21,7 +21,6 @@ import (
 // litellmTeamLimits are the team limits LiteLLM has and Spillway does not
 // enforce.
 var litellmTeamLimits = map[string]string{
-	"max_parallel_requests":    "use rpm_limit and tpm_limit",
 	"model_max_budget":         "give the team one max_budget",
 	"model_rpm_limit":          "use rpm_limit, or a deployment's rpm",
 	"model_tpm_limit":          "use tpm_limit, or a deployment's tpm",
@@ -51,6 +50,7 @@ type litellmTeam struct {
 	Models           []string       `json:"models"`
 	TPMLimit         *int           `json:"tpm_limit"`
 	RPMLimit         *int           `json:"rpm_limit"`
+	MaxParallel      *int           `json:"max_parallel_requests"`
 	MaxBudget        *float64       `json:"max_budget"`
 	BudgetDuration   *string        `json:"budget_duration"`
 	BudgetResetAt    *time.Time     `json:"budget_reset_at"`
@@ -72,7 +72,7 @@ type litellmTeam struct {
 func litellmTeamOf(t store.Team, spend teamSpend, now time.Time) litellmTeam {
 	v := litellmTeam{
 		TeamID: t.ID, TeamAlias: t.Name, Models: orEmpty(t.Models),
-		TPMLimit: orNil(t.TPM), RPMLimit: orNil(t.RPM), Spend: spend.Month, Metadata: t.Metadata,
+		TPMLimit: orNil(t.TPM), RPMLimit: orNil(t.RPM), MaxParallel: orNil(t.MaxParallel), Spend: spend.Month, Metadata: t.Metadata,
 		MembersWithRoles: []any{}, Admins: []string{}, Members: []string{}, Keys: []litellmKey{},
 		Budgets:   teamBudgetView{Daily: t.BudgetDaily, Monthly: t.BudgetMonthly},
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
@@ -102,7 +102,7 @@ func applyTeam(f *litellmFieldSet, t *store.Team) error {
 	for _, lim := range []struct {
 		name string
 		dst  *int
-	}{{"rpm_limit", &t.RPM}, {"tpm_limit", &t.TPM}} {
+	}{{"rpm_limit", &t.RPM}, {"tpm_limit", &t.TPM}, {"max_parallel_requests", &t.MaxParallel}} {
 		if f.present(lim.name) {
 			n := 0
 			f.take(lim.name, &n)

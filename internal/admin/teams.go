@@ -46,6 +46,9 @@ type teamBody struct {
 	TPM      *int            `json:"tpm"`
 	Budget   *teamBudgetBody `json:"budget"`
 	Metadata map[string]any  `json:"metadata"`
+	// MaxParallel caps the requests in flight at once of all the team's
+	// keys together (all replicas); 0 is no cap.
+	MaxParallel *int `json:"max_parallel_requests"`
 
 	// The read-only fields of an answer are accepted and ignored, so a
 	// client may GET a team, edit it and send it back.
@@ -88,7 +91,7 @@ func (b *teamBody) apply(t *store.Team, creating bool) error {
 		name string
 		dst  *int
 		src  *int
-	}{{"rpm", &t.RPM, b.RPM}, {"tpm", &t.TPM, b.TPM}} {
+	}{{"rpm", &t.RPM, b.RPM}, {"tpm", &t.TPM, b.TPM}, {"max_parallel_requests", &t.MaxParallel, b.MaxParallel}} {
 		if f.src != nil {
 			*f.dst = *f.src
 			v.nonNegative(f.name, int64(*f.src))
@@ -125,17 +128,19 @@ func (v *invalid) dollars(field string, x float64) {
 // teamView is a team as the API answers it: its limits, how many keys it
 // has, and what they spent today and this month (UTC).
 type teamView struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Models    []string       `json:"models"`
-	RPM       int            `json:"rpm"`
-	TPM       int            `json:"tpm"`
-	Budget    teamBudgetView `json:"budget"`
-	Metadata  map[string]any `json:"metadata"`
-	Keys      int            `json:"keys"`
-	Spend     teamSpend      `json:"spend"`
-	CreatedAt time.Time      `json:"created_at"`
-	UpdatedAt time.Time      `json:"updated_at"`
+	ID       string         `json:"id"`
+	Name     string         `json:"name"`
+	Models   []string       `json:"models"`
+	RPM      int            `json:"rpm"`
+	TPM      int            `json:"tpm"`
+	Budget   teamBudgetView `json:"budget"`
+	Metadata map[string]any `json:"metadata"`
+	// MaxParallel is the cap on the team's requests in flight; 0 is none.
+	MaxParallel int       `json:"max_parallel_requests"`
+	Keys        int       `json:"keys"`
+	Spend       teamSpend `json:"spend"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
 }
 
 type teamBudgetView struct {
@@ -153,7 +158,7 @@ func viewTeam(t store.Team, keys int, spend teamSpend) teamView {
 	v := teamView{
 		ID: t.ID, Name: t.Name, Models: orEmpty(t.Models), RPM: t.RPM, TPM: t.TPM,
 		Budget:   teamBudgetView{Daily: t.BudgetDaily, Monthly: t.BudgetMonthly},
-		Metadata: t.Metadata, Keys: keys, Spend: spend,
+		Metadata: t.Metadata, MaxParallel: t.MaxParallel, Keys: keys, Spend: spend,
 		CreatedAt: t.CreatedAt.UTC(), UpdatedAt: t.UpdatedAt.UTC(),
 	}
 	if v.Metadata == nil {

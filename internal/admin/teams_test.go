@@ -28,13 +28,13 @@ func TestTeamsCRUD(t *testing.T) {
 		created := e.admin(http.StatusCreated, "POST", "/admin/v1/teams", map[string]any{
 			"id": "platform", "name": "Platform", "models": []string{"gpt-4o", " gpt-4o-mini ", "gpt-4o"},
 			"rpm": 600, "tpm": 100000, "budget": map[string]any{"daily": 20.5, "monthly": 300},
-			"metadata": map[string]any{"cost_center": "cc-1"},
+			"metadata": map[string]any{"cost_center": "cc-1"}, "max_parallel_requests": 5,
 		}).json(t)
 		now := testNow.Format(time.RFC3339)
 		want := map[string]any{
 			"id": "platform", "name": "Platform", "models": []any{"gpt-4o", "gpt-4o-mini"},
 			"rpm": 600.0, "tpm": 100000.0, "budget": map[string]any{"daily": 20.5, "monthly": 300.0},
-			"metadata": map[string]any{"cost_center": "cc-1"}, "keys": 0.0,
+			"metadata": map[string]any{"cost_center": "cc-1"}, "max_parallel_requests": 5.0, "keys": 0.0,
 			"spend": map[string]any{"day": 0.0, "month": 0.0}, "created_at": now, "updated_at": now,
 		}
 		if diff := cmp.Diff(want, created); diff != "" {
@@ -78,8 +78,12 @@ func TestTeamsCRUD(t *testing.T) {
 		got := e.admin(http.StatusOK, "GET", "/admin/v1/teams/platform", nil).json(t)
 		got["rpm"], got["models"] = 0, []string{}
 		patched := e.admin(http.StatusOK, "PATCH", "/admin/v1/teams/platform", got).json(t)
-		if patched["rpm"] != 0.0 || len(patched["models"].([]any)) != 0 || patched["tpm"] != 100000.0 || patched["updated_at"] == now {
-			t.Errorf("after PATCH = %v; want rpm 0, no models, tpm kept, updated_at moved", patched)
+		if patched["rpm"] != 0.0 || len(patched["models"].([]any)) != 0 || patched["tpm"] != 100000.0 || patched["max_parallel_requests"] != 5.0 || patched["updated_at"] == now {
+			t.Errorf("after PATCH = %v; want rpm 0, no models, tpm and max_parallel_requests kept, updated_at moved", patched)
+		}
+		capped := e.admin(http.StatusOK, "PATCH", "/admin/v1/teams/platform", map[string]any{"max_parallel_requests": 0}).json(t)
+		if capped["max_parallel_requests"] != 0.0 || capped["tpm"] != 100000.0 {
+			t.Errorf("after PATCH max_parallel_requests 0 = %v; want the cap gone, tpm kept", capped)
 		}
 
 		// A key leaves; one not in the team cannot be removed from it.
@@ -138,6 +142,7 @@ func TestTeamsBadInput(t *testing.T) {
 		msg          string // in the message
 	}{
 		{"negative rpm", "POST", "/admin/v1/teams", map[string]any{"rpm": -1}, 400, "rpm", "invalid_team", "must be 0"},
+		{"negative max_parallel_requests", "POST", "/admin/v1/teams", map[string]any{"max_parallel_requests": -2}, 400, "max_parallel_requests", "invalid_team", "must be 0"},
 		{"negative budget", "POST", "/admin/v1/teams", map[string]any{"budget": map[string]any{"daily": -5}}, 400, "budget.daily", "invalid_team", "US dollars"},
 		{"bad id", "POST", "/admin/v1/teams", map[string]any{"id": "a b/c"}, 400, "id", "invalid_team", "invalid id"},
 		{"taken id", "POST", "/admin/v1/teams", map[string]any{"id": "red"}, 409, "id", "team_exists", "already exists"},

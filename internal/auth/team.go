@@ -16,6 +16,9 @@ type Team struct {
 	// BudgetDaily and BudgetMonthly (USD) limit the team's cost per UTC
 	// day and calendar month; 0 is no budget.
 	BudgetDaily, BudgetMonthly float64
+	// MaxParallel caps the requests in flight at once of all its keys
+	// together, across replicas; 0 is no cap.
+	MaxParallel int
 }
 
 // loadTeams indexes teams by id, one *Team each, shared by the principals
@@ -25,7 +28,7 @@ func loadTeams(teams []store.Team) map[string]*Team {
 	for _, t := range teams {
 		out[t.ID] = &Team{
 			ID: t.ID, Name: t.Name, Models: t.Models, RPM: t.RPM, TPM: t.TPM,
-			BudgetDaily: t.BudgetDaily, BudgetMonthly: t.BudgetMonthly,
+			BudgetDaily: t.BudgetDaily, BudgetMonthly: t.BudgetMonthly, MaxParallel: t.MaxParallel,
 		}
 	}
 	return out

@@ -74,6 +74,7 @@ var accessTestKeys = []store.Key{
 var accessTestTeams = []store.Team{
 	{ID: "red", Name: "Red", RPM: 3},
 	{ID: "mini-only", Models: []string{"gpt-4o-mini"}},
+	{ID: "pair", Name: "Pair", MaxParallel: 1},
 }
 
 // accessTestUpstream is one httptest server behind every deployment: it

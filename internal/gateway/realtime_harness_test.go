@@ -46,6 +46,8 @@ var rtKeys = []store.Key{
 	accessTestKey("key-rpm", store.Key{RPM: 1}),
 	accessTestKey("att-over", store.Key{EventID: "over", Attendee: "otto@example.com"}),
 	accessTestKey("team-rt", store.Key{TeamID: "red"}),
+	accessTestKey("pair-a", store.Key{TeamID: "pair"}),
+	accessTestKey("pair-b", store.Key{TeamID: "pair"}),
 }
 
 type rtEnv struct {

@@ -25,6 +25,9 @@ type Team struct {
 	// keys per UTC day and per calendar month (UTC); 0 is no budget.
 	BudgetDaily   float64
 	BudgetMonthly float64
+	// MaxParallel caps the requests in flight at once of all the team's
+	// keys together, across replicas; 0 is no cap.
+	MaxParallel int
 	// Metadata is free-form data from the operator, stored as JSON.
 	Metadata  map[string]any
 	CreatedAt time.Time
@@ -54,7 +57,7 @@ type TeamStore interface {
 }
 
 const teamColumns = `id, name, models, rpm, tpm, budget_daily, budget_monthly, metadata,
-	created_at, updated_at`
+	max_parallel_requests, created_at, updated_at`
 
 // teamQueries are the statements of the team methods, rebound at Open.
 type teamQueries struct {
@@ -66,9 +69,9 @@ func newTeamQueries(d dialect) teamQueries {
 		list: `SELECT ` + teamColumns + ` FROM teams ORDER BY id` + d.byteOrder,
 		get:  d.rebind(`SELECT ` + teamColumns + ` FROM teams WHERE id = ?`),
 		insert: d.rebind(`INSERT INTO teams (` + teamColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		update: d.rebind(`UPDATE teams SET name = ?, models = ?, rpm = ?, tpm = ?,
-			budget_daily = ?, budget_monthly = ?, metadata = ?, updated_at = ?
+			budget_daily = ?, budget_monthly = ?, metadata = ?, max_parallel_requests = ?, updated_at = ?
 			WHERE id = ? RETURNING created_at`),
 		delete: d.rebind(`DELETE FROM teams WHERE id = ?`),
 		// team_id <> '' so that no id can reach the keys without a team.
@@ -209,13 +212,16 @@ func normalizeTeam(t Team) Team {
 	return t
 }
 
-// teamFields returns the column values from name to metadata, in the
-// order of teamColumns.
+// teamFields returns the column values from name to
+// max_parallel_requests, in the order of teamColumns.
 func teamFields(t Team) ([]any, error) {
 	for _, b := range []float64{t.BudgetDaily, t.BudgetMonthly} {
 		if b < 0 || math.IsNaN(b) || math.IsInf(b, 0) {
 			return nil, fmt.Errorf("budget %v: want 0 or a finite amount", b)
 		}
+	}
+	if t.MaxParallel < 0 {
+		return nil, fmt.Errorf("max_parallel_requests %d: want 0 or more", t.MaxParallel)
 	}
 	models, err := jsonColumn(t.Models)
 	if err != nil {
@@ -225,7 +231,7 @@ func teamFields(t Team) ([]any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
-	return []any{t.Name, models, t.RPM, t.TPM, t.BudgetDaily, t.BudgetMonthly, metadata}, nil
+	return []any{t.Name, models, t.RPM, t.TPM, t.BudgetDaily, t.BudgetMonthly, metadata, t.MaxParallel}, nil
 }
 
 // scanTeam reads one row in teamColumns order.
@@ -236,7 +242,7 @@ func scanTeam(row rowScanner) (Team, error) {
 		created, updated int64
 	)
 	err := row.Scan(&t.ID, &t.Name, &models, &t.RPM, &t.TPM, &t.BudgetDaily, &t.BudgetMonthly,
-		&metadata, &created, &updated)
+		&metadata, &t.MaxParallel, &created, &updated)
 	if err != nil {
 		return Team{}, err
 	}

@@ -14,7 +14,8 @@ async function loadTeams() {
   const rows = teams.map((t) => el('tr', { 'data-id': t.id },
     el('td', {}, t.name), el('td', { class: 'mono' }, t.id),
     el('td', {}, (t.models || []).join(', ') || 'all'),
-    el('td', {}, [t.rpm ? t.rpm + ' rpm' : '', t.tpm ? t.tpm + ' tpm' : ''].filter(Boolean).join(' · ') || 'none'),
+    el('td', {}, [t.rpm ? t.rpm + ' rpm' : '', t.tpm ? t.tpm + ' tpm' : '',
+      t.max_parallel_requests ? t.max_parallel_requests + ' in flight' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, [t.budget.daily ? money(t.budget.daily) + '/day' : '', t.budget.monthly ? money(t.budget.monthly) + '/month' : ''].filter(Boolean).join(' · ') || 'none'),
     el('td', {}, money(t.spend.day) + ' today · ' + money(t.spend.month) + ' this month'),
     el('td', {}, fmtNumber(t.keys)),
@@ -37,6 +38,7 @@ function editTeam(t) {
   $('team-models').value = (t.models || []).join(', ');
   $('team-rpm').value = t.rpm;
   $('team-tpm').value = t.tpm;
+  $('team-parallel').value = t.max_parallel_requests || 0;
   $('team-daily').value = t.budget.daily;
   $('team-monthly').value = t.budget.monthly;
   $('team-form-title').textContent = 'Edit team ' + t.name;
@@ -58,7 +60,7 @@ async function saveTeam(ev) {
   ev.preventDefault();
   const body = {
     name: $('team-name').value.trim(), models: list('team-models'),
-    rpm: num('team-rpm'), tpm: num('team-tpm'),
+    rpm: num('team-rpm'), tpm: num('team-tpm'), max_parallel_requests: num('team-parallel'),
     budget: { daily: num('team-daily'), monthly: num('team-monthly') },
   };
   const editing = $('team-editing').value;

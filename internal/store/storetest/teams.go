@@ -22,6 +22,7 @@ func sampleTeam(id string) store.Team {
 		TPM:           200_000,
 		BudgetDaily:   25.5,
 		BudgetMonthly: 400,
+		MaxParallel:   8,
 		Metadata:      map[string]any{"cost_center": "cc-7", "seats": 12.0},
 	}
 }
@@ -82,6 +83,7 @@ func (s suite) teamsRoundTrip(t *testing.T) {
 	changed := got
 	changed.Name, changed.Models, changed.RPM, changed.TPM = "renamed", nil, 0, 5
 	changed.BudgetDaily, changed.BudgetMonthly, changed.Metadata = 0, 1.25, nil
+	changed.MaxParallel = 3
 	updated, err := st.UpdateTeam(ctx, changed)
 	if err != nil {
 		t.Fatalf("UpdateTeam: %v", err)
@@ -96,8 +98,8 @@ func (s suite) teamsRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(updated, again); diff != "" {
 		t.Errorf("GetTeam after update (-UpdateTeam +GetTeam):\n%s", diff)
 	}
-	if again.Name != "renamed" || again.TPM != 5 || again.BudgetMonthly != 1.25 || again.Models != nil {
-		t.Errorf("after update = %+v; want the new name, tpm, monthly budget and no models", again)
+	if again.Name != "renamed" || again.TPM != 5 || again.BudgetMonthly != 1.25 || again.Models != nil || again.MaxParallel != 3 {
+		t.Errorf("after update = %+v; want the new name, tpm, monthly budget, max_parallel_requests and no models", again)
 	}
 }
 
@@ -117,6 +119,10 @@ func (s suite) teamsErrors(t *testing.T) {
 		{"CreateTeam empty id", func() error { _, err := st.CreateTeam(ctx, store.Team{}); return err }, nil},
 		{"CreateTeam negative budget", func() error {
 			_, err := st.CreateTeam(ctx, store.Team{ID: "n", BudgetDaily: -1})
+			return err
+		}, nil},
+		{"CreateTeam negative max_parallel_requests", func() error {
+			_, err := st.CreateTeam(ctx, store.Team{ID: "p", MaxParallel: -1})
 			return err
 		}, nil},
 		{"UpdateTeam NaN budget", func() error {
