@@ -116,24 +116,31 @@ func (h *handler) usageExport(w http.ResponseWriter, r *http.Request) error {
 		return errBadRequest("format", "invalid_parameter", "format=%q; use csv or ndjson", format)
 	}
 	name := fmt.Sprintf("spillway-usage-records-%s_%s.%s", q.From.Format("20060102T1504Z"), q.To.Format("20060102T1504Z"), format)
-	hd := w.Header()
-	if format == "csv" {
-		hd.Set("Content-Type", "text/csv; charset=utf-8")
-	} else {
-		hd.Set("Content-Type", "application/x-ndjson")
-	}
-	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	hd.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-
+	// The status and headers go out with the first record, so a store that
+	// fails before any (down, or an upgrade still rolling up) answers with
+	// the usual error JSON instead of a broken download.
 	flusher := http.NewResponseController(w)
 	cw := csv.NewWriter(w)
 	enc := json.NewEncoder(w)
-	if format == "csv" {
-		_ = cw.Write(exportColumns)
+	start := func() {
+		hd := w.Header()
+		if format == "csv" {
+			hd.Set("Content-Type", "text/csv; charset=utf-8")
+		} else {
+			hd.Set("Content-Type", "application/x-ndjson")
+		}
+		hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+		hd.Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		if format == "csv" {
+			_ = cw.Write(exportColumns)
+		}
 	}
 	n := 0
 	err = h.opts.Store.ExportUsage(r.Context(), q.From, q.To, func(rec *usage.Record) error {
+		if n == 0 {
+			start()
+		}
 		e := newExportRecord(rec)
 		if format == "csv" {
 			if err := cw.Write(e.csv()); err != nil {
@@ -150,11 +157,17 @@ func (h *handler) usageExport(w http.ResponseWriter, r *http.Request) error {
 		}
 		return nil
 	})
+	if n == 0 {
+		if err != nil {
+			return err
+		}
+		start() // an empty range: the CSV header row only
+	}
 	cw.Flush()
 	if err != nil && !errors.Is(err, errExportWrite) && r.Context().Err() == nil {
 		// The status is sent: end the body early so the client sees a
 		// truncated download rather than a short but complete one.
-		h.log.Error("usage export failed after the response started", "err", err, "records", n)
+		h.log.ErrorContext(r.Context(), "usage export failed after the response started", "err", err, "records", n)
 		panic(http.ErrAbortHandler)
 	}
 	return nil

@@ -133,3 +133,42 @@ func TestUsageByTeamAndTeamFilter(t *testing.T) {
 		t.Errorf("team=red by key: %+v, want k1 and k2", b.Data)
 	}
 }
+
+// TestUsageExportStoreDown: a store that fails before the first record
+// answers with the usual error JSON, not a 200 and a cut-off download.
+func TestUsageExportStoreDown(t *testing.T) {
+	e := newEnv(t, setup{})
+	e.seedUsage()
+	if err := e.store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.export("from=2026-11-20T00:00:00Z&to=2026-11-20T02:00:00Z")
+	if rec.Code < 500 {
+		t.Fatalf("status %d, want a 5xx; body %s", rec.Code, rec.Body)
+	}
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want the error JSON", ct)
+	}
+	var body struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Message == "" {
+		t.Errorf("body %q is not an OpenAI-shaped error (%v)", rec.Body, err)
+	}
+	if cd := rec.Header().Get("Content-Disposition"); cd != "" {
+		t.Errorf("Content-Disposition %q on an error", cd)
+	}
+}
+
+// TestUsageExportEmptyRange: no records is a CSV of its header row.
+func TestUsageExportEmptyRange(t *testing.T) {
+	e := newEnv(t, setup{})
+	rec := e.export("from=2026-11-20T00:00:00Z&to=2026-11-20T02:00:00Z")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status %d, want 200; body %s", rec.Code, rec.Body)
+	}
+	rows, err := csv.NewReader(rec.Body).ReadAll()
+	if err != nil || len(rows) != 1 || rows[0][0] != "time" {
+		t.Errorf("rows %q (%v), want the header row only", rows, err)
+	}
+}
