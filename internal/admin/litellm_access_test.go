@@ -152,7 +152,11 @@ func TestLiteLLMKeysAndTeams(t *testing.T) {
 			t.Errorf("/team/delete with a missing team: param %q, want team_ids", param(res))
 		}
 		e.admin(http.StatusOK, "GET", "/team/info?team_id=ads", nil)
+		before := e.reloads.Load()
 		gone := e.admin(http.StatusOK, "POST", "/team/delete", map[string]any{"team_ids": []string{"ads"}}).json(t)
+		if got := e.reloads.Load() - before; got != 1 {
+			t.Errorf("/team/delete of a team and its keys reloaded access %d times, want once", got)
+		}
 		if diff := cmp.Diff(map[string]any{"deleted_teams": []any{"ads"}}, gone); diff != "" {
 			t.Errorf("/team/delete (-want +got):\n%s", diff)
 		}

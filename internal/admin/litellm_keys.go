@@ -339,7 +339,11 @@ func (h *handler) litellmKeyDelete(w http.ResponseWriter, r *http.Request) error
 			return err
 		}
 		deleted = append(deleted, id)
-		h.accessChanged(r.Context(), "key deleted", "key", id, "api", "litellm")
+		h.log.InfoContext(r.Context(), "key deleted", "key", id, "api", "litellm")
+	}
+	if len(deleted) > 0 {
+		// One reload for every key deleted: each re-reads all access.
+		h.accessChanged(r.Context(), "keys deleted", "keys", len(deleted), "api", "litellm")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deleted_keys": orEmpty(deleted)})
 	return nil

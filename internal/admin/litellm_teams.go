@@ -324,6 +324,14 @@ func (h *handler) litellmTeamDelete(w http.ResponseWriter, r *http.Request) erro
 		}
 	}
 	deleted := []string{}
+	// One reload for the whole request, even one that fails half way:
+	// each reload re-reads every key, event and team.
+	changed := false
+	defer func() {
+		if changed {
+			h.accessChanged(r.Context(), "teams deleted", "teams", deleted, "api", "litellm")
+		}
+	}()
 	for _, id := range b.TeamIDs {
 		keys, err := h.opts.Store.ListKeys(r.Context(), store.KeyFilter{TeamID: id})
 		if err != nil {
@@ -333,7 +341,8 @@ func (h *handler) litellmTeamDelete(w http.ResponseWriter, r *http.Request) erro
 			if err := h.opts.Store.DeleteKey(r.Context(), k.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			h.accessChanged(r.Context(), "key deleted", "key", k.ID, "team", id, "api", "litellm")
+			changed = true
+			h.log.InfoContext(r.Context(), "key deleted", "key", k.ID, "team", id, "api", "litellm")
 		}
 		err = h.opts.Store.DeleteTeam(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
@@ -343,7 +352,7 @@ func (h *handler) litellmTeamDelete(w http.ResponseWriter, r *http.Request) erro
 			return err
 		}
 		deleted = append(deleted, id)
-		h.accessChanged(r.Context(), "team deleted", "team", id, "keys", len(keys), "api", "litellm")
+		h.log.InfoContext(r.Context(), "team deleted", "team", id, "keys", len(keys), "api", "litellm")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"deleted_teams": deleted})
 	return nil
