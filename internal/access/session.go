@@ -30,7 +30,7 @@ func (c *Checker) Charge(ctx context.Context, g Grant, tokens int64, cost float6
 			continue
 		}
 		if err := c.limiter.Adjust(ctx, sc.tpmKey(), minute, tokens); err != nil {
-			c.log.Warn("could not count a session's tokens", "key", p.KeyID, "limit", sc.tpmKey(), "err", err)
+			c.adjustFailed("could not count a session's tokens against "+sc.tpmKey(), err)
 		}
 	}
 	if c.ledger != nil && hasBudget(p) {
@@ -122,7 +122,7 @@ func (s *Slot) Renew(ctx context.Context) {
 	}
 	s.held = now
 	if err := s.c.limiter.Adjust(ctx, s.key, sessionWindow, 1); err != nil {
-		s.c.log.Warn("could not renew a session slot", "err", err)
+		s.c.adjustFailed("could not renew a session slot", err)
 	}
 }
 
@@ -133,6 +133,6 @@ func (s *Slot) Close(ctx context.Context) {
 		return
 	}
 	if err := s.c.limiter.Adjust(ctx, s.key, sessionWindow, -1); err != nil {
-		s.c.log.Warn("could not give back a session slot", "err", err)
+		s.c.adjustFailed("could not give back a session slot", err)
 	}
 }
