@@ -177,9 +177,9 @@ func (g *Gateway) dialRealtime(req *exchange, protocols []string) (*websocket.Co
 			break
 		}
 		req.res.attempts = plan.Attempts()
-		start := time.Now()
+		start := g.router.Now()
 		conn, o, status, body, err := g.dialUpstream(ctx, req, pick, protocols)
-		latency := time.Since(start)
+		latency := g.router.Now().Sub(start)
 		switch {
 		case o.Verdict == router.Success:
 			g.router.Report(pick, o, latency)
@@ -188,7 +188,9 @@ func (g *Gateway) dialRealtime(req *exchange, protocols []string) (*websocket.Co
 			req.w.Header().Set("X-Spillway-Attempts", strconv.Itoa(plan.Attempts()))
 			return conn, pick, nil
 		case o.Verdict == router.ClientGone:
-			g.router.Report(pick, o, 0)
+			// As for HTTP attempts: a deployment that kept the client
+			// waiting past its slow threshold is at fault.
+			g.router.Report(pick, g.router.Abandoned(pick, o, latency), 0)
 			return nil, pick, errClientGone
 		case plan.Delivers(o):
 			g.router.Report(pick, o, latency)
