@@ -281,7 +281,7 @@ func (f *BatchFollower) charge(ctx context.Context, o store.Object, d *router.De
 	at := st.ended(o)
 	model := d.Config.Model
 	price, _ := f.g.price(f.g.priceModel(d, model))
-	input, output := batchPrices(price, d.Config.ModelInfo)
+	price = batchPrice(price, d.Config.ModelInfo)
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), maxOutputLine)
 	chunk := make([]usage.Record, 0, batchChunk)
@@ -312,7 +312,7 @@ func (f *BatchFollower) charge(ctx context.Context, o store.Object, d *router.De
 			PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens,
 			CachedTokens: u.PromptTokensDetails.CachedTokens, ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,
 		}
-		rec.Cost = float64(u.PromptTokens)*input + float64(u.CompletionTokens)*output
+		rec.Cost = price.Cost(u.PromptTokens, u.PromptTokensDetails.CachedTokens, u.CompletionTokens)
 		chunk = append(chunk, rec)
 		if len(chunk) == batchChunk {
 			if err := flush(); err != nil {
@@ -326,17 +326,22 @@ func (f *BatchFollower) charge(ctx context.Context, o store.Object, d *router.De
 	return flush()
 }
 
-// batchPrices are the per-token prices of batch requests: the
-// deployment's model_info input_cost_per_token_batches and
-// output_cost_per_token_batches (LiteLLM's names) when it sets them, else
-// half of the model's price, as OpenAI and Azure charge batches.
-func batchPrices(p usage.Price, info map[string]any) (input, output float64) {
-	input, output = p.InputCostPerToken/2, p.OutputCostPerToken/2
+// batchPrice is the price of batch requests: the deployment's model_info
+// input_cost_per_token_batches and output_cost_per_token_batches
+// (LiteLLM's names) when it sets them, else half of the model's price, as
+// OpenAI and Azure charge batches; cached prompt tokens at half the
+// model's cached price.
+func batchPrice(p usage.Price, info map[string]any) usage.Price {
+	b := usage.Price{
+		InputCostPerToken:       p.InputCostPerToken / 2,
+		OutputCostPerToken:      p.OutputCostPerToken / 2,
+		CachedInputCostPerToken: p.CachedInputCostPerToken / 2,
+	}
 	if v, ok := info["input_cost_per_token_batches"].(float64); ok && v > 0 {
-		input = v
+		b.InputCostPerToken = v
 	}
 	if v, ok := info["output_cost_per_token_batches"].(float64); ok && v > 0 {
-		output = v
+		b.OutputCostPerToken = v
 	}
-	return input, output
+	return b
 }

@@ -186,3 +186,22 @@ func TestBackgroundResponseChargedWithoutPolls(t *testing.T) {
 		t.Errorf("the poll after the follower charged recorded %d tokens, want 0", poll.TotalTokens)
 	}
 }
+
+// TestBatchPrice: half the model's prices, cached prompt tokens at half
+// the cached price, model_info's batch prices when set.
+func TestBatchPrice(t *testing.T) {
+	list := usage.Price{InputCostPerToken: 4, OutputCostPerToken: 8, CachedInputCostPerToken: 1}
+	tests := []struct {
+		name string
+		info map[string]any
+		want float64 // 10 prompt tokens, 6 of them cached, 5 completion
+	}{
+		{"half price", nil, 4*2 + 6*0.5 + 5*4},
+		{"model_info", map[string]any{"input_cost_per_token_batches": 3.0, "output_cost_per_token_batches": 5.0}, 4*3 + 6*0.5 + 5*5},
+	}
+	for _, tt := range tests {
+		if got := batchPrice(list, tt.info).Cost(10, 6, 5); math.Abs(got-tt.want) > 1e-9 {
+			t.Errorf("%s: cost %g, want %g", tt.name, got, tt.want)
+		}
+	}
+}
