@@ -75,15 +75,7 @@ func (s *session) charge(ctx context.Context, msg []byte) error {
 	if rec.TotalTokens == 0 {
 		rec.TotalTokens = u.InputTokens + u.OutputTokens
 	}
-	if p := req.principal; p != nil {
-		rec.KeyID = p.KeyID
-		if p.Event != nil {
-			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
-		}
-		if p.Team != nil {
-			rec.TeamID = p.Team.ID
-		}
-	}
+	stampPrincipal(&rec, req.principal)
 	if price, ok := g.price(s.priceModel); ok {
 		rec.Cost = realtimeCost(price, u)
 	}

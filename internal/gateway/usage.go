@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -50,15 +51,7 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 		TTFB:       res.ttfb,
 		User:       req.peek.User,
 	}
-	if p := req.principal; p != nil {
-		rec.KeyID = p.KeyID
-		if p.Event != nil {
-			rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
-		}
-		if p.Team != nil {
-			rec.TeamID = p.Team.ID
-		}
-	}
+	stampPrincipal(&rec, req.principal)
 	if m := res.meter; m != nil {
 		switch {
 		case m.found && g.charges(req, res, m):
@@ -158,4 +151,19 @@ func (g *Gateway) price(model string) (usage.Price, bool) {
 	p, ok := usage.Lookup(model)
 	g.prices.Store(model, priceEntry{p, ok})
 	return p, ok
+}
+
+// stampPrincipal writes who made a request into its usage record: the key,
+// its event and attendee, its team.
+func stampPrincipal(rec *usage.Record, p *auth.Principal) {
+	if p == nil {
+		return
+	}
+	rec.KeyID = p.KeyID
+	if p.Event != nil {
+		rec.EventID, rec.Attendee = p.Event.ID, p.Attendee
+	}
+	if p.Team != nil {
+		rec.TeamID = p.Team.ID
+	}
 }
