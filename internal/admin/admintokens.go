@@ -2,7 +2,6 @@ package admin
 
 import (
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -114,7 +113,7 @@ func (h *handler) createAdminToken(w http.ResponseWriter, r *http.Request) error
 	}
 	a, _ := auth.AdminFrom(r.Context())
 	token := newAdminToken()
-	sum := sha256.Sum256([]byte(token))
+	sum := auth.Hash(token)
 	t, err := h.opts.Store.CreateAdminToken(r.Context(), store.AdminToken{
 		ID: randomID("adm_"), Name: name, Role: string(role), Hash: sum[:],
 		Prefix: token[:len(adminTokenPrefix)+4], CreatedBy: a.ID, ExpiresAt: expires,

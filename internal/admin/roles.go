@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/http"
@@ -168,7 +167,7 @@ func (h *handler) identify(r *http.Request) (auth.Admin, error) {
 // mintedToken looks a presented admin API token up by its hash. The
 // lookup is by hash, so the database compares hashes, never tokens.
 func (h *handler) mintedToken(ctx context.Context, token string) (auth.Admin, bool, error) {
-	sum := sha256.Sum256([]byte(token))
+	sum := auth.Hash(token)
 	t, err := h.opts.Store.AdminTokenByHash(ctx, sum[:])
 	if errors.Is(err, store.ErrNotFound) {
 		return auth.Admin{}, false, nil

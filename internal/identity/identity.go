@@ -185,7 +185,7 @@ const sessionCookie = "spillway_session"
 const csrfHeader = "X-CSRF-Token"
 
 func hashOf(v string) []byte {
-	h := sha256.Sum256([]byte(v))
+	h := auth.Hash(v)
 	return h[:]
 }
 
