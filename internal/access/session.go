@@ -57,8 +57,7 @@ func (c *Checker) Exhausted(ctx context.Context, g Grant) error {
 		}
 		d, err := c.limiter.Take(ctx, sc.tpmKey(), int64(sc.tpm), minute, 0)
 		if err == nil && d.Remaining <= 0 {
-			_, end := limits.WindowBounds(now, minute)
-			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), end.Sub(now))
+			return limited(fmt.Sprintf("rate limit of %d tokens per minute reached for %s", sc.tpm, sc.whose()), limits.UntilReset(now, minute))
 		}
 	}
 	if err := c.budget(ctx, p, now); err != nil {
@@ -106,9 +105,7 @@ func (s *Slot) RenewIn() time.Duration {
 	if s == nil {
 		return 0
 	}
-	now := s.c.now()
-	_, end := limits.WindowBounds(now, sessionWindow)
-	return end.Sub(now)
+	return limits.UntilReset(s.c.now(), sessionWindow)
 }
 
 // Renew counts the slot in the current window, once per window.

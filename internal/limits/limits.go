@@ -89,13 +89,6 @@ func SameWindow(a, b time.Time, d time.Duration) bool {
 	return windowAt(a, d).index == windowAt(b, d).index
 }
 
-// WindowBounds returns the start and end of the fixed window of length d
-// that contains now.
-func WindowBounds(now time.Time, d time.Duration) (start, end time.Time) {
-	w := windowAt(now, d)
-	return time.UnixMilli(w.index * w.ms), w.end()
-}
-
 func floorDiv(a, b int64) int64 {
 	q := a / b
 	if a%b != 0 && (a < 0) != (b < 0) {
