@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,8 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,7 +96,7 @@ func HoldStreams(ctx context.Context, t Target, pid int, o StreamsOptions) (Stre
 	fail := func(err error) {
 		failed.Add(1)
 		mu.Lock()
-		if len(samples) < 5 && !containsString(samples, err.Error()) {
+		if len(samples) < 5 && !slices.Contains(samples, err.Error()) {
 			samples = append(samples, err.Error())
 		}
 		mu.Unlock()
@@ -181,55 +179,26 @@ func HoldStreams(ctx context.Context, t Target, pid int, o StreamsOptions) (Stre
 	return res, ctx.Err()
 }
 
-func containsString(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // ProcRSS returns the current resident set size (VmRSS, in bytes) and the
 // thread count of process pid.
 func ProcRSS(pid int) (rss int64, threads int, err error) {
-	if runtime.GOOS != "linux" {
-		return 0, 0, errNoRSS
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	status, err := procStatus(pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	return ParseVmRSS(string(b))
+	return ParseVmRSS(status)
 }
 
 // ParseVmRSS returns the VmRSS (in bytes) and Threads of a
 // /proc/PID/status text.
 func ParseVmRSS(status string) (rss int64, threads int, err error) {
-	sc := bufio.NewScanner(strings.NewReader(status))
-	found := false
-	for sc.Scan() {
-		line := sc.Text()
+	if rss, err = statusKB(status, "VmRSS"); err != nil {
+		return 0, 0, err
+	}
+	for line := range strings.Lines(status) {
 		if rest, ok := strings.CutPrefix(line, "Threads:"); ok {
 			threads, _ = strconv.Atoi(strings.TrimSpace(rest))
-			continue
 		}
-		rest, ok := strings.CutPrefix(line, "VmRSS:")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			return 0, 0, fmt.Errorf("unexpected VmRSS line %q", line)
-		}
-		kb, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil || kb < 0 {
-			return 0, 0, fmt.Errorf("unexpected VmRSS line %q", line)
-		}
-		rss, found = kb<<10, true
-	}
-	if !found {
-		return 0, 0, errors.New("no VmRSS line")
 	}
 	return rss, threads, nil
 }
