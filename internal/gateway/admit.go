@@ -25,8 +25,8 @@ func (g *Gateway) admit(r *http.Request, req *exchange) error {
 		PromptTokens: req.promptTokens,
 	})
 	if grant.Limits.Any() {
-		// On the answer and on a refusal alike; answerHeader writes them
-		// again over the upstream's.
+		// On the answer and on a refusal alike; answerHeader keeps them
+		// over the upstream's.
 		grant.Limits.WriteHeaders(req.w.Header())
 	}
 	if err != nil {

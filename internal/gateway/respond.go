@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,19 +100,17 @@ var upstreamRateHeaders = []string{
 // gateway's own on w, and records in res what the client gets.
 func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) http.Header {
 	h, res := req.w.Header(), &req.res
+	// A caller with limits keeps its own x-ratelimit-* headers (admit
+	// wrote them), not the deployment's, which every caller shares.
+	own := req.grant.Limits.Any()
 	for k, v := range up.resp.Header {
+		if own && slices.Contains(upstreamRateHeaders, k) {
+			continue
+		}
 		h[k] = v
 	}
 	for _, k := range hopHeaders {
 		delete(h, k)
-	}
-	if lim := req.grant.Limits; lim.Any() {
-		// The caller's own limits, not the deployment's, which every
-		// caller shares.
-		for _, k := range upstreamRateHeaders {
-			delete(h, k)
-		}
-		lim.WriteHeaders(h)
 	}
 	h["X-Spillway-Deployment"] = []string{pick.ID()}
 	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
