@@ -55,8 +55,7 @@ func (h *handler) listObjects(w http.ResponseWriter, r *http.Request) error {
 	}
 	objs, err := h.opts.Store.ListObjects(r.Context(), store.ObjectQuery{KeyID: key, Kind: kind, After: q.Get("after"), Limit: limit + 1})
 	if err != nil {
-		h.log.Error("list objects", "err", err)
-		return errInternal
+		return err // serve logs it and answers internal_error
 	}
 	more := len(objs) > limit
 	objs = objs[:min(len(objs), limit)]
@@ -186,7 +185,7 @@ type objectsWarning struct {
 func (h *handler) objectsOn(ctx context.Context, id, consequence string) *objectsWarning {
 	objs, err := h.opts.Store.ListObjects(ctx, store.ObjectQuery{Deployment: id, Limit: store.MaxObjectLimit})
 	if err != nil {
-		h.log.Error("objects on a deployment", "deployment", id, "err", err)
+		h.log.ErrorContext(ctx, "objects on a deployment", "deployment", id, "err", err)
 		return nil
 	}
 	if len(objs) == 0 {

@@ -81,10 +81,10 @@ func (s *sqlStore) change(ctx context.Context, fn func(tx *sql.Tx) error) error 
 	return tx.Commit()
 }
 
-// rowScanner is a *sql.Row or *sql.Rows: what the scan functions read.
 // isNoRows reports whether err is sql.ErrNoRows.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
+// rowScanner is a *sql.Row or *sql.Rows: what the scan functions read.
 type rowScanner interface{ Scan(dest ...any) error }
 
 // queryOne runs a query that selects at most one row and scans it;
