@@ -42,7 +42,7 @@ func newUsageQueries(d dialect) usageQueries {
 	return usageQueries{
 		claimBatch:    d.rebind(`INSERT INTO usage_batches (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`),
 		pruneBatches:  d.rebind(`DELETE FROM usage_batches WHERE created_at < ?`),
-		upsertRollups: rollupUpsertSQL(d, 0),
+		upsertRollups: rollupUpsertSQL(d),
 	}
 }
 

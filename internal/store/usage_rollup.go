@@ -185,28 +185,20 @@ const rollupColumns = `span, cube, period, key_id, team_id, event_id, model, dep
 
 const rollupColumnCount = 22
 
-// rollupUpsertSQL returns the upsert of n rollup rows, or with n 0 on
-// PostgreSQL of one array per column (see upsertRollupArrays): on
-// conflict every sum adds, the histograms merge and the longest latency
-// stays.
-func rollupUpsertSQL(d dialect, n int) string {
-	row := "(" + strings.Repeat("?, ", rollupColumnCount-1) + "?)"
+// rollupUpsertSQL returns the rollup upsert for d: on PostgreSQL one array
+// per column (see upsertRollupArrays), elsewhere one row, a prepared
+// statement run per row. On conflict every sum adds, the histograms merge
+// and the longest latency stays.
+func rollupUpsertSQL(d dialect) string {
 	var b strings.Builder
 	b.WriteString("INSERT INTO usage_rollups (" + rollupColumns + ") ")
-	if d.numbered && n == 0 {
-		// PostgreSQL takes one array per column; see upsertRollupArrays.
+	if d.numbered {
 		b.WriteString(`SELECT * FROM unnest(?::bigint[], ?::smallint[], ?::bigint[], ?::text[], ?::text[],
 			?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[],
 			?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::bigint[], ?::float8[], ?::float8[],
 			?::bigint[], ?::text[])`)
 	} else {
-		b.WriteString("VALUES ")
-		for i := range n {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(row)
-		}
+		b.WriteString("VALUES (" + strings.Repeat("?, ", rollupColumnCount-1) + "?)")
 	}
 	b.WriteString(` ON CONFLICT (span, cube, period, key_id, team_id, event_id, model, deployment, endpoint, status_class) DO UPDATE SET `)
 	for i, c := range []string{"requests", "errors", "estimated", "prompt_tokens", "completion_tokens",

@@ -33,7 +33,7 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (insertUsage, upse
 		r.insertUsage = stmt
 	}
 	if r.upsertRoll == nil {
-		stmt, err := s.write.PrepareContext(ctx, rollupUpsertSQL(s.d, 1))
+		stmt, err := s.write.PrepareContext(ctx, rollupUpsertSQL(s.d))
 		if err != nil {
 			return nil, nil, err
 		}
