@@ -89,7 +89,7 @@ func TestBrowserAdminDeployments(t *testing.T) {
 	}
 
 	// Edit: the form fills in, the change shows in the table.
-	b.do(t, "edit", chromedp.Click(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`)),
+	b.do(t, "edit", chromedp.WaitVisible(chromedp.CSS(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`)), clickInPage(`#deployments-table tr[data-id="gpt4o-added"] td.actions button`),
 		chromedp.WaitVisible(chromedp.ID("dep-cancel")))
 	setValue(t, b, "dep-priority", "3")
 	b.do(t, "save", chromedp.Click(chromedp.ID("dep-submit")))
@@ -282,7 +282,7 @@ func TestBrowserAdminKeys(t *testing.T) {
 
 	// Revoke (accepting the confirmation); the key stops working.
 	b.do(t, "revoke", chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`),
-		chromedp.Click(chromedp.CSS(`#keys-table tbody tr td.actions button`)))
+		chromedp.WaitVisible(chromedp.CSS(`#keys-table tbody tr td.actions button`)), clickInPage(`#keys-table tbody tr td.actions button`))
 	waitFor[bool](t, b, "revoked", `(() => { const r = document.querySelector('#keys-table tbody tr'); return !!r && r.textContent.includes('revoked'); })()`)
 	p.do(t, "chat with the revoked key", chromedp.SendKeys(chromedp.ID("prompt"), "Still there?"+kb.Enter))
 	msg := waitFor[string](t, p, "the refusal", `!document.getElementById('chat-error').hidden && document.getElementById('chat-error').textContent`)

@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -182,6 +183,16 @@ func (b *browser) do(t *testing.T, what string, actions ...chromedp.Action[chrom
 	if err := chromedp.Do(b.ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// clickInPage clicks what sel names from the page's own script. The
+// portal redraws its tables after each change and on each tab, which can
+// replace a row between chromedp finding a node and clicking it ("Could
+// not find node with given id"); a click from the page cannot miss so.
+// Put a chromedp.WaitVisible(chromedp.CSS(sel)) before it.
+func clickInPage(sel string) chromedp.Action[chromedp.Void] {
+	q := strconv.Quote(sel)
+	return chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector(` + q + `); if (!el) throw new Error('nothing matches ' + ` + q + `); el.click(); })()`)
 }
 
 // eval evaluates a JavaScript expression.

@@ -91,7 +91,7 @@ func TestBrowserEventReport(t *testing.T) {
 	}
 
 	// Edit: the form shows the event in its own time zone.
-	b.do(t, "edit", chromedp.Click(chromedp.CSS(row+` button.edit`)), chromedp.WaitVisible(chromedp.ID("ev-cancel")))
+	b.do(t, "edit", chromedp.WaitVisible(chromedp.CSS(row+` button.edit`)), clickInPage(row+` button.edit`), chromedp.WaitVisible(chromedp.ID("ev-cancel")))
 	sydney, err := time.LoadLocation(zone)
 	if err != nil {
 		t.Fatal(err)

@@ -104,7 +104,7 @@ func TestBrowserEvent(t *testing.T) {
 	waitFor[bool](t, p, "the answer", `!!document.querySelector('.message.assistant[data-state=done]')`)
 
 	// The admin sees the attendee and adds another, whose key shows once.
-	admin.do(t, "attendees", chromedp.Click(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button`)),
+	admin.do(t, "attendees", chromedp.WaitVisible(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button`)), clickInPage(`#events-table tr[data-id="`+eventID+`"] td.actions button`),
 		chromedp.WaitVisible(chromedp.ID("attendees-card")))
 	waitFor[bool](t, admin, "bob in the list", `document.getElementById('attendees-table').textContent.includes('bob@example.com')`)
 	if zone := eval[string](t, admin, `document.getElementById('attendees-zone').textContent`); !strings.Contains(zone, "Asia/Kolkata") {
@@ -131,7 +131,8 @@ func TestBrowserEvent(t *testing.T) {
 	}
 
 	// Switched off, the event refuses the attendee with a 403 that says so.
-	admin.do(t, "deactivate", chromedp.Click(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button.secondary`)))
+	admin.do(t, "deactivate", chromedp.WaitVisible(chromedp.CSS(`#events-table tr[data-id="`+eventID+`"] td.actions button.secondary`)),
+		clickInPage(`#events-table tr[data-id="`+eventID+`"] td.actions button.secondary`))
 	waitFor[bool](t, admin, "inactive", `(() => { const r = document.querySelector('#events-table tr[data-id="`+eventID+`"]'); return !!r && r.children[6].textContent === 'no'; })()`)
 	giveUp := time.Now().Add(browserTimeout) // liveness bound: the keyring reloads
 	for attendeeStatus(t, s.url, p) != http.StatusForbidden {
@@ -179,7 +180,7 @@ func checkZoned(t *testing.T, b *browser, sel string, want time.Time) {
 func checkCopySecret(t *testing.T, b *browser, sel, secret string) {
 	t.Helper()
 	b.do(t, "copy the key", chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = (text) => { window.__copied = text; return Promise.resolve(); }`),
-		chromedp.Click(chromedp.CSS(sel+` button.copy-secret`)))
+		chromedp.WaitVisible(chromedp.CSS(sel+` button.copy-secret`)), clickInPage(sel+` button.copy-secret`))
 	if got := waitFor[string](t, b, "the copied key", `window.__copied`); got != secret {
 		t.Errorf("the copy button copied %q, want the key %q", got, secret)
 	}
