@@ -26,9 +26,10 @@ type dialect struct {
 	// migrationLock serializes the migrations of replicas starting
 	// together until unlock is called; nil when the database needs none.
 	migrationLock func(ctx context.Context, db *sql.DB) (unlock func() error, err error)
-	// histAdd is the SQL that merges two latency histograms (usage_hist.go);
-	// greatest the name of the two-argument maximum.
-	histAdd  func(a, b string) string
+	// histSet is the SET clause of a rollup upsert that adds the
+	// conflicting row's latency histogram (usage_hist.go); greatest the
+	// name of the two-argument maximum.
+	histSet  func() string
 	greatest string
 	// rowID is the column that addresses a row, for deletes in batches.
 	rowID string

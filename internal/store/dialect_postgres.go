@@ -20,7 +20,7 @@ var postgresDialect = dialect{
 	byteOrder:     ` COLLATE "C"`,
 	isConflict:    postgresConflict,
 	migrationLock: postgresMigrationLock,
-	histAdd:       postgresHistAdd,
+	histSet:       postgresHistSet,
 	greatest:      "GREATEST",
 	rowID:         "ctid",
 }

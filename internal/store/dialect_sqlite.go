@@ -18,7 +18,7 @@ var sqliteDialect = dialect{
 	name:       "sqlite",
 	goose:      goose.DialectSQLite3,
 	isConflict: sqliteConflict,
-	histAdd:    sqliteHistAdd,
+	histSet:    sqliteHistSet,
 	greatest:   "max",
 	rowID:      "rowid",
 }

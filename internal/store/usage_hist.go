@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	"modernc.org/sqlite"
 )
@@ -13,8 +14,8 @@ import (
 // latencybucket.go) in a TEXT column, "bucket:count,..." in bucket order
 // with only the buckets that hold records: mergeable by adding counts,
 // which is what makes percentiles of any set of rollup rows exact to the
-// bucket. On conflict the database merges two of them with histAdd: a Go
-// function on SQLite, an expression on PostgreSQL.
+// bucket. On conflict the database adds them with histSet: a Go function
+// on SQLite, an append to latency_tail merged now and then on PostgreSQL.
 
 // histCount is one bucket of a histogram being built.
 type histCount struct {
@@ -152,31 +153,47 @@ func mergeHist(a, b string) (string, error) {
 	return string(out), nil
 }
 
-// postgresHistAdd merges the histograms a and b, two SQL expressions, on
-// PostgreSQL. Merging in SQL costs more than the rest of an upsert, so
-// while the two are short they are only joined (readers add a bucket
-// that appears twice, see addHist), and merged, sorted and compacted once
-// they grow past histJoinBelow characters.
-func postgresHistAdd(a, b string) string {
-	return `CASE WHEN length(` + a + `) + length(` + b + `) < ` + strconv.Itoa(histJoinBelow) +
-		` THEN concat_ws(',', NULLIF(` + a + `, ''), NULLIF(` + b + `, '')) ELSE ` + postgresHistMerge(a, b) + ` END`
+// postgresHistSet is the SET clause that adds a conflicting row's
+// histogram (excluded.latency_hist) to the stored one on PostgreSQL.
+// Merging in SQL (postgresHistMerge) costs about ten times the rest of an
+// upsert, so an incoming histogram is appended to latency_tail, unmerged
+// (readers add a bucket that appears twice, see addHist), and only when
+// the tail would grow past histTailBelow characters are the stored
+// histogram, the tail and the incoming one merged, sorted and compacted
+// into latency_hist, and the tail emptied: a row a batch touches with a
+// few records merges once in dozens of batches instead of every time.
+func postgresHistSet() string {
+	const (
+		hist, tail, in = "usage_rollups.latency_hist", "usage_rollups.latency_tail", "excluded.latency_hist"
+	)
+	short := `length(` + tail + `) + length(` + in + `) < ` + strconv.Itoa(histTailBelow)
+	return `latency_hist = CASE WHEN ` + short + ` THEN ` + hist + ` ELSE ` + postgresHistMerge(hist, tail, in) + ` END, ` +
+		`latency_tail = CASE WHEN ` + short + ` THEN concat_ws(',', NULLIF(` + tail + `, ''), NULLIF(` + in + `, '')) ELSE '' END`
 }
 
-// histJoinBelow is the length under which postgresHistAdd joins rather
-// than merges: about 60 buckets' worth.
-const histJoinBelow = 512
+// histTailBelow is the length latency_tail stays under: about 70 buckets'
+// worth. Longer, fewer merges; shorter, less for readers to parse.
+const histTailBelow = 512
 
-// postgresHistMerge merges, sorts and compacts the histograms a and b.
-func postgresHistMerge(a, b string) string {
+// postgresHistMerge merges, sorts and compacts the histograms hs, SQL
+// expressions, into one.
+func postgresHistMerge(hs ...string) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = "NULLIF(" + h + ", '')"
+	}
 	return `(SELECT COALESCE(string_agg(h.b::text || ':' || h.n::text, ',' ORDER BY h.b), '') FROM
 		(SELECT split_part(p, ':', 1)::int AS b, SUM(split_part(p, ':', 2)::bigint) AS n
-		FROM unnest(string_to_array(concat_ws(',', NULLIF(` + a + `, ''), NULLIF(` + b + `, '')), ',')) AS p
+		FROM unnest(string_to_array(concat_ws(',', ` + strings.Join(parts, ", ") + `), ',')) AS p
 		GROUP BY 1) AS h)`
 }
 
-// sqliteHistAdd is postgresHistAdd for SQLite: a function of this
-// process, registered below.
-func sqliteHistAdd(a, b string) string { return "usage_hist_add(" + a + ", " + b + ")" }
+// sqliteHistSet is postgresHistSet for SQLite: a function of this
+// process, registered below, merges in Go at every conflict, which costs
+// little there; latency_tail stays empty.
+func sqliteHistSet() string {
+	return "latency_hist = usage_hist_add(usage_rollups.latency_hist, excluded.latency_hist)"
+}
 
 func init() {
 	sqlite.MustRegisterDeterministicScalarFunction("usage_hist_add", 2, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {

@@ -209,7 +209,7 @@ func rollupUpsertSQL(d dialect) string {
 		fmt.Fprintf(&b, "%s = usage_rollups.%[1]s + excluded.%[1]s", c)
 	}
 	fmt.Fprintf(&b, ", max_latency_us = %s(usage_rollups.max_latency_us, excluded.max_latency_us)", d.greatest)
-	b.WriteString(", latency_hist = " + d.histAdd("usage_rollups.latency_hist", "excluded.latency_hist"))
+	b.WriteString(", " + d.histSet())
 	return d.rebind(b.String())
 }
 

@@ -125,7 +125,7 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 		b.WriteString(g.rollupExpr + ", ")
 	}
 	b.WriteString(`requests, errors, prompt_tokens, completion_tokens, total_tokens, cost,
-		max_latency_us, latency_hist FROM usage_rollups
+		max_latency_us, latency_hist, latency_tail FROM usage_rollups
 		WHERE span = ? AND cube = ? AND period >= ? AND period < ?`)
 	args := []any{seg.span, int64(cube), seg.from, seg.to}
 	for _, f := range usageFilters(q) {
@@ -142,16 +142,16 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 		text       string
 		sums       usageBucket
 		maxLatency int64
-		hist       string
+		hist, tail string
 	)
-	dest := make([]any, 0, 9)
+	dest := make([]any, 0, 10)
 	switch {
 	case g.label != nil:
 		dest = append(dest, &num)
 	case g.rollupExpr != "":
 		dest = append(dest, &text)
 	}
-	dest = append(dest, &sums.requests, &sums.errors, &sums.prompt, &sums.completion, &sums.total, &sums.cost, &maxLatency, &hist)
+	dest = append(dest, &sums.requests, &sums.errors, &sums.prompt, &sums.completion, &sums.total, &sums.cost, &maxLatency, &hist, &tail)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -162,6 +162,9 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 		a := aggregateOf(groups, text)
 		overflow := a.hist[LatencyBuckets-1]
 		if err := addHist(a.hist, hist); err != nil {
+			return err
+		}
+		if err := addHist(a.hist, tail); err != nil {
 			return err
 		}
 		if a.hist[LatencyBuckets-1] != overflow {

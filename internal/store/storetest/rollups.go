@@ -139,6 +139,34 @@ func (s suite) usageRollupsExact(t *testing.T) {
 	checkUsage(t, st, append(live, job...))
 }
 
+// usageRollupsLongHistograms: latency histograms stay exact when a
+// rollup row takes many batches, each adding a few buckets, so that on
+// PostgreSQL its tail of unmerged histograms fills and is merged into
+// latency_hist over and over: every answer, percentiles included, is the
+// raw records' to the bucket.
+func (s suite) usageRollupsLongHistograms(t *testing.T) {
+	st := s.store(t, nil)
+	records := withTeams(usageRecords(6000, 33))
+	for i := range records {
+		// All in two hours of one day, so every batch adds to the same rows.
+		records[i].Time = usageDay.Add(10*time.Hour + time.Duration(i)*1200*time.Millisecond)
+	}
+	for b := range slices.Chunk(records, 40) {
+		mustInsertUsage(t, st, b)
+	}
+	checkUsage(t, st, records)
+	for _, q := range usageQueries() {
+		want, err := store.ScanUsageRaw(t.Context(), st, q)
+		if err != nil {
+			t.Fatalf("ScanUsageRaw(%+v): %v", q, err)
+		}
+		got := mustQueryUsage(t, st, q)
+		if diff := gocmp.Diff(want, got, costAbout, cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%+v: rollups and raw records differ (-raw +rollups):\n%s", q, diff)
+		}
+	}
+}
+
 // usageRollupsConcurrent: rollups stay exact when two handles (two
 // replicas) write overlapping groups at once.
 func (s suite) usageRollupsConcurrent(t *testing.T) {

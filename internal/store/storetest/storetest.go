@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageConcurrent", s.usageConcurrent},
 		{"UsageRollupsExact", s.usageRollupsExact},
 		{"UsageRollupsConcurrent", s.usageRollupsConcurrent},
+		{"UsageRollupsLongHistograms", s.usageRollupsLongHistograms},
 		{"UsageBacklog", s.usageBacklog},
 		{"UsageRetention", s.usageRetention},
 		{"UsageExport", s.usageExport},
