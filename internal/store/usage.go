@@ -246,6 +246,11 @@ type usageBucket struct {
 	cost                      float64
 }
 
+// neg returns b with every sum negated.
+func (b usageBucket) neg() usageBucket {
+	return usageBucket{-b.requests, -b.errors, -b.prompt, -b.completion, -b.total, -b.cost}
+}
+
 // usageAggregate sums a group's buckets.
 type usageAggregate struct {
 	sum  usageBucket
@@ -263,6 +268,15 @@ func (a *usageAggregate) add(bucket int, b usageBucket, maxLatency time.Duration
 	}
 	a.hist[bucket] += b.requests
 	a.addSums(b)
+}
+
+// merge adds the aggregate b to a.
+func (a *usageAggregate) merge(b *usageAggregate) {
+	for i, n := range b.hist {
+		a.hist[i] += n
+	}
+	a.overflowMax = max(a.overflowMax, b.overflowMax)
+	a.addSums(b.sum)
 }
 
 // addSums adds b's sums, not its latencies, to a.

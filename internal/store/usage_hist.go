@@ -50,7 +50,10 @@ func encodeHist(h []histCount) string {
 // addHist adds the histogram s to the dense counts, one per bucket;
 // buckets past the end (a future scheme) count as overflow, as raw rows
 // do in usageAggregate.add.
-func addHist(dense []int64, s string) error {
+func addHist(dense []int64, s string) error { return addHistTimes(dense, s, 1) }
+
+// addHistTimes is addHist adding each count times k: -1 subtracts s.
+func addHistTimes[T ~string | ~[]byte](dense []int64, s T, k int64) error {
 	for i := 0; i < len(s); {
 		bucket, n, ok := histNumber(s, i)
 		if !ok || n >= len(s) || s[n] != ':' {
@@ -60,7 +63,7 @@ func addHist(dense []int64, s string) error {
 		if !ok || (m < len(s) && s[m] != ',') {
 			return fmt.Errorf("latency histogram %q: bad count at %d", s, n+1)
 		}
-		dense[min(max(bucket, 0), int64(len(dense)-1))] += count
+		dense[min(max(bucket, 0), int64(len(dense)-1))] += k * count
 		i = m + 1
 	}
 	return nil
@@ -68,7 +71,7 @@ func addHist(dense []int64, s string) error {
 
 // histNumber parses the decimal number at s[i:], returning it and the
 // index after it.
-func histNumber(s string, i int) (n int64, end int, ok bool) {
+func histNumber[T ~string | ~[]byte](s T, i int) (n int64, end int, ok bool) {
 	end = i
 	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
 		if n > (1<<62)/10 {

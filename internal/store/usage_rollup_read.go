@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"math/bits"
@@ -110,41 +111,133 @@ func (s *sqlStore) queryUsageInto(ctx context.Context, groups map[string]*usageA
 			}
 			continue
 		}
-		if err := s.scanRollups(ctx, groups, g, q, seg, cube); err != nil {
+		if seg.span == msPerHour && !g.hourly {
+			done, err := s.scanDayMinusHours(ctx, groups, g, q, seg, need, cube)
+			if err != nil {
+				return err
+			}
+			if done {
+				continue
+			}
+		}
+		if _, err := s.scanRollups(ctx, groups, g, q, rollupPart{seg, cube, 1}); err != nil {
 			return err
+		}
+	}
+	// A group whose records were all in subtracted hours is left with
+	// none; every other group counts at least one (a rollup row or a raw
+	// group holds one or more records).
+	for k, a := range groups {
+		if a.sum.requests == 0 {
+			delete(groups, k)
 		}
 	}
 	return nil
 }
 
-// scanRollups adds the rollup rows of cube in seg to groups.
-func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, seg usageSegment, cube uint8) error {
-	var b strings.Builder
-	b.WriteString("SELECT ")
-	if g.rollupExpr != "" {
-		b.WriteString(g.rollupExpr + ", ")
+// dayMinusHours returns the day holding the hour segment seg and the
+// hours of that day outside seg, when seg is more than half a day: its
+// rollups are then the day's row less fewer hourly rows than seg has.
+// "By key" over 30 days ending at 00:37 reads 500 rows for its first day
+// and subtracts 500, instead of adding 23 × 500.
+func dayMinusHours(seg usageSegment) (day usageSegment, minus []usageSegment, ok bool) {
+	if seg.span != msPerHour || seg.from == math.MinInt64 || seg.to == math.MaxInt64 {
+		return usageSegment{}, nil, false
 	}
-	b.WriteString(`requests, errors, prompt_tokens, completion_tokens, total_tokens, cost,
+	d0 := floorTo(seg.from, msPerDay)
+	d1 := d0 + msPerDay
+	if seg.to > d1 || seg.to-seg.from <= msPerDay/2 {
+		return usageSegment{}, nil, false
+	}
+	for _, m := range []usageSegment{{msPerHour, d0, seg.from}, {msPerHour, seg.to, d1}} {
+		if m.from < m.to {
+			minus = append(minus, m)
+		}
+	}
+	return usageSegment{msPerDay, d0, d1}, minus, true
+}
+
+// scanDayMinusHours answers the hour segment seg as its day's rollups
+// less the day's other hours (see dayMinusHours), and reports whether it
+// did. It does not when seg is half a day or less, when no daily cube
+// has need, or when a subtracted hour holds a latency past the last
+// bucket: a group's longest latency, which percentiles in the overflow
+// bucket report, cannot be subtracted. The day and the hours are read by
+// one statement, one snapshot, so that a batch committed meanwhile is
+// either in both or in neither.
+func (s *sqlStore) scanDayMinusHours(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, seg usageSegment, need, hourCube uint8) (bool, error) {
+	day, minus, ok := dayMinusHours(seg)
+	if !ok {
+		return false, nil
+	}
+	dayCube, ok := rollupCube(msPerDay, need)
+	if !ok {
+		return false, nil
+	}
+	parts := []rollupPart{{day, dayCube, 1}}
+	for _, m := range minus {
+		parts = append(parts, rollupPart{m, hourCube, -1})
+	}
+	part := map[string]*usageAggregate{}
+	overflow, err := s.scanRollups(ctx, part, g, q, parts...)
+	if err != nil || overflow {
+		return false, err
+	}
+	for k, a := range part {
+		aggregateOf(groups, k).merge(a)
+	}
+	return true, nil
+}
+
+// rollupPart is a segment's rows of a cube, added (sign 1) or
+// subtracted (-1).
+type rollupPart struct {
+	seg  usageSegment
+	cube uint8
+	sign int64
+}
+
+// scanRollups adds the rollup rows of parts, each times its sign, to
+// groups, in one statement. It reports whether a subtracted row holds a
+// latency past the last bucket, whose group's longest latency is then
+// unknown: the caller must not use groups.
+func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, parts ...rollupPart) (subtractedOverflow bool, err error) {
+	var (
+		b    strings.Builder
+		args []any
+	)
+	for i, p := range parts {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&b, "SELECT %d, ", p.sign)
+		if g.rollupExpr != "" {
+			b.WriteString(g.rollupExpr + ", ")
+		}
+		b.WriteString(`requests, errors, prompt_tokens, completion_tokens, total_tokens, cost,
 		max_latency_us, latency_hist, latency_tail FROM usage_rollups
 		WHERE span = ? AND cube = ? AND period >= ? AND period < ?`)
-	args := []any{seg.span, int64(cube), seg.from, seg.to}
-	for _, f := range usageFilters(q) {
-		b.WriteString(" AND " + f.column + " = ?")
-		args = append(args, f.value)
+		args = append(args, p.seg.span, int64(p.cube), p.seg.from, p.seg.to)
+		for _, f := range usageFilters(q) {
+			b.WriteString(" AND " + f.column + " = ?")
+			args = append(args, f.value)
+		}
 	}
 	rows, err := s.read.QueryContext(ctx, s.d.rebind(b.String()), args...)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer rows.Close()
 	var (
-		num        int64
+		sign, num  int64
 		text       string
 		sums       usageBucket
 		maxLatency int64
-		hist, tail string
+		hist, tail sql.RawBytes
 	)
-	dest := make([]any, 0, 10)
+	last, _ := LatencyBucketBound(LatencyBuckets - 2)
+	dest := make([]any, 0, 11)
+	dest = append(dest, &sign)
 	switch {
 	case g.label != nil:
 		dest = append(dest, &num)
@@ -154,25 +247,30 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 	dest = append(dest, &sums.requests, &sums.errors, &sums.prompt, &sums.completion, &sums.total, &sums.cost, &maxLatency, &hist, &tail)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return err
+			return false, err
 		}
 		if g.label != nil {
 			text = g.label(num)
 		}
 		a := aggregateOf(groups, text)
 		overflow := a.hist[LatencyBuckets-1]
-		if err := addHist(a.hist, hist); err != nil {
-			return err
+		if err := addHistTimes(a.hist, hist, sign); err != nil {
+			return false, err
 		}
-		if err := addHist(a.hist, tail); err != nil {
-			return err
+		if err := addHistTimes(a.hist, tail, sign); err != nil {
+			return false, err
 		}
-		if a.hist[LatencyBuckets-1] != overflow {
+		if sign < 0 {
+			if time.Duration(maxLatency)*time.Microsecond > last {
+				subtractedOverflow = true
+			}
+			sums = sums.neg()
+		} else if a.hist[LatencyBuckets-1] != overflow {
 			a.overflowMax = max(a.overflowMax, time.Duration(maxLatency)*time.Microsecond)
 		}
 		a.addSums(sums)
 	}
-	return rows.Err()
+	return subtractedOverflow, rows.Err()
 }
 
 // usageRollupsReady reports whether the rollups hold every record: true

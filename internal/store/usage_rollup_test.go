@@ -67,3 +67,38 @@ func TestRollupCube(t *testing.T) {
 		}
 	}
 }
+
+func TestDayMinusHours(t *testing.T) {
+	day := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).UnixMilli()
+	h, d := msPerHour, msPerDay
+	for _, tc := range []struct {
+		name      string
+		seg       usageSegment
+		wantDay   usageSegment
+		wantMinus []usageSegment
+		wantOK    bool
+	}{
+		{"23 hours at a day's end", usageSegment{h, day + h, day + d}, usageSegment{d, day, day + d}, []usageSegment{{h, day, day + h}}, true},
+		{"20 hours at a day's start", usageSegment{h, day, day + 20*h}, usageSegment{d, day, day + d}, []usageSegment{{h, day + 20*h, day + d}}, true},
+		{"hours in the middle", usageSegment{h, day + 2*h, day + 21*h}, usageSegment{d, day, day + d},
+			[]usageSegment{{h, day, day + 2*h}, {h, day + 21*h, day + d}}, true},
+		{"13 hours", usageSegment{h, day + 11*h, day + d}, usageSegment{d, day, day + d}, []usageSegment{{h, day, day + 11*h}}, true},
+		{"half a day", usageSegment{h, day + 12*h, day + d}, usageSegment{}, nil, false},
+		{"a few hours", usageSegment{h, day, day + 3*h}, usageSegment{}, nil, false},
+		{"across midnight", usageSegment{h, day + 4*h, day + d + 2*h}, usageSegment{}, nil, false},
+		{"a day segment", usageSegment{d, day, day + d}, usageSegment{}, nil, false},
+		{"open start", usageSegment{h, math.MinInt64, day + d}, usageSegment{}, nil, false},
+	} {
+		gotDay, gotMinus, ok := dayMinusHours(tc.seg)
+		if ok != tc.wantOK {
+			t.Errorf("%s: ok = %v, want %v", tc.name, ok, tc.wantOK)
+			continue
+		}
+		if diff := cmp.Diff(tc.wantDay, gotDay, cmp.AllowUnexported(usageSegment{})); diff != "" {
+			t.Errorf("%s: day (-want +got):\n%s", tc.name, diff)
+		}
+		if diff := cmp.Diff(tc.wantMinus, gotMinus, cmp.AllowUnexported(usageSegment{})); diff != "" {
+			t.Errorf("%s: minus (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}

@@ -167,6 +167,42 @@ func (s suite) usageRollupsLongHistograms(t *testing.T) {
 	}
 }
 
+// usageRollupsSubtractOverflow: a range's partial first day is read as
+// the day's rollups less its other hours, but not when those hours hold
+// a latency past the last bucket: the longest latency, which a
+// percentile in the overflow bucket reports, cannot be subtracted.
+func (s suite) usageRollupsSubtractOverflow(t *testing.T) {
+	st := s.store(t, nil)
+	records := usageRecords(400, 35)
+	for i := range records {
+		records[i].Time = usageDay.Add(time.Hour + time.Duration(i)*3*time.Minute) // 01:00 to 21:00
+		records[i].Latency = 11*time.Minute + time.Duration(i)*time.Millisecond
+		if i < 20 { // before 02:00, outside the range below
+			records[i].Latency = 30 * time.Minute
+		}
+	}
+	mustInsertUsage(t, st, records)
+	for _, g := range []string{store.GroupByTotal, store.GroupByKey, store.GroupByDay} {
+		q := store.UsageQuery{From: usageDay.Add(2 * time.Hour), To: usageDay.Add(54 * time.Hour), GroupBy: g}
+		want, err := store.ScanUsageRaw(t.Context(), st, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := mustQueryUsage(t, st, q)
+		if diff := gocmp.Diff(want, got, costAbout); diff != "" {
+			t.Errorf("%+v: rollups and raw records differ (-raw +rollups):\n%s", q, diff)
+		}
+		for _, r := range got {
+			if g == store.GroupByKey {
+				continue // each key's own longest, compared with the raw records above
+			}
+			if want := 11*time.Minute + 399*time.Millisecond; r.P95 != want {
+				t.Errorf("%+v: group %q: P95 = %v, want %v (the longest latency in the range)", q, r.Group, r.P95, want)
+			}
+		}
+	}
+}
+
 // usageRollupsConcurrent: rollups stay exact when two handles (two
 // replicas) write overlapping groups at once.
 func (s suite) usageRollupsConcurrent(t *testing.T) {

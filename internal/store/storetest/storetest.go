@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageRollupsExact", s.usageRollupsExact},
 		{"UsageRollupsConcurrent", s.usageRollupsConcurrent},
 		{"UsageRollupsLongHistograms", s.usageRollupsLongHistograms},
+		{"UsageRollupsSubtractOverflow", s.usageRollupsSubtractOverflow},
 		{"UsageBacklog", s.usageBacklog},
 		{"UsageRetention", s.usageRetention},
 		{"UsageExport", s.usageExport},
