@@ -31,7 +31,8 @@ func (s *sqlStore) RollUpUsageBacklog(ctx context.Context) (moved int64, err err
 	if err != nil {
 		return 0, err
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	defer stmts.close()
+	tx, err := stmts.begin(ctx, s.write)
 	if err != nil {
 		return 0, fmt.Errorf("store: roll up usage backlog: %w", err)
 	}

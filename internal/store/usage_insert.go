@@ -79,7 +79,8 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 	if err != nil {
 		return err
 	}
-	tx, err := s.write.BeginTx(ctx, nil)
+	defer stmts.close()
+	tx, err := stmts.begin(ctx, s.write)
 	if err != nil {
 		return fmt.Errorf("store: insert usage: %w", err)
 	}
@@ -115,7 +116,7 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageS
 	if !s.d.numbered {
 		return insertUsageRowByRow(ctx, tx, stmts, records)
 	}
-	if err := insertUsageArrays(ctx, tx, records); err != nil {
+	if err := insertUsageArrays(ctx, stmts.conn, records); err != nil {
 		return err
 	}
 	return s.upsertRollupArrays(ctx, tx, rollUp(records))

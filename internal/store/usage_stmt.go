@@ -42,16 +42,45 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (insertUsage, upse
 	return r.insertUsage, r.upsertRoll, nil
 }
 
-// usageStatements are the prepared statements of one insert; nil on
-// PostgreSQL.
-type usageStatements struct{ insert, upsert *sql.Stmt }
+// usageStatements are what one usage write needs before its transaction
+// begins: on SQLite the prepared statements; on PostgreSQL a connection
+// of its own, which the transaction runs on, so that the raw records can
+// be COPYed on it inside the transaction (see insertUsageArrays).
+type usageStatements struct {
+	insert, upsert *sql.Stmt
+	conn           *sql.Conn
+}
 
 // usageStatements returns s's prepared usage writes, preparing them on
-// first use; call it before beginning the transaction.
+// first use, or on PostgreSQL takes a connection from the pool; call it
+// before beginning the transaction (with begin) and close it after.
 func (s *sqlStore) usageStatements(ctx context.Context) (usageStatements, error) {
+	if s.d.numbered {
+		conn, err := s.write.Conn(ctx)
+		if err != nil {
+			return usageStatements{}, fmt.Errorf("store: insert usage: %w", err)
+		}
+		return usageStatements{conn: conn}, nil
+	}
 	ins, up, err := s.rowStmts.get(ctx, s)
 	if err != nil {
 		return usageStatements{}, fmt.Errorf("store: insert usage: prepare: %w", err)
 	}
-	return usageStatements{ins, up}, nil
+	return usageStatements{insert: ins, upsert: up}, nil
+}
+
+// begin begins the write's transaction: on its connection, if it has one.
+func (u usageStatements) begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	if u.conn != nil {
+		return u.conn.BeginTx(ctx, nil)
+	}
+	return db.BeginTx(ctx, nil)
+}
+
+// close returns the connection, if any, to the pool; after the
+// transaction's end.
+func (u usageStatements) close() {
+	if u.conn != nil {
+		u.conn.Close()
+	}
 }
