@@ -25,7 +25,12 @@ type WriterOptions struct {
 	// QueueSize is how many records wait in memory for the store.
 	// Default 10000.
 	QueueSize int
-	// BatchSize is the most records one insert carries. Default 500.
+	// BatchSize is the most records one insert carries. Default 5000:
+	// under load batches fill to it, and a store write costs far less
+	// per record in large batches (each upserts a rollup row per key it
+	// touches, whatever its size; see store.InsertUsage). When records
+	// come slower, FlushInterval sends a smaller batch, so a record waits
+	// no longer than with small batches.
 	BatchSize int
 	// FlushInterval is the longest a record waits for its batch to fill
 	// before it is written anyway. Default 1s.
@@ -58,7 +63,7 @@ type WriterOptions struct {
 // Defaults of WriterOptions.
 const (
 	DefaultQueueSize       = 10000
-	DefaultBatchSize       = 500
+	DefaultBatchSize       = 5000
 	DefaultFlushInterval   = time.Second
 	DefaultMaxSpillBytes   = 256 << 20
 	DefaultRetryBackoff    = 500 * time.Millisecond
