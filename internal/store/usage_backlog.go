@@ -31,6 +31,9 @@ func (s *sqlStore) RollUpUsageBacklog(ctx context.Context) (moved int64, err err
 	if err != nil {
 		return 0, err
 	}
+	if err := s.ensureUsageDays(ctx, floorDiv(from, usagePartitionSpan)); err != nil {
+		return 0, err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: roll up usage backlog: %w", err)
@@ -58,6 +61,7 @@ func (s *sqlStore) RollUpUsageBacklog(ctx context.Context) (moved int64, err err
 	}
 	if len(records) > 0 {
 		if err := s.insertUsageRows(ctx, tx, stmts, records); err != nil {
+			s.usageMissingPartition(err)
 			return 0, err
 		}
 	}

@@ -79,6 +79,9 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 	if err != nil {
 		return err
 	}
+	if err := s.ensureUsagePartitions(ctx, records); err != nil {
+		return err
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: insert usage: %w", err)
@@ -98,6 +101,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 		return fmt.Errorf("store: insert usage: prune batches: %w", err)
 	}
 	if err := s.insertUsageRows(ctx, tx, stmts, records); err != nil {
+		s.usageMissingPartition(err)
 		return err
 	}
 	if err := s.insertPayloads(ctx, tx, records); err != nil {
