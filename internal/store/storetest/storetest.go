@@ -61,6 +61,8 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageBacklog", s.usageBacklog},
 		{"UsageRetention", s.usageRetention},
 		{"UsageExport", s.usageExport},
+		{"UsagePartitionRotation", s.usagePartitionRotation},
+		{"UsagePartitionRace", s.usagePartitionRace},
 		{"PayloadsInsertGet", s.payloadsInsertGet},
 		{"PayloadsRetry", s.payloadsRetry},
 		{"PayloadsList", s.payloadsList},
