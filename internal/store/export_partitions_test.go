@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"io/fs"
 	"time"
+
+	"github.com/pressly/goose/v3"
 )
 
 // SetNow replaces the store's clock, which creates partitions ahead;
@@ -42,3 +45,19 @@ func OpenAtVersion(ctx context.Context, url string, opts Options, version int64)
 
 // UsagePartitionsVersion is the migration that partitions usage.
 const UsagePartitionsVersion = usagePartitionsVersion
+
+// MigrateDownTo undoes st's migrations above version.
+func MigrateDownTo(ctx context.Context, st Store, version int64) error {
+	s := st.(*sqlStore)
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(s.d.goose, s.write, fsys, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(usagePartitionsMigration(s.d, s.log)))
+	if err != nil {
+		return err
+	}
+	_, err = p.DownTo(ctx, version)
+	return err
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -339,8 +340,13 @@ func (s *sqlStore) purgeUsagePartitions(ctx context.Context, before time.Time, l
 		return 0, nil
 	}
 	defer func() {
-		// A failed unlock (the connection broke) ends with the session.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+partitionLockKey+`)`)
+		// A session lock outlives its use: when the unlock fails, the
+		// connection is discarded rather than pooled with the lock held,
+		// which would stall every replica's partition DDL.
+		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+partitionLockKey+`)`)
+		if err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
 	}()
 	parts, err := listUsagePartitions(ctx, conn)
 	if err != nil {

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -173,5 +174,39 @@ func TestUsagePartitionUpgrade(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUsagePartitionDown undoes migration 80 on PostgreSQL: usage is a
+// plain table again and holds every record.
+func TestUsagePartitionDown(t *testing.T) {
+	postgresURL(t)
+	ctx := t.Context()
+	url := newPostgres(t)
+	st := openClosed(t, url, nil)
+	rnd := rand.New(rand.NewPCG(9, 10))
+	base := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	var records []usage.Record
+	for i := range 500 {
+		records = append(records, benchRecord(rnd, i, base.Add(time.Duration(i)*7*time.Minute).Truncate(time.Millisecond)))
+	}
+	if err := st.InsertUsage(ctx, records); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.MigrateDownTo(ctx, st, store.UsagePartitionsVersion-1); err != nil {
+		t.Fatalf("MigrateDownTo(%d): %v", store.UsagePartitionsVersion-1, err)
+	}
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var kind string
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT c.relkind, (SELECT COUNT(*) FROM usage) FROM pg_class c WHERE c.oid = 'usage'::regclass`).Scan(&kind, &n); err != nil {
+		t.Fatal(err)
+	}
+	if kind != "r" || n != len(records) {
+		t.Errorf("after the down migration: usage relkind %q with %d rows; want a plain table (r) with %d", kind, n, len(records))
 	}
 }
