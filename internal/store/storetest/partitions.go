@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"testing"
@@ -134,7 +135,7 @@ func (s suite) usagePartitionRotation(t *testing.T) {
 	start := usageDay.Add(10 * time.Hour)
 	clock := setClock(t, st, start)
 	const retention = 3 * 24 * time.Hour
-	purger := usage.NewPurger(st, 0, nil).WithRecords(st, retention)
+	purger := usage.NewPurger(st, 0, slog.New(slog.NewTextHandler(t.Output(), nil))).WithRecords(st, retention)
 	var all []usage.Record
 	for day := range 8 {
 		today := usageDay.Add(time.Duration(day) * 24 * time.Hour)
