@@ -340,14 +340,21 @@ func (s *sqlStore) purgeUsagePartitions(ctx context.Context, before time.Time, l
 		return 0, nil
 	}
 	defer func() {
-		// A session lock outlives its use: when the unlock fails, the
-		// connection is discarded rather than pooled with the lock held,
-		// which would stall every replica's partition DDL.
-		_, err := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+partitionLockKey+`)`)
+		// Session settings and locks outlive their use: when undoing them
+		// fails, the connection is discarded rather than pooled with the
+		// lock held, which would stall every replica's partition DDL.
+		ctx := context.WithoutCancel(ctx)
+		_, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock(`+partitionLockKey+`)`)
+		if err == nil {
+			_, err = conn.ExecContext(ctx, `RESET lock_timeout`)
+		}
 		if err != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 	}()
+	if _, err := conn.ExecContext(ctx, `SET lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
+		return 0, fmt.Errorf("store: purge usage: %w", err)
+	}
 	parts, err := listUsagePartitions(ctx, conn)
 	if err != nil {
 		return 0, err
@@ -383,10 +390,6 @@ func (s *sqlStore) purgeUsagePartitions(ctx context.Context, before time.Time, l
 // pending and FINALIZE completes it.
 func (s *sqlStore) dropUsagePartition(ctx context.Context, conn *sql.Conn, p usagePartition) (int64, error) {
 	s.parts.forget()
-	if _, err := conn.ExecContext(ctx, `SET lock_timeout = '`+partitionLockTimeout+`'`); err != nil {
-		return 0, fmt.Errorf("store: drop usage partition %s: %w", p.name, err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `RESET lock_timeout`) //nolint:errcheck // a broken connection is discarded
 	detach := `ALTER TABLE usage DETACH PARTITION ` + p.name + ` CONCURRENTLY`
 	if p.detachPending {
 		detach = `ALTER TABLE usage DETACH PARTITION ` + p.name + ` FINALIZE`

@@ -46,9 +46,9 @@ func BenchmarkPurgeUsageDay(b *testing.B) {
 				}
 				if _, err := db.ExecContext(b.Context(), `INSERT INTO usage (time, request_id, key_id, model, deployment,
 					status, latency_us, prompt_tokens, completion_tokens, total_tokens, cost)
-					SELECT $1 + g * 86399999 / $2, 'req-' || g, 'key-' || (g % 500), 'model-' || (g % 4),
+					SELECT $1::bigint + g * 86399999::bigint / $2::bigint, 'req-' || g, 'key-' || (g % 500), 'model-' || (g % 4),
 					'deployment-' || (g % 12), 200, 800000, 1000, 200, 1200, 0.01
-					FROM generate_series(0, $2 - 1) g`, day.UnixMilli(), rows); err != nil {
+					FROM generate_series(0::bigint, $2::bigint - 1) g`, day.UnixMilli(), rows); err != nil {
 					b.Fatal(err)
 				}
 				if _, err := db.ExecContext(b.Context(), `VACUUM ANALYZE`); err != nil {
