@@ -254,14 +254,7 @@ func listUsagePartitions(ctx context.Context, q querier) ([]usagePartition, erro
 		if err := rows.Scan(&p.name, &bound, &p.detachPending); err != nil {
 			return nil, fmt.Errorf("store: list usage partitions: %w", err)
 		}
-		m := partitionBound.FindStringSubmatch(bound)
-		if m == nil {
-			return nil, fmt.Errorf("store: usage partition %s has bound %q, not a range of time", p.name, bound)
-		}
-		if p.from, err = parseBound(m[1]); err == nil {
-			p.to, err = parseBound(m[2])
-		}
-		if err != nil {
+		if p.from, p.to, err = parsePartitionBound(bound); err != nil {
 			return nil, fmt.Errorf("store: usage partition %s: %w", p.name, err)
 		}
 		out = append(out, p)
@@ -281,6 +274,18 @@ func compareInt(a, b int64) int {
 		return 1
 	}
 	return 0
+}
+
+// parsePartitionBound reads pg_get_expr's text of a range bound.
+func parsePartitionBound(bound string) (from, to int64, err error) {
+	m := partitionBound.FindStringSubmatch(bound)
+	if m == nil {
+		return 0, 0, fmt.Errorf("bound %q is not a range of time", bound)
+	}
+	if from, err = parseBound(m[1]); err == nil {
+		to, err = parseBound(m[2])
+	}
+	return from, to, err
 }
 
 // parseBound reads one value of a bound: a number, quoted or not, or
