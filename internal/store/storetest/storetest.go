@@ -63,6 +63,7 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageExport", s.usageExport},
 		{"UsagePartitionRotation", s.usagePartitionRotation},
 		{"UsagePartitionRace", s.usagePartitionRace},
+		{"UsagePartitionStale", s.usagePartitionStale},
 		{"PayloadsInsertGet", s.payloadsInsertGet},
 		{"PayloadsRetry", s.payloadsRetry},
 		{"PayloadsList", s.payloadsList},
