@@ -74,20 +74,37 @@ const partitionLockKey = `hashtextextended('spillway usage partitions ' || curre
 type usagePartitions struct {
 	mu    sync.Mutex
 	known map[int64]bool // day number (ms / msPerDay) -> covered
+	// horizon is the latest retention cut-off (ms) this store was asked
+	// to purge at. Every replica's purger runs hourly with the same
+	// retention, so a day that ends before horizon plus usageStaleMargin
+	// may be dropped by any replica at any time: it is never taken from
+	// known, but checked in the database (under the lock a drop holds).
+	horizon int64
 }
 
-// has reports whether every day of days is known covered, and returns the
-// ones that are not.
+// usageStaleMargin is how far past the last cut-off a day counts as one
+// another replica may be dropping: more than the hour between purges.
+const usageStaleMargin = 2 * msPerDay
+
+// missing returns the days of days not known covered, and those near or
+// past the retention horizon, which must be checked.
 func (p *usagePartitions) missing(days []int64) []int64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []int64
 	for _, d := range days {
-		if !p.known[d] {
+		if !p.known[d] || (d+1)*usagePartitionSpan <= p.horizon+usageStaleMargin {
 			out = append(out, d)
 		}
 	}
 	return out
+}
+
+// setHorizon records a purge's cut-off.
+func (p *usagePartitions) setHorizon(cut int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.horizon = max(p.horizon, cut)
 }
 
 func (p *usagePartitions) add(days ...int64) {
@@ -332,6 +349,7 @@ func (s *sqlStore) purgeUsagePartitions(ctx context.Context, before time.Time, l
 		return 0, err
 	}
 	cut := before.UnixMilli()
+	s.parts.setHorizon(cut)
 	conn, err := s.write.Conn(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("store: purge usage: %w", err)
@@ -428,8 +446,10 @@ func boundTime(ms int64) any {
 
 // usageMissingPartition notes an insert's error: when it says a record
 // had no partition, another replica dropped one this store thought was
-// there, and what it knows is stale. The caller's retry (the usage
-// writer retries failed batches) creates it again.
+// there (this store had not purged yet, so knew no horizon, or the drop
+// came between its check and its insert), and what it knows is stale.
+// The caller's retry (the usage writer retries failed batches) creates
+// it again.
 func (s *sqlStore) usageMissingPartition(err error) {
 	var e *pgconn.PgError
 	if s.partitioned && errors.As(err, &e) && e.Code == "23514" {
