@@ -84,3 +84,50 @@ func BenchmarkPurgeUsageDay(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMigratePartitions measures migration 80 on a PostgreSQL
+// database whose plain usage table holds 1,000,000 records over 30 days:
+// the old table becomes a partition after one read, with no copy.
+//
+//	go test -run '^$' -bench MigratePartitions -benchtime 1x ./internal/store/
+func BenchmarkMigratePartitions(b *testing.B) {
+	const rows = 1_000_000
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	postgresURL(b)
+	for b.Loop() {
+		b.StopTimer()
+		url := postgresSchema(b)
+		old, err := store.OpenAtVersion(b.Context(), url, store.Options{Logger: testLogger(b)}, store.UsagePartitionsVersion-1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		old.Close()
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.ExecContext(b.Context(), `INSERT INTO usage (time, request_id, key_id, model, deployment,
+			status, latency_us, prompt_tokens, completion_tokens, total_tokens, cost)
+			SELECT $1::bigint + g * (30 * 86400000::bigint) / $2::bigint, 'req-' || g, 'key-' || (g % 500), 'model-' || (g % 4),
+			'deployment-' || (g % 12), 200, 800000, 1000, 200, 1200, 0.01
+			FROM generate_series(0::bigint, $2::bigint - 1) g`, day.UnixMilli(), rows); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.ExecContext(b.Context(), `VACUUM ANALYZE usage`); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		st, err := store.Open(b.Context(), url, store.Options{Logger: testLogger(b)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		var n int64
+		if err := db.QueryRowContext(b.Context(), `SELECT COUNT(*) FROM usage`).Scan(&n); err != nil || n != rows {
+			b.Fatalf("usage holds %d rows after the migration, %v; want %d", n, err, rows)
+		}
+		st.Close()
+		db.Close()
+		b.StartTimer()
+	}
+}
