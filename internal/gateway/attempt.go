@@ -88,6 +88,9 @@ type upstream struct {
 	timeout time.Duration
 	// cut is set when shutdown ended the stream (Gateway.Cut).
 	cut atomic.Bool
+	// outcome is the attempt's, once respond has started sending its
+	// answer.
+	outcome router.Outcome
 }
 
 // Answers are read through a pooled buffer. A whole JSON answer or an

@@ -65,11 +65,10 @@ type exchange struct {
 	admitted bool
 	prompt   int64 // estimated prompt tokens, 0 until asked for
 	// answer is the attempt whose answer respond started (its status and
-	// headers are set) and sendBody is to send, with its outcome.
-	answer  *upstream
-	outcome router.Outcome
-	start   time.Time
-	span    *tracing.Span // nil when tracing is off
+	// headers are set) and sendBody is to send.
+	answer *upstream
+	start  time.Time
+	span   *tracing.Span // nil when tracing is off
 }
 
 // endpoint serves the operations of one route, one per method. fromPath

@@ -41,7 +41,7 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 	// The body is sent by sendBody, from Gateway.serveOp: see there why.
-	req.answer, req.outcome = up, o
+	req.answer, up.outcome = up, o
 	return nil
 }
 
@@ -67,7 +67,7 @@ func (g *Gateway) sendBody(req *exchange) error {
 //
 //go:noinline
 func (g *Gateway) sent(req *exchange, up *upstream, written int64, readErr, writeErr error) error {
-	r, m, pick, o := req.r, req.res.meter, req.res.pick, req.outcome
+	r, m, pick, o := req.r, req.res.meter, req.res.pick, up.outcome
 	if up.span != nil {
 		up.endSpan(o, readErr)
 	}
