@@ -43,10 +43,14 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 }
 
 // upstreamWriteBuffer and upstreamReadBuffer are the upstream connections'
-// buffers (net/http's default is 4 KiB each).
+// buffers (net/http's default is 4 KiB each). A chat stream's event is
+// 150-600 bytes (Azure's, with its content-filter results, the larger), so
+// 1 KiB still takes one in one read; a larger event takes two reads, the
+// second from memory. Halving it from 2 KiB (and the stream's buffer with
+// it) took 2 KiB off each held stream.
 const (
 	upstreamWriteBuffer = 1 << 10
-	upstreamReadBuffer  = 2 << 10
+	upstreamReadBuffer  = 1 << 10
 )
 
 // errIdleTimeout is the cause of an attempt cancelled because the upstream
