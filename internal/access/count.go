@@ -73,8 +73,9 @@ func limitsOf(p *auth.Principal, est func() int64) requestLimits {
 	return rl
 }
 
-// count takes the request from all of p's counted limits at once.
-func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
+// list returns p's counted limits for request r granted g, or the
+// refusal of a request no window could ever admit.
+func list(p *auth.Principal, r Request, g Grant) (requestLimits, error) {
 	est := func() int64 {
 		// What the request will be sent with: the granted cap, else what
 		// it asked for.
@@ -88,24 +89,37 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		return max(e, 1)
 	}
 	rl := limitsOf(p, est)
-	if rl.n == 0 {
-		return g, nil
-	}
-	ls := rl.ls[:rl.n]
-	for i, l := range ls {
+	for i, l := range rl.ls[:rl.n] {
 		if l.Cost > l.Limit && rl.kinds[i] == scopeTPM {
 			// No window could ever admit it: say so rather than "wait".
-			return g, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
+			return rl, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, rl.scopes[i].owns(), l.Limit)}
 		}
 	}
+	return rl, nil
+}
+
+// count takes the request from all of p's counted limits at once.
+func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
+	rl, err := list(p, r, g)
+	if err != nil || rl.n == 0 {
+		return g, err
+	}
 	var out [maxLimits]limits.Decision
 	ds := out[:rl.n]
-	if err := limits.TakeAll(ctx, c.limiter, ls, ds); err != nil {
+	if err := limits.TakeAll(ctx, c.limiter, rl.ls[:rl.n], ds); err != nil {
 		// The limiter is a Fallback: only the caller's own context ends
 		// up here. Nothing was taken.
 		return g, err
 	}
+	return c.decided(&rl, ds, g)
+}
+
+// decided applies the decisions ds of taking rl's limits (all or none) to
+// g: what the caller is told of its limits, and either its refusal or
+// what was taken.
+func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Grant, error) {
+	ls := rl.ls[:rl.n]
 	g.Limits = rateLimits(rl.kinds[:rl.n], ls, ds, c.now())
 	for i, d := range ds {
 		if !d.Allowed {
@@ -119,6 +133,60 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		}
 	}
 	return g, nil
+}
+
+// Pending is a request's counted limits listed by Admit but not yet taken
+// (Request.Pending). Take them all or none in one step, together with
+// other limits if the limiter allows (limits.TakeAll on Limiter, the
+// caller's limits first), then call Checker.Counted. A caller keeps it in
+// its per-request state: listing allocates nothing.
+type Pending struct {
+	deferred bool
+	limiter  limits.Limiter
+	rl       requestLimits
+	out      [maxLimits]limits.Decision
+}
+
+// Deferred reports whether Admit left limits to take: false when the
+// request has none, or was counted at once.
+func (pd *Pending) Deferred() bool { return pd.deferred }
+
+// Limiter is the limiter the limits must be taken from.
+func (pd *Pending) Limiter() limits.Limiter { return pd.limiter }
+
+// Limits are the limits to take.
+func (pd *Pending) Limits() []limits.Limit { return pd.rl.ls[:pd.rl.n] }
+
+// Decisions receive the take's outcome, one per limit, as
+// limits.TakeAll writes them.
+func (pd *Pending) Decisions() []limits.Decision { return pd.out[:pd.rl.n] }
+
+// listPending is Admit's end for a deferred count: the limits go into
+// r.Pending, and nothing is taken.
+func (c *Checker) listPending(p *auth.Principal, r Request, g Grant) (Grant, error) {
+	rl, err := list(p, r, g)
+	if err != nil || rl.n == 0 {
+		return g, err
+	}
+	*r.Pending = Pending{deferred: true, limiter: c.limiter, rl: rl}
+	return g, nil
+}
+
+// Counted finishes the admission of g, whose limits pd lists, once they
+// were taken (or refused) in one step: err is that step's error, and
+// pd.Decisions its outcome. It returns the grant to send the request with
+// or the caller's refusal; either way g.Limits says what the caller is
+// told of its limits. Nothing was taken when it refuses.
+func (c *Checker) Counted(pd *Pending, g Grant, err error) (Grant, error) {
+	if !pd.deferred {
+		return g, nil
+	}
+	pd.deferred = false
+	if err != nil {
+		// As in count: only the caller's own context ends up here.
+		return g, err
+	}
+	return c.decided(&pd.rl, pd.Decisions(), g)
 }
 
 // refusal is the answer to a request that limit l of kind k, of scope sc,
