@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -30,7 +29,7 @@ func newWeb(token *auth.AdminToken, secretKey []byte, id *identity.Service, st s
 		// Admin token sign-ins to the portal go to the audit log like
 		// sign-ins with a provider.
 		SignInAudit: func(r *http.Request, action string, status int) {
-			e := store.AuditEntry{At: now(), Resource: "sessions", Action: action, Status: status, Address: remoteHost(r)}
+			e := store.AuditEntry{At: now(), Resource: "sessions", Action: action, Status: status, Address: auth.PeerHost(r)}
 			if action == "signin" {
 				e.Actor, e.Role = auth.StaticAdmin.ID, string(auth.StaticAdmin.Role)
 			}
@@ -85,13 +84,4 @@ func (p portalIdentity) Links() []web.SignInLink {
 		out[i] = web.SignInLink{Name: l.Name, URL: l.URL}
 	}
 	return out
-}
-
-// remoteHost is the client's address without its port.
-func remoteHost(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

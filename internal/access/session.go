@@ -2,6 +2,8 @@ package access
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -66,70 +68,79 @@ func (c *Checker) Exhausted(ctx context.Context, g Grant) error {
 	return c.teamBudget(ctx, p.Team, now)
 }
 
-// sessionWindow is how long a session's slot counts without being
-// renewed: a replica that crashes frees its sessions' slots within it.
-const sessionWindow = 30 * time.Second
+// sessionLease is how long a session's slot is held without being
+// renewed: a replica that crashes frees its sessions' slots within it. A
+// live session renews every sessionRenew, so two renewals can fail in a
+// row before its slot lapses.
+const (
+	sessionLease = 60 * time.Second
+	sessionRenew = sessionLease / 3
+)
 
-// Slot is one of a key's parallel Realtime sessions, counted in the
-// shared limiter so that replicas enforce one cap. The count lives in
-// fixed windows of sessionWindow: a live session renews its slot in each
-// new window (Renew, at RenewIn), and one whose replica died is simply not
-// counted in the next. A nil *Slot (no cap) does nothing.
+// Slot is one of a key's parallel Realtime sessions: a leased slot
+// (limits.Slots, as for max_parallel_requests) shared by every replica,
+// renewed while the session lives. A nil *Slot (no cap) does nothing.
 type Slot struct {
-	c    *Checker
-	key  string
-	held time.Time // when the slot was last counted
+	c      *Checker
+	slots  limits.Slots
+	key    string
+	holder string
+	limit  int64
 }
 
 // OpenSession takes one of p's parallel-session slots, or refuses with a
 // 429 when limit sessions are open already. limit 0 is no cap (nil slot).
 func (c *Checker) OpenSession(ctx context.Context, p *auth.Principal, limit int) (*Slot, error) {
-	if limit <= 0 || p == nil {
+	slots, ok := c.limiter.(limits.Slots)
+	if limit <= 0 || p == nil || !ok {
 		return nil, nil
 	}
-	s := &Slot{c: c, key: "key:sessions:" + p.KeyID, held: c.now()}
-	d, err := c.limiter.Take(ctx, s.key, int64(limit), sessionWindow, 1)
+	s := &Slot{c: c, slots: slots, key: "key:sessions:" + p.KeyID, holder: rand.Text(), limit: int64(limit)}
+	got, err := slots.Acquire(ctx, s.key, s.holder, s.limit, sessionLease)
 	if err != nil {
 		return nil, err
 	}
-	if !d.Allowed {
+	if !got {
 		return nil, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "too_many_sessions",
 			Message: fmt.Sprintf("this key already has %d Realtime sessions open, its limit; close one and connect again", limit)}
 	}
 	return s, nil
 }
 
-// RenewIn is how long until the slot must be renewed: the start of the
-// next window.
+// RenewIn is how long until the slot should be renewed.
 func (s *Slot) RenewIn() time.Duration {
 	if s == nil {
 		return 0
 	}
-	return limits.UntilReset(s.c.now(), sessionWindow)
+	return sessionRenew
 }
 
-// Renew counts the slot in the current window, once per window.
+// Renew starts the slot's lease again. A slot that lapsed meanwhile (its
+// renewals failed for a whole lease) and was taken by another session
+// cannot be renewed: the session goes on, and the failure is counted.
 func (s *Slot) Renew(ctx context.Context) {
 	if s == nil {
 		return
 	}
-	now := s.c.now()
-	if limits.SameWindow(s.held, now, sessionWindow) {
-		return
-	}
-	s.held = now
-	if err := s.c.limiter.Adjust(ctx, s.key, sessionWindow, 1); err != nil {
+	got, err := s.slots.Acquire(ctx, s.key, s.holder, s.limit, sessionLease)
+	switch {
+	case err != nil:
 		s.c.adjustFailed("could not renew a session slot", err)
+	case !got:
+		s.c.adjustFailed("could not renew a session slot", errSlotLapsed)
 	}
 }
 
-// Close gives the slot back. Only the current window's count is
-// corrected; an earlier one has ended anyway.
+// errSlotLapsed says a session's slot lease ended before it was renewed
+// and the key's sessions are at their cap again.
+var errSlotLapsed = errors.New("its lease ended and the key's sessions are at their cap")
+
+// Close gives the slot back.
 func (s *Slot) Close(ctx context.Context) {
-	if s == nil || !limits.SameWindow(s.held, s.c.now(), sessionWindow) {
+	if s == nil {
 		return
 	}
-	if err := s.c.limiter.Adjust(ctx, s.key, sessionWindow, -1); err != nil {
+	if err := s.slots.Release(ctx, s.key, s.holder); err != nil {
 		s.c.adjustFailed("could not give back a session slot", err)
 	}
 }

@@ -10,12 +10,15 @@ import (
 	"github.com/spillwayhq/spillway/internal/limits/limitstest"
 )
 
-// sessionStart is 10 s into a 30 s session window.
+// sessionStart is when the tests' sessions open.
 var sessionStart = time.Date(2026, 11, 22, 12, 0, 10, 0, time.UTC)
 
 // TestSessionSlots: a key's parallel sessions are capped; closing one
-// frees its slot; a live session renews its slot in each new window, and
-// one that stops renewing (its replica died) no longer counts there.
+// frees its slot; a live session that renews keeps its slot for as long
+// as it lives, and one that stops renewing (its replica died) no longer
+// counts once its lease ends. At no moment are more than the cap held:
+// the old fixed windows let a key briefly hold twice its cap at each
+// window's start.
 func TestSessionSlots(t *testing.T) {
 	ctx := context.Background()
 	clock := limitstest.NewClock(sessionStart)
@@ -35,7 +38,7 @@ func TestSessionSlots(t *testing.T) {
 		t.Fatalf("third session: %v, want 429 too_many_sessions", err)
 	}
 	if got, want := a.RenewIn(), 20*time.Second; got != want {
-		t.Errorf("RenewIn = %v, want %v (the window's end)", got, want)
+		t.Errorf("RenewIn = %v, want %v (a third of the lease)", got, want)
 	}
 	b.Close(ctx)
 	b, err = open()
@@ -43,20 +46,52 @@ func TestSessionSlots(t *testing.T) {
 		t.Fatalf("after a close: %v, want the freed slot", err)
 	}
 
-	// Next window: a renews, b's replica died and does not.
-	clock.Advance(25 * time.Second)
+	// a renews as the relay does; b's replica died and does not. Until
+	// b's lease ends nothing more is given, at every step.
+	for step := 1; step <= 2; step++ {
+		clock.Advance(a.RenewIn())
+		a.Renew(ctx)
+		if _, err := open(); err == nil {
+			t.Fatalf("%v in, with a and b held: a third session was given", time.Duration(step)*a.RenewIn())
+		}
+	}
+	clock.Advance(a.RenewIn()) // 60 s: b's lease has ended, a's runs to 100 s
 	a.Renew(ctx)
-	a.Renew(ctx) // once per window
 	if _, err := open(); err != nil {
-		t.Fatalf("after b expired: %v, want its slot free", err)
+		t.Fatalf("after b's lease ended: %v, want its slot free", err)
 	}
 	if _, err := open(); err == nil {
 		t.Fatal("a third session while a and the new one are open, want a refusal")
 	}
-	// Closing b, counted only in the earlier window, gives nothing back.
+	// Closing b, whose slot lapsed and went to another, frees nothing.
 	b.Close(ctx)
 	if _, err := open(); err == nil {
 		t.Fatal("a stale close freed a slot it no longer held")
+	}
+	if got := c.AdjustFailures(); got != 0 {
+		t.Errorf("AdjustFailures = %d, want 0 (every renewal held)", got)
+	}
+}
+
+// TestSessionSlotLapsed: a session whose renewals stopped for a whole
+// lease, and whose slot another session took, cannot renew it; the
+// failure is counted, not hidden.
+func TestSessionSlotLapsed(t *testing.T) {
+	ctx := context.Background()
+	clock := limitstest.NewClock(sessionStart)
+	c := newChecker(clock, access.Options{})
+	p := &auth.Principal{KeyID: "k"}
+	a, err := c.OpenSession(ctx, p, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(61 * time.Second)
+	if _, err := c.OpenSession(ctx, p, 1); err != nil {
+		t.Fatalf("after a's lease ended: %v, want its slot", err)
+	}
+	a.Renew(ctx)
+	if got, want := c.AdjustFailures(), int64(1); got != want {
+		t.Errorf("AdjustFailures after a lapsed renewal = %d, want %d", got, want)
 	}
 }
 

@@ -218,7 +218,7 @@ func (h *handler) routes() {
 		for _, rt := range mux.routes {
 			fn := rt.fn
 			if mux.m == h.private {
-				fn = h.audited(rt, h.guard(rt))
+				fn = h.audited(rt)
 			}
 			mux.m.Handle(rt.pattern, h.serve(fn, rt.seed))
 			method, path, _ := strings.Cut(rt.pattern, " ")

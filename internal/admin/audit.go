@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,22 +25,28 @@ import (
 // maxAuditDocument caps what an entry keeps of an answer.
 const maxAuditDocument = 64 << 10
 
-// audited wraps a private route's handler so that it writes one audit
-// entry per changing request.
-func (h *handler) audited(rt route, fn func(http.ResponseWriter, *http.Request) error) func(http.ResponseWriter, *http.Request) error {
+// audited returns a private route's guarded handler; one that changes
+// something also writes one audit entry per request, refused or not. The
+// "before" snapshot is read only once the caller's role is allowed: a
+// refused write neither costs a read nor shows its caller's entry the
+// resource it may not change.
+func (h *handler) audited(rt route) func(http.ResponseWriter, *http.Request) error {
 	method, pattern, _ := strings.Cut(rt.pattern, " ")
 	if method == http.MethodGet || method == http.MethodHead {
-		return fn
+		return h.guard(rt)
 	}
 	resource, action := auditNames(method, pattern)
 	snapshot := snapshotPath(pattern)
 	return func(w http.ResponseWriter, r *http.Request) error {
 		var before []byte
-		if snapshot >= 0 {
-			before = h.snapshot(r, snapshot)
-		}
 		rec := &recorder{ResponseWriter: w}
-		err := fn(rec, r)
+		err := h.permit(rt, r)
+		if err == nil {
+			if snapshot >= 0 {
+				before = h.snapshot(r, snapshot)
+			}
+			err = rt.fn(rec, r)
+		}
 		status := rec.status
 		var known *apierror.Error
 		switch {
@@ -54,7 +59,7 @@ func (h *handler) audited(rt route, fn func(http.ResponseWriter, *http.Request) 
 		}
 		a, _ := auth.AdminFrom(r.Context())
 		e := store.AuditEntry{
-			At: h.opts.Now(), Actor: a.ID, Role: string(a.Role), Address: clientAddress(r),
+			At: h.opts.Now(), Actor: a.ID, Role: string(a.Role), Address: auth.PeerHost(r),
 			Resource: resource, ResourceID: r.PathValue("id"), Action: action, Status: status,
 			Before: before,
 		}
@@ -256,15 +261,6 @@ func documentID(doc []byte) string {
 		return s
 	}
 	return v.EventCode
-}
-
-// clientAddress is the address the request came from, without its port.
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // auditEntryView is one entry of GET /admin/v1/audit.

@@ -113,8 +113,14 @@ func TestAuditEveryChange(t *testing.T) {
 		}
 	}
 
+	// The refused DELETE kept no snapshot of what it could not change.
+	p := e.audit("?resource=deployments&action=delete")
+	if len(p.Data) != 2 || p.Data[1].Status != http.StatusForbidden || string(p.Data[1].Before) != "null" || !strings.Contains(string(p.Data[0].Before), `"rpm":10`) {
+		t.Errorf("deployment delete entries = %+v, want the refused one without a before and the allowed one with", p.Data)
+	}
+
 	// The PATCH of the deployment shows what changed.
-	p := e.audit("?resource=deployments&action=update")
+	p = e.audit("?resource=deployments&action=update")
 	if len(p.Data) != 1 || !strings.Contains(string(p.Data[0].Before), `"rpm":600`) || !strings.Contains(string(p.Data[0].After), `"rpm":10`) || p.Data[0].ResourceID != depID {
 		t.Errorf("deployment update entry = %+v, want before rpm 600, after rpm 10, id %s", p.Data, depID)
 	}

@@ -65,17 +65,24 @@ func errForbidden(a auth.Admin, r *http.Request, allowed roles) *apierror.Error 
 // guard checks the caller's role, and an organiser's scope, before fn.
 func (h *handler) guard(rt route) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		a, ok := auth.AdminFrom(r.Context())
-		if !ok || !slices.Contains(rt.allow, a.Role) {
-			return errForbidden(a, r, rt.allow)
-		}
-		if a.Role == auth.RoleOrganiser {
-			if err := h.organiserScope(r, a, rt.scope); err != nil {
-				return err
-			}
+		if err := h.permit(rt, r); err != nil {
+			return err
 		}
 		return rt.fn(w, r)
 	}
+}
+
+// permit refuses r when its admin's role may not call rt, or when an
+// organiser asks for what is not theirs.
+func (h *handler) permit(rt route, r *http.Request) error {
+	a, ok := auth.AdminFrom(r.Context())
+	if !ok || !slices.Contains(rt.allow, a.Role) {
+		return errForbidden(a, r, rt.allow)
+	}
+	if a.Role == auth.RoleOrganiser {
+		return h.organiserScope(r, a, rt.scope)
+	}
+	return nil
 }
 
 // organiserScope refuses an organiser a thing that is not theirs.

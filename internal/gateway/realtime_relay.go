@@ -68,10 +68,6 @@ func (g *Gateway) newSession(req *exchange, client, up *websocket.Conn, pick rou
 	}
 }
 
-// slotRenewSlack renews a session slot a little after its window starts,
-// so that a replica whose clock runs slightly behind still lands in it.
-const slotRenewSlack = 50 * time.Millisecond
-
 // run relays until either side closes, the key runs out, or shutdown
 // cuts the session; then it closes both sides with a close code that says
 // why and records the session.
@@ -88,7 +84,7 @@ func (s *session) run() {
 	go func() { ends <- s.fromClient(ctx) }()
 	var renew <-chan time.Time
 	if s.slot != nil {
-		t := time.NewTimer(s.slot.RenewIn() + slotRenewSlack)
+		t := time.NewTicker(s.slot.RenewIn())
 		defer t.Stop()
 		renew = t.C
 	}
@@ -102,7 +98,6 @@ wait:
 			break wait
 		case <-renew:
 			s.slot.Renew(ctx)
-			renew = time.After(s.slot.RenewIn() + slotRenewSlack)
 		case <-s.cut:
 			first = ending{side: sideGateway, err: errCut}
 			break wait

@@ -251,7 +251,7 @@ func (s *Service) Admin(r *http.Request) (auth.Admin, bool) {
 
 // audit appends an entry about a sign-in; a store failure is logged.
 func (s *Service) audit(ctx context.Context, r *http.Request, e store.AuditEntry) {
-	e.At, e.Address = s.opts.Now(), clientAddress(r)
+	e.At, e.Address = s.opts.Now(), auth.PeerHost(r)
 	if e.Resource == "" {
 		e.Resource = "sessions"
 	}

@@ -15,7 +15,10 @@ import (
 // so slots cannot leak for good. Memory, Redis and Fallback implement it.
 type Slots interface {
 	// Acquire takes one of key's max slots for holder, for at most lease,
-	// if fewer than max are held; it reports whether it did.
+	// if fewer than max are held; it reports whether it did. A holder
+	// that holds a slot of key already renews it: its lease starts again,
+	// whatever the count (a long-lived holder, a Realtime session, keeps
+	// its slot so).
 	Acquire(ctx context.Context, key, holder string, max int64, lease time.Duration) (bool, error)
 	// Release gives holder's slot of key back; releasing a slot not held
 	// is not an error.
@@ -59,7 +62,7 @@ func (m *Memory) Acquire(_ context.Context, key, holder string, max int64, lease
 			delete(h, id)
 		}
 	}
-	if int64(len(h)) >= max {
+	if _, held := h[holder]; !held && int64(len(h)) >= max {
 		return false, nil
 	}
 	if h == nil {
@@ -86,11 +89,11 @@ func (m *Memory) Release(_ context.Context, key, holder string) error {
 
 // acquireScript holds a slot in a sorted set of holders scored by their
 // lease end: expired leases go first, then the holder is added if fewer
-// than ARGV[2] remain. ARGV: now (ms), max, holder, lease end (ms), TTL
-// (ms). It returns 1 when the slot was taken.
+// than ARGV[2] remain, or renewed if it is there. ARGV: now (ms), max,
+// holder, lease end (ms), TTL (ms). It returns 1 when the slot is held.
 var acquireScript = redis.NewScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
 	return 0
 end
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])

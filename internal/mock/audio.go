@@ -66,7 +66,7 @@ func newTranscript(model string, translate bool, file formFile, prompt string) t
 
 // transcribe answers transcriptions and translations.
 func (c *call) transcribe() {
-	f, ok := c.readMultipart()
+	f, ok := c.readMultipart(formOptions{})
 	if !ok {
 		return
 	}

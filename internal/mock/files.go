@@ -1,12 +1,7 @@
 package mock
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"mime"
-	"mime/multipart"
 	"net/http"
 	"slices"
 	"time"
@@ -57,57 +52,22 @@ func (c *call) notFound(kind, id string) {
 	writeError(c.w, http.StatusNotFound, "No such "+kind+": "+id, "invalid_request_error", "id", "")
 }
 
-// readForm parses the multipart body, keeping the content of the files
-// (the mock's own form keeps only their size). It answers 400 itself.
-func (c *call) readForm() (map[string]string, map[string][]byte, string, bool) {
-	_, params, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if err != nil || params["boundary"] == "" {
-		badRequest(c.w, "Expected a multipart/form-data body.", "", "invalid_multipart")
-		return nil, nil, "", false
-	}
-	mr := multipart.NewReader(bytes.NewReader(c.body), params["boundary"])
-	values, files := map[string]string{}, map[string][]byte{}
-	filename := ""
-	for {
-		p, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			badRequest(c.w, "Malformed multipart body: "+err.Error(), "", "invalid_multipart")
-			return nil, nil, "", false
-		}
-		v, err := io.ReadAll(p)
-		if err != nil {
-			badRequest(c.w, "Malformed multipart body: "+err.Error(), "", "invalid_multipart")
-			return nil, nil, "", false
-		}
-		if p.FileName() != "" {
-			files[p.FormName()] = v
-			filename = p.FileName()
-			continue
-		}
-		values[p.FormName()] = string(v)
-	}
-	return values, files, filename, true
-}
-
 // createFile answers POST .../files.
 func (c *call) createFile() {
-	values, files, filename, ok := c.readForm()
+	f, ok := c.readMultipart(formOptions{keepFiles: true})
 	if !ok {
 		return
 	}
-	content, ok := files["file"]
+	files := f.filesOf("file")
 	switch {
-	case !ok:
+	case len(files) == 0:
 		badRequest(c.w, "Missing required parameter: 'file'.", "file", "missing_required_parameter")
 		return
-	case values["purpose"] == "":
+	case f.value("purpose") == "":
 		badRequest(c.w, "Missing required parameter: 'purpose'.", "purpose", "missing_required_parameter")
 		return
 	}
-	c.writeObject(c.newFile(filename, values["purpose"], content))
+	c.writeObject(c.newFile(files[0].filename, f.value("purpose"), files[0].content))
 }
 
 // listFiles answers GET .../files: this server's files, newest first.

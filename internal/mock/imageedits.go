@@ -13,7 +13,7 @@ func (c *call) imageVariations() { c.editImages(false) }
 // editImages answers an edit (a prompt, one or more images as image or
 // image[], an optional mask) or a variation (one image).
 func (c *call) editImages(edit bool) {
-	f, ok := c.readMultipart()
+	f, ok := c.readMultipart(formOptions{})
 	if !ok {
 		return
 	}

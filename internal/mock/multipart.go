@@ -10,9 +10,11 @@ import (
 	"strconv"
 )
 
-// Audio transcriptions and translations, image edits and variations take
-// multipart/form-data. The mock reads the form from the body it already
-// holds, keeping text fields and only the size and a hash of each file.
+// Audio transcriptions and translations, image edits and variations,
+// files and upload parts take multipart/form-data. The mock reads the form
+// from the body it already holds (bounded by the server's body limit),
+// keeping text fields and the size and a hash of each file, and the file's
+// content only where it stores it (files, upload parts).
 
 const (
 	// maxFormParts bounds the parts of a form.
@@ -26,6 +28,7 @@ type formFile struct {
 	field, filename, contentType string
 	size                         int64
 	hash                         uint64 // FNV-1a of the content
+	content                      []byte // only when the reader was asked to keep it
 }
 
 // form is a parsed multipart/form-data body.
@@ -58,10 +61,16 @@ func (f *form) filesOf(names ...string) []formFile {
 
 var errNotMultipart = errors.New("not multipart/form-data")
 
+// formOptions say what readForm keeps.
+type formOptions struct {
+	// keepFiles keeps each file's content in formFile.content.
+	keepFiles bool
+}
+
 // readForm parses body, sent with the Content-Type contentType, as
 // multipart/form-data. A part with a file name is a file; others are
 // text fields.
-func readForm(contentType string, body []byte) (*form, error) {
+func readForm(contentType string, body []byte, opt formOptions) (*form, error) {
 	mediaType, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mediaType != "multipart/form-data" {
 		return nil, errNotMultipart
@@ -89,11 +98,21 @@ func readForm(contentType string, body []byte) (*form, error) {
 		}
 		if p.FileName() != "" {
 			h := fnv.New64a()
-			size, err := io.Copy(h, p)
+			var content *bytes.Buffer
+			var w io.Writer = h
+			if opt.keepFiles {
+				content = new(bytes.Buffer)
+				w = io.MultiWriter(h, content)
+			}
+			size, err := io.Copy(w, p)
 			if err != nil {
 				return nil, err
 			}
-			f.files = append(f.files, formFile{field: name, filename: p.FileName(), contentType: p.Header.Get("Content-Type"), size: size, hash: h.Sum64()})
+			ff := formFile{field: name, filename: p.FileName(), contentType: p.Header.Get("Content-Type"), size: size, hash: h.Sum64()}
+			if content != nil {
+				ff.content = content.Bytes()
+			}
+			f.files = append(f.files, ff)
 			continue
 		}
 		v, err := io.ReadAll(io.LimitReader(p, maxFormValue+1))
@@ -109,9 +128,9 @@ func readForm(contentType string, body []byte) (*form, error) {
 
 // readMultipart parses the request body as a form. On failure it has
 // written OpenAI's 400 and returns false.
-func (c *call) readMultipart() (*form, bool) {
+func (c *call) readMultipart(opt formOptions) (*form, bool) {
 	ct := c.r.Header.Get("Content-Type")
-	f, err := readForm(ct, c.body)
+	f, err := readForm(ct, c.body, opt)
 	switch {
 	case errors.Is(err, errNotMultipart):
 		badRequest(c.w, "Invalid Content-Type header ("+ct+"), expected multipart/form-data. (HINT: If you're using curl, you can pass -H 'Content-Type: multipart/form-data')", "", "")

@@ -70,7 +70,7 @@ func TestReadForm(t *testing.T) {
 		formPart{name: "file", filename: "a.mp3", value: "abcdef"},
 		formPart{name: "image[]", filename: "b.png", value: "xy"},
 	)
-	f, err := readForm(ct, []byte(body))
+	f, err := readForm(ct, []byte(body), formOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestReadForm(t *testing.T) {
 		{"wrong boundary", "multipart/form-data; boundary=nope", body},
 		{"truncated", ct, body[:len(body)/2]},
 	} {
-		if _, err := readForm(tt.ct, []byte(tt.body)); err == nil {
+		if _, err := readForm(tt.ct, []byte(tt.body), formOptions{}); err == nil {
 			t.Errorf("%s: readForm succeeded, want an error", tt.name)
 		}
 	}
@@ -110,7 +110,7 @@ func FuzzReadForm(f *testing.F) {
 	f.Add(boundary, "--"+boundary+"\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nv\r\n--"+boundary+"--\r\n")
 	f.Add("b", "--b--")
 	f.Fuzz(func(t *testing.T, boundary, body string) {
-		form, err := readForm("multipart/form-data; boundary="+boundary, []byte(body))
+		form, err := readForm("multipart/form-data; boundary="+boundary, []byte(body), formOptions{keepFiles: true})
 		if err != nil {
 			return
 		}
@@ -122,9 +122,43 @@ func FuzzReadForm(f *testing.F) {
 			}
 		}
 		for _, ff := range form.files {
-			if ff.size < 0 || ff.size > int64(len(body)) || ff.filename == "" {
+			if ff.size < 0 || ff.size > int64(len(body)) || ff.filename == "" || int64(len(ff.content)) != ff.size {
 				t.Fatalf("file %+v from a %d-byte body", ff, len(body))
 			}
 		}
 	})
+}
+
+// TestFileFormsBounded: files and upload parts read their forms with the
+// same bounds as every other form: too many parts or an oversized text
+// field get OpenAI's 400, and a good upload keeps the file's content.
+func TestFileFormsBounded(t *testing.T) {
+	_, ts := newTestServer(t, Options{})
+	many := make([]formPart, 0, maxFormParts+1)
+	for range maxFormParts + 1 {
+		many = append(many, formPart{name: "purpose", value: "batch"})
+	}
+	long := formPart{name: "purpose", value: strings.Repeat("x", maxFormValue+1)}
+	file := formPart{name: "file", filename: "in.jsonl", value: "{}\n"}
+	tests := []struct {
+		name  string
+		parts []formPart
+		want  int
+	}{
+		{"good", []formPart{file, {name: "purpose", value: "batch"}}, http.StatusOK},
+		{"too many parts", append([]formPart{file}, many...), http.StatusBadRequest},
+		{"oversized field", []formPart{file, long}, http.StatusBadRequest},
+		{"no file", []formPart{{name: "purpose", value: "batch"}}, http.StatusBadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := postForm(t, ts, ts.URL+"/v1/files", tt.parts...)
+			if got := resp.StatusCode; got != tt.want {
+				t.Fatalf("status = %d, want %d: %s", got, tt.want, body)
+			}
+			if tt.want == http.StatusOK && !bytes.Contains(body, []byte(`"bytes":3`)) {
+				t.Errorf("file answer = %s, want its 3 bytes kept", body)
+			}
+		})
+	}
 }

@@ -55,12 +55,12 @@ func (c *call) createUpload() {
 
 // addPart answers POST .../uploads/{id}/parts (multipart, field "data").
 func (c *call) addPart() {
-	_, files, _, ok := c.readForm()
+	f, ok := c.readMultipart(formOptions{keepFiles: true})
 	if !ok {
 		return
 	}
-	data, ok := files["data"]
-	if !ok {
+	parts := f.filesOf("data")
+	if len(parts) == 0 {
 		badRequest(c.w, "Missing required parameter: 'data'.", "data", "missing_required_parameter")
 		return
 	}
@@ -69,7 +69,7 @@ func (c *call) addPart() {
 	found := c.s.uploads.with(c.route.id, func(u *mockUpload) {
 		status = u.Status
 		if u.Status == "pending" {
-			u.parts[p.ID] = data
+			u.parts[p.ID] = parts[0].content
 		}
 	})
 	switch {

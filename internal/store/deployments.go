@@ -75,7 +75,7 @@ func (s *sqlStore) updateDeployment(ctx context.Context, d Deployment) (created 
 // DeleteDeployment implements Store.
 func (s *sqlStore) DeleteDeployment(ctx context.Context, id string) error {
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		return deleteOne(ctx, tx, s.q.delete, id)
+		return changeOne(ctx, tx, s.q.delete, id)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete deployment %q: %w", id, err)

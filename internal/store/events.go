@@ -95,7 +95,7 @@ func (s *sqlStore) UpdateEvent(ctx context.Context, e Event) (Event, error) {
 // one rolls back before any key is touched.
 func (s *sqlStore) DeleteEvent(ctx context.Context, id string) error {
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		if err := deleteOne(ctx, tx, s.q.events.delete, id); err != nil {
+		if err := changeOne(ctx, tx, s.q.events.delete, id); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q.events.deleteKeys, id)

@@ -179,14 +179,7 @@ func (s *sqlStore) ListAdminTokens(ctx context.Context) ([]AdminToken, error) {
 
 // RevokeAdminToken implements IdentityStore.
 func (s *sqlStore) RevokeAdminToken(ctx context.Context, id string, at time.Time) (AdminToken, error) {
-	res, err := s.write.ExecContext(ctx, s.q.identity.tokenRevoke, storedTime(at).UnixMilli(), id)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = ErrNotFound
-		}
-	}
-	if err != nil {
+	if err := changeOne(ctx, s.write, s.q.identity.tokenRevoke, storedTime(at).UnixMilli(), id); err != nil {
 		return AdminToken{}, fmt.Errorf("store: revoke admin token %q: %w", id, err)
 	}
 	t, err := queryOne(ctx, s.write, scanAdminToken, s.q.identity.tokenGet, id)

@@ -146,7 +146,7 @@ func (s *sqlStore) UpdateKey(ctx context.Context, k Key) (Key, error) {
 // DeleteKey implements AccessStore.
 func (s *sqlStore) DeleteKey(ctx context.Context, id string) error {
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		return deleteOne(ctx, tx, s.q.keys.delete, id)
+		return changeOne(ctx, tx, s.q.keys.delete, id)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete key %q: %w", id, err)
@@ -154,10 +154,15 @@ func (s *sqlStore) DeleteKey(ctx context.Context, id string) error {
 	return nil
 }
 
-// deleteOne runs a DELETE that removes at most one row, returning
-// ErrNotFound when it removed none.
-func deleteOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
-	res, err := tx.ExecContext(ctx, query, args...)
+// execer runs a statement: a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// changeOne runs a statement that changes (or deletes, or locks) at most
+// one row, returning ErrNotFound when it changed none.
+func changeOne(ctx context.Context, db execer, query string, args ...any) error {
+	res, err := db.ExecContext(ctx, query, args...)
 	if err != nil {
 		return err
 	}

@@ -177,14 +177,7 @@ func (s *sqlStore) ListObjects(ctx context.Context, q ObjectQuery) ([]Object, er
 
 // DeleteObject implements ObjectStore.
 func (s *sqlStore) DeleteObject(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, s.q.objects.delete, id)
-	if err == nil {
-		var n int64
-		if n, err = res.RowsAffected(); err == nil && n == 0 {
-			err = ErrNotFound
-		}
-	}
-	if err != nil {
+	if err := changeOne(ctx, s.write, s.q.objects.delete, id); err != nil {
 		return fmt.Errorf("store: delete object %q: %w", id, err)
 	}
 	return nil

@@ -144,7 +144,7 @@ func (s *sqlStore) UpdateTeam(ctx context.Context, t Team) (Team, error) {
 func (s *sqlStore) DeleteTeam(ctx context.Context, id string) error {
 	now := s.timestamp().UnixMilli()
 	err := s.change(ctx, func(tx *sql.Tx) error {
-		if err := deleteOne(ctx, tx, s.q.teams.delete, id); err != nil {
+		if err := changeOne(ctx, tx, s.q.teams.delete, id); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, s.q.teams.detachKeys, now, id)
@@ -163,14 +163,8 @@ func (s *sqlStore) SetKeyTeam(ctx context.Context, keyID, teamID string) (Key, e
 		if err := s.lockTeam(ctx, tx, teamID); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, s.q.teams.setKeyTeam, teamID, now, keyID)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return fmt.Errorf("key %q: %w", keyID, ErrNotFound)
+		if err := changeOne(ctx, tx, s.q.teams.setKeyTeam, teamID, now, keyID); err != nil {
+			return fmt.Errorf("key %q: %w", keyID, err)
 		}
 		return nil
 	})
@@ -186,16 +180,8 @@ func (s *sqlStore) lockTeam(ctx context.Context, tx *sql.Tx, teamID string) erro
 	if teamID == "" {
 		return nil
 	}
-	res, err := tx.ExecContext(ctx, s.q.teams.lockTeam, teamID)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return fmt.Errorf("team %q: %w", teamID, ErrNotFound)
+	if err := changeOne(ctx, tx, s.q.teams.lockTeam, teamID); err != nil {
+		return fmt.Errorf("team %q: %w", teamID, err)
 	}
 	return nil
 }

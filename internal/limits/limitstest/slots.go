@@ -24,6 +24,7 @@ func RunSlots(t *testing.T, newSlots NewSlots) {
 		{"CapExact", testSlotsCap},
 		{"ReleaseFrees", testSlotsRelease},
 		{"LeaseExpires", testSlotsLease},
+		{"HolderRenews", testSlotsRenew},
 		{"KeysIndependent", testSlotsKeys},
 		{"Invalid", testSlotsInvalid},
 		{"Concurrent", testSlotsConcurrent},
@@ -81,6 +82,31 @@ func testSlotsLease(t *testing.T, s limits.Slots, clock *Clock) {
 	clock.Advance(time.Second)
 	if !acquire(t, s, "k", "b", 1) {
 		t.Fatal("slot refused after the lease of a holder that never released it ended")
+	}
+}
+
+// testSlotsRenew: a holder acquiring again renews its lease even at the
+// cap, without taking a second slot, so a long-lived holder that renews
+// keeps its slot and one that stops loses it when its last lease ends.
+func testSlotsRenew(t *testing.T, s limits.Slots, clock *Clock) {
+	acquire(t, s, "k", "live", 2)
+	acquire(t, s, "k", "dead", 2)
+	for range 3 {
+		clock.Advance(40 * time.Second)
+		if !acquire(t, s, "k", "live", 2) {
+			t.Fatal("a holder's renewal at the cap was refused")
+		}
+	}
+	// 120 s in: "dead" last leased at 0 s is gone; "live" renewed at 120 s.
+	if !acquire(t, s, "k", "new", 2) {
+		t.Fatal("the expired holder's slot was not freed")
+	}
+	if acquire(t, s, "k", "third", 2) {
+		t.Fatal("a renewal counted as a free slot: a third of 2 was given")
+	}
+	clock.Advance(59 * time.Second)
+	if acquire(t, s, "k", "third", 2) {
+		t.Fatal("a renewed lease ended early")
 	}
 }
 
