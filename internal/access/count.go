@@ -223,23 +223,27 @@ func (c *Checker) Release(ctx context.Context, g Grant) {
 // Settle corrects the key's and its team's tpm counts by the request's
 // actual tokens and adds its usage to the budget ledger. Call it once per
 // admitted request, after its usage is known (tokens 0 when none was
-// used). The corrections are made even when ctx is cancelled.
-func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
+// used). also are further corrections of counts in the checker's limiter
+// (the deployment's tpm, router.TokenCorrection), made in the same call:
+// one Redis round trip for all. The corrections are made even when ctx is
+// cancelled; a failed one is counted (AdjustFailures).
+func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64, also ...limits.Adjustment) {
 	p := g.principal
 	if p == nil {
+		c.adjust(ctx, also)
 		return
 	}
+	var buf [maxScopes + 1]limits.Adjustment
+	as := buf[:0]
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
 		all, n := scopes(p)
 		for _, sc := range all[:n] {
-			if sc.tpm <= 0 {
-				continue
-			}
-			if err := c.limiter.Adjust(context.WithoutCancel(ctx), sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
-				c.adjustFailed("could not correct a tpm count", err)
+			if sc.tpm > 0 {
+				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate})
 			}
 		}
 	}
+	c.adjust(ctx, append(as, also...))
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
@@ -247,6 +251,22 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
 	}
 }
+
+// adjust makes the corrections as in one limiter call, whatever ctx's
+// state; a failure counts once per correction.
+func (c *Checker) adjust(ctx context.Context, as []limits.Adjustment) {
+	if len(as) == 0 {
+		return
+	}
+	if err := limits.AdjustAll(context.WithoutCancel(ctx), c.limiter, as); err != nil {
+		c.adjustFailures.Add(int64(len(as)) - 1)
+		c.adjustFailed("could not correct tpm counts", err)
+	}
+}
+
+// Limiter is the limiter the checker counts in, for corrections made
+// with its own (Settle's also).
+func (c *Checker) Limiter() limits.Limiter { return c.limiter }
 
 // adjustFailed counts and logs a give-back or correction the limiter
 // refused; the count stays off by its amount until the window ends.

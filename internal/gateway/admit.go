@@ -85,10 +85,21 @@ func (g *Gateway) counted(req *exchange) error {
 // the key's and the deployment's tpm counts are corrected and budgets
 // charged.
 func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
-	g.router.SettleTokens(res.pick, int64(rec.TotalTokens))
-	if g.access != nil && req.admitted {
-		g.access.Settle(context.WithoutCancel(req.r.Context()), req.grant, int64(rec.TotalTokens), rec.Cost)
+	used := int64(rec.TotalTokens)
+	if g.access == nil || !req.admitted {
+		g.router.SettleTokens(res.pick, used)
+		return
 	}
+	ctx := context.WithoutCancel(req.r.Context())
+	if a, ok := g.router.TokenCorrection(res.pick, used); ok {
+		if g.access.Limiter() == g.router.Limiter() {
+			// The deployment's correction and the caller's in one call.
+			g.access.Settle(ctx, req.grant, used, rec.Cost, a)
+			return
+		}
+		g.router.SettleTokens(res.pick, used)
+	}
+	g.access.Settle(ctx, req.grant, used, rec.Cost)
 }
 
 // finish ends the request's admission: its parallel slot, if it holds

@@ -69,7 +69,8 @@ func (a *arrivals) RoundTrip(r *http.Request) (*http.Response, error) {
 // and the deployment's in one script. A request whose first deployment
 // is full (another replica filled it) makes a second, to the next
 // deployment, without charging the caller twice; a caller at its own
-// limit is refused in one, with its own 429. Two replicas share the
+// limit is refused in one, with its own 429. The tpm corrections by the
+// upstream's usage are one more, after the answer. Two replicas share the
 // counts, which end exact.
 func TestGovernedOneRoundTrip(t *testing.T) {
 	clk := newClock()
@@ -114,6 +115,9 @@ func TestGovernedOneRoundTrip(t *testing.T) {
 	// them before counting.
 	warm := limits.NewRedis(rdb, prefix+"warm:", clk.Now)
 	if err := warm.TakeAll(context.Background(), []limits.Limit{{Key: "w", Limit: 1, Window: time.Minute, Cost: 0}}, make([]limits.Decision, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := warm.AdjustAll(context.Background(), []limits.Adjustment{{Key: "w", Window: time.Minute, Delta: 1}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -167,24 +171,33 @@ func TestGovernedOneRoundTrip(t *testing.T) {
 		if got, want := trips, s.trips; got != want {
 			t.Errorf("step %d (%s): %d Redis round trips, want %d", i, s.name, got, want)
 		}
+		if s.status == 200 {
+			// After the answer, the key's, the team's and the deployment's
+			// tpm are corrected by the upstream's usage: one more.
+			if got, want := rt.n.Load(), s.trips+1; got != want {
+				t.Errorf("step %d (%s): %d Redis round trips in all, want %d", i, s.name, got, want)
+			}
+		}
 	}
 
 	// Every count is exact across the replicas: four requests admitted,
 	// each charged once to the key, its team and its event, and to the one
 	// deployment that took it.
 	counts := []struct {
-		key   string
-		limit int64
-		want  int64 // remaining
+		key    string
+		limit  int64
+		window time.Duration
+		want   int64 // remaining
 	}{
-		{"key:rpm:k", 4, 0},
-		{"team:rpm:t", 100, 96},
-		{"deployment:rpm:a", 2, 0},
-		{"deployment:rpm:b", 100, 98},
+		{"key:rpm:k", 4, time.Minute, 0},
+		{"team:rpm:t", 100, time.Minute, 96},
+		{"event:daily:ev:k", 50, 24 * time.Hour, 46},
+		{"deployment:rpm:a", 2, time.Minute, 0},
+		{"deployment:rpm:b", 100, time.Minute, 98},
 	}
 	for _, c := range counts {
 		var out [1]limits.Decision
-		if err := lims[0].(limits.Multi).TakeAll(context.Background(), []limits.Limit{{Key: c.key, Limit: c.limit, Window: time.Minute}}, out[:]); err != nil {
+		if err := lims[0].(limits.Multi).TakeAll(context.Background(), []limits.Limit{{Key: c.key, Limit: c.limit, Window: c.window}}, out[:]); err != nil {
 			t.Fatal(err)
 		}
 		if got, want := out[0].Remaining, c.want; got != want {

@@ -199,3 +199,48 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 	}
 	return nil
 }
+
+// adjustAllScript is adjustScript for several counters at once: KEYS are
+// the counters, ARGV holds delta and TTL (ms) for each.
+var adjustAllScript = redis.NewScript(`
+for i = 1, #KEYS do
+	local n = redis.call('INCRBY', KEYS[i], ARGV[2*i-1])
+	if n < 0 then
+		redis.call('SET', KEYS[i], 0)
+	end
+	redis.call('PEXPIRE', KEYS[i], ARGV[2*i])
+end
+return #KEYS
+`)
+
+// AdjustAll implements MultiAdjuster in one script call: one round trip
+// for all the corrections (every counter carries the hash tag).
+func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
+	n := 0
+	for _, a := range as {
+		if err := checkAdjust(a.Window); err != nil {
+			return err
+		}
+		if a.Delta != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	now := r.now()
+	keys := make([]string, 0, n)
+	args := make([]any, 0, 2*n)
+	for _, a := range as {
+		if a.Delta == 0 {
+			continue
+		}
+		w := windowAt(now, a.Window)
+		keys = append(keys, r.counterKey(a.Key, w))
+		args = append(args, a.Delta, ttl(now, w))
+	}
+	if err := r.run(ctx, adjustAllScript, keys, args...).Err(); err != nil {
+		return fmt.Errorf("limits: redis adjust of %d counts: %w", n, err)
+	}
+	return nil
+}

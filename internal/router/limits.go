@@ -143,11 +143,24 @@ func (d *Deployment) markFull(until time.Time) {
 // charged nothing (no tpm limit, no limiter, or the zero Pick) is left
 // alone.
 func (r *Router) SettleTokens(p Pick, used int64) {
-	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
-		return
+	if a, ok := r.TokenCorrection(p, used); ok {
+		r.adjust(a.Key, a.Delta)
 	}
-	r.adjust(p.tpmKey, used-p.demand)
 }
+
+// TokenCorrection is SettleTokens' correction, not made: the caller makes
+// it in one limiter call with others (limits.AdjustAll on Limiter) and
+// counts a failure. ok is false when there is nothing to correct.
+func (r *Router) TokenCorrection(p Pick, used int64) (a limits.Adjustment, ok bool) {
+	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
+		return a, false
+	}
+	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand}, true
+}
+
+// Limiter is the limiter deployments' rpm and tpm are counted in, nil
+// for none.
+func (r *Router) Limiter() limits.Limiter { return r.opts.Limiter }
 
 // adjust corrects a deployment's tpm count by delta. A failure is counted
 // (AdjustFailures): the count stays off by delta until the window ends.
