@@ -90,7 +90,7 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 		if err != nil || !limits.AllAllowed(out[:k]) {
 			rider.settle(err)
 			if err == nil {
-				p.noteFull(d, ls[k:], out[k:], now, rpmAt)
+				p.noteFull(d, out[k:], now, rpmAt)
 			}
 			return limitRiderRefused, time.Time{}
 		}
@@ -98,7 +98,7 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 	if err != nil {
 		return limitTaken, time.Time{}
 	}
-	if back, full := p.noteFull(d, ls[k:], out[k:], now, rpmAt); full {
+	if back, full := p.noteFull(d, out[k:], now, rpmAt); full {
 		return limitFull, back
 	}
 	if rider != nil {
@@ -107,10 +107,10 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 	return limitTaken, time.Time{}
 }
 
-// noteFull reads d's own decisions ds of its limits ls (its rpm at index
-// rpmAt, -1 without one): when one refused, it returns when the request
+// noteFull reads d's own decisions ds (its rpm's at index rpmAt, -1
+// without one): when one refused, it returns when the request
 // could fit, and marks d full if nothing can fit before then.
-func (p *Pool) noteFull(d *Deployment, ls []limits.Limit, ds []limits.Decision, now time.Time, rpmAt int) (time.Time, bool) {
+func (p *Pool) noteFull(d *Deployment, ds []limits.Decision, now time.Time, rpmAt int) (time.Time, bool) {
 	for i, dec := range ds {
 		if dec.Allowed {
 			continue
