@@ -312,22 +312,38 @@ func rateLimits(kinds []limitKind, ls []limits.Limit, ds []limits.Decision, now 
 }
 
 // WriteHeaders sets OpenAI's x-ratelimit-* headers on h for each family
-// that has a limit; a family without one is left out.
+// that has a limit; a family without one is left out. The values share
+// one backing array: one allocation for all six.
 func (rl RateLimits) WriteHeaders(h http.Header) {
-	rl.Requests.write(h, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
-	rl.Tokens.write(h, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
+	n := 0
+	if rl.Requests.Limit > 0 {
+		n += 3
+	}
+	if rl.Tokens.Limit > 0 {
+		n += 3
+	}
+	if n == 0 {
+		return
+	}
+	vals := make([]string, n)
+	vals = rl.Requests.write(h, vals, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
+	rl.Tokens.write(h, vals, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
 }
 
 // Any reports whether rl has a limit to show.
 func (rl RateLimits) Any() bool { return rl.Requests.Limit > 0 || rl.Tokens.Limit > 0 }
 
-func (q Quota) write(h http.Header, limit, remaining, reset string) {
+// write sets q's three headers from the front of vals, and returns the
+// rest of vals.
+func (q Quota) write(h http.Header, vals []string, limit, remaining, reset string) []string {
 	if q.Limit == 0 {
-		return
+		return vals
 	}
-	h[limit] = []string{strconv.FormatInt(q.Limit, 10)}
-	h[remaining] = []string{strconv.FormatInt(q.Remaining, 10)}
-	h[reset] = []string{resetString(q.Reset)}
+	vals[0] = strconv.FormatInt(q.Limit, 10)
+	vals[1] = strconv.FormatInt(q.Remaining, 10)
+	vals[2] = resetString(q.Reset)
+	h[limit], h[remaining], h[reset] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
+	return vals[3:]
 }
 
 // resetString says d as OpenAI's reset headers do ("1s", "6m0s", "20ms"):
