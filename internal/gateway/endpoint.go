@@ -29,6 +29,12 @@ type exchange struct {
 	res result
 	// plan is the attempt loop's way through the deployments.
 	plan router.Plan
+	// pending are the caller's counted limits when admission left them to
+	// the first pick (access.Request.Pending), and rider carries them
+	// there (router.Rider): one limiter call for the caller's limits and
+	// the deployment's.
+	pending access.Pending
+	rider   router.Rider
 
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers
@@ -201,7 +207,7 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 			return routerError(err)
 		}
 	}
-	if err := g.admit(r, req); err != nil {
+	if err := g.admit(r, req, req.sticky == ""); err != nil {
 		return err
 	}
 	prepareStreamUsage(req)
