@@ -10,8 +10,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/memlimit"
 )
 
 // command is one subcommand. run gets the arguments after the subcommand's
@@ -38,7 +41,23 @@ func commands(now func() time.Time) []command {
 	}
 }
 
-func main() { os.Exit(runMain(time.Now)) }
+func main() {
+	limitMemory()
+	os.Exit(runMain(time.Now))
+}
+
+// limitMemory gives the Go runtime a soft memory limit of 90% of the
+// container's memory limit, unless GOMEMLIMIT sets one: near its limit a
+// replica then collects garbage harder rather than being killed for it.
+// serve logs the limit in force.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if n, ok := memlimit.FromCgroup(os.DirFS("/")); ok {
+		debug.SetMemoryLimit(n)
+	}
+}
 
 // runMain runs the command line with a context cancelled on SIGINT and
 // SIGTERM, and returns the exit code.
@@ -83,4 +102,12 @@ func printUsage(w io.Writer) {
 	for _, c := range commands(time.Now) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
+}
+
+// memorySource says where the Go memory limit in force came from.
+func memorySource() string {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return "GOMEMLIMIT"
+	}
+	return "90% of the container's memory limit"
 }

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -53,6 +55,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now 
 	log, err := logf.logger(stderr)
 	if err != nil {
 		return err
+	}
+	if n := debug.SetMemoryLimit(-1); n < math.MaxInt64 {
+		log.Info("go memory limit", "bytes", n, "source", memorySource())
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)

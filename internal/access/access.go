@@ -86,6 +86,13 @@ type Request struct {
 	// PromptTokens estimates the prompt's tokens; called only when a tpm
 	// limit applies.
 	PromptTokens func() int64
+	// Pending, when not nil, defers the counted limits: Admit lists them
+	// in it instead of taking them, so the caller can take them in one
+	// step with others (the first deployment's, router.Rider) and hand
+	// the outcome to Checker.Counted. A request that holds parallel slots
+	// is counted at once all the same (its slots are taken after its
+	// counts); Pending.Deferred tells which happened.
+	Pending *Pending
 }
 
 // Grant is an admitted request's ticket: what to change in it, and what
@@ -144,6 +151,12 @@ func (c *Checker) Admit(ctx context.Context, p *auth.Principal, r Request) (Gran
 		return g, err
 	}
 	g.takenAt = now
+	if r.Pending != nil {
+		*r.Pending = Pending{}
+		if !holdsSlots(p) {
+			return c.listPending(p, r, g)
+		}
+	}
 	g, err := c.count(ctx, p, r, g)
 	if err != nil {
 		return g, err

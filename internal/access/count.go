@@ -73,8 +73,9 @@ func limitsOf(p *auth.Principal, est func() int64) requestLimits {
 	return rl
 }
 
-// count takes the request from all of p's counted limits at once.
-func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
+// list returns p's counted limits for request r granted g, or the
+// refusal of a request no window could ever admit.
+func list(p *auth.Principal, r Request, g Grant) (requestLimits, error) {
 	est := func() int64 {
 		// What the request will be sent with: the granted cap, else what
 		// it asked for.
@@ -88,24 +89,37 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		return max(e, 1)
 	}
 	rl := limitsOf(p, est)
-	if rl.n == 0 {
-		return g, nil
-	}
-	ls := rl.ls[:rl.n]
-	for i, l := range ls {
+	for i, l := range rl.ls[:rl.n] {
 		if l.Cost > l.Limit && rl.kinds[i] == scopeTPM {
 			// No window could ever admit it: say so rather than "wait".
-			return g, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
+			return rl, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, rl.scopes[i].owns(), l.Limit)}
 		}
 	}
+	return rl, nil
+}
+
+// count takes the request from all of p's counted limits at once.
+func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
+	rl, err := list(p, r, g)
+	if err != nil || rl.n == 0 {
+		return g, err
+	}
 	var out [maxLimits]limits.Decision
 	ds := out[:rl.n]
-	if err := limits.TakeAll(ctx, c.limiter, ls, ds); err != nil {
+	if err := limits.TakeAll(ctx, c.limiter, rl.ls[:rl.n], ds); err != nil {
 		// The limiter is a Fallback: only the caller's own context ends
 		// up here. Nothing was taken.
 		return g, err
 	}
+	return c.decided(&rl, ds, g)
+}
+
+// decided applies the decisions ds of taking rl's limits (all or none) to
+// g: what the caller is told of its limits, and either its refusal or
+// what was taken.
+func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Grant, error) {
+	ls := rl.ls[:rl.n]
 	g.Limits = rateLimits(rl.kinds[:rl.n], ls, ds, c.now())
 	for i, d := range ds {
 		if !d.Allowed {
@@ -119,6 +133,60 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		}
 	}
 	return g, nil
+}
+
+// Pending is a request's counted limits listed by Admit but not yet taken
+// (Request.Pending). Take them all or none in one step, together with
+// other limits if the limiter allows (limits.TakeAll on Limiter, the
+// caller's limits first), then call Checker.Counted. A caller keeps it in
+// its per-request state: listing allocates nothing.
+type Pending struct {
+	deferred bool
+	limiter  limits.Limiter
+	rl       requestLimits
+	out      [maxLimits]limits.Decision
+}
+
+// Deferred reports whether Admit left limits to take: false when the
+// request has none, or was counted at once.
+func (pd *Pending) Deferred() bool { return pd.deferred }
+
+// Limiter is the limiter the limits must be taken from.
+func (pd *Pending) Limiter() limits.Limiter { return pd.limiter }
+
+// Limits are the limits to take.
+func (pd *Pending) Limits() []limits.Limit { return pd.rl.ls[:pd.rl.n] }
+
+// Decisions receive the take's outcome, one per limit, as
+// limits.TakeAll writes them.
+func (pd *Pending) Decisions() []limits.Decision { return pd.out[:pd.rl.n] }
+
+// listPending is Admit's end for a deferred count: the limits go into
+// r.Pending, and nothing is taken.
+func (c *Checker) listPending(p *auth.Principal, r Request, g Grant) (Grant, error) {
+	rl, err := list(p, r, g)
+	if err != nil || rl.n == 0 {
+		return g, err
+	}
+	*r.Pending = Pending{deferred: true, limiter: c.limiter, rl: rl}
+	return g, nil
+}
+
+// Counted finishes the admission of g, whose limits pd lists, once they
+// were taken (or refused) in one step: err is that step's error, and
+// pd.Decisions its outcome. It returns the grant to send the request with
+// or the caller's refusal; either way g.Limits says what the caller is
+// told of its limits. Nothing was taken when it refuses.
+func (c *Checker) Counted(pd *Pending, g Grant, err error) (Grant, error) {
+	if !pd.deferred {
+		return g, nil
+	}
+	pd.deferred = false
+	if err != nil {
+		// As in count: only the caller's own context ends up here.
+		return g, err
+	}
+	return c.decided(&pd.rl, pd.Decisions(), g)
 }
 
 // refusal is the answer to a request that limit l of kind k, of scope sc,
@@ -155,23 +223,27 @@ func (c *Checker) Release(ctx context.Context, g Grant) {
 // Settle corrects the key's and its team's tpm counts by the request's
 // actual tokens and adds its usage to the budget ledger. Call it once per
 // admitted request, after its usage is known (tokens 0 when none was
-// used). The corrections are made even when ctx is cancelled.
-func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64) {
+// used). also are further corrections of counts in the checker's limiter
+// (the deployment's tpm, router.TokenCorrection), made in the same call:
+// one Redis round trip for all. The corrections are made even when ctx is
+// cancelled; a failed one is counted (AdjustFailures).
+func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64, also ...limits.Adjustment) {
 	p := g.principal
 	if p == nil {
+		c.adjust(ctx, also)
 		return
 	}
+	var buf [maxScopes + 1]limits.Adjustment
+	as := buf[:0]
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
 		all, n := scopes(p)
 		for _, sc := range all[:n] {
-			if sc.tpm <= 0 {
-				continue
-			}
-			if err := c.limiter.Adjust(context.WithoutCancel(ctx), sc.tpmKey(), minute, tokens-g.Estimate); err != nil {
-				c.adjustFailed("could not correct a tpm count", err)
+			if sc.tpm > 0 {
+				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate})
 			}
 		}
 	}
+	c.adjust(ctx, append(as, also...))
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
@@ -179,6 +251,22 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
 	}
 }
+
+// adjust makes the corrections as in one limiter call, whatever ctx's
+// state; a failure counts once per correction.
+func (c *Checker) adjust(ctx context.Context, as []limits.Adjustment) {
+	if len(as) == 0 {
+		return
+	}
+	if err := limits.AdjustAll(context.WithoutCancel(ctx), c.limiter, as); err != nil {
+		c.adjustFailures.Add(int64(len(as)) - 1)
+		c.adjustFailed("could not correct tpm counts", err)
+	}
+}
+
+// Limiter is the limiter the checker counts in, for corrections made
+// with its own (Settle's also).
+func (c *Checker) Limiter() limits.Limiter { return c.limiter }
 
 // adjustFailed counts and logs a give-back or correction the limiter
 // refused; the count stays off by its amount until the window ends.
@@ -224,22 +312,38 @@ func rateLimits(kinds []limitKind, ls []limits.Limit, ds []limits.Decision, now 
 }
 
 // WriteHeaders sets OpenAI's x-ratelimit-* headers on h for each family
-// that has a limit; a family without one is left out.
+// that has a limit; a family without one is left out. The values share
+// one backing array: one allocation for all six.
 func (rl RateLimits) WriteHeaders(h http.Header) {
-	rl.Requests.write(h, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
-	rl.Tokens.write(h, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
+	n := 0
+	if rl.Requests.Limit > 0 {
+		n += 3
+	}
+	if rl.Tokens.Limit > 0 {
+		n += 3
+	}
+	if n == 0 {
+		return
+	}
+	vals := make([]string, n)
+	vals = rl.Requests.write(h, vals, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
+	rl.Tokens.write(h, vals, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
 }
 
 // Any reports whether rl has a limit to show.
 func (rl RateLimits) Any() bool { return rl.Requests.Limit > 0 || rl.Tokens.Limit > 0 }
 
-func (q Quota) write(h http.Header, limit, remaining, reset string) {
+// write sets q's three headers from the front of vals, and returns the
+// rest of vals.
+func (q Quota) write(h http.Header, vals []string, limit, remaining, reset string) []string {
 	if q.Limit == 0 {
-		return
+		return vals
 	}
-	h[limit] = []string{strconv.FormatInt(q.Limit, 10)}
-	h[remaining] = []string{strconv.FormatInt(q.Remaining, 10)}
-	h[reset] = []string{resetString(q.Reset)}
+	vals[0] = strconv.FormatInt(q.Limit, 10)
+	vals[1] = strconv.FormatInt(q.Remaining, 10)
+	vals[2] = resetString(q.Reset)
+	h[limit], h[remaining], h[reset] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
+	return vals[3:]
 }
 
 // resetString says d as OpenAI's reset headers do ("1s", "6m0s", "20ms"):

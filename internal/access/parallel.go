@@ -32,12 +32,12 @@ type heldSlots struct {
 // request, or refuses it holding neither. Without a cap, or with a limiter
 // that has no slots, it does nothing.
 func (c *Checker) holdSlot(ctx context.Context, p *auth.Principal, g *Grant) error {
+	if !holdsSlots(p) {
+		return nil
+	}
 	teamCap := 0
 	if p.Team != nil {
 		teamCap = p.Team.MaxParallel
-	}
-	if p.MaxParallel <= 0 && teamCap <= 0 {
-		return nil
 	}
 	slots, ok := c.limiter.(limits.Slots)
 	if !ok {
@@ -68,6 +68,12 @@ func (c *Checker) holdSlot(ctx context.Context, p *auth.Principal, g *Grant) err
 	}
 	g.slots = h
 	return nil
+}
+
+// holdsSlots reports whether p's requests hold parallel slots: its key's
+// or its team's max_parallel_requests is set.
+func holdsSlots(p *auth.Principal) bool {
+	return p.MaxParallel > 0 || p.Team != nil && p.Team.MaxParallel > 0
 }
 
 func parallelRefused(why string) error {

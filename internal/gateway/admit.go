@@ -7,23 +7,30 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // admit asks the access checker whether the caller may send this request
 // now, and applies what it grants: a max_tokens cap is written into the
-// body before anything else reads it.
-func (g *Gateway) admit(r *http.Request, req *exchange) error {
+// body before anything else reads it. With deferCount, the caller's
+// counted limits are left to the plan's first pick, which takes them with
+// the deployment's in one limiter call (forward, counted).
+func (g *Gateway) admit(r *http.Request, req *exchange, deferCount bool) error {
 	if g.access == nil {
 		return nil
 	}
-	grant, err := g.access.Admit(r.Context(), req.principal, access.Request{
+	ar := access.Request{
 		Model:        req.model,
 		MaxTokens:    req.peek.MaxTokens,
 		HasMaxTokens: takesMaxTokens(req.op),
 		CapField:     req.spec.Cap,
 		PromptTokens: req.promptTokens,
-	})
+	}
+	if deferCount {
+		ar.Pending = &req.pending
+	}
+	grant, err := g.access.Admit(r.Context(), req.principal, ar)
 	if grant.Limits.Any() {
 		// On the answer and on a refusal alike; answerHeader keeps them
 		// over the upstream's.
@@ -42,14 +49,57 @@ func (g *Gateway) admit(r *http.Request, req *exchange) error {
 	return nil
 }
 
+// carry hands the caller's deferred limits to the plan, to be taken with
+// its first pick.
+func (g *Gateway) carry(req *exchange) {
+	if !req.pending.Deferred() {
+		return
+	}
+	req.rider = router.Rider{Limiter: req.pending.Limiter(), Limits: req.pending.Limits(), Out: req.pending.Decisions()}
+	req.plan.Carry(&req.rider)
+}
+
+// counted finishes a deferred admission once the plan has taken the
+// caller's limits with a pick, refused them, or picked nothing (then they
+// are taken alone, so a caller at its limit hears so). It writes the
+// x-ratelimit-* headers, and returns the caller's refusal.
+func (g *Gateway) counted(req *exchange) error {
+	if !req.pending.Deferred() {
+		return nil
+	}
+	if req.rider.Pending() {
+		req.rider.TakeAlone(req.r.Context())
+	}
+	grant, err := g.access.Counted(&req.pending, req.grant, req.rider.Err)
+	if grant.Limits.Any() {
+		grant.Limits.WriteHeaders(req.w.Header())
+	}
+	req.grant = grant
+	if err != nil {
+		req.admitted = false
+	}
+	return err
+}
+
 // settle tells the access checker and the router what a request used, so
 // the key's and the deployment's tpm counts are corrected and budgets
 // charged.
 func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
-	g.router.SettleTokens(res.pick, int64(rec.TotalTokens))
-	if g.access != nil && req.admitted {
-		g.access.Settle(context.WithoutCancel(req.r.Context()), req.grant, int64(rec.TotalTokens), rec.Cost)
+	used := int64(rec.TotalTokens)
+	if g.access == nil || !req.admitted {
+		g.router.SettleTokens(res.pick, used)
+		return
 	}
+	ctx := context.WithoutCancel(req.r.Context())
+	if a, ok := g.router.TokenCorrection(res.pick, used); ok {
+		if g.access.Limiter() == g.router.Limiter() {
+			// The deployment's correction and the caller's in one call.
+			g.access.Settle(ctx, req.grant, used, rec.Cost, a)
+			return
+		}
+		g.router.SettleTokens(res.pick, used)
+	}
+	g.access.Settle(ctx, req.grant, used, rec.Cost)
 }
 
 // finish ends the request's admission: its parallel slot, if it holds

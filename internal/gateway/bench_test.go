@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
@@ -112,3 +113,54 @@ func BenchmarkPeek(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStreamCopy is a held stream's steady state: 40 events, each
+// read from the upstream on its own (as a slow model sends them), through
+// the meter and flushed to the client, in the stream's 1 KiB buffer under
+// the idle timer. It should allocate nothing per event.
+func BenchmarkStreamCopy(b *testing.B) {
+	events := make([][]byte, 0, 41)
+	for i := range 40 {
+		events = append(events, []byte(sseChunk(i)))
+	}
+	events = append(events, []byte("data: [DONE]\n\n"))
+	src := &eventReader{}
+	up := &upstream{resp: &http.Response{Body: io.NopCloser(src)}, timeout: time.Minute}
+	up.idle = time.AfterFunc(time.Hour, func() {})
+	up.bufp = streamBufPool.Get().(*[]byte)
+	defer up.close()
+	w := &flushDiscard{header: http.Header{}}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		src.events, src.i = events, 0
+		m := meter{stream: true, flush: true}
+		if _, readErr, writeErr := copyBody(w, up, &m); readErr != nil || writeErr != nil {
+			b.Fatal(readErr, writeErr)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(events)), "ns/event")
+}
+
+// eventReader returns one event per Read, then EOF.
+type eventReader struct {
+	events [][]byte
+	i      int
+}
+
+func (r *eventReader) Read(p []byte) (int, error) {
+	if r.i == len(r.events) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.events[r.i])
+	r.i++
+	return n, nil
+}
+
+// flushDiscard is a client that takes everything.
+type flushDiscard struct{ header http.Header }
+
+func (f *flushDiscard) Header() http.Header         { return f.header }
+func (f *flushDiscard) Write(p []byte) (int, error) { return len(p), nil }
+func (f *flushDiscard) WriteHeader(int)             {}
+func (f *flushDiscard) Flush()                      {}

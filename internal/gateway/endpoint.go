@@ -29,6 +29,12 @@ type exchange struct {
 	res result
 	// plan is the attempt loop's way through the deployments.
 	plan router.Plan
+	// pending are the caller's counted limits when admission left them to
+	// the first pick (access.Request.Pending), and rider carries them
+	// there (router.Rider): one limiter call for the caller's limits and
+	// the deployment's.
+	pending access.Pending
+	rider   router.Rider
 
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers
@@ -64,8 +70,11 @@ type exchange struct {
 	grant    access.Grant
 	admitted bool
 	prompt   int64 // estimated prompt tokens, 0 until asked for
-	start    time.Time
-	span     *tracing.Span // nil when tracing is off
+	// answer is the attempt whose answer respond started (its status and
+	// headers are set) and sendBody is to send.
+	answer *upstream
+	start  time.Time
+	span   *tracing.Span // nil when tracing is off
 }
 
 // endpoint serves the operations of one route, one per method. fromPath
@@ -77,40 +86,66 @@ func (g *Gateway) endpoint(ops []provider.Operation, fromPath bool) http.Handler
 			apierror.Write(w, errMethod(w, r, allowed(ops)))
 			return
 		}
-		g.streams.active.Add(1)
-		defer g.streams.active.Done()
-		req := &exchange{w: w, r: r, id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
-		req.idHeader = []string{req.id}
-		w.Header()["X-Request-Id"] = req.idHeader
-		// However the request ends, a panic and a client gone included,
-		// its parallel-request slot is given back.
-		defer g.finish(req)
-		err := g.serve(req, fromPath)
-		if req.upload != nil {
-			req.upload.wait()
-		}
-		res := req.res
-		err = g.internal(r, req, err)
-		if err != nil && res.attempts == 0 && req.admitted {
-			// Admitted but never sent: it must not count against the
-			// caller's limits.
-			g.access.Release(context.WithoutCancel(r.Context()), req.grant)
-			req.admitted = false
-		}
-		status := statusOf(res, err)
-		g.record(req, res, status)
-		g.followBackground(req, res)
-		if errors.Is(err, errAbort) {
-			g.logRequest(r, req, res, err)
-			// The response is already under way; only an aborted
-			// connection tells the client it is incomplete.
-			panic(http.ErrAbortHandler)
-		}
-		if err != nil && !errors.Is(err, errClientGone) {
-			apierror.Write(w, err)
-		}
-		g.logRequest(r, req, res, err)
+		g.serveOp(w, r, op, fromPath)
 	})
+}
+
+// serveOp serves one request: serve picks a deployment and starts the
+// answer, sendBody sends the rest of it, done records and logs it.
+//
+// The three run one after the other, in a frame of their own kept small,
+// because the stack a stream is held on is the deepest it ever was: the
+// first flush writes the answer's headers through net/http's
+// chunkWriter.writeHeader, whose frame is 2.8 KiB, and below serve,
+// forward and respond that took the connection's goroutine past its 8 KiB
+// stack to 16 KiB for the whole life of the stream (8 KiB of RSS per held
+// stream). TestStreamFirstFlushIsShallow pins it.
+func (g *Gateway) serveOp(w http.ResponseWriter, r *http.Request, op provider.Operation, fromPath bool) {
+	g.streams.active.Add(1)
+	defer g.streams.active.Done()
+	req := &exchange{w: w, r: r, id: g.ids.next(), op: op, spec: op.Spec(), start: time.Now()}
+	req.idHeader = []string{req.id}
+	w.Header()["X-Request-Id"] = req.idHeader
+	// However the request ends, a panic and a client gone included,
+	// its parallel-request slot is given back.
+	defer g.finish(req)
+	err := g.serve(req, fromPath)
+	if req.answer != nil {
+		err = g.sendBody(req)
+	}
+	g.done(req, err)
+}
+
+// done ends a request once its answer is sent or failed: the usage
+// record, the log line, the error answer or the aborted connection.
+//
+//go:noinline
+func (g *Gateway) done(req *exchange, err error) {
+	r, w := req.r, req.w
+	if req.upload != nil {
+		req.upload.wait()
+	}
+	res := req.res
+	err = g.internal(r, req, err)
+	if err != nil && res.attempts == 0 && req.admitted {
+		// Admitted but never sent: it must not count against the
+		// caller's limits.
+		g.access.Release(context.WithoutCancel(r.Context()), req.grant)
+		req.admitted = false
+	}
+	status := statusOf(res, err)
+	g.record(req, res, status)
+	g.followBackground(req, res)
+	if errors.Is(err, errAbort) {
+		g.logRequest(r, req, res, err)
+		// The response is already under way; only an aborted
+		// connection tells the client it is incomplete.
+		panic(http.ErrAbortHandler)
+	}
+	if err != nil && !errors.Is(err, errClientGone) {
+		apierror.Write(w, err)
+	}
+	g.logRequest(r, req, res, err)
 }
 
 func (g *Gateway) serve(req *exchange, fromPath bool) error {
@@ -172,7 +207,7 @@ func (g *Gateway) serve(req *exchange, fromPath bool) error {
 			return routerError(err)
 		}
 	}
-	if err := g.admit(r, req); err != nil {
+	if err := g.admit(r, req, req.sticky == ""); err != nil {
 		return err
 	}
 	prepareStreamUsage(req)

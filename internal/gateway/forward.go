@@ -50,9 +50,14 @@ func (g *Gateway) forward(req *exchange) error {
 	if err := g.router.StartPlan(plan, req.model, req.op.Class(), g.retries); err != nil {
 		return routerError(err)
 	}
+	g.carry(req)
 	var lastErr error
 	for {
 		pick, ok := plan.Next(req.r.Context(), req.demand)
+		if err := g.counted(req); err != nil {
+			// The caller's own limits refused it: nothing was taken.
+			return err
+		}
 		if !ok {
 			break
 		}

@@ -120,7 +120,7 @@ func (g *Gateway) openRealtime(req *exchange, param string) (*session, error) {
 	if _, err := g.router.Pool(req.model, config.ClassRealtime); err != nil {
 		return nil, routerError(err)
 	}
-	if err := g.admit(r, req); err != nil {
+	if err := g.admit(r, req, false); err != nil {
 		return nil, err
 	}
 	if g.tracer != nil {

@@ -16,9 +16,9 @@ import (
 // hopHeaders are connection-level headers never copied between hops.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
 
-// respond sends the chosen upstream answer to the client: headers, the bytes
-// already read, then the rest of the body, flushed chunk by chunk when it
-// is a stream. It reports the attempt's final outcome to the router.
+// respond starts sending the chosen upstream answer to the client: its
+// status and headers, and the meter that will watch its body. The body
+// goes out in sendBody, which the handler calls once serve has returned.
 func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o router.Outcome) error {
 	if req.op == provider.ImagesSubmit || req.op == provider.ImageOperation {
 		return g.respondOperation(req, pick, up, o)
@@ -26,8 +26,7 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	if answersObject(req.op) {
 		return g.respondObject(req, pick, up, o)
 	}
-	defer up.close()
-	w, r, res := req.w, req.r, &req.res
+	w, res := req.w, &req.res
 	h := g.answerHeader(req, pick, up)
 	ct := up.resp.Header.Get("Content-Type")
 	stream := req.peek.Stream || isEventStream(ct)
@@ -41,12 +40,34 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	}
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
+	// The body is sent by sendBody, from Gateway.serveOp: see there why.
+	req.answer, up.outcome = up, o
+	return nil
+}
 
-	if stream {
+// sendBody sends the rest of the answer respond started: the bytes already
+// read, then the rest of the body, flushed chunk by chunk when it is a
+// stream. It reports the attempt's final outcome to the router and
+// releases the attempt.
+func (g *Gateway) sendBody(req *exchange) error {
+	up, m := req.answer, req.res.meter
+	req.answer = nil
+	defer up.close()
+	if m.stream {
 		g.streams.add(up)
 		defer g.streams.remove(up)
 	}
-	written, readErr, writeErr := copyBody(w, up, m)
+	written, readErr, writeErr := copyBody(req.w, up, m)
+	return g.sent(req, up, written, readErr, writeErr)
+}
+
+// sent settles an answer sendBody sent, or failed to: the attempt's span
+// and outcome, and the in-band error event of a stream that broke. It is
+// kept out of sendBody, whose frame is under every held stream.
+//
+//go:noinline
+func (g *Gateway) sent(req *exchange, up *upstream, written int64, readErr, writeErr error) error {
+	r, m, pick, o := req.r, req.res.meter, req.res.pick, up.outcome
 	if up.span != nil {
 		up.endSpan(o, readErr)
 	}
@@ -58,14 +79,14 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 		// Not the deployment's fault: it was still answering.
 		g.router.Report(pick, router.Outcome{Verdict: router.ClientGone}, up.latency)
 		g.log.Warn("stream cut at shutdown", "request_id", req.id, "model", req.model, "deployment", pick.ID(), "bytes", written)
-		if stream {
+		if m.stream {
 			g.writeStreamError(req, m, "the gateway is shutting down; the stream was cut after "+strconv.FormatInt(written, 10)+" bytes and the answer is incomplete; send the request again")
 		}
 		return errAbort
 	case readErr != nil:
 		fail := router.ClassifyError(r.Context(), readErr)
 		g.router.Report(pick, fail, up.latency)
-		if stream && written > 0 {
+		if m.stream && written > 0 {
 			reason := fail.Reason
 			if errors.Is(readErr, errIdleTimeout) {
 				reason = "idle timeout: no data from the upstream for " + g.idle.String()

@@ -152,3 +152,23 @@ func (f *Fallback) TakeAll(ctx context.Context, ls []Limit, out []Decision) erro
 	}
 	return TakeAll(ctx, f.local, ls, out)
 }
+
+// AdjustAll implements MultiAdjuster: the primary's AdjustAll, or the
+// local one's while the primary fails. Each adjustment the primary did
+// not get counts in MissedAdjusts.
+func (f *Fallback) AdjustAll(ctx context.Context, as []Adjustment) error {
+	if !f.tryPrimary() {
+		f.missed.Add(int64(len(as)))
+		return AdjustAll(ctx, f.local, as)
+	}
+	err := AdjustAll(ctx, f.primary, as)
+	if err == nil {
+		f.recovered()
+		return nil
+	}
+	f.missed.Add(int64(len(as)))
+	if err := f.failed(ctx, err); err != nil {
+		return err
+	}
+	return AdjustAll(ctx, f.local, as)
+}

@@ -105,3 +105,51 @@ func checkAll(ls []Limit) error {
 	}
 	return nil
 }
+
+// Adjustment is one correction of a count, as Adjust makes it: Delta
+// added to Key's current window of length Window, not below zero.
+type Adjustment struct {
+	Key    string
+	Window time.Duration
+	Delta  int64
+}
+
+// MultiAdjuster makes several Adjusts in one step: one Redis round trip
+// for a request's tpm corrections (its key's, its team's, its
+// deployment's). Memory, Redis and Fallback implement it; use AdjustAll,
+// which also serves a Limiter that does not.
+type MultiAdjuster interface {
+	AdjustAll(ctx context.Context, as []Adjustment) error
+}
+
+var (
+	_ MultiAdjuster = (*Memory)(nil)
+	_ MultiAdjuster = (*Redis)(nil)
+	_ MultiAdjuster = (*Fallback)(nil)
+)
+
+// AdjustAll makes every adjustment of as through l: in one call when l is
+// a MultiAdjuster, else one Adjust each, all tried, the first error
+// returned. Zero deltas are skipped.
+func AdjustAll(ctx context.Context, l Limiter, as []Adjustment) error {
+	if m, ok := l.(MultiAdjuster); ok {
+		return m.AdjustAll(ctx, as)
+	}
+	return adjustEach(ctx, l, as)
+}
+
+func adjustEach(ctx context.Context, l Limiter, as []Adjustment) error {
+	var first error
+	for _, a := range as {
+		if err := l.Adjust(ctx, a.Key, a.Window, a.Delta); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// AdjustAll implements MultiAdjuster: in memory there is no trip to
+// save, so it is one Adjust each.
+func (m *Memory) AdjustAll(ctx context.Context, as []Adjustment) error {
+	return adjustEach(ctx, m, as)
+}

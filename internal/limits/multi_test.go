@@ -141,3 +141,77 @@ func TestSlots(t *testing.T) {
 		})
 	})
 }
+
+// TestAdjustAll: a request's corrections in one call, each as Adjust
+// would make it (never below zero, zero deltas skipped), on Memory and on
+// the real Redis, where they are one round trip.
+func TestAdjustAll(t *testing.T) {
+	client, prefix := testRedis(t)
+	rt := &roundTrips{}
+	client.AddHook(rt)
+	clock := limitstest.NewClock(time.Date(2026, 6, 10, 12, 0, 15, 0, time.UTC))
+	for _, tt := range []struct {
+		name  string
+		l     limits.Limiter
+		trips int64 // -1: not counted
+	}{
+		{"memory", limits.NewMemory(clock.Now), -1},
+		{"redis", limits.NewRedis(client, prefix, clock.Now), 1},
+		{"fallback", limits.NewFallback(limits.NewRedis(client, prefix+"fb:", clock.Now), limits.NewMemory(clock.Now), nil), 1},
+		{"not a MultiAdjuster", onlyLimiter{limits.NewMemory(clock.Now)}, -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			for _, k := range []string{"a", "b", "c"} {
+				if _, err := tt.l.Take(ctx, k, 1000, time.Minute, 100); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Load the script first: Redis caches it on first use.
+			if err := limits.AdjustAll(ctx, tt.l, []limits.Adjustment{{Key: "warm", Window: time.Minute, Delta: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			rt.n.Store(0)
+			err := limits.AdjustAll(ctx, tt.l, []limits.Adjustment{
+				{Key: "a", Window: time.Minute, Delta: -30},
+				{Key: "b", Window: time.Minute, Delta: 0},
+				{Key: "c", Window: time.Minute, Delta: -500},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := rt.n.Load(), tt.trips; want >= 0 && got != want {
+				t.Errorf("round trips = %d, want %d", got, want)
+			}
+			for _, c := range []struct {
+				key  string
+				want int64 // count after
+			}{{"a", 70}, {"b", 100}, {"c", 0}} {
+				d, err := tt.l.Take(ctx, c.key, 1000, time.Minute, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := 1000 - d.Remaining; got != c.want {
+					t.Errorf("%s: count %d, want %d", c.key, got, c.want)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkRedisAdjustAll(b *testing.B) {
+	client, prefix := testRedis(b)
+	l := limits.NewRedis(client, prefix, nil)
+	as := []limits.Adjustment{
+		{Key: "key:tpm", Window: time.Minute, Delta: -3},
+		{Key: "team:tpm", Window: time.Minute, Delta: -3},
+		{Key: "dep:tpm", Window: time.Minute, Delta: -3},
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.AdjustAll(ctx, as); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -132,6 +132,54 @@ func (r *Redis) counterKey(key string, w window) string {
 	return string(b)
 }
 
+// keyBuilder builds several counters' names in one buffer, so that they
+// cost one string allocation together rather than one each.
+type keyBuilder struct {
+	buf  []byte
+	ends []int
+	// small backing arrays for the usual request's few counters
+	bufArr  [512]byte
+	endsArr [8]int
+}
+
+// add appends the name of key's counter in window w under prefix.
+func (kb *keyBuilder) add(prefix, key string, w window) {
+	if kb.buf == nil {
+		kb.buf, kb.ends = kb.bufArr[:0], kb.endsArr[:0]
+	}
+	kb.buf = append(kb.buf, prefix...)
+	kb.buf = append(kb.buf, hashTag...)
+	kb.buf = append(kb.buf, key...)
+	kb.buf = append(kb.buf, ':')
+	kb.buf = strconv.AppendInt(kb.buf, w.ms, 10)
+	kb.buf = append(kb.buf, ':')
+	kb.buf = strconv.AppendInt(kb.buf, w.index, 10)
+	kb.ends = append(kb.ends, len(kb.buf))
+}
+
+// keys returns the names added, as substrings of one string.
+func (kb *keyBuilder) keys() []string {
+	all := string(kb.buf)
+	out := make([]string, len(kb.ends))
+	start := 0
+	for i, end := range kb.ends {
+		out[i], start = all[start:end], end
+	}
+	return out
+}
+
+// packArgs appends vs to b, comma-separated: a script's numbers for all
+// its counters in one argument (go-redis boxes each argument apart).
+func packArgs(b []byte, vs ...int64) []byte {
+	for _, v := range vs {
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return b
+}
+
 // ttl keeps a counter until one whole window after its own ends, so a
 // replica whose clock lags by less than a window still finds it. It is
 // relative, so Redis's own clock never decides which window counts.
@@ -140,23 +188,29 @@ func ttl(now time.Time, w window) int64 {
 }
 
 // takeAllScript is takeScript for several counters at once, all or none:
-// KEYS are the counters, ARGV holds limit, cost and TTL (ms) for each. It
-// returns {all taken (0 or 1), count of each counter after the call}.
+// KEYS are the counters; ARGV[1] holds limit, cost and TTL (ms) for each,
+// all comma-separated in one string (packArgs: one argument to build, not
+// three per counter). It returns {all taken (0 or 1), count of each
+// counter after the call}.
 var takeAllScript = redis.NewScript(`
+local a = {}
+for v in string.gmatch(ARGV[1], '[^,]+') do
+	a[#a+1] = tonumber(v)
+end
 local n = {}
 local all = 1
 for i = 1, #KEYS do
 	n[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-	if n[i] + tonumber(ARGV[3*i-1]) > tonumber(ARGV[3*i-2]) then
+	if n[i] + a[3*i-1] > a[3*i-2] then
 		all = 0
 	end
 end
 local out = {all}
 for i = 1, #KEYS do
-	local cost = tonumber(ARGV[3*i-1])
+	local cost = a[3*i-1]
 	if all == 1 and cost > 0 then
 		n[i] = redis.call('INCRBY', KEYS[i], cost)
-		redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+		redis.call('PEXPIRE', KEYS[i], a[3*i])
 	end
 	out[i+1] = n[i]
 end
@@ -177,14 +231,14 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 		return nil
 	}
 	now := r.now()
-	keys := make([]string, len(ls))
-	args := make([]any, 0, 3*len(ls))
-	for i, x := range ls {
+	var kb keyBuilder
+	var ab []byte
+	for _, x := range ls {
 		w := windowAt(now, x.Window)
-		keys[i] = r.counterKey(x.Key, w)
-		args = append(args, x.Limit, x.Cost, ttl(now, w))
+		kb.add(r.prefix, x.Key, w)
+		ab = packArgs(ab, x.Limit, x.Cost, ttl(now, w))
 	}
-	res, err := r.run(ctx, takeAllScript, keys, args...).Int64Slice()
+	res, err := r.run(ctx, takeAllScript, kb.keys(), string(ab)).Int64Slice()
 	if err != nil {
 		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
 	}
@@ -196,6 +250,56 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 		n := res[i+1]
 		fits := all || n+x.Cost <= x.Limit
 		out[i] = decide(fits, x.Limit, n, now, windowAt(now, x.Window))
+	}
+	return nil
+}
+
+// adjustAllScript is adjustScript for several counters at once: KEYS are
+// the counters, ARGV[1] holds delta and TTL (ms) for each, packed as
+// takeAllScript's.
+var adjustAllScript = redis.NewScript(`
+local a = {}
+for v in string.gmatch(ARGV[1], '[^,]+') do
+	a[#a+1] = v
+end
+for i = 1, #KEYS do
+	local n = redis.call('INCRBY', KEYS[i], a[2*i-1])
+	if n < 0 then
+		redis.call('SET', KEYS[i], 0)
+	end
+	redis.call('PEXPIRE', KEYS[i], a[2*i])
+end
+return #KEYS
+`)
+
+// AdjustAll implements MultiAdjuster in one script call: one round trip
+// for all the corrections (every counter carries the hash tag).
+func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
+	n := 0
+	for _, a := range as {
+		if err := checkAdjust(a.Window); err != nil {
+			return err
+		}
+		if a.Delta != 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	now := r.now()
+	var kb keyBuilder
+	var ab []byte
+	for _, a := range as {
+		if a.Delta == 0 {
+			continue
+		}
+		w := windowAt(now, a.Window)
+		kb.add(r.prefix, a.Key, w)
+		ab = packArgs(ab, a.Delta, ttl(now, w))
+	}
+	if err := r.run(ctx, adjustAllScript, kb.keys(), string(ab)).Err(); err != nil {
+		return fmt.Errorf("limits: redis adjust of %d counts: %w", n, err)
 	}
 	return nil
 }

@@ -32,39 +32,86 @@ func (d *Deployment) limited() bool { return d.Config.RPM > 0 || d.Config.TPM > 
 type limitVerdict int
 
 const (
-	limitTaken    limitVerdict = iota // counted; send the request
-	limitFull                         // at its limit until the deployment's full deadline
-	limitTooLarge                     // the request alone exceeds the tpm limit
+	limitTaken        limitVerdict = iota // counted; send the request
+	limitFull                             // at its limit until the deployment's full deadline
+	limitTooLarge                         // the request alone exceeds the tpm limit
+	limitRiderRefused                     // the rider's limits refused it (rider.go)
 )
 
 // take counts a request of demand tokens against d's rpm and tpm, both in
-// one limiter call (one Redis round trip), both or neither. A limiter
-// failure other than the caller's own cancellation lets the request
-// through: the Fallback limiter already degrades to local counts, so this
-// is only defence.
+// one limiter call (one Redis round trip), both or neither; with a pending
+// rider, the rider's limits are in the same call, first (rider.go). A
+// limiter failure other than the caller's own cancellation lets the
+// request through: the Fallback limiter already degrades to local counts,
+// so this is only defence. A failure taking a rider refuses it (its Err).
 //
 // When full, it also returns when the request could fit: the window's end.
-func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand int64) (limitVerdict, time.Time) {
+func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand int64, rider *Rider) (limitVerdict, time.Time) {
 	rpm, tpm := int64(d.Config.RPM), int64(d.Config.TPM)
+	own := p.limiter != nil && d.limited()
 	demand = max(demand, 1)
-	if tpm > 0 && demand > tpm {
+	if own && tpm > 0 && demand > tpm {
 		return limitTooLarge, time.Time{}
 	}
-	var ls [2]limits.Limit
-	n := 0
-	if rpm > 0 {
-		ls[n] = limits.Limit{Key: d.rpmKey, Limit: rpm, Window: time.Minute, Cost: 1}
-		n++
+	var buf [maxStackLimits]limits.Limit
+	ls := buf[:0]
+	if rider != nil {
+		if !own || rider.Limiter != p.limiter {
+			// Nothing to share a call with: the rider goes alone.
+			if rider.TakeAlone(ctx); rider.Refused() {
+				return limitRiderRefused, time.Time{}
+			}
+			rider = nil
+		} else {
+			ls = append(ls, rider.Limits...)
+		}
 	}
-	if tpm > 0 {
-		ls[n] = limits.Limit{Key: d.tpmKey, Limit: tpm, Window: time.Minute, Cost: demand}
-		n++
-	}
-	var out [2]limits.Decision
-	if err := limits.TakeAll(ctx, p.limiter, ls[:n], out[:n]); err != nil {
+	if !own {
 		return limitTaken, time.Time{}
 	}
-	for i, dec := range out[:n] {
+	k := len(ls) // the deployment's limits start here
+	rpmAt := -1  // its rpm's index among them
+	if rpm > 0 {
+		rpmAt = 0
+		ls = append(ls, limits.Limit{Key: d.rpmKey, Limit: rpm, Window: time.Minute, Cost: 1})
+	}
+	if tpm > 0 {
+		ls = append(ls, limits.Limit{Key: d.tpmKey, Limit: tpm, Window: time.Minute, Cost: demand})
+	}
+	var outBuf [maxStackLimits]limits.Decision
+	out := outBuf[:]
+	if len(ls) > len(outBuf) {
+		out = make([]limits.Decision, len(ls))
+	}
+	out = out[:len(ls)]
+	err := limits.TakeAll(ctx, p.limiter, ls, out)
+	if rider != nil {
+		copy(rider.Out, out[:k])
+		if err != nil || !limits.AllAllowed(out[:k]) {
+			rider.settle(err)
+			if err == nil {
+				p.noteFull(d, out[k:], now, rpmAt)
+			}
+			return limitRiderRefused, time.Time{}
+		}
+	}
+	if err != nil {
+		return limitTaken, time.Time{}
+	}
+	if back, full := p.noteFull(d, out[k:], now, rpmAt); full {
+		return limitFull, back
+	}
+	if rider != nil {
+		rider.settle(nil)
+	}
+	return limitTaken, time.Time{}
+}
+
+// noteFull reads d's own decisions ds (its rpm's at index rpmAt, -1
+// without one): when one refused, it returns when the request
+// could fit, and marks d full if nothing can fit before then.
+func (p *Pool) noteFull(d *Deployment, ds []limits.Decision, now time.Time, rpmAt int) (time.Time, bool) {
+	for i, dec := range ds {
 		if dec.Allowed {
 			continue
 		}
@@ -72,12 +119,12 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 		// A full rpm, or a tpm with nothing left, refuses everything until
 		// the window ends; a tpm with some left may still fit a smaller
 		// request, so only this one is refused.
-		if ls[i].Key == d.rpmKey || dec.Remaining == 0 {
+		if i == rpmAt || dec.Remaining == 0 {
 			d.markFull(back)
 		}
-		return limitFull, back
+		return back, true
 	}
-	return limitTaken, time.Time{}
+	return time.Time{}, false
 }
 
 func (d *Deployment) markFull(until time.Time) {
@@ -96,11 +143,24 @@ func (d *Deployment) markFull(until time.Time) {
 // charged nothing (no tpm limit, no limiter, or the zero Pick) is left
 // alone.
 func (r *Router) SettleTokens(p Pick, used int64) {
-	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
-		return
+	if a, ok := r.TokenCorrection(p, used); ok {
+		r.adjust(a.Key, a.Delta)
 	}
-	r.adjust(p.tpmKey, used-p.demand)
 }
+
+// TokenCorrection is SettleTokens' correction, not made: the caller makes
+// it in one limiter call with others (limits.AdjustAll on Limiter) and
+// counts a failure. ok is false when there is nothing to correct.
+func (r *Router) TokenCorrection(p Pick, used int64) (a limits.Adjustment, ok bool) {
+	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
+		return a, false
+	}
+	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand}, true
+}
+
+// Limiter is the limiter deployments' rpm and tpm are counted in, nil
+// for none.
+func (r *Router) Limiter() limits.Limiter { return r.opts.Limiter }
 
 // adjust corrects a deployment's tpm count by delta. A failure is counted
 // (AdjustFailures): the count stays off by delta until the window ends.

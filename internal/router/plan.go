@@ -29,6 +29,8 @@ type Plan struct {
 	throttled, authFailed, other int
 	last                         Outcome
 	tooLarge                     bool
+	// rider is the caller's limits, taken with the first pick (rider.go).
+	rider *Rider
 
 	// The usual request fits in these; longer lists grow on the heap.
 	queueBuf [4]string
@@ -66,7 +68,8 @@ func (p *Plan) Attempts() int { return p.attempts }
 // Next picks the deployment for the next attempt, moving on to the
 // fallbacks when the current model has nothing left; demand, called only
 // when a pool counts tokens, is what the request is expected to take from
-// a tpm limit. It reports false when nothing is left.
+// a tpm limit. It reports false when nothing is left, or when the plan's
+// rider was refused (Rider.Refused): the caller is then refused.
 func (p *Plan) Next(ctx context.Context, demand func() int64) (Pick, bool) {
 	for len(p.queue) > 0 {
 		if p.pool == nil {
@@ -89,7 +92,10 @@ func (p *Plan) Next(ctx context.Context, demand func() int64) (Pick, bool) {
 			if p.pool.CountsTokens() && demand != nil {
 				want = demand()
 			}
-			pick, err := p.pool.PickFor(ctx, p.r.Now(), p.tried, want)
+			pick, err := p.pool.pickFor(ctx, p.r.Now(), p.tried, want, p.pendingRider())
+			if err == errRiderRefused {
+				return Pick{}, false
+			}
 			if err == nil {
 				p.tried = append(p.tried, pick.Deployment)
 				p.perModel++

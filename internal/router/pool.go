@@ -2,6 +2,7 @@ package router
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/limits"
@@ -52,6 +53,15 @@ func (p *Pool) Pick(now time.Time, tried []*Deployment) (Pick, error) {
 // max_tokens): a deployment with rpm/tpm limits is picked only if the
 // request fits them, and is counted against them (limits.go).
 func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, demand int64) (Pick, error) {
+	return p.pickFor(ctx, now, tried, demand, nil)
+}
+
+// errRiderRefused stops a plan whose rider was refused (rider.go).
+var errRiderRefused = errors.New("router: the caller's own limits refused the request")
+
+// pickFor is PickFor taking rider, when not nil, with the pick (rider.go).
+// It returns errRiderRefused when the rider was refused.
+func (p *Pool) pickFor(ctx context.Context, now time.Time, tried []*Deployment, demand int64, rider *Rider) (Pick, error) {
 	var soonest time.Time
 	untried := 0
 	tooLarge := false
@@ -81,8 +91,11 @@ func (p *Pool) PickFor(ctx context.Context, now time.Time, tried []*Deployment, 
 				cands = remove(cands, d)
 				continue
 			}
-			if p.limiter != nil && d.limited() {
-				switch verdict, back := p.take(ctx, d, now, demand); verdict {
+			if rider != nil || p.limiter != nil && d.limited() {
+				switch verdict, back := p.take(ctx, d, now, demand, rider); verdict {
+				case limitRiderRefused:
+					d.circuit.release(probe)
+					return Pick{}, errRiderRefused
 				case limitFull:
 					d.circuit.release(probe)
 					if soonest.IsZero() || back.Before(soonest) {

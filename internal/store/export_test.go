@@ -59,6 +59,7 @@ func LatestSchemaVersion() (int64, error) {
 		}
 		latest = max(latest, v)
 	}
+	latest = max(latest, usagePartitionsVersion) // a Go migration
 	if latest == 0 {
 		return 0, errors.New("no migrations embedded")
 	}

@@ -13,17 +13,18 @@ import (
 )
 
 // migrations holds one numbered set of goose SQL files shared by SQLite
-// and PostgreSQL. A later migration that cannot be written portably can
-// become a Go migration (goose.NewGoMigration) that switches on the
-// dialect, keeping one version sequence.
+// and PostgreSQL. A migration that cannot be written portably is a Go
+// migration (goose.NewGoMigration) that switches on the dialect, keeping
+// one version sequence: 80, usagePartitionsMigration.
 //
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// migrate brings the schema up to the newest embedded migration. It
-// refuses a database whose schema is newer than that, because this binary
-// would misread or damage tables it does not know.
-func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger) (err error) {
+// migrate brings the schema up to the newest embedded migration, or to
+// version upTo when it is above zero (tests of upgrades). It refuses a
+// database whose schema is newer than that, because this binary would
+// misread or damage tables it does not know.
+func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger, upTo int64) (err error) {
 	fsys, err := fs.Sub(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
@@ -39,7 +40,8 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger) (e
 			}
 		}()
 	}
-	p, err := goose.NewProvider(d.goose, db, fsys, goose.WithDisableGlobalRegistry(true))
+	p, err := goose.NewProvider(d.goose, db, fsys, goose.WithDisableGlobalRegistry(true),
+		goose.WithGoMigrations(usagePartitionsMigration(d, logger)))
 	if err != nil {
 		return fmt.Errorf("store: migrations: %w", err)
 	}
@@ -52,7 +54,12 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger) (e
 	if current > latest {
 		return fmt.Errorf("store: database schema is at version %d, this binary knows up to %d: %w", current, latest, ErrSchemaTooNew)
 	}
-	results, err := p.Up(ctx)
+	var results []*goose.MigrationResult
+	if upTo > 0 {
+		results, err = p.UpTo(ctx, upTo)
+	} else {
+		results, err = p.Up(ctx)
+	}
 	if err != nil {
 		return fmt.Errorf("store: migrate %s schema from version %d: %w", d.name, current, err)
 	}

@@ -33,6 +33,12 @@ type Options struct {
 // A database migrated by a newer binary fails with ErrSchemaTooNew. The
 // caller closes the Store.
 func Open(ctx context.Context, url string, opts Options) (Store, error) {
+	return open(ctx, url, opts, 0)
+}
+
+// open is Open with the schema migrated up to version upTo when it is
+// above zero.
+func open(ctx context.Context, url string, opts Options, upTo int64) (*sqlStore, error) {
 	sealer, err := newSealer(opts.SecretKey)
 	if err != nil {
 		return nil, err
@@ -62,7 +68,11 @@ func Open(ctx context.Context, url string, opts Options) (Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, s.write, s.d, logger); err != nil {
+	s.log = logger
+	if err := migrate(ctx, s.write, s.d, logger, upTo); err != nil {
+		return nil, errors.Join(err, s.Close())
+	}
+	if err := s.startUsagePartitions(ctx); err != nil {
 		return nil, errors.Join(err, s.Close())
 	}
 	s.q = newQueries(s.d)

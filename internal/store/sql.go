@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync/atomic"
 	"time"
 )
@@ -18,10 +19,15 @@ type sqlStore struct {
 	q           queries
 	sealer      sealer
 	now         func() time.Time
+	log         *slog.Logger
 	// rollupsReady is set once usage_backlog is seen empty.
 	rollupsReady atomic.Bool
 	// rowStmts are SQLite's prepared usage writes.
 	rowStmts rowStatements
+	// partitioned is set when usage is partitioned by day (PostgreSQL);
+	// parts knows which days have a partition. See usage_partitions.go.
+	partitioned bool
+	parts       usagePartitions
 }
 
 var _ Store = (*sqlStore)(nil)

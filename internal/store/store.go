@@ -102,6 +102,9 @@ type Store interface {
 	ExportUsage(ctx context.Context, from, to time.Time, fn func(*usage.Record) error) error
 	// PurgeUsage deletes up to limit raw records older than before and
 	// returns how many; rollups are kept. Call it until it returns 0.
+	// Where raw records are partitioned by day (PostgreSQL) it drops every
+	// partition whose day ended before before, whatever limit, keeps the
+	// day that holds before whole, and creates the partitions ahead.
 	PurgeUsage(ctx context.Context, before time.Time, limit int) (int64, error)
 	// RollUpUsageBacklog rolls up one chunk of the records written before
 	// rollups existed and returns how many it moved, 0 once there are none

@@ -27,6 +27,9 @@ func (s *sqlStore) RollUpUsageBacklog(ctx context.Context) (moved int64, err err
 		return 0, nil
 	}
 	from := floorDiv(*oldest, usageBacklogChunk) * usageBacklogChunk
+	if err := s.ensureUsageDays(ctx, floorDiv(from, usagePartitionSpan)); err != nil {
+		return 0, err
+	}
 	stmts, err := s.usageStatements(ctx)
 	if err != nil {
 		return 0, err
@@ -59,6 +62,7 @@ func (s *sqlStore) RollUpUsageBacklog(ctx context.Context) (moved int64, err err
 	}
 	if len(records) > 0 {
 		if err := s.insertUsageRows(ctx, tx, stmts, records); err != nil {
+			s.usageMissingPartition(err)
 			return 0, err
 		}
 	}

@@ -75,6 +75,11 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 		return nil
 	}
 	now := s.now().UnixMilli()
+	// Before taking the write's own connection (usageStatements), which
+	// ensuring partitions would otherwise wait beside.
+	if err := s.ensureUsagePartitions(ctx, records); err != nil {
+		return err
+	}
 	stmts, err := s.usageStatements(ctx)
 	if err != nil {
 		return err
@@ -99,6 +104,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 		return fmt.Errorf("store: insert usage: prune batches: %w", err)
 	}
 	if err := s.insertUsageRows(ctx, tx, stmts, records); err != nil {
+		s.usageMissingPartition(err)
 		return err
 	}
 	if err := s.insertPayloads(ctx, tx, records); err != nil {

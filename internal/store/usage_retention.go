@@ -11,10 +11,14 @@ import (
 // PurgeUsage implements Store. Each statement deletes at most limit rows,
 // picked by the database's row address (rowid, ctid), so on SQLite the
 // single writer is held for one small delete at a time and usage inserts
-// go between them; rollups are kept.
+// go between them; rollups are kept. On PostgreSQL it drops whole day
+// partitions instead (usage_partitions.go).
 func (s *sqlStore) PurgeUsage(ctx context.Context, before time.Time, limit int) (int64, error) {
 	if limit <= 0 {
 		limit = 5000
+	}
+	if s.partitioned {
+		return s.purgeUsagePartitions(ctx, before, limit)
 	}
 	query := s.d.rebind(`DELETE FROM usage WHERE ` + s.d.rowID + ` IN (SELECT ` + s.d.rowID +
 		` FROM usage WHERE time < ? LIMIT ?)`)

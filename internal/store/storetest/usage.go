@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -426,7 +427,16 @@ func (s suite) usageConcurrent(t *testing.T) {
 		wg.Go(func() {
 			records := usageRecords(batches*batch, uint64(100+w))
 			for chunk := range slices.Chunk(records, batch) {
-				if err := handles[w%2].InsertUsage(t.Context(), chunk); err != nil {
+				// Two SQLite handles are two processes on one file: a
+				// writer can wait past busy_timeout on a loaded machine
+				// and get "database is locked", as the usage writer does,
+				// which retries the same batch. So does this one; the
+				// totals below prove a retried batch is stored once.
+				err := handles[w%2].InsertUsage(t.Context(), chunk)
+				for try := 0; err != nil && isLocked(err) && try < 5; try++ {
+					err = handles[w%2].InsertUsage(t.Context(), chunk)
+				}
+				if err != nil {
 					t.Errorf("writer %d: InsertUsage: %v", w, err)
 					return
 				}
@@ -438,4 +448,10 @@ func (s suite) usageConcurrent(t *testing.T) {
 	if want := int64(writers * batches * batch); len(got) != 1 || got[0].Requests != want {
 		t.Errorf("total after concurrent inserts: %+v, want %d requests", got, want)
 	}
+}
+
+// isLocked reports whether err is SQLite's "database is locked" (busy):
+// another connection held the write lock past busy_timeout.
+func isLocked(err error) bool {
+	return strings.Contains(err.Error(), "database is locked") || strings.Contains(err.Error(), "SQLITE_BUSY")
 }
