@@ -22,6 +22,9 @@ type sqlStore struct {
 	log         *slog.Logger
 	// rollupsReady is set once usage_backlog is seen empty.
 	rollupsReady atomic.Bool
+	// noRollupTail is set on a schema migrated short of
+	// rollupTailVersion (tests of upgrades only).
+	noRollupTail bool
 	// rowStmts are SQLite's prepared usage writes.
 	rowStmts rowStatements
 	// partitioned is set when usage is partitioned by day (PostgreSQL);

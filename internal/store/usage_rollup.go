@@ -213,6 +213,20 @@ func rollupUpsertSQL(d dialect) string {
 	return d.rebind(b.String())
 }
 
+// rollupTailVersion is the migration that adds usage_rollups.latency_tail.
+const rollupTailVersion = 90
+
+// rollupUpsertSQLWithout is rollupUpsertSQL for a schema before
+// rollupTailVersion: on PostgreSQL every conflict merges the histograms.
+func rollupUpsertSQLWithout(d dialect) string {
+	if d.numbered {
+		d.histSet = func() string {
+			return "latency_hist = " + postgresHistMerge("usage_rollups.latency_hist", "excluded.latency_hist")
+		}
+	}
+	return rollupUpsertSQL(d)
+}
+
 // appendRollupArgs appends r's column values in rollupColumns order.
 func appendRollupArgs(args []any, r rollupRow) []any {
 	k, v := &r.k, r.s

@@ -214,8 +214,12 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 		if g.rollupExpr != "" {
 			b.WriteString(g.rollupExpr + ", ")
 		}
+		tail := "latency_tail"
+		if s.noRollupTail {
+			tail = "''"
+		}
 		b.WriteString(`requests, errors, prompt_tokens, completion_tokens, total_tokens, cost,
-		max_latency_us, latency_hist, latency_tail FROM usage_rollups
+		max_latency_us, latency_hist, ` + tail + ` FROM usage_rollups
 		WHERE span = ? AND cube = ? AND period >= ? AND period < ?`)
 		args = append(args, p.seg.span, int64(p.cube), p.seg.from, p.seg.to)
 		for _, f := range usageFilters(q) {
