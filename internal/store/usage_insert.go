@@ -225,18 +225,29 @@ func text(s string) string {
 
 func micros(d time.Duration) int64 { return int64(d / time.Microsecond) }
 
-// insertUsageRowByRow is insertUsageRows on SQLite: prepared single-row
-// statements (see rowStatements).
+// insertUsageRowByRow is insertUsageRows on SQLite: prepared statements
+// of usageChunkRows records, then of one (see rowStatements).
 func insertUsageRowByRow(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
-	ins, up := tx.StmtContext(ctx, stmts.insert), tx.StmtContext(ctx, stmts.upsert)
-	args := make([]any, 0, max(usageColumnCount, rollupColumnCount))
+	all := records
+	ins, chunk, up := tx.StmtContext(ctx, stmts.insert), tx.StmtContext(ctx, stmts.insertChunk), tx.StmtContext(ctx, stmts.upsert)
+	args := make([]any, 0, max(usageChunkRows*usageColumnCount, rollupColumnCount))
+	for len(records) >= usageChunkRows {
+		args = args[:0]
+		for i := range usageChunkRows {
+			args = appendUsageArgs(args, &records[i])
+		}
+		if _, err := chunk.ExecContext(ctx, args...); err != nil {
+			return fmt.Errorf("store: insert usage: %w", err)
+		}
+		records = records[usageChunkRows:]
+	}
 	for i := range records {
 		args = appendUsageArgs(args[:0], &records[i])
 		if _, err := ins.ExecContext(ctx, args...); err != nil {
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
-	for _, r := range rollUp(records) {
+	for _, r := range rollUp(all) {
 		if _, err := up.ExecContext(ctx, appendRollupArgs(args[:0], r)...); err != nil {
 			return fmt.Errorf("store: insert usage: rollups: %w", err)
 		}

@@ -3,43 +3,64 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 )
 
-// rowStatements are the single-row usage and rollup writes of SQLite,
-// prepared once on the single writer connection. SQLite runs in this
-// process, so a row per statement costs no round trip, and a prepared
-// statement saves parsing the long multi-row text of every batch anew,
-// which was most of an insert's time.
+// rowStatements are SQLite's usage and rollup writes, prepared once on
+// the single writer connection. SQLite runs in this process, so a
+// statement costs no round trip, and a prepared one saves parsing its
+// text anew at every batch, which was most of an insert's time. Raw
+// records go in usageChunkRows at a time (one statement's call, its
+// conversion of arguments and its step instead of usageChunkRows), the
+// rest of a batch a row at a time.
 type rowStatements struct {
-	mu                      sync.Mutex
-	insertUsage, upsertRoll *sql.Stmt
+	mu                                   sync.Mutex
+	insertUsage, insertChunk, upsertRoll *sql.Stmt
 }
+
+// usageChunkRows is how many raw records one prepared multi-row INSERT
+// takes on SQLite: 800 parameters, far under its 32,766.
+const usageChunkRows = 32
 
 // get prepares the statements on first use. It needs the writer
 // connection: call it before beginning the transaction, which holds it.
-func (r *rowStatements) get(ctx context.Context, s *sqlStore) (insertUsage, upsertRoll *sql.Stmt, err error) {
-	if s.d.numbered {
-		return nil, nil, nil // PostgreSQL writes arrays instead
-	}
+func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.insertUsage == nil {
-		stmt, err := s.write.PrepareContext(ctx, usageInsertSQL(s.d, 1))
-		if err != nil {
-			return nil, nil, err
+	for _, p := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&r.insertUsage, usageInsertSQL(s.d, 1)},
+		{&r.insertChunk, usageInsertSQL(s.d, usageChunkRows)},
+		{&r.upsertRoll, rollupUpsertSQL(s.d)},
+	} {
+		if *p.stmt != nil {
+			continue
 		}
-		r.insertUsage = stmt
-	}
-	if r.upsertRoll == nil {
-		stmt, err := s.write.PrepareContext(ctx, rollupUpsertSQL(s.d))
+		stmt, err := s.write.PrepareContext(ctx, p.query)
 		if err != nil {
-			return nil, nil, err
+			return usageStatements{}, err
 		}
-		r.upsertRoll = stmt
+		*p.stmt = stmt
 	}
-	return r.insertUsage, r.upsertRoll, nil
+	return usageStatements{insert: r.insertUsage, insertChunk: r.insertChunk, upsert: r.upsertRoll}, nil
+}
+
+// close closes the statements prepared; before the database closes.
+func (r *rowStatements) close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.insertChunk, &r.upsertRoll} {
+		if *stmt != nil {
+			err = errors.Join(err, (*stmt).Close())
+			*stmt = nil
+		}
+	}
+	return err
 }
 
 // usageStatements are what one usage write needs before its transaction
@@ -47,8 +68,8 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (insertUsage, upse
 // of its own, which the transaction runs on, so that the raw records can
 // be COPYed on it inside the transaction (see insertUsageArrays).
 type usageStatements struct {
-	insert, upsert *sql.Stmt
-	conn           *sql.Conn
+	insert, insertChunk, upsert *sql.Stmt
+	conn                        *sql.Conn
 }
 
 // usageStatements returns s's prepared usage writes, preparing them on
@@ -62,11 +83,11 @@ func (s *sqlStore) usageStatements(ctx context.Context) (usageStatements, error)
 		}
 		return usageStatements{conn: conn}, nil
 	}
-	ins, up, err := s.rowStmts.get(ctx, s)
+	stmts, err := s.rowStmts.get(ctx, s)
 	if err != nil {
 		return usageStatements{}, fmt.Errorf("store: insert usage: prepare: %w", err)
 	}
-	return usageStatements{insert: ins, upsert: up}, nil
+	return stmts, nil
 }
 
 // begin begins the write's transaction: on its connection, if it has one.
