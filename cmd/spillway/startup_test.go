@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/mock"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 // TestReplicasStartTogetherOnAnEmptyDatabase is a rollout of three
@@ -43,7 +43,7 @@ func TestReplicasStartTogetherOnAnEmptyDatabase(t *testing.T) {
 	u.RawQuery = q.Encode()
 	storeURL = u.String()
 
-	migrations, err := os.ReadDir("../../internal/store/migrations")
+	migrations, err := store.MigrationVersions()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestReplicasStartTogetherOnAnEmptyDatabase(t *testing.T) {
 		applied[field(line, "version")] = append(applied[field(line, "version")], field(line, "replica"))
 	}
 	if len(applied) != len(migrations) {
-		t.Errorf("%d migrations logged as applied, want the %d in internal/store/migrations", len(applied), len(migrations))
+		t.Errorf("%d migrations logged as applied, want the %d the store has", len(applied), len(migrations))
 	}
 	migrators := map[string]bool{}
 	for v, by := range applied {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 
 	"github.com/pressly/goose/v3"
 )
@@ -67,4 +68,23 @@ func migrate(ctx context.Context, db *sql.DB, d dialect, logger *slog.Logger, up
 		logger.InfoContext(ctx, "store: applied migration", "database", d.name, "version", r.Source.Version, "duration", r.Duration)
 	}
 	return nil
+}
+
+// MigrationVersions returns the version of every migration this binary
+// applies, SQL files and Go migrations alike, in order.
+func MigrationVersions() ([]int64, error) {
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	versions := []int64{usagePartitionsVersion}
+	for _, e := range entries {
+		v, err := goose.NumericComponent(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s: %w", e.Name(), err)
+		}
+		versions = append(versions, v)
+	}
+	slices.Sort(versions)
+	return versions, nil
 }
