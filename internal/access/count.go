@@ -52,8 +52,8 @@ func (rl *requestLimits) add(k limitKind, sc scope, key string, limit int64, win
 
 // limitsOf lists p's counted limits for a request estimated at est tokens
 // (est is asked for only when a tpm limit applies, once).
-func limitsOf(p *auth.Principal, est func() int64) requestLimits {
-	var rl requestLimits
+func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
+	*rl = requestLimits{}
 	tokens := int64(-1)
 	all, n := scopes(p)
 	for _, sc := range all[:n] {
@@ -70,12 +70,14 @@ func limitsOf(p *auth.Principal, est func() int64) requestLimits {
 	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
 		rl.add(eventDaily, scope{}, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
 	}
-	return rl
 }
 
-// list returns p's counted limits for request r granted g, or the
-// refusal of a request no window could ever admit.
-func list(p *auth.Principal, r Request, g Grant) (requestLimits, error) {
+// list fills rl with p's counted limits for request r granted g, or
+// returns the refusal of a request no window could ever admit. It fills
+// rl in place, as does limitsOf: a requestLimits is about 1 KiB, and
+// returned by value through three frames it grew the handler goroutine's
+// stack past 8 KiB, which a held stream then keeps (8 KiB of RSS each).
+func list(rl *requestLimits, p *auth.Principal, r Request, g Grant) error {
 	est := func() int64 {
 		// What the request will be sent with: the granted cap, else what
 		// it asked for.
@@ -88,21 +90,21 @@ func list(p *auth.Principal, r Request, g Grant) (requestLimits, error) {
 		}
 		return max(e, 1)
 	}
-	rl := limitsOf(p, est)
+	limitsOf(rl, p, est)
 	for i, l := range rl.ls[:rl.n] {
 		if l.Cost > l.Limit && rl.kinds[i] == scopeTPM {
 			// No window could ever admit it: say so rather than "wait".
-			return rl, &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
+			return &apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 				Message: fmt.Sprintf("this request needs about %d tokens (prompt and max_tokens), more than %s limit of %d tokens per minute; send fewer tokens or a lower max_tokens", l.Cost, rl.scopes[i].owns(), l.Limit)}
 		}
 	}
-	return rl, nil
+	return nil
 }
 
 // count takes the request from all of p's counted limits at once.
 func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Grant) (Grant, error) {
-	rl, err := list(p, r, g)
-	if err != nil || rl.n == 0 {
+	rl := new(requestLimits) // on the heap: see list
+	if err := list(rl, p, r, g); err != nil || rl.n == 0 {
 		return g, err
 	}
 	var out [maxLimits]limits.Decision
@@ -112,7 +114,7 @@ func (c *Checker) count(ctx context.Context, p *auth.Principal, r Request, g Gra
 		// up here. Nothing was taken.
 		return g, err
 	}
-	return c.decided(&rl, ds, g)
+	return c.decided(rl, ds, g)
 }
 
 // decided applies the decisions ds of taking rl's limits (all or none) to
@@ -164,11 +166,13 @@ func (pd *Pending) Decisions() []limits.Decision { return pd.out[:pd.rl.n] }
 // listPending is Admit's end for a deferred count: the limits go into
 // r.Pending, and nothing is taken.
 func (c *Checker) listPending(p *auth.Principal, r Request, g Grant) (Grant, error) {
-	rl, err := list(p, r, g)
-	if err != nil || rl.n == 0 {
+	pd := r.Pending
+	*pd = Pending{}
+	if err := list(&pd.rl, p, r, g); err != nil || pd.rl.n == 0 {
+		pd.rl = requestLimits{}
 		return g, err
 	}
-	*r.Pending = Pending{deferred: true, limiter: c.limiter, rl: rl}
+	pd.deferred, pd.limiter = true, c.limiter
 	return g, nil
 }
 
