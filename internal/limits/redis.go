@@ -121,15 +121,19 @@ const hashTag = "{l}"
 
 // counterKey returns the Redis key of key's counter in window w.
 func (r *Redis) counterKey(key string, w window) string {
-	b := make([]byte, 0, len(r.prefix)+len(hashTag)+len(key)+42)
-	b = append(b, r.prefix...)
+	return string(appendCounterKey(make([]byte, 0, len(r.prefix)+len(hashTag)+len(key)+42), r.prefix, key, w))
+}
+
+// appendCounterKey appends the name of key's counter in window w under
+// prefix: the one format every counter's name has.
+func appendCounterKey(b []byte, prefix, key string, w window) []byte {
+	b = append(b, prefix...)
 	b = append(b, hashTag...)
 	b = append(b, key...)
 	b = append(b, ':')
 	b = strconv.AppendInt(b, w.ms, 10)
 	b = append(b, ':')
-	b = strconv.AppendInt(b, w.index, 10)
-	return string(b)
+	return strconv.AppendInt(b, w.index, 10)
 }
 
 // keyBuilder builds several counters' names in one buffer, so that they
@@ -147,13 +151,7 @@ func (kb *keyBuilder) add(prefix, key string, w window) {
 	if kb.buf == nil {
 		kb.buf, kb.ends = kb.bufArr[:0], kb.endsArr[:0]
 	}
-	kb.buf = append(kb.buf, prefix...)
-	kb.buf = append(kb.buf, hashTag...)
-	kb.buf = append(kb.buf, key...)
-	kb.buf = append(kb.buf, ':')
-	kb.buf = strconv.AppendInt(kb.buf, w.ms, 10)
-	kb.buf = append(kb.buf, ':')
-	kb.buf = strconv.AppendInt(kb.buf, w.index, 10)
+	kb.buf = appendCounterKey(kb.buf, prefix, key, w)
 	kb.ends = append(kb.ends, len(kb.buf))
 }
 
