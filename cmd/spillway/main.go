@@ -109,5 +109,5 @@ func memorySource() string {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return "GOMEMLIMIT"
 	}
-	return "90% of the container's memory limit"
+	return fmt.Sprintf("%.0f%% of the container's memory limit", memlimit.Share*100)
 }
