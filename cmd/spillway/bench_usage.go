@@ -32,6 +32,7 @@ func runBenchUsage(ctx context.Context, args []string, stdout, stderr io.Writer)
 	batch := fs.Int("batch", 10_000, "records per insert")
 	runs := fs.Int("runs", 5, "runs of each query from rollups (the median is shown)")
 	keep := fs.Bool("keep", false, "keep the scratch schema or file (its name is printed)")
+	schema := fs.String("schema", "", "with a postgres:// --store: time the queries on this schema kept by an earlier --keep run (same --records and --days), without loading or dropping it")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: spillway bench usage [flags]
 
@@ -54,7 +55,17 @@ flags:
 		return errors.New("--records, --days and --batch must be positive")
 	}
 
-	url, cleanup, err := scratchStore(ctx, *storeURL, *keep, stdout)
+	var (
+		url     string
+		cleanup func() error
+		err     error
+	)
+	if *schema != "" {
+		url, err = keptSchema(*storeURL, *schema)
+		cleanup = func() error { return nil }
+	} else {
+		url, cleanup, err = scratchStore(ctx, *storeURL, *keep, stdout)
+	}
 	if err != nil {
 		return err
 	}
@@ -70,13 +81,21 @@ flags:
 	defer st.Close()
 
 	o := bench.UsageOptions{Records: *records, Days: *days, Batch: *batch, Progress: stderr}
+	end := time.Date(2026, 12, 1, 0, 37, 0, 0, time.UTC)
+	if *schema != "" {
+		fmt.Fprintf(stdout, "PostgreSQL schema %s as loaded (%d records, %d days)\n\n", *schema, *records, *days)
+		timings, err := bench.TimeUsageQueries(ctx, st, end, *runs, o)
+		if err != nil {
+			return err
+		}
+		return bench.WriteUsageTimings(stdout, timings)
+	}
 	took, err := bench.SeedUsage(ctx, st, o)
 	if err != nil {
 		return fmt.Errorf("insert: %w", err)
 	}
 	fmt.Fprintf(stdout, "inserted %d records (%d days, 500 keys, 4 models, 12 deployments) in batches of %d: %v, %.0f records/s\n\n",
 		*records, *days, *batch, took.Round(time.Millisecond), float64(*records)/took.Seconds())
-	end := time.Date(2026, 12, 1, 0, 37, 0, 0, time.UTC)
 	if strings.HasPrefix(url, "postgres") {
 		// Right after the load the rollup table holds the dead row
 		// versions of every update, which autovacuum clears soon after in
@@ -156,6 +175,25 @@ func scratchStore(ctx context.Context, raw string, keep bool, stdout io.Writer) 
 		}, nil
 	}
 	return "", nil, fmt.Errorf("--store %q: want postgres://… or sqlite:///path.db", raw)
+}
+
+// keptSchema returns the URL of schema, kept in the PostgreSQL database
+// at raw by an earlier run.
+func keptSchema(raw, schema string) (string, error) {
+	if !strings.HasPrefix(raw, "postgres://") && !strings.HasPrefix(raw, "postgresql://") {
+		return "", errors.New("--schema needs a postgres:// --store")
+	}
+	if !strings.HasPrefix(schema, "spillway_bench_") {
+		return "", fmt.Errorf("--schema %q: want a spillway_bench_… schema printed by a --keep run", schema)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("--store: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // vacuumUsage runs VACUUM ANALYZE on the scratch schema's usage tables.
