@@ -3,10 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -105,28 +108,21 @@ func (s *sqlStore) queryUsageInto(ctx context.Context, groups map[string]*usageA
 	for _, f := range usageFilters(q) {
 		need |= f.dim
 	}
-	for _, seg := range planUsage(from, to, g.hourly) {
-		cube, ok := rollupCube(seg.span, need)
-		if seg.span == 0 || !ok {
-			if err := s.scanRaw(ctx, groups, g, q, "usage", seg.from, seg.to); err != nil {
-				return err
-			}
-			continue
-		}
-		if seg.span == msPerHour && !g.hourly {
-			done, err := s.scanDayMinusHours(ctx, groups, g, q, seg, need, cube)
-			if err != nil {
-				return err
-			}
-			if done {
-				continue
-			}
-		}
-		if _, err := s.scanRollups(ctx, groups, g, q, rollupPart{seg, cube, 1}); err != nil {
+	parts, overflow, err := s.runReads(ctx, g, q, planReads(from, to, g.hourly, need, true))
+	if err != nil {
+		return err
+	}
+	if overflow {
+		if parts, _, err = s.runReads(ctx, g, q, planReads(from, to, g.hourly, need, false)); err != nil {
 			return err
 		}
 	}
-	// A group whose records were all in subtracted hours is left with
+	for _, part := range parts {
+		for k, a := range part {
+			aggregateOf(groups, k).merge(a)
+		}
+	}
+	// A group whose records were all in subtracted parts is left with
 	// none; every other group counts at least one (a rollup row or a raw
 	// group holds one or more records).
 	for k, a := range groups {
@@ -135,6 +131,54 @@ func (s *sqlStore) queryUsageInto(ctx context.Context, groups map[string]*usageA
 		}
 	}
 	return nil
+}
+
+// runReads runs reads at once, each on its own connection and into its
+// own groups, and reports whether a subtracted part held a latency past
+// the last bucket: the groups must then not be used (see scanRollups).
+// The raw records at a range's ends and the rollups are read by separate
+// server processes while this one decodes.
+func (s *sqlStore) runReads(ctx context.Context, g usageGroup, q UsageQuery, reads []usageRead) ([]map[string]*usageAggregate, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		out      = make([]map[string]*usageAggregate, len(reads))
+		errs     = make([]error, len(reads))
+		overflow atomic.Bool
+	)
+	for i, r := range reads {
+		out[i] = map[string]*usageAggregate{}
+		wg.Go(func() {
+			var (
+				over bool
+				err  error
+			)
+			if len(r) == 1 && r[0].seg.span == 0 && r[0].sign > 0 {
+				err = s.scanRaw(ctx, out[i], g, q, "usage", r[0].seg.from, r[0].seg.to)
+			} else {
+				over, err = s.scanRollups(ctx, out[i], g, q, r...)
+			}
+			if err != nil {
+				errs[i] = err
+				cancel()
+			}
+			if over {
+				overflow.Store(true)
+			}
+		})
+	}
+	wg.Wait()
+	// The error that failed the query, not the cancellations it caused.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return nil, false, err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, false, err
+	}
+	return out, overflow.Load(), nil
 }
 
 // dayMinusHours returns the day holding the hour segment seg and the
@@ -159,38 +203,6 @@ func dayMinusHours(seg usageSegment) (day usageSegment, minus []usageSegment, ok
 	return usageSegment{msPerDay, d0, d1}, minus, true
 }
 
-// scanDayMinusHours answers the hour segment seg as its day's rollups
-// less the day's other hours (see dayMinusHours), and reports whether it
-// did. It does not when seg is half a day or less, when no daily cube
-// has need, or when a subtracted hour holds a latency past the last
-// bucket: a group's longest latency, which percentiles in the overflow
-// bucket report, cannot be subtracted. The day and the hours are read by
-// one statement, one snapshot, so that a batch committed meanwhile is
-// either in both or in neither.
-func (s *sqlStore) scanDayMinusHours(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, seg usageSegment, need, hourCube uint8) (bool, error) {
-	day, minus, ok := dayMinusHours(seg)
-	if !ok {
-		return false, nil
-	}
-	dayCube, ok := rollupCube(msPerDay, need)
-	if !ok {
-		return false, nil
-	}
-	parts := []rollupPart{{day, dayCube, 1}}
-	for _, m := range minus {
-		parts = append(parts, rollupPart{m, hourCube, -1})
-	}
-	part := map[string]*usageAggregate{}
-	overflow, err := s.scanRollups(ctx, part, g, q, parts...)
-	if err != nil || overflow {
-		return false, err
-	}
-	for k, a := range part {
-		aggregateOf(groups, k).merge(a)
-	}
-	return true, nil
-}
-
 // rollupPart is a segment's rows of a cube, added (sign 1) or
 // subtracted (-1).
 type rollupPart struct {
@@ -199,8 +211,35 @@ type rollupPart struct {
 	sign int64
 }
 
+// rawPartSQL writes the raw records of seg as rollup rows to b, after
+// the sign: one row per group and latency bucket, whose histogram is
+// that one bucket, so that a statement can subtract them from rollups.
+func (s *sqlStore) rawPartSQL(b *strings.Builder, args []any, g usageGroup, q UsageQuery, seg usageSegment) []any {
+	if g.expr != "" {
+		b.WriteString(g.expr + ", ")
+	}
+	// CAST keeps PostgreSQL's SUM of BIGINT, a NUMERIC, an integer.
+	b.WriteString(`COUNT(*), CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
+		CAST(SUM(prompt_tokens) AS BIGINT), CAST(SUM(completion_tokens) AS BIGINT),
+		CAST(SUM(total_tokens) AS BIGINT), COALESCE(SUM(cost), 0), MAX(latency_us),
+		CAST(latency_bucket AS TEXT) || ':' || CAST(COUNT(*) AS TEXT), ''
+		FROM usage WHERE time >= ? AND time < ?`)
+	args = append(args, seg.from, seg.to)
+	for _, f := range usageFilters(q) {
+		b.WriteString(" AND " + f.column + " = ?")
+		args = append(args, f.value)
+	}
+	b.WriteString(" GROUP BY ")
+	if g.expr != "" {
+		b.WriteString(g.expr + ", ")
+	}
+	b.WriteString("latency_bucket")
+	return args
+}
+
 // scanRollups adds the rollup rows of parts, each times its sign, to
-// groups, in one statement. It reports whether a subtracted row holds a
+// groups, in one statement; a part of span 0 is raw records, read as
+// rollup rows (see rawPartSQL). It reports whether a subtracted row holds a
 // latency past the last bucket, whose group's longest latency is then
 // unknown: the caller must not use groups.
 func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggregate, g usageGroup, q UsageQuery, parts ...rollupPart) (subtractedOverflow bool, err error) {
@@ -213,6 +252,10 @@ func (s *sqlStore) scanRollups(ctx context.Context, groups map[string]*usageAggr
 			b.WriteString(" UNION ALL ")
 		}
 		fmt.Fprintf(&b, "SELECT %d, ", p.sign)
+		if p.seg.span == 0 {
+			args = s.rawPartSQL(&b, args, g, q, p.seg)
+			continue
+		}
 		if g.rollupExpr != "" {
 			b.WriteString(g.rollupExpr + ", ")
 		}

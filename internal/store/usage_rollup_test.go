@@ -102,3 +102,49 @@ func TestDayMinusHours(t *testing.T) {
 		}
 	}
 }
+
+func TestPlanReads(t *testing.T) {
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	h, d, m := msPerHour, msPerDay, int64(60*1000)
+	raw := func(from, to, sign int64) rollupPart { return rollupPart{usageSegment{0, from, to}, 0, sign} }
+	rollup := func(span, from, to int64, cube uint8, sign int64) rollupPart {
+		return rollupPart{usageSegment{span, from, to}, cube, sign}
+	}
+	for _, tc := range []struct {
+		name     string
+		from, to int64
+		hourly   bool
+		need     uint8
+		subtract bool
+		want     []usageRead
+	}{
+		{"30 days ending at 00:37", day + 37*m, day + 30*d + 37*m, false, dimKey, true, []usageRead{
+			{raw(day+37*m, day+h, 1)},
+			{rollup(d, day, day+d, cubeAccount, 1), rollup(h, day, day+h, cubeAccount, -1)},
+			{rollup(d, day+d, day+30*d, cubeAccount, 1)},
+			{rollup(h, day+30*d, day+30*d+h, cubeAccount, 1), raw(day+30*d+37*m, day+30*d+h, -1)},
+		}},
+		{"without subtracting", day + 37*m, day + 30*d + 37*m, false, dimKey, false, []usageRead{
+			{raw(day+37*m, day+h, 1)},
+			{rollup(h, day+h, day+d, cubeAccount, 1)},
+			{rollup(d, day+d, day+30*d, cubeAccount, 1)},
+			{raw(day+30*d, day+30*d+37*m, 1)},
+		}},
+		{"by hour, 10 past to 20 to", day + 10*m, day + 3*h + 40*m, true, 0, true, []usageRead{
+			{rollup(h, day, day+4*h, cubeTotal, 1), raw(day, day+10*m, -1), raw(day+3*h+40*m, day+4*h, -1)},
+		}},
+		{"half an hour at either end is raw", day + 30*m, day + 2*h + 30*m, true, 0, true, []usageRead{
+			{raw(day+30*m, day+h, 1)}, {rollup(h, day+h, day+2*h, cubeTotal, 1)}, {raw(day+2*h, day+2*h+30*m, 1)},
+		}},
+		{"within an hour", day + 5*m, day + 50*m, false, 0, true, []usageRead{{raw(day+5*m, day+50*m, 1)}}},
+		{"keys by model: no hourly rows", day + 50*m, day + 2*d + 50*m, false, dimKey | dimModel, true, []usageRead{
+			{raw(day+50*m, day+h, 1)}, {raw(day+h, day+d, 1)}, {rollup(d, day+d, day+2*d, cubeCharge, 1)},
+			{raw(day+2*d, day+2*d+50*m, 1)},
+		}},
+	} {
+		got := planReads(tc.from, tc.to, tc.hourly, tc.need, tc.subtract)
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(usageSegment{}, rollupPart{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}

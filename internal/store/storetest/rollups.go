@@ -168,9 +168,11 @@ func (s suite) usageRollupsLongHistograms(t *testing.T) {
 }
 
 // usageRollupsSubtractOverflow: a range's partial first day is read as
-// the day's rollups less its other hours, but not when those hours hold
-// a latency past the last bucket: the longest latency, which a
-// percentile in the overflow bucket reports, cannot be subtracted.
+// the day's rollups less its other hours, and a range ending at 20:50 as
+// the hour 20:00 less the raw records after 20:50, but not when what
+// would be subtracted holds a latency past the last bucket: the longest
+// latency, which a percentile in the overflow bucket reports, cannot be
+// subtracted.
 func (s suite) usageRollupsSubtractOverflow(t *testing.T) {
 	st := s.store(t, nil)
 	records := usageRecords(400, 35)
@@ -182,22 +184,31 @@ func (s suite) usageRollupsSubtractOverflow(t *testing.T) {
 		}
 	}
 	mustInsertUsage(t, st, records)
-	for _, g := range []string{store.GroupByTotal, store.GroupByKey, store.GroupByDay} {
-		q := store.UsageQuery{From: usageDay.Add(2 * time.Hour), To: usageDay.Add(54 * time.Hour), GroupBy: g}
-		want, err := store.ScanUsageRaw(t.Context(), st, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := mustQueryUsage(t, st, q)
-		if diff := gocmp.Diff(want, got, costAbout); diff != "" {
-			t.Errorf("%+v: rollups and raw records differ (-raw +rollups):\n%s", q, diff)
-		}
-		for _, r := range got {
-			if g == store.GroupByKey {
-				continue // each key's own longest, compared with the raw records above
+	for _, tc := range []struct {
+		to      time.Duration
+		longest time.Duration // in the range
+	}{
+		{54 * time.Hour, 11*time.Minute + 399*time.Millisecond},
+		// The records at 20:51, 20:54 and 20:57 are in the hour, not the range.
+		{20*time.Hour + 50*time.Minute, 11*time.Minute + 396*time.Millisecond},
+	} {
+		for _, g := range []string{store.GroupByTotal, store.GroupByKey, store.GroupByDay, store.GroupByHour} {
+			q := store.UsageQuery{From: usageDay.Add(2 * time.Hour), To: usageDay.Add(tc.to), GroupBy: g}
+			want, err := store.ScanUsageRaw(t.Context(), st, q)
+			if err != nil {
+				t.Fatal(err)
 			}
-			if want := 11*time.Minute + 399*time.Millisecond; r.P95 != want {
-				t.Errorf("%+v: group %q: P95 = %v, want %v (the longest latency in the range)", q, r.Group, r.P95, want)
+			got := mustQueryUsage(t, st, q)
+			if diff := gocmp.Diff(want, got, costAbout); diff != "" {
+				t.Errorf("%+v: rollups and raw records differ (-raw +rollups):\n%s", q, diff)
+			}
+			for _, r := range got {
+				if g == store.GroupByKey || g == store.GroupByHour {
+					continue // each group's own longest, compared with the raw records above
+				}
+				if r.P95 != tc.longest {
+					t.Errorf("%+v: group %q: P95 = %v, want %v (the longest latency in the range)", q, r.Group, r.P95, tc.longest)
+				}
 			}
 		}
 	}

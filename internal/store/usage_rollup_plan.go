@@ -1,0 +1,77 @@
+package store
+
+// usageRead is one statement of a query's plan: rollup rows and raw
+// records (span 0), each added or subtracted, whose sum at the
+// statement's snapshot is exactly the records of one piece of the range.
+// The pieces are disjoint, so the reads of a plan may run at once on
+// separate connections and a record still counts once; what a read
+// subtracts must be in that same read, one snapshot.
+type usageRead []rollupPart
+
+// subtracts reports whether r subtracts anything.
+func (r usageRead) subtracts() bool {
+	for _, p := range r {
+		if p.sign < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// planReads splits [from, to) into reads (see planUsage for the
+// segments). With subtract, a partial hour at either end that is more
+// than half of its hour is read as the hour's rollups less the raw
+// records of the rest of the hour, and hours that are more than half of
+// their day as the day less its other hours (see dayMinusHours): a range
+// ending at 00:37 reads the hour 00:00 less the records after 00:37,
+// none when the range ends now, instead of 37 minutes of raw records.
+// Without subtract every part adds: the plan when a subtracted part
+// holds a latency past the last bucket, whose longest latency cannot be
+// subtracted.
+func planReads(from, to int64, hourly bool, need uint8, subtract bool) []usageRead {
+	_, hasHour := rollupCube(msPerHour, need)
+	lo, hi := from, to
+	var startMinus, endMinus []rollupPart
+	if subtract && hasHour && from < to && ceilTo(from, msPerHour) <= floorTo(to, msPerHour) {
+		if f := floorTo(from, msPerHour); from > f && from-f < msPerHour/2 {
+			lo, startMinus = f, []rollupPart{{usageSegment{0, f, from}, 0, -1}}
+		}
+		if c := ceilTo(to, msPerHour); c > to && c-to < msPerHour/2 {
+			hi, endMinus = c, []rollupPart{{usageSegment{0, to, c}, 0, -1}}
+		}
+	}
+	segs := planUsage(lo, hi, hourly)
+	reads := make([]usageRead, 0, len(segs))
+	for i, seg := range segs {
+		cube, ok := rollupCube(seg.span, need)
+		if seg.span == 0 || !ok {
+			seg.span = 0 // raw records
+			reads = append(reads, usageRead{{seg, 0, 1}})
+			continue
+		}
+		var read usageRead
+		if subtract && seg.span == msPerHour && !hourly {
+			if day, hours, ok := dayMinusHours(seg); ok {
+				if dayCube, ok := rollupCube(msPerDay, need); ok {
+					read = append(read, rollupPart{day, dayCube, 1})
+					for _, h := range hours {
+						read = append(read, rollupPart{h, cube, -1})
+					}
+				}
+			}
+		}
+		if read == nil {
+			read = usageRead{{seg, cube, 1}}
+		}
+		// lo and hi, when moved to an hour, begin and end a rollup
+		// segment: a raw segment is never longer than an hour's part.
+		if i == 0 {
+			read = append(read, startMinus...)
+		}
+		if i == len(segs)-1 {
+			read = append(read, endMinus...)
+		}
+		reads = append(reads, read)
+	}
+	return reads
+}
