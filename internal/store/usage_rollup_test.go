@@ -121,13 +121,16 @@ func TestPlanReads(t *testing.T) {
 		{"30 days ending at 00:37", day + 37*m, day + 30*d + 37*m, false, dimKey, true, []usageRead{
 			{raw(day+37*m, day+h, 1)},
 			{rollup(d, day, day+d, cubeAccount, 1), rollup(h, day, day+h, cubeAccount, -1)},
-			{rollup(d, day+d, day+30*d, cubeAccount, 1)},
+			// 29 whole days, read in two halves at once.
+			{rollup(d, day+d, day+15*d, cubeAccount, 1)},
+			{rollup(d, day+15*d, day+30*d, cubeAccount, 1)},
 			{rollup(h, day+30*d, day+30*d+h, cubeAccount, 1), raw(day+30*d+37*m, day+30*d+h, -1)},
 		}},
 		{"without subtracting", day + 37*m, day + 30*d + 37*m, false, dimKey, false, []usageRead{
 			{raw(day+37*m, day+h, 1)},
 			{rollup(h, day+h, day+d, cubeAccount, 1)},
-			{rollup(d, day+d, day+30*d, cubeAccount, 1)},
+			{rollup(d, day+d, day+15*d, cubeAccount, 1)},
+			{rollup(d, day+15*d, day+30*d, cubeAccount, 1)},
 			{raw(day+30*d, day+30*d+37*m, 1)},
 		}},
 		{"by hour, 10 past to 20 to", day + 10*m, day + 3*h + 40*m, true, 0, true, []usageRead{
@@ -136,6 +139,8 @@ func TestPlanReads(t *testing.T) {
 		{"half an hour at either end is raw", day + 30*m, day + 2*h + 30*m, true, 0, true, []usageRead{
 			{raw(day+30*m, day+h, 1)}, {rollup(h, day+h, day+2*h, cubeTotal, 1)}, {raw(day+2*h, day+2*h+30*m, 1)},
 		}},
+		{"a week is one read", day, day + 7*d, false, dimKey, true, []usageRead{{rollup(d, day, day+7*d, cubeAccount, 1)}}},
+		{"open start", math.MinInt64, day + 10*d, false, 0, true, []usageRead{{rollup(d, math.MinInt64, day+10*d, cubeTotal, 1)}}},
 		{"within an hour", day + 5*m, day + 50*m, false, 0, true, []usageRead{{raw(day+5*m, day+50*m, 1)}}},
 		{"keys by model: no hourly rows", day + 50*m, day + 2*d + 50*m, false, dimKey | dimModel, true, []usageRead{
 			{raw(day+50*m, day+h, 1)}, {raw(day+h, day+d, 1)}, {rollup(d, day+d, day+2*d, cubeCharge, 1)},
