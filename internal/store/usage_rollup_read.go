@@ -150,15 +150,7 @@ func (s *sqlStore) runReads(ctx context.Context, g usageGroup, q UsageQuery, rea
 	for i, r := range reads {
 		out[i] = map[string]*usageAggregate{}
 		wg.Go(func() {
-			var (
-				over bool
-				err  error
-			)
-			if len(r) == 1 && r[0].seg.span == 0 && r[0].sign > 0 {
-				err = s.scanRaw(ctx, out[i], g, q, "usage", r[0].seg.from, r[0].seg.to)
-			} else {
-				over, err = s.scanRollups(ctx, out[i], g, q, r...)
-			}
+			over, err := s.scanRollups(ctx, out[i], g, q, r...)
 			if err != nil {
 				errs[i] = err
 				cancel()
