@@ -10,16 +10,6 @@ import "math"
 // subtracts must be in that same read, one snapshot.
 type usageRead []rollupPart
 
-// subtracts reports whether r subtracts anything.
-func (r usageRead) subtracts() bool {
-	for _, p := range r {
-		if p.sign < 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // planReads splits [from, to) into reads (see planUsage for the
 // segments). With subtract, a partial hour at either end that is more
 // than half of its hour is read as the hour's rollups less the raw
