@@ -32,6 +32,16 @@ const uniqueViolation = "23505"
 // replicas share the server's max_connections.
 const postgresConns = 10
 
+// postgresSessionDefaults are the store's session settings unless its
+// URL sets them. JIT compilation is off: every statement of the store is
+// short, and at 100 million usage records the planner's estimate for a
+// 30-day read of daily key rows passes jit_above_cost, so each half of
+// "by key" spent 3 to 51 ms compiling for a read that runs in about 20.
+var postgresSessionDefaults = map[string]string{
+	"application_name": "spillway",
+	"jit":              "off",
+}
+
 // openPostgres connects to url through pgx's database/sql driver.
 // Parameters pgx does not know, such as search_path, become session
 // settings.
@@ -41,8 +51,10 @@ func openPostgres(ctx context.Context, url string) (*sql.DB, error) {
 		// pgx redacts the password in its message.
 		return nil, fmt.Errorf("store: postgres URL: %w", err)
 	}
-	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
-		cfg.RuntimeParams["application_name"] = "spillway"
+	for name, value := range postgresSessionDefaults {
+		if _, ok := cfg.RuntimeParams[name]; !ok {
+			cfg.RuntimeParams[name] = value
+		}
 	}
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(postgresConns)
