@@ -65,6 +65,9 @@ type usageGroup struct {
 	dim        uint8
 	// hourly reports whether the group needs hourly rows.
 	hourly bool
+	// unit is the length of a time group (day or hour) in ms: the
+	// group of time t is t / unit. 0 for the others.
+	unit int64
 }
 
 const (
@@ -79,11 +82,12 @@ var usageGroups = map[string]usageGroup{
 	GroupByDay: {
 		expr: fmt.Sprintf("time / %d", msPerDay), rollupExpr: fmt.Sprintf("period / %d", msPerDay),
 		label: func(n int64) string { return time.UnixMilli(n * msPerDay).UTC().Format(time.DateOnly) },
+		unit:  msPerDay,
 	},
 	GroupByHour: {
 		expr: fmt.Sprintf("time / %d", msPerHour), rollupExpr: fmt.Sprintf("period / %d", msPerHour),
 		label:  func(n int64) string { return time.UnixMilli(n * msPerHour).UTC().Format("2006-01-02T15:04Z") },
-		hourly: true,
+		hourly: true, unit: msPerHour,
 	},
 	GroupByModel:      {expr: "model", rollupExpr: "model", dim: dimModel},
 	GroupByDeployment: {expr: "deployment", rollupExpr: "deployment", dim: dimDeployment},

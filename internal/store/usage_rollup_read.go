@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -207,8 +208,17 @@ type rollupPart struct {
 // the sign: one row per group and latency bucket, whose histogram is
 // that one bucket, so that a statement can subtract them from rollups.
 func (s *sqlStore) rawPartSQL(b *strings.Builder, args []any, g usageGroup, q UsageQuery, seg usageSegment) []any {
-	if g.expr != "" {
-		b.WriteString(g.expr + ", ")
+	expr := g.expr
+	if g.unit != 0 && seg.from != math.MinInt64 && seg.to != math.MaxInt64 && seg.from/g.unit == (seg.to-1)/g.unit {
+		// One day or hour, as a range's partial hours are: its number,
+		// not an expression to group by, which PostgreSQL expects to
+		// have as many values as rows and so sorts them (400 ms for
+		// 23 minutes at 100 million records a month, under load).
+		// Go's division truncates as SQL's does.
+		b.WriteString(strconv.FormatInt(seg.from/g.unit, 10) + ", ")
+		expr = ""
+	} else if expr != "" {
+		b.WriteString(expr + ", ")
 	}
 	// CAST keeps PostgreSQL's SUM of BIGINT, a NUMERIC, an integer.
 	b.WriteString(`COUNT(*), CAST(SUM(CASE WHEN status >= 400 THEN 1 ELSE 0 END) AS BIGINT),
@@ -222,8 +232,8 @@ func (s *sqlStore) rawPartSQL(b *strings.Builder, args []any, g usageGroup, q Us
 		args = append(args, f.value)
 	}
 	b.WriteString(" GROUP BY ")
-	if g.expr != "" {
-		b.WriteString(g.expr + ", ")
+	if expr != "" {
+		b.WriteString(expr + ", ")
 	}
 	b.WriteString("latency_bucket")
 	return args
