@@ -287,11 +287,23 @@ func (m *meter) inspect(ev []byte) bool {
 
 // usageFromTail finds the last "usage" object in the end of a JSON body.
 func usageFromTail(tail []byte) (tokens, bool) {
-	i := bytes.LastIndex(tail, usageObject)
+	i := lastIndex(tail, usageObject)
 	if i < 0 {
 		return tokens{}, false
 	}
 	return parseUsage(tail[i+len(`"usage":`):])
+}
+
+// lastIndex is bytes.LastIndex for a pattern near the end of b, as the
+// usage is in an answer: searched from the end, where bytes.LastIndex
+// hashes every byte of b and bytes.Index stops at every quote.
+func lastIndex(b, pattern []byte) int {
+	for i := len(b) - len(pattern); i >= 0; i-- {
+		if b[i] == pattern[0] && bytes.Equal(b[i:i+len(pattern)], pattern) {
+			return i
+		}
+	}
+	return -1
 }
 
 // parseUsage reads the usage object at the start of b: chat's

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -37,6 +38,33 @@ func BenchmarkReadObjectState(b *testing.B) {
 	for b.Loop() {
 		if readObjectState(body).ID == "" {
 			b.Fatal("no id")
+		}
+	}
+}
+
+// BenchmarkUsageFromTail finds the usage of the bench's chat answer.
+func BenchmarkUsageFromTail(b *testing.B) {
+	body := []byte(`{"id":"chatcmpl-mock-1","object":"chat.completion","created":1796544189,"model":"gpt-4o","choices":[{"index":0,"message":{"role":"assistant","content":"Nostrud id ut proident exercitation proident in irure consectetur aute dolore sint minim mollit minim dolore","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"length"}],"usage":{"prompt_tokens":8,"completion_tokens":16,"total_tokens":24,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_mock"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if u, ok := usageFromTail(body); !ok || u.Total != 24 {
+			b.Fatal(u, ok)
+		}
+	}
+}
+
+func TestLastIndex(t *testing.T) {
+	for _, tc := range []struct{ b, pattern string }{
+		{`{"usage":{"a":1}}`, `"usage":{`},
+		{`"usage":{`, `"usage":{`},
+		{`{"usage":{"x":{"usage":{}}}}`, `"usage":{`},
+		{`{"usage":null}`, `"usage":{`},
+		{``, `"usage":{`},
+		{`"usage":`, `"usage":{`},
+		{`aaaa`, `aa`},
+	} {
+		if got, want := lastIndex([]byte(tc.b), []byte(tc.pattern)), bytes.LastIndex([]byte(tc.b), []byte(tc.pattern)); got != want {
+			t.Errorf("lastIndex(%q, %q) = %d, want %d", tc.b, tc.pattern, got, want)
 		}
 	}
 }
