@@ -13,6 +13,7 @@ func TestReadObjectState(t *testing.T) {
 		want       objectState
 	}{
 		{"a response", benchResponsesResponse, objectState{ID: "resp_68af0000deadbeef0000000000000000", Status: "completed"}},
+		{"a response without background", `{"id":"resp_0","object":"response","status":"completed","model":"gpt-4o","output":[]}`, objectState{ID: "resp_0", Status: "completed"}},
 		{"background, queued", `{"id":"resp_1","object":"response","status":"queued","background":true,"output":[]}`, objectState{ID: "resp_1", Status: "queued", Background: true}},
 		{"no background member", `{"status":"in_progress","output":[{"id":"msg_1"}],"id":"resp_2"}`, objectState{ID: "resp_2", Status: "in_progress"}},
 		{"escaped id", `{"id":"resp_\u0033","status":"completed","background":false}`, objectState{ID: "resp_3", Status: "completed"}},
