@@ -59,7 +59,7 @@ type exchange struct {
 	// usageBody is body with stream_options.include_usage added, and
 	// usagePeek its peeked spans; nil when not needed.
 	usageBody []byte
-	usagePeek peeked
+	usagePeek *peeked
 	// upload is a streamed body (BodyStream) once it is being sent.
 	upload *formStream
 	// boundary is the streamed body's multipart boundary.
