@@ -295,7 +295,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 	method := req.op.Method()
 	body, p := req.body, req.peek
 	if injectUsage {
-		body, p = req.usageBody, req.usagePeek
+		body, p = req.usageBody, *req.usagePeek
 	}
 	hasBody := req.spec.Body != provider.BodyNone && method != http.MethodGet
 	h := make(http.Header, 8)

@@ -30,7 +30,10 @@ func prepareStreamUsage(req *exchange) {
 		return
 	}
 	req.usageBody, _ = insertFirst(req.body, "stream_options", includeUsage)
-	req.usagePeek = p.moved(0, len(req.usageBody)-len(req.body))
+	// A pointer: most requests need none, and every byte of the exchange
+	// is held for as long as a stream is.
+	up := p.moved(0, len(req.usageBody)-len(req.body))
+	req.usagePeek = &up
 }
 
 // record builds the request's usage record and hands it to the recorder.
