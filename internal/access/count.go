@@ -214,13 +214,19 @@ func refusal(k limitKind, sc scope, l limits.Limit, d limits.Decision) error {
 // client left.
 func (c *Checker) Release(ctx context.Context, g Grant) {
 	now := c.now()
+	var buf [maxLimits]limits.Adjustment
+	as := buf[:0]
 	for _, t := range g.taken {
-		if !limits.SameWindow(g.takenAt, now, t.Window) {
-			continue
+		if limits.SameWindow(g.takenAt, now, t.Window) {
+			as = append(as, limits.Adjustment{Key: t.Key, Window: t.Window, Delta: -t.Cost, At: g.takenAt})
 		}
-		if err := c.limiter.Adjust(ctx, t.Key, t.Window, -t.Cost); err != nil {
-			c.adjustFailed("could not give back a limit", err)
-		}
+	}
+	if len(as) == 0 {
+		return
+	}
+	if err := limits.AdjustAll(ctx, c.limiter, as); err != nil {
+		c.adjustFailures.Add(int64(len(as)) - 1)
+		c.adjustFailed("could not give back limits", err)
 	}
 }
 
@@ -243,7 +249,7 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		all, n := scopes(p)
 		for _, sc := range all[:n] {
 			if sc.tpm > 0 {
-				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate})
+				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
 			}
 		}
 	}

@@ -271,7 +271,9 @@ return #KEYS
 `)
 
 // AdjustAll implements MultiAdjuster in one script call: one round trip
-// for all the corrections (every counter carries the hash tag).
+// for all the corrections (every counter carries the hash tag). A
+// correction of a window that has ended is made all the same, in that
+// window's counter: a replica whose clock lags may still count there.
 func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
 	n := 0
 	for _, a := range as {
@@ -292,7 +294,7 @@ func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
 		if a.Delta == 0 {
 			continue
 		}
-		w := windowAt(now, a.Window)
+		w := a.windowOf(now)
 		kb.add(r.prefix, a.Key, w)
 		ab = packArgs(ab, a.Delta, ttl(now, w))
 	}

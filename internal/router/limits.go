@@ -144,7 +144,9 @@ func (d *Deployment) markFull(until time.Time) {
 // alone.
 func (r *Router) SettleTokens(p Pick, used int64) {
 	if a, ok := r.TokenCorrection(p, used); ok {
-		r.adjust(a.Key, a.Delta)
+		if err := limits.AdjustAll(context.Background(), r.opts.Limiter, []limits.Adjustment{a}); err != nil {
+			r.adjustFailures.Add(1)
+		}
 	}
 }
 
@@ -155,7 +157,7 @@ func (r *Router) TokenCorrection(p Pick, used int64) (a limits.Adjustment, ok bo
 	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
 		return a, false
 	}
-	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand}, true
+	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand, At: p.pickedAt}, true
 }
 
 // Limiter is the limiter deployments' rpm and tpm are counted in, nil
