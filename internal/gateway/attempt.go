@@ -279,9 +279,12 @@ func (up *upstream) close() {
 // credentials first, stays at the gateway.
 var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta", "Extra-Parameters", "Azureml-Model-Deployment"}
 
-// jsonContentType is shared by every upstream request; header values are
-// never modified by the transport.
-var jsonContentType = []string{"application/json"}
+// jsonContentType and identityEncoding are shared by every upstream
+// request; header values are never modified by the transport.
+var (
+	jsonContentType  = []string{"application/json"}
+	identityEncoding = []string{"identity"}
+)
 
 // errUnsupported means the picked deployment's upstream does not serve the
 // operation (a DALL-E 2 job on an OpenAI deployment).
@@ -295,7 +298,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 	method := req.op.Method()
 	body, p := req.body, req.peek
 	if injectUsage {
-		body, p = req.usageBody, req.usagePeek
+		body, p = req.usageBody, req.usagePeek()
 	}
 	hasBody := req.spec.Body != provider.BodyNone && method != http.MethodGet
 	h := make(http.Header, 8)
@@ -321,6 +324,14 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 		if v, ok := r.Header[k]; ok {
 			h[k] = v
 		}
+	}
+	if req.peek.Stream {
+		// Without an Accept-Encoding of ours, net/http asks for gzip in a
+		// header map of its own, kept with the connection for the whole
+		// stream (368 bytes), and would inflate a gzipped stream through
+		// a decompressor of 40 KiB and more. An event stream flushed a
+		// few hundred bytes at a time gains nothing from it.
+		h["Accept-Encoding"] = identityEncoding
 	}
 	h["X-Request-Id"] = req.idHeader
 	// A nil X-Idempotency-Key is not sent, but tells net/http it may

@@ -38,6 +38,12 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 		// or its ids change length.
 		delete(h, "Content-Length")
 	}
+	if stream {
+		// Nothing reads the upstream's header map once answerHeader has
+		// copied its values, and a held stream would keep it (a map of
+		// a dozen entries from Azure) for minutes.
+		up.resp.Header = nil
+	}
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 	// The body is sent by sendBody, from Gateway.serveOp: see there why.

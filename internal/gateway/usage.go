@@ -30,7 +30,12 @@ func prepareStreamUsage(req *exchange) {
 		return
 	}
 	req.usageBody, _ = insertFirst(req.body, "stream_options", includeUsage)
-	req.usagePeek = p.moved(0, len(req.usageBody)-len(req.body))
+}
+
+// usagePeek is the peek of usageBody: the fields inserted first moved
+// every span by their length.
+func (req *exchange) usagePeek() peeked {
+	return req.peek.moved(0, len(req.usageBody)-len(req.body))
 }
 
 // record builds the request's usage record and hands it to the recorder.
