@@ -32,8 +32,9 @@ type exchange struct {
 	// pending are the caller's counted limits when admission left them to
 	// the first pick (access.Request.Pending), and rider carries them
 	// there (router.Rider): one limiter call for the caller's limits and
-	// the deployment's.
-	pending access.Pending
+	// the deployment's. pending is pooled, and given back once counted
+	// (releasePending): a held stream does not keep it.
+	pending *access.Pending
 	rider   router.Rider
 
 	id       string
