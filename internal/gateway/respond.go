@@ -43,12 +43,26 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 		// copied its values, and a held stream would keep it (a map of
 		// a dozen entries from Azure) for minutes.
 		up.resp.Header = nil
+		req.keepSentBody(up.injected, m.keepBody)
 	}
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 	// The body is sent by sendBody, from Gateway.serveOp: see there why.
 	req.answer, up.outcome = up, o
 	return nil
+}
+
+// keepSentBody keeps one copy of the request body for a held stream, not
+// two: the transport holds the body it sent until the stream ends, and
+// usageBody differs from body only by stream_options, which the prompt
+// estimate does not read. Only a logged prompt needs the client's own.
+func (req *exchange) keepSentBody(injected, logged bool) {
+	switch {
+	case !injected:
+		req.usageBody = nil
+	case !logged:
+		req.body = req.usageBody
+	}
 }
 
 // sendBody sends the rest of the answer respond started: the bytes already

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 const streamBody = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
@@ -205,4 +207,40 @@ func TestStaleKeepAliveIsRetriedOnFreshConnection(t *testing.T) {
 			t.Fatalf("request %d: status %d, body %s; want every request answered", i, code, body)
 		}
 	}
+}
+
+// TestHeldStreamKeepsOneBody: once a stream's answer has started, the
+// exchange keeps the body the transport holds anyway (the one sent), not a
+// second copy, unless the client's own is to be logged; and the prompt
+// estimate, which may be made from the sent one, does not change.
+func TestHeldStreamKeepsOneBody(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in French."}]}`)
+	withUsage, _ := insertFirst(body, "stream_options", includeUsage)
+	for _, tc := range []struct {
+		name             string
+		injected, logged bool
+		wantBody         []byte
+		wantUsage        []byte
+	}{
+		{"usage asked for, not logged: the sent body", true, false, withUsage, withUsage},
+		{"usage asked for, logged: both", true, true, body, withUsage},
+		{"sent as the client's: one", false, false, body, nil},
+		{"sent as the client's, logged: one", false, true, body, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &exchange{body: body, usageBody: withUsage}
+			req.keepSentBody(tc.injected, tc.logged)
+			if !sameBytes(req.body, tc.wantBody) || !sameBytes(req.usageBody, tc.wantUsage) {
+				t.Errorf("body %q, usageBody %q; want %q, %q", req.body, req.usageBody, tc.wantBody, tc.wantUsage)
+			}
+		})
+	}
+	if got, want := usage.EstimatePromptTokens("gpt-4o", withUsage), usage.EstimatePromptTokens("gpt-4o", body); got != want {
+		t.Errorf("prompt estimate of the body sent with stream_options = %d, of the client's %d: they must agree", got, want)
+	}
+}
+
+// sameBytes reports whether a and b are the same slice (not only equal).
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
