@@ -66,7 +66,7 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
 			rec.PromptTokens = usage.EstimatePromptTokens(res.priceModel, req.body)
-			rec.CompletionTokens = usage.CountTokens(res.priceModel, string(m.text))
+			rec.CompletionTokens = m.completionTokens(res.priceModel)
 			rec.TotalTokens = rec.PromptTokens + rec.CompletionTokens
 		}
 	}
