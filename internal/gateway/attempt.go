@@ -95,6 +95,37 @@ type upstream struct {
 	// outcome is the attempt's, once respond has started sending its
 	// answer.
 	outcome router.Outcome
+	// wait takes the first bytes of a stream's next event while the
+	// upstream is silent (next).
+	wait [streamWaitSize]byte
+}
+
+// streamWaitSize is how much of its next bytes a stream waits for
+// without its buffer: a model is silent most of a stream's life, and a
+// kilobyte held through every silence is a kilobyte per held stream.
+const streamWaitSize = 64
+
+// next reads a stream's next bytes. It waits for them in up.wait, the
+// stream's buffer given back meanwhile, then reads what follows of the
+// same event into the buffer, taken again. That second read may block
+// (net/http's chunked reader, asked for more after a read that ended at a
+// chunk's end, waits for the next chunk), so it is made only while the
+// event is incomplete, when the upstream owes its rest anyway: a whole
+// event never waits for the next one.
+func (up *upstream) next(m *meter) ([]byte, error) {
+	if up.bufp != nil {
+		streamBufPool.Put(up.bufp)
+		up.bufp = nil
+	}
+	n, err := up.body().Read(up.wait[:])
+	up.bufp = streamBufPool.Get().(*[]byte)
+	buf := *up.bufp
+	copy(buf, up.wait[:n])
+	if err != nil || n == 0 || m.completes(buf[:n]) {
+		return buf[:n], err
+	}
+	k, err := up.body().Read(buf[n:])
+	return buf[:n+k], err
 }
 
 // Answers are read through a pooled buffer. A whole JSON answer or an

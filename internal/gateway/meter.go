@@ -241,6 +241,18 @@ func (m *meter) keepTail(chunk []byte) {
 	m.tail = append(m.tail, chunk...)
 }
 
+// completes reports whether chunk, after what is kept of an incomplete
+// event, ends an event: an end may straddle the two.
+func (m *meter) completes(chunk []byte) bool {
+	if eventEnd(chunk) >= 0 {
+		return true
+	}
+	var edge [4]byte
+	k := copy(edge[:], m.pending[max(0, len(m.pending)-2):])
+	k += copy(edge[k:], chunk[:min(len(chunk), 2)])
+	return eventEnd(edge[:k]) >= 0
+}
+
 // eventEnd returns the length of the first complete server-sent event in b
 // (through its blank line, \n\n or \r\n\r\n), or -1.
 func eventEnd(b []byte) int {

@@ -162,11 +162,13 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 }
 
 // copyBody writes the bytes read so far, then the rest of the body,
-// through the meter; a stream is flushed after every read.
+// through the meter; a stream is flushed after every read, and waits for
+// its next bytes without its buffer (upstream.next).
 func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, readErr, writeErr error) {
 	buf := *up.bufp
 	chunk := up.head
 	src := up.body()
+	waits := m.stream && cap(buf) == streamBufSize
 	for {
 		if len(chunk) > 0 {
 			n, err := m.write(w, chunk)
@@ -178,12 +180,18 @@ func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, rea
 				flush(w)
 			}
 		}
-		n, err := src.Read(buf)
-		chunk = buf[:n]
+		var err error
+		if waits {
+			chunk, err = up.next(m)
+		} else {
+			var n int
+			n, err = src.Read(buf)
+			chunk = buf[:n]
+		}
 		if err == nil {
 			continue
 		}
-		if n > 0 {
+		if len(chunk) > 0 {
 			k, werr := m.write(w, chunk)
 			written += int64(k)
 			if werr != nil {
