@@ -117,15 +117,20 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 		streamBufPool.Put(up.bufp)
 		up.bufp = nil
 	}
-	n, err := up.body().Read(up.wait[:])
+	// One idle timer for both reads: the second waits only for the rest
+	// of an event the upstream has begun.
+	up.idle.Reset(up.timeout)
+	n, err := up.resp.Body.Read(up.wait[:])
 	up.bufp = streamBufPool.Get().(*[]byte)
 	buf := *up.bufp
 	copy(buf, up.wait[:n])
-	if err != nil || n == 0 || m.completes(buf[:n]) {
-		return buf[:n], err
+	if err == nil && n > 0 && !m.completes(buf[:n]) {
+		var k int
+		k, err = up.resp.Body.Read(buf[n:])
+		n += k
 	}
-	k, err := up.body().Read(buf[n:])
-	return buf[:n+k], err
+	up.idle.Stop()
+	return buf[:n], up.readErr(err)
 }
 
 // Answers are read through a pooled buffer. A whole JSON answer or an
@@ -266,6 +271,13 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	up.idle.Reset(up.timeout)
 	n, err := up.resp.Body.Read(p)
 	up.idle.Stop()
+	return n, up.readErr(err)
+}
+
+// readErr says why a read of the body under the idle timer failed: the
+// body closed by a shutdown's cut or by the idle timer looks like its end
+// or a closed body to net/http.
+func (up *upstream) readErr(err error) error {
 	switch {
 	case err == nil:
 	case up.cut.Load():
@@ -275,7 +287,7 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	case up.idled.Load():
 		err = errIdleTimeout
 	}
-	return n, err
+	return err
 }
 
 // endSpan ends the attempt's span with its outcome.
