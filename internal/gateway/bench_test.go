@@ -73,7 +73,7 @@ func benchServe(b *testing.B, g *Gateway, path, body string) {
 	})
 }
 
-const benchResponsesResponse = `{"id":"resp_68af0000deadbeef0000000000000000","object":"response","created_at":1,"status":"completed","model":"gpt-4o","output":[{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello there, how can I help?","annotations":[]}]}],"previous_response_id":null,"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":8,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":17}}`
+const benchResponsesResponse = `{"id":"resp_68af0000deadbeef0000000000000000","object":"response","created_at":1,"status":"completed","background":false,"model":"gpt-4o","output":[{"id":"msg_1","type":"message","status":"completed","role":"assistant","content":[{"type":"output_text","text":"Hello there, how can I help?","annotations":[]}]}],"previous_response_id":null,"usage":{"input_tokens":9,"input_tokens_details":{"cached_tokens":0},"output_tokens":8,"output_tokens_details":{"reasoning_tokens":0},"total_tokens":17}}`
 
 // BenchmarkServeResponses is BenchmarkServeChat for the Responses API: the
 // same path, plus the answer held whole to sign its id.

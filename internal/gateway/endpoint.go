@@ -72,6 +72,9 @@ type exchange struct {
 	grant    access.Grant
 	admitted bool
 	prompt   int64 // estimated prompt tokens, 0 until asked for
+	// meter is res.meter's storage, part of the exchange so that an
+	// answer costs no allocation of its own for it.
+	meter meter
 	// answer is the attempt whose answer respond started (its status and
 	// headers are set) and sendBody is to send.
 	answer *upstream
@@ -257,14 +260,14 @@ func (g *Gateway) readRequest(r *http.Request, req *exchange) error {
 			req.peek.Model = DefaultSubmitModel
 		}
 	}
-	var fe *fieldError
-	switch {
-	case errors.As(err, &fe):
-		return errBadRequest(fe.field, "invalid_value", "%s", fe.msg)
-	case err != nil:
-		return errBadRequest("", "invalid_json", "%s", err.Error())
+	if err == nil {
+		return nil
 	}
-	return nil
+	// Declared only on an error: errors.As moves fe to the heap.
+	if fe := (*fieldError)(nil); errors.As(err, &fe) {
+		return errBadRequest(fe.field, "invalid_value", "%s", fe.msg)
+	}
+	return errBadRequest("", "invalid_json", "%s", err.Error())
 }
 
 // internal sorts out an error that is neither an answer of the gateway's
@@ -272,8 +275,11 @@ func (g *Gateway) readRequest(r *http.Request, req *exchange) error {
 // because the client left is errClientGone; any other is logged here, since
 // apierror.Write answers it as an internal error without its text.
 func (g *Gateway) internal(r *http.Request, req *exchange, err error) error {
+	if err == nil {
+		return nil
+	}
 	var e *apierror.Error
-	if err == nil || errors.As(err, &e) || errors.Is(err, errAbort) || errors.Is(err, errClientGone) {
+	if errors.As(err, &e) || errors.Is(err, errAbort) || errors.Is(err, errClientGone) {
 		return err
 	}
 	if r.Context().Err() != nil {
@@ -289,6 +295,10 @@ const statusClientClosed = 499
 
 // statusOf is the status the client got.
 func statusOf(res result, err error) int {
+	if err == nil {
+		// Most requests: errors.As would move e to the heap for nothing.
+		return res.status
+	}
 	var e *apierror.Error
 	switch {
 	case errors.As(err, &e):

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strconv"
 
@@ -82,6 +83,8 @@ type objectState struct {
 
 // readObjectState reads the top-level id, background and status of a JSON
 // object in place; a body that is not an object reads as the zero state.
+// The scan stops once it has all three, which a Responses object has in
+// its first few members: the rest of the body, its output, is not walked.
 func readObjectState(b []byte) objectState {
 	var o objectState
 	s := scanner{b: b}
@@ -89,24 +92,34 @@ func readObjectState(b []byte) objectState {
 	if s.i >= len(b) || b[s.i] != '{' {
 		return o
 	}
+	var seen uint8
 	_ = s.object(0, func(rawKey []byte, escaped bool, vs, ve int) error {
 		v := b[vs:ve]
 		switch string(rawKey) {
 		case `"id"`:
+			seen |= 1
 			if v[0] == '"' {
 				o.ID = unquote(v, bytes.IndexByte(v, '\\') >= 0)
 			}
 		case `"status"`:
+			seen |= 2
 			if v[0] == '"' {
 				o.Status = unquote(v, bytes.IndexByte(v, '\\') >= 0)
 			}
 		case `"background"`:
+			seen |= 4
 			o.Background = string(v) == "true"
+		}
+		if seen == 7 {
+			return errStateRead
 		}
 		return nil
 	})
 	return o
 }
+
+// errStateRead stops readObjectState's scan.
+var errStateRead = errors.New("object state read")
 
 // pending reports whether the object is still being made: its usage is
 // yet to come.
@@ -306,11 +319,23 @@ func (m *meter) completionTokens(model string) int {
 
 // usageFromTail finds the last "usage" object in the end of a JSON body.
 func usageFromTail(tail []byte) (tokens, bool) {
-	i := bytes.LastIndex(tail, usageObject)
+	i := lastIndex(tail, usageObject)
 	if i < 0 {
 		return tokens{}, false
 	}
 	return parseUsage(tail[i+len(`"usage":`):])
+}
+
+// lastIndex is bytes.LastIndex for a pattern near the end of b, as the
+// usage is in an answer: searched from the end, where bytes.LastIndex
+// hashes every byte of b and bytes.Index stops at every quote.
+func lastIndex(b, pattern []byte) int {
+	for i := len(b) - len(pattern); i >= 0; i-- {
+		if b[i] == pattern[0] && bytes.Equal(b[i:i+len(pattern)], pattern) {
+			return i
+		}
+	}
+	return -1
 }
 
 // parseUsage reads the usage object at the start of b: chat's

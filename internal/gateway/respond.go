@@ -30,7 +30,8 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 	h := g.answerHeader(req, pick, up)
 	ct := up.resp.Header.Get("Content-Type")
 	stream := req.peek.Stream || isEventStream(ct)
-	m := &meter{stream: stream, flush: stream || strings.HasPrefix(ct, "audio/"), strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
+	req.meter = meter{stream: stream, flush: stream || strings.HasPrefix(ct, "audio/"), strip: up.injected && !req.peek.IncludeUsage, keepBody: g.logsPayloads(req)}
+	m := &req.meter
 	m.ids = g.newIDRewriter(req, pick.ID(), res.status)
 	res.meter = m
 	if m.strip || m.ids != nil {
@@ -153,12 +154,29 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 	for _, k := range hopHeaders {
 		delete(h, k)
 	}
-	h["X-Spillway-Deployment"] = []string{pick.ID()}
-	h["X-Spillway-Attempts"] = []string{strconv.Itoa(res.attempts)}
+	h["X-Spillway-Deployment"] = pick.IDHeader()
+	h["X-Spillway-Attempts"] = attemptsHeader(res.attempts)
 	res.status = up.resp.StatusCode
 	res.deployment, res.pick = pick.ID(), pick
 	res.priceModel = g.priceModel(pick.Deployment, req.model)
 	return h
+}
+
+// attemptsHeaders are the X-Spillway-Attempts values of the usual counts,
+// shared by every answer (header values are never modified in place).
+var attemptsHeaders = func() (t [8][]string) {
+	for i := range t {
+		t[i] = []string{strconv.Itoa(i)}
+	}
+	return t
+}()
+
+// attemptsHeader returns n as a header value.
+func attemptsHeader(n int) []string {
+	if n >= 0 && n < len(attemptsHeaders) {
+		return attemptsHeaders[n][:1:1]
+	}
+	return []string{strconv.Itoa(n)}
 }
 
 // copyBody writes the bytes read so far, then the rest of the body,

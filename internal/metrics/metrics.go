@@ -81,6 +81,9 @@ type Metrics struct {
 	retries   *prometheus.CounterVec
 	failovers *prometheus.CounterVec
 	cooldowns *prometheus.CounterVec
+
+	// series caches Observe's series, bound to their labels.
+	series seriesCache
 }
 
 // latencyBuckets suit LLM calls, from a cached embedding (50ms) to a long

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -32,40 +34,46 @@ const modelRefreshInterval = time.Second
 func (m *Metrics) Observe(r usage.Record) {
 	model := m.modelLabel(r)
 	status := statusLabel(r.Status)
-	m.requests.WithLabelValues(model, r.Deployment, r.Endpoint, status).Inc()
+	s := m.series.request(requestLabels{model: model, deployment: r.Deployment, endpoint: r.Endpoint, status: status, stream: r.Stream})
+	s.requests.get(func() prometheus.Counter { return m.requests.WithLabelValues(model, r.Deployment, r.Endpoint, status) }).Inc()
 	if r.Latency >= 0 {
-		m.duration.WithLabelValues(model, r.Endpoint).Observe(r.Latency.Seconds())
+		s.duration.get(func() prometheus.Observer { return m.duration.WithLabelValues(model, r.Endpoint) }).Observe(r.Latency.Seconds())
 	}
 	if r.TTFB > 0 {
-		stream := "false"
-		if r.Stream {
-			stream = "true"
-		}
-		m.ttfb.WithLabelValues(model, r.Endpoint, stream).Observe(r.TTFB.Seconds())
+		s.ttfb.get(func() prometheus.Observer {
+			stream := "false"
+			if r.Stream {
+				stream = "true"
+			}
+			return m.ttfb.WithLabelValues(model, r.Endpoint, stream)
+		}).Observe(r.TTFB.Seconds())
 	}
 
-	key := ""
-	if m.keyLabels {
-		key = r.KeyID
-	}
-	if r.PromptTokens > 0 {
-		m.tokens.WithLabelValues(model, r.Deployment, key, "prompt").Add(float64(r.PromptTokens))
-	}
-	if r.CompletionTokens > 0 {
-		m.tokens.WithLabelValues(model, r.Deployment, key, "completion").Add(float64(r.CompletionTokens))
-	}
 	// NaN fails the comparison; +Inf would stick forever.
-	if r.Cost > 0 && !math.IsInf(r.Cost, 1) {
-		m.cost.WithLabelValues(model, r.Deployment, key).Add(r.Cost)
+	if r.PromptTokens > 0 || r.CompletionTokens > 0 || (r.Cost > 0 && !math.IsInf(r.Cost, 1)) {
+		key := ""
+		if m.keyLabels {
+			key = r.KeyID
+		}
+		c := m.series.charge(chargeLabels{model: model, deployment: r.Deployment, key: key})
+		if r.PromptTokens > 0 {
+			c.prompt.get(func() prometheus.Counter { return m.tokens.WithLabelValues(model, r.Deployment, key, "prompt") }).Add(float64(r.PromptTokens))
+		}
+		if r.CompletionTokens > 0 {
+			c.completion.get(func() prometheus.Counter { return m.tokens.WithLabelValues(model, r.Deployment, key, "completion") }).Add(float64(r.CompletionTokens))
+		}
+		if r.Cost > 0 && !math.IsInf(r.Cost, 1) {
+			c.cost.get(func() prometheus.Counter { return m.cost.WithLabelValues(model, r.Deployment, key) }).Add(r.Cost)
+		}
 	}
 
 	if r.Attempts > 0 {
-		m.attempts.WithLabelValues(model).Add(float64(r.Attempts))
+		s.attempts.get(func() prometheus.Counter { return m.attempts.WithLabelValues(model) }).Add(float64(r.Attempts))
 	}
 	if r.Attempts > 1 {
-		m.retries.WithLabelValues(model).Add(float64(r.Attempts - 1))
+		s.retries.get(func() prometheus.Counter { return m.retries.WithLabelValues(model) }).Add(float64(r.Attempts - 1))
 		if failover(r) {
-			m.failovers.WithLabelValues(model).Inc()
+			s.failovers.get(func() prometheus.Counter { return m.failovers.WithLabelValues(model) }).Inc()
 		}
 	}
 }

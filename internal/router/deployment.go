@@ -16,6 +16,8 @@ type Deployment struct {
 	Target *provider.Target
 	// rpmKey and tpmKey name its counters in the limiter, built once.
 	rpmKey, tpmKey string
+	// idHeader is []string{Config.ID}, built once: see IDHeader.
+	idHeader []string
 	*state
 }
 
@@ -40,6 +42,16 @@ type state struct {
 
 // ID returns the deployment's id.
 func (d *Deployment) ID() string { return d.Config.ID }
+
+// IDHeader returns the id as a header value (X-Spillway-Deployment),
+// shared by every answer of the deployment: callers put it in a header
+// as it is and never modify it.
+func (d *Deployment) IDHeader() []string {
+	if d.idHeader == nil {
+		return []string{d.Config.ID}
+	}
+	return d.idHeader[:1:1]
+}
 
 // InFlight returns the number of attempts currently sent to it.
 func (d *Deployment) InFlight() int64 { return d.inflight.Load() }

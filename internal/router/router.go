@@ -135,7 +135,7 @@ func (r *Router) Update(deployments []config.Deployment) error {
 			}
 			target = target.WithTokens(r.opts.Tokens.Source(c))
 		}
-		d := &Deployment{Config: c, Target: target, rpmKey: "deployment:rpm:" + c.ID, tpmKey: "deployment:tpm:" + c.ID}
+		d := &Deployment{Config: c, Target: target, rpmKey: "deployment:rpm:" + c.ID, tpmKey: "deployment:tpm:" + c.ID, idHeader: []string{c.ID}}
 		if prev, ok := old.byID[c.ID]; ok {
 			d.state = prev.state
 		} else {

@@ -62,6 +62,23 @@ type rollupKey struct {
 }
 
 // rollupSums is a rollup row's values.
+// rollupLabels are what decides a record's rollup rows: its labels as
+// recorded (text() of each is a function of it) and its hour, which
+// decides its day too: every span is a whole number of hours.
+type rollupLabels struct {
+	hour                                          int64
+	class                                         int16
+	key, team, event, model, deployment, endpoint string
+}
+
+// rollupRowsPerRecord is how many rollup rows each record adds to.
+var rollupRowsPerRecord = func() (n int) {
+	for _, sp := range rollupSpans {
+		n += len(sp.cubes)
+	}
+	return n
+}()
+
 type rollupSums struct {
 	requests, errors, estimated                  int64
 	prompt, completion, total, cached, reasoning int64
@@ -101,21 +118,38 @@ type rollupRow struct {
 // key order, so that concurrent writers lock rows in the same order and
 // never deadlock.
 func rollUp(records []usage.Record) []rollupRow {
-	groups := make(map[rollupKey]*rollupSums, len(records))
+	groups := make(map[rollupKey]*rollupSums)
+	// The records of a batch mostly share their labels: a few keys,
+	// models and deployments within an hour. The rows of each distinct
+	// set of labels and hour are found in groups once, and its other
+	// records are added to them straight, in record order as before: one
+	// lookup a record instead of one a row. A batch whose records mostly
+	// differ (many keys) stops remembering, which would only cost it.
+	memo := make(map[rollupLabels][]*rollupSums)
+	misses := 0
+	scratch := make([]*rollupSums, 0, rollupRowsPerRecord)
 	for i := range records {
 		r := &records[i]
-		bucket := LatencyBucket(r.Latency)
 		ms := r.Time.UnixMilli()
-		for _, sp := range rollupSpans {
-			for _, cube := range sp.cubes {
-				k := rollupKeyOf(r, sp.ms, floorDiv(ms, sp.ms)*sp.ms, cube)
-				g := groups[k]
-				if g == nil {
-					g = &rollupSums{}
-					groups[k] = g
-				}
-				g.add(r, bucket)
+		var rows []*rollupSums
+		if memo != nil {
+			l := rollupLabels{
+				hour: floorDiv(ms, msPerHour), class: statusClass(r.Status),
+				key: r.KeyID, team: r.TeamID, event: r.EventID, model: r.Model, deployment: r.Deployment, endpoint: r.Endpoint,
 			}
+			if rows = memo[l]; rows == nil {
+				rows = rollupRowsOf(groups, r, ms, make([]*rollupSums, 0, rollupRowsPerRecord))
+				memo[l] = rows
+				if misses++; misses > 64 && 2*misses > i {
+					memo = nil
+				}
+			}
+		} else {
+			rows = rollupRowsOf(groups, r, ms, scratch[:0])
+		}
+		bucket := LatencyBucket(r.Latency)
+		for _, g := range rows {
+			g.add(r, bucket)
 		}
 	}
 	rows := make([]rollupRow, 0, len(groups))
@@ -123,6 +157,23 @@ func rollUp(records []usage.Record) []rollupRow {
 		rows = append(rows, rollupRow{k, s})
 	}
 	slices.SortFunc(rows, func(a, b rollupRow) int { return compareRollupKeys(a.k, b.k) })
+	return rows
+}
+
+// rollupRowsOf appends the rows record r (at ms) adds to, made in groups
+// when new.
+func rollupRowsOf(groups map[rollupKey]*rollupSums, r *usage.Record, ms int64, rows []*rollupSums) []*rollupSums {
+	for _, sp := range rollupSpans {
+		for _, cube := range sp.cubes {
+			k := rollupKeyOf(r, sp.ms, floorDiv(ms, sp.ms)*sp.ms, cube)
+			g := groups[k]
+			if g == nil {
+				g = &rollupSums{}
+				groups[k] = g
+			}
+			rows = append(rows, g)
+		}
+	}
 	return rows
 }
 

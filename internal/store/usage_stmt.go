@@ -16,8 +16,8 @@ import (
 // conversion of arguments and its step instead of usageChunkRows), the
 // rest of a batch a row at a time.
 type rowStatements struct {
-	mu                                   sync.Mutex
-	insertUsage, insertChunk, upsertRoll *sql.Stmt
+	mu                                                    sync.Mutex
+	insertUsage, insertChunk, insertLeanChunk, upsertRoll *sql.Stmt
 }
 
 // usageChunkRows is how many raw records one prepared multi-row INSERT
@@ -35,6 +35,7 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 	}{
 		{&r.insertUsage, usageInsertSQL(s.d, 1)},
 		{&r.insertChunk, usageInsertSQL(s.d, usageChunkRows)},
+		{&r.insertLeanChunk, usageInsertSQLOf(s.d, usageLeanColumns, usageLeanColumnCount, usageChunkRows)},
 		{&r.upsertRoll, rollupUpsertSQL(s.d)},
 	} {
 		if *p.stmt != nil {
@@ -46,7 +47,7 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 		}
 		*p.stmt = stmt
 	}
-	return usageStatements{insert: r.insertUsage, insertChunk: r.insertChunk, upsert: r.upsertRoll}, nil
+	return usageStatements{insert: r.insertUsage, insertChunk: r.insertChunk, insertLeanChunk: r.insertLeanChunk, upsert: r.upsertRoll}, nil
 }
 
 // close closes the statements prepared; before the database closes.
@@ -54,7 +55,7 @@ func (r *rowStatements) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var err error
-	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.insertChunk, &r.upsertRoll} {
+	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.insertChunk, &r.insertLeanChunk, &r.upsertRoll} {
 		if *stmt != nil {
 			err = errors.Join(err, (*stmt).Close())
 			*stmt = nil
@@ -68,8 +69,8 @@ func (r *rowStatements) close() error {
 // of its own, which the transaction runs on, so that the raw records can
 // be COPYed on it inside the transaction (see insertUsageArrays).
 type usageStatements struct {
-	insert, insertChunk, upsert *sql.Stmt
-	conn                        *sql.Conn
+	insert, insertChunk, insertLeanChunk, upsert *sql.Stmt
+	conn                                         *sql.Conn
 }
 
 // usageStatements returns s's prepared usage writes, preparing them on

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// rollUpEachRecord is rollUp as it was written first: every record looks
+// up each of its rows by its key. rollUp must give exactly its rows.
+func rollUpEachRecord(records []usage.Record) []rollupRow {
+	groups := make(map[rollupKey]*rollupSums, len(records))
+	for i := range records {
+		r := &records[i]
+		bucket := LatencyBucket(r.Latency)
+		ms := r.Time.UnixMilli()
+		for _, sp := range rollupSpans {
+			for _, cube := range sp.cubes {
+				k := rollupKeyOf(r, sp.ms, floorDiv(ms, sp.ms)*sp.ms, cube)
+				g := groups[k]
+				if g == nil {
+					g = &rollupSums{}
+					groups[k] = g
+				}
+				g.add(r, bucket)
+			}
+		}
+	}
+	rows := make([]rollupRow, 0, len(groups))
+	for k, s := range groups {
+		rows = append(rows, rollupRow{k, s})
+	}
+	slices.SortFunc(rows, func(a, b rollupRow) int { return compareRollupKeys(a.k, b.k) })
+	return rows
+}
+
+// rollupRecords are n records of a gateway's mix: keys, teams, events,
+// models and deployments from the given numbers of each, statuses, hours
+// either side of midnight and before 1970, labels that text() changes.
+func rollupRecords(n, keys int) []usage.Record {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	start := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	out := make([]usage.Record, n)
+	for i := range out {
+		k := rnd.IntN(keys)
+		at := start.Add(time.Duration(rnd.IntN(4*3600)) * time.Second)
+		if i%97 == 0 {
+			at = time.Date(1969, 12, 31, 23, 30, 0, 0, time.UTC)
+		}
+		p, c := rnd.IntN(4000), rnd.IntN(800)
+		r := usage.Record{
+			Time: at, RequestID: fmt.Sprint("req-", i), KeyID: fmt.Sprint("key-", k), TeamID: fmt.Sprint("team-", k%3),
+			Model: fmt.Sprint("model-", rnd.IntN(2)), Deployment: fmt.Sprint("dep-", rnd.IntN(3)), Endpoint: "chat",
+			Status: []int{200, 200, 200, 429, 500, 499}[rnd.IntN(6)], Attempts: 1,
+			Latency:      time.Duration(rnd.IntN(5000)) * time.Millisecond,
+			PromptTokens: p, CompletionTokens: c, TotalTokens: p + c, CachedTokens: p / 3, AudioSeconds: rnd.Float64(),
+			Cost: float64(p)*2.5e-6 + float64(c)*1e-5 + rnd.Float64()*1e-9, Estimated: i%5 == 0,
+		}
+		switch i % 50 {
+		case 1:
+			r.EventID = "event\x00"
+		case 2:
+			r.KeyID = "key-\xff"
+		}
+		out[i] = r
+	}
+	return out
+}
+
+func TestRollUpSameRowsAsEachRecord(t *testing.T) {
+	for _, keys := range []int{1, 40} {
+		records := rollupRecords(3000, keys)
+		got, want := rollUp(records), rollUpEachRecord(records)
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(rollupRow{}, rollupKey{}, rollupSums{}, histCount{})); diff != "" {
+			t.Errorf("%d keys: rollUp (-want +got):\n%s", keys, diff)
+		}
+	}
+}
+
+// BenchmarkRollUp is the rollups of a batch of 5,000 records (the
+// writer's default) from one key, as the bench's plain gateway sends
+// them, and from 500.
+//
+//	go test -run '^$' -bench RollUp ./internal/store/
+func BenchmarkRollUp(b *testing.B) {
+	for _, keys := range []int{1, 500} {
+		for name, rollUpFn := range map[string]func([]usage.Record) []rollupRow{"new": rollUp, "old": rollUpEachRecord} {
+			b.Run(fmt.Sprintf("%s/keys=%d", name, keys), func(b *testing.B) {
+				records := rollupRecords(5000, keys)
+				b.ReportAllocs()
+				for b.Loop() {
+					rollUpFn(records)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(records)), "ns/record")
+			})
+		}
+	}
+}
+
+// BenchmarkInsertUsagePlain is InsertUsage on SQLite of batches of 5,000
+// records as the plain path makes them: a static key, no team, event,
+// end user or token details, so that whole chunks of them are lean.
+//
+//	go test -run '^$' -bench InsertUsagePlain ./internal/store/
+func BenchmarkInsertUsagePlain(b *testing.B) {
+	st, err := Open(b.Context(), "sqlite://"+filepath.Join(b.TempDir(), "u.db"), Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	records := rollupRecords(5000, 1)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range records {
+			r := &records[i]
+			r.RequestID, r.TeamID, r.CachedTokens, r.AudioSeconds, r.EventID = fmt.Sprint("req-", n), "", 0, 0, ""
+			n++
+		}
+		if err := st.InsertUsage(b.Context(), records); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(records)), "ns/record")
+}
