@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now 
 	redis := fs.String("redis", os.Getenv("SPILLWAY_REDIS"), "Redis URL for state shared by replicas (env SPILLWAY_REDIS)")
 	logf := logFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
+	pprofListen := fs.String("pprof-listen", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6061 (for performance work: no authentication, keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +62,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now 
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if *pprofListen != "" {
+		stop, err := startPprof(*pprofListen, log)
 		if err != nil {
 			return err
 		}
