@@ -133,8 +133,9 @@ func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Gra
 			return g, refusal(rl.kinds[i], rl.scopes[i], ls[i], d)
 		}
 	}
-	// What was taken, for Release: ls itself, which lives as long as the
-	// request (count's heap list, or the caller's Pending).
+	// What was taken, for Release: ls itself (count's heap list, or the
+	// caller's Pending, which the caller must keep until it can no
+	// longer call Release).
 	g.taken = ls
 	for i, k := range rl.kinds[:rl.n] {
 		if k == scopeTPM {

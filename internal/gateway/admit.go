@@ -73,11 +73,18 @@ func (g *Gateway) counted(req *exchange) error {
 	if req.pending == nil || !req.pending.Deferred() {
 		return nil
 	}
-	if req.rider.Pending() {
+	alone := req.rider.Pending()
+	if alone {
 		req.rider.TakeAlone(req.r.Context())
 	}
 	grant, err := g.access.Counted(req.pending, req.grant, req.rider.Err)
-	releasePending(req)
+	if !alone || err != nil {
+		// A pick took them: the request is sent, and nothing will be
+		// given back from the lists. Taken alone (nothing could be
+		// picked), the grant's record of what was taken is these lists,
+		// which done's Release reads: they go back to the pool after it.
+		releasePending(req)
+	}
 	if grant.Limits.Any() {
 		grant.Limits.WriteHeaders(req.w.Header())
 	}

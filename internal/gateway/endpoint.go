@@ -32,8 +32,10 @@ type exchange struct {
 	// pending are the caller's counted limits when admission left them to
 	// the first pick (access.Request.Pending), and rider carries them
 	// there (router.Rider): one limiter call for the caller's limits and
-	// the deployment's. pending is pooled, and given back once counted
-	// (releasePending): a held stream does not keep it.
+	// the deployment's. pending is pooled, and given back once a pick
+	// took it (releasePending): a held stream does not keep it. Taken
+	// alone, it is the grant's record of what was taken until done has
+	// given that back (access.Checker.Release).
 	pending *access.Pending
 	rider   router.Rider
 
@@ -137,6 +139,9 @@ func (g *Gateway) done(req *exchange, err error) {
 		// caller's limits.
 		g.access.Release(context.WithoutCancel(r.Context()), req.grant)
 		req.admitted = false
+	}
+	if req.pending != nil {
+		releasePending(req)
 	}
 	status := statusOf(res, err)
 	g.record(req, res, status)
