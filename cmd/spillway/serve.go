@@ -49,6 +49,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now 
 	redis := fs.String("redis", os.Getenv("SPILLWAY_REDIS"), "Redis URL for state shared by replicas (env SPILLWAY_REDIS)")
 	logf := logFlags(fs)
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile to this file until shutdown (for performance work)")
+	pprofListen := fs.String("pprof-listen", "", "serve net/http/pprof on this address, e.g. 127.0.0.1:6061 (for performance work: no authentication, keep it on loopback)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -61,6 +62,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer, now 
 	}
 	if *cpuProfile != "" {
 		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if *pprofListen != "" {
+		stop, err := startPprof(*pprofListen, log)
 		if err != nil {
 			return err
 		}
@@ -125,9 +133,10 @@ type app struct {
 	purger          *usage.Purger
 	backlog         *usage.BacklogRoller
 	ledger          *access.Ledger
-	// redis, redisLimits and cooldowns are nil without Redis.
+	// redis, redisLimits, limits and cooldowns are nil without Redis.
 	redis       *redis.Client
 	redisLimits *limits.Redis
+	limits      *limits.Fallback // redisLimits with this process's behind it
 	cooldowns   *cluster.Cooldowns
 	gateway     *gateway.Gateway
 	prober      *router.Prober
@@ -214,8 +223,10 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		// The cluster's ping tells when Redis goes and returns, once for
 		// limits and cooldowns alike; the limiter falls back silently.
 		a.redisLimits = limits.NewRedis(client, "spillway:limits:", now)
-		fb := limits.NewFallback(a.redisLimits, limiter, slog.New(slog.DiscardHandler)).WithRetry(time.Second, nil)
-		limiter = fb
+		fb := limits.NewFallback(a.redisLimits, limiter, slog.New(slog.DiscardHandler)).
+			WithRetry(time.Second, nil).
+			WithCoalescing(settleInterval, now)
+		a.limits, limiter = fb, fb
 		// Health is the ping's view: the limiter only notices Redis is back
 		// when a limited request comes, which may be never.
 		redisUp = func() bool { return a.cooldowns.Healthy() }
@@ -459,6 +470,12 @@ func (a *app) syncToken(ctx context.Context) {
 	}
 }
 
+// settleInterval is how long a correction of a limit count (a request's
+// actual tokens) waits to be sent to Redis with the others of that
+// interval, summed per counter: one script call for all of them. A
+// variable for a test that waits out none.
+var settleInterval = 5 * time.Millisecond
+
 // probeInterval is how often open circuits whose period is over are
 // probed in the background, so a recovered deployment gets traffic back
 // within seconds rather than on a client's request.
@@ -484,8 +501,12 @@ func serveGateway(ctx context.Context, cfg *config.Config, secretKey []byte, ln 
 		wg.Go(func() { a.cooldowns.Run(bg, cluster.DefaultPing) })
 	}
 	if a.redisLimits != nil {
-		// Limit checks of concurrent requests share Redis round trips.
+		// Limit checks of concurrent requests share Redis round trips,
+		// and corrections of many requests share one script call. The
+		// corrections still waiting are sent when bg ends, before
+		// release closes Redis.
 		wg.Go(func() { a.redisLimits.Run(bg) })
+		wg.Go(func() { a.limits.Run(bg) })
 	}
 	wg.Go(func() { a.refreshToken(bg, replicaPoll) })
 	wg.Go(func() { a.usage.Run(bg) })

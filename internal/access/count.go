@@ -35,11 +35,16 @@ func (k limitKind) tokens() bool { return k == scopeTPM }
 // scope, and the daily cap), so they fit on the stack.
 const maxLimits = 2*maxScopes + 1
 
+// pickRoom is the room a Pending leaves after the caller's limits and
+// decisions for the first pick's deployment's rpm and tpm, taken in the
+// same call (router.Rider), so that the pick needs no list of its own.
+const pickRoom = 2
+
 // requestLimits is the list of a request's counted limits, with the scope
 // each belongs to (for its refusal).
 type requestLimits struct {
 	n      int
-	ls     [maxLimits]limits.Limit
+	ls     [maxLimits + pickRoom]limits.Limit // pickRoom: see Pending
 	kinds  [maxLimits]limitKind
 	scopes [maxLimits]scope
 }
@@ -128,7 +133,9 @@ func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Gra
 			return g, refusal(rl.kinds[i], rl.scopes[i], ls[i], d)
 		}
 	}
-	g.taken = append([]limits.Limit(nil), ls...)
+	// What was taken, for Release: ls itself, which lives as long as the
+	// request (count's heap list, or the caller's Pending).
+	g.taken = ls
 	for i, k := range rl.kinds[:rl.n] {
 		if k == scopeTPM {
 			g.Estimate = ls[i].Cost
@@ -146,7 +153,7 @@ type Pending struct {
 	deferred bool
 	limiter  limits.Limiter
 	rl       requestLimits
-	out      [maxLimits]limits.Decision
+	out      [maxLimits + pickRoom]limits.Decision
 }
 
 // Deferred reports whether Admit left limits to take: false when the
@@ -156,11 +163,12 @@ func (pd *Pending) Deferred() bool { return pd.deferred }
 // Limiter is the limiter the limits must be taken from.
 func (pd *Pending) Limiter() limits.Limiter { return pd.limiter }
 
-// Limits are the limits to take.
+// Limits are the limits to take. Past its length it has room for two
+// more, which the caller may use for its own limits in the same take.
 func (pd *Pending) Limits() []limits.Limit { return pd.rl.ls[:pd.rl.n] }
 
 // Decisions receive the take's outcome, one per limit, as
-// limits.TakeAll writes them.
+// limits.TakeAll writes them; with room for two more, as Limits.
 func (pd *Pending) Decisions() []limits.Decision { return pd.out[:pd.rl.n] }
 
 // listPending is Admit's end for a deferred count: the limits go into
@@ -214,13 +222,19 @@ func refusal(k limitKind, sc scope, l limits.Limit, d limits.Decision) error {
 // client left.
 func (c *Checker) Release(ctx context.Context, g Grant) {
 	now := c.now()
+	var buf [maxLimits]limits.Adjustment
+	as := buf[:0]
 	for _, t := range g.taken {
-		if !limits.SameWindow(g.takenAt, now, t.Window) {
-			continue
+		if limits.SameWindow(g.takenAt, now, t.Window) {
+			as = append(as, limits.Adjustment{Key: t.Key, Window: t.Window, Delta: -t.Cost, At: g.takenAt})
 		}
-		if err := c.limiter.Adjust(ctx, t.Key, t.Window, -t.Cost); err != nil {
-			c.adjustFailed("could not give back a limit", err)
-		}
+	}
+	if len(as) == 0 {
+		return
+	}
+	if err := limits.AdjustAll(ctx, c.limiter, as); err != nil {
+		c.adjustFailures.Add(int64(len(as)) - 1)
+		c.adjustFailed("could not give back limits", err)
 	}
 }
 
@@ -243,7 +257,7 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		all, n := scopes(p)
 		for _, sc := range all[:n] {
 			if sc.tpm > 0 {
-				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate})
+				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
 			}
 		}
 	}
@@ -262,7 +276,10 @@ func (c *Checker) adjust(ctx context.Context, as []limits.Adjustment) {
 	if len(as) == 0 {
 		return
 	}
-	if err := limits.AdjustAll(context.WithoutCancel(ctx), c.limiter, as); err != nil {
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if err := limits.AdjustAll(ctx, c.limiter, as); err != nil {
 		c.adjustFailures.Add(int64(len(as)) - 1)
 		c.adjustFailed("could not correct tpm counts", err)
 	}

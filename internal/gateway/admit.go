@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/provider"
@@ -28,9 +29,14 @@ func (g *Gateway) admit(r *http.Request, req *exchange, deferCount bool) error {
 		PromptTokens: req.promptTokens,
 	}
 	if deferCount {
-		ar.Pending = &req.pending
+		req.pending = pendingPool.Get().(*access.Pending)
+		ar.Pending = req.pending
 	}
 	grant, err := g.access.Admit(r.Context(), req.principal, ar)
+	if req.pending != nil && !req.pending.Deferred() {
+		// Nothing left to take with the pick.
+		releasePending(req)
+	}
 	if grant.Limits.Any() {
 		// On the answer and on a refusal alike; answerHeader keeps them
 		// over the upstream's.
@@ -52,7 +58,7 @@ func (g *Gateway) admit(r *http.Request, req *exchange, deferCount bool) error {
 // carry hands the caller's deferred limits to the plan, to be taken with
 // its first pick.
 func (g *Gateway) carry(req *exchange) {
-	if !req.pending.Deferred() {
+	if req.pending == nil || !req.pending.Deferred() {
 		return
 	}
 	req.rider = router.Rider{Limiter: req.pending.Limiter(), Limits: req.pending.Limits(), Out: req.pending.Decisions()}
@@ -64,13 +70,14 @@ func (g *Gateway) carry(req *exchange) {
 // are taken alone, so a caller at its limit hears so). It writes the
 // x-ratelimit-* headers, and returns the caller's refusal.
 func (g *Gateway) counted(req *exchange) error {
-	if !req.pending.Deferred() {
+	if req.pending == nil || !req.pending.Deferred() {
 		return nil
 	}
 	if req.rider.Pending() {
 		req.rider.TakeAlone(req.r.Context())
 	}
-	grant, err := g.access.Counted(&req.pending, req.grant, req.rider.Err)
+	grant, err := g.access.Counted(req.pending, req.grant, req.rider.Err)
+	releasePending(req)
 	if grant.Limits.Any() {
 		grant.Limits.WriteHeaders(req.w.Header())
 	}
@@ -79,6 +86,20 @@ func (g *Gateway) counted(req *exchange) error {
 		req.admitted = false
 	}
 	return err
+}
+
+// pendingPool holds the lists of a deferred admission (640 bytes), needed
+// only until the first pick has taken them: kept in the exchange, they were
+// held for the whole life of a stream, and put it in a larger size class.
+var pendingPool = sync.Pool{New: func() any { return new(access.Pending) }}
+
+// releasePending gives the deferred admission's lists back once counted:
+// the plan reads its rider's limits only while they are pending.
+func releasePending(req *exchange) {
+	*req.pending = access.Pending{}
+	pendingPool.Put(req.pending)
+	req.pending = nil
+	req.rider.Limits, req.rider.Out = nil, nil
 }
 
 // settle tells the access checker and the router what a request used, so

@@ -95,6 +95,42 @@ type upstream struct {
 	// outcome is the attempt's, once respond has started sending its
 	// answer.
 	outcome router.Outcome
+	// wait takes the first bytes of a stream's next event while the
+	// upstream is silent (next).
+	wait [streamWaitSize]byte
+}
+
+// streamWaitSize is how much of its next bytes a stream waits for
+// without its buffer: a model is silent most of a stream's life, and a
+// kilobyte held through every silence is a kilobyte per held stream.
+const streamWaitSize = 64
+
+// next reads a stream's next bytes. It waits for them in up.wait, the
+// stream's buffer given back meanwhile, then reads what follows of the
+// same event into the buffer, taken again. That second read may block
+// (net/http's chunked reader, asked for more after a read that ended at a
+// chunk's end, waits for the next chunk), so it is made only while the
+// event is incomplete, when the upstream owes its rest anyway: a whole
+// event never waits for the next one.
+func (up *upstream) next(m *meter) ([]byte, error) {
+	if up.bufp != nil {
+		streamBufPool.Put(up.bufp)
+		up.bufp = nil
+	}
+	// One idle timer for both reads: the second waits only for the rest
+	// of an event the upstream has begun.
+	up.idle.Reset(up.timeout)
+	n, err := up.resp.Body.Read(up.wait[:])
+	up.bufp = streamBufPool.Get().(*[]byte)
+	buf := *up.bufp
+	copy(buf, up.wait[:n])
+	if err == nil && n > 0 && !m.completes(buf[:n]) {
+		var k int
+		k, err = up.resp.Body.Read(buf[n:])
+		n += k
+	}
+	up.idle.Stop()
+	return buf[:n], up.readErr(err)
 }
 
 // Answers are read through a pooled buffer. A whole JSON answer or an
@@ -235,6 +271,13 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	up.idle.Reset(up.timeout)
 	n, err := up.resp.Body.Read(p)
 	up.idle.Stop()
+	return n, up.readErr(err)
+}
+
+// readErr says why a read of the body under the idle timer failed: the
+// body closed by a shutdown's cut or by the idle timer looks like its end
+// or a closed body to net/http.
+func (up *upstream) readErr(err error) error {
 	switch {
 	case err == nil:
 	case up.cut.Load():
@@ -244,7 +287,7 @@ func (ir idleReader) Read(p []byte) (int, error) {
 	case up.idled.Load():
 		err = errIdleTimeout
 	}
-	return n, err
+	return err
 }
 
 // endSpan ends the attempt's span with its outcome.
@@ -279,9 +322,12 @@ func (up *upstream) close() {
 // credentials first, stays at the gateway.
 var forwardedHeaders = []string{"Accept", "User-Agent", "Openai-Beta", "Extra-Parameters", "Azureml-Model-Deployment"}
 
-// jsonContentType is shared by every upstream request; header values are
-// never modified by the transport.
-var jsonContentType = []string{"application/json"}
+// jsonContentType and identityEncoding are shared by every upstream
+// request; header values are never modified by the transport.
+var (
+	jsonContentType  = []string{"application/json"}
+	identityEncoding = []string{"identity"}
+)
 
 // errUnsupported means the picked deployment's upstream does not serve the
 // operation (a DALL-E 2 job on an OpenAI deployment).
@@ -295,7 +341,7 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 	method := req.op.Method()
 	body, p := req.body, req.peek
 	if injectUsage {
-		body, p = req.usageBody, *req.usagePeek
+		body, p = req.usageBody, req.usagePeek()
 	}
 	hasBody := req.spec.Body != provider.BodyNone && method != http.MethodGet
 	h := make(http.Header, 8)
@@ -321,6 +367,14 @@ func (g *Gateway) upstreamRequest(ctx context.Context, r *http.Request, req *exc
 		if v, ok := r.Header[k]; ok {
 			h[k] = v
 		}
+	}
+	if req.peek.Stream {
+		// Without an Accept-Encoding of ours, net/http asks for gzip in a
+		// header map of its own, kept with the connection for the whole
+		// stream (368 bytes), and would inflate a gzipped stream through
+		// a decompressor of 40 KiB and more. An event stream flushed a
+		// few hundred bytes at a time gains nothing from it.
+		h["Accept-Encoding"] = identityEncoding
 	}
 	h["X-Request-Id"] = req.idHeader
 	// A nil X-Idempotency-Key is not sent, but tells net/http it may

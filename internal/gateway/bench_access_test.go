@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -32,11 +33,19 @@ func BenchmarkServeChatLimited(b *testing.B) {
 
 // BenchmarkServeChatLimitedRedis is BenchmarkServeChatLimited with the
 // counts in the real Redis, behind the Fallback as `spillway serve` runs
-// them: one round trip for the key's limits, one for the deployment's.
+// them: one round trip to admit the request (the key's limits and the
+// deployment's), and its tpm corrections summed with the others' and
+// sent every 5 ms (WithCoalescing). Without the Redis batcher.
 func BenchmarkServeChatLimitedRedis(b *testing.B) {
 	client := benchRedis(b)
 	prefix := "spillway-bench:" + strconv.FormatInt(time.Now().UnixNano(), 36) + ":"
-	benchServeChatLimited(b, limits.NewFallback(limits.NewRedis(client, prefix, nil), limits.NewMemory(nil), slog.New(slog.DiscardHandler)))
+	fb := limits.NewFallback(limits.NewRedis(client, prefix, nil), limits.NewMemory(nil), slog.New(slog.DiscardHandler)).
+		WithCoalescing(5*time.Millisecond, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { fb.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	benchServeChatLimited(b, fb)
 }
 
 func benchServeChatLimited(b *testing.B, lim limits.Limiter) {

@@ -145,15 +145,17 @@ func BenchmarkStreamCopy(b *testing.B) {
 // eventReader returns one event per Read, then EOF.
 type eventReader struct {
 	events [][]byte
-	i      int
+	i, off int
 }
 
 func (r *eventReader) Read(p []byte) (int, error) {
 	if r.i == len(r.events) {
 		return 0, io.EOF
 	}
-	n := copy(p, r.events[r.i])
-	r.i++
+	n := copy(p, r.events[r.i][r.off:])
+	if r.off += n; r.off == len(r.events[r.i]) {
+		r.i, r.off = r.i+1, 0
+	}
 	return n, nil
 }
 

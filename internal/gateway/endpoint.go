@@ -32,8 +32,9 @@ type exchange struct {
 	// pending are the caller's counted limits when admission left them to
 	// the first pick (access.Request.Pending), and rider carries them
 	// there (router.Rider): one limiter call for the caller's limits and
-	// the deployment's.
-	pending access.Pending
+	// the deployment's. pending is pooled, and given back once counted
+	// (releasePending): a held stream does not keep it.
+	pending *access.Pending
 	rider   router.Rider
 
 	id       string
@@ -56,10 +57,11 @@ type exchange struct {
 	sub objectRef
 	// conv is the conversation a Responses request continues.
 	conv objectRef
-	// usageBody is body with stream_options.include_usage added, and
-	// usagePeek its peeked spans; nil when not needed.
+	// usageBody is body with stream_options.include_usage added; nil when
+	// not needed. Its peeked spans are computed when it is sent
+	// (exchange.usagePeek): the exchange is held for a stream's whole
+	// life, and 152 bytes more put it in a larger size class.
 	usageBody []byte
-	usagePeek *peeked
 	// upload is a streamed body (BodyStream) once it is being sent.
 	upload *formStream
 	// boundary is the streamed body's multipart boundary.

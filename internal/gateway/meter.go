@@ -27,9 +27,15 @@ type tokens struct {
 // and Azure put "usage" last, and it is short.
 const tailSize = 4 << 10
 
-// maxStreamText bounds the completion text kept from a stream for a token
-// estimate when the upstream reports no usage.
-const maxStreamText = 1 << 20
+// maxStreamText bounds the completion text a stream keeps for a token
+// estimate when the upstream reports no usage (most do: the gateway asks
+// for it). It is the only part of a held stream that grows with its
+// length, and ten thousand streams each keeping a long answer would hold
+// hundreds of megabytes for an estimate: past it, the text is counted at
+// four bytes to a token, as the tokenizer does past
+// usage.MaxTokenizedBytes. A logged answer keeps up to
+// usage.MaxPayloadBytes.
+const maxStreamText = 8 << 10
 
 // meter watches a response body on its way to the client. It finds the
 // usage numbers (the end of a JSON body, or the usage event of a stream),
@@ -45,6 +51,8 @@ type meter struct {
 	tail    []byte // JSON: the last tailSize bytes
 	size    int    // JSON: bytes seen
 	text    []byte // completion text, for an estimate
+	// textOver counts the completion text past maxStreamText, not kept.
+	textOver int
 
 	usage tokens
 	found bool
@@ -246,6 +254,18 @@ func (m *meter) keepTail(chunk []byte) {
 	m.tail = append(m.tail, chunk...)
 }
 
+// completes reports whether chunk, after what is kept of an incomplete
+// event, ends an event: an end may straddle the two.
+func (m *meter) completes(chunk []byte) bool {
+	if eventEnd(chunk) >= 0 {
+		return true
+	}
+	var edge [4]byte
+	k := copy(edge[:], m.pending[max(0, len(m.pending)-2):])
+	k += copy(edge[k:], chunk[:min(len(chunk), 2)])
+	return eventEnd(edge[:k]) >= 0
+}
+
 // eventEnd returns the length of the first complete server-sent event in b
 // (through its blank line, \n\n or \r\n\r\n), or -1.
 func eventEnd(b []byte) int {
@@ -278,11 +298,23 @@ func (m *meter) inspect(ev []byte) bool {
 		}
 		return m.strip && bytes.Contains(ev, emptyChoice)
 	}
-	if len(m.text) < maxStreamText {
+	limit := maxStreamText
+	if m.keepBody {
+		limit = usage.MaxPayloadBytes
+	}
+	if len(m.text) < limit {
 		m.text = appendJSONString(m.text, ev, contentKey)
 		m.text = appendJSONString(m.text, ev, textKey)
+	} else {
+		m.textOver += jsonStringBytes(ev, contentKey) + jsonStringBytes(ev, textKey)
 	}
 	return false
+}
+
+// completionTokens estimates the completion's tokens from the text kept,
+// and the text past it at four bytes to a token.
+func (m *meter) completionTokens(model string) int {
+	return usage.CountTokens(model, string(m.text)) + m.textOver/4
 }
 
 // usageFromTail finds the last "usage" object in the end of a JSON body.
@@ -370,6 +402,25 @@ func floatField(obj []byte, key string) (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(string(obj[start:s.i]), 64)
 	return f, err == nil && f >= 0
+}
+
+// jsonStringBytes is the length of the values of every string field
+// named by key in ev, as they are written (escapes included).
+func jsonStringBytes(ev, key []byte) int {
+	n := 0
+	for {
+		i := bytes.Index(ev, key)
+		if i < 0 {
+			return n
+		}
+		s := scanner{b: ev, i: i + len(key) - 1}
+		start, end, _, err := s.str()
+		if err != nil {
+			return n
+		}
+		n += end - start - 2
+		ev = ev[end:]
+	}
 }
 
 // appendJSONString appends the value of every string field named by key

@@ -39,11 +39,31 @@ func (g *Gateway) respond(req *exchange, pick router.Pick, up *upstream, o route
 		// or its ids change length.
 		delete(h, "Content-Length")
 	}
+	if stream {
+		// Nothing reads the upstream's header map once answerHeader has
+		// copied its values, and a held stream would keep it (a map of
+		// a dozen entries from Azure) for minutes.
+		up.resp.Header = nil
+		req.keepSentBody(up.injected, m.keepBody)
+	}
 	w.WriteHeader(res.status)
 	res.ttfb = time.Since(req.start)
 	// The body is sent by sendBody, from Gateway.serveOp: see there why.
 	req.answer, up.outcome = up, o
 	return nil
+}
+
+// keepSentBody keeps one copy of the request body for a held stream, not
+// two: the transport holds the body it sent until the stream ends, and
+// usageBody differs from body only by stream_options, which the prompt
+// estimate does not read. Only a logged prompt needs the client's own.
+func (req *exchange) keepSentBody(injected, logged bool) {
+	switch {
+	case !injected:
+		req.usageBody = nil
+	case !logged:
+		req.body = req.usageBody
+	}
 }
 
 // sendBody sends the rest of the answer respond started: the bytes already
@@ -160,11 +180,13 @@ func attemptsHeader(n int) []string {
 }
 
 // copyBody writes the bytes read so far, then the rest of the body,
-// through the meter; a stream is flushed after every read.
+// through the meter; a stream is flushed after every read, and waits for
+// its next bytes without its buffer (upstream.next).
 func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, readErr, writeErr error) {
 	buf := *up.bufp
 	chunk := up.head
 	src := up.body()
+	waits := m.stream && cap(buf) == streamBufSize
 	for {
 		if len(chunk) > 0 {
 			n, err := m.write(w, chunk)
@@ -176,12 +198,18 @@ func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, rea
 				flush(w)
 			}
 		}
-		n, err := src.Read(buf)
-		chunk = buf[:n]
+		var err error
+		if waits {
+			chunk, err = up.next(m)
+		} else {
+			var n int
+			n, err = src.Read(buf)
+			chunk = buf[:n]
+		}
 		if err == nil {
 			continue
 		}
-		if n > 0 {
+		if len(chunk) > 0 {
 			k, werr := m.write(w, chunk)
 			written += int64(k)
 			if werr != nil {

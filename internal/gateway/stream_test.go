@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 const streamBody = `{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}`
@@ -206,3 +208,94 @@ func TestStaleKeepAliveIsRetriedOnFreshConnection(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldStreamKeepsOneBody: once a stream's answer has started, the
+// exchange keeps the body the transport holds anyway (the one sent), not a
+// second copy, unless the client's own is to be logged; and the prompt
+// estimate, which may be made from the sent one, does not change.
+func TestHeldStreamKeepsOneBody(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Say hello in French."}]}`)
+	withUsage, _ := insertFirst(body, "stream_options", includeUsage)
+	for _, tc := range []struct {
+		name             string
+		injected, logged bool
+		wantBody         []byte
+		wantUsage        []byte
+	}{
+		{"usage asked for, not logged: the sent body", true, false, withUsage, withUsage},
+		{"usage asked for, logged: both", true, true, body, withUsage},
+		{"sent as the client's: one", false, false, body, nil},
+		{"sent as the client's, logged: one", false, true, body, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := &exchange{body: body, usageBody: withUsage}
+			req.keepSentBody(tc.injected, tc.logged)
+			if !sameBytes(req.body, tc.wantBody) || !sameBytes(req.usageBody, tc.wantUsage) {
+				t.Errorf("body %q, usageBody %q; want %q, %q", req.body, req.usageBody, tc.wantBody, tc.wantUsage)
+			}
+		})
+	}
+	if got, want := usage.EstimatePromptTokens("gpt-4o", withUsage), usage.EstimatePromptTokens("gpt-4o", body); got != want {
+		t.Errorf("prompt estimate of the body sent with stream_options = %d, of the client's %d: they must agree", got, want)
+	}
+}
+
+// sameBytes reports whether a and b are the same slice (not only equal).
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// TestStreamWaitsWithoutItsBuffer: a held stream waits for its next bytes
+// in its small wait array, its 1 KiB buffer given back meanwhile, and
+// reads on into the buffer only while an event is incomplete, so a whole
+// event is never held back by a read that waits for the next one.
+func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		reads   []string // what each Read of the upstream body returns
+		pending string   // the meter's incomplete event before
+		want    string
+		// wantHeld is, per Read made, whether the buffer was held.
+		wantHeld []bool
+	}{
+		{"long event: waits without, reads the rest with it",
+			[]string{"data: {\"choices\":[{\"delta\":{\"content\":\"a token of", "\"}}]}\n\n"},
+			"", "data: {\"choices\":[{\"delta\":{\"content\":\"a token of\"}}]}\n\n", []bool{false, true}},
+		{"short whole event: no second read",
+			[]string{"data: [DONE]\n\n", "never read"},
+			"", "data: [DONE]\n\n", []bool{false}},
+		{"the end of an event kept from before: no second read",
+			[]string{"\n", "never read"},
+			"data: x\n", "\n", []bool{false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var held []bool
+			up := &upstream{timeout: time.Minute}
+			up.idle = time.AfterFunc(time.Hour, func() {})
+			defer up.idle.Stop()
+			up.bufp = streamBufPool.Get().(*[]byte)
+			defer up.close()
+			reads := tc.reads
+			up.resp = &http.Response{Body: io.NopCloser(readerFunc(func(p []byte) (int, error) {
+				held = append(held, up.bufp != nil)
+				n := copy(p, reads[0])
+				if reads[0] = reads[0][n:]; reads[0] == "" {
+					reads = reads[1:]
+				}
+				return n, nil
+			}))}
+			m := &meter{stream: true, pending: []byte(tc.pending)}
+			got, err := up.next(m)
+			if err != nil || string(got) != tc.want {
+				t.Fatalf("next = %q, %v; want %q", got, err, tc.want)
+			}
+			if fmt.Sprint(held) != fmt.Sprint(tc.wantHeld) {
+				t.Errorf("buffer held during each read: %v, want %v", held, tc.wantHeld)
+			}
+		})
+	}
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }

@@ -30,10 +30,12 @@ func prepareStreamUsage(req *exchange) {
 		return
 	}
 	req.usageBody, _ = insertFirst(req.body, "stream_options", includeUsage)
-	// A pointer: most requests need none, and every byte of the exchange
-	// is held for as long as a stream is.
-	up := p.moved(0, len(req.usageBody)-len(req.body))
-	req.usagePeek = &up
+}
+
+// usagePeek is the peek of usageBody: the fields inserted first moved
+// every span by their length.
+func (req *exchange) usagePeek() peeked {
+	return req.peek.moved(0, len(req.usageBody)-len(req.body))
 }
 
 // record builds the request's usage record and hands it to the recorder.
@@ -64,7 +66,7 @@ func (g *Gateway) record(req *exchange, res result, status int) {
 			// The upstream reported nothing: count what went through.
 			rec.Estimated = true
 			rec.PromptTokens = usage.EstimatePromptTokens(res.priceModel, req.body)
-			rec.CompletionTokens = usage.CountTokens(res.priceModel, string(m.text))
+			rec.CompletionTokens = m.completionTokens(res.priceModel)
 			rec.TotalTokens = rec.PromptTokens + rec.CompletionTokens
 		}
 	}

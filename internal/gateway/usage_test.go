@@ -366,3 +366,45 @@ func TestParseUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestMeterBoundsStreamText: a long stream keeps at most maxStreamText of
+// its completion text (the only memory of a held stream that grows with
+// its length) and estimates the rest at four bytes to a token; a logged
+// one keeps it all.
+func TestMeterBoundsStreamText(t *testing.T) {
+	var all strings.Builder
+	var events [][]byte
+	words := strings.Fields("a model streams its answer a token or two to an event and the gateway keeps what it needs to count them when the upstream says nothing")
+	for i := range 4000 {
+		word := " " + words[i%len(words)]
+		all.WriteString(word)
+		events = append(events, fmt.Appendf(nil, "data: {\"choices\":[{\"delta\":{\"content\":%q}}]}\n\n", word))
+	}
+	exact := usage.CountTokens("gpt-4o", all.String())
+	for _, tc := range []struct {
+		name    string
+		logged  bool
+		maxKept int
+	}{
+		{"not logged", false, 16 << 10},
+		{"logged", true, 2 * all.Len()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &meter{stream: true, keepBody: tc.logged}
+			for _, ev := range events {
+				if _, err := m.write(io.Discard, ev); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if cap(m.text) > tc.maxKept {
+				t.Errorf("the meter holds %d bytes for a completion of %d, want at most %d", cap(m.text), all.Len(), tc.maxKept)
+			}
+			if tc.logged && string(m.text) != all.String() {
+				t.Errorf("a logged stream kept %d bytes of its %d", len(m.text), all.Len())
+			}
+			if got := m.completionTokens("gpt-4o"); got < exact*8/10 || got > exact*12/10 {
+				t.Errorf("completion estimate %d, the tokenizer counts %d: want within 20%%", got, exact)
+			}
+		})
+	}
+}

@@ -24,10 +24,8 @@ const maxBatch = 256
 // scriptCall is one script run waiting for the batcher.
 type scriptCall struct {
 	ctx    context.Context
-	script *redis.Script
-	keys   []string
-	args   []any
-	cmd    *redis.Cmd
+	script *script
+	cmd    redis.Cmder
 	done   chan struct{}
 }
 
@@ -70,12 +68,13 @@ func (r *Redis) send(batch []*scriptCall) {
 	ctx := context.WithoutCancel(batch[0].ctx)
 	pipe := r.client.Pipeline()
 	for _, c := range batch {
-		c.cmd = c.script.EvalSha(ctx, pipe, c.keys, c.args...)
+		_ = pipe.Process(ctx, c.cmd)
 	}
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for _, c := range batch {
 		if err := c.cmd.Err(); err != nil && isNoScript(err) {
-			c.cmd = c.script.Eval(ctx, r.client, c.keys, c.args...)
+			c.cmd = c.script.asEval(ctx, c.cmd)
+			_ = r.client.Process(ctx, c.cmd)
 		}
 		close(c.done)
 	}
@@ -86,19 +85,32 @@ func isNoScript(err error) bool {
 	return errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOSCRIPT")
 }
 
-// run runs script with keys and args: through the batcher while Run is
-// running, else directly.
-func (r *Redis) run(ctx context.Context, script *redis.Script, keys []string, args ...any) *redis.Cmd {
-	if !r.running.Load() {
-		return script.Run(ctx, r.client, keys, args...)
+// run runs script with keys and args (any values) and returns its
+// command; see process.
+func (r *Redis) run(ctx context.Context, s *script, keys []string, args ...any) *redis.Cmd {
+	all := make([]any, 0, 3+len(keys)+len(args))
+	all = s.evalArgs(all, keys, nil)
+	cmd := redis.NewCmd(ctx, append(all, args...)...)
+	cmd.SetFirstKeyPos(3)
+	if c, ok := r.process(ctx, s, cmd).(*redis.Cmd); ok {
+		return c
 	}
-	c := &scriptCall{ctx: ctx, script: script, keys: keys, args: args, done: make(chan struct{})}
+	return cmd // cut short: carries the error
+}
+
+// process sends cmd, an EVALSHA of s, through the batcher while Run is
+// running, else directly, and returns it answered (or the EVAL it was
+// sent again as).
+func (r *Redis) process(ctx context.Context, s *script, cmd redis.Cmder) redis.Cmder {
+	if !r.running.Load() {
+		return r.direct(ctx, s, cmd)
+	}
+	c := &scriptCall{ctx: ctx, script: s, cmd: cmd, done: make(chan struct{})}
 	select {
 	case r.queue <- c:
 	case <-r.stopped:
-		return script.Run(ctx, r.client, keys, args...)
+		return r.direct(ctx, s, cmd)
 	case <-ctx.Done():
-		cmd := redis.NewCmd(ctx)
 		cmd.SetErr(ctx.Err())
 		return cmd
 	}
@@ -107,9 +119,19 @@ func (r *Redis) run(ctx context.Context, script *redis.Script, keys []string, ar
 		return c.cmd
 	case <-ctx.Done():
 		// The call may still be counted; a caller that left does not
-		// learn whether it was, as with a direct call cut short.
-		cmd := redis.NewCmd(ctx)
-		cmd.SetErr(ctx.Err())
-		return cmd
+		// learn whether it was, as with a direct call cut short. The
+		// batcher still owns cmd: answer with one of the caller's own.
+		cut := redis.NewCmd(ctx)
+		cut.SetErr(ctx.Err())
+		return cut
 	}
+}
+
+// direct sends cmd on its own, and again as EVAL if Redis lacks s.
+func (r *Redis) direct(ctx context.Context, s *script, cmd redis.Cmder) redis.Cmder {
+	if err := r.client.Process(ctx, cmd); err != nil && isNoScript(err) {
+		cmd = s.asEval(ctx, cmd)
+		_ = r.client.Process(ctx, cmd)
+	}
+	return cmd
 }

@@ -11,3 +11,6 @@ func MemoryCounters(m *Memory) int {
 	}
 	return n
 }
+
+// MaxPending is how many counters wait for the interval at most.
+const MaxPending = maxPending

@@ -31,6 +31,10 @@ type Fallback struct {
 
 	// missed counts Adjusts the primary did not get (see MissedAdjusts).
 	missed atomic.Int64
+
+	// co sums corrections while Run runs (WithCoalescing); nil sends
+	// each at once.
+	co *coalescer
 }
 
 var _ Limiter = (*Fallback)(nil)
@@ -55,6 +59,42 @@ func (f *Fallback) WithRetry(every time.Duration, now func() time.Time) *Fallbac
 	}
 	f.retry, f.now = every, now
 	return f
+}
+
+// WithCoalescing makes f's corrections (Adjust, AdjustAll) wait up to
+// every, summed per counter and window with the others', and go out
+// together: one call to the primary for many requests' corrections (see
+// coalesce.go). They wait only while Run runs. now is the clock of a
+// correction without At (time.Now when nil).
+func (f *Fallback) WithCoalescing(every time.Duration, now func() time.Time) *Fallback {
+	f.co = newCoalescer(every, now)
+	return f
+}
+
+// Run sends f's coalesced corrections until ctx ends, then sends those
+// still waiting and returns; later ones are sent at once. Run once, and
+// before whatever the primary needs (a Redis client, its batcher) is
+// closed. Without WithCoalescing it returns at once.
+func (f *Fallback) Run(ctx context.Context) {
+	if f.co == nil {
+		return
+	}
+	f.co.run(ctx, func(ctx context.Context, as []Adjustment) {
+		if err := f.adjustNow(ctx, as); err != nil {
+			f.log.Warn("could not correct limit counts", "counts", len(as), "err", err)
+		}
+	})
+}
+
+// Coalescing reports whether f's corrections are being summed: Run is
+// running.
+func (f *Fallback) Coalescing() bool {
+	if f.co == nil {
+		return false
+	}
+	f.co.mu.Lock()
+	defer f.co.mu.Unlock()
+	return f.co.running
 }
 
 // tryPrimary reports whether this call should ask the primary.
@@ -93,8 +133,17 @@ func (f *Fallback) Take(ctx context.Context, key string, limit int64, window tim
 	return f.local.Take(ctx, key, limit, window, cost)
 }
 
-// Adjust implements Limiter.
+// Adjust implements Limiter. While coalescing, it adds the correction to
+// its counter's sum and returns.
 func (f *Fallback) Adjust(ctx context.Context, key string, window time.Duration, delta int64) error {
+	if f.co != nil {
+		if err := checkAdjust(window); err != nil {
+			return err
+		}
+		if f.co.add([]Adjustment{{Key: key, Window: window, Delta: delta}}) {
+			return nil
+		}
+	}
 	if !f.tryPrimary() {
 		f.missed.Add(1)
 		return f.local.Adjust(ctx, key, window, delta)
@@ -155,8 +204,24 @@ func (f *Fallback) TakeAll(ctx context.Context, ls []Limit, out []Decision) erro
 
 // AdjustAll implements MultiAdjuster: the primary's AdjustAll, or the
 // local one's while the primary fails. Each adjustment the primary did
-// not get counts in MissedAdjusts.
+// not get counts in MissedAdjusts. While coalescing, it adds them to
+// their counters' sums and returns.
 func (f *Fallback) AdjustAll(ctx context.Context, as []Adjustment) error {
+	if f.co != nil {
+		for _, a := range as {
+			if err := checkAdjust(a.Window); err != nil {
+				return err
+			}
+		}
+		if f.co.add(as) {
+			return nil
+		}
+	}
+	return f.adjustNow(ctx, as)
+}
+
+// adjustNow is AdjustAll without coalescing.
+func (f *Fallback) adjustNow(ctx context.Context, as []Adjustment) error {
 	if !f.tryPrimary() {
 		f.missed.Add(int64(len(as)))
 		return AdjustAll(ctx, f.local, as)

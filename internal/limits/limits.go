@@ -2,7 +2,9 @@
 // interface has two implementations: Memory, for a single replica, and
 // Redis, which makes N replicas enforce one shared limit (DESIGN.md routing
 // rule 7). Fallback puts a Memory limiter behind a Redis one so a Redis
-// outage degrades to per-replica limits instead of failing requests.
+// outage degrades to per-replica limits instead of failing requests, and
+// can sum the corrections of many requests into one script call
+// (WithCoalescing, coalesce.go).
 //
 // # Window semantics
 //

@@ -87,21 +87,46 @@ func (m *Memory) Adjust(_ context.Context, key string, window time.Duration, del
 	if err := checkAdjust(window); err != nil {
 		return err
 	}
-	if delta == 0 {
-		return nil
+	if delta != 0 {
+		m.adjust(Adjustment{Key: key, Window: window, Delta: delta}, m.now())
+	}
+	return nil
+}
+
+// AdjustAll implements MultiAdjuster: in memory there is no trip to
+// save, so each is made on its own.
+func (m *Memory) AdjustAll(_ context.Context, as []Adjustment) error {
+	for _, a := range as {
+		if err := checkAdjust(a.Window); err != nil {
+			return err
+		}
 	}
 	now := m.now()
-	w := windowAt(now, window)
-	id := counterID{key: key, windowMS: w.ms}
-	s := m.shard(key)
+	for _, a := range as {
+		if a.Delta != 0 {
+			m.adjust(a, now)
+		}
+	}
+	return nil
+}
+
+// adjust makes a at now. Memory keeps each counter's latest window only:
+// a correction of a window that has ended is dropped, since nothing
+// counts in that window any more.
+func (m *Memory) adjust(a Adjustment, now time.Time) {
+	w := a.windowOf(now)
+	if w.index < windowAt(now, a.Window).index {
+		return
+	}
+	id := counterID{key: a.Key, windowMS: w.ms}
+	s := m.shard(a.Key)
 
 	s.mu.Lock()
 	s.sweep(now.UnixMilli())
 	c := s.current(id, &w)
-	c.n = max(0, c.n+delta)
+	c.n = max(0, c.n+a.Delta)
 	s.counters[id] = c
 	s.mu.Unlock()
-	return nil
 }
 
 func (m *Memory) shard(key string) *memoryShard {

@@ -107,11 +107,25 @@ func checkAll(ls []Limit) error {
 }
 
 // Adjustment is one correction of a count, as Adjust makes it: Delta
-// added to Key's current window of length Window, not below zero.
+// added to Key's window of length Window, not below zero.
 type Adjustment struct {
 	Key    string
 	Window time.Duration
 	Delta  int64
+	// At names the window to correct: the one containing At, which is
+	// when the corrected units were taken. A correction made after that
+	// window ended (a coalesced one flushed after the minute turned) then
+	// lands in its own window, never in the next. Zero means the window
+	// containing the limiter's now, as Adjust.
+	At time.Time
+}
+
+// windowOf returns the window a corrects, now's when a.At is zero.
+func (a Adjustment) windowOf(now time.Time) window {
+	if a.At.IsZero() {
+		return windowAt(now, a.Window)
+	}
+	return windowAt(a.At, a.Window)
 }
 
 // MultiAdjuster makes several Adjusts in one step: one Redis round trip
@@ -130,15 +144,13 @@ var (
 
 // AdjustAll makes every adjustment of as through l: in one call when l is
 // a MultiAdjuster, else one Adjust each, all tried, the first error
-// returned. Zero deltas are skipped.
+// returned. Zero deltas are skipped. A Limiter that is not a
+// MultiAdjuster corrects its current window whatever At says: Adjust
+// cannot name another.
 func AdjustAll(ctx context.Context, l Limiter, as []Adjustment) error {
 	if m, ok := l.(MultiAdjuster); ok {
 		return m.AdjustAll(ctx, as)
 	}
-	return adjustEach(ctx, l, as)
-}
-
-func adjustEach(ctx context.Context, l Limiter, as []Adjustment) error {
 	var first error
 	for _, a := range as {
 		if err := l.Adjust(ctx, a.Key, a.Window, a.Delta); err != nil && first == nil {
@@ -146,10 +158,4 @@ func adjustEach(ctx context.Context, l Limiter, as []Adjustment) error {
 		}
 	}
 	return first
-}
-
-// AdjustAll implements MultiAdjuster: in memory there is no trip to
-// save, so it is one Adjust each.
-func (m *Memory) AdjustAll(ctx context.Context, as []Adjustment) error {
-	return adjustEach(ctx, m, as)
 }

@@ -43,34 +43,6 @@ type Redis struct {
 
 var _ Limiter = (*Redis)(nil)
 
-// takeScript admits ARGV[2] units under the limit ARGV[1] and returns
-// {allowed (0 or 1), count after the call}. ARGV[3] is the key's TTL in ms.
-var takeScript = redis.NewScript(`
-local limit = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local n = tonumber(redis.call('GET', KEYS[1]) or '0')
-if n + cost > limit then
-	return {0, n}
-end
-if cost > 0 then
-	n = redis.call('INCRBY', KEYS[1], cost)
-	redis.call('PEXPIRE', KEYS[1], ARGV[3])
-end
-return {1, n}
-`)
-
-// adjustScript adds ARGV[1] to the count, not below zero, and returns the
-// new count. ARGV[2] is the key's TTL in ms.
-var adjustScript = redis.NewScript(`
-local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-if n < 0 then
-	n = 0
-	redis.call('SET', KEYS[1], 0)
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return n
-`)
-
 // NewRedis returns a limiter storing its counters through client under keys
 // starting with prefix (e.g. "spillway:limits:"), reading the time from now
 // (time.Now when nil). The caller owns client and closes it.
@@ -81,48 +53,22 @@ func NewRedis(client redis.UniversalClient, prefix string, now func() time.Time)
 	return &Redis{client: client, prefix: prefix, now: now, queue: make(chan *scriptCall), stopped: make(chan struct{})}
 }
 
-// Take implements Limiter.
+// Take implements Limiter: TakeAll of one.
 func (r *Redis) Take(ctx context.Context, key string, limit int64, window time.Duration, cost int64) (Decision, error) {
-	if err := checkTake(limit, window, cost); err != nil {
-		return Decision{}, err
-	}
-	now := r.now()
-	w := windowAt(now, window)
-	res, err := r.run(ctx, takeScript, []string{r.counterKey(key, w)}, limit, cost, ttl(now, w)).Int64Slice()
-	if err != nil {
-		return Decision{}, fmt.Errorf("limits: redis take %q: %w", key, err)
-	}
-	if len(res) != 2 {
-		return Decision{}, fmt.Errorf("limits: redis take %q: script returned %v", key, res)
-	}
-	return decide(res[0] == 1, limit, res[1], now, w), nil
+	var out [1]Decision
+	err := r.TakeAll(ctx, []Limit{{Key: key, Limit: limit, Window: window, Cost: cost}}, out[:])
+	return out[0], err
 }
 
-// Adjust implements Limiter.
+// Adjust implements Limiter: AdjustAll of one.
 func (r *Redis) Adjust(ctx context.Context, key string, window time.Duration, delta int64) error {
-	if err := checkAdjust(window); err != nil {
-		return err
-	}
-	if delta == 0 {
-		return nil
-	}
-	now := r.now()
-	w := windowAt(now, window)
-	if err := r.run(ctx, adjustScript, []string{r.counterKey(key, w)}, delta, ttl(now, w)).Err(); err != nil {
-		return fmt.Errorf("limits: redis adjust %q: %w", key, err)
-	}
-	return nil
+	return r.AdjustAll(ctx, []Adjustment{{Key: key, Window: window, Delta: delta}})
 }
 
 // hashTag is in every counter's name: Redis Cluster hashes only what is
 // between the braces, so all counters share a slot and one script may
 // touch any of them.
 const hashTag = "{l}"
-
-// counterKey returns the Redis key of key's counter in window w.
-func (r *Redis) counterKey(key string, w window) string {
-	return string(appendCounterKey(make([]byte, 0, len(r.prefix)+len(hashTag)+len(key)+42), r.prefix, key, w))
-}
 
 // appendCounterKey appends the name of key's counter in window w under
 // prefix: the one format every counter's name has.
@@ -136,48 +82,6 @@ func appendCounterKey(b []byte, prefix, key string, w window) []byte {
 	return strconv.AppendInt(b, w.index, 10)
 }
 
-// keyBuilder builds several counters' names in one buffer, so that they
-// cost one string allocation together rather than one each.
-type keyBuilder struct {
-	buf  []byte
-	ends []int
-	// small backing arrays for the usual request's few counters
-	bufArr  [512]byte
-	endsArr [8]int
-}
-
-// add appends the name of key's counter in window w under prefix.
-func (kb *keyBuilder) add(prefix, key string, w window) {
-	if kb.buf == nil {
-		kb.buf, kb.ends = kb.bufArr[:0], kb.endsArr[:0]
-	}
-	kb.buf = appendCounterKey(kb.buf, prefix, key, w)
-	kb.ends = append(kb.ends, len(kb.buf))
-}
-
-// keys returns the names added, as substrings of one string.
-func (kb *keyBuilder) keys() []string {
-	all := string(kb.buf)
-	out := make([]string, len(kb.ends))
-	start := 0
-	for i, end := range kb.ends {
-		out[i], start = all[start:end], end
-	}
-	return out
-}
-
-// packArgs appends vs to b, comma-separated: a script's numbers for all
-// its counters in one argument (go-redis boxes each argument apart).
-func packArgs(b []byte, vs ...int64) []byte {
-	for _, v := range vs {
-		if len(b) > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, v, 10)
-	}
-	return b
-}
-
 // ttl keeps a counter until one whole window after its own ends, so a
 // replica whose clock lags by less than a window still finds it. It is
 // relative, so Redis's own clock never decides which window counts.
@@ -185,30 +89,32 @@ func ttl(now time.Time, w window) int64 {
 	return max(1, w.end().Sub(now).Milliseconds()) + w.ms
 }
 
-// takeAllScript is takeScript for several counters at once, all or none:
-// KEYS are the counters; ARGV[1] holds limit, cost and TTL (ms) for each,
-// all comma-separated in one string (packArgs: one argument to build, not
-// three per counter). It returns {all taken (0 or 1), count of each
-// counter after the call}.
-var takeAllScript = redis.NewScript(`
-local a = {}
-for v in string.gmatch(ARGV[1], '[^,]+') do
-	a[#a+1] = tonumber(v)
-end
-local n = {}
+// The scripts take their numbers as ARGV, several per counter in
+// KEYS' order. A counter gets its TTL when a script creates it (its
+// count is then the script's own increment), once: its expiry is one
+// window after its window's end whoever sets it, so an existing
+// counter's is left as it is.
+
+// takeAllScript takes a cost from every counter, all or none: ARGV holds
+// limit, cost and TTL (ms) of each. It returns {all taken (0 or 1), count
+// of each counter after the call}.
+var takeAllScript = newScript(`
+local n = redis.call('MGET', unpack(KEYS))
 local all = 1
 for i = 1, #KEYS do
-	n[i] = tonumber(redis.call('GET', KEYS[i]) or '0')
-	if n[i] + a[3*i-1] > a[3*i-2] then
+	n[i] = tonumber(n[i] or '0')
+	if n[i] + tonumber(ARGV[3*i-1]) > tonumber(ARGV[3*i-2]) then
 		all = 0
 	end
 end
 local out = {all}
 for i = 1, #KEYS do
-	local cost = a[3*i-1]
+	local cost = tonumber(ARGV[3*i-1])
 	if all == 1 and cost > 0 then
 		n[i] = redis.call('INCRBY', KEYS[i], cost)
-		redis.call('PEXPIRE', KEYS[i], a[3*i])
+		if n[i] == cost then
+			redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+		end
 	end
 	out[i+1] = n[i]
 end
@@ -229,17 +135,24 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 		return nil
 	}
 	now := r.now()
-	var kb keyBuilder
-	var ab []byte
+	c := newCounterCall(len(ls), 3)
+	var namesArr [512]byte
+	var endsArr [callCounters]int
+	names, ends := namesArr[:0], endsArr[:0]
 	for _, x := range ls {
 		w := windowAt(now, x.Window)
-		kb.add(r.prefix, x.Key, w)
-		ab = packArgs(ab, x.Limit, x.Cost, ttl(now, w))
+		names = appendCounterKey(names, r.prefix, x.Key, w)
+		ends = append(ends, len(names))
+		c.nums = append(c.nums, x.Limit, x.Cost, ttl(now, w))
 	}
-	res, err := r.run(ctx, takeAllScript, kb.keys(), string(ab)).Int64Slice()
-	if err != nil {
+	c.setKeys(string(names), ends)
+	cmd := redis.NewIntSliceCmd(ctx, takeAllScript.evalArgs(c.args, c.keys, c.nums)...)
+	cmd.SetFirstKeyPos(3)
+	done := r.process(ctx, takeAllScript, cmd)
+	if err := done.Err(); err != nil {
 		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
 	}
+	res := done.(*redis.IntSliceCmd).Val()
 	if len(res) != len(ls)+1 {
 		return fmt.Errorf("limits: redis take of %d limits: script returned %v", len(ls), res)
 	}
@@ -252,26 +165,25 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 	return nil
 }
 
-// adjustAllScript is adjustScript for several counters at once: KEYS are
-// the counters, ARGV[1] holds delta and TTL (ms) for each, packed as
-// takeAllScript's.
-var adjustAllScript = redis.NewScript(`
-local a = {}
-for v in string.gmatch(ARGV[1], '[^,]+') do
-	a[#a+1] = v
-end
+// adjustAllScript adds a delta to each counter, not below zero: ARGV
+// holds delta and TTL (ms) of each. It returns the number of counters.
+var adjustAllScript = newScript(`
 for i = 1, #KEYS do
-	local n = redis.call('INCRBY', KEYS[i], a[2*i-1])
+	local d = tonumber(ARGV[2*i-1])
+	local n = redis.call('INCRBY', KEYS[i], d)
 	if n < 0 then
-		redis.call('SET', KEYS[i], 0)
+		redis.call('SET', KEYS[i], 0, 'PX', ARGV[2*i])
+	elseif n == d then
+		redis.call('PEXPIRE', KEYS[i], ARGV[2*i])
 	end
-	redis.call('PEXPIRE', KEYS[i], a[2*i])
 end
 return #KEYS
 `)
 
 // AdjustAll implements MultiAdjuster in one script call: one round trip
-// for all the corrections (every counter carries the hash tag).
+// for all the corrections (every counter carries the hash tag). A
+// correction of a window that has ended is made all the same, in that
+// window's counter: a replica whose clock lags may still count there.
 func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
 	n := 0
 	for _, a := range as {
@@ -286,17 +198,23 @@ func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
 		return nil
 	}
 	now := r.now()
-	var kb keyBuilder
-	var ab []byte
+	c := newCounterCall(n, 2)
+	var namesArr [512]byte
+	var endsArr [callCounters]int
+	names, ends := namesArr[:0], endsArr[:0]
 	for _, a := range as {
 		if a.Delta == 0 {
 			continue
 		}
-		w := windowAt(now, a.Window)
-		kb.add(r.prefix, a.Key, w)
-		ab = packArgs(ab, a.Delta, ttl(now, w))
+		w := a.windowOf(now)
+		names = appendCounterKey(names, r.prefix, a.Key, w)
+		ends = append(ends, len(names))
+		c.nums = append(c.nums, a.Delta, ttl(now, w))
 	}
-	if err := r.run(ctx, adjustAllScript, kb.keys(), string(ab)).Err(); err != nil {
+	c.setKeys(string(names), ends)
+	cmd := redis.NewIntCmd(ctx, adjustAllScript.evalArgs(c.args, c.keys, c.nums)...)
+	cmd.SetFirstKeyPos(3)
+	if err := r.process(ctx, adjustAllScript, cmd).Err(); err != nil {
 		return fmt.Errorf("limits: redis adjust of %d counts: %w", n, err)
 	}
 	return nil

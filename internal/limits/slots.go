@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
 // Slots caps how many of something are held at once, across replicas: a
@@ -91,7 +89,7 @@ func (m *Memory) Release(_ context.Context, key, holder string) error {
 // lease end: expired leases go first, then the holder is added if fewer
 // than ARGV[2] remain, or renewed if it is there. ARGV: now (ms), max,
 // holder, lease end (ms), TTL (ms). It returns 1 when the slot is held.
-var acquireScript = redis.NewScript(`
+var acquireScript = newScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if not redis.call('ZSCORE', KEYS[1], ARGV[3]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
 	return 0
@@ -101,7 +99,7 @@ redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
 `)
 
-var releaseScript = redis.NewScript(`return redis.call('ZREM', KEYS[1], ARGV[1])`)
+var releaseScript = newScript(`return redis.call('ZREM', KEYS[1], ARGV[1])`)
 
 // Acquire implements Slots: one script call; the clock is the caller's,
 // as for the counters.

@@ -53,8 +53,8 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 	if own && tpm > 0 && demand > tpm {
 		return limitTooLarge, time.Time{}
 	}
-	var buf [maxStackLimits]limits.Limit
-	ls := buf[:0]
+	var ls []limits.Limit
+	var out []limits.Decision
 	if rider != nil {
 		if !own || rider.Limiter != p.limiter {
 			// Nothing to share a call with: the rider goes alone.
@@ -63,11 +63,21 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 			}
 			rider = nil
 		} else {
-			ls = append(ls, rider.Limits...)
+			// The deployment's limits go after the rider's, in the room
+			// the rider leaves for them (see Rider).
+			ls, out = rider.Limits, rider.Out
 		}
 	}
 	if !own {
 		return limitTaken, time.Time{}
+	}
+	if need := len(ls) + 2; cap(ls) < need || cap(out) < need {
+		if need <= maxStackLimits {
+			b := new(takeBuf) // one allocation for both
+			ls, out = append(b.ls[:0], ls...), b.out[:0]
+		} else {
+			ls, out = append(make([]limits.Limit, 0, need), ls...), make([]limits.Decision, 0, need)
+		}
 	}
 	k := len(ls) // the deployment's limits start here
 	rpmAt := -1  // its rpm's index among them
@@ -78,15 +88,10 @@ func (p *Pool) take(ctx context.Context, d *Deployment, now time.Time, demand in
 	if tpm > 0 {
 		ls = append(ls, limits.Limit{Key: d.tpmKey, Limit: tpm, Window: time.Minute, Cost: demand})
 	}
-	var outBuf [maxStackLimits]limits.Decision
-	out := outBuf[:]
-	if len(ls) > len(outBuf) {
-		out = make([]limits.Decision, len(ls))
-	}
 	out = out[:len(ls)]
 	err := limits.TakeAll(ctx, p.limiter, ls, out)
 	if rider != nil {
-		copy(rider.Out, out[:k])
+		copy(rider.Out, out[:k]) // a no-op when out is the rider's
 		if err != nil || !limits.AllAllowed(out[:k]) {
 			rider.settle(err)
 			if err == nil {
@@ -144,7 +149,9 @@ func (d *Deployment) markFull(until time.Time) {
 // alone.
 func (r *Router) SettleTokens(p Pick, used int64) {
 	if a, ok := r.TokenCorrection(p, used); ok {
-		r.adjust(a.Key, a.Delta)
+		if err := limits.AdjustAll(context.Background(), r.opts.Limiter, []limits.Adjustment{a}); err != nil {
+			r.adjustFailures.Add(1)
+		}
 	}
 }
 
@@ -155,7 +162,7 @@ func (r *Router) TokenCorrection(p Pick, used int64) (a limits.Adjustment, ok bo
 	if !p.ChargedTokens() || used == p.demand || !limits.SameWindow(p.pickedAt, r.opts.Now(), time.Minute) {
 		return a, false
 	}
-	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand}, true
+	return limits.Adjustment{Key: p.tpmKey, Window: time.Minute, Delta: used - p.demand, At: p.pickedAt}, true
 }
 
 // Limiter is the limiter deployments' rpm and tpm are counted in, nil

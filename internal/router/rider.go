@@ -32,7 +32,10 @@ type Rider struct {
 	// is taken on its own.
 	Limiter limits.Limiter
 	// Limits are the caller's limits; Out (len(Out) == len(Limits))
-	// receives their decisions.
+	// receives their decisions. When both have room for two more (their
+	// capacity), the first pick puts its deployment's rpm and tpm there
+	// rather than in a list of its own: the rider's owner keeps it for the
+	// request anyway (access.Pending).
 	Limits []limits.Limit
 	Out    []limits.Decision
 	// Err is the take's error, when it failed: the caller's own context
@@ -97,6 +100,13 @@ func (p *Plan) pendingRider() *Rider {
 	return p.rider
 }
 
-// maxStackLimits is how many limits one combined take gathers without
-// allocating: a caller's five and a deployment's two.
+// maxStackLimits is how many limits one combined take gathers in one
+// takeBuf: a caller's five and a deployment's two.
 const maxStackLimits = 8
+
+// takeBuf holds a combined take's limits and decisions when the rider
+// leaves no room for the deployment's (or there is no rider).
+type takeBuf struct {
+	ls  [maxStackLimits]limits.Limit
+	out [maxStackLimits]limits.Decision
+}
