@@ -282,7 +282,7 @@ func wire(ctx context.Context, cfg *config.Config, st store.Store, secretKey []b
 		return nil, err
 	}
 	a.catalog, a.token, a.tracer, a.usage = cat, &auth.AdminToken{}, tracer, w
-	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log).WithRecords(st, cfg.Usage.Retention.D())
+	a.purger = usage.NewPurger(st, cfg.Usage.PayloadRetention.D(), log).WithRecords(st, cfg.Usage.Retention.D()).WithWeeks(st)
 	a.backlog = usage.NewBacklogRoller(st, log)
 	a.ledger = access.NewLedger(st, now)
 	if tok := cfg.AdminToken.Value(); tok != "" {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
@@ -95,4 +96,27 @@ func (s *sqlStore) SeedUsageBacklog(t *testing.T, records []usage.Record) {
 		}
 	}
 	s.rollupsReady.Store(false)
+}
+
+// UsageWeeksRead runs q and returns the starts of the weeks it read
+// from weekly rollups, ascending. storetest finds it through an
+// interface assertion.
+func (s *sqlStore) UsageWeeksRead(t *testing.T, q UsageQuery) []time.Time {
+	t.Helper()
+	var out []time.Time
+	f := func(reads []usageRead) {
+		for _, read := range reads {
+			for _, p := range read {
+				for w := p.seg.from; p.seg.span == msPerWeek && w < p.seg.to; w += msPerWeek {
+					out = append(out, time.UnixMilli(w).UTC())
+				}
+			}
+		}
+	}
+	s.planned.Store(&f)
+	defer s.planned.Store(nil)
+	if _, err := s.QueryUsage(t.Context(), q); err != nil {
+		t.Fatalf("QueryUsage: %v", err)
+	}
+	return out
 }

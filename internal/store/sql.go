@@ -31,6 +31,8 @@ type sqlStore struct {
 	// parts knows which days have a partition. See usage_partitions.go.
 	partitioned bool
 	parts       usagePartitions
+	// planned, when set (tests only), sees each usage query's reads.
+	planned atomic.Pointer[func([]usageRead)]
 }
 
 var _ Store = (*sqlStore)(nil)

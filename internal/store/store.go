@@ -112,6 +112,12 @@ type Store interface {
 	// the records left.
 	RollUpUsageBacklog(ctx context.Context) (int64, error)
 	UsageBacklog(ctx context.Context) (int64, error)
+	// CompactUsageWeeks builds the weekly rollups of up to limit weeks
+	// (Monday 00:00 UTC to Monday) ended by now that have none or stale
+	// ones, newest first, from their daily rollups; it returns how many
+	// it built and how many are left. Reads use a week's weekly rows
+	// while they hold every record of the week, its daily rows otherwise.
+	CompactUsageWeeks(ctx context.Context, now time.Time, limit int) (built, left int, err error)
 
 	// Payload returns the logged prompt and answer of a request, or
 	// ErrNotFound.

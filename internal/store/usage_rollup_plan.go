@@ -19,8 +19,11 @@ type usageRead []rollupPart
 // none when the range ends now, instead of 37 minutes of raw records.
 // Without subtract every part adds: the plan when a subtracted part
 // holds a latency past the last bucket, whose longest latency cannot be
-// subtracted.
-func planReads(from, to int64, hourly bool, need uint8, subtract bool) []usageRead {
+// subtracted. weeks are the starts of the weeks whose weekly rows may
+// answer (see freshWeeks), ascending: those wholly in the range's whole
+// days are read from them, in one read, and the days around them as
+// before.
+func planReads(from, to int64, hourly bool, need uint8, subtract bool, weeks []int64) []usageRead {
 	_, hasHour := rollupCube(msPerHour, need)
 	lo, hi := from, to
 	var startMinus, endMinus []rollupPart
@@ -62,8 +65,23 @@ func planReads(from, to int64, hourly bool, need uint8, subtract bool) []usageRe
 			minus = append(minus, endMinus...)
 		}
 		if read == nil && minus == nil && seg.span == msPerDay {
-			for _, half := range splitDays(seg) {
-				reads = append(reads, usageRead{{half, cube, 1}})
+			var weekly, days []usageSegment
+			if cube == cubeAccount {
+				weekly, days = splitWeeks(seg, weeks)
+			} else {
+				days = []usageSegment{seg}
+			}
+			if len(weekly) > 0 {
+				var read usageRead
+				for _, w := range weekly {
+					read = append(read, rollupPart{w, cube, 1})
+				}
+				reads = append(reads, read)
+			}
+			for _, d := range days {
+				for _, half := range splitDays(d) {
+					reads = append(reads, usageRead{{half, cube, 1}})
+				}
 			}
 			continue
 		}
@@ -92,3 +110,33 @@ func splitDays(seg usageSegment) []usageSegment {
 // splitDaysFrom is the fewest days splitDays splits: a week's rows are
 // quick to read in one.
 const splitDaysFrom = 8
+
+// splitWeeks splits a segment of whole days into runs of the weeks
+// (starts ascending) that lie wholly in it, as weekly segments, and the
+// runs of days left.
+func splitWeeks(seg usageSegment, weeks []int64) (weekly, days []usageSegment) {
+	if seg.from == math.MinInt64 || seg.to == math.MaxInt64 {
+		return nil, []usageSegment{seg}
+	}
+	add := func(out []usageSegment, span, from, to int64) []usageSegment {
+		if from >= to {
+			return out
+		}
+		if n := len(out); n > 0 && out[n-1].to == from {
+			out[n-1].to = to
+			return out
+		}
+		return append(out, usageSegment{span, from, to})
+	}
+	at := seg.from
+	for _, w := range weeks {
+		if w < seg.from || w+msPerWeek > seg.to {
+			continue
+		}
+		days = add(days, msPerDay, at, w)
+		weekly = add(weekly, msPerWeek, w, w+msPerWeek)
+		at = w + msPerWeek
+	}
+	days = add(days, msPerDay, at, seg.to)
+	return weekly, days
+}

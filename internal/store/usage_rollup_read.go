@@ -109,12 +109,22 @@ func (s *sqlStore) queryUsageInto(ctx context.Context, groups map[string]*usageA
 	for _, f := range usageFilters(q) {
 		need |= f.dim
 	}
-	parts, overflow, err := s.runReads(ctx, g, q, planReads(from, to, g.hourly, need, true))
+	var weeks []int64
+	if weeklyNeed(g, need) {
+		if weeks, err = s.freshWeeks(ctx, from, to); err != nil {
+			return err
+		}
+	}
+	reads := planReads(from, to, g.hourly, need, true, weeks)
+	if f := s.planned.Load(); f != nil {
+		(*f)(reads)
+	}
+	parts, overflow, err := s.runReads(ctx, g, q, reads)
 	if err != nil {
 		return err
 	}
 	if overflow {
-		if parts, _, err = s.runReads(ctx, g, q, planReads(from, to, g.hourly, need, false)); err != nil {
+		if parts, _, err = s.runReads(ctx, g, q, planReads(from, to, g.hourly, need, false, weeks)); err != nil {
 			return err
 		}
 	}

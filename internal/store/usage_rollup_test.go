@@ -147,9 +147,75 @@ func TestPlanReads(t *testing.T) {
 			{raw(day+2*d, day+2*d+50*m, 1)},
 		}},
 	} {
-		got := planReads(tc.from, tc.to, tc.hourly, tc.need, tc.subtract)
+		got := planReads(tc.from, tc.to, tc.hourly, tc.need, tc.subtract, nil)
 		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(usageSegment{}, rollupPart{})); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestPlanReadsWeeks(t *testing.T) {
+	// 2026-11-01 is a Sunday: its weeks start on the 2nd, 9th, 16th, 23rd.
+	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	h, d, w, m := msPerHour, msPerDay, msPerWeek, int64(60*1000)
+	raw := func(from, to, sign int64) rollupPart { return rollupPart{usageSegment{0, from, to}, 0, sign} }
+	rollup := func(span, from, to int64, cube uint8, sign int64) rollupPart {
+		return rollupPart{usageSegment{span, from, to}, cube, sign}
+	}
+	from, to := day+37*m, day+30*d+37*m
+	edges := func(middle ...usageRead) []usageRead {
+		out := []usageRead{
+			{raw(day+37*m, day+h, 1)},
+			{rollup(d, day, day+d, cubeAccount, 1), rollup(h, day, day+h, cubeAccount, -1)},
+		}
+		out = append(out, middle...)
+		return append(out, usageRead{rollup(h, day+30*d, day+30*d+h, cubeAccount, 1), raw(day+30*d+37*m, day+30*d+h, -1)})
+	}
+	for _, tc := range []struct {
+		name  string
+		need  uint8
+		weeks []int64
+		want  []usageRead
+	}{
+		{"four fresh weeks", dimKey, []int64{day + d, day + 8*d, day + 15*d, day + 22*d}, edges(
+			usageRead{rollup(w, day+d, day+29*d, cubeAccount, 1)},
+			usageRead{rollup(d, day+29*d, day+30*d, cubeAccount, 1)},
+		)},
+		{"the second week stale", dimKey | dimEvent, []int64{day + d, day + 15*d, day + 22*d}, edges(
+			usageRead{rollup(w, day+d, day+8*d, cubeAccount, 1), rollup(w, day+15*d, day+29*d, cubeAccount, 1)},
+			usageRead{rollup(d, day+8*d, day+15*d, cubeAccount, 1)},
+			usageRead{rollup(d, day+29*d, day+30*d, cubeAccount, 1)},
+		)},
+		{"a week past the range's days is not read", dimKey, []int64{day + 22*d, day + 29*d}, edges(
+			usageRead{rollup(w, day+22*d, day+29*d, cubeAccount, 1)},
+			// 21 days before it, in two halves.
+			usageRead{rollup(d, day+d, day+11*d, cubeAccount, 1)},
+			usageRead{rollup(d, day+11*d, day+22*d, cubeAccount, 1)},
+			usageRead{rollup(d, day+29*d, day+30*d, cubeAccount, 1)},
+		)},
+		{"teams read days", dimTeam, []int64{day + d, day + 8*d}, []usageRead{
+			{raw(day+37*m, day+h, 1)},
+			{rollup(d, day, day+d, cubeTeam, 1), rollup(h, day, day+h, cubeTeam, -1)},
+			{rollup(d, day+d, day+15*d, cubeTeam, 1)},
+			{rollup(d, day+15*d, day+30*d, cubeTeam, 1)},
+			{rollup(h, day+30*d, day+30*d+h, cubeTeam, 1), raw(day+30*d+37*m, day+30*d+h, -1)},
+		}},
+	} {
+		got := planReads(from, to, false, tc.need, true, tc.weeks)
+		if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(usageSegment{}, rollupPart{})); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestFloorWeek(t *testing.T) {
+	for _, tc := range []struct{ at, want time.Time }{
+		{time.Date(2026, 12, 6, 23, 59, 0, 0, time.UTC), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)},
+		{time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)},
+		{time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(1969, 12, 29, 0, 0, 0, 0, time.UTC)},
+	} {
+		if got := time.UnixMilli(floorWeek(tc.at.UnixMilli())).UTC(); !got.Equal(tc.want) {
+			t.Errorf("floorWeek(%v) = %v, want %v", tc.at, got, tc.want)
 		}
 	}
 }

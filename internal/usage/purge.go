@@ -29,6 +29,44 @@ type Purger struct {
 	// WithRecords.
 	records         RecordPurger
 	recordRetention time.Duration
+	// weeks builds weekly rollups; see WithWeeks.
+	weeks WeekCompactor
+}
+
+// WeekCompactor builds the weekly rollups of closed weeks from their
+// daily ones, up to limit weeks a call. store.Store satisfies it.
+type WeekCompactor interface {
+	CompactUsageWeeks(ctx context.Context, now time.Time, limit int) (built, left int, err error)
+}
+
+// weeksPerPass is how many weeks one pass of the Purger builds: an
+// upgraded database gets a year of weeks in under a day of passes.
+const weeksPerPass = 4
+
+// WithWeeks makes p also build the weekly rollups of closed weeks at
+// every interval, weeksPerPass at a time. It returns p.
+func (p *Purger) WithWeeks(c WeekCompactor) *Purger {
+	p.weeks = c
+	return p
+}
+
+// CompactWeeksOnce builds the weekly rollups of up to weeksPerPass weeks
+// ended by now that have none or stale ones, and logs progress.
+func (p *Purger) CompactWeeksOnce(ctx context.Context, now time.Time) (built, left int, err error) {
+	if p.weeks == nil {
+		return 0, 0, nil
+	}
+	built, left, err = p.weeks.CompactUsageWeeks(ctx, now, weeksPerPass)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.ErrorContext(ctx, "usage: building weekly rollups failed; reads use daily ones; retrying at the next interval", "built", built, "err", err)
+		}
+		return built, left, err
+	}
+	if built > 0 {
+		p.log.InfoContext(ctx, "usage: built weekly rollups", "weeks", built, "left", left)
+	}
+	return built, left, nil
 }
 
 // RecordPurger deletes raw usage records older than a time, up to limit
@@ -85,11 +123,11 @@ func NewPurger(s PayloadPurger, retention time.Duration, log *slog.Logger) *Purg
 }
 
 // Run purges at once and then every interval (DefaultPurgeInterval when
-// zero or less) until ctx ends. It returns at once when the retention
-// keeps payloads forever. A failed purge is logged and tried again at
-// the next interval.
+// zero or less) until ctx ends, and builds weekly rollups (WithWeeks).
+// It returns at once when it has nothing to do. A failed purge is logged
+// and tried again at the next interval.
 func (p *Purger) Run(ctx context.Context, every time.Duration) {
-	if p.retention <= 0 && (p.records == nil || p.recordRetention <= 0) {
+	if p.retention <= 0 && (p.records == nil || p.recordRetention <= 0) && p.weeks == nil {
 		return
 	}
 	if every <= 0 {
@@ -101,6 +139,7 @@ func (p *Purger) Run(ctx context.Context, every time.Duration) {
 		now := p.now()
 		_, _ = p.PurgeOnce(ctx, now)
 		_, _ = p.PurgeRecordsOnce(ctx, now)
+		_, _, _ = p.CompactWeeksOnce(ctx, now)
 		select {
 		case <-ctx.Done():
 			return

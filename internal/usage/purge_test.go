@@ -116,3 +116,51 @@ func TestPurgerRunForever(t *testing.T) {
 		t.Errorf("%d purges without retention, want 0", n)
 	}
 }
+
+// weekCalls records the compactions a Purger asks for.
+type weekCalls struct {
+	mu     sync.Mutex
+	nows   []time.Time
+	limits []int
+}
+
+func (c *weekCalls) CompactUsageWeeks(_ context.Context, now time.Time, limit int) (int, int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nows, c.limits = append(c.nows, now), append(c.limits, limit)
+	return 1, 2, nil
+}
+
+func (c *weekCalls) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.nows)
+}
+
+// TestPurgerWeeks: with WithWeeks, Run builds weekly rollups a few weeks
+// at every interval, even when it purges nothing.
+func TestPurgerWeeks(t *testing.T) {
+	weeks := &weekCalls{}
+	p := usage.NewPurger(&purgeCalls{}, 0, testLogger(t)).WithWeeks(weeks)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Run(ctx, 5*time.Millisecond)
+	}()
+	eventually(t, "two compactions", func() bool { return weeks.count() >= 2 })
+	cancel()
+	<-done
+	now := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC)
+	if built, left, err := p.CompactWeeksOnce(t.Context(), now); built != 1 || left != 2 || err != nil {
+		t.Errorf("CompactWeeksOnce = %d, %d, %v; want 1, 2, nil", built, left, err)
+	}
+	weeks.mu.Lock()
+	defer weeks.mu.Unlock()
+	if weeks.limits[0] != 4 {
+		t.Errorf("weeks a pass = %d, want 4", weeks.limits[0])
+	}
+	if got := weeks.nows[len(weeks.nows)-1]; !got.Equal(now) {
+		t.Errorf("compacted at %v, want %v", got, now)
+	}
+}

@@ -60,6 +60,8 @@ func Run(t *testing.T, open func(t *testing.T, secretKey []byte) store.Store) {
 		{"UsageRollupsConcurrent", s.usageRollupsConcurrent},
 		{"UsageRollupsLongHistograms", s.usageRollupsLongHistograms},
 		{"UsageRollupsSubtractOverflow", s.usageRollupsSubtractOverflow},
+		{"UsageWeeks", s.usageWeeks},
+		{"UsageWeeksConcurrent", s.usageWeeksConcurrent},
 		{"UsageBacklog", s.usageBacklog},
 		{"UsageRetention", s.usageRetention},
 		{"UsageExport", s.usageExport},
