@@ -108,6 +108,22 @@ func (s *rollupSums) add(r *usage.Record, bucket int) {
 	s.hist = histAddOne(s.hist, bucket)
 }
 
+// merge adds v's counts to s; their histograms are merged by the caller,
+// who holds them in whichever form it read.
+func (s *rollupSums) merge(v *rollupSums) {
+	s.requests += v.requests
+	s.errors += v.errors
+	s.estimated += v.estimated
+	s.prompt += v.prompt
+	s.completion += v.completion
+	s.total += v.total
+	s.cached += v.cached
+	s.reasoning += v.reasoning
+	s.audio += v.audio
+	s.cost += v.cost
+	s.maxLatency = max(s.maxLatency, v.maxLatency)
+}
+
 // rollupRow is one row to upsert.
 type rollupRow struct {
 	k rollupKey

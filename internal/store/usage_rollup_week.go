@@ -198,18 +198,7 @@ func (s *sqlStore) buildUsageWeek(ctx context.Context, w int64) error {
 			rows.Close()
 			return err
 		}
-		a := &m.sums
-		a.requests += v.requests
-		a.errors += v.errors
-		a.estimated += v.estimated
-		a.prompt += v.prompt
-		a.completion += v.completion
-		a.total += v.total
-		a.cached += v.cached
-		a.reasoning += v.reasoning
-		a.audio += v.audio
-		a.cost += v.cost
-		a.maxLatency = max(a.maxLatency, v.maxLatency)
+		m.sums.merge(&v)
 	}
 	if err := rows.Close(); err != nil {
 		return err
