@@ -215,10 +215,23 @@ func setValue(t *testing.T, b *browser, id, v string) {
 
 // waitFor polls a JavaScript expression until it is truthy and returns
 // its value.
-func waitFor[T any](t *testing.T, b *browser, what, expr string) T {
+//
+// With explain, the wait ends a third of browserTimeout early, so that
+// the page can still be asked what explain evaluates to (its error
+// line, say) for the failure's message.
+func waitFor[T any](t *testing.T, b *browser, what, expr string, explain ...string) T {
 	t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(browserTimeout)))
+	timeout := browserTimeout
+	if len(explain) > 0 {
+		timeout = browserTimeout * 2 / 3
+	}
+	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
 	if err != nil {
+		for _, e := range explain {
+			if why, xerr := chromedp.Run(b.ctx, chromedp.Evaluate[string](e)); xerr == nil {
+				err = fmt.Errorf("%w (%s)", err, why)
+			}
+		}
 		t.Fatalf("waiting for %s: %v", what, err)
 	}
 	return v
