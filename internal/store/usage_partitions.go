@@ -64,10 +64,14 @@ const (
 	partitionLockTimeout = "5s"
 )
 
-// partitionLockSQL is the advisory lock that serializes partition DDL
-// among replicas; its key comes from the database and schema, like the
-// migration lock's.
-const partitionLockKey = `hashtextextended('spillway usage partitions ' || current_database() || '.' || COALESCE(current_schema(), ''), 0)`
+// partitionLockKey is the advisory lock that serializes partition DDL
+// among replicas.
+const partitionLockKey = `hashtextextended('spillway usage partitions ' || ` + lockScope + `, 0)`
+
+// lockScope is the SQL text that scopes an advisory lock's key to the
+// database and schema, like the migration lock's: two gateways on
+// different schemas of one server never wait for each other.
+const lockScope = `current_database() || '.' || COALESCE(current_schema(), '')`
 
 // usagePartitions is the store's knowledge of which days have a
 // partition, so an insert checks it without a query.

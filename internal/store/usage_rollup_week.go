@@ -138,7 +138,7 @@ func (s *sqlStore) CompactUsageWeeks(ctx context.Context, now time.Time, limit i
 // weekLockKey is the advisory lock that serializes weekly builds on
 // PostgreSQL: two replicas rebuilding a week one after the other, each
 // replacing the other's rows.
-const weekLockKey = `hashtextextended('spillway usage weeks ' || current_database() || '.' || COALESCE(current_schema(), ''), 0)`
+const weekLockKey = `hashtextextended('spillway usage weeks ' || ` + lockScope + `, 0)`
 
 // buildUsageWeek replaces the weekly rows of the week starting at w by
 // the merge of its daily rows, read in one statement (one snapshot), in
