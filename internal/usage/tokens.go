@@ -118,10 +118,9 @@ func (e *encoding) count(text string) int {
 	return n
 }
 
-// encodeChunk counts the tokens of one chunk. The tokenizer runs a
-// third-party regular expression engine on client input; should it ever
-// panic, the chunk is estimated instead, since a usage record must never
-// take a request down.
+// encodeChunk counts the tokens of one chunk. The tokenizer runs on
+// client input; should a bug in it ever panic, the chunk is estimated
+// instead, since a usage record must never take a request down.
 func encodeChunk(tk *bpe.Encoder, chunk string) (n int) {
 	defer func() {
 		if recover() != nil {

@@ -26,11 +26,11 @@ var (
 
 // encodings are the embedded encodings, by name.
 var encodings = map[string]struct {
-	table   []byte
-	pattern string
+	table []byte
+	piece func(text string, i int) int
 }{
-	"cl100k_base": {cl100k, cl100kPattern},
-	"o200k_base":  {o200k, o200kPattern},
+	"cl100k_base": {cl100k, cl100kPiece},
+	"o200k_base":  {o200k, o200kPiece},
 }
 
 // Load returns the encoding named name, "cl100k_base" or "o200k_base",
@@ -45,5 +45,5 @@ func Load(name string) (*Encoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bpe: %s: %w", name, err)
 	}
-	return newEncoder(ranks, e.pattern)
+	return &Encoder{ranks: ranks, piece: e.piece}, nil
 }

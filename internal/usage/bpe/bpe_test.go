@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"encoding/binary"
 	"testing"
+	"unicode/utf8"
 
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
@@ -114,6 +115,22 @@ func TestRanksDoNotAllocate(t *testing.T) {
 		}
 		if n := testing.AllocsPerRun(100, func() { ranks.count(piece) }); n != 0 {
 			t.Errorf("count(%q): %v allocations, want 0", piece, n)
+		}
+	}
+}
+
+// Counting valid UTF-8 does not allocate while pieces are shorter than
+// stackParts.
+func TestCountDoesNotAllocate(t *testing.T) {
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		enc := load(t, name)
+		for _, text := range texts {
+			if !utf8.ValidString(text) || len(text) >= stackParts {
+				continue
+			}
+			if n := testing.AllocsPerRun(10, func() { enc.Count(text) }); n != 0 {
+				t.Errorf("%s: Count(%.20q): %v allocations, want 0", name, text, n)
+			}
 		}
 	}
 }

@@ -1,42 +1,17 @@
 package bpe
 
-import (
-	"unicode/utf8"
+import "unicode/utf8"
 
-	"github.com/dlclark/regexp2"
-)
-
-// The pre-tokenizers' patterns, as tiktoken-go v0.1.8 (encoding.go)
-// compiles them with regexp2.None, from OpenAI's tiktoken
-// (tiktoken_ext/openai_public.py).
-const (
-	cl100kPattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-	o200kPattern  = `[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?` +
-		`|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?` +
-		`|\p{N}{1,3}` +
-		`| ?[^\s\p{L}\p{N}]+[\r\n/]*` +
-		`|\s*[\r\n]+` +
-		`|\s+(?!\S)` +
-		`|\s+`
-)
-
-// Encoder tokenizes text in one encoding: a regular expression cuts it
-// into pieces (words with the space before them, runs of digits, of
-// punctuation, of spaces), and each piece that is not itself a token is
-// byte-pair merged. Special tokens such as <|endoftext|> are not
-// recognized: they are the plain text they are in a request. An Encoder is
-// safe for concurrent use.
+// Encoder tokenizes text in one encoding: a pre-tokenizer cuts it into
+// pieces as the encoding's regular expression does (words with the space
+// before them, runs of digits, of punctuation, of spaces; see split.go),
+// and each piece that is not itself a token is byte-pair merged. Special
+// tokens such as <|endoftext|> are not recognized: they are the plain text
+// they are in a request. An Encoder is safe for concurrent use.
 type Encoder struct {
-	ranks  *Ranks
-	pieces *regexp2.Regexp
-}
-
-func newEncoder(ranks *Ranks, pattern string) (*Encoder, error) {
-	re, err := regexp2.Compile(pattern, regexp2.None)
-	if err != nil {
-		return nil, err
-	}
-	return &Encoder{ranks: ranks, pieces: re}, nil
+	ranks *Ranks
+	// piece returns where the piece of text that starts at i ends.
+	piece func(text string, i int) int
 }
 
 // Ranks returns the encoding's tokens.
@@ -61,27 +36,15 @@ func (e *Encoder) EncodeOrdinary(text string) []int {
 }
 
 // eachPiece calls f with each piece of text, in order. Text that is not
-// valid UTF-8 is cut as tiktoken-go cuts it: each invalid byte becomes
-// U+FFFD, as regexp2 reads it, and the pieces are made of the runes read.
+// valid UTF-8 is cut as tiktoken-go cuts it: regexp2 reads each invalid
+// byte as U+FFFD, and the pieces are made of the runes it read.
 func (e *Encoder) eachPiece(text string, f func(piece string)) {
 	if !utf8.ValidString(text) {
 		text = string([]rune(text))
 	}
-	runes := []rune(text)
-	// The matches are in runes; bi follows ri in bytes. Runes between
-	// matches (none, with these patterns) are skipped, as tiktoken skips
-	// them.
-	ri, bi := 0, 0
-	m, err := e.pieces.FindRunesMatch(runes)
-	for m != nil && err == nil {
-		for ; ri < m.Index; ri++ {
-			bi += utf8.RuneLen(runes[ri])
-		}
-		start := bi
-		for end := m.Index + m.Length; ri < end; ri++ {
-			bi += utf8.RuneLen(runes[ri])
-		}
-		f(text[start:bi])
-		m, err = e.pieces.FindNextMatch(m)
+	for i := 0; i < len(text); {
+		end := e.piece(text, i)
+		f(text[i:end])
+		i = end
 	}
 }
