@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"runtime"
 	"testing"
 	"unicode/utf8"
 
@@ -132,6 +133,34 @@ func TestCountDoesNotAllocate(t *testing.T) {
 				t.Errorf("%s: Count(%.20q): %v allocations, want 0", name, text, n)
 			}
 		}
+	}
+}
+
+// An encoding loaded is a few MiB in a few objects, none of which the
+// garbage collector has to look into (tiktoken-go's maps for the two
+// encodings: 42 MiB in 189,000 objects).
+func TestLoadHeap(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		maxHeap   int64
+		maxObject int64
+	}{
+		{"cl100k_base", 3 << 20, 100},
+		{"o200k_base", 5 << 20, 100},
+	} {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		enc := load(t, tt.name)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		objects := int64(after.HeapObjects) - int64(before.HeapObjects)
+		t.Logf("%s: %.1f MiB in %d objects", tt.name, float64(heap)/(1<<20), objects)
+		if heap > tt.maxHeap || objects > tt.maxObject {
+			t.Errorf("%s: loaded, %d bytes in %d objects, want at most %d in %d", tt.name, heap, objects, tt.maxHeap, tt.maxObject)
+		}
+		runtime.KeepAlive(enc)
 	}
 }
 
