@@ -514,3 +514,24 @@ func TestEstimatesAreBoundedForHugeInputs(t *testing.T) {
 		t.Errorf("EstimatePromptTokens(huge) = %d, want %d", got, want)
 	}
 }
+
+// A longer chat request, about 2 KiB: a system prompt, a few turns, code.
+var benchChat2KiB = []byte(`{"model": "gpt-4o", "stream": true, "messages": [
+	{"role": "system", "content": "You are a careful senior engineer reviewing Go code for a team that runs an LLM gateway in production. Point out bugs first, then performance problems, then style. Quote the line you mean. Keep each point short, and say when you are unsure."},
+	{"role": "user", "content": "Can you review this function? It is called for every request.\n\nfunc (p *Pool) Pick(now time.Time) (*Deployment, error) {\n\tfor i := 0; i < len(p.deps); i++ {\n\t\td := p.deps[(p.next+i)%len(p.deps)]\n\t\tif d.cooldownUntil.After(now) {\n\t\t\tcontinue\n\t\t}\n\t\tp.next = (p.next + i + 1) % len(p.deps)\n\t\treturn d, nil\n\t}\n\treturn nil, ErrAllCoolingDown\n}"},
+	{"role": "assistant", "content": "Three things stand out. First, p.next is written without synchronization, so two requests picking at once race on it; use an atomic.Uint32 and add one with Add. Second, cooldownUntil is read while another goroutine may write it after a 429, which is also a race: keep it in an atomic.Int64 of Unix nanoseconds. Third, when every deployment is cooling down the caller gets an error but no time to retry after; returning the earliest cooldown end lets the gateway send a Retry-After header."},
+	{"role": "user", "content": "Thanks. If I switch to atomics, does the modulo still work when the counter wraps around at 2^32? And what would you name the error when all deployments are throttled, given that clients see it as a 429 with type rate_limit_exceeded? We also log it, and our dashboards group by the error's text, so it should read well there too."}
+]}`)
+
+func BenchmarkEstimatePromptTokensChat2KiB(b *testing.B) {
+	for _, model := range []string{"gpt-4o", "gpt-35-turbo"} {
+		b.Run(model, func(b *testing.B) {
+			EstimatePromptTokens(model, benchChat2KiB) // load the encoding
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchChat2KiB)))
+			for b.Loop() {
+				EstimatePromptTokens(model, benchChat2KiB)
+			}
+		})
+	}
+}

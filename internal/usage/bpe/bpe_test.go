@@ -4,38 +4,62 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/binary"
+	"runtime"
 	"testing"
+	"unicode/utf8"
 
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
+
+// tiktokenURL is where tiktoken-go and its offline loader find an
+// encoding's .tiktoken file.
+func tiktokenURL(name string) string {
+	return "https://openaipublic.blob.core.windows.net/encodings/" + name + ".tiktoken"
+}
+
+// load returns the embedded encoding name, failing the test if it does
+// not load.
+func load(t testing.TB, name string) *Encoder {
+	t.Helper()
+	e, err := Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 // TestTablesMatchTiktoken compares each embedded table, token by token,
 // with the .tiktoken file it was generated from.
 func TestTablesMatchTiktoken(t *testing.T) {
 	for _, name := range []string{"cl100k_base", "o200k_base"} {
-		url := "https://openaipublic.blob.core.windows.net/encodings/" + name + ".tiktoken"
-		want, err := tiktoken_loader.NewOfflineLoader().LoadTiktokenBpe(url)
+		want, err := tiktoken_loader.NewOfflineLoader().LoadTiktokenBpe(tiktokenURL(name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := Loader{}.LoadTiktokenBpe(url)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d tokens, want %d", name, len(got), len(want))
+		got := load(t, name).Ranks()
+		if got.Len() != len(want) {
+			t.Errorf("%s: %d tokens, want %d", name, got.Len(), len(want))
 		}
 		for tok, rank := range want {
-			if g, ok := got[tok]; !ok || g != rank {
+			if g, ok := got.Rank(tok); !ok || g != rank {
 				t.Errorf("%s: token %q has rank %d (present %v), want %d", name, tok, g, ok, rank)
 				break
+			}
+			if g := got.Token(rank); g != tok {
+				t.Errorf("%s: token of rank %d is %q, want %q", name, rank, g, tok)
+				break
+			}
+		}
+		for _, tok := range []string{"", "not one token at all", "\xff\xfe\xfd\xfc"} {
+			if r, ok := got.Rank(tok); ok {
+				t.Errorf("%s: Rank(%q) = %d, want none", name, tok, r)
 			}
 		}
 	}
 }
 
-func TestLoaderUnknownEncoding(t *testing.T) {
-	if _, err := (Loader{}).LoadTiktokenBpe("p50k_base.tiktoken"); err == nil {
+func TestLoadUnknownEncoding(t *testing.T) {
+	if _, err := Load("p50k_base"); err == nil {
 		t.Error("p50k_base loaded, want an error: it is not embedded")
 	}
 }
@@ -57,10 +81,11 @@ func TestDecodeCorrupt(t *testing.T) {
 		{"length past the end", deflate(t, binary.AppendUvarint(nil, 9))},
 		{"empty token", deflate(t, []byte{0})},
 		{"duplicate", deflate(t, []byte{1, 'a', 1, 'a'})},
+		{"duplicate later", deflate(t, []byte{1, 'a', 2, 'b', 'c', 1, 'd', 2, 'b', 'c'})},
 	}
 	for _, tt := range tests {
 		if got, err := Decode(tt.data); err == nil {
-			t.Errorf("%s: Decode = %d tokens, want an error", tt.name, len(got))
+			t.Errorf("%s: Decode = %d tokens, want an error", tt.name, got.Len())
 		}
 	}
 }
@@ -73,33 +98,79 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
-		seen := make(map[int]bool, len(ranks))
-		for tok, r := range ranks {
-			if tok == "" || r < 0 || r >= len(ranks) || seen[r] {
-				t.Fatalf("token %q rank %d of %d", tok, r, len(ranks))
+		for r := range ranks.Len() {
+			tok := ranks.Token(r)
+			if got, ok := ranks.Rank(tok); tok == "" || !ok || got != r {
+				t.Fatalf("token %q of rank %d has rank %d (present %v)", tok, r, got, ok)
 			}
-			seen[r] = true
 		}
 	})
 }
 
-// BenchmarkLoad compares loading o200k_base from the embedded table with
-// parsing the .tiktoken text it replaces.
-func BenchmarkLoad(b *testing.B) {
-	const url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
-	for _, l := range []struct {
-		name string
-		load func(string) (map[string]int, error)
+// Looking a token up and merging a piece do not allocate.
+func TestRanksDoNotAllocate(t *testing.T) {
+	ranks := load(t, "o200k_base").Ranks()
+	for _, piece := range []string{" hello", "antidisestablishmentarianism", "=========", "\xf0\x9f\x91\x8d\xf0\x9f\x91\x8d"} {
+		if n := testing.AllocsPerRun(100, func() { ranks.Rank(piece) }); n != 0 {
+			t.Errorf("Rank(%q): %v allocations, want 0", piece, n)
+		}
+		if n := testing.AllocsPerRun(100, func() { ranks.count(piece) }); n != 0 {
+			t.Errorf("count(%q): %v allocations, want 0", piece, n)
+		}
+	}
+}
+
+// Counting valid UTF-8 does not allocate while pieces are shorter than
+// stackParts.
+func TestCountDoesNotAllocate(t *testing.T) {
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		enc := load(t, name)
+		for _, text := range texts {
+			if !utf8.ValidString(text) || len(text) >= stackParts {
+				continue
+			}
+			if n := testing.AllocsPerRun(10, func() { enc.Count(text) }); n != 0 {
+				t.Errorf("%s: Count(%.20q): %v allocations, want 0", name, text, n)
+			}
+		}
+	}
+}
+
+// An encoding loaded is a few MiB in a few objects, none of which the
+// garbage collector has to look into (tiktoken-go's maps for the two
+// encodings: 42 MiB in 189,000 objects).
+func TestLoadHeap(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		maxHeap   int64
+		maxObject int64
 	}{
-		{"embedded", Loader{}.LoadTiktokenBpe},
-		{"tiktoken-text", tiktoken_loader.NewOfflineLoader().LoadTiktokenBpe},
+		{"cl100k_base", 3 << 20, 100},
+		{"o200k_base", 5 << 20, 100},
 	} {
-		b.Run(l.name, func(b *testing.B) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		enc := load(t, tt.name)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		heap := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		objects := int64(after.HeapObjects) - int64(before.HeapObjects)
+		t.Logf("%s: %.1f MiB in %d objects", tt.name, float64(heap)/(1<<20), objects)
+		if heap > tt.maxHeap || objects > tt.maxObject {
+			t.Errorf("%s: loaded, %d bytes in %d objects, want at most %d in %d", tt.name, heap, objects, tt.maxHeap, tt.maxObject)
+		}
+		runtime.KeepAlive(enc)
+	}
+}
+
+// BenchmarkLoad measures loading an encoding from the embedded table.
+func BenchmarkLoad(b *testing.B) {
+	for _, name := range []string{"cl100k_base", "o200k_base"} {
+		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := l.load(url); err != nil {
-					b.Fatal(err)
-				}
+				load(b, name)
 			}
 		})
 	}
