@@ -1,5 +1,7 @@
 package limits
 
+import "context"
+
 // MemoryCounters returns how many counters m holds, for tests of the sweep.
 func MemoryCounters(m *Memory) int {
 	n := 0
@@ -14,3 +16,24 @@ func MemoryCounters(m *Memory) int {
 
 // MaxPending is how many counters wait for the interval at most.
 const MaxPending = maxPending
+
+// TakeBatch makes the TakeAll of each of calls, writing its decisions to
+// outs, in one batch, as Run sends the calls queued together.
+func TakeBatch(ctx context.Context, r *Redis, calls [][]Limit, outs [][]Decision) error {
+	now := r.now()
+	batch := make([]*scriptCall, len(calls))
+	tcs := make([]*takeCall, len(calls))
+	for i, ls := range calls {
+		tcs[i] = r.newTake(ctx, ls, now)
+		tcs[i].done = make(chan struct{})
+		batch[i] = &tcs[i].scriptCall
+	}
+	r.send(batch, new(takeBatch))
+	for i, tc := range tcs {
+		if tc.err != nil {
+			return tc.err
+		}
+		tc.decide(calls[i], outs[i], now)
+	}
+	return nil
+}

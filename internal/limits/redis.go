@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -34,11 +34,8 @@ type Redis struct {
 	prefix string
 	now    func() time.Time
 
-	// The batcher (batch.go): queue hands calls to Run while running;
-	// stopped is closed when Run has returned.
-	queue   chan *scriptCall
-	running atomic.Bool
-	stopped chan struct{}
+	// batch queues calls for Run (batch.go).
+	batch batcher
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -50,7 +47,7 @@ func NewRedis(client redis.UniversalClient, prefix string, now func() time.Time)
 	if now == nil {
 		now = time.Now
 	}
-	return &Redis{client: client, prefix: prefix, now: now, queue: make(chan *scriptCall), stopped: make(chan struct{})}
+	return &Redis{client: client, prefix: prefix, now: now, batch: batcher{kick: make(chan struct{}, 1)}}
 }
 
 // Take implements Limiter: TakeAll of one.
@@ -95,35 +92,77 @@ func ttl(now time.Time, w window) int64 {
 // window after its window's end whoever sets it, so an existing
 // counter's is left as it is.
 
-// takeAllScript takes a cost from every counter, all or none: ARGV holds
-// limit, cost and TTL (ms) of each. It returns {all taken (0 or 1), count
-// of each counter after the call}.
-var takeAllScript = newScript(`
+// takeBatchScript takes the costs of a batch of TakeAll calls, each all
+// or none, in order, as if each were its own script: KEYS are the
+// batch's counters, each once; ARGV holds, for each of them, the lowest
+// limit a call gives it, the sum of the calls' costs and its TTL (ms),
+// then, for each call, its number of counters m and m times the counter's
+// place in KEYS, its limit and its cost.
+//
+// When every counter has room for the whole batch's costs, every call
+// fits, whatever its order: the script takes the sums, one INCRBY a
+// counter, and returns {1, count of each counter before}; the caller
+// works out each call's counts after it. Otherwise it goes call by call,
+// and returns {0, then for each call: taken (0 or 1), count of each of
+// its counters after it}. A batch of one call is the same script: its
+// first case admits it, its second refuses it.
+var takeBatchScript = newScript(`
+local k = #KEYS
 local n = redis.call('MGET', unpack(KEYS))
-local all = 1
-for i = 1, #KEYS do
+local fits = 1
+for i = 1, k do
 	n[i] = tonumber(n[i] or '0')
 	if n[i] + tonumber(ARGV[3*i-1]) > tonumber(ARGV[3*i-2]) then
-		all = 0
+		fits = 0
 	end
 end
-local out = {all}
-for i = 1, #KEYS do
-	local cost = tonumber(ARGV[3*i-1])
-	if all == 1 and cost > 0 then
-		n[i] = redis.call('INCRBY', KEYS[i], cost)
-		if n[i] == cost then
+if fits == 1 then
+	for i = 1, k do
+		local cost = tonumber(ARGV[3*i-1])
+		if cost > 0 and redis.call('INCRBY', KEYS[i], ARGV[3*i-1]) == cost then
 			redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
 		end
 	end
-	out[i+1] = n[i]
+	table.insert(n, 1, 1)
+	return n
+end
+local before = {}
+for i = 1, k do
+	before[i] = n[i]
+end
+local out = {0}
+local p = 3*k + 1
+while p <= #ARGV do
+	local m = tonumber(ARGV[p])
+	local all = 1
+	for q = p + 1, p + 3*m, 3 do
+		if n[tonumber(ARGV[q])] + tonumber(ARGV[q+2]) > tonumber(ARGV[q+1]) then
+			all = 0
+		end
+	end
+	out[#out+1] = all
+	for q = p + 1, p + 3*m, 3 do
+		local i = tonumber(ARGV[q])
+		if all == 1 then
+			n[i] = n[i] + tonumber(ARGV[q+2])
+		end
+		out[#out+1] = n[i]
+	end
+	p = p + 1 + 3*m
+end
+for i = 1, k do
+	local d = n[i] - before[i]
+	if d > 0 and redis.call('INCRBY', KEYS[i], d) == d then
+		redis.call('PEXPIRE', KEYS[i], ARGV[3*i])
+	end
 end
 return out
 `)
 
 // TakeAll implements Multi in one script call: one round trip whatever the
-// number of limits. Every counter carries the same hash tag, so the
-// script's keys share a Redis Cluster slot.
+// number of limits, shared with the other calls of its batch while Run is
+// running. Every counter carries the same hash tag, so the script's keys
+// share a Redis Cluster slot.
 func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 	if len(out) != len(ls) {
 		return fmt.Errorf("%w: %d decisions for %d limits", ErrInvalid, len(out), len(ls))
@@ -135,35 +174,53 @@ func (r *Redis) TakeAll(ctx context.Context, ls []Limit, out []Decision) error {
 		return nil
 	}
 	now := r.now()
-	c := newCounterCall(len(ls), 3)
+	tc := r.newTake(ctx, ls, now)
+	if err := r.take(ctx, tc); err != nil {
+		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
+	}
+	tc.decide(ls, out, now)
+	return nil
+}
+
+// newTake returns the call taking ls at now.
+func (r *Redis) newTake(ctx context.Context, ls []Limit, now time.Time) *takeCall {
+	tc := newTakeCall(ctx, len(ls))
 	var namesArr [512]byte
 	var endsArr [callCounters]int
 	names, ends := namesArr[:0], endsArr[:0]
-	for _, x := range ls {
+	for i, x := range ls {
 		w := windowAt(now, x.Window)
 		names = appendCounterKey(names, r.prefix, x.Key, w)
 		ends = append(ends, len(names))
-		c.nums = append(c.nums, x.Limit, x.Cost, ttl(now, w))
+		tc.limits[i], tc.costs[i], tc.ttls[i] = x.Limit, x.Cost, ttl(now, w)
 	}
-	c.setKeys(string(names), ends)
-	cmd := redis.NewIntSliceCmd(ctx, takeAllScript.evalArgs(c.args, c.keys, c.nums)...)
-	cmd.SetFirstKeyPos(3)
-	done := r.process(ctx, takeAllScript, cmd)
-	if err := done.Err(); err != nil {
-		return fmt.Errorf("limits: redis take of %d limits: %w", len(ls), err)
-	}
-	res := done.(*redis.IntSliceCmd).Val()
-	if len(res) != len(ls)+1 {
-		return fmt.Errorf("limits: redis take of %d limits: script returned %v", len(ls), res)
-	}
-	all := res[0] == 1
-	for i, x := range ls {
-		n := res[i+1]
-		fits := all || n+x.Cost <= x.Limit
-		out[i] = decide(fits, x.Limit, n, now, windowAt(now, x.Window))
-	}
-	return nil
+	tc.setKeys(string(names), ends)
+	return tc
 }
+
+// take sends tc through the batcher while Run is running, else alone,
+// and returns once it is answered (tc.all, tc.counts) or ctx ends.
+func (r *Redis) take(ctx context.Context, tc *takeCall) error {
+	if r.queued(&tc.scriptCall) {
+		select {
+		case <-tc.done:
+			return tc.err
+		case <-ctx.Done():
+			// As process: the batcher still owns tc, and may yet count it.
+			return ctx.Err()
+		}
+	}
+	tb := takeBatches.Get().(*takeBatch)
+	tb.calls = append(tb.calls, tc)
+	tb.answer(direct(ctx, r.client, takeBatchScript, tb.command(ctx)))
+	tb.reset()
+	takeBatches.Put(tb)
+	return tc.err
+}
+
+// takeBatches are the batches of one call that TakeAll sends itself
+// while Run is not running.
+var takeBatches = sync.Pool{New: func() any { return new(takeBatch) }}
 
 // adjustAllScript adds a delta to each counter, not below zero: ARGV
 // holds delta and TTL (ms) of each. It returns the number of counters.
