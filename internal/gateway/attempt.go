@@ -24,7 +24,7 @@ import (
 func NewTransport(connect, firstByte time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialReadAhead((&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext),
 		TLSHandshakeTimeout:   connect,
 		ResponseHeaderTimeout: firstByte,
 		ForceAttemptHTTP2:     true,
@@ -36,7 +36,9 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		// headers go through it: a body is written past it in one call.
 		// Its read buffer likewise: an event of a stream is a few hundred
 		// bytes, and a large read (a whole JSON answer into its 32 KiB
-		// buffer) goes past it.
+		// buffer) goes past it. Under it, the connection reads ahead
+		// (readAheadConn): a burst of events takes one syscall, not one
+		// per kilobyte.
 		WriteBufferSize: upstreamWriteBuffer,
 		ReadBufferSize:  upstreamReadBuffer,
 	}
