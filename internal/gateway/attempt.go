@@ -113,7 +113,10 @@ const streamWaitSize = 64
 // (net/http's chunked reader, asked for more after a read that ended at a
 // chunk's end, waits for the next chunk), so it is made only while the
 // event is incomplete, when the upstream owes its rest anyway: a whole
-// event never waits for the next one.
+// event never waits for the next one. The chunked reader goes on past the
+// event through the chunks already at hand, so a busy stream's burst of
+// events comes in one read, up to the buffer's size. m is nil for the
+// first bytes, before the meter exists.
 func (up *upstream) next(m *meter) ([]byte, error) {
 	if up.bufp != nil {
 		streamBufPool.Put(up.bufp)
@@ -126,7 +129,7 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 	up.bufp = streamBufPool.Get().(*[]byte)
 	buf := *up.bufp
 	copy(buf, up.wait[:n])
-	if err == nil && n > 0 && !m.completes(buf[:n]) {
+	if err == nil && n > 0 && !completes(m, buf[:n]) {
 		var k int
 		k, err = up.resp.Body.Read(buf[n:])
 		n += k
@@ -135,20 +138,31 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 	return buf[:n], up.readErr(err)
 }
 
+// completes reports whether chunk ends an event, after what m keeps of
+// an incomplete one (nothing when m is nil).
+func completes(m *meter, chunk []byte) bool {
+	if m == nil {
+		return eventEnd(chunk) >= 0
+	}
+	return m.completes(chunk)
+}
+
 // Answers are read through a pooled buffer. A whole JSON answer or an
 // error body is read at once into a large one, given back within the
-// request. A stream holds its buffer for as long as the model talks, while
-// its events come a few hundred bytes at a time: it gets a small one, so
-// ten thousand slow streams do not hold 320 MB of buffers they never fill.
-// A larger read just takes two.
+// request. A stream takes a smaller one only while its upstream is
+// sending (upstream.next): ten thousand slow streams, silent most of
+// their life, hold none of it.
 var (
 	bufPool       = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 	streamBufPool = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
 )
 
-// streamBufSize is the size of a stream's buffer: the upstream
-// connection's read buffer, so one read empties it.
-const streamBufSize = upstreamReadBuffer
+// streamBufSize is the size of a stream's buffer: a busy stream's burst
+// of events in one read, and one write and flush to the client, where a
+// buffer of the connection's read buffer's size (upstreamReadBuffer) took
+// four. It is not held while the stream waits, so a held stream costs no
+// more for it.
+const streamBufSize = 4 << 10
 
 // attempt sends req to pick's deployment and reads just enough to classify
 // the outcome: the headers, and the first bytes of the body. A failure
@@ -190,10 +204,11 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		resp.Body.Close() // unblocks the pending Read
 	})
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && (req.peek.Stream || isEventStream(resp.Header.Get("Content-Type"))) {
-		up.bufp = streamBufPool.Get().(*[]byte)
-		n, err := up.body().Read(*up.bufp)
-		up.head = (*up.bufp)[:n]
-		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		// The first token may be seconds away: wait for it without the
+		// buffer, as for every later one.
+		head, err := up.next(nil)
+		up.head = head
+		if len(head) == 0 && err != nil && !errors.Is(err, io.EOF) {
 			up.err = err
 			return up, router.ClassifyError(r.Context(), err)
 		}

@@ -246,7 +246,7 @@ func sameBytes(a, b []byte) bool {
 }
 
 // TestStreamWaitsWithoutItsBuffer: a held stream waits for its next bytes
-// in its small wait array, its 1 KiB buffer given back meanwhile, and
+// in its small wait array, its buffer given back meanwhile, and
 // reads on into the buffer only while an event is incomplete, so a whole
 // event is never held back by a read that waits for the next one.
 func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
@@ -255,18 +255,25 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 		reads   []string // what each Read of the upstream body returns
 		pending string   // the meter's incomplete event before
 		want    string
+		first   bool // the first bytes, read before the meter exists
 		// wantHeld is, per Read made, whether the buffer was held.
 		wantHeld []bool
 	}{
 		{"long event: waits without, reads the rest with it",
 			[]string{"data: {\"choices\":[{\"delta\":{\"content\":\"a token of", "\"}}]}\n\n"},
-			"", "data: {\"choices\":[{\"delta\":{\"content\":\"a token of\"}}]}\n\n", []bool{false, true}},
+			"", "data: {\"choices\":[{\"delta\":{\"content\":\"a token of\"}}]}\n\n", false, []bool{false, true}},
 		{"short whole event: no second read",
 			[]string{"data: [DONE]\n\n", "never read"},
-			"", "data: [DONE]\n\n", []bool{false}},
+			"", "data: [DONE]\n\n", false, []bool{false}},
 		{"the end of an event kept from before: no second read",
 			[]string{"\n", "never read"},
-			"data: x\n", "\n", []bool{false}},
+			"data: x\n", "\n", false, []bool{false}},
+		{"first bytes: wait for the first token without the buffer",
+			[]string{"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"", "\"}}]}\n\n"},
+			"", "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n", true, []bool{false, true}},
+		{"first bytes: a whole event, no second read",
+			[]string{"data: [DONE]\n\n", "never read"},
+			"", "data: [DONE]\n\n", true, []bool{false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var held []bool
@@ -285,6 +292,9 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 				return n, nil
 			}))}
 			m := &meter{stream: true, pending: []byte(tc.pending)}
+			if tc.first {
+				m = nil
+			}
 			got, err := up.next(m)
 			if err != nil || string(got) != tc.want {
 				t.Fatalf("next = %q, %v; want %q", got, err, tc.want)
@@ -299,3 +309,55 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestStreamBurstIsOneWrite: events the upstream sent back to back (a
+// busy stream, a fast model) reach the client in one write and one flush
+// per buffer's worth, not one per kilobyte: each flush is a syscall.
+func TestStreamBurstIsOneWrite(t *testing.T) {
+	var burst []byte
+	for i := range 12 {
+		burst = append(burst, sseChunk(i)...)
+	}
+	if len(burst) <= 1<<10 || len(burst) > streamBufSize {
+		t.Fatalf("the burst is %d bytes; the test needs more than 1 KiB and at most streamBufSize (%d)", len(burst), streamBufSize)
+	}
+	rest := burst
+	up := &upstream{timeout: time.Minute}
+	up.idle = time.AfterFunc(time.Hour, func() {})
+	defer up.close()
+	// The body hands out whatever is at hand, as net/http's chunked
+	// reader does with chunks already buffered.
+	up.resp = &http.Response{Body: io.NopCloser(readerFunc(func(p []byte) (int, error) {
+		if len(rest) == 0 {
+			return 0, io.EOF
+		}
+		n := copy(p, rest)
+		rest = rest[n:]
+		return n, nil
+	}))}
+	head, err := up.next(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up.head = head
+	w := &countingFlusher{header: http.Header{}}
+	m := &meter{stream: true, flush: true}
+	written, readErr, writeErr := copyBody(w, up, m)
+	if readErr != nil || writeErr != nil || written != int64(len(burst)) {
+		t.Fatalf("copyBody = %d, %v, %v; want %d bytes", written, readErr, writeErr, len(burst))
+	}
+	if got, want := w.flushes, 1; got != want {
+		t.Errorf("%d flushes for a %d-byte burst, want %d", got, len(burst), want)
+	}
+}
+
+// countingFlusher is a client that takes everything and counts flushes.
+type countingFlusher struct {
+	header  http.Header
+	flushes int
+}
+
+func (f *countingFlusher) Header() http.Header         { return f.header }
+func (f *countingFlusher) Write(p []byte) (int, error) { return len(p), nil }
+func (f *countingFlusher) WriteHeader(int)             {}
+func (f *countingFlusher) Flush()                      { f.flushes++ }
