@@ -268,10 +268,16 @@ func (m *meter) completes(chunk []byte) bool {
 
 // eventEnd returns the length of the first complete server-sent event in b
 // (through its blank line, \n\n or \r\n\r\n), or -1.
+// It jumps from line end to line end (bytes.IndexByte): an event's data
+// line is a few hundred bytes, looked at a byte at a time before.
 func eventEnd(b []byte) int {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		if i += j; i+1 >= len(b) {
+			return -1
 		}
 		if b[i+1] == '\n' {
 			return i + 2
@@ -280,7 +286,6 @@ func eventEnd(b []byte) int {
 			return i + 3
 		}
 	}
-	return -1
 }
 
 var (

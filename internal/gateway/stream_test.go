@@ -361,3 +361,31 @@ func (f *countingFlusher) Header() http.Header         { return f.header }
 func (f *countingFlusher) Write(p []byte) (int, error) { return len(p), nil }
 func (f *countingFlusher) WriteHeader(int)             {}
 func (f *countingFlusher) Flush()                      { f.flushes++ }
+
+// TestEventEnd pins where an event ends: its blank line, \n\n or
+// \r\n\r\n (a \n\r\n ends it too), or -1 while it is incomplete.
+func TestEventEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", -1},
+		{"\n", -1},
+		{"\n\n", 2},
+		{"data: x", -1},
+		{"data: x\n", -1},
+		{"data: x\n\n", 9},
+		{"data: x\n\ndata: y\n\n", 9},
+		{"event: e\ndata: x\n\nrest", 18},
+		{"data: x\r\n\r\n", 11},
+		{"data: x\r\n\r", -1},
+		{"data: x\n\r\n", 10},
+		{"data: x\n\r", -1},
+		{"a\nb\nc\n", -1},
+		{"a\nb\nc\n\n", 7},
+	} {
+		if got := eventEnd([]byte(tc.in)); got != tc.want {
+			t.Errorf("eventEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
