@@ -297,7 +297,7 @@ var (
 
 // inspect reads one event and reports whether to drop it.
 func (m *meter) inspect(ev []byte) bool {
-	if i := bytes.Index(ev, usageObject); i >= 0 {
+	if i := indexKey(ev, usageObject); i >= 0 {
 		if u, ok := parseUsage(ev[i+len(`"usage":`):]); ok {
 			m.usage, m.found = u, true
 		}
@@ -314,6 +314,25 @@ func (m *meter) inspect(ev []byte) bool {
 		m.textOver += jsonStringBytes(ev, contentKey) + jsonStringBytes(ev, textKey)
 	}
 	return false
+}
+
+// indexKey is bytes.Index for a key that begins with a quote, as every
+// key the meter looks for does. An event has a quote every few bytes,
+// and bytes.Index stops at each occurrence of the first byte it looks
+// for: it looks for the rest of the key, whose first letter is rarer,
+// and then checks the quote.
+func indexKey(b, key []byte) int {
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off+1:], key[1:])
+		if i < 0 {
+			return -1
+		}
+		if i += off; b[i] == '"' {
+			return i
+		}
+		off = i + 1
+	}
+	return -1
 }
 
 // completionTokens estimates the completion's tokens from the text kept,
@@ -414,7 +433,7 @@ func floatField(obj []byte, key string) (float64, bool) {
 func jsonStringBytes(ev, key []byte) int {
 	n := 0
 	for {
-		i := bytes.Index(ev, key)
+		i := indexKey(ev, key)
 		if i < 0 {
 			return n
 		}
@@ -432,7 +451,7 @@ func jsonStringBytes(ev, key []byte) int {
 // (key includes the opening quote of the value) found in ev.
 func appendJSONString(dst, ev, key []byte) []byte {
 	for {
-		i := bytes.Index(ev, key)
+		i := indexKey(ev, key)
 		if i < 0 {
 			return dst
 		}
