@@ -100,6 +100,9 @@ type upstream struct {
 	// wait takes the first bytes of a stream's next event while the
 	// upstream is silent (next).
 	wait [streamWaitSize]byte
+	// busy is set once a read of the stream filled its buffer: its later
+	// reads take the burst buffer.
+	busy bool
 }
 
 // streamWaitSize is how much of its next bytes a stream waits for
@@ -115,18 +118,23 @@ const streamWaitSize = 64
 // event is incomplete, when the upstream owes its rest anyway: a whole
 // event never waits for the next one. The chunked reader goes on past the
 // event through the chunks already at hand, so a busy stream's burst of
-// events comes in one read, up to the buffer's size. m is nil for the
-// first bytes, before the meter exists.
+// events comes in one read, up to the buffer's size: a stream that
+// filled its buffer once reads into the burst buffer from then on. m is
+// nil for the first bytes, before the meter exists.
 func (up *upstream) next(m *meter) ([]byte, error) {
 	if up.bufp != nil {
-		streamBufPool.Put(up.bufp)
+		putStreamBuf(up.bufp)
 		up.bufp = nil
 	}
 	// One idle timer for both reads: the second waits only for the rest
 	// of an event the upstream has begun.
 	up.idle.Reset(up.timeout)
 	n, err := up.resp.Body.Read(up.wait[:])
-	up.bufp = streamBufPool.Get().(*[]byte)
+	if up.busy {
+		up.bufp = streamBurstPool.Get().(*[]byte)
+	} else {
+		up.bufp = streamBufPool.Get().(*[]byte)
+	}
 	buf := *up.bufp
 	copy(buf, up.wait[:n])
 	if err == nil && n > 0 && !completes(m, buf[:n]) {
@@ -135,6 +143,7 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 		n += k
 	}
 	up.idle.Stop()
+	up.busy = up.busy || n == len(buf)
 	return buf[:n], up.readErr(err)
 }
 
@@ -153,16 +162,35 @@ func completes(m *meter, chunk []byte) bool {
 // sending (upstream.next): ten thousand slow streams, silent most of
 // their life, hold none of it.
 var (
-	bufPool       = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-	streamBufPool = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+	bufPool         = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	streamBufPool   = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+	streamBurstPool = sync.Pool{New: func() any { b := make([]byte, streamBurstSize); return &b }}
 )
 
-// streamBufSize is the size of a stream's buffer: a busy stream's burst
-// of events in one read, and one write and flush to the client, where a
-// buffer of the connection's read buffer's size (upstreamReadBuffer) took
-// four. It is not held while the stream waits, so a held stream costs no
-// more for it.
-const streamBufSize = 4 << 10
+// streamBufSize is the size of a stream's buffer: the upstream
+// connection's read buffer, an event or a few. Slow streams' events come
+// together when their model's tokens do, and thousands of them taking a
+// buffer at once add up in the gateway's peak memory.
+const streamBufSize = upstreamReadBuffer
+
+// streamBurstSize is the buffer of a busy stream, one that filled its
+// buffer: a burst of its events in one read, and one write and flush to
+// the client, where streamBufSize took four.
+const streamBurstSize = 4 << 10
+
+// isStreamBuf reports whether a pooled buffer is a stream's.
+func isStreamBuf(b []byte) bool {
+	return cap(b) == streamBufSize || cap(b) == streamBurstSize
+}
+
+// putStreamBuf gives a stream's buffer back to its pool.
+func putStreamBuf(bufp *[]byte) {
+	if cap(*bufp) == streamBurstSize {
+		streamBurstPool.Put(bufp)
+	} else {
+		streamBufPool.Put(bufp)
+	}
+}
 
 // attempt sends req to pick's deployment and reads just enough to classify
 // the outcome: the headers, and the first bytes of the body. A failure
@@ -326,8 +354,8 @@ func (up *upstream) close() {
 		up.resp.Body.Close()
 	}
 	if up.bufp != nil {
-		if cap(*up.bufp) == streamBufSize {
-			streamBufPool.Put(up.bufp)
+		if isStreamBuf(*up.bufp) {
+			putStreamBuf(up.bufp)
 		} else {
 			bufPool.Put(up.bufp)
 		}

@@ -311,43 +311,56 @@ type readerFunc func([]byte) (int, error)
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // TestStreamBurstIsOneWrite: events the upstream sent back to back (a
-// busy stream, a fast model) reach the client in one write and one flush
-// per buffer's worth, not one per kilobyte: each flush is a syscall.
+// busy stream, a fast model) reach the client in one write and flush per
+// buffer's worth, not one per kilobyte: each flush is a syscall. A slow
+// stream's short events keep the small buffer.
 func TestStreamBurstIsOneWrite(t *testing.T) {
 	var burst []byte
-	for i := range 12 {
+	for i := 0; len(burst) < streamBufSize+streamBurstSize-200; i++ {
 		burst = append(burst, sseChunk(i)...)
 	}
-	if len(burst) <= 1<<10 || len(burst) > streamBufSize {
-		t.Fatalf("the burst is %d bytes; the test needs more than 1 KiB and at most streamBufSize (%d)", len(burst), streamBufSize)
-	}
-	rest := burst
-	up := &upstream{timeout: time.Minute}
-	up.idle = time.AfterFunc(time.Hour, func() {})
-	defer up.close()
-	// The body hands out whatever is at hand, as net/http's chunked
-	// reader does with chunks already buffered.
-	up.resp = &http.Response{Body: io.NopCloser(readerFunc(func(p []byte) (int, error) {
-		if len(rest) == 0 {
-			return 0, io.EOF
-		}
-		n := copy(p, rest)
-		rest = rest[n:]
-		return n, nil
-	}))}
-	head, err := up.next(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	up.head = head
-	w := &countingFlusher{header: http.Header{}}
-	m := &meter{stream: true, flush: true}
-	written, readErr, writeErr := copyBody(w, up, m)
-	if readErr != nil || writeErr != nil || written != int64(len(burst)) {
-		t.Fatalf("copyBody = %d, %v, %v; want %d bytes", written, readErr, writeErr, len(burst))
-	}
-	if got, want := w.flushes, 1; got != want {
-		t.Errorf("%d flushes for a %d-byte burst, want %d", got, len(burst), want)
+	for _, tc := range []struct {
+		name        string
+		body        []byte
+		wantFlushes int
+		wantBuf     int // the buffer's size at the end
+	}{
+		{"burst: the small buffer, then one burst buffer's worth", burst, 2, streamBurstSize},
+		{"one short event", []byte(sseChunk(0)), 1, streamBufSize},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rest := tc.body
+			up := &upstream{timeout: time.Minute}
+			up.idle = time.AfterFunc(time.Hour, func() {})
+			defer up.close()
+			// The body hands out whatever is at hand, as net/http's
+			// chunked reader does with chunks already buffered.
+			up.resp = &http.Response{Body: io.NopCloser(readerFunc(func(p []byte) (int, error) {
+				if len(rest) == 0 {
+					return 0, io.EOF
+				}
+				n := copy(p, rest)
+				rest = rest[n:]
+				return n, nil
+			}))}
+			head, err := up.next(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up.head = head
+			w := &countingFlusher{header: http.Header{}}
+			m := &meter{stream: true, flush: true}
+			written, readErr, writeErr := copyBody(w, up, m)
+			if readErr != nil || writeErr != nil || written != int64(len(tc.body)) {
+				t.Fatalf("copyBody = %d, %v, %v; want %d bytes", written, readErr, writeErr, len(tc.body))
+			}
+			if got, want := w.flushes, tc.wantFlushes; got != want {
+				t.Errorf("%d flushes for %d bytes at hand, want %d", got, len(tc.body), want)
+			}
+			if got, want := cap(*up.bufp), tc.wantBuf; got != want {
+				t.Errorf("buffer of %d bytes at the end, want %d", got, want)
+			}
+		})
 	}
 }
 
