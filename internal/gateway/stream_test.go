@@ -402,3 +402,29 @@ func TestEventEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestIndexKey: indexKey finds what bytes.Index finds, a key only where
+// its quote opens it.
+func TestIndexKey(t *testing.T) {
+	for _, tc := range []struct {
+		b, key string
+		want   int
+	}{
+		{`{"usage":{"prompt_tokens":1}}`, `"usage":{`, 1},
+		{`{"myusage":{"a":1},"usage":{"prompt_tokens":1}}`, `"usage":{`, 19},
+		{`{"usage":null}`, `"usage":{`, -1},
+		{`usage":{`, `"usage":{`, -1},
+		{`"content":"`, `"content":"`, 0},
+		{`{"delta":{"content":"a \"text\":\"b"}}`, `"text":"`, -1},
+		{``, `"text":"`, -1},
+		{`"`, `"text":"`, -1},
+	} {
+		got := indexKey([]byte(tc.b), []byte(tc.key))
+		if got != tc.want {
+			t.Errorf("indexKey(%q, %q) = %d, want %d", tc.b, tc.key, got, tc.want)
+		}
+		if want := strings.Index(tc.b, tc.key); got != want {
+			t.Errorf("indexKey(%q, %q) = %d, strings.Index %d", tc.b, tc.key, got, want)
+		}
+	}
+}
