@@ -24,7 +24,7 @@ import (
 func NewTransport(connect, firstByte time.Duration) *http.Transport {
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           dialReadAhead((&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext),
 		TLSHandshakeTimeout:   connect,
 		ResponseHeaderTimeout: firstByte,
 		ForceAttemptHTTP2:     true,
@@ -36,7 +36,9 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		// headers go through it: a body is written past it in one call.
 		// Its read buffer likewise: an event of a stream is a few hundred
 		// bytes, and a large read (a whole JSON answer into its 32 KiB
-		// buffer) goes past it.
+		// buffer) goes past it. Under it, the connection reads ahead
+		// (readAheadConn): a burst of events takes one syscall, not one
+		// per kilobyte.
 		WriteBufferSize: upstreamWriteBuffer,
 		ReadBufferSize:  upstreamReadBuffer,
 	}
@@ -98,6 +100,9 @@ type upstream struct {
 	// wait takes the first bytes of a stream's next event while the
 	// upstream is silent (next).
 	wait [streamWaitSize]byte
+	// busy is set once a read of the stream filled its buffer: its later
+	// reads take the burst buffer.
+	busy bool
 }
 
 // streamWaitSize is how much of its next bytes a stream waits for
@@ -111,42 +116,81 @@ const streamWaitSize = 64
 // (net/http's chunked reader, asked for more after a read that ended at a
 // chunk's end, waits for the next chunk), so it is made only while the
 // event is incomplete, when the upstream owes its rest anyway: a whole
-// event never waits for the next one.
+// event never waits for the next one. The chunked reader goes on past the
+// event through the chunks already at hand, so a busy stream's burst of
+// events comes in one read, up to the buffer's size: a stream that
+// filled its buffer once reads into the burst buffer from then on. m is
+// nil for the first bytes, before the meter exists.
 func (up *upstream) next(m *meter) ([]byte, error) {
 	if up.bufp != nil {
-		streamBufPool.Put(up.bufp)
+		putStreamBuf(up.bufp)
 		up.bufp = nil
 	}
 	// One idle timer for both reads: the second waits only for the rest
 	// of an event the upstream has begun.
 	up.idle.Reset(up.timeout)
 	n, err := up.resp.Body.Read(up.wait[:])
-	up.bufp = streamBufPool.Get().(*[]byte)
+	if up.busy {
+		up.bufp = streamBurstPool.Get().(*[]byte)
+	} else {
+		up.bufp = streamBufPool.Get().(*[]byte)
+	}
 	buf := *up.bufp
 	copy(buf, up.wait[:n])
-	if err == nil && n > 0 && !m.completes(buf[:n]) {
+	if err == nil && n > 0 && !completes(m, buf[:n]) {
 		var k int
 		k, err = up.resp.Body.Read(buf[n:])
 		n += k
 	}
 	up.idle.Stop()
+	up.busy = up.busy || n == len(buf)
 	return buf[:n], up.readErr(err)
+}
+
+// completes reports whether chunk ends an event, after what m keeps of
+// an incomplete one (nothing when m is nil).
+func completes(m *meter, chunk []byte) bool {
+	if m == nil {
+		return eventEnd(chunk) >= 0
+	}
+	return m.completes(chunk)
 }
 
 // Answers are read through a pooled buffer. A whole JSON answer or an
 // error body is read at once into a large one, given back within the
-// request. A stream holds its buffer for as long as the model talks, while
-// its events come a few hundred bytes at a time: it gets a small one, so
-// ten thousand slow streams do not hold 320 MB of buffers they never fill.
-// A larger read just takes two.
+// request. A stream takes a smaller one only while its upstream is
+// sending (upstream.next): ten thousand slow streams, silent most of
+// their life, hold none of it.
 var (
-	bufPool       = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
-	streamBufPool = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+	bufPool         = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	streamBufPool   = sync.Pool{New: func() any { b := make([]byte, streamBufSize); return &b }}
+	streamBurstPool = sync.Pool{New: func() any { b := make([]byte, streamBurstSize); return &b }}
 )
 
 // streamBufSize is the size of a stream's buffer: the upstream
-// connection's read buffer, so one read empties it.
+// connection's read buffer, an event or a few. Slow streams' events come
+// together when their model's tokens do, and thousands of them taking a
+// buffer at once add up in the gateway's peak memory.
 const streamBufSize = upstreamReadBuffer
+
+// streamBurstSize is the buffer of a busy stream, one that filled its
+// buffer: a burst of its events in one read, and one write and flush to
+// the client, where streamBufSize took four.
+const streamBurstSize = 4 << 10
+
+// isStreamBuf reports whether a pooled buffer is a stream's.
+func isStreamBuf(b []byte) bool {
+	return cap(b) == streamBufSize || cap(b) == streamBurstSize
+}
+
+// putStreamBuf gives a stream's buffer back to its pool.
+func putStreamBuf(bufp *[]byte) {
+	if cap(*bufp) == streamBurstSize {
+		streamBurstPool.Put(bufp)
+	} else {
+		streamBufPool.Put(bufp)
+	}
+}
 
 // attempt sends req to pick's deployment and reads just enough to classify
 // the outcome: the headers, and the first bytes of the body. A failure
@@ -188,10 +232,11 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		resp.Body.Close() // unblocks the pending Read
 	})
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && (req.peek.Stream || isEventStream(resp.Header.Get("Content-Type"))) {
-		up.bufp = streamBufPool.Get().(*[]byte)
-		n, err := up.body().Read(*up.bufp)
-		up.head = (*up.bufp)[:n]
-		if n == 0 && err != nil && !errors.Is(err, io.EOF) {
+		// The first token may be seconds away: wait for it without the
+		// buffer, as for every later one.
+		head, err := up.next(nil)
+		up.head = head
+		if len(head) == 0 && err != nil && !errors.Is(err, io.EOF) {
 			up.err = err
 			return up, router.ClassifyError(r.Context(), err)
 		}
@@ -309,8 +354,8 @@ func (up *upstream) close() {
 		up.resp.Body.Close()
 	}
 	if up.bufp != nil {
-		if cap(*up.bufp) == streamBufSize {
-			streamBufPool.Put(up.bufp)
+		if isStreamBuf(*up.bufp) {
+			putStreamBuf(up.bufp)
 		} else {
 			bufPool.Put(up.bufp)
 		}

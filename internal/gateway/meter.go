@@ -268,10 +268,16 @@ func (m *meter) completes(chunk []byte) bool {
 
 // eventEnd returns the length of the first complete server-sent event in b
 // (through its blank line, \n\n or \r\n\r\n), or -1.
+// It jumps from line end to line end (bytes.IndexByte): an event's data
+// line is a few hundred bytes, looked at a byte at a time before.
 func eventEnd(b []byte) int {
-	for i := 0; i+1 < len(b); i++ {
-		if b[i] != '\n' {
-			continue
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		if i += j; i+1 >= len(b) {
+			return -1
 		}
 		if b[i+1] == '\n' {
 			return i + 2
@@ -280,7 +286,6 @@ func eventEnd(b []byte) int {
 			return i + 3
 		}
 	}
-	return -1
 }
 
 var (
@@ -292,7 +297,7 @@ var (
 
 // inspect reads one event and reports whether to drop it.
 func (m *meter) inspect(ev []byte) bool {
-	if i := bytes.Index(ev, usageObject); i >= 0 {
+	if i := indexKey(ev, usageObject); i >= 0 {
 		if u, ok := parseUsage(ev[i+len(`"usage":`):]); ok {
 			m.usage, m.found = u, true
 		}
@@ -309,6 +314,25 @@ func (m *meter) inspect(ev []byte) bool {
 		m.textOver += jsonStringBytes(ev, contentKey) + jsonStringBytes(ev, textKey)
 	}
 	return false
+}
+
+// indexKey is bytes.Index for a key that begins with a quote, as every
+// key the meter looks for does. An event has a quote every few bytes,
+// and bytes.Index stops at each occurrence of the first byte it looks
+// for: it looks for the rest of the key, whose first letter is rarer,
+// and then checks the quote.
+func indexKey(b, key []byte) int {
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off+1:], key[1:])
+		if i < 0 {
+			return -1
+		}
+		if i += off; b[i] == '"' {
+			return i
+		}
+		off = i + 1
+	}
+	return -1
 }
 
 // completionTokens estimates the completion's tokens from the text kept,
@@ -409,7 +433,7 @@ func floatField(obj []byte, key string) (float64, bool) {
 func jsonStringBytes(ev, key []byte) int {
 	n := 0
 	for {
-		i := bytes.Index(ev, key)
+		i := indexKey(ev, key)
 		if i < 0 {
 			return n
 		}
@@ -427,7 +451,7 @@ func jsonStringBytes(ev, key []byte) int {
 // (key includes the opening quote of the value) found in ev.
 func appendJSONString(dst, ev, key []byte) []byte {
 	for {
-		i := bytes.Index(ev, key)
+		i := indexKey(ev, key)
 		if i < 0 {
 			return dst
 		}

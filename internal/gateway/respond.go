@@ -186,7 +186,7 @@ func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, rea
 	buf := *up.bufp
 	chunk := up.head
 	src := up.body()
-	waits := m.stream && cap(buf) == streamBufSize
+	waits := m.stream && isStreamBuf(buf)
 	for {
 		if len(chunk) > 0 {
 			n, err := m.write(w, chunk)

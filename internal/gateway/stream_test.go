@@ -246,7 +246,7 @@ func sameBytes(a, b []byte) bool {
 }
 
 // TestStreamWaitsWithoutItsBuffer: a held stream waits for its next bytes
-// in its small wait array, its 1 KiB buffer given back meanwhile, and
+// in its small wait array, its buffer given back meanwhile, and
 // reads on into the buffer only while an event is incomplete, so a whole
 // event is never held back by a read that waits for the next one.
 func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
@@ -255,18 +255,25 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 		reads   []string // what each Read of the upstream body returns
 		pending string   // the meter's incomplete event before
 		want    string
+		first   bool // the first bytes, read before the meter exists
 		// wantHeld is, per Read made, whether the buffer was held.
 		wantHeld []bool
 	}{
 		{"long event: waits without, reads the rest with it",
 			[]string{"data: {\"choices\":[{\"delta\":{\"content\":\"a token of", "\"}}]}\n\n"},
-			"", "data: {\"choices\":[{\"delta\":{\"content\":\"a token of\"}}]}\n\n", []bool{false, true}},
+			"", "data: {\"choices\":[{\"delta\":{\"content\":\"a token of\"}}]}\n\n", false, []bool{false, true}},
 		{"short whole event: no second read",
 			[]string{"data: [DONE]\n\n", "never read"},
-			"", "data: [DONE]\n\n", []bool{false}},
+			"", "data: [DONE]\n\n", false, []bool{false}},
 		{"the end of an event kept from before: no second read",
 			[]string{"\n", "never read"},
-			"data: x\n", "\n", []bool{false}},
+			"data: x\n", "\n", false, []bool{false}},
+		{"first bytes: wait for the first token without the buffer",
+			[]string{"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"", "\"}}]}\n\n"},
+			"", "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\n\n", true, []bool{false, true}},
+		{"first bytes: a whole event, no second read",
+			[]string{"data: [DONE]\n\n", "never read"},
+			"", "data: [DONE]\n\n", true, []bool{false}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var held []bool
@@ -285,6 +292,9 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 				return n, nil
 			}))}
 			m := &meter{stream: true, pending: []byte(tc.pending)}
+			if tc.first {
+				m = nil
+			}
 			got, err := up.next(m)
 			if err != nil || string(got) != tc.want {
 				t.Fatalf("next = %q, %v; want %q", got, err, tc.want)
@@ -299,3 +309,122 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// TestStreamBurstIsOneWrite: events the upstream sent back to back (a
+// busy stream, a fast model) reach the client in one write and flush per
+// buffer's worth, not one per kilobyte: each flush is a syscall. A slow
+// stream's short events keep the small buffer.
+func TestStreamBurstIsOneWrite(t *testing.T) {
+	var burst []byte
+	for i := 0; len(burst) < streamBufSize+streamBurstSize-200; i++ {
+		burst = append(burst, sseChunk(i)...)
+	}
+	for _, tc := range []struct {
+		name        string
+		body        []byte
+		wantFlushes int
+		wantBuf     int // the buffer's size at the end
+	}{
+		{"burst: the small buffer, then one burst buffer's worth", burst, 2, streamBurstSize},
+		{"one short event", []byte(sseChunk(0)), 1, streamBufSize},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rest := tc.body
+			up := &upstream{timeout: time.Minute}
+			up.idle = time.AfterFunc(time.Hour, func() {})
+			defer up.close()
+			// The body hands out whatever is at hand, as net/http's
+			// chunked reader does with chunks already buffered.
+			up.resp = &http.Response{Body: io.NopCloser(readerFunc(func(p []byte) (int, error) {
+				if len(rest) == 0 {
+					return 0, io.EOF
+				}
+				n := copy(p, rest)
+				rest = rest[n:]
+				return n, nil
+			}))}
+			head, err := up.next(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			up.head = head
+			w := &countingFlusher{header: http.Header{}}
+			m := &meter{stream: true, flush: true}
+			written, readErr, writeErr := copyBody(w, up, m)
+			if readErr != nil || writeErr != nil || written != int64(len(tc.body)) {
+				t.Fatalf("copyBody = %d, %v, %v; want %d bytes", written, readErr, writeErr, len(tc.body))
+			}
+			if got, want := w.flushes, tc.wantFlushes; got != want {
+				t.Errorf("%d flushes for %d bytes at hand, want %d", got, len(tc.body), want)
+			}
+			if got, want := cap(*up.bufp), tc.wantBuf; got != want {
+				t.Errorf("buffer of %d bytes at the end, want %d", got, want)
+			}
+		})
+	}
+}
+
+// countingFlusher is a client that takes everything and counts flushes.
+type countingFlusher struct {
+	header  http.Header
+	flushes int
+}
+
+func (f *countingFlusher) Header() http.Header         { return f.header }
+func (f *countingFlusher) Write(p []byte) (int, error) { return len(p), nil }
+func (f *countingFlusher) WriteHeader(int)             {}
+func (f *countingFlusher) Flush()                      { f.flushes++ }
+
+// TestEventEnd pins where an event ends: its blank line, \n\n or
+// \r\n\r\n (a \n\r\n ends it too), or -1 while it is incomplete.
+func TestEventEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+	}{
+		{"", -1},
+		{"\n", -1},
+		{"\n\n", 2},
+		{"data: x", -1},
+		{"data: x\n", -1},
+		{"data: x\n\n", 9},
+		{"data: x\n\ndata: y\n\n", 9},
+		{"event: e\ndata: x\n\nrest", 18},
+		{"data: x\r\n\r\n", 11},
+		{"data: x\r\n\r", -1},
+		{"data: x\n\r\n", 10},
+		{"data: x\n\r", -1},
+		{"a\nb\nc\n", -1},
+		{"a\nb\nc\n\n", 7},
+	} {
+		if got := eventEnd([]byte(tc.in)); got != tc.want {
+			t.Errorf("eventEnd(%q) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestIndexKey: indexKey finds what bytes.Index finds, a key only where
+// its quote opens it.
+func TestIndexKey(t *testing.T) {
+	for _, tc := range []struct {
+		b, key string
+		want   int
+	}{
+		{`{"usage":{"prompt_tokens":1}}`, `"usage":{`, 1},
+		{`{"myusage":{"a":1},"usage":{"prompt_tokens":1}}`, `"usage":{`, 19},
+		{`{"usage":null}`, `"usage":{`, -1},
+		{`usage":{`, `"usage":{`, -1},
+		{`"content":"`, `"content":"`, 0},
+		{`{"delta":{"content":"a \"text\":\"b"}}`, `"text":"`, -1},
+		{``, `"text":"`, -1},
+		{`"`, `"text":"`, -1},
+	} {
+		got := indexKey([]byte(tc.b), []byte(tc.key))
+		if got != tc.want {
+			t.Errorf("indexKey(%q, %q) = %d, want %d", tc.b, tc.key, got, tc.want)
+		}
+		if want := strings.Index(tc.b, tc.key); got != want {
+			t.Errorf("indexKey(%q, %q) = %d, strings.Index %d", tc.b, tc.key, got, want)
+		}
+	}
+}
