@@ -40,7 +40,7 @@ func (b *browser) axe(t *testing.T, view string) {
 	if !eval[bool](t, b, `typeof axe !== 'undefined'`) {
 		b.do(t, "inject axe-core", chromedp.Evaluate[chromedp.Void](axeSource+";undefined"))
 	}
-	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
+	out, err := runStep(b, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("%s: axe: %v", view, err)
 	}
@@ -281,7 +281,9 @@ func (b *browser) screenshotScreen(t *testing.T, name string) {
 	if os.Getenv("SPILLWAY_SCREENSHOTS") == "" {
 		return
 	}
-	shot, err := chromedp.Call(b.ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
+	ctx, cancel := b.step()
+	defer cancel()
+	shot, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Format: page.CaptureScreenshotFormatPng})
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}

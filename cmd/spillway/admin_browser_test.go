@@ -59,7 +59,7 @@ func TestBrowserAdminDeployments(t *testing.T) {
 		t.Errorf("the admin token is kept in the browser: %s", st)
 	}
 	status := func(expr string) int {
-		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
+		v, err := runStep(b, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
@@ -187,7 +187,7 @@ func TestBrowserAdminUsage(t *testing.T) {
 			t.Errorf("usage table rows %v lack %s (model=requests/errors)", rows, want)
 		}
 	}
-	csv, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(document.getElementById('usage-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	csv, err := runStep(b, chromedp.Evaluate[string](`fetch(document.getElementById('usage-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
