@@ -307,7 +307,7 @@ func (f *BatchFollower) charge(ctx context.Context, o store.Object, d *router.De
 		u := l.Response.Body.Usage
 		rec := usage.Record{
 			Time: at, RequestID: "batch:" + o.UpstreamID + ":" + strconv.Itoa(n) + ":" + l.CustomID,
-			KeyID: o.KeyID, EventID: o.EventID, TeamID: o.TeamID, BatchID: o.ID,
+			KeyID: o.KeyID, EventID: o.EventID, Attendee: o.Attendee, TeamID: o.TeamID, BatchID: o.ID,
 			Model: model, Deployment: o.Deployment, Endpoint: "batch", Status: l.Response.StatusCode, Attempts: 1,
 			PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens,
 			CachedTokens: u.PromptTokensDetails.CachedTokens, ReasoningTokens: u.CompletionTokensDetails.ReasoningTokens,

@@ -187,6 +187,46 @@ func TestBackgroundResponseChargedWithoutPolls(t *testing.T) {
 	}
 }
 
+// TestFollowerChargesTheAttendee: a batch and a background response made
+// with an event attendee's key are charged by the follower to that key,
+// its event and its attendee, as the attendee's own requests are, so an
+// event's report by attendee counts them.
+func TestFollowerChargesTheAttendee(t *testing.T) {
+	ctx := context.Background()
+	env := newObjectEnv(t, 0)
+	c := env.clients(0, attendeeKey)["openai"]
+	in, err := c.Files.New(ctx, openai.FileNewParams{File: textFile(batchLines(2), "in.jsonl"), Purpose: openai.FilePurposeBatch})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Batches.New(ctx, openai.BatchNewParams{InputFileID: in.ID, Endpoint: openai.BatchNewParamsEndpointV1ChatCompletions, CompletionWindow: openai.BatchNewParamsCompletionWindow24h}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Responses.New(ctx, responses.ResponseNewParams{Model: "gpt-4o", Background: openai.Bool(true),
+		Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("Write a long essay")}}); err != nil {
+		t.Fatal(err)
+	}
+	tee := &teeInserter{st: env.store}
+	follower := env.replicas[0].Config.Handler.(*Gateway).NewBatchFollower(tee)
+	for range 4 {
+		if _, err := follower.Round(ctx); err != nil {
+			t.Fatalf("Round: %v", err)
+		}
+	}
+	tee.mu.Lock()
+	defer tee.mu.Unlock()
+	endpoints := map[string]int{}
+	for _, rec := range tee.seen {
+		endpoints[rec.Endpoint]++
+		if rec.KeyID != "key_ada" || rec.EventID != "ev_hack" || rec.Attendee != "ada@example.com" {
+			t.Errorf("%s record: key %q, event %q, attendee %q; want key_ada, ev_hack, ada@example.com", rec.Endpoint, rec.KeyID, rec.EventID, rec.Attendee)
+		}
+	}
+	if endpoints["batch"] != 2 || endpoints["responses"] != 1 {
+		t.Errorf("records by endpoint %v, want 2 batch and 1 responses", endpoints)
+	}
+}
+
 // TestBatchPrice: half the model's prices, cached prompt tokens at half
 // the cached price, model_info's batch prices when set.
 func TestBatchPrice(t *testing.T) {

@@ -30,14 +30,9 @@ func (g *Gateway) followBackground(req *exchange, res result) {
 		return
 	}
 	owner := ownerOf(req.principal)
-	o := store.Object{ID: g.encodeObject(res.deployment, owner, m.ids.made), Kind: store.KindResponse, KeyID: owner,
+	o := store.Object{ID: g.encodeObject(res.deployment, owner, m.ids.made), Kind: store.KindResponse,
 		Deployment: res.deployment, UpstreamID: m.ids.made, Status: m.object.Status, CreatedAt: req.start}
-	if p := req.principal; p.Event != nil {
-		o.EventID = p.Event.ID
-	}
-	if p := req.principal; p.Team != nil {
-		o.TeamID = p.Team.ID
-	}
+	stampOwner(&o, req.principal)
 	if err := g.objects.PutObject(context.WithoutCancel(req.r.Context()), o); err != nil {
 		g.log.Error("object registry: background response", "request_id", req.id, "err", err)
 	}
@@ -92,7 +87,7 @@ func (f *BatchFollower) followResponse(ctx context.Context, o store.Object) (boo
 		u := st.Usage
 		rec := usage.Record{
 			Time: o.CreatedAt, RequestID: "background:" + o.UpstreamID,
-			KeyID: o.KeyID, EventID: o.EventID, TeamID: o.TeamID,
+			KeyID: o.KeyID, EventID: o.EventID, Attendee: o.Attendee, TeamID: o.TeamID,
 			Model: d.Config.Model, Deployment: o.Deployment, Endpoint: provider.Responses.String(), Status: 200, Attempts: 1,
 			PromptTokens: u.InputTokens, CompletionTokens: u.OutputTokens, TotalTokens: u.TotalTokens,
 			CachedTokens: u.InputTokensDetails.CachedTokens, ReasoningTokens: u.OutputTokensDetails.ReasoningTokens,

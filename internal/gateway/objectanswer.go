@@ -187,16 +187,11 @@ func (g *Gateway) register(req *exchange, deployment string, objs []found) {
 			continue
 		}
 		o := store.Object{
-			ID: g.encodeObject(deployment, owner, f.upstream), Kind: f.kind, KeyID: owner,
+			ID: g.encodeObject(deployment, owner, f.upstream), Kind: f.kind,
 			Deployment: deployment, UpstreamID: f.upstream, Purpose: f.purpose, Status: f.status,
 			Data: string(bytes.TrimRight(data, "\n")), Done: f.kind != store.KindBatch || terminal[f.status],
 		}
-		if p := req.principal; p.Event != nil {
-			o.EventID = p.Event.ID
-		}
-		if p := req.principal; p.Team != nil {
-			o.TeamID = p.Team.ID
-		}
+		stampOwner(&o, req.principal)
 		if err := g.objects.PutObject(ctx, o); err != nil {
 			g.log.Error("object registry: put", "request_id", req.id, "object", o.ID, "err", err)
 		}

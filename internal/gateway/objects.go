@@ -10,6 +10,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/store"
 )
 
 // Objects held upstream. A stored response (and later a file, batch or
@@ -132,6 +133,20 @@ func (g *Gateway) decodeAfter(id, prefix, owner string) (objectRef, bool) {
 
 // ownerOf is the identity objects belong to: the key.
 func ownerOf(p *auth.Principal) string { return p.KeyID }
+
+// stampOwner writes who made an object into its registry entry: the key,
+// and the key's team, event and attendee as they are now, for the usage
+// a follower records for it later (stampPrincipal, for a request's own
+// record).
+func stampOwner(o *store.Object, p *auth.Principal) {
+	o.KeyID = ownerOf(p)
+	if p.Event != nil {
+		o.EventID, o.Attendee = p.Event.ID, p.Attendee
+	}
+	if p.Team != nil {
+		o.TeamID = p.Team.ID
+	}
+}
 
 // errObjectNotFound answers an id that is unknown, forged, or another
 // key's, in the words OpenAI uses.

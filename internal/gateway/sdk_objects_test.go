@@ -79,7 +79,7 @@ func (env *objectEnv) gateway(t *testing.T, deps []config.Deployment, maxFile in
 	t.Cleanup(tr.CloseIdleConnections)
 	gw := httptest.NewServer(New(Options{
 		Router: r, Transport: tr, Retries: 1, Recorder: env.recs, OperationKey: env.opKey, Objects: env.store, MaxFileBytes: maxFile,
-		Auth:   auth.NewStaticKeys([]auth.StaticKey{{Key: testKey, Name: "sdk"}, {Key: otherKey, Name: "other"}}),
+		Auth:   attendeeAuth{auth.NewStaticKeys([]auth.StaticKey{{Key: testKey, Name: "sdk"}, {Key: otherKey, Name: "other"}})},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}))
 	t.Cleanup(gw.Close)
@@ -96,6 +96,19 @@ func (env *objectEnv) clients(i int, key string) map[string]openai.Client {
 			azure.WithEndpoint(gw.URL, "2025-04-01-preview"), azure.WithAPIKey(key), azure.WithUnsafeAllowHTTP())...),
 		"azure-v1": openai.NewClient(append(common, option.WithBaseURL(gw.URL+"/openai/v1"), option.WithAPIKey(key))...),
 	}
+}
+
+// attendeeKey is an event attendee's key in the objects' tests: the
+// keyring's principal for it, with its event and attendee.
+const attendeeKey = "sk-attendee-ada"
+
+type attendeeAuth struct{ auth.Authenticator }
+
+func (a attendeeAuth) Authenticate(ctx context.Context, key string) (*auth.Principal, error) {
+	if key == attendeeKey {
+		return &auth.Principal{KeyID: "key_ada", Name: "ada", Event: &auth.Event{ID: "ev_hack", Name: "Hack day"}, Attendee: "ada@example.com"}, nil
+	}
+	return a.Authenticator.Authenticate(ctx, key)
 }
 
 func textFile(content, name string) io.Reader {

@@ -24,8 +24,9 @@ type Object struct {
 	// ID is the id the client knows (the gateway's signed id).
 	ID   string
 	Kind string
-	// KeyID owns it; TeamID and EventID are the key's when it was made.
-	KeyID, TeamID, EventID string
+	// KeyID owns it; TeamID, EventID and Attendee are the key's when it
+	// was made.
+	KeyID, TeamID, EventID, Attendee string
 	// Deployment holds it, under UpstreamID.
 	Deployment string
 	UpstreamID string
@@ -86,7 +87,7 @@ type ObjectStore interface {
 	ClaimCharge(ctx context.Context, id string) (bool, error)
 }
 
-const objectColumns = `id, kind, key_id, team_id, event_id, deployment, upstream_id, purpose, status, data, done, charged, created_at, updated_at`
+const objectColumns = `id, kind, key_id, team_id, event_id, attendee, deployment, upstream_id, purpose, status, data, done, charged, created_at, updated_at`
 
 type objectQueries struct {
 	get, upsert, delete, claim string
@@ -95,7 +96,7 @@ type objectQueries struct {
 func newObjectQueries(d dialect) objectQueries {
 	return objectQueries{
 		get: d.rebind(`SELECT ` + objectColumns + ` FROM objects WHERE id = ?`),
-		upsert: d.rebind(`INSERT INTO objects (` + objectColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		upsert: d.rebind(`INSERT INTO objects (` + objectColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET purpose = excluded.purpose, status = excluded.status,
 			data = excluded.data, done = excluded.done, updated_at = excluded.updated_at`),
 		delete: d.rebind(`DELETE FROM objects WHERE id = ?`),
@@ -114,7 +115,7 @@ func (s *sqlStore) PutObject(ctx context.Context, o Object) error {
 		created = now
 	}
 	_, err := s.write.ExecContext(ctx, s.q.objects.upsert,
-		text(o.ID), text(o.Kind), text(o.KeyID), text(o.TeamID), text(o.EventID), text(o.Deployment),
+		text(o.ID), text(o.Kind), text(o.KeyID), text(o.TeamID), text(o.EventID), text(o.Attendee), text(o.Deployment),
 		text(o.UpstreamID), text(o.Purpose), text(o.Status), text(o.Data), o.Done, o.Charged,
 		created.UnixMilli(), now.UnixMilli())
 	if err != nil {
@@ -202,7 +203,7 @@ func scanObject(row rowScanner) (Object, error) {
 		o                Object
 		created, updated int64
 	)
-	err := row.Scan(&o.ID, &o.Kind, &o.KeyID, &o.TeamID, &o.EventID, &o.Deployment, &o.UpstreamID,
+	err := row.Scan(&o.ID, &o.Kind, &o.KeyID, &o.TeamID, &o.EventID, &o.Attendee, &o.Deployment, &o.UpstreamID,
 		&o.Purpose, &o.Status, &o.Data, &o.Done, &o.Charged, &created, &updated)
 	if err != nil {
 		return Object{}, err

@@ -45,7 +45,7 @@ func objectIDs(t *testing.T, st store.Store, q store.ObjectQuery) []string {
 func (s suite) objectsRoundTrip(t *testing.T) {
 	st := s.store(t, nil)
 	o := object("file-1", "key-a", time.Hour)
-	o.EventID = "ev-1"
+	o.EventID, o.Attendee = "ev-1", "ada@example.com"
 	mustPutObject(t, st, o)
 	got, err := st.GetObject(t.Context(), "file-1")
 	if err != nil {
