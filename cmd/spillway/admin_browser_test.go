@@ -23,6 +23,17 @@ func adminSignIn(t *testing.T, b *browser, base string) {
 	b.do(t, "sign in", chromedp.SendKeys(chromedp.ID("token"), browserAdmin+kb.Enter), chromedp.WaitVisible(chromedp.ID("tab-deployments")))
 }
 
+// openTab opens the portal's tab name and waits until its panel has
+// loaded (no longer aria-busy). Until then its tables fill in and push
+// down what is below them, far on a phone, where each row is a card: a
+// click aimed a moment before (chromedp.Click reads where a node is, then
+// presses there) lands on whatever moved under it, and nothing happens.
+func openTab(t *testing.T, b *browser, name string) {
+	t.Helper()
+	b.do(t, "open the "+name+" tab", chromedp.Click(chromedp.ID("tab-"+name)))
+	waitFor[bool](t, b, "the "+name+" tab loaded", `(() => { const p = document.getElementById('panel-`+name+`'); return !p.hidden && !p.hasAttribute('aria-busy'); })()`)
+}
+
 // chat sends one chat request from outside the browser and returns the
 // status.
 func chat(t *testing.T, base, model string) int {
@@ -59,7 +70,7 @@ func TestBrowserAdminDeployments(t *testing.T) {
 		t.Errorf("the admin token is kept in the browser: %s", st)
 	}
 	status := func(expr string) int {
-		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
+		v, err := runStep(b, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}
@@ -178,7 +189,7 @@ func TestBrowserAdminUsage(t *testing.T) {
 
 	b := newBrowser(t, 1440, 900)
 	adminSignIn(t, b, s.url)
-	b.do(t, "open usage", chromedp.Click(chromedp.ID("tab-usage")))
+	openTab(t, b, "usage")
 	waitFor[bool](t, b, "the requests chart", `document.querySelectorAll('#chart-requests svg rect.bar').length > 0`)
 	waitFor[bool](t, b, "the models chart", `document.querySelectorAll('#chart-models svg rect.bar').length >= 2`)
 	rows := eval[[]string](t, b, `Array.from(document.querySelectorAll('#usage-table tbody tr')).map(r => r.children[0].textContent + '=' + r.children[1].textContent + '/' + r.children[2].textContent)`)
@@ -187,7 +198,7 @@ func TestBrowserAdminUsage(t *testing.T) {
 			t.Errorf("usage table rows %v lack %s (model=requests/errors)", rows, want)
 		}
 	}
-	csv, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`fetch(document.getElementById('usage-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
+	csv, err := runStep(b, chromedp.Evaluate[string](`fetch(document.getElementById('usage-csv').href).then(r => r.text())`, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +261,7 @@ func TestBrowserAdminKeys(t *testing.T) {
 	s := startBrowserApp(t)
 	b := newBrowser(t, 1440, 900)
 	adminSignIn(t, b, s.url)
-	b.do(t, "open keys", chromedp.Click(chromedp.ID("tab-keys")), chromedp.WaitVisible(chromedp.ID("key-name")))
+	openTab(t, b, "keys")
 	setValue(t, b, "key-name", "team-<b>a</b>")
 	setValue(t, b, "key-models", "gpt-4o")
 	b.do(t, "create", chromedp.Click(chromedp.CSS("#key-form button[type=submit]")))

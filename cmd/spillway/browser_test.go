@@ -33,8 +33,10 @@ import (
 const (
 	browserKey   = "sk-browser-test-key"
 	browserAdmin = "sk-admin-browser-test"
-	// browserTimeout bounds one browser test: a liveness bound, not a
-	// performance assertion.
+	// browserTimeout bounds each step of a browser test (an action, a
+	// wait, an evaluation) and each wait for the app: a liveness bound,
+	// not a performance assertion. It bounds no whole test, which takes
+	// many times longer on a loaded machine than on an idle one.
 	browserTimeout = 90 * time.Second
 	// xssAnswer is what the hostile upstream answers.
 	xssAnswer = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">`
@@ -123,6 +125,8 @@ func hostileUpstream(w http.ResponseWriter, r *http.Request) {
 
 // browser is one headless Chromium tab and what it reported.
 type browser struct {
+	// ctx is the tab's context. It has no deadline, since the browser
+	// lives as long as it: each step bounds itself with step or runStep.
 	ctx context.Context
 	mu  sync.Mutex
 	// problems are uncaught exceptions and CSP violations.
@@ -142,9 +146,7 @@ func newBrowser(t *testing.T, width, height int) *browser {
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	b := &browser{}
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithListener(b.listen))
-	ctx, cancelTimeout := context.WithTimeout(ctx, browserTimeout)
 	t.Cleanup(func() {
-		cancelTimeout()
 		cancel()
 		cancelAlloc()
 		b.mu.Lock()
@@ -154,7 +156,24 @@ func newBrowser(t *testing.T, width, height int) *browser {
 		}
 	})
 	b.ctx = ctx
+	// The first Run starts the browser and ties it to its context: this
+	// one, not a step's, whose deadline would close the browser.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
 	return b
+}
+
+// step is the tab's context for one step, bounded by browserTimeout.
+func (b *browser) step() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(b.ctx, browserTimeout)
+}
+
+// runStep runs one action on the tab within browserTimeout.
+func runStep[T any](b *browser, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := b.step()
+	defer cancel()
+	return chromedp.Run(ctx, a)
 }
 
 func (b *browser) listen(ev any) {
@@ -180,7 +199,9 @@ func (b *browser) listen(ev any) {
 // do runs actions, failing the test on error.
 func (b *browser) do(t *testing.T, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(b.ctx, actions...); err != nil {
+	ctx, cancel := b.step()
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 }
@@ -198,7 +219,7 @@ func clickInPage(sel string) chromedp.Action[chromedp.Void] {
 // eval evaluates a JavaScript expression.
 func eval[T any](t *testing.T, b *browser, expr string) T {
 	t.Helper()
-	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	v, err := runStep(b, chromedp.Evaluate[T](expr))
 	if err != nil {
 		t.Fatalf("evaluate %s: %v", expr, err)
 	}
@@ -208,27 +229,20 @@ func eval[T any](t *testing.T, b *browser, expr string) T {
 // setValue sets a form field's value as a script would.
 func setValue(t *testing.T, b *browser, id, v string) {
 	t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.getElementById(%q).value = %q", id, v))); err != nil {
+	if _, err := runStep(b, chromedp.Evaluate[chromedp.Void](fmt.Sprintf("document.getElementById(%q).value = %q", id, v))); err != nil {
 		t.Fatalf("set #%s: %v", id, err)
 	}
 }
 
 // waitFor polls a JavaScript expression until it is truthy and returns
-// its value.
-//
-// With explain, the wait ends a third of browserTimeout early, so that
-// the page can still be asked what explain evaluates to (its error
-// line, say) for the failure's message.
+// its value. When it fails, the page is asked what explain evaluates to
+// (its error line, say) for the failure's message.
 func waitFor[T any](t *testing.T, b *browser, what, expr string, explain ...string) T {
 	t.Helper()
-	timeout := browserTimeout
-	if len(explain) > 0 {
-		timeout = browserTimeout * 2 / 3
-	}
-	v, err := chromedp.Run(b.ctx, chromedp.Poll[T](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(timeout)))
+	v, err := runStep(b, chromedp.Poll[T](expr, chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(browserTimeout)))
 	if err != nil {
 		for _, e := range explain {
-			if why, xerr := chromedp.Run(b.ctx, chromedp.Evaluate[string](e)); xerr == nil {
+			if why, xerr := runStep(b, chromedp.Evaluate[string](e)); xerr == nil {
 				err = fmt.Errorf("%w (%s)", err, why)
 			}
 		}
@@ -244,7 +258,7 @@ func (b *browser) screenshot(t *testing.T, name string) {
 	if os.Getenv("SPILLWAY_SCREENSHOTS") == "" {
 		return
 	}
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	png, err := runStep(b, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
@@ -261,10 +275,12 @@ func (b *browser) screenshot(t *testing.T, name string) {
 // elsewhere shows, with the date formats of en-US.
 func (b *browser) zone(t *testing.T, tz string) {
 	t.Helper()
-	if _, err := chromedp.Call(b.ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz}); err != nil {
+	ctx, cancel := b.step()
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: tz}); err != nil {
 		t.Fatalf("time zone %s: %v", tz, err)
 	}
-	if _, err := chromedp.Call(b.ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "en-US"}); err != nil {
+	if _, err := chromedp.Call(ctx, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: "en-US"}); err != nil {
 		t.Fatalf("locale en-US: %v", err)
 	}
 }

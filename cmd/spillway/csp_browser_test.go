@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -27,7 +28,7 @@ func TestBrowserCSP(t *testing.T) {
 		t.Errorf("an inline script ran: window.__inline = %s", v)
 	}
 	var got []string
-	giveUp := b.ctx.Done()
+	giveUp := time.After(browserTimeout) // liveness bound
 	for len(got) < 2 {
 		select {
 		case <-giveUp:

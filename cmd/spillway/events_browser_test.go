@@ -23,7 +23,7 @@ func TestBrowserEvent(t *testing.T) {
 	admin := newBrowser(t, 1280, 900)
 	admin.zone(t, "America/New_York")
 	adminSignIn(t, admin, s.url)
-	admin.do(t, "open events", chromedp.Click(chromedp.ID("tab-events")), chromedp.WaitVisible(chromedp.ID("ev-name")))
+	openTab(t, admin, "events")
 
 	const (
 		name        = `Hack <script>window.__xss = 3</script> Night`

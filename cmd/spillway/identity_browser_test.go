@@ -102,7 +102,7 @@ func TestBrowserIdentitySignIn(t *testing.T) {
 		t.Error("an organiser does not see the events panel and its form")
 	}
 	status := func(expr string) int {
-		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
+		v, err := runStep(b, chromedp.Evaluate[int](expr, chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}

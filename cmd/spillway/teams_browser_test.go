@@ -23,7 +23,7 @@ func TestBrowserAdminTeams(t *testing.T) {
 
 	b := newBrowser(t, 1440, 900)
 	adminSignIn(t, b, s.url)
-	b.do(t, "open teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+	openTab(t, b, "teams")
 	setValue(t, b, "team-id", "search")
 	setValue(t, b, "team-name", "Search <b>team</b>")
 	setValue(t, b, "team-models", "gpt-4o")
@@ -81,7 +81,7 @@ func TestBrowserAdminTeams(t *testing.T) {
 	if !strings.HasPrefix(usage, "search4") {
 		t.Errorf("usage row of the team = %q, want team search with 4 requests (2 admitted, 2 refused)", usage)
 	}
-	b.do(t, "back to teams", chromedp.Click(chromedp.ID("tab-teams")), chromedp.WaitVisible(chromedp.ID("team-name")))
+	openTab(t, b, "teams")
 
 	// Edit the team: the form fills in, the change shows.
 	b.do(t, "edit", clickJS(`#teams-table tr[data-id="search"] button.edit`))

@@ -604,10 +604,23 @@ function changeOf(a) {
 
 const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: () => loadAudit() };
 let current = 'deployments';
+// loadSeq numbers each tab's loads, so that an earlier load ending does
+// not mark the tab loaded while a later one is still under way.
+const loadSeq = {};
 
+// load (re)loads a tab. Its panel is aria-busy until the load ends: the
+// tables above a tab's form fill in then and push the form down (far,
+// on a phone, where each row is a card), so a screen reader, or a test,
+// knows when the panel has settled.
 function load(name) {
   current = name;
-  Promise.resolve(loaders[name]()).catch(report);
+  const panel = $('panel-' + name);
+  const seq = (loadSeq[name] || 0) + 1;
+  loadSeq[name] = seq;
+  if (panel) panel.setAttribute('aria-busy', 'true');
+  Promise.resolve(loaders[name]()).catch(report).finally(() => {
+    if (panel && loadSeq[name] === seq) panel.removeAttribute('aria-busy');
+  });
 }
 
 // on wires an element that the role may have removed.
