@@ -194,7 +194,7 @@ func (r *Redis) newTake(ctx context.Context, ls []Limit, now time.Time) *takeCal
 		ends = append(ends, len(names))
 		tc.limits[i], tc.costs[i], tc.ttls[i] = x.Limit, x.Cost, ttl(now, w)
 	}
-	tc.setKeys(string(names), ends)
+	splitNames(tc.keys, string(names), ends)
 	return tc
 }
 
@@ -268,7 +268,7 @@ func (r *Redis) AdjustAll(ctx context.Context, as []Adjustment) error {
 		ends = append(ends, len(names))
 		c.nums = append(c.nums, a.Delta, ttl(now, w))
 	}
-	c.setKeys(string(names), ends)
+	splitNames(c.keys, string(names), ends)
 	cmd := redis.NewIntCmd(ctx, adjustAllScript.evalArgs(c.args, c.keys, c.nums)...)
 	cmd.SetFirstKeyPos(3)
 	if err := r.process(ctx, adjustAllScript, cmd).Err(); err != nil {

@@ -86,11 +86,12 @@ func newCounterCall(n, per int) *counterCall {
 	return c
 }
 
-// setKeys names the counters: the names of ends (each one's end in
-// names), prefix and hash tag included.
-func (c *counterCall) setKeys(names string, ends []int) {
+// splitNames fills keys with the counters' names: the names of ends
+// (each one's end in names), prefix and hash tag included, each a slice
+// of the one string.
+func splitNames(keys []string, names string, ends []int) {
 	start := 0
 	for i, end := range ends {
-		c.keys[i], start = names[start:end], end
+		keys[i], start = names[start:end], end
 	}
 }

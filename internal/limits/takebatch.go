@@ -51,15 +51,6 @@ func (c *takeCall) decide(ls []Limit, out []Decision, now time.Time) {
 	}
 }
 
-// setKeys names the counters: the names of ends (each one's end in
-// names), prefix and hash tag included.
-func (c *takeCall) setKeys(names string, ends []int) {
-	start := 0
-	for i, end := range ends {
-		c.keys[i], start = names[start:end], end
-	}
-}
-
 // takeBatch turns a batch of takeCalls into one call of takeBatchScript
 // and hands each its answer. Whoever sends a batch owns it; it is reused.
 type takeBatch struct {
