@@ -429,43 +429,42 @@ func floatField(obj []byte, key string) (float64, bool) {
 }
 
 // jsonStringBytes is the length of the values of every string field
-// named by key in ev, as they are written (escapes included).
+// named by key (key includes the opening quote of the value) found in ev,
+// as they stand in the JSON (escapes not undone).
 func jsonStringBytes(ev, key []byte) int {
 	n := 0
-	for {
-		i := indexKey(ev, key)
-		if i < 0 {
-			return n
-		}
-		s := scanner{b: ev, i: i + len(key) - 1}
-		start, end, _, err := s.str()
-		if err != nil {
-			return n
-		}
-		n += end - start - 2
-		ev = ev[end:]
+	for quoted, _, rest, ok := nextJSONString(ev, key); ok; quoted, _, rest, ok = nextJSONString(rest, key) {
+		n += len(quoted) - 2
 	}
+	return n
 }
 
 // appendJSONString appends the value of every string field named by key
 // (key includes the opening quote of the value) found in ev.
 func appendJSONString(dst, ev, key []byte) []byte {
-	for {
-		i := indexKey(ev, key)
-		if i < 0 {
-			return dst
-		}
-		start := i + len(key) - 1 // the opening quote
-		s := scanner{b: ev, i: start}
-		_, end, escaped, err := s.str()
-		if err != nil {
-			return dst
-		}
+	for quoted, escaped, rest, ok := nextJSONString(ev, key); ok; quoted, escaped, rest, ok = nextJSONString(rest, key) {
 		if escaped {
-			dst = append(dst, unquote(ev[start:end], true)...)
+			dst = append(dst, unquote(quoted, true)...)
 		} else {
-			dst = append(dst, ev[start+1:end-1]...)
+			dst = append(dst, quoted[1:len(quoted)-1]...)
 		}
-		ev = ev[end:]
 	}
+	return dst
+}
+
+// nextJSONString finds the first string field named by key in ev and
+// returns its value as it stands, quotes included, whether it holds an
+// escape, and what of ev follows it; ok is false when there is none (or
+// its string does not end).
+func nextJSONString(ev, key []byte) (quoted []byte, escaped bool, rest []byte, ok bool) {
+	i := indexKey(ev, key)
+	if i < 0 {
+		return nil, false, nil, false
+	}
+	s := scanner{b: ev, i: i + len(key) - 1} // the opening quote
+	start, end, escaped, err := s.str()
+	if err != nil {
+		return nil, false, nil, false
+	}
+	return ev[start:end], escaped, ev[end:], true
 }
