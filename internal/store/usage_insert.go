@@ -305,10 +305,8 @@ func insertUsageRowByRow(ctx context.Context, tx *sql.Tx, stmts usageStatements,
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
-	for _, r := range rollUp(all) {
-		if _, err := up.ExecContext(ctx, appendRollupArgs(args[:0], r)...); err != nil {
-			return fmt.Errorf("store: insert usage: rollups: %w", err)
-		}
+	if err := upsertRollupRows(ctx, up, rollUp(all), args); err != nil {
+		return fmt.Errorf("store: insert usage: rollups: %w", err)
 	}
 	return nil
 }

@@ -294,6 +294,18 @@ func rollupUpsertSQLWithout(d dialect) string {
 	return rollupUpsertSQL(d)
 }
 
+// upsertRollupRows adds rows to usage_rollups one at a time through up,
+// the prepared rollupUpsertSQL (SQLite's way; PostgreSQL's is
+// upsertRollupArrays); args is scratch space for the arguments.
+func upsertRollupRows(ctx context.Context, up *sql.Stmt, rows []rollupRow, args []any) error {
+	for _, r := range rows {
+		if _, err := up.ExecContext(ctx, appendRollupArgs(args[:0], r)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // appendRollupArgs appends r's column values in rollupColumns order.
 func appendRollupArgs(args []any, r rollupRow) []any {
 	k, v := &r.k, r.s

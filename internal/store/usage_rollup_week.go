@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"math"
 	"slices"
@@ -144,6 +145,15 @@ const weekLockKey = `hashtextextended('spillway usage weeks ' || ` + lockScope +
 // the merge of its daily rows, read in one statement (one snapshot), in
 // one transaction.
 func (s *sqlStore) buildUsageWeek(ctx context.Context, w int64) error {
+	var upsert *sql.Stmt // SQLite's: the writer's, prepared once
+	if !s.d.numbered {
+		// Before the transaction, which holds the writer connection.
+		stmts, err := s.rowStmts.get(ctx, s)
+		if err != nil {
+			return err
+		}
+		upsert = stmts.upsert
+	}
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -222,18 +232,8 @@ func (s *sqlStore) buildUsageWeek(ctx context.Context, w int64) error {
 				return err
 			}
 		}
-	} else {
-		stmt, err := tx.PrepareContext(ctx, s.q.usage.upsertRollups)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		args := make([]any, 0, rollupColumnCount)
-		for _, r := range out {
-			if _, err := stmt.ExecContext(ctx, appendRollupArgs(args[:0], r)...); err != nil {
-				return err
-			}
-		}
+	} else if err := upsertRollupRows(ctx, tx.StmtContext(ctx, upsert), out, make([]any, 0, rollupColumnCount)); err != nil {
+		return err
 	}
 	return tx.Commit()
 }
