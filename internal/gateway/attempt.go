@@ -45,14 +45,20 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 }
 
 // upstreamWriteBuffer and upstreamReadBuffer are the upstream connections'
-// buffers (net/http's default is 4 KiB each). A chat stream's event is
-// 150-600 bytes (Azure's, with its content-filter results, the larger), so
-// 1 KiB still takes one in one read; a larger event takes two reads, the
-// second from memory. Halving it from 2 KiB (and the stream's buffer with
-// it) took 2 KiB off each held stream.
+// buffers (net/http's default is 4 KiB each), kept for the connection's
+// life: a held stream keeps both for minutes.
+//
+// The read buffer only parses the response's header lines and a stream's
+// chunk lines: the stream's events are read through it into the stream's
+// own buffer (streamBufSize), taken only while its upstream is sending,
+// and a JSON answer's large reads go past it. Under it the connection
+// reads ahead (readAheadConn), so a refill costs a copy from memory, not a
+// syscall. Halving it from 1 KiB took 0.5 KiB off each held stream; an
+// event of Azure's (150-600 bytes, with its content-filter results) larger
+// than it costs one refill more.
 const (
 	upstreamWriteBuffer = 1 << 10
-	upstreamReadBuffer  = 1 << 10
+	upstreamReadBuffer  = 512
 )
 
 // errIdleTimeout is the cause of an attempt cancelled because the upstream
@@ -167,11 +173,11 @@ var (
 	streamBurstPool = sync.Pool{New: func() any { b := make([]byte, streamBurstSize); return &b }}
 )
 
-// streamBufSize is the size of a stream's buffer: the upstream
-// connection's read buffer, an event or a few. Slow streams' events come
-// together when their model's tokens do, and thousands of them taking a
-// buffer at once add up in the gateway's peak memory.
-const streamBufSize = upstreamReadBuffer
+// streamBufSize is the size of a stream's buffer: an event or a few,
+// read in one call (an event of Azure's is 150-600 bytes). Slow streams'
+// events come together when their model's tokens do, and thousands of them
+// taking a buffer at once add up in the gateway's peak memory.
+const streamBufSize = 1 << 10
 
 // streamBurstSize is the buffer of a busy stream, one that filled its
 // buffer: a burst of its events in one read, and one write and flush to
