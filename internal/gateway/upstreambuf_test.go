@@ -19,7 +19,7 @@ func TestUpstreamConnBuffers(t *testing.T) {
 		got, limit int
 	}{
 		{"read buffer", tr.ReadBufferSize, 512},
-		{"write buffer", tr.WriteBufferSize, 1 << 10},
+		{"write buffer", tr.WriteBufferSize, 512},
 	} {
 		if tc.got > tc.limit {
 			t.Errorf("upstream connection's %s is %d bytes, want at most %d: every held stream keeps it", tc.name, tc.got, tc.limit)
