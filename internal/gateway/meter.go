@@ -46,6 +46,10 @@ type meter struct {
 	stream bool
 	flush  bool // flush after every read: a stream, or audio
 	strip  bool // drop the usage-only event: the client did not ask for it
+	found  bool // usage found
+	// keepBody, for prompt logging, holds a JSON body whole (up to
+	// usage.MaxPayloadBytes) in body; streams keep their text instead.
+	keepBody bool
 
 	pending []byte // stream: the start of an incomplete event
 	tail    []byte // JSON: the last tailSize bytes
@@ -55,12 +59,7 @@ type meter struct {
 	textOver int
 
 	usage tokens
-	found bool
-
-	// keep, for prompt logging, holds a JSON body whole (up to
-	// usage.MaxPayloadBytes); streams keep their text instead.
-	keepBody bool
-	body     []byte
+	body  []byte
 
 	// ids, when set, rewrites object ids in the answer: each event of a
 	// stream, or a JSON body held whole (up to maxHeldBody) in held.
