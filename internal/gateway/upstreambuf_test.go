@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,5 +87,32 @@ func TestStreamLargerThanReadBuffer(t *testing.T) {
 	}
 	if rest := readAll(t, br); rest != "" {
 		t.Errorf("after the last event: %q", fmt.Sprint(rest))
+	}
+}
+
+// TestMeterTextOverSaturates: the count of completion text past what a
+// stream keeps is 32 bits (the meter sits in the exchange, which a held
+// stream keeps): it stops at math.MaxInt32 instead of wrapping negative
+// and taking tokens off the estimate.
+func TestMeterTextOverSaturates(t *testing.T) {
+	ev := []byte(sseChunk(0)) // "tok0": 4 bytes of text
+	for _, tc := range []struct {
+		name       string
+		over, want int32
+	}{
+		{"counts", 10, 14},
+		{"at the top", math.MaxInt32 - 2, math.MaxInt32},
+		{"past the top", math.MaxInt32, math.MaxInt32},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &meter{stream: true, text: make([]byte, maxStreamText), textOver: tc.over}
+			m.inspect(ev)
+			if got := m.textOver; got != tc.want {
+				t.Errorf("textOver = %d, want %d", got, tc.want)
+			}
+			if got := m.completionTokens("gpt-4o"); got < 0 {
+				t.Errorf("completionTokens = %d, want at least 0", got)
+			}
+		})
 	}
 }
