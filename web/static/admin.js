@@ -64,8 +64,11 @@ const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean)
 
 let deployments = [];
 
-async function loadDeployments() {
+// loadDeployments draws the deployments and their live state, unless a
+// later load started meanwhile (isLatest() false): see reload.
+async function loadDeployments(isLatest) {
   const [deps, routing] = await Promise.all([api('GET', '/admin/v1/deployments'), api('GET', '/admin/v1/routing')]);
+  if (!isLatest()) return;
   deployments = deps.data || [];
   const live = new Map((routing.data || []).map((s) => [s.id, s]));
   const table = $('deployments-table');
@@ -187,7 +190,7 @@ async function saveDeployment(ev) {
       notice('Deployment ' + body.id + ' added.');
     }
     resetDeploymentForm();
-    await loadDeployments();
+    await reload('deployments');
   } catch (e) { report(e); }
 }
 
@@ -195,7 +198,7 @@ async function setActive(d, active) {
   try {
     await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(d.id), { active });
     notice('Deployment ' + d.id + (active ? ' activated.' : ' deactivated.'));
-    await loadDeployments();
+    await reload('deployments');
   } catch (e) { report(e); }
 }
 
@@ -203,8 +206,9 @@ async function setActive(d, active) {
 
 let selectedEvent = null;
 
-async function loadEvents() {
+async function loadEvents(isLatest) {
   const body = await api('GET', '/admin/v1/events');
+  if (!isLatest()) return;
   const rows = (body.data || []).map((e) => el('tr', { 'data-id': e.id },
     el('td', {}, e.name), el('td', { class: 'mono' }, e.id),
     // An event's times are wall clocks of its own zone.
@@ -225,7 +229,7 @@ async function patchEvent(e, change) {
   try {
     await api('PATCH', '/admin/v1/events/' + encodeURIComponent(e.id), change);
     notice('Event ' + e.name + ' saved.');
-    await loadEvents();
+    await reload('events');
   } catch (err) { report(err); }
 }
 
@@ -310,7 +314,7 @@ async function saveEvent(ev) {
       const e = await api('PATCH', '/admin/v1/events/' + encodeURIComponent(editing), body);
       notice('Event ' + e.name + ' saved.');
       resetEventForm();
-      await loadEvents();
+      await reload('events');
       if (reportEvent && reportEvent.id === e.id) { reportEvent = e; await loadReport(); }
       if (selectedEvent && selectedEvent.id === e.id) await selectEvent(e);
       return;
@@ -319,7 +323,7 @@ async function saveEvent(ev) {
     const e = await api('POST', '/admin/v1/events', body);
     notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''));
     resetEventForm();
-    await loadEvents();
+    await reload('events');
     await selectEvent(e);
   } catch (err) { report(err); }
 }
@@ -348,7 +352,7 @@ async function addAttendee(ev) {
     $('attendee-form').reset();
     await selectEvent(selectedEvent);
     showSecret($('attendee-key'), 'Key for ' + a.attendee + ': ', a.key, ' — copy it now, it is shown only once.');
-    await loadEvents();
+    await reload('events');
   } catch (err) { report(err); }
 }
 
@@ -439,8 +443,9 @@ function drawReport(r) {
 
 // --- keys ---------------------------------------------------------------------
 
-async function loadKeys() {
+async function loadKeys(isLatest) {
   const body = await api('GET', '/admin/v1/keys');
+  if (!isLatest()) return;
   const rows = (body.data || []).map((k) => el('tr', { 'data-id': k.id },
     el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name), el('td', {}, [k.owner, k.team, k.team_id ? 'team ' + k.team_id : ''].filter(Boolean).join(' · ')),
     el('td', {}, (k.models || []).join(', ') || 'all'),
@@ -463,7 +468,7 @@ async function createKey(ev) {
     const k = await api('POST', '/admin/v1/keys', body);
     $('key-form').reset();
     showSecret($('key-created'), 'Key ' + k.name + ': ', k.key, ' — copy it now, it is shown only once.');
-    await loadKeys();
+    await reload('keys');
   } catch (err) { report(err); }
 }
 
@@ -472,7 +477,7 @@ async function revokeKey(k) {
   try {
     await api('POST', '/admin/v1/keys/' + encodeURIComponent(k.id) + '/revoke');
     notice('Key ' + k.prefix + '… revoked.');
-    await loadKeys();
+    await reload('keys');
   } catch (err) { report(err); }
 }
 
@@ -604,23 +609,35 @@ function changeOf(a) {
 
 const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: () => loadAudit() };
 let current = 'deployments';
-// loadSeq numbers each tab's loads, so that an earlier load ending does
-// not mark the tab loaded while a later one is still under way.
+// loadSeq numbers each tab's loads, however they start (opening the tab,
+// a save, the live refresh): see reload.
 const loadSeq = {};
 
-// load (re)loads a tab. Its panel is aria-busy until the load ends: the
-// tables above a tab's form fill in then and push the form down (far,
-// on a phone, where each row is a card), so a screen reader, or a test,
-// knows when the panel has settled.
+// reload loads tab name's lists again. Only the latest of a tab's loads
+// draws: loaders[name](isLatest) reads the API, then draws only while
+// isLatest() holds, so a slow answer never replaces a newer one's rows
+// (the list read before a save, say, answering after the one read after
+// it). Only the latest ends the panel's aria-busy, and only its failure
+// is reported.
+function reload(name) {
+  const seq = (loadSeq[name] || 0) + 1;
+  loadSeq[name] = seq;
+  const isLatest = () => loadSeq[name] === seq;
+  const panel = $('panel-' + name);
+  return Promise.resolve(loaders[name](isLatest))
+    .catch((e) => { if (isLatest()) throw e; })
+    .finally(() => { if (panel && isLatest()) panel.removeAttribute('aria-busy'); });
+}
+
+// load opens a tab: its panel is aria-busy until its lists have loaded,
+// so a screen reader, or a test, knows when the panel has settled. Each
+// create form sits above its tab's lists, so their filling in moves
+// nothing the user may be about to press.
 function load(name) {
   current = name;
   const panel = $('panel-' + name);
-  const seq = (loadSeq[name] || 0) + 1;
-  loadSeq[name] = seq;
   if (panel) panel.setAttribute('aria-busy', 'true');
-  Promise.resolve(loaders[name]()).catch(report).finally(() => {
-    if (panel && loadSeq[name] === seq) panel.removeAttribute('aria-busy');
-  });
+  reload(name).catch(report);
 }
 
 // on wires an element that the role may have removed.
@@ -653,5 +670,5 @@ document.addEventListener('DOMContentLoaded', async () => {
   select(document.querySelector('[role=tab]').id.replace(/^tab-/, ''));
   document.querySelector('[role=tablist]').hidden = false;
   // The routing state is live: refresh it while its tab is open.
-  setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) loadDeployments().catch(() => {}); }, 5000);
+  setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) reload('deployments').catch(() => {}); }, 5000);
 });

@@ -1,6 +1,6 @@
 // The admin portal's Teams tab: list, create and edit teams, and put keys
 // in a team or take them out, through /admin/v1/teams. It uses admin.js's
-// api, report, notice, num, list and loaders, loaded before it.
+// api, report, notice, num, list, loaders and reload, loaded before it.
 'use strict';
 
 let teams = [];
@@ -8,8 +8,11 @@ let selectedTeam = null;
 
 const money = (x) => '$' + Number(x || 0).toFixed(2);
 
-async function loadTeams() {
+// loadTeams draws the teams, unless a later load started meanwhile
+// (isLatest() false): see admin.js's reload.
+async function loadTeams(isLatest) {
   const body = await api('GET', '/admin/v1/teams');
+  if (!isLatest()) return;
   teams = body.data || [];
   const rows = teams.map((t) => el('tr', { 'data-id': t.id },
     el('td', {}, t.name), el('td', { class: 'mono' }, t.id),
@@ -74,7 +77,7 @@ async function saveTeam(ev) {
       notice('Team ' + t.name + ' created.');
     }
     resetTeamForm();
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
@@ -84,7 +87,7 @@ async function deleteTeam(t) {
     await api('DELETE', '/admin/v1/teams/' + encodeURIComponent(t.id));
     if (selectedTeam && selectedTeam.id === t.id) { selectedTeam = null; $('team-keys-card').hidden = true; }
     notice('Team ' + t.name + ' deleted.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
@@ -124,7 +127,7 @@ async function addTeamKey(ev) {
   try {
     const k = await api('POST', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys', { key_id: keyID });
     notice('Key ' + k.name + ' is now in team ' + t.name + '.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
@@ -132,7 +135,7 @@ async function removeTeamKey(t, k) {
   try {
     await api('DELETE', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys/' + encodeURIComponent(k.id));
     notice('Key ' + k.name + ' left team ' + t.name + '.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
