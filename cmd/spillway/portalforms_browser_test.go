@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,63 +216,106 @@ func TestBrowserAdminFormsStayPut(t *testing.T) {
 	}
 }
 
-// TestBrowserAdminKeysLatestList: a slow answer to an earlier read of the
-// key list (the one the tab started as it opened) does not replace the
-// list read after a key was created, and the Create button keeps focus
-// and its place while the lists arrive.
-func TestBrowserAdminKeysLatestList(t *testing.T) {
+// TestBrowserAdminLatestList: on each tab whose list a form changes, a
+// slow answer to the tab's first read of its list (the one started as the
+// tab opened) does not replace the list read after the form was used
+// (a key, team or event created; the audit log filtered), and the form's
+// button keeps focus and its place while the lists arrive and its outcome
+// shows (under the form: a line at the top of the page pushed it down).
+// The answers are held in the browser and let through newest first.
+func TestBrowserAdminLatestList(t *testing.T) {
 	s := startBrowserApp(t)
+	now := time.Now().UTC()
 	for i := range 3 {
-		if status, body := call(t, http.MethodPost, s.url+"/admin/v1/keys", browserAdmin, map[string]any{"name": fmt.Sprintf("key-%d", i)}); status != http.StatusCreated {
-			t.Fatalf("create a key: status %d, %v", status, body)
+		for _, c := range []struct {
+			path string
+			body map[string]any
+		}{
+			{"/admin/v1/keys", map[string]any{"name": fmt.Sprintf("key-%d", i)}},
+			{"/admin/v1/teams", map[string]any{"id": fmt.Sprintf("team-%d", i), "name": fmt.Sprintf("Team %d", i)}},
+			{"/admin/v1/events", map[string]any{"name": fmt.Sprintf("Hack night %d", i), "start": now.Format(time.RFC3339), "end": now.Add(time.Hour).Format(time.RFC3339), "time_zone": "UTC"}},
+		} {
+			if status, body := call(t, http.MethodPost, s.url+c.path, browserAdmin, c.body); status != http.StatusCreated {
+				t.Fatalf("POST %s: status %d, %v", c.path, status, body)
+			}
 		}
 	}
+	// teamEntries is how many audit entries are about teams now.
+	teamEntries := func() int {
+		_, page := call(t, http.MethodGet, s.url+"/admin/v1/audit?resource=teams&limit=50", browserAdmin, nil)
+		entries, _ := page["data"].([]any)
+		return len(entries)
+	}
+	n := func(rows int) func() int { return func() int { return rows } }
+
 	b := newBrowser(t, 390, 844)
 	b.do(t, "phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	adminSignIn(t, b, s.url)
-	// answered counts the key lists (answers to GET /admin/v1/keys) that
-	// the page has read and acted on: the count goes up in a task queued
-	// once the JSON is read, which runs after the promise jobs that draw
-	// (or not) from it.
-	b.do(t, "count the list's answers", chromedp.Evaluate[chromedp.Void](`(() => {
-		window.answered = 0;
-		const json = Response.prototype.json;
-		Response.prototype.json = function () {
-			const p = json.call(this);
-			if (new URL(this.url).pathname === '/admin/v1/keys') p.then((v) => { if (Array.isArray(v.data)) setTimeout(() => { window.answered++; }, 0); });
-			return p;
-		};
-	})()`))
-	hold := holdAnswers(t, b, "/admin/v1/keys")
-	b.do(t, "open the keys tab", chromedp.Click(chromedp.ID("tab-keys")))
-	hold.wait(1) // the tab's read: 3 keys
+	for _, tc := range []struct {
+		tab, list, table, button string
+		fields                   map[string]string
+		first                    int        // rows the tab's read shows, or -1: not known
+		then                     func() int // rows the read after the form shows
+	}{
+		{"keys", "/admin/v1/keys", "#keys-table", "#key-form button[type=submit]", map[string]string{"key-name": "the-new-one"}, 3, n(4)},
+		{"teams", "/admin/v1/teams", "#teams-table", "#team-submit", map[string]string{"team-name": "The new one"}, 3, n(4)},
+		{"events", "/admin/v1/events", "#events-table", "#ev-submit", map[string]string{
+			"ev-name": "The new one", "ev-start": now.Format("2006-01-02T15:04"), "ev-end": now.Add(time.Hour).Format("2006-01-02T15:04")}, 3, n(4)},
+		{"audit", "/admin/v1/audit", "#audit-table", "#audit-form button[type=submit]", map[string]string{"audit-resource": "teams"}, -1, teamEntries},
+	} {
+		t.Run(tc.tab, func(t *testing.T) {
+			b.do(t, "open the portal", chromedp.Navigate(s.url+"/admin/"), chromedp.WaitVisible(chromedp.ID("tab-"+tc.tab)))
+			// answered counts the lists (answers to GET list) the page has
+			// read and acted on: the count goes up in a task queued once
+			// the JSON is read, which runs after the promise jobs that draw
+			// (or not) from it.
+			b.do(t, "count the list's answers", chromedp.Evaluate[chromedp.Void](`(() => {
+				window.answered = 0;
+				const json = Response.prototype.json;
+				Response.prototype.json = function () {
+					const p = json.call(this);
+					if (new URL(this.url).pathname === '`+tc.list+`') p.then((v) => { if (Array.isArray(v.data)) setTimeout(() => { window.answered++; }, 0); });
+					return p;
+				};
+			})()`))
+			hold := holdAnswers(t, b, tc.list)
+			b.do(t, "open the "+tc.tab+" tab", chromedp.Click(chromedp.ID("tab-"+tc.tab)))
+			hold.wait(1) // the tab's read
 
-	button := `#key-form button[type=submit]`
-	where := `document.querySelector('` + button + `').getBoundingClientRect().top + scrollY`
-	before := eval[float64](t, b, where)
-	setValue(t, b, "key-name", "the-new-one")
-	b.do(t, "create", chromedp.Click(chromedp.CSS(button)))
-	hold.wait(2) // the read after creating: 4 keys
-	rows := `document.querySelectorAll('#keys-table tbody tr').length`
-	hold.let(1)
-	waitFor[bool](t, b, "the list with the new key", rows+` === 4 && window.answered === 1`,
-		`'rows ' + `+rows+` + ', answers read ' + window.answered + ', error ' + JSON.stringify(document.getElementById('admin-error').textContent)`)
-	hold.let(0)
-	waitFor[bool](t, b, "the tab's slow answer read", `window.answered === 2`)
-	if n := eval[int](t, b, rows); n != 4 {
-		t.Errorf("after the tab's slow answer the list has %d keys, want the 4 of the later read", n)
-	}
-	if busy := eval[bool](t, b, `document.getElementById('panel-keys').hasAttribute('aria-busy')`); busy {
-		t.Error("the keys panel is still aria-busy after every answer arrived")
-	}
-	if got := eval[string](t, b, `document.activeElement === document.querySelector('`+button+`') ? 'Create key' : document.activeElement.outerHTML.slice(0, 80)`); got != "Create key" {
-		t.Errorf("after creating, focus is on %s, want the Create key button", got)
-	}
-	if after := eval[float64](t, b, where); abs(after-before) > 0.5 {
-		t.Errorf("the Create key button moved from %.0f px to %.0f px down the page as the lists arrived, want it to stay put", before, after)
-	}
-	if shown := eval[string](t, b, `document.getElementById('key-created').textContent`); !regexp.MustCompile(`sk-\S+`).MatchString(shown) {
-		t.Errorf("the new key is shown as %q, want the sk- key", shown)
+			where := `document.querySelector('` + tc.button + `').getBoundingClientRect().top + scrollY`
+			before := eval[float64](t, b, where)
+			for id, v := range tc.fields {
+				setValue(t, b, id, v)
+			}
+			b.do(t, "use the form", chromedp.Click(chromedp.CSS(tc.button)))
+			hold.wait(2) // the read after the form
+			rows := `document.querySelectorAll('` + tc.table + ` tbody tr').length`
+			then := tc.then()
+			hold.let(1)
+			waitFor[bool](t, b, "the list after the form", rows+` === `+strconv.Itoa(then)+` && window.answered === 1`,
+				`'rows ' + `+rows+` + ', answers read ' + window.answered + ', error ' + JSON.stringify(document.getElementById('admin-error').textContent)`)
+			hold.let(0)
+			waitFor[bool](t, b, "the tab's slow answer read", `window.answered === 2`)
+			if n := eval[int](t, b, rows); n != then {
+				t.Errorf("after the tab's slow answer the list has %d rows, want the %d of the later read", n, then)
+			}
+			if tc.first == then {
+				t.Fatalf("the test cannot tell the reads apart: both have %d rows", then)
+			}
+			if busy := eval[bool](t, b, `document.getElementById('panel-`+tc.tab+`').hasAttribute('aria-busy')`); busy {
+				t.Error("the panel is still aria-busy after every answer arrived")
+			}
+			if msg := eval[string](t, b, `Array.from(document.querySelectorAll('.outcome:not([hidden])')).map(p => p.id + ': ' + p.textContent).join('; ')`); strings.Contains(msg, "error") {
+				t.Errorf("after using the form: %s", msg)
+			}
+			if got := eval[string](t, b, `document.activeElement === document.querySelector('`+tc.button+`') ? 'the button' : document.activeElement.outerHTML.slice(0, 80)`); got != "the button" {
+				t.Errorf("after using the form, focus is on %s, want its button", got)
+			}
+			if after := eval[float64](t, b, where); abs(after-before) > 0.5 {
+				t.Errorf("the form's button moved from %.0f px to %.0f px down the page as the lists arrived, want it to stay put", before, after)
+			}
+			hold.release()
+		})
 	}
 }
 

@@ -24,14 +24,22 @@ async function api(method, path, body) {
   return resp.json();
 }
 
-function report(e) {
-  show($('admin-notice'), '');
-  show($('admin-error'), e ? explain(e) : '');
+// report shows what went wrong (nothing when e is null), and notice what
+// was done, each in place of the last message. A form's outcome (scope:
+// 'deployment', 'event', 'key', 'team') shows under that form, where the
+// user is: a line added at the top of the page would push the form from
+// under their finger, and on a phone be out of sight.
+function report(e, scope) {
+  outcome('error', scope, e ? explain(e) : '');
 }
 
-function notice(text) {
-  show($('admin-error'), '');
-  show($('admin-notice'), text);
+function notice(text, scope) {
+  outcome('notice', scope, text);
+}
+
+function outcome(kind, scope, text) {
+  for (const p of document.querySelectorAll('.outcome')) show(p, '');
+  show((scope && $(scope + '-' + kind)) || $('admin-' + kind), text);
 }
 
 // --- roles ----------------------------------------------------------------
@@ -183,15 +191,15 @@ async function saveDeployment(ev) {
   try {
     if (editing) {
       await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(editing), body);
-      notice('Deployment ' + editing + ' saved.');
+      notice('Deployment ' + editing + ' saved.', 'deployment');
     } else {
       body.id = $('dep-id').value.trim();
       await api('POST', '/admin/v1/deployments', body);
-      notice('Deployment ' + body.id + ' added.');
+      notice('Deployment ' + body.id + ' added.', 'deployment');
     }
     resetDeploymentForm();
     await reload('deployments');
-  } catch (e) { report(e); }
+  } catch (e) { report(e, 'deployment'); }
 }
 
 async function setActive(d, active) {
@@ -312,7 +320,7 @@ async function saveEvent(ev) {
       if ($('ev-code-off').checked) body.shared_code = '';
       else if ($('ev-code').value) body.shared_code = $('ev-code').value;
       const e = await api('PATCH', '/admin/v1/events/' + encodeURIComponent(editing), body);
-      notice('Event ' + e.name + ' saved.');
+      notice('Event ' + e.name + ' saved.', 'event');
       resetEventForm();
       await reload('events');
       if (reportEvent && reportEvent.id === e.id) { reportEvent = e; await loadReport(); }
@@ -321,26 +329,32 @@ async function saveEvent(ev) {
     }
     Object.assign(body, { start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), shared_code: $('ev-code').value });
     const e = await api('POST', '/admin/v1/events', body);
-    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''));
+    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''), 'event');
     resetEventForm();
     await reload('events');
     await selectEvent(e);
-  } catch (err) { report(err); }
+  } catch (err) { report(err, 'event'); }
 }
+
+// attendeesSeq numbers attendee list loads: only the latest may draw, so
+// a slow list of the event chosen before never shows under this one's name.
+let attendeesSeq = 0;
 
 async function selectEvent(e) {
   if (!selectedEvent || selectedEvent.id !== e.id) clearSecrets();
   selectedEvent = e;
+  const seq = ++attendeesSeq;
   $('attendees-event').textContent = e.name + ' (' + e.id + ')';
   $('attendees-zone').textContent = 'Registration times in the event\'s zone, ' + inZone(e.start, e.time_zone).zone + '; hover for UTC.';
   $('attendees-card').hidden = false;
   try {
     const body = await api('GET', '/admin/v1/events/' + encodeURIComponent(e.id) + '/attendees');
+    if (seq !== attendeesSeq) return;
     const rows = (body.data || []).map((a) => el('tr', {},
       el('td', {}, a.attendee), el('td', { class: 'mono' }, a.prefix + '…'), el('td', {}, a.status),
       el('td', {}, timeIn(a.created_at, e.time_zone, null, false))));
     fillTable($('attendees-table'), rows);
-  } catch (err) { report(err); }
+  } catch (err) { if (seq === attendeesSeq) report(err); }
 }
 
 async function addAttendee(ev) {
@@ -467,9 +481,10 @@ async function createKey(ev) {
   try {
     const k = await api('POST', '/admin/v1/keys', body);
     $('key-form').reset();
+    report(null, 'key');
     showSecret($('key-created'), 'Key ' + k.name + ': ', k.key, ' — copy it now, it is shown only once.');
     await reload('keys');
-  } catch (err) { report(err); }
+  } catch (err) { report(err, 'key'); }
 }
 
 async function revokeKey(k) {
@@ -575,8 +590,11 @@ function shortBucket(g, bucket) {
 
 let auditCursor = '';
 
-async function loadAudit(ev, more) {
-  if (ev) ev.preventDefault();
+// loadAudit draws the first page of the entries the filter names, or
+// with more the next page after them, unless a later load started
+// meanwhile (isLatest() false): a slow page of the last filter is
+// neither shown nor appended under a newer one.
+async function loadAudit(isLatest, more) {
   const q = new URLSearchParams({ limit: '50' });
   for (const f of ['actor', 'resource', 'action']) {
     const v = $('audit-' + f).value.trim();
@@ -584,6 +602,7 @@ async function loadAudit(ev, more) {
   }
   if (more && auditCursor) q.set('cursor', auditCursor);
   const page = await api('GET', '/admin/v1/audit?' + q);
+  if (!isLatest()) return;
   auditCursor = page.next_cursor;
   $('audit-more').hidden = !auditCursor;
   const rows = page.data.map((a) => el('tr', {},
@@ -607,24 +626,24 @@ function changeOf(a) {
 
 // --- wiring -------------------------------------------------------------------
 
-const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: () => loadAudit() };
+const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: (isLatest) => loadAudit(isLatest, false) };
 let current = 'deployments';
 // loadSeq numbers each tab's loads, however they start (opening the tab,
 // a save, the live refresh): see reload.
 const loadSeq = {};
 
-// reload loads tab name's lists again. Only the latest of a tab's loads
-// draws: loaders[name](isLatest) reads the API, then draws only while
-// isLatest() holds, so a slow answer never replaces a newer one's rows
-// (the list read before a save, say, answering after the one read after
-// it). Only the latest ends the panel's aria-busy, and only its failure
-// is reported.
-function reload(name) {
+// reload loads tab name's lists again, with loader if given, else the
+// tab's own. Only the latest of a tab's loads draws: loader(isLatest)
+// reads the API, then draws only while isLatest() holds, so a slow answer
+// never replaces a newer one's rows (the list read before a save, say,
+// answering after the one read after it). Only the latest ends the
+// panel's aria-busy, and only its failure is reported.
+function reload(name, loader) {
   const seq = (loadSeq[name] || 0) + 1;
   loadSeq[name] = seq;
   const isLatest = () => loadSeq[name] === seq;
   const panel = $('panel-' + name);
-  return Promise.resolve(loaders[name](isLatest))
+  return Promise.resolve((loader || loaders[name])(isLatest))
     .catch((e) => { if (isLatest()) throw e; })
     .finally(() => { if (panel && isLatest()) panel.removeAttribute('aria-busy'); });
 }
@@ -663,8 +682,8 @@ document.addEventListener('DOMContentLoaded', async () => {
     $('usage-custom').hidden = $('usage-range').value !== 'custom';
     if ($('usage-range').value !== 'custom') loadUsage();
   });
-  on('audit-form', 'submit', (ev) => loadAudit(ev).catch(report));
-  on('audit-more', 'click', () => loadAudit(null, true).catch(report));
+  on('audit-form', 'submit', (ev) => { ev.preventDefault(); reload('audit').catch(report); });
+  on('audit-more', 'click', () => reload('audit', (isLatest) => loadAudit(isLatest, true)).catch(report));
   // The first tab this role has left. The tabs show only now, when they
   // are wired and pruned to the role.
   select(document.querySelector('[role=tab]').id.replace(/^tab-/, ''));

@@ -70,15 +70,15 @@ async function saveTeam(ev) {
   try {
     if (editing) {
       await api('PATCH', '/admin/v1/teams/' + encodeURIComponent(editing), body);
-      notice('Team ' + body.name + ' saved.');
+      notice('Team ' + body.name + ' saved.', 'team');
     } else {
       if ($('team-id').value.trim()) body.id = $('team-id').value.trim();
       const t = await api('POST', '/admin/v1/teams', body);
-      notice('Team ' + t.name + ' created.');
+      notice('Team ' + t.name + ' created.', 'team');
     }
     resetTeamForm();
     await reload('teams');
-  } catch (err) { report(err); }
+  } catch (err) { report(err, 'team'); }
 }
 
 async function deleteTeam(t) {
@@ -93,16 +93,22 @@ async function deleteTeam(t) {
 
 async function selectTeam(t) {
   try {
-    await loadTeamKeys(t);
-    $('team-keys-title').focus();
+    if (await loadTeamKeys(t)) $('team-keys-title').focus();
   } catch (err) { report(err); }
 }
 
-// loadTeamKeys shows a team's keys and offers the other usable keys.
+// teamKeysSeq numbers team key loads: only the latest may draw, so a
+// slow answer for the team chosen before never shows under this one.
+let teamKeysSeq = 0;
+
+// loadTeamKeys shows a team's keys and offers the other usable keys; it
+// answers whether it drew them.
 async function loadTeamKeys(t) {
   selectedTeam = t;
+  const seq = ++teamKeysSeq;
   const [members, all] = await Promise.all([
     api('GET', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys'), api('GET', '/admin/v1/keys')]);
+  if (seq !== teamKeysSeq) return false;
   $('team-keys-name').textContent = t.name;
   const rows = (members.data || []).map((k) => el('tr', { 'data-id': k.id },
     el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name),
@@ -117,6 +123,7 @@ async function loadTeamKeys(t) {
     k.name + ' (' + k.prefix + '…)' + (k.team_id ? ' — now in ' + k.team_id : ''))));
   if ($('team-key-form')) $('team-key-form').hidden = others.length === 0;
   $('team-keys-card').hidden = false;
+  return true;
 }
 
 async function addTeamKey(ev) {
