@@ -149,6 +149,13 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 		if own && slices.Contains(upstreamRateHeaders, k) {
 			continue
 		}
+		if k == "X-Request-Id" {
+			// OpenAI and Azure name their own request id so; the
+			// client's X-Request-Id stays the gateway's (its usage
+			// record's), the upstream's goes beside it.
+			h["X-Upstream-Request-Id"] = v
+			continue
+		}
 		h[k] = v
 	}
 	for _, k := range hopHeaders {

@@ -84,6 +84,31 @@ func TestFailoverHeaders(t *testing.T) {
 	}
 }
 
+// TestUpstreamRequestIDBeside: an upstream's own X-Request-Id (OpenAI and
+// Azure send one) does not replace the gateway's, which names the usage
+// record; it is passed on as X-Upstream-Request-Id.
+func TestUpstreamRequestIDBeside(t *testing.T) {
+	ok := okChat("a")
+	h := newHarness(t, harnessOptions{},
+		&backend{id: "a", handler: func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Request-Id", "upstream-7f3a")
+			ok(w, r)
+		}},
+	)
+	resp := h.post("/v1/chat/completions", `{"model":"gpt-4o","messages":[]}`)
+	body := readAll(t, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", resp.StatusCode, body)
+	}
+	if got := resp.Header.Values("X-Request-Id"); len(got) != 1 || !strings.HasPrefix(got[0], "req_") {
+		t.Errorf("X-Request-Id = %q, want one req_ id", got)
+	}
+	if got, want := resp.Header.Get("X-Upstream-Request-Id"), "upstream-7f3a"; got != want {
+		t.Errorf("X-Upstream-Request-Id = %q, want %q", got, want)
+	}
+}
+
 func TestEveryDeploymentCoolingGives429WithSoonestRetryAfter(t *testing.T) {
 	h := newHarness(t, harnessOptions{},
 		&backend{id: "a", handler: status(429, azure429, "Retry-After", "20")},
