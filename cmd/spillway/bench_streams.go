@@ -27,7 +27,11 @@ func runStreamsBench(ctx context.Context, cfg bench.Config, so bench.SpawnOption
 			return err
 		}
 	}
-	if err := bench.WriteStreamsText(stdout, n, cfg.MockTPS, load, rs); err != nil {
+	upstream := "HTTP"
+	if so.UpstreamTLS {
+		upstream = "HTTPS, HTTP/2 offered by ALPN"
+	}
+	if err := bench.WriteStreamsText(stdout, n, cfg.MockTPS, upstream, load, rs); err != nil {
 		return err
 	}
 	for _, r := range rs {
@@ -56,9 +60,15 @@ func streamsRound(ctx context.Context, cfg bench.Config, so bench.SpawnOptions, 
 	var rs []bench.StreamsResult
 	for _, t := range targets {
 		fmt.Fprintf(stderr, "bench: streams round %d -> %s (%d streams)\n", round+1, t.Name, n)
+		before, perr := sp.UpstreamProtocols(ctx)
 		r, err := bench.HoldStreams(ctx, t, pids[t.Name], bench.StreamsOptions{Streams: n})
 		if err != nil {
 			return rs, err
+		}
+		// What the mock served meanwhile is how this target talked to it.
+		if after, err := sp.UpstreamProtocols(ctx); err == nil && perr == nil {
+			d := after.Sub(before)
+			r.Upstream = &d
 		}
 		rs = append(rs, r)
 	}
