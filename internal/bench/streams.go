@@ -242,7 +242,8 @@ func WriteStreamsText(w io.Writer, n int, tps float64, upstream, load string, rs
 }
 
 // protocolsText is what a target sent the mock: requests and connections
-// by HTTP version, e.g. "HTTP/2.0 4000 req on 16 conn".
+// by HTTP version, e.g. "HTTP/2.0 4000 req on 16 conn, 120 more accepted
+// unused".
 func protocolsText(c *mock.ProtocolCounts) string {
 	if c == nil {
 		return "unknown"
@@ -252,7 +253,16 @@ func protocolsText(c *mock.ProtocolCounts) string {
 		parts = append(parts, fmt.Sprintf("%s %d req on %d conn", v, c.Requests[v], c.Connections[v]))
 	}
 	if len(parts) == 0 {
-		return "none"
+		parts = append(parts, "none")
+	}
+	var used int64
+	for _, n := range c.Connections {
+		used += n
+	}
+	if c.Accepted > used {
+		// Connections dialled and dropped unused: HTTP/2 clients dial one
+		// per request of a burst before they know the server speaks it.
+		parts = append(parts, fmt.Sprintf("%d more accepted unused", c.Accepted-used))
 	}
 	return strings.Join(parts, ", ")
 }

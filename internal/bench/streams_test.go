@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 func TestParseVmRSS(t *testing.T) {
@@ -212,5 +214,24 @@ func TestNewUpstreamTLS(t *testing.T) {
 	env := strings.Join(u.Env(), " ")
 	if want := "SSL_CERT_FILE=" + u.CAFile; !strings.Contains(env, want) {
 		t.Errorf("Env = %q, want it to hold %q", env, want)
+	}
+}
+
+func TestProtocolsText(t *testing.T) {
+	tests := []struct {
+		name string
+		c    *mock.ProtocolCounts
+		want string
+	}{
+		{"unknown", nil, "unknown"},
+		{"none", &mock.ProtocolCounts{}, "none"},
+		{"http/1.1", &mock.ProtocolCounts{Connections: map[string]int64{"HTTP/1.1": 40}, Requests: map[string]int64{"HTTP/1.1": 40}, Accepted: 40}, "HTTP/1.1 40 req on 40 conn"},
+		{"h2 with dropped dials", &mock.ProtocolCounts{Connections: map[string]int64{"HTTP/2.0": 2}, Requests: map[string]int64{"HTTP/2.0": 300}, Accepted: 130}, "HTTP/2.0 300 req on 2 conn, 128 more accepted unused"},
+		{"both", &mock.ProtocolCounts{Connections: map[string]int64{"HTTP/2.0": 1, "HTTP/1.1": 1}, Requests: map[string]int64{"HTTP/2.0": 3, "HTTP/1.1": 2}, Accepted: 2}, "HTTP/1.1 2 req on 1 conn, HTTP/2.0 3 req on 1 conn"},
+	}
+	for _, tt := range tests {
+		if got := protocolsText(tt.c); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

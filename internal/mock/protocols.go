@@ -21,6 +21,8 @@ type Protocols struct {
 	next http.Handler
 	// conns and reqs count by protoIndex.
 	conns, reqs [len(protoNames)]atomic.Int64
+	// accepted counts every connection, used or not.
+	accepted atomic.Int64
 }
 
 // protoNames are the versions counted, by protoIndex.
@@ -49,19 +51,25 @@ type connSeenKey struct{}
 // ConnContext is for http.Server.ConnContext: it marks each connection's
 // context, so that its first request counts the connection.
 func (p *Protocols) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	p.accepted.Add(1)
 	return context.WithValue(ctx, connSeenKey{}, new(connSeen))
 }
 
 // ServeHTTP counts r and passes it on, or answers ProtocolsPath.
 func (p *Protocols) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	seen, _ := r.Context().Value(connSeenKey{}).(*connSeen)
 	if r.URL.Path == ProtocolsPath {
+		// A connection opened to ask is not one of the counted clients'.
+		if seen != nil && seen.CompareAndSwap(false, true) {
+			p.accepted.Add(-1)
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(p.Counts())
 		return
 	}
 	i := protoIndex(r)
 	p.reqs[i].Add(1)
-	if seen, ok := r.Context().Value(connSeenKey{}).(*connSeen); ok && seen.CompareAndSwap(false, true) {
+	if seen != nil && seen.CompareAndSwap(false, true) {
 		p.conns[i].Add(1)
 	}
 	p.next.ServeHTTP(w, r)
@@ -70,16 +78,20 @@ func (p *Protocols) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ProtocolCounts are the connections and requests served so far by HTTP
 // version ("HTTP/1.1", "HTTP/2.0"); versions not seen are left out. A
 // connection is counted at its first request, under that request's
-// version.
+// version. Accepted counts every connection accepted, including those
+// closed before any request: an HTTP/2 client that dials a connection for
+// each of a burst of requests and keeps one shows as many accepted and one
+// counted.
 type ProtocolCounts struct {
 	Connections map[string]int64 `json:"connections"`
 	Requests    map[string]int64 `json:"requests"`
+	Accepted    int64            `json:"accepted"`
 }
 
-// Counts returns what p has counted so far; its own answers to
-// ProtocolsPath are not counted.
+// Counts returns what p has counted so far. Its own answers to
+// ProtocolsPath are not counted, nor a connection opened for them.
 func (p *Protocols) Counts() ProtocolCounts {
-	c := ProtocolCounts{Connections: map[string]int64{}, Requests: map[string]int64{}}
+	c := ProtocolCounts{Connections: map[string]int64{}, Requests: map[string]int64{}, Accepted: p.accepted.Load()}
 	for i, name := range protoNames {
 		if n := p.conns[i].Load(); n > 0 {
 			c.Connections[name] = n
@@ -102,5 +114,5 @@ func (c ProtocolCounts) Sub(earlier ProtocolCounts) ProtocolCounts {
 		}
 		return out
 	}
-	return ProtocolCounts{Connections: sub(c.Connections, earlier.Connections), Requests: sub(c.Requests, earlier.Requests)}
+	return ProtocolCounts{Connections: sub(c.Connections, earlier.Connections), Requests: sub(c.Requests, earlier.Requests), Accepted: c.Accepted - earlier.Accepted}
 }

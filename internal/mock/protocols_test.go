@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"crypto/tls"
 	"io"
 	stdmaps "maps"
 	"net/http"
@@ -27,6 +28,13 @@ func TestProtocols(t *testing.T) {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+	// A connection dialled and dropped before any request, as an HTTP/2
+	// client does with the extra dials of a burst: accepted, not used.
+	tc, err := tls.Dial("tcp", srv.Listener.Addr().String(), h2.Transport.(*http.Transport).TLSClientConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc.Close()
 	before := p.Counts()
 	resp, err := h1.Get(srv.URL + ProtocolsPath)
 	if err != nil {
@@ -46,12 +54,27 @@ func TestProtocols(t *testing.T) {
 			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
 		}
 	}
+	if got, want := p.Counts().Accepted, int64(3); got != want {
+		t.Errorf("accepted: got %d, want %d (two used, one dropped)", got, want)
+	}
+	// Asking on a connection of its own is not counted either.
+	resp, err = (&http.Client{Transport: &http.Transport{TLSClientConfig: h1.Transport.(*http.Transport).TLSClientConfig}}).Get(srv.URL + ProtocolsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got, want := p.Counts().Accepted, int64(3); got != want {
+		t.Errorf("accepted after a new connection asked: got %d, want %d", got, want)
+	}
 }
 
 func TestProtocolCountsSub(t *testing.T) {
-	then := ProtocolCounts{Connections: map[string]int64{"HTTP/1.1": 2}, Requests: map[string]int64{"HTTP/1.1": 5}}
-	now := ProtocolCounts{Connections: map[string]int64{"HTTP/1.1": 2, "HTTP/2.0": 1}, Requests: map[string]int64{"HTTP/1.1": 7, "HTTP/2.0": 4}}
+	then := ProtocolCounts{Connections: map[string]int64{"HTTP/1.1": 2}, Requests: map[string]int64{"HTTP/1.1": 5}, Accepted: 2}
+	now := ProtocolCounts{Connections: map[string]int64{"HTTP/1.1": 2, "HTTP/2.0": 1}, Requests: map[string]int64{"HTTP/1.1": 7, "HTTP/2.0": 4}, Accepted: 9}
 	d := now.Sub(then)
+	if got, want := d.Accepted, int64(7); got != want {
+		t.Errorf("accepted: got %d, want %d", got, want)
+	}
 	if want := map[string]int64{"HTTP/2.0": 1}; !stdmaps.Equal(d.Connections, want) {
 		t.Errorf("connections: got %v, want %v", d.Connections, want)
 	}
