@@ -38,6 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
 	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
 	upstreamTLS := fs.Bool("upstream-tls", false, "with --streams: the mock serves HTTPS and offers HTTP/2 by ALPN, as Azure OpenAI and OpenAI do, with a throwaway certificate the bare proxy and the gateway trust (SSL_CERT_FILE); both then multiplex their streams over a few upstream connections")
+	streamDialers := fs.Int("stream-dialers", 256, "with --streams: how many streams are being opened at once; over --upstream-tls fewer means fewer TLS connections both proxies dial and drop (net/http dials one per request waiting for a connection), so less of their garbage in the RSS read")
 	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
 	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
@@ -95,6 +96,9 @@ flags:
 	if *upstreamTLS && (*streams == 0 || *upstreamURL != "") {
 		return errors.New("--upstream-tls works with --streams and the mock bench starts (not --upstream)")
 	}
+	if *streams > 0 && *streamDialers < 1 {
+		return errors.New("--stream-dialers must be at least 1")
+	}
 	if *streams > 0 {
 		if *mockTPS == 0 {
 			*mockTPS = 1
@@ -137,7 +141,7 @@ flags:
 		Log:         stderr,
 	}
 	if *streams > 0 {
-		return runStreamsBench(ctx, cfg, so, *streams, max(1, *rounds), stdout, stderr)
+		return runStreamsBench(ctx, cfg, so, bench.StreamsOptions{Streams: *streams, Dialers: *streamDialers}, max(1, *rounds), stdout, stderr)
 	}
 	sp, err := bench.Spawn(ctx, so)
 	if err != nil {
