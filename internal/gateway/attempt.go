@@ -31,28 +31,38 @@ func NewTransport(connect, firstByte time.Duration) *http.Transport {
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
 		IdleConnTimeout:       90 * time.Second,
-		// Each upstream connection keeps its write buffer for life, and a
-		// stream holds its connection for minutes. Only the request's
-		// headers go through it: a body is written past it in one call.
-		// Its read buffer likewise: an event of a stream is a few hundred
-		// bytes, and a large read (a whole JSON answer into its 32 KiB
-		// buffer) goes past it. Under it, the connection reads ahead
+		// Each upstream connection keeps its buffers for life, and a
+		// stream holds its connection for minutes: see
+		// upstreamWriteBuffer. Under them, the connection reads ahead
 		// (readAheadConn): a burst of events takes one syscall, not one
-		// per kilobyte.
+		// per buffer's worth.
 		WriteBufferSize: upstreamWriteBuffer,
 		ReadBufferSize:  upstreamReadBuffer,
 	}
 }
 
 // upstreamWriteBuffer and upstreamReadBuffer are the upstream connections'
-// buffers (net/http's default is 4 KiB each). A chat stream's event is
-// 150-600 bytes (Azure's, with its content-filter results, the larger), so
-// 1 KiB still takes one in one read; a larger event takes two reads, the
-// second from memory. Halving it from 2 KiB (and the stream's buffer with
-// it) took 2 KiB off each held stream.
+// buffers (net/http's default is 4 KiB each), kept for the connection's
+// life: a held stream keeps both for minutes.
+//
+// Only the request's headers and a short body go through the write
+// buffer: a request whose headers and body fit in it (a short chat, the
+// headers about 300 bytes) goes out in one write, and a longer body is
+// written past it, two writes in all, as past 1 KiB before. Halving it
+// from 1 KiB took 0.5 KiB off each held stream; requests of 0.5-1 KiB in
+// all take a write more.
+//
+// The read buffer only parses the response's header lines and a stream's
+// chunk lines: the stream's events are read through it into the stream's
+// own buffer (streamBufSize), taken only while its upstream is sending,
+// and a JSON answer's large reads go past it. Under it the connection
+// reads ahead (readAheadConn), so a refill costs a copy from memory, not a
+// syscall. Halving it from 1 KiB took 0.5 KiB off each held stream; an
+// event of Azure's (150-600 bytes, with its content-filter results) larger
+// than it costs one refill more.
 const (
-	upstreamWriteBuffer = 1 << 10
-	upstreamReadBuffer  = 1 << 10
+	upstreamWriteBuffer = 512
+	upstreamReadBuffer  = 512
 )
 
 // errIdleTimeout is the cause of an attempt cancelled because the upstream
@@ -167,11 +177,11 @@ var (
 	streamBurstPool = sync.Pool{New: func() any { b := make([]byte, streamBurstSize); return &b }}
 )
 
-// streamBufSize is the size of a stream's buffer: the upstream
-// connection's read buffer, an event or a few. Slow streams' events come
-// together when their model's tokens do, and thousands of them taking a
-// buffer at once add up in the gateway's peak memory.
-const streamBufSize = upstreamReadBuffer
+// streamBufSize is the size of a stream's buffer: an event or a few,
+// read in one call (an event of Azure's is 150-600 bytes). Slow streams'
+// events come together when their model's tokens do, and thousands of them
+// taking a buffer at once add up in the gateway's peak memory.
+const streamBufSize = 1 << 10
 
 // streamBurstSize is the buffer of a busy stream, one that filled its
 // buffer: a burst of its events in one read, and one write and flush to

@@ -42,6 +42,9 @@ type exchange struct {
 	id       string
 	idHeader []string // []string{id}, shared by the response and upstream headers
 	op       provider.Operation
+	// admitted is false when the request never got as far as grant
+	// (below); it sits by op, not padded to 8 bytes on its own.
+	admitted bool
 	spec     *provider.Spec // op's row
 	model    string
 	body     []byte
@@ -70,10 +73,9 @@ type exchange struct {
 	boundary  string
 	principal *auth.Principal
 	// grant is what the access checker admitted, settled once the usage
-	// is known; admitted is false when it never got that far.
-	grant    access.Grant
-	admitted bool
-	prompt   int64 // estimated prompt tokens, 0 until asked for
+	// is known; admitted (above) is false when it never got that far.
+	grant  access.Grant
+	prompt int64 // estimated prompt tokens, 0 until asked for
 	// meter is res.meter's storage, part of the exchange so that an
 	// answer costs no allocation of its own for it.
 	meter meter

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"math"
 	"strconv"
 
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -46,29 +47,30 @@ type meter struct {
 	stream bool
 	flush  bool // flush after every read: a stream, or audio
 	strip  bool // drop the usage-only event: the client did not ask for it
+	found  bool // usage found
+	// keepBody, for prompt logging, holds a JSON body whole (up to
+	// usage.MaxPayloadBytes) in body; streams keep their text instead.
+	keepBody bool
+	// events counts the stream's events, for the sequence number of an
+	// in-band error (2^31 events are 24 days at 1,000 a second); textOver
+	// counts the bytes of completion text past maxStreamText, not kept,
+	// up to math.MaxInt32. Both are 32 bits, together after the flags:
+	// the meter is in the exchange (TestExchangeSizeClass).
+	events   int32
+	textOver int32
 
 	pending []byte // stream: the start of an incomplete event
 	tail    []byte // JSON: the last tailSize bytes
 	size    int    // JSON: bytes seen
 	text    []byte // completion text, for an estimate
-	// textOver counts the completion text past maxStreamText, not kept.
-	textOver int
 
 	usage tokens
-	found bool
-
-	// keep, for prompt logging, holds a JSON body whole (up to
-	// usage.MaxPayloadBytes); streams keep their text instead.
-	keepBody bool
-	body     []byte
+	body  []byte
 
 	// ids, when set, rewrites object ids in the answer: each event of a
 	// stream, or a JSON body held whole (up to maxHeldBody) in held.
 	ids  *idRewriter
 	held []byte
-	// events counts the stream's events, for the sequence number of an
-	// in-band error.
-	events int
 	// object is the top-level state of a held JSON answer (a response
 	// object): whether it runs in the background, and its status.
 	object objectState
@@ -311,7 +313,7 @@ func (m *meter) inspect(ev []byte) bool {
 		m.text = appendJSONString(m.text, ev, contentKey)
 		m.text = appendJSONString(m.text, ev, textKey)
 	} else {
-		m.textOver += jsonStringBytes(ev, contentKey) + jsonStringBytes(ev, textKey)
+		m.textOver = int32(min(int(m.textOver)+jsonStringBytes(ev, contentKey)+jsonStringBytes(ev, textKey), math.MaxInt32))
 	}
 	return false
 }
@@ -338,7 +340,7 @@ func indexKey(b, key []byte) int {
 // completionTokens estimates the completion's tokens from the text kept,
 // and the text past it at four bytes to a token.
 func (m *meter) completionTokens(model string) int {
-	return usage.CountTokens(model, string(m.text)) + m.textOver/4
+	return usage.CountTokens(model, string(m.text)) + int(m.textOver)/4
 }
 
 // usageFromTail finds the last "usage" object in the end of a JSON body.

@@ -16,7 +16,6 @@ type peeked struct {
 	// modelStart and modelEnd bound the model value (quotes included, or
 	// a null), so a rewrite can splice it; both -1 when absent.
 	modelStart, modelEnd int
-	Stream               bool
 	// MaxTokens is the capped field (max_tokens or max_completion_tokens,
 	// or max_output_tokens for the Responses API), -1 when absent.
 	MaxTokens int64
@@ -24,18 +23,22 @@ type peeked struct {
 	// both -1 when absent. maxField names the field.
 	maxStart, maxEnd int
 	maxField         string
-	// output is true when the capped field is the Responses API's
-	// max_output_tokens rather than chat's two.
-	output bool
 	// Previous is a Responses request's previous_response_id, and
 	// prevStart and prevEnd bound its value (quotes included); -1 when
 	// absent.
 	Previous           string
 	prevStart, prevEnd int
-	// Background is a Responses request's background: true.
-	Background bool
 	// User is the request's user field, for usage records.
 	User string
+
+	// The flags are together, not each padded to 8 bytes: the exchange
+	// holds a peek for a stream's whole life (TestExchangeSizeClass).
+	Stream bool
+	// output is true when the capped field is the Responses API's
+	// max_output_tokens rather than chat's two.
+	output bool
+	// Background is a Responses request's background: true.
+	Background bool
 	// HasStreamOptions is true when the body has a stream_options object;
 	// IncludeUsage is its include_usage.
 	HasStreamOptions bool

@@ -14,8 +14,8 @@ import (
 
 // readAheadSize is how much a read of an upstream connection takes from
 // the socket at once: what a stream's upstream sent while the gateway was
-// busy, a few events, in one syscall where the connection's 1 KiB read
-// buffer (upstreamReadBuffer) would take four.
+// busy, a few events, in one syscall where the connection's 512-byte read
+// buffer (upstreamReadBuffer) would take sixteen.
 const readAheadSize = 8 << 10
 
 var readAheadPool = sync.Pool{New: func() any { b := make([]byte, readAheadSize); return &b }}

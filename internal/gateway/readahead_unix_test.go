@@ -42,7 +42,7 @@ func readAheadPair(t *testing.T) (*readAheadConn, net.Conn) {
 }
 
 // TestReadAheadTakesWhatTheSocketHolds checks that a small read (the
-// transport's 1 KiB buffer) takes everything already sent in one read,
+// transport's read buffer) takes everything already sent in one read,
 // hands it out in order, and gives the buffer back once it is all out.
 func TestReadAheadTakesWhatTheSocketHolds(t *testing.T) {
 	for _, tc := range []struct {

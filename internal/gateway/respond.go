@@ -124,7 +124,7 @@ func (g *Gateway) sent(req *exchange, up *upstream, written int64, readErr, writ
 func (g *Gateway) writeStreamError(req *exchange, m *meter, msg string) {
 	if req.spec.Events {
 		// The Responses API's own event format.
-		_, _ = req.w.Write(responsesErrorEvent(msg, m.events))
+		_, _ = req.w.Write(responsesErrorEvent(msg, int(m.events)))
 	} else {
 		_, _ = req.w.Write(streamErrorEvent(msg))
 	}

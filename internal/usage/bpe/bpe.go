@@ -42,6 +42,7 @@ func Load(name string) (*Encoder, error) {
 		return nil, fmt.Errorf("bpe: no embedded encoding %q", name)
 	}
 	ranks, err := Decode(e.table)
+	release(e.table)
 	if err != nil {
 		return nil, fmt.Errorf("bpe: %s: %w", name, err)
 	}
