@@ -37,6 +37,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	upstreamURL := fs.String("upstream", "", "bench this running mock/upstream instead of starting one (Azure shape, any api-key)")
 	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
 	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
+	upstreamTLS := fs.Bool("upstream-tls", false, "with --streams: the mock serves HTTPS and offers HTTP/2 by ALPN, as Azure OpenAI and OpenAI do, with a throwaway certificate the bare proxy and the gateway trust (SSL_CERT_FILE); both then multiplex their streams over a few upstream connections")
+	streamDialers := fs.Int("stream-dialers", 256, "with --streams: how many streams are being opened at once; over --upstream-tls fewer means fewer TLS connections both proxies dial and drop (net/http dials one per request waiting for a connection), so less of their garbage in the RSS read")
 	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
 	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
@@ -49,6 +51,15 @@ Runs the same load against the mock upstream directly, a bare Go reverse proxy
 in front of it, and the gateway in front of it (each started as its own
 process on 127.0.0.1, unless --upstream/--gateway name running ones), and
 prints req/s, p50/p99 latency and what the gateway adds over the bare proxy.
+
+--streams N instead holds N slow streams open against the bare proxy and the
+gateway and reports each process's RSS per stream. The mock serves plain
+HTTP by default, so each stream has an HTTP/1.1 upstream connection of its
+own: two descriptors per stream in the process under test, the most a
+stream can cost. With --upstream-tls the mock serves HTTPS with HTTP/2, as
+Azure OpenAI and OpenAI do, and both processes multiplex their streams over
+a few upstream connections (the mock allows 250 streams on one). The last
+column says what each process actually sent the mock, by HTTP version.
 Details: go doc github.com/spillwayhq/spillway/internal/bench
 
 flags:
@@ -81,6 +92,12 @@ flags:
 	}
 	if *gatewayURL != "" && *upstreamURL == "" {
 		fmt.Fprintln(stderr, "bench: warning: --gateway without --upstream: the mock and bare proxy rows are a fresh mock, not the gateway's own upstream")
+	}
+	if *upstreamTLS && (*streams == 0 || *upstreamURL != "") {
+		return errors.New("--upstream-tls works with --streams and the mock bench starts (not --upstream)")
+	}
+	if *streams > 0 && *streamDialers < 1 {
+		return errors.New("--stream-dialers must be at least 1")
 	}
 	if *streams > 0 {
 		if *mockTPS == 0 {
@@ -120,10 +137,11 @@ flags:
 		UpstreamKey: cfg.UpstreamKey,
 		Governed:    *governed && *gatewayURL == "" && *streams == 0,
 		Redis:       *redisURL,
+		UpstreamTLS: *upstreamTLS,
 		Log:         stderr,
 	}
 	if *streams > 0 {
-		return runStreamsBench(ctx, cfg, so, *streams, max(1, *rounds), stdout, stderr)
+		return runStreamsBench(ctx, cfg, so, bench.StreamsOptions{Streams: *streams, Dialers: *streamDialers}, max(1, *rounds), stdout, stderr)
 	}
 	sp, err := bench.Spawn(ctx, so)
 	if err != nil {

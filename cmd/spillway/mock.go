@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,8 @@ images, moderations, models, realtime over WebSocket),
 /openai/...?api-version=... and /openai/v1/... (Azure OpenAI), /models/...
 (AI Inference), /indexes/{index}/docs/search (AI Search). Stored responses
 live on the server that made them. See go doc ./internal/mock for the answers.
+GET /_mock/protocols counts the connections and requests served so far by
+HTTP version (JSON).
 
 Flags:
 `
@@ -92,6 +95,8 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Int64("seed", 0, "`seed` for fault probabilities; 0 picks a random one")
 	requireKey := fs.String("require-key", "", "accept only this `key` (api-key or Bearer); default: any key or none")
 	batchPolls := fs.Int("batch-polls", mock.DefaultBatchPolls, "GETs of a batch before it completes and writes its output file")
+	tlsCert := fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key), HTTP/2 offered by ALPN as Azure and OpenAI do")
+	tlsKey := fs.String("tls-key", "", "PEM private key `file` of --tls-cert")
 	var faults faultFlags
 	fs.Var(&faults, "fail", "inject a fault `spec` (repeatable; see below)")
 	if err := fs.Parse(args); err != nil {
@@ -111,6 +116,18 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("--latency must not be negative, got %v", *latency)
 	case !(*tps >= 0):
 		return fmt.Errorf("--tokens-per-second must be 0 or more, got %v", *tps)
+	case (*tlsCert == "") != (*tlsKey == ""):
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	scheme := "http"
+	var tlsConfig *tls.Config
+	if *tlsCert != "" {
+		// Loaded here so that a bad file is reported before listening.
+		cert, err := tls.LoadX509KeyPair(*tlsCert, *tlsKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert, --tls-key: %w", err)
+		}
+		scheme, tlsConfig = "https", &tls.Config{Certificates: []tls.Certificate{cert}}
 	}
 
 	upstream := mock.New(mock.Options{
@@ -127,12 +144,22 @@ func runMock(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: upstream, ReadHeaderTimeout: 10 * time.Second}
+	// Counted by protocol at mock.ProtocolsPath, so that spillway bench
+	// can say how the proxies in front talked to it.
+	counted := mock.CountProtocols(upstream)
+	srv := &http.Server{Handler: counted, ConnContext: counted.ConnContext, ReadHeaderTimeout: 10 * time.Second, TLSConfig: tlsConfig}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			// ServeTLS offers h2 and http/1.1 by ALPN.
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 
-	fmt.Fprintf(stdout, "http://%s\n", ln.Addr())
-	fmt.Fprintf(stderr, "spillway mock %q: latency %v, %s, faults: %s\n", *name, *latency, paceText(*tps), faultsText(faults))
+	fmt.Fprintf(stdout, "%s://%s\n", scheme, ln.Addr())
+	fmt.Fprintf(stderr, "spillway mock %q: %s, latency %v, %s, faults: %s\n", *name, scheme, *latency, paceText(*tps), faultsText(faults))
 
 	select {
 	case err := <-errc:

@@ -288,6 +288,11 @@ type SpawnOptions struct {
 	// limits in Redis at the URL Redis, or in memory when Redis is "".
 	Governed bool
 	Redis    string
+	// UpstreamTLS has the spawned mock serve HTTPS, HTTP/2 offered by ALPN
+	// as Azure OpenAI and OpenAI do, with a certificate of a throwaway
+	// authority that the bare proxy and the gateway are told to trust
+	// (SSL_CERT_FILE). Not with Upstream.
+	UpstreamTLS bool
 	// Log gets what bench starts, and a stopped child's stderr if it
 	// exited on its own.
 	Log io.Writer
@@ -296,9 +301,17 @@ type SpawnOptions struct {
 // Spawned is the set of processes Spawn started.
 type Spawned struct {
 	Endpoints
-	children []*child
-	dir      string
-	log      io.Writer
+	// UpstreamTLS is the mock's certificate and its authority, nil when
+	// the mock serves plain HTTP.
+	UpstreamTLS *UpstreamTLS
+	children    []*child
+	dir         string
+	log         io.Writer
+	// env is added to the children's environment.
+	env []string
+	// ownMock says the mock is bench's own, which counts its connections
+	// by protocol (UpstreamProtocols).
+	ownMock bool
 }
 
 // Spawn starts the mock (unless o.Upstream), the bare proxy and the gateway
@@ -328,14 +341,25 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 	}()
 
 	upstream := o.Upstream
+	if o.UpstreamTLS && upstream != "" {
+		return nil, errors.New("--upstream-tls needs the mock bench starts, not --upstream")
+	}
 	if upstream == "" {
-		c, err := s.start(ctx, "mock", exe, []string{"mock", "--listen", "127.0.0.1:0",
+		args := []string{"mock", "--listen", "127.0.0.1:0",
 			"--latency", o.MockLatency.String(),
-			"--tokens-per-second", strconv.FormatFloat(o.MockTPS, 'g', -1, 64)}, "")
+			"--tokens-per-second", strconv.FormatFloat(o.MockTPS, 'g', -1, 64)}
+		if o.UpstreamTLS {
+			if s.UpstreamTLS, err = NewUpstreamTLS(dir); err != nil {
+				return nil, err
+			}
+			args = append(args, "--tls-cert", s.UpstreamTLS.CertFile, "--tls-key", s.UpstreamTLS.KeyFile)
+			s.env = s.UpstreamTLS.Env()
+		}
+		c, err := s.start(ctx, "mock", exe, args, "")
 		if err != nil {
 			return nil, err
 		}
-		upstream = c.url
+		upstream, s.ownMock = c.url, true
 	} else if _, err := ParseUpstream(upstream); err != nil {
 		return nil, fmt.Errorf("--upstream: %w", err)
 	}
@@ -379,7 +403,7 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 }
 
 func (s *Spawned) start(ctx context.Context, name, exe string, args []string, marker string) (*child, error) {
-	c, err := startChild(ctx, name, exe, args, s.dir, marker)
+	c, err := startChild(ctx, name, exe, args, s.dir, marker, s.env)
 	if err != nil {
 		return nil, err
 	}

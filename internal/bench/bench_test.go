@@ -60,6 +60,8 @@ func fakeSpillway(args []string) int {
 	fs.Duration("latency", 0, "")
 	tps := fs.Float64("tokens-per-second", 0, "")
 	fs.String("log-level", "", "")
+	tlsCert := fs.String("tls-cert", "", "")
+	tlsKey := fs.String("tls-key", "", "")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -78,7 +80,24 @@ func fakeSpillway(args []string) int {
 	}
 	switch args[0] {
 	case "mock":
-		return serve(mock.New(mock.Options{TokensPerSecond: *tps}), "mock: listening on http://%s")
+		// As spillway mock serves, with --tls-cert and --tls-key or not.
+		m := mock.CountProtocols(mock.New(mock.Options{TokensPerSecond: *tps}))
+		ln, err := net.Listen("tcp", *listen)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		srv := &http.Server{Handler: m, ConnContext: m.ConnContext}
+		if *tlsCert == "" {
+			go func() { _ = srv.Serve(ln) }()
+			fmt.Printf("mock: listening on http://%s\n", ln.Addr())
+		} else {
+			go func() { _ = srv.ServeTLS(ln, *tlsCert, *tlsKey) }()
+			fmt.Printf("mock: listening on https://%s\n", ln.Addr())
+		}
+		<-ctx.Done()
+		_ = srv.Close()
+		return 0
 	case "bench":
 		err := ServeProxy(ctx, *upstream, *listen, 4, func(addr string) {
 			fmt.Printf("spillway bench: bare proxy on http://%s -> %s\n", addr, *upstream)

@@ -62,10 +62,11 @@ type child struct {
 // startupTimeout bounds how long a child may take to print its URL.
 const startupTimeout = 15 * time.Second
 
-// startChild runs exe with args in dir and waits until it prints on stdout a
-// line containing marker (any line if marker is empty) with its URL. On
-// failure the process is stopped and the error carries its stderr.
-func startChild(ctx context.Context, name, exe string, args []string, dir, marker string) (*child, error) {
+// startChild runs exe with args in dir, with env added to bench's own
+// environment, and waits until it prints on stdout a line containing marker
+// (any line if marker is empty) with its URL. On failure the process is
+// stopped and the error carries its stderr.
+func startChild(ctx context.Context, name, exe string, args []string, dir, marker string, env []string) (*child, error) {
 	c := &child{
 		name:    name,
 		out:     newLineWatcher(marker),
@@ -74,6 +75,9 @@ func startChild(ctx context.Context, name, exe string, args []string, dir, marke
 	}
 	c.cmd = exec.Command(exe, args...)
 	c.cmd.Dir = dir
+	if len(env) > 0 {
+		c.cmd.Env = append(os.Environ(), env...)
+	}
 	c.cmd.Stdout = c.out
 	c.cmd.Stderr = c.errTail
 	c.cmd.WaitDelay = 2 * time.Second

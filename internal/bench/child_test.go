@@ -91,7 +91,7 @@ func TestChildProcess(t *testing.T) {
 	up := httptest.NewServer(mock.New(mock.Options{}))
 	defer up.Close()
 	t.Setenv(fakeSpillwayEnv, "1")
-	c, err := startChild(context.Background(), "bare proxy", testExe(t), []string{"bench", "--proxy-only", "--upstream", up.URL, "--listen", "127.0.0.1:0"}, t.TempDir(), "bare proxy on")
+	c, err := startChild(context.Background(), "bare proxy", testExe(t), []string{"bench", "--proxy-only", "--upstream", up.URL, "--listen", "127.0.0.1:0"}, t.TempDir(), "bare proxy on", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestChildProcess(t *testing.T) {
 
 func TestChildThatNeverPrintsAURL(t *testing.T) {
 	t.Setenv(fakeSpillwayEnv, "1")
-	_, err := startChild(context.Background(), "broken", testExe(t), []string{"fail-loudly"}, t.TempDir(), "")
+	_, err := startChild(context.Background(), "broken", testExe(t), []string{"fail-loudly"}, t.TempDir(), "", nil)
 	if err == nil || !strings.Contains(err.Error(), "exited before listening") || !strings.Contains(err.Error(), "no such fake command") {
 		t.Errorf("startChild of a child that exits: got %v, want an error naming the exit and quoting its stderr", err)
 	}
@@ -123,7 +123,7 @@ func TestChildCancelled(t *testing.T) {
 	t.Setenv(fakeSpillwayEnv, "1")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := startChild(ctx, "silent", testExe(t), []string{"silent"}, t.TempDir(), "")
+	_, err := startChild(ctx, "silent", testExe(t), []string{"silent"}, t.TempDir(), "", nil)
 	if err != context.Canceled {
 		t.Errorf("startChild with a cancelled context: got %v, want context.Canceled", err)
 	}

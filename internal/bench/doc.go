@@ -46,6 +46,19 @@
 // separately; a run with any of them is reported loudly and its numbers should
 // not be trusted.
 //
+// # Streams
+//
+// `spillway bench --streams N` (HoldStreams) holds N slow streams open at
+// once against the bare proxy and against the gateway, each round on fresh
+// processes, and reports each process's RSS growth per stream. The mock
+// serves plain HTTP unless --upstream-tls (SpawnOptions.UpstreamTLS): then
+// it serves HTTPS, HTTP/2 offered by ALPN as Azure OpenAI and OpenAI do,
+// with a certificate of a throwaway authority (NewUpstreamTLS) that the bare
+// proxy and the gateway trust through SSL_CERT_FILE, and both multiplex
+// their streams over a few upstream connections. The mock counts what it
+// serves by HTTP version (mock.Protocols); each row says how its target
+// talked to the mock.
+//
 // # Reading the result
 //
 // "gateway/bare-proxy throughput" is the gateway's req/s divided by the bare

@@ -3,9 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"slices"
@@ -14,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // StreamsOptions shape a streams run: how many slow streams to hold open
@@ -43,6 +48,10 @@ type StreamsResult struct {
 	Threads int
 	// ErrorSamples are a few distinct errors of streams that failed.
 	ErrorSamples []string
+	// Upstream is what the mock served while the streams were opened
+	// against this target, by HTTP version: how the target talked to it.
+	// Nil when unknown (a mock bench did not start).
+	Upstream *mock.ProtocolCounts
 }
 
 // PerStream is the RSS growth per open stream, in bytes.
@@ -217,18 +226,74 @@ func (c *Config) StreamTargets(ep Endpoints) []Target {
 }
 
 // WriteStreamsText prints a streams run: one row per target and round.
-func WriteStreamsText(w io.Writer, n int, tps float64, load string, rs []StreamsResult) error {
+// upstream says how the mock was served ("HTTP", "HTTPS").
+func WriteStreamsText(w io.Writer, n int, tps float64, upstream, load string, rs []StreamsResult) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "streams: %d slow streams held open at once against each target (mock at %g tokens/s), load average at start %s\n\n", n, tps, load)
-	fmt.Fprintf(&b, "%-11s %7s %7s %10s %10s %11s %8s\n", "target", "open", "failed", "idle RSS", "held RSS", "per stream", "threads")
+	fmt.Fprintf(&b, "streams: %d slow streams held open at once against each target (mock over %s at %g tokens/s), load average at start %s\n\n", n, upstream, tps, load)
+	fmt.Fprintf(&b, "%-11s %7s %7s %10s %10s %11s %8s  %s\n", "target", "open", "failed", "idle RSS", "held RSS", "per stream", "threads", "to the upstream")
 	for _, r := range rs {
-		fmt.Fprintf(&b, "%-11s %7d %7d %10s %10s %8.1f KiB %8d\n", r.Target, r.Open, r.Failed, FormatBytes(r.IdleRSS), FormatBytes(r.HeldRSS), float64(r.PerStream())/1024, r.Threads)
+		fmt.Fprintf(&b, "%-11s %7d %7d %10s %10s %8.1f KiB %8d  %s\n", r.Target, r.Open, r.Failed, FormatBytes(r.IdleRSS), FormatBytes(r.HeldRSS), float64(r.PerStream())/1024, r.Threads, protocolsText(r.Upstream))
 		for _, e := range r.ErrorSamples {
 			fmt.Fprintf(&b, "            error: %s\n", e)
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// protocolsText is what a target sent the mock: requests and connections
+// by HTTP version, e.g. "HTTP/2.0 4000 req on 16 conn, 120 more accepted
+// unused".
+func protocolsText(c *mock.ProtocolCounts) string {
+	if c == nil {
+		return "unknown"
+	}
+	var parts []string
+	for _, v := range slices.Sorted(maps.Keys(c.Requests)) {
+		parts = append(parts, fmt.Sprintf("%s %d req on %d conn", v, c.Requests[v], c.Connections[v]))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "none")
+	}
+	var used int64
+	for _, n := range c.Connections {
+		used += n
+	}
+	if c.Accepted > used {
+		// Connections dialled and dropped unused: HTTP/2 clients dial one
+		// per request of a burst before they know the server speaks it.
+		parts = append(parts, fmt.Sprintf("%d more accepted unused", c.Accepted-used))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// UpstreamProtocols asks the mock Spawn started how many connections and
+// requests it has served so far, by HTTP version (mock.ProtocolsPath).
+func (s *Spawned) UpstreamProtocols(ctx context.Context) (mock.ProtocolCounts, error) {
+	var c mock.ProtocolCounts
+	if !s.ownMock {
+		return c, errors.New("the upstream is not a mock bench started")
+	}
+	t := &http.Transport{Proxy: nil, DisableKeepAlives: true}
+	if s.UpstreamTLS != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: s.UpstreamTLS.Pool}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.Mock+mock.ProtocolsPath, nil)
+	if err != nil {
+		return c, err
+	}
+	resp, err := (&http.Client{Transport: t}).Do(req)
+	if err != nil {
+		return c, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return c, fmt.Errorf("GET %s: status %d", mock.ProtocolsPath, resp.StatusCode)
+	}
+	err = json.NewDecoder(resp.Body).Decode(&c)
+	return c, err
 }
 
 // AwaitSteadyRSS waits until process pid's VmRSS has stayed within 1 MiB
