@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
@@ -51,5 +52,48 @@ func TestSettlePlainAllocatesNothing(t *testing.T) {
 	rec := usage.Record{TotalTokens: 17, Cost: 0.001}
 	if got := testing.AllocsPerRun(100, func() { g.settle(req, result{}, &rec) }); got != 0 {
 		t.Errorf("settle allocated %v times per request, want 0", got)
+	}
+}
+
+// countingBody counts the reads of an answer's body.
+type countingBody struct{ reads int }
+
+func (c *countingBody) Read([]byte) (int, error) { c.reads++; return 0, io.EOF }
+func (c *countingBody) Close() error             { return nil }
+
+// TestCopyWholeAnswer: a JSON answer the attempt read to its end goes to
+// the client in one write, its usage read where it lies: the body is not
+// read again, and nothing is allocated (the meter copied the answer's
+// tail, and read the body once more for its end).
+func TestCopyWholeAnswer(t *testing.T) {
+	body := &countingBody{}
+	bufp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bufp)
+	head := append((*bufp)[:0], benchChatResponse...)
+	up := &upstream{resp: &http.Response{Body: body}, bufp: bufp, timeout: time.Minute}
+	up.idle = time.AfterFunc(time.Hour, func() {})
+	defer up.idle.Stop()
+	w := &flushDiscard{header: http.Header{}}
+	var m meter
+	copyOnce := func() {
+		up.head, up.whole = head, true
+		m = meter{}
+		written, readErr, writeErr := copyBody(w, up, &m)
+		if readErr != nil || writeErr != nil || written != int64(len(benchChatResponse)) {
+			t.Fatalf("copyBody = %d, %v, %v; want %d, nil, nil", written, readErr, writeErr, len(benchChatResponse))
+		}
+	}
+	allocs := testing.AllocsPerRun(100, copyOnce)
+	if got, want := m.usage, (tokens{Prompt: 9, Completion: 8, Total: 17}); !m.found || got != want {
+		t.Errorf("usage = %+v (found %v), want %+v", got, m.found, want)
+	}
+	if m.tail != nil {
+		t.Error("the meter still holds the tail, in a buffer given back")
+	}
+	if body.reads != 0 {
+		t.Errorf("the body was read %d times after its end, want 0", body.reads)
+	}
+	if allocs != 0 {
+		t.Errorf("copyBody allocated %v times per answer, want 0", allocs)
 	}
 }
