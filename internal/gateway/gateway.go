@@ -88,7 +88,7 @@ type Gateway struct {
 	payloads  bool
 	access    *access.Checker
 	prices    sync.Map // model -> priceEntry
-	mux       *http.ServeMux
+	mux       *routeMux
 	ids       requestIDs
 	opKey     []byte
 	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
@@ -134,7 +134,7 @@ func New(o Options) *Gateway {
 		g.maxFile = provider.MaxFileBody
 	}
 	g.ids.init()
-	g.mux = http.NewServeMux()
+	g.mux = &routeMux{ServeMux: http.NewServeMux()}
 	g.routes()
 	return g
 }
