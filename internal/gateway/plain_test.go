@@ -97,3 +97,24 @@ func TestCopyWholeAnswer(t *testing.T) {
 		t.Errorf("copyBody allocated %v times per answer, want 0", allocs)
 	}
 }
+
+// TestPeekMaxTokensAllocatesNothing: peeking at a cap's field keeps its
+// name without an allocation (it copied the name from the body).
+func TestPeekMaxTokensAllocatesNothing(t *testing.T) {
+	for _, field := range []string{"max_tokens", "max_completion_tokens"} {
+		body := []byte(`{"messages":[{"role":"user","content":"hi"}],"` + field + `":16}`)
+		var p peeked
+		allocs := testing.AllocsPerRun(100, func() {
+			var err error
+			if p, err = peek(body); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if p.maxField != field || p.MaxTokens != 16 {
+			t.Errorf("%s: peeked field %q = %d, want %q = 16", field, p.maxField, p.MaxTokens, field)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: peek allocated %v times, want 0", field, allocs)
+		}
+	}
+}
