@@ -91,7 +91,7 @@ type Gateway struct {
 	mux       *routeMux
 	ids       requestIDs
 	opKey     []byte
-	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
+	macs      sync.Pool // *macState: HMAC-SHA256 states keyed with opKey
 	streams   streams
 	claims    limits.Limiter
 	// Realtime sessions: live ones (for shutdown), the per-key cap, and

@@ -13,6 +13,7 @@ import (
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
+	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -116,5 +117,22 @@ func TestPeekMaxTokensAllocatesNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("%s: peek allocated %v times, want 0", field, allocs)
 		}
+	}
+}
+
+// TestRewriterAddsWithoutAllocating: the ids an answer rewrites are kept
+// in the rewriter's own arrays: the rewriter and the ids' copies are its
+// only allocations.
+func TestRewriterAddsWithoutAllocating(t *testing.T) {
+	g := plainTestGateway(t, benchResponsesResponse, "application/json")
+	req := &exchange{spec: provider.Responses.Spec(), principal: &auth.Principal{KeyID: "k"},
+		object: objectRef{id: "resp_c1", upstream: "resp_u1"}, prev: objectRef{id: "resp_c2", upstream: "resp_u2"}, conv: objectRef{id: "conv_c3", upstream: "conv_u3"}}
+	var rw *idRewriter
+	allocs := testing.AllocsPerRun(100, func() { rw = g.newIDRewriter(req, "a", 200) })
+	if len(rw.from) != 3 || string(rw.from[2]) != "conv_u3" || string(rw.to[2]) != "conv_c3" {
+		t.Errorf("rewriter from %q to %q, want the three ids", rw.from, rw.to)
+	}
+	if want := 1.0 + 2*3; allocs > want {
+		t.Errorf("newIDRewriter allocated %v times for three ids, want at most %v", allocs, want)
 	}
 }
