@@ -254,23 +254,33 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 		c.adjust(ctx, also)
 		return
 	}
-	var buf [maxScopes + 1]limits.Adjustment
-	as := buf[:0]
 	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		all, n := scopes(p)
-		for _, sc := range all[:n] {
-			if sc.tpm > 0 {
-				as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
-			}
-		}
+		c.correct(ctx, p, g, tokens, also)
+	} else {
+		c.adjust(ctx, also)
 	}
-	c.adjust(ctx, append(as, also...))
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
 	}
 	if c.ledger != nil && teamHasBudget(p.Team) {
 		c.ledger.AddTeam(p.Team.ID, Spend{Tokens: tokens, Cost: cost})
 	}
+}
+
+// correct corrects the tpm counts of p's scopes, taken with g's estimate,
+// by the tokens used, with also in the same call. Apart from Settle, whose
+// every call (a key without limits too) allocated the array the
+// corrections escape in.
+func (c *Checker) correct(ctx context.Context, p *auth.Principal, g Grant, tokens int64, also []limits.Adjustment) {
+	var buf [maxScopes + 1]limits.Adjustment
+	as := buf[:0]
+	all, n := scopes(p)
+	for _, sc := range all[:n] {
+		if sc.tpm > 0 {
+			as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+		}
+	}
+	c.adjust(ctx, append(as, also...))
 }
 
 // adjust makes the corrections as in one limiter call, whatever ctx's

@@ -44,3 +44,20 @@ func TestSettleAcrossMinute(t *testing.T) {
 		t.Fatal("C admitted after A's late settle: 1800 tokens in one minute for a tpm of 1000")
 	}
 }
+
+// TestSettleWithoutLimitsAllocatesNothing: settling a request of a key
+// without limits or budgets, the plain path's every request, has nothing
+// to correct and allocates nothing.
+func TestSettleWithoutLimitsAllocatesNothing(t *testing.T) {
+	c := newChecker(limitstest.NewClock(limitstest.Start), access.Options{})
+	p := &auth.Principal{KeyID: "k"}
+	g, err := c.Admit(context.Background(), p, chat(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if got := testing.AllocsPerRun(100, func() { c.Settle(ctx, g, 17, 0.001) }); got != 0 {
+		t.Errorf("Settle allocated %v times per call, want 0", got)
+	}
+}

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -118,7 +117,10 @@ func (g *Gateway) settle(req *exchange, res result, rec *usage.Record) {
 		g.router.SettleTokens(res.pick, used)
 		return
 	}
-	ctx := context.WithoutCancel(req.r.Context())
+	// Settle's limiter calls run whatever the client's context's state
+	// (access.Checker.adjust): a context of their own here allocated one
+	// on every request, with nothing to settle on a key without limits.
+	ctx := req.r.Context()
 	if a, ok := g.router.TokenCorrection(res.pick, used); ok {
 		if g.access.Limiter() == g.router.Limiter() {
 			// The deployment's correction and the caller's in one call.

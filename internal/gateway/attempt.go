@@ -113,6 +113,9 @@ type upstream struct {
 	// busy is set once a read of the stream filled its buffer: its later
 	// reads take the burst buffer.
 	busy bool
+	// whole is set when head is a JSON answer read to its end: nothing
+	// is left to read of it.
+	whole bool
 }
 
 // streamWaitSize is how much of its next bytes a stream waits for
@@ -272,6 +275,8 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 			up.err = err
 			return up, router.ClassifyError(r.Context(), err)
 		}
+		// Short of the limit, readAnswer stopped at the end.
+		up.whole = len(up.head) < maxHeldAnswer
 		return up, router.Outcome{Verdict: router.Success}
 	}
 	// Anything else (audio, a file's content) streams through in large

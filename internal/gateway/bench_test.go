@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -54,6 +56,30 @@ const benchChatResponse = `{"id":"chatcmpl-1","object":"chat.completion","create
 func BenchmarkServeChat(b *testing.B) {
 	benchServe(b, benchGateway(b, benchChatResponse, "application/json"), "/v1/chat/completions",
 		`{"model":"gpt-4o","messages":[{"role":"system","content":"You are an AI assistant that helps people find information."},{"role":"user","content":"Hello"}],"max_tokens":64}`)
+}
+
+// BenchmarkServePlain is BenchmarkServeChat as spillway serve runs the
+// plain path: a static key with no limits, through the access checker
+// (which serve always has), without the usage writer
+// (BenchmarkServeChatRecorded has it).
+func BenchmarkServePlain(b *testing.B) {
+	benchServe(b, plainGateway(b, benchChatResponse), "/v1/chat/completions",
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
+}
+
+// BenchmarkServePlainResponses is BenchmarkServePlain for the Responses
+// API: the answer held whole to sign its id.
+func BenchmarkServePlainResponses(b *testing.B) {
+	benchServe(b, plainGateway(b, benchResponsesResponse), "/v1/responses",
+		`{"model":"gpt-4o","input":"hi","max_output_tokens":16,"store":false}`)
+}
+
+// plainGateway is benchGateway with serve's access checker, on the
+// memory limiter, and a key without limits.
+func plainGateway(b *testing.B, respBody string) *Gateway {
+	g := benchGateway(b, respBody, "application/json")
+	g.access = access.New(access.Options{Limiter: limits.NewMemory(nil), Logger: slog.New(slog.DiscardHandler)})
+	return g
 }
 
 // benchServe sends body to path on g from parallel goroutines.

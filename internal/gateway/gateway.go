@@ -88,10 +88,10 @@ type Gateway struct {
 	payloads  bool
 	access    *access.Checker
 	prices    sync.Map // model -> priceEntry
-	mux       *http.ServeMux
+	mux       *routeMux
 	ids       requestIDs
 	opKey     []byte
-	macs      sync.Pool // hash.Hash: HMAC-SHA256 states keyed with opKey
+	macs      sync.Pool // *macState: HMAC-SHA256 states keyed with opKey
 	streams   streams
 	claims    limits.Limiter
 	// Realtime sessions: live ones (for shutdown), the per-key cap, and
@@ -134,7 +134,7 @@ func New(o Options) *Gateway {
 		g.maxFile = provider.MaxFileBody
 	}
 	g.ids.init()
-	g.mux = http.NewServeMux()
+	g.mux = &routeMux{ServeMux: http.NewServeMux()}
 	g.routes()
 	return g
 }

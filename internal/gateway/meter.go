@@ -51,6 +51,10 @@ type meter struct {
 	// keepBody, for prompt logging, holds a JSON body whole (up to
 	// usage.MaxPayloadBytes) in body; streams keep their text instead.
 	keepBody bool
+	// last says the next JSON chunk written is the body's last, and
+	// finish follows before its buffer is read into again: the meter
+	// keeps its tail, and holds it, where it is, without a copy.
+	last bool
 	// events counts the stream's events, for the sequence number of an
 	// in-band error (2^31 events are 24 days at 1,000 a second); textOver
 	// counts the bytes of completion text past maxStreamText, not kept,
@@ -207,6 +211,10 @@ func (m *meter) finish(w io.Writer) (int, error) {
 			m.text = appendJSONString(m.text, m.tail, contentKey)
 			m.text = appendJSONString(m.text, m.tail, textKey)
 		}
+		if m.last {
+			// The tail is the attempt's buffer, about to be given back.
+			m.tail = nil
+		}
 		return n, nil
 	}
 	if len(m.pending) == 0 {
@@ -231,6 +239,11 @@ func (m *meter) hold(w io.Writer, chunk []byte) (int, error) {
 		// Already past the limit: pass through.
 		return w.Write(m.ids.replace(chunk))
 	}
+	if m.last && m.held == nil && len(chunk) <= maxHeldBody {
+		// finish reads it before its buffer is used again.
+		m.held = chunk
+		return 0, nil
+	}
 	m.held = append(m.held, chunk...)
 	if len(m.held) <= maxHeldBody {
 		return 0, nil
@@ -245,6 +258,11 @@ func (m *meter) keepTail(chunk []byte) {
 	m.size += len(chunk)
 	if m.keepBody && len(m.body) < usage.MaxPayloadBytes {
 		m.body = append(m.body, chunk[:min(len(chunk), usage.MaxPayloadBytes-len(m.body))]...)
+	}
+	if m.last && len(m.tail) == 0 {
+		// finish reads it before its buffer is used again.
+		m.tail = chunk[max(0, len(chunk)-tailSize):]
+		return
 	}
 	if len(chunk) >= tailSize {
 		m.tail = append(m.tail[:0], chunk[len(chunk)-tailSize:]...)

@@ -38,20 +38,49 @@ type objectRef struct {
 // objectMarker separates the upstream's prefix from the signed part.
 const objectMarker = "sw"
 
-// objectMAC appends the MAC of payload to dst. The HMAC states are
-// pooled: one per signing costs several allocations otherwise.
-func (g *Gateway) objectMAC(dst, payload []byte) []byte {
-	m, _ := g.macs.Get().(hash.Hash)
-	if m == nil {
-		m = hmac.New(sha256.New, g.opKey)
+// macState is a pooled HMAC-SHA256 state keyed with the operation key,
+// with room for what it signs and its sum: what goes through a hash.Hash,
+// an interface, escapes, so a payload or a sum on the stack cost an
+// allocation each per signing (and the state itself several, unpooled).
+type macState struct {
+	h       hash.Hash
+	payload []byte
+	sum     [sha256.Size]byte
+}
+
+// maxPooledPayload bounds the payload buffer a pooled macState keeps.
+const maxPooledPayload = 1 << 10
+
+func (g *Gateway) getMAC() *macState {
+	if s, ok := g.macs.Get().(*macState); ok {
+		return s
 	}
-	m.Reset()
-	m.Write([]byte("object\x00"))
-	m.Write(payload)
-	var sum [sha256.Size]byte
-	dst = append(dst, m.Sum(sum[:0])[:operationMACSize]...)
-	g.macs.Put(m)
+	return &macState{h: hmac.New(sha256.New, g.opKey)}
+}
+
+func (g *Gateway) putMAC(s *macState) {
+	if cap(s.payload) > maxPooledPayload {
+		s.payload = nil
+	}
+	g.macs.Put(s)
+}
+
+// objectMACLabel starts every object MAC's input.
+var objectMACLabel = []byte("object\x00")
+
+// objectMAC appends the MAC of payload to dst.
+func (g *Gateway) objectMAC(dst, payload []byte) []byte {
+	s := g.getMAC()
+	dst = s.objectMAC(dst, payload)
+	g.putMAC(s)
 	return dst
+}
+
+func (s *macState) objectMAC(dst, payload []byte) []byte {
+	s.h.Reset()
+	s.h.Write(objectMACLabel)
+	s.h.Write(payload)
+	return append(dst, s.h.Sum(s.sum[:0])[:operationMACSize]...)
 }
 
 // objectEncoding is strict: one id has one spelling, so no two ids name
@@ -76,14 +105,16 @@ func (g *Gateway) encodeObject(deployment, owner, upstream string) string {
 // appendObject appends the client-facing id to dst, in one allocation
 // when dst has none.
 func (g *Gateway) appendObject(dst []byte, deployment, owner, upstream string) []byte {
-	var buf [256]byte
-	payload := append(buf[:0], deployment...)
+	s := g.getMAC()
+	defer g.putMAC(s)
+	payload := append(s.payload[:0], deployment...)
 	payload = append(payload, 0)
 	payload = append(payload, owner...)
 	payload = append(payload, 0)
 	payload = append(payload, upstream...)
+	s.payload = payload
 	var macBuf [operationMACSize]byte
-	mac := g.objectMAC(macBuf[:0], payload)
+	mac := s.objectMAC(macBuf[:0], payload)
 	prefix := idPrefix(upstream)
 	if dst == nil {
 		dst = make([]byte, 0, len(prefix)+len(objectMarker)+objectEncoding.EncodedLen(len(payload))+1+objectEncoding.EncodedLen(len(mac)))

@@ -163,19 +163,22 @@ func (p *peeked) set(rawKey []byte, escaped bool, body []byte, vs, ve int) error
 		if p.output {
 			return nil
 		}
-		if p.maxField != "" && p.maxField != string(name) {
+		field := "max_tokens" // a constant: string(name) allocated
+		if string(name) == "max_completion_tokens" {
+			field = "max_completion_tokens"
+		}
+		if p.maxField != "" && p.maxField != field {
 			// A cap could only be checked against one of them.
 			return &fieldError{field: "max_tokens", msg: "send max_tokens or max_completion_tokens, not both"}
 		}
-		p.maxField = string(name)
+		p.maxField = field
 		p.maxStart, p.maxEnd = vs, ve
 		if string(v) == "null" {
 			return nil
 		}
 		n, err := strconv.ParseInt(string(v), 10, 64)
 		if err != nil || n < 0 {
-			f := string(name)
-			return &fieldError{field: f, msg: f + " must be a non-negative integer"}
+			return &fieldError{field: field, msg: field + " must be a non-negative integer"}
 		}
 		p.MaxTokens = n
 	}

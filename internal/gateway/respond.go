@@ -194,6 +194,23 @@ func copyBody(w http.ResponseWriter, up *upstream, m *meter) (written int64, rea
 	chunk := up.head
 	src := up.body()
 	waits := m.stream && isStreamBuf(buf)
+	if up.whole && !m.stream {
+		// The answer was read to its end (attempt): it goes out in one
+		// write, and the meter reads it where it is, in the attempt's
+		// buffer, not copied, since nothing is read into that buffer
+		// before finish (meter.last).
+		m.last = true
+		if len(chunk) > 0 {
+			n, err := m.write(w, chunk)
+			written += int64(n)
+			if err != nil {
+				m.tail, m.held = nil, nil
+				return written, nil, err
+			}
+		}
+		k, err := m.finish(w)
+		return written + int64(k), nil, err
+	}
 	for {
 		if len(chunk) > 0 {
 			n, err := m.write(w, chunk)

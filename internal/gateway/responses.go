@@ -88,6 +88,10 @@ type idRewriter struct {
 	made   string
 	from   [][]byte
 	to     [][]byte
+	// fromTo backs from and to: an answer has at most four ids to
+	// rewrite (the object, the previous response, the conversation, the
+	// one made), so appending them costs no allocation.
+	fromTo [2][4][]byte
 }
 
 // newIDRewriter returns the rewriter of req's answer, or nil when the
@@ -101,6 +105,7 @@ func (g *Gateway) newIDRewriter(req *exchange, deployment string, status int) *i
 		return nil
 	}
 	rw := &idRewriter{g: g, owner: ownerOf(req.principal), pick: deployment, create: create}
+	rw.from, rw.to = rw.fromTo[0][:0], rw.fromTo[1][:0]
 	if req.object.upstream != "" {
 		rw.add(req.object.upstream, req.object.id)
 	}

@@ -1,0 +1,138 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/access"
+	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/config"
+	"github.com/spillwayhq/spillway/internal/limits"
+	"github.com/spillwayhq/spillway/internal/provider"
+	"github.com/spillwayhq/spillway/internal/router"
+	"github.com/spillwayhq/spillway/internal/usage"
+)
+
+// plainTestGateway is the plain path as serve runs it: a static key
+// without limits, through the access checker, answered by answer.
+func plainTestGateway(t testing.TB, answer, contentType string) *Gateway {
+	t.Helper()
+	deps := []config.Deployment{{ID: "a", Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure,
+		Endpoint: "http://127.0.0.1:1", Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: "k", Priority: 1, Weight: 1}}
+	r, err := router.New(router.Options{}, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Options{
+		Router:    r,
+		Auth:      auth.NewStaticKeys([]auth.StaticKey{{Key: testKey}}),
+		Transport: &cannedTransport{body: []byte(answer), header: http.Header{"Content-Type": {contentType}}},
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Access:    access.New(access.Options{Limiter: limits.NewMemory(nil), Logger: slog.New(slog.DiscardHandler)}),
+	})
+}
+
+// TestSettlePlainAllocatesNothing: settling a request of a key without
+// limits, every request of the plain path, has nothing to correct and
+// allocates nothing (it made a context of its own for the limiter).
+func TestSettlePlainAllocatesNothing(t *testing.T) {
+	g := plainTestGateway(t, benchChatResponse, "application/json")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req := &exchange{r: httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil).WithContext(ctx)}
+	var err error
+	if req.grant, err = g.access.Admit(ctx, &auth.Principal{KeyID: "k"}, access.Request{Model: "gpt-4o"}); err != nil {
+		t.Fatal(err)
+	}
+	req.admitted = true
+	rec := usage.Record{TotalTokens: 17, Cost: 0.001}
+	if got := testing.AllocsPerRun(100, func() { g.settle(req, result{}, &rec) }); got != 0 {
+		t.Errorf("settle allocated %v times per request, want 0", got)
+	}
+}
+
+// countingBody counts the reads of an answer's body.
+type countingBody struct{ reads int }
+
+func (c *countingBody) Read([]byte) (int, error) { c.reads++; return 0, io.EOF }
+func (c *countingBody) Close() error             { return nil }
+
+// TestCopyWholeAnswer: a JSON answer the attempt read to its end goes to
+// the client in one write, its usage read where it lies: the body is not
+// read again, and nothing is allocated (the meter copied the answer's
+// tail, and read the body once more for its end).
+func TestCopyWholeAnswer(t *testing.T) {
+	body := &countingBody{}
+	bufp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bufp)
+	head := append((*bufp)[:0], benchChatResponse...)
+	up := &upstream{resp: &http.Response{Body: body}, bufp: bufp, timeout: time.Minute}
+	up.idle = time.AfterFunc(time.Hour, func() {})
+	defer up.idle.Stop()
+	w := &flushDiscard{header: http.Header{}}
+	var m meter
+	copyOnce := func() {
+		up.head, up.whole = head, true
+		m = meter{}
+		written, readErr, writeErr := copyBody(w, up, &m)
+		if readErr != nil || writeErr != nil || written != int64(len(benchChatResponse)) {
+			t.Fatalf("copyBody = %d, %v, %v; want %d, nil, nil", written, readErr, writeErr, len(benchChatResponse))
+		}
+	}
+	allocs := testing.AllocsPerRun(100, copyOnce)
+	if got, want := m.usage, (tokens{Prompt: 9, Completion: 8, Total: 17}); !m.found || got != want {
+		t.Errorf("usage = %+v (found %v), want %+v", got, m.found, want)
+	}
+	if m.tail != nil {
+		t.Error("the meter still holds the tail, in a buffer given back")
+	}
+	if body.reads != 0 {
+		t.Errorf("the body was read %d times after its end, want 0", body.reads)
+	}
+	if allocs != 0 {
+		t.Errorf("copyBody allocated %v times per answer, want 0", allocs)
+	}
+}
+
+// TestPeekMaxTokensAllocatesNothing: peeking at a cap's field keeps its
+// name without an allocation (it copied the name from the body).
+func TestPeekMaxTokensAllocatesNothing(t *testing.T) {
+	for _, field := range []string{"max_tokens", "max_completion_tokens"} {
+		body := []byte(`{"messages":[{"role":"user","content":"hi"}],"` + field + `":16}`)
+		var p peeked
+		allocs := testing.AllocsPerRun(100, func() {
+			var err error
+			if p, err = peek(body); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if p.maxField != field || p.MaxTokens != 16 {
+			t.Errorf("%s: peeked field %q = %d, want %q = 16", field, p.maxField, p.MaxTokens, field)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: peek allocated %v times, want 0", field, allocs)
+		}
+	}
+}
+
+// TestRewriterAddsWithoutAllocating: the ids an answer rewrites are kept
+// in the rewriter's own arrays: the rewriter and the ids' copies are its
+// only allocations.
+func TestRewriterAddsWithoutAllocating(t *testing.T) {
+	g := plainTestGateway(t, benchResponsesResponse, "application/json")
+	req := &exchange{spec: provider.Responses.Spec(), principal: &auth.Principal{KeyID: "k"},
+		object: objectRef{id: "resp_c1", upstream: "resp_u1"}, prev: objectRef{id: "resp_c2", upstream: "resp_u2"}, conv: objectRef{id: "conv_c3", upstream: "conv_u3"}}
+	var rw *idRewriter
+	allocs := testing.AllocsPerRun(100, func() { rw = g.newIDRewriter(req, "a", 200) })
+	if len(rw.from) != 3 || string(rw.from[2]) != "conv_u3" || string(rw.to[2]) != "conv_c3" {
+		t.Errorf("rewriter from %q to %q, want the three ids", rw.from, rw.to)
+	}
+	if want := 1.0 + 2*3; allocs > want {
+		t.Errorf("newIDRewriter allocated %v times for three ids, want at most %v", allocs, want)
+	}
+}
