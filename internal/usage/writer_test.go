@@ -516,3 +516,20 @@ func TestWriterStoresPayloads(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRecordOne is Record from one goroutine, as one request after
+// another makes it, with Run draining the queue into a sink that takes
+// everything at once; dropped/op says whether Run kept up.
+func BenchmarkRecordOne(b *testing.B) {
+	w := usage.NewWriter(sinkFunc(func(context.Context, []usage.Record) error { return nil }), usage.WriterOptions{Logger: testLogger(b)})
+	run(b, w)
+	r := records("bench", 1)[0]
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Record(r)
+	}
+	b.StopTimer()
+	closeWriter(b, w, 10*time.Second)
+	st := w.Stats()
+	b.ReportMetric(float64(st.Dropped)/float64(st.Written+st.Dropped), "dropped/op")
+}
