@@ -143,7 +143,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 // inside tx.
 func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
 	if !s.d.numbered {
-		return insertUsageRowByRow(ctx, tx, stmts, records)
+		return insertUsageRowByRow(ctx, s.d, tx, stmts, records)
 	}
 	if err := insertUsageArrays(ctx, stmts.conn, records); err != nil {
 		return err
@@ -267,12 +267,12 @@ func micros(d time.Duration) int64 { return int64(d / time.Microsecond) }
 // usageChunkRows records (of their usageLeanColumns when every one is
 // leanUsage) through rawChunks, the rest a row at a time, then the
 // rollups (see rowStatements).
-func insertUsageRowByRow(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
+func insertUsageRowByRow(ctx context.Context, d dialect, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
 	all := records
 	whole := len(records) - len(records)%usageChunkRows
 	if whole > 0 {
 		err := stmts.conn.Raw(func(dc any) error {
-			return stmts.chunks.exec(ctx, dc, records[:whole])
+			return stmts.chunks.exec(ctx, dc, d, records[:whole])
 		})
 		if err != nil {
 			return err

@@ -50,7 +50,6 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 		}
 		*p.stmt = stmt
 	}
-	r.chunks.d = s.d
 	return usageStatements{insert: r.insertUsage, upsert: r.upsertRoll, chunks: &r.chunks}, nil
 }
 
@@ -138,7 +137,6 @@ func (u usageStatements) close() {
 // (after a driver error) they are prepared anew on the new one, and the
 // old ones, finalized with their connection, are dropped unclosed.
 type rawChunks struct {
-	d          dialect
 	conn       any // the driver connection full and lean were prepared on
 	full, lean driver.Stmt
 	args       []driver.NamedValue
@@ -162,7 +160,7 @@ func (b *boxedText) box(s string) any {
 }
 
 // prepare makes the statements on dc unless they were made there.
-func (c *rawChunks) prepare(ctx context.Context, dc any) error {
+func (c *rawChunks) prepare(ctx context.Context, dc any, d dialect) error {
 	if c.conn == dc {
 		return nil
 	}
@@ -171,11 +169,11 @@ func (c *rawChunks) prepare(ctx context.Context, dc any) error {
 	if !ok {
 		return fmt.Errorf("store: driver connection %T cannot prepare with a context", dc)
 	}
-	full, err := prep.PrepareContext(ctx, usageInsertSQL(c.d, usageChunkRows))
+	full, err := prep.PrepareContext(ctx, usageInsertSQL(d, usageChunkRows))
 	if err != nil {
 		return err
 	}
-	lean, err := prep.PrepareContext(ctx, usageInsertSQLOf(c.d, usageLeanColumns, usageLeanColumnCount, usageChunkRows))
+	lean, err := prep.PrepareContext(ctx, usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows))
 	if err != nil {
 		return errors.Join(err, full.Close())
 	}
@@ -189,9 +187,11 @@ func (c *rawChunks) prepare(ctx context.Context, dc any) error {
 	return nil
 }
 
-// exec inserts records, whole chunks of usageChunkRows, on dc.
-func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) error {
-	if err := c.prepare(ctx, dc); err != nil {
+// exec inserts records, whole chunks of usageChunkRows, on dc. Only the
+// holder of the writer connection calls it, inside Raw: the connection
+// is what serializes the calls.
+func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) error {
+	if err := c.prepare(ctx, dc, d); err != nil {
 		return fmt.Errorf("store: insert usage: prepare: %w", err)
 	}
 	defer func() { // let the batch's values go
