@@ -248,8 +248,7 @@ func walkPortal(t *testing.T, s *browserApp, b *browser, eventID string, phone b
 	waitFor[bool](t, b, "the report", `document.querySelectorAll('#report-requests svg rect.bar').length > 0 && document.querySelectorAll('#attendees-table tbody tr').length > 0`)
 	check(t, b, phone, "portal events, attendees and report")
 
-	// The tab settles first: on a phone the key cards that fill in above
-	// the form would move the button from under a click (see openTab).
+	// The tab settles first, so that the check below sees the whole list.
 	openTab(t, b, "keys")
 	setValue(t, b, "key-name", "team-a")
 	b.do(t, "create a key", chromedp.Click(chromedp.CSS("#key-form button[type=submit]")))

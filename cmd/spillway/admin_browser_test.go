@@ -24,10 +24,10 @@ func adminSignIn(t *testing.T, b *browser, base string) {
 }
 
 // openTab opens the portal's tab name and waits until its panel has
-// loaded (no longer aria-busy). Until then its tables fill in and push
-// down what is below them, far on a phone, where each row is a card: a
-// click aimed a moment before (chromedp.Click reads where a node is, then
-// presses there) lands on whatever moved under it, and nothing happens.
+// loaded (no longer aria-busy), so that its lists are there to read and
+// their rows' buttons to click. The tab's create form sits above its
+// lists and does not move as they fill in (TestBrowserAdminFormsStayPut),
+// but a card below the lists, such as an event's attendees, does.
 func openTab(t *testing.T, b *browser, name string) {
 	t.Helper()
 	b.do(t, "open the "+name+" tab", chromedp.Click(chromedp.ID("tab-"+name)))

@@ -104,10 +104,10 @@ func TestBrowserEventReport(t *testing.T) {
 			t.Errorf("edit form #%s = %q, want %q", id, got, want)
 		}
 	}
-	// A refusal shows the API's message and keeps the form.
+	// A refusal shows the API's message under the form, and keeps the form.
 	setValue(t, b, "ev-tz", "Mars/Olympus")
 	b.do(t, "save a wrong zone", chromedp.Click(chromedp.ID("ev-submit")))
-	msg := waitFor[string](t, b, "the refusal", `!document.getElementById('admin-error').hidden && document.getElementById('admin-error').textContent`)
+	msg := waitFor[string](t, b, "the refusal", `!document.getElementById('event-error').hidden && document.getElementById('event-error').textContent`)
 	if !strings.Contains(msg, "400") || !strings.Contains(msg, `unknown time zone "Mars/Olympus"`) {
 		t.Errorf("refusal %q, want the 400 and the API's message", msg)
 	}
@@ -118,7 +118,7 @@ func TestBrowserEventReport(t *testing.T) {
 	setValue(t, b, "ev-daily", "7")
 	b.do(t, "save", chromedp.Click(chromedp.ID("ev-submit")))
 	waitFor[bool](t, b, "the saved cap in the list and the report redrawn", `(() => { const r = document.querySelector('`+row+`'); return !!r && r.children[4].textContent.includes('7/day') && !document.getElementById('report-card').hasAttribute('aria-busy'); })()`)
-	if got := eval[string](t, b, `(() => { const n = document.getElementById('admin-notice'); return n.hidden ? '' : n.textContent; })()`); got != "Event "+name+" saved." {
+	if got := eval[string](t, b, `(() => { const n = document.getElementById('event-notice'); return n.hidden ? '' : n.textContent; })()`); got != "Event "+name+" saved." {
 		t.Errorf("after saving, the notice says %q, want the event saved", got)
 	}
 	status, got := call(t, http.MethodGet, s.url+"/admin/v1/events/"+eventID, browserAdmin, nil)

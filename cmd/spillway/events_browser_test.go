@@ -44,7 +44,7 @@ func TestBrowserEvent(t *testing.T) {
 		setValue(t, admin, id, v)
 	}
 	admin.do(t, "create the event", chromedp.Click(chromedp.ID("ev-submit")))
-	created := waitFor[string](t, admin, "the event created", `!document.getElementById('admin-notice').hidden && document.getElementById('admin-notice').textContent`)
+	created := waitFor[string](t, admin, "the event created", `!document.getElementById('event-notice').hidden && document.getElementById('event-notice').textContent`)
 	code := regexp.MustCompile(`Its code is (\S+)\.$`).FindStringSubmatch(created)
 	if code == nil {
 		t.Fatalf("notice %q names no event code", created)

@@ -24,14 +24,22 @@ async function api(method, path, body) {
   return resp.json();
 }
 
-function report(e) {
-  show($('admin-notice'), '');
-  show($('admin-error'), e ? explain(e) : '');
+// report shows what went wrong (nothing when e is null), and notice what
+// was done, each in place of the last message. A form's outcome (scope:
+// 'deployment', 'event', 'key', 'team') shows under that form, where the
+// user is: a line added at the top of the page would push the form from
+// under their finger, and on a phone be out of sight.
+function report(e, scope) {
+  outcome('error', scope, e ? explain(e) : '');
 }
 
-function notice(text) {
-  show($('admin-error'), '');
-  show($('admin-notice'), text);
+function notice(text, scope) {
+  outcome('notice', scope, text);
+}
+
+function outcome(kind, scope, text) {
+  for (const p of document.querySelectorAll('.outcome')) show(p, '');
+  show((scope && $(scope + '-' + kind)) || $('admin-' + kind), text);
 }
 
 // --- roles ----------------------------------------------------------------
@@ -64,8 +72,11 @@ const list = (id) => $(id).value.split(',').map((s) => s.trim()).filter(Boolean)
 
 let deployments = [];
 
-async function loadDeployments() {
+// loadDeployments draws the deployments and their live state, unless a
+// later load started meanwhile (isLatest() false): see reload.
+async function loadDeployments(isLatest) {
   const [deps, routing] = await Promise.all([api('GET', '/admin/v1/deployments'), api('GET', '/admin/v1/routing')]);
+  if (!isLatest()) return;
   deployments = deps.data || [];
   const live = new Map((routing.data || []).map((s) => [s.id, s]));
   const table = $('deployments-table');
@@ -180,22 +191,22 @@ async function saveDeployment(ev) {
   try {
     if (editing) {
       await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(editing), body);
-      notice('Deployment ' + editing + ' saved.');
+      notice('Deployment ' + editing + ' saved.', 'deployment');
     } else {
       body.id = $('dep-id').value.trim();
       await api('POST', '/admin/v1/deployments', body);
-      notice('Deployment ' + body.id + ' added.');
+      notice('Deployment ' + body.id + ' added.', 'deployment');
     }
     resetDeploymentForm();
-    await loadDeployments();
-  } catch (e) { report(e); }
+    await reload('deployments');
+  } catch (e) { report(e, 'deployment'); }
 }
 
 async function setActive(d, active) {
   try {
     await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(d.id), { active });
     notice('Deployment ' + d.id + (active ? ' activated.' : ' deactivated.'));
-    await loadDeployments();
+    await reload('deployments');
   } catch (e) { report(e); }
 }
 
@@ -203,8 +214,9 @@ async function setActive(d, active) {
 
 let selectedEvent = null;
 
-async function loadEvents() {
+async function loadEvents(isLatest) {
   const body = await api('GET', '/admin/v1/events');
+  if (!isLatest()) return;
   const rows = (body.data || []).map((e) => el('tr', { 'data-id': e.id },
     el('td', {}, e.name), el('td', { class: 'mono' }, e.id),
     // An event's times are wall clocks of its own zone.
@@ -225,7 +237,7 @@ async function patchEvent(e, change) {
   try {
     await api('PATCH', '/admin/v1/events/' + encodeURIComponent(e.id), change);
     notice('Event ' + e.name + ' saved.');
-    await loadEvents();
+    await reload('events');
   } catch (err) { report(err); }
 }
 
@@ -308,35 +320,41 @@ async function saveEvent(ev) {
       if ($('ev-code-off').checked) body.shared_code = '';
       else if ($('ev-code').value) body.shared_code = $('ev-code').value;
       const e = await api('PATCH', '/admin/v1/events/' + encodeURIComponent(editing), body);
-      notice('Event ' + e.name + ' saved.');
+      notice('Event ' + e.name + ' saved.', 'event');
       resetEventForm();
-      await loadEvents();
+      await reload('events');
       if (reportEvent && reportEvent.id === e.id) { reportEvent = e; await loadReport(); }
       if (selectedEvent && selectedEvent.id === e.id) await selectEvent(e);
       return;
     }
     Object.assign(body, { start: wallClock($('ev-start').value), end: wallClock($('ev-end').value), shared_code: $('ev-code').value });
     const e = await api('POST', '/admin/v1/events', body);
-    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''));
+    notice('Event ' + e.name + ' created. Its code is ' + e.id + '.' + (e.signin_registration ? ' Attendees register by signing in at ' + location.origin + '/register/' + e.id + '.' : ''), 'event');
     resetEventForm();
-    await loadEvents();
+    await reload('events');
     await selectEvent(e);
-  } catch (err) { report(err); }
+  } catch (err) { report(err, 'event'); }
 }
+
+// attendeesSeq numbers attendee list loads: only the latest may draw, so
+// a slow list of the event chosen before never shows under this one's name.
+let attendeesSeq = 0;
 
 async function selectEvent(e) {
   if (!selectedEvent || selectedEvent.id !== e.id) clearSecrets();
   selectedEvent = e;
+  const seq = ++attendeesSeq;
   $('attendees-event').textContent = e.name + ' (' + e.id + ')';
   $('attendees-zone').textContent = 'Registration times in the event\'s zone, ' + inZone(e.start, e.time_zone).zone + '; hover for UTC.';
   $('attendees-card').hidden = false;
   try {
     const body = await api('GET', '/admin/v1/events/' + encodeURIComponent(e.id) + '/attendees');
+    if (seq !== attendeesSeq) return;
     const rows = (body.data || []).map((a) => el('tr', {},
       el('td', {}, a.attendee), el('td', { class: 'mono' }, a.prefix + '…'), el('td', {}, a.status),
       el('td', {}, timeIn(a.created_at, e.time_zone, null, false))));
     fillTable($('attendees-table'), rows);
-  } catch (err) { report(err); }
+  } catch (err) { if (seq === attendeesSeq) report(err); }
 }
 
 async function addAttendee(ev) {
@@ -348,7 +366,7 @@ async function addAttendee(ev) {
     $('attendee-form').reset();
     await selectEvent(selectedEvent);
     showSecret($('attendee-key'), 'Key for ' + a.attendee + ': ', a.key, ' — copy it now, it is shown only once.');
-    await loadEvents();
+    await reload('events');
   } catch (err) { report(err); }
 }
 
@@ -439,8 +457,9 @@ function drawReport(r) {
 
 // --- keys ---------------------------------------------------------------------
 
-async function loadKeys() {
+async function loadKeys(isLatest) {
   const body = await api('GET', '/admin/v1/keys');
+  if (!isLatest()) return;
   const rows = (body.data || []).map((k) => el('tr', { 'data-id': k.id },
     el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name), el('td', {}, [k.owner, k.team, k.team_id ? 'team ' + k.team_id : ''].filter(Boolean).join(' · ')),
     el('td', {}, (k.models || []).join(', ') || 'all'),
@@ -462,9 +481,10 @@ async function createKey(ev) {
   try {
     const k = await api('POST', '/admin/v1/keys', body);
     $('key-form').reset();
+    report(null, 'key');
     showSecret($('key-created'), 'Key ' + k.name + ': ', k.key, ' — copy it now, it is shown only once.');
-    await loadKeys();
-  } catch (err) { report(err); }
+    await reload('keys');
+  } catch (err) { report(err, 'key'); }
 }
 
 async function revokeKey(k) {
@@ -472,7 +492,7 @@ async function revokeKey(k) {
   try {
     await api('POST', '/admin/v1/keys/' + encodeURIComponent(k.id) + '/revoke');
     notice('Key ' + k.prefix + '… revoked.');
-    await loadKeys();
+    await reload('keys');
   } catch (err) { report(err); }
 }
 
@@ -570,8 +590,11 @@ function shortBucket(g, bucket) {
 
 let auditCursor = '';
 
-async function loadAudit(ev, more) {
-  if (ev) ev.preventDefault();
+// loadAudit draws the first page of the entries the filter names, or
+// with more the next page after them, unless a later load started
+// meanwhile (isLatest() false): a slow page of the last filter is
+// neither shown nor appended under a newer one.
+async function loadAudit(isLatest, more) {
   const q = new URLSearchParams({ limit: '50' });
   for (const f of ['actor', 'resource', 'action']) {
     const v = $('audit-' + f).value.trim();
@@ -579,6 +602,7 @@ async function loadAudit(ev, more) {
   }
   if (more && auditCursor) q.set('cursor', auditCursor);
   const page = await api('GET', '/admin/v1/audit?' + q);
+  if (!isLatest()) return;
   auditCursor = page.next_cursor;
   $('audit-more').hidden = !auditCursor;
   const rows = page.data.map((a) => el('tr', {},
@@ -602,25 +626,37 @@ function changeOf(a) {
 
 // --- wiring -------------------------------------------------------------------
 
-const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: () => loadAudit() };
+const loaders = { deployments: loadDeployments, events: loadEvents, keys: loadKeys, usage: () => loadUsage(), audit: (isLatest) => loadAudit(isLatest, false) };
 let current = 'deployments';
-// loadSeq numbers each tab's loads, so that an earlier load ending does
-// not mark the tab loaded while a later one is still under way.
+// loadSeq numbers each tab's loads, however they start (opening the tab,
+// a save, the live refresh): see reload.
 const loadSeq = {};
 
-// load (re)loads a tab. Its panel is aria-busy until the load ends: the
-// tables above a tab's form fill in then and push the form down (far,
-// on a phone, where each row is a card), so a screen reader, or a test,
-// knows when the panel has settled.
+// reload loads tab name's lists again, with loader if given, else the
+// tab's own. Only the latest of a tab's loads draws: loader(isLatest)
+// reads the API, then draws only while isLatest() holds, so a slow answer
+// never replaces a newer one's rows (the list read before a save, say,
+// answering after the one read after it). Only the latest ends the
+// panel's aria-busy, and only its failure is reported.
+function reload(name, loader) {
+  const seq = (loadSeq[name] || 0) + 1;
+  loadSeq[name] = seq;
+  const isLatest = () => loadSeq[name] === seq;
+  const panel = $('panel-' + name);
+  return Promise.resolve((loader || loaders[name])(isLatest))
+    .catch((e) => { if (isLatest()) throw e; })
+    .finally(() => { if (panel && isLatest()) panel.removeAttribute('aria-busy'); });
+}
+
+// load opens a tab: its panel is aria-busy until its lists have loaded,
+// so a screen reader, or a test, knows when the panel has settled. Each
+// create form sits above its tab's lists, so their filling in moves
+// nothing the user may be about to press.
 function load(name) {
   current = name;
   const panel = $('panel-' + name);
-  const seq = (loadSeq[name] || 0) + 1;
-  loadSeq[name] = seq;
   if (panel) panel.setAttribute('aria-busy', 'true');
-  Promise.resolve(loaders[name]()).catch(report).finally(() => {
-    if (panel && loadSeq[name] === seq) panel.removeAttribute('aria-busy');
-  });
+  reload(name).catch(report);
 }
 
 // on wires an element that the role may have removed.
@@ -646,12 +682,12 @@ document.addEventListener('DOMContentLoaded', async () => {
     $('usage-custom').hidden = $('usage-range').value !== 'custom';
     if ($('usage-range').value !== 'custom') loadUsage();
   });
-  on('audit-form', 'submit', (ev) => loadAudit(ev).catch(report));
-  on('audit-more', 'click', () => loadAudit(null, true).catch(report));
+  on('audit-form', 'submit', (ev) => { ev.preventDefault(); reload('audit').catch(report); });
+  on('audit-more', 'click', () => reload('audit', (isLatest) => loadAudit(isLatest, true)).catch(report));
   // The first tab this role has left. The tabs show only now, when they
   // are wired and pruned to the role.
   select(document.querySelector('[role=tab]').id.replace(/^tab-/, ''));
   document.querySelector('[role=tablist]').hidden = false;
   // The routing state is live: refresh it while its tab is open.
-  setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) loadDeployments().catch(() => {}); }, 5000);
+  setInterval(() => { if (current === 'deployments' && !document.hidden && $('tab-deployments')) reload('deployments').catch(() => {}); }, 5000);
 });

@@ -1,6 +1,6 @@
 // The admin portal's Teams tab: list, create and edit teams, and put keys
 // in a team or take them out, through /admin/v1/teams. It uses admin.js's
-// api, report, notice, num, list and loaders, loaded before it.
+// api, report, notice, num, list, loaders and reload, loaded before it.
 'use strict';
 
 let teams = [];
@@ -8,8 +8,11 @@ let selectedTeam = null;
 
 const money = (x) => '$' + Number(x || 0).toFixed(2);
 
-async function loadTeams() {
+// loadTeams draws the teams, unless a later load started meanwhile
+// (isLatest() false): see admin.js's reload.
+async function loadTeams(isLatest) {
   const body = await api('GET', '/admin/v1/teams');
+  if (!isLatest()) return;
   teams = body.data || [];
   const rows = teams.map((t) => el('tr', { 'data-id': t.id },
     el('td', {}, t.name), el('td', { class: 'mono' }, t.id),
@@ -67,15 +70,15 @@ async function saveTeam(ev) {
   try {
     if (editing) {
       await api('PATCH', '/admin/v1/teams/' + encodeURIComponent(editing), body);
-      notice('Team ' + body.name + ' saved.');
+      notice('Team ' + body.name + ' saved.', 'team');
     } else {
       if ($('team-id').value.trim()) body.id = $('team-id').value.trim();
       const t = await api('POST', '/admin/v1/teams', body);
-      notice('Team ' + t.name + ' created.');
+      notice('Team ' + t.name + ' created.', 'team');
     }
     resetTeamForm();
-    await loadTeams();
-  } catch (err) { report(err); }
+    await reload('teams');
+  } catch (err) { report(err, 'team'); }
 }
 
 async function deleteTeam(t) {
@@ -84,22 +87,28 @@ async function deleteTeam(t) {
     await api('DELETE', '/admin/v1/teams/' + encodeURIComponent(t.id));
     if (selectedTeam && selectedTeam.id === t.id) { selectedTeam = null; $('team-keys-card').hidden = true; }
     notice('Team ' + t.name + ' deleted.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
 async function selectTeam(t) {
   try {
-    await loadTeamKeys(t);
-    $('team-keys-title').focus();
+    if (await loadTeamKeys(t)) $('team-keys-title').focus();
   } catch (err) { report(err); }
 }
 
-// loadTeamKeys shows a team's keys and offers the other usable keys.
+// teamKeysSeq numbers team key loads: only the latest may draw, so a
+// slow answer for the team chosen before never shows under this one.
+let teamKeysSeq = 0;
+
+// loadTeamKeys shows a team's keys and offers the other usable keys; it
+// answers whether it drew them.
 async function loadTeamKeys(t) {
   selectedTeam = t;
+  const seq = ++teamKeysSeq;
   const [members, all] = await Promise.all([
     api('GET', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys'), api('GET', '/admin/v1/keys')]);
+  if (seq !== teamKeysSeq) return false;
   $('team-keys-name').textContent = t.name;
   const rows = (members.data || []).map((k) => el('tr', { 'data-id': k.id },
     el('td', { class: 'mono' }, k.prefix + '…'), el('td', {}, k.name),
@@ -114,6 +123,7 @@ async function loadTeamKeys(t) {
     k.name + ' (' + k.prefix + '…)' + (k.team_id ? ' — now in ' + k.team_id : ''))));
   if ($('team-key-form')) $('team-key-form').hidden = others.length === 0;
   $('team-keys-card').hidden = false;
+  return true;
 }
 
 async function addTeamKey(ev) {
@@ -124,7 +134,7 @@ async function addTeamKey(ev) {
   try {
     const k = await api('POST', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys', { key_id: keyID });
     notice('Key ' + k.name + ' is now in team ' + t.name + '.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
@@ -132,7 +142,7 @@ async function removeTeamKey(t, k) {
   try {
     await api('DELETE', '/admin/v1/teams/' + encodeURIComponent(t.id) + '/keys/' + encodeURIComponent(k.id));
     notice('Key ' + k.name + ' left team ' + t.name + '.');
-    await loadTeams();
+    await reload('teams');
   } catch (err) { report(err); }
 }
 
