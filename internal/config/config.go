@@ -62,7 +62,8 @@ type Usage struct {
 	// own directory.
 	SpillDir string `yaml:"spill_dir"`
 	// QueueSize is how many records wait in memory for the writer before
-	// they go to the spill file. Default 10000.
+	// they go to the spill file. Default 10000. Memory is taken as records
+	// wait, not up front.
 	QueueSize int `yaml:"queue_size"`
 	// LogPayloads stores every request's prompt and answer with its usage
 	// record (audit). Off by default; also settable per key.

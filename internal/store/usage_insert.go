@@ -143,7 +143,7 @@ func (s *sqlStore) InsertUsage(ctx context.Context, records []usage.Record) erro
 // inside tx.
 func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
 	if !s.d.numbered {
-		return insertUsageRowByRow(ctx, tx, stmts, records)
+		return insertUsageRowByRow(ctx, s.d, tx, stmts, records)
 	}
 	if err := insertUsageArrays(ctx, stmts.conn, records); err != nil {
 		return err
@@ -153,19 +153,24 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageS
 
 // appendUsageArgs appends r's column values in usageColumns order.
 func appendUsageArgs(args []any, r *usage.Record) []any {
-	var cost any // NULL for NaN and ±Inf, which SQLite cannot store
-	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
-		cost = r.Cost
-	}
 	return append(args,
 		r.Time.UnixMilli(), text(r.RequestID), text(r.KeyID), text(r.EventID),
 		text(r.Attendee), text(r.Model), text(r.Deployment), text(r.Endpoint),
 		int64(r.Status), int64(r.Attempts), r.Stream, micros(r.Latency), micros(r.TTFB),
 		LatencyBucket(r.Latency), int64(r.PromptTokens), int64(r.CompletionTokens),
-		int64(r.TotalTokens), r.Estimated, cost, text(r.User),
+		int64(r.TotalTokens), r.Estimated, costValue(r.Cost), text(r.User),
 		int64(r.CachedTokens), int64(r.ReasoningTokens), finite(r.AudioSeconds),
 		text(r.TeamID), text(r.BatchID),
 	)
+}
+
+// costValue is the cost column's value: NULL for NaN and ±Inf, which
+// SQLite cannot store.
+func costValue(cost float64) any {
+	if math.IsNaN(cost) || math.IsInf(cost, 0) {
+		return nil
+	}
+	return cost
 }
 
 // allLeanUsage reports whether every record is leanUsage.
@@ -176,22 +181,6 @@ func allLeanUsage(records []usage.Record) bool {
 		}
 	}
 	return true
-}
-
-// appendLeanUsageArgs appends r's column values in usageLeanColumns
-// order; r is leanUsage.
-func appendLeanUsageArgs(args []any, r *usage.Record) []any {
-	var cost any // as in appendUsageArgs
-	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
-		cost = r.Cost
-	}
-	return append(args,
-		r.Time.UnixMilli(), text(r.RequestID), text(r.KeyID), text(r.Model),
-		text(r.Deployment), text(r.Endpoint), int64(r.Status), int64(r.Attempts),
-		r.Stream, micros(r.Latency), micros(r.TTFB), LatencyBucket(r.Latency),
-		int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens),
-		r.Estimated, cost,
-	)
 }
 
 // finite returns f, or 0 when it is not a finite number.
@@ -274,31 +263,24 @@ func text(s string) string {
 
 func micros(d time.Duration) int64 { return int64(d / time.Microsecond) }
 
-// insertUsageRowByRow is insertUsageRows on SQLite: prepared statements
-// of usageChunkRows records (of their usageLeanColumns when every one
-// is leanUsage), then of one (see rowStatements).
-func insertUsageRowByRow(ctx context.Context, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
+// insertUsageRowByRow is insertUsageRows on SQLite: chunks of
+// usageChunkRows records (of their usageLeanColumns when every one is
+// leanUsage) through rawChunks, the rest a row at a time, then the
+// rollups (see rowStatements).
+func insertUsageRowByRow(ctx context.Context, d dialect, tx *sql.Tx, stmts usageStatements, records []usage.Record) error {
 	all := records
-	ins, chunk, up := tx.StmtContext(ctx, stmts.insert), tx.StmtContext(ctx, stmts.insertChunk), tx.StmtContext(ctx, stmts.upsert)
-	var leanChunk *sql.Stmt // made for tx when first needed
-	args := make([]any, 0, max(usageChunkRows*usageColumnCount, rollupColumnCount))
-	for len(records) >= usageChunkRows {
-		stmt, appendArgs := chunk, appendUsageArgs
-		if allLeanUsage(records[:usageChunkRows]) {
-			if leanChunk == nil {
-				leanChunk = tx.StmtContext(ctx, stmts.insertLeanChunk)
-			}
-			stmt, appendArgs = leanChunk, appendLeanUsageArgs
+	whole := len(records) - len(records)%usageChunkRows
+	if whole > 0 {
+		err := stmts.conn.Raw(func(dc any) error {
+			return stmts.chunks.exec(ctx, dc, d, records[:whole])
+		})
+		if err != nil {
+			return err
 		}
-		args = args[:0]
-		for i := range usageChunkRows {
-			args = appendArgs(args, &records[i])
-		}
-		if _, err := stmt.ExecContext(ctx, args...); err != nil {
-			return fmt.Errorf("store: insert usage: %w", err)
-		}
-		records = records[usageChunkRows:]
+		records = records[whole:]
 	}
+	ins, up := tx.StmtContext(ctx, stmts.insert), tx.StmtContext(ctx, stmts.upsert)
+	args := make([]any, 0, max(usageColumnCount, rollupColumnCount))
 	for i := range records {
 		args = appendUsageArgs(args[:0], &records[i])
 		if _, err := ins.ExecContext(ctx, args...); err != nil {

@@ -3,21 +3,26 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // rowStatements are SQLite's usage and rollup writes, prepared once on
 // the single writer connection. SQLite runs in this process, so a
 // statement costs no round trip, and a prepared one saves parsing its
 // text anew at every batch, which was most of an insert's time. Raw
-// records go in usageChunkRows at a time (one statement's call, its
-// conversion of arguments and its step instead of usageChunkRows), the
-// rest of a batch a row at a time.
+// records go in usageChunkRows at a time (one statement's call and its
+// step instead of usageChunkRows) through chunks, the rest of a batch a
+// row at a time.
 type rowStatements struct {
-	mu                                                    sync.Mutex
-	insertUsage, insertChunk, insertLeanChunk, upsertRoll *sql.Stmt
+	mu                      sync.Mutex
+	insertUsage, upsertRoll *sql.Stmt
+	chunks                  rawChunks
 }
 
 // usageChunkRows is how many raw records one prepared multi-row INSERT
@@ -34,8 +39,6 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 		query string
 	}{
 		{&r.insertUsage, usageInsertSQL(s.d, 1)},
-		{&r.insertChunk, usageInsertSQL(s.d, usageChunkRows)},
-		{&r.insertLeanChunk, usageInsertSQLOf(s.d, usageLeanColumns, usageLeanColumnCount, usageChunkRows)},
 		{&r.upsertRoll, rollupUpsertSQL(s.d)},
 	} {
 		if *p.stmt != nil {
@@ -47,15 +50,16 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 		}
 		*p.stmt = stmt
 	}
-	return usageStatements{insert: r.insertUsage, insertChunk: r.insertChunk, insertLeanChunk: r.insertLeanChunk, upsert: r.upsertRoll}, nil
+	return usageStatements{insert: r.insertUsage, upsert: r.upsertRoll, chunks: &r.chunks}, nil
 }
 
-// close closes the statements prepared; before the database closes.
-func (r *rowStatements) close() error {
+// close closes the statements prepared; before the database (write)
+// closes.
+func (r *rowStatements) close(write *sql.DB) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var err error
-	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.insertChunk, &r.insertLeanChunk, &r.upsertRoll} {
+	err := r.chunks.close(write)
+	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.upsertRoll} {
 		if *stmt != nil {
 			err = errors.Join(err, (*stmt).Close())
 			*stmt = nil
@@ -69,8 +73,11 @@ func (r *rowStatements) close() error {
 // of its own, which the transaction runs on, so that the raw records can
 // be COPYed on it inside the transaction (see insertUsageArrays).
 type usageStatements struct {
-	insert, insertChunk, insertLeanChunk, upsert *sql.Stmt
-	conn                                         *sql.Conn
+	insert, upsert *sql.Stmt
+	// chunks, on SQLite, are the chunk INSERTs as the driver's
+	// statements, run on conn (see rawChunks).
+	chunks *rawChunks
+	conn   *sql.Conn
 }
 
 // usageStatements returns s's prepared usage writes, preparing them on
@@ -87,6 +94,11 @@ func (s *sqlStore) usageStatements(ctx context.Context) (usageStatements, error)
 	stmts, err := s.rowStmts.get(ctx, s)
 	if err != nil {
 		return usageStatements{}, fmt.Errorf("store: insert usage: prepare: %w", err)
+	}
+	// The writer connection, the only one of s.write, which the
+	// transaction begins on and rawChunks run on inside it.
+	if stmts.conn, err = s.write.Conn(ctx); err != nil {
+		return usageStatements{}, fmt.Errorf("store: insert usage: %w", err)
 	}
 	return stmts, nil
 }
@@ -105,4 +117,162 @@ func (u usageStatements) close() {
 	if u.conn != nil {
 		u.conn.Close()
 	}
+}
+
+// rawChunks are SQLite's chunk INSERTs (usageChunkRows records, of every
+// column or of usageLeanColumns) as the driver's own statements on the
+// writer connection, run inside the write's transaction through
+// sql.Conn.Raw. A chunk binds 544 to 800 arguments; through database/sql
+// each exec converted them into a new []driver.NamedValue (about 20 KiB,
+// three fifths of the bytes a batch allocated) and checked each one, and
+// with a cancelable context the driver started a goroutine to watch it.
+// Here the arguments go into one reused slice, the labels a batch repeats
+// (key, model, deployment, endpoint) are boxed once per run of equal
+// values, and the context is checked between chunks: a chunk runs in
+// memory under the write lock the transaction already holds, so it has
+// nothing to wait for.
+//
+// The statements belong to the connection they were prepared on. The
+// write pool holds one connection; when database/sql has replaced it
+// (after a driver error) they are prepared anew on the new one, and the
+// old ones, finalized with their connection, are dropped unclosed.
+type rawChunks struct {
+	conn       any // the driver connection full and lean were prepared on
+	full, lean driver.Stmt
+	args       []driver.NamedValue
+	labels     [4]boxedText // key, model, deployment, endpoint
+}
+
+// boxedText is a column's last text value and its boxed form, reused
+// while the next records carry the same.
+type boxedText struct {
+	s string
+	v any
+}
+
+// box returns text(s) as a driver.Value, the previous one when s is the
+// same as last time.
+func (b *boxedText) box(s string) any {
+	if b.v == nil || s != b.s {
+		b.s, b.v = s, text(s)
+	}
+	return b.v
+}
+
+// prepare makes the statements on dc unless they were made there.
+func (c *rawChunks) prepare(ctx context.Context, dc any, d dialect) error {
+	if c.conn == dc {
+		return nil
+	}
+	c.conn, c.full, c.lean = nil, nil, nil
+	prep, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("store: driver connection %T cannot prepare with a context", dc)
+	}
+	full, err := prep.PrepareContext(ctx, usageInsertSQL(d, usageChunkRows))
+	if err != nil {
+		return err
+	}
+	lean, err := prep.PrepareContext(ctx, usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows))
+	if err != nil {
+		return errors.Join(err, full.Close())
+	}
+	c.conn, c.full, c.lean = dc, full, lean
+	if c.args == nil {
+		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
+		for i := range c.args {
+			c.args[i].Ordinal = i + 1
+		}
+	}
+	return nil
+}
+
+// exec inserts records, whole chunks of usageChunkRows, on dc. Only the
+// holder of the writer connection calls it, inside Raw: the connection
+// is what serializes the calls.
+func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) error {
+	if err := c.prepare(ctx, dc, d); err != nil {
+		return fmt.Errorf("store: insert usage: prepare: %w", err)
+	}
+	defer func() { // let the batch's values go
+		for i := range c.args {
+			c.args[i].Value = nil
+		}
+	}()
+	for ; len(records) >= usageChunkRows; records = records[usageChunkRows:] {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		chunk := records[:usageChunkRows]
+		stmt, args := c.full, c.args[:0]
+		if allLeanUsage(chunk) {
+			stmt = c.lean
+			for i := range chunk {
+				args = c.appendLean(args, &chunk[i])
+			}
+		} else {
+			for i := range chunk {
+				args = c.appendFull(args, &chunk[i])
+			}
+		}
+		// Not ctx: see rawChunks.
+		if _, err := stmt.(driver.StmtExecContext).ExecContext(context.Background(), args); err != nil {
+			return fmt.Errorf("store: insert usage: %w", err)
+		}
+	}
+	return nil
+}
+
+// appendLean is appendLeanUsageArgs into driver arguments; their
+// Ordinals are set once, in prepare.
+func (c *rawChunks) appendLean(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+	n := len(args)
+	args = args[:n+usageLeanColumnCount]
+	v := args[n:]
+	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3].Value, v[4].Value, v[5].Value = c.labels[1].box(r.Model), c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint)
+	v[6].Value, v[7].Value, v[8].Value = int64(r.Status), int64(r.Attempts), r.Stream
+	v[9].Value, v[10].Value, v[11].Value = micros(r.Latency), micros(r.TTFB), int64(LatencyBucket(r.Latency))
+	v[12].Value, v[13].Value, v[14].Value = int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)
+	v[15].Value, v[16].Value = r.Estimated, costValue(r.Cost)
+	return args
+}
+
+// appendFull is appendUsageArgs into driver arguments.
+func (c *rawChunks) appendFull(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+	n := len(args)
+	args = args[:n+usageColumnCount]
+	v := args[n:]
+	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3].Value, v[4].Value, v[5].Value = text(r.EventID), text(r.Attendee), c.labels[1].box(r.Model)
+	v[6].Value, v[7].Value, v[8].Value = c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint), int64(r.Status)
+	v[9].Value, v[10].Value, v[11].Value = int64(r.Attempts), r.Stream, micros(r.Latency)
+	v[12].Value, v[13].Value, v[14].Value = micros(r.TTFB), int64(LatencyBucket(r.Latency)), int64(r.PromptTokens)
+	v[15].Value, v[16].Value, v[17].Value = int64(r.CompletionTokens), int64(r.TotalTokens), r.Estimated
+	v[18].Value, v[19].Value, v[20].Value = costValue(r.Cost), text(r.User), int64(r.CachedTokens)
+	v[21].Value, v[22].Value, v[23].Value = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
+	v[24].Value = text(r.BatchID)
+	return args
+}
+
+// close closes the statements, on the connection they belong to.
+func (c *rawChunks) close(write *sql.DB) error {
+	if c.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		if dc != c.conn {
+			return nil // finalized with their connection
+		}
+		err := errors.Join(c.full.Close(), c.lean.Close())
+		c.conn, c.full, c.lean = nil, nil, nil
+		return err
+	})
 }

@@ -23,7 +23,8 @@ type Sink interface {
 // WriterOptions configure a Writer. Zero values take the defaults.
 type WriterOptions struct {
 	// QueueSize is how many records wait in memory for the store.
-	// Default 10000.
+	// Default 10000. The memory is taken as records wait (see queue), so
+	// a large QueueSize costs nothing until a burst or an outage uses it.
 	QueueSize int
 	// BatchSize is the most records one insert carries. Default 5000:
 	// under load batches fill to it, and a store write costs far less
@@ -89,7 +90,7 @@ type Writer struct {
 	sink  Sink
 	o     WriterOptions
 	log   *slog.Logger
-	queue chan Record
+	queue *queue
 	spill *spill // nil without SpillDir
 	drops dropLog
 
@@ -178,13 +179,12 @@ func NewWriter(sink Sink, o WriterOptions) *Writer {
 		sink:     sink,
 		o:        o,
 		log:      o.Logger,
-		queue:    make(chan Record, o.QueueSize),
+		queue:    newQueue(o.QueueSize),
 		closing:  make(chan struct{}),
 		closeReq: make(chan context.Context, 1),
 		owner:    make(chan struct{}, 1),
 		finished: make(chan error, 1),
 		backoff:  o.RetryBackoff,
-		batch:    make([]Record, 0, o.BatchSize),
 	}
 	w.drops.log = o.Logger
 	if o.SpillDir != "" {
@@ -198,13 +198,9 @@ func NewWriter(sink Sink, o WriterOptions) *Writer {
 // dropped and counted.
 func (w *Writer) Record(r Record) {
 	w.mu.RLock()
-	if !w.closed {
-		select {
-		case w.queue <- r:
-			w.mu.RUnlock()
-			return
-		default:
-		}
+	if !w.closed && w.queue.push(r) {
+		w.mu.RUnlock()
+		return
 	}
 	w.mu.RUnlock()
 	w.overflow(r)
@@ -229,7 +225,7 @@ func (w *Writer) drop(n int64, r *dropReason) { w.drops.add(n, r) }
 // Stats returns the counters. It is cheap: a few atomic loads.
 func (w *Writer) Stats() WriterStats {
 	return WriterStats{
-		Queued:   int64(len(w.queue)) + w.batchLen.Load(),
+		Queued:   int64(w.queue.len()) + w.batchLen.Load(),
 		Written:  w.written.Load(),
 		Spilled:  w.spilled.Load(),
 		Dropped:  w.drops.total.Load(),

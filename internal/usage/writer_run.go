@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -61,8 +62,7 @@ func (w *Writer) Run(ctx context.Context) {
 		select {
 		case <-w.closing:
 		case <-ctx.Done():
-		case r := <-w.queue:
-			w.add(r)
+		case <-w.queue.ready:
 			w.gather()
 		case <-w.flushTimer.C:
 			w.ready = len(w.batch) > 0
@@ -72,28 +72,15 @@ func (w *Writer) Run(ctx context.Context) {
 	}
 }
 
-// gather adds what else is queued, up to a full batch, without the cost
-// of Run's select per record.
+// gather moves what is queued to the batch, up to a full one.
 func (w *Writer) gather() {
-	for !w.ready {
-		select {
-		case r := <-w.queue:
-			w.add(r)
-		default:
-			return
-		}
-	}
-}
-
-// add appends a queued record to the batch being collected.
-func (w *Writer) add(r Record) {
-	w.batch = append(w.batch, r)
-	w.batchLen.Store(int64(len(w.batch)))
-	switch len(w.batch) {
-	case w.o.BatchSize:
+	before := len(w.batch)
+	w.fill()
+	switch n := len(w.batch); {
+	case n >= w.o.BatchSize:
 		w.flushTimer.Stop()
 		w.ready = true
-	case 1:
+	case before == 0 && n > 0:
 		w.flushTimer.Reset(w.o.FlushInterval)
 	}
 }
@@ -147,8 +134,15 @@ func (w *Writer) writeBatch(ctx, parent context.Context) bool {
 }
 
 func (w *Writer) clearBatch() {
-	clear(w.batch) // let the strings go
-	w.batch = w.batch[:0]
+	if len(w.batch) < cap(w.batch)/4 {
+		// Traffic fell (or never came): a small batch went out on the
+		// FlushInterval. The buffer a busier time grew goes too, so that
+		// an idle Writer holds no batch.
+		w.batch = nil
+	} else {
+		clear(w.batch) // let the strings go
+		w.batch = w.batch[:0]
+	}
 	w.fromSpill, w.ready = false, false
 	w.batchLen.Store(0)
 }
@@ -167,7 +161,7 @@ func (w *Writer) wait(ctx context.Context) bool {
 		case <-timer.C:
 			return true
 		case <-check.C:
-			if w.spill != nil && len(w.queue) >= cap(w.queue)/2 {
+			if w.spill != nil && w.queue.len() >= w.queue.max/2 {
 				w.moveQueueToSpill(ctx)
 			}
 			w.drops.tick()
@@ -184,11 +178,8 @@ func (w *Writer) wait(ctx context.Context) bool {
 // moveQueueToSpill appends what is queued now to the spill file and
 // returns how many records did not fit.
 func (w *Writer) moveQueueToSpill(ctx context.Context) (dropped int64) {
-	records := make([]Record, 0, len(w.queue))
-	for len(records) < cap(records) {
-		records = append(records, <-w.queue)
-	}
-	return w.spillRecords(ctx, records)
+	n := w.queue.len()
+	return w.spillRecords(ctx, w.queue.take(make([]Record, 0, n), n))
 }
 
 // spillRecords appends records to the spill file; those that do not fit
@@ -217,7 +208,7 @@ func (w *Writer) spillRecords(ctx context.Context, records []Record) (dropped in
 func (w *Writer) stop(ctx context.Context) {
 	parent := context.WithoutCancel(ctx)
 	// Only what is queued now: under load the queue would never empty.
-	batches := (len(w.queue)+w.o.BatchSize-1)/w.o.BatchSize + 1
+	batches := (w.queue.len()+w.o.BatchSize-1)/w.o.BatchSize + 1
 	for range batches {
 		if len(w.batch) == 0 {
 			w.fill()
@@ -234,16 +225,12 @@ func (w *Writer) stop(ctx context.Context) {
 	}
 }
 
-// fill takes up to a batch from the queue without waiting.
+// fill takes up to a batch from the queue without waiting. The batch's
+// buffer grows to what the queue holds, up to BatchSize records, instead
+// of being allocated whole (see clearBatch).
 func (w *Writer) fill() {
-	for len(w.batch) < w.o.BatchSize {
-		select {
-		case r := <-w.queue:
-			w.batch = append(w.batch, r)
-		default:
-			w.batchLen.Store(int64(len(w.batch)))
-			return
-		}
+	if k := min(w.queue.len(), w.o.BatchSize-len(w.batch)); k > 0 {
+		w.batch = w.queue.take(slices.Grow(w.batch, k), k)
 	}
 	w.batchLen.Store(int64(len(w.batch)))
 }
@@ -294,7 +281,7 @@ func (w *Writer) finish(ctx context.Context) error {
 			break
 		}
 	}
-	left := int64(len(w.queue)) + w.batchLen.Load()
+	left := int64(w.queue.len()) + w.batchLen.Load()
 	switch {
 	case left == 0:
 		err = nil
@@ -307,9 +294,7 @@ func (w *Writer) finish(ctx context.Context) error {
 		}
 	default:
 		w.clearBatch()
-		for len(w.queue) > 0 {
-			<-w.queue
-		}
+		w.queue.drop()
 		w.drop(left, &dropReason{what: "Close ran out of time and there is no spill file", err: err})
 		err = fmt.Errorf("usage: %d records could not be written before Close's deadline and were dropped: %w", left, err)
 	}
