@@ -10,10 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
 	"github.com/spillwayhq/spillway/internal/config"
-	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/router"
 )
 
@@ -30,7 +28,7 @@ func (c *cannedTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return &http.Response{StatusCode: 200, Header: c.header, Body: io.NopCloser(bytes.NewReader(c.body)), ContentLength: int64(len(c.body)), Request: r}, nil
 }
 
-func benchGateway(b *testing.B, respBody, contentType string) *Gateway {
+func benchGateway(b testing.TB, respBody, contentType string) *Gateway {
 	b.Helper()
 	var deps []config.Deployment
 	for _, id := range []string{"a", "b"} {
@@ -63,23 +61,15 @@ func BenchmarkServeChat(b *testing.B) {
 // (which serve always has), without the usage writer
 // (BenchmarkServeChatRecorded has it).
 func BenchmarkServePlain(b *testing.B) {
-	benchServe(b, plainGateway(b, benchChatResponse), "/v1/chat/completions",
+	benchServe(b, plainTestGateway(b, benchChatResponse, "application/json"), "/v1/chat/completions",
 		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":16}`)
 }
 
 // BenchmarkServePlainResponses is BenchmarkServePlain for the Responses
 // API: the answer held whole to sign its id.
 func BenchmarkServePlainResponses(b *testing.B) {
-	benchServe(b, plainGateway(b, benchResponsesResponse), "/v1/responses",
+	benchServe(b, plainTestGateway(b, benchResponsesResponse, "application/json"), "/v1/responses",
 		`{"model":"gpt-4o","input":"hi","max_output_tokens":16,"store":false}`)
-}
-
-// plainGateway is benchGateway with serve's access checker, on the
-// memory limiter, and a key without limits.
-func plainGateway(b *testing.B, respBody string) *Gateway {
-	g := benchGateway(b, respBody, "application/json")
-	g.access = access.New(access.Options{Limiter: limits.NewMemory(nil), Logger: slog.New(slog.DiscardHandler)})
-	return g
 }
 
 // benchServe sends body to path on g from parallel goroutines.

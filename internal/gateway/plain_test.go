@@ -11,30 +11,19 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
-	"github.com/spillwayhq/spillway/internal/config"
 	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/provider"
-	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // plainTestGateway is the plain path as serve runs it: a static key
-// without limits, through the access checker, answered by answer.
+// without limits, through the access checker, answered by answer
+// (benchGateway's two deployments).
 func plainTestGateway(t testing.TB, answer, contentType string) *Gateway {
 	t.Helper()
-	deps := []config.Deployment{{ID: "a", Model: "gpt-4o", Class: config.ClassChat, Provider: config.ProviderAzure,
-		Endpoint: "http://127.0.0.1:1", Deployment: "gpt-4o", APIVersion: config.DefaultAPIVersion, APIKey: "k", Priority: 1, Weight: 1}}
-	r, err := router.New(router.Options{}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(Options{
-		Router:    r,
-		Auth:      auth.NewStaticKeys([]auth.StaticKey{{Key: testKey}}),
-		Transport: &cannedTransport{body: []byte(answer), header: http.Header{"Content-Type": {contentType}}},
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Access:    access.New(access.Options{Limiter: limits.NewMemory(nil), Logger: slog.New(slog.DiscardHandler)}),
-	})
+	g := benchGateway(t, answer, contentType)
+	g.access = access.New(access.Options{Limiter: limits.NewMemory(nil), Logger: slog.New(slog.DiscardHandler)})
+	return g
 }
 
 // TestSettlePlainAllocatesNothing: settling a request of a key without
