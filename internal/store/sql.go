@@ -186,7 +186,7 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 
 // Close implements Store.
 func (s *sqlStore) Close() error {
-	err := errors.Join(s.rowStmts.close(s.write), s.write.Close())
+	err := errors.Join(s.rowStmts.close(), s.write.Close())
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
 	}

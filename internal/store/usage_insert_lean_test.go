@@ -3,6 +3,7 @@ package store
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,8 +110,9 @@ func plainBatch(n, seq int) []usage.Record {
 
 // TestInsertUsageNewWriterConnection: when database/sql replaces the
 // writer connection (here: it keeps none idle, so every write opens one),
-// the chunk statements are prepared on the new one, and every record of
-// every batch is stored.
+// the chunk statements are prepared on the new one, every record of
+// every batch is stored, and the replaced connections are closed: a
+// statement left unfinalized on one keeps it, and its files, open.
 func TestInsertUsageNewWriterConnection(t *testing.T) {
 	st, err := Open(t.Context(), "sqlite://"+filepath.Join(t.TempDir(), "u.db"), Options{})
 	if err != nil {
@@ -119,17 +121,26 @@ func TestInsertUsageNewWriterConnection(t *testing.T) {
 	defer st.Close()
 	s := st.(*sqlStore)
 	s.write.SetMaxIdleConns(0)
-	const batch = 3*usageChunkRows + 5
-	for i := range 3 {
+	const batch, batches = 3*usageChunkRows + 5, 20
+	if err := st.InsertUsage(t.Context(), plainBatch(batch, 0)); err != nil {
+		t.Fatal(err)
+	}
+	before := openFiles(t)
+	for i := 1; i < batches; i++ {
 		if err := st.InsertUsage(t.Context(), plainBatch(batch, i*batch)); err != nil {
 			t.Fatalf("batch %d: %v", i, err)
 		}
+	}
+	// Other tests of the package may run in parallel and open files of
+	// their own; a leak is two a batch.
+	if got := openFiles(t) - before; got >= batches {
+		t.Errorf("open files grew by %d over %d writes on new connections, want the replaced ones closed", got, batches-1)
 	}
 	var got int
 	if err := s.read.QueryRowContext(t.Context(), "SELECT count(DISTINCT request_id) FROM usage").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
-	if want := 3 * batch; got != want {
+	if want := batches * batch; got != want {
 		t.Errorf("records stored: got %d, want %d", got, want)
 	}
 }
@@ -164,4 +175,14 @@ func TestInsertUsageAllocs(t *testing.T) {
 	if got, want := allocs/batch-1, 9.0; got > want {
 		t.Errorf("allocations a record: got %.1f, want at most %.0f", got, want)
 	}
+}
+
+// openFiles is how many files the process has open, from /proc.
+func openFiles(t *testing.T) int {
+	t.Helper()
+	es, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("no /proc/self/fd: %v", err)
+	}
+	return len(es)
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/spillwayhq/spillway/internal/usage"
 )
@@ -53,12 +52,11 @@ func (r *rowStatements) get(ctx context.Context, s *sqlStore) (usageStatements, 
 	return usageStatements{insert: r.insertUsage, upsert: r.upsertRoll, chunks: &r.chunks}, nil
 }
 
-// close closes the statements prepared; before the database (write)
-// closes.
-func (r *rowStatements) close(write *sql.DB) error {
+// close closes the statements prepared; before the database closes.
+func (r *rowStatements) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := r.chunks.close(write)
+	var err error
 	for _, stmt := range []**sql.Stmt{&r.insertUsage, &r.upsertRoll} {
 		if *stmt != nil {
 			err = errors.Join(err, (*stmt).Close())
@@ -132,15 +130,16 @@ func (u usageStatements) close() {
 // memory under the write lock the transaction already holds, so it has
 // nothing to wait for.
 //
-// The statements belong to the connection they were prepared on. The
-// write pool holds one connection; when database/sql has replaced it
-// (after a driver error) they are prepared anew on the new one, and the
-// old ones, finalized with their connection, are dropped unclosed.
+// The statements are prepared for each write on the connection it holds
+// and closed before the write returns (two prepares a batch, where a batch
+// is thousands of records). Kept across writes, they would outlive a
+// connection database/sql replaced after an interrupted insert: SQLite
+// keeps a connection with unfinalized statements open, its files too,
+// and the driver cannot finalize them once its connection is closed.
 type rawChunks struct {
-	conn       any // the driver connection full and lean were prepared on
-	full, lean driver.Stmt
-	args       []driver.NamedValue
-	labels     [4]boxedText // key, model, deployment, endpoint
+	fullSQL, leanSQL string // the chunk INSERTs, built once
+	args             []driver.NamedValue
+	labels           [4]boxedText // key, model, deployment, endpoint
 }
 
 // boxedText is a column's last text value and its boxed form, reused
@@ -159,43 +158,43 @@ func (b *boxedText) box(s string) any {
 	return b.v
 }
 
-// prepare makes the statements on dc unless they were made there.
-func (c *rawChunks) prepare(ctx context.Context, dc any, d dialect) error {
-	if c.conn == dc {
-		return nil
-	}
-	c.conn, c.full, c.lean = nil, nil, nil
-	prep, ok := dc.(driver.ConnPrepareContext)
-	if !ok {
-		return fmt.Errorf("store: driver connection %T cannot prepare with a context", dc)
-	}
-	full, err := prep.PrepareContext(ctx, usageInsertSQL(d, usageChunkRows))
-	if err != nil {
-		return err
-	}
-	lean, err := prep.PrepareContext(ctx, usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows))
-	if err != nil {
-		return errors.Join(err, full.Close())
-	}
-	c.conn, c.full, c.lean = dc, full, lean
-	if c.args == nil {
-		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
-		for i := range c.args {
-			c.args[i].Ordinal = i + 1
+// prepared returns *st, preparing it on prep from query first if it is nil.
+func prepared(ctx context.Context, prep driver.ConnPrepareContext, st *driver.Stmt, query string) (driver.Stmt, error) {
+	if *st == nil {
+		s, err := prep.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("store: insert usage: prepare: %w", err)
 		}
+		*st = s
 	}
-	return nil
+	return *st, nil
 }
 
 // exec inserts records, whole chunks of usageChunkRows, on dc. Only the
 // holder of the writer connection calls it, inside Raw: the connection
 // is what serializes the calls.
-func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) error {
-	if err := c.prepare(ctx, dc, d); err != nil {
-		return fmt.Errorf("store: insert usage: prepare: %w", err)
+func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) (err error) {
+	prep, ok := dc.(driver.ConnPrepareContext)
+	if !ok {
+		return fmt.Errorf("store: insert usage: driver connection %T cannot prepare with a context", dc)
 	}
-	defer func() { // let the batch's values go
+	if c.args == nil {
+		c.fullSQL = usageInsertSQL(d, usageChunkRows)
+		c.leanSQL = usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows)
+		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
 		for i := range c.args {
+			c.args[i].Ordinal = i + 1
+		}
+	}
+	var full, lean driver.Stmt
+	defer func() {
+		if full != nil {
+			err = errors.Join(err, full.Close())
+		}
+		if lean != nil {
+			err = errors.Join(err, lean.Close())
+		}
+		for i := range c.args { // let the batch's values go
 			c.args[i].Value = nil
 		}
 	}()
@@ -204,13 +203,19 @@ func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage
 			return err
 		}
 		chunk := records[:usageChunkRows]
-		stmt, args := c.full, c.args[:0]
+		var stmt driver.Stmt
+		args := c.args[:0]
 		if allLeanUsage(chunk) {
-			stmt = c.lean
+			if stmt, err = prepared(ctx, prep, &lean, c.leanSQL); err != nil {
+				return err
+			}
 			for i := range chunk {
 				args = c.appendLean(args, &chunk[i])
 			}
 		} else {
+			if stmt, err = prepared(ctx, prep, &full, c.fullSQL); err != nil {
+				return err
+			}
 			for i := range chunk {
 				args = c.appendFull(args, &chunk[i])
 			}
@@ -253,26 +258,4 @@ func (c *rawChunks) appendFull(args []driver.NamedValue, r *usage.Record) []driv
 	v[21].Value, v[22].Value, v[23].Value = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
 	v[24].Value = text(r.BatchID)
 	return args
-}
-
-// close closes the statements, on the connection they belong to.
-func (c *rawChunks) close(write *sql.DB) error {
-	if c.conn == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := write.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	return conn.Raw(func(dc any) error {
-		if dc != c.conn {
-			return nil // finalized with their connection
-		}
-		err := errors.Join(c.full.Close(), c.lean.Close())
-		c.conn, c.full, c.lean = nil, nil, nil
-		return err
-	})
 }
