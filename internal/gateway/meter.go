@@ -195,6 +195,11 @@ func (m *meter) write(w io.Writer, chunk []byte) (int, error) {
 // without a blank line), and settles the usage of a JSON body.
 func (m *meter) finish(w io.Writer) (int, error) {
 	if !m.stream {
+		if m.last {
+			// The tail is the attempt's buffer, about to be given back:
+			// not kept past finish, however it ends.
+			defer func() { m.tail = nil }()
+		}
 		n := 0
 		if m.held != nil {
 			var err error
@@ -210,10 +215,6 @@ func (m *meter) finish(w io.Writer) (int, error) {
 			// The whole body is in the tail: keep its text for an estimate.
 			m.text = appendJSONString(m.text, m.tail, contentKey)
 			m.text = appendJSONString(m.text, m.tail, textKey)
-		}
-		if m.last {
-			// The tail is the attempt's buffer, about to be given back.
-			m.tail = nil
 		}
 		return n, nil
 	}

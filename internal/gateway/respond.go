@@ -150,13 +150,15 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 			continue
 		}
 		if k == "X-Request-Id" {
-			// OpenAI and Azure name their own request id so; the
-			// client's X-Request-Id stays the gateway's (its usage
-			// record's), the upstream's goes beside it.
-			h["X-Upstream-Request-Id"] = v
-			continue
+			continue // below
 		}
 		h[k] = v
+	}
+	if v, ok := up.resp.Header["X-Request-Id"]; ok {
+		// OpenAI and Azure name their own request id so; the client's
+		// X-Request-Id stays the gateway's (its usage record's), the
+		// upstream's goes beside it, over any the upstream passed on.
+		h["X-Upstream-Request-Id"] = v
 	}
 	for _, k := range hopHeaders {
 		delete(h, k)

@@ -92,6 +92,9 @@ func TestUpstreamRequestIDBeside(t *testing.T) {
 	h := newHarness(t, harnessOptions{},
 		&backend{id: "a", handler: func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("X-Request-Id", "upstream-7f3a")
+			// Another gateway in front of the upstream passes on its
+			// upstream's id too; the nearest upstream's wins.
+			w.Header().Set("X-Upstream-Request-Id", "further-up")
 			ok(w, r)
 		}},
 	)
