@@ -15,18 +15,23 @@ package bpe
 import (
 	_ "embed"
 	"fmt"
+	"unsafe"
 )
 
+// The tables are strings, so they are in the binary's read-only data:
+// release drops their pages once decoded, and a page of read-only data
+// dropped is read again from the file unchanged (a []byte would be in
+// writable data, where a write would be lost with its page).
 var (
 	//go:embed cl100k_base.bpe
-	cl100k []byte
+	cl100k string
 	//go:embed o200k_base.bpe
-	o200k []byte
+	o200k string
 )
 
 // encodings are the embedded encodings, by name.
 var encodings = map[string]struct {
-	table []byte
+	table string
 	piece func(text string, i int) int
 }{
 	"cl100k_base": {cl100k, cl100kPiece},
@@ -41,8 +46,10 @@ func Load(name string) (*Encoder, error) {
 	if !ok {
 		return nil, fmt.Errorf("bpe: no embedded encoding %q", name)
 	}
-	ranks, err := Decode(e.table)
-	release(e.table)
+	// Decode only reads the table.
+	table := unsafe.Slice(unsafe.StringData(e.table), len(e.table))
+	ranks, err := Decode(table)
+	release(table)
 	if err != nil {
 		return nil, fmt.Errorf("bpe: %s: %w", name, err)
 	}
