@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -151,17 +152,15 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageS
 	return s.upsertRollupArrays(ctx, tx, rollUp(records))
 }
 
-// appendUsageArgs appends r's column values in usageColumns order.
+// appendUsageArgs appends r's column values in usageColumns order, as
+// rawChunks.appendFull puts them (the one place that order is written).
 func appendUsageArgs(args []any, r *usage.Record) []any {
-	return append(args,
-		r.Time.UnixMilli(), text(r.RequestID), text(r.KeyID), text(r.EventID),
-		text(r.Attendee), text(r.Model), text(r.Deployment), text(r.Endpoint),
-		int64(r.Status), int64(r.Attempts), r.Stream, micros(r.Latency), micros(r.TTFB),
-		LatencyBucket(r.Latency), int64(r.PromptTokens), int64(r.CompletionTokens),
-		int64(r.TotalTokens), r.Estimated, costValue(r.Cost), text(r.User),
-		int64(r.CachedTokens), int64(r.ReasoningTokens), finite(r.AudioSeconds),
-		text(r.TeamID), text(r.BatchID),
-	)
+	var c rawChunks
+	var v [usageColumnCount]driver.NamedValue
+	for _, nv := range c.appendFull(v[:0], r) {
+		args = append(args, nv.Value)
+	}
+	return args
 }
 
 // costValue is the cost column's value: NULL for NaN and ±Inf, which

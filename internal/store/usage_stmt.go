@@ -228,8 +228,8 @@ func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage
 	return nil
 }
 
-// appendLean is appendLeanUsageArgs into driver arguments; their
-// Ordinals are set once, in prepare.
+// appendLean appends r's usageLeanColumns values to args, whose
+// Ordinals are set once (exec).
 func (c *rawChunks) appendLean(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
 	n := len(args)
 	args = args[:n+usageLeanColumnCount]
@@ -243,7 +243,8 @@ func (c *rawChunks) appendLean(args []driver.NamedValue, r *usage.Record) []driv
 	return args
 }
 
-// appendFull is appendUsageArgs into driver arguments.
+// appendFull appends r's usageColumns values to args (appendUsageArgs
+// takes them from here).
 func (c *rawChunks) appendFull(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
 	n := len(args)
 	args = args[:n+usageColumnCount]
