@@ -116,8 +116,12 @@ func TestRedisBatchStopped(t *testing.T) {
 	}
 }
 
+// BenchmarkRedisTakeAllBatched reports, beside the time, how many calls
+// shared a round trip (calls/trip): what the batcher is for.
 func BenchmarkRedisTakeAllBatched(b *testing.B) {
 	client, prefix := testRedis(b)
+	rt := &roundTrips{}
+	client.AddHook(rt)
 	l := limits.NewRedis(client, prefix, nil)
 	runBatched(b, l)
 	ls := []limits.Limit{
@@ -134,4 +138,7 @@ func BenchmarkRedisTakeAllBatched(b *testing.B) {
 			}
 		}
 	})
+	if n := rt.n.Load(); n > 0 {
+		b.ReportMetric(float64(b.N)/float64(n), "calls/trip")
+	}
 }
