@@ -39,7 +39,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
 	upstreamTLS := fs.Bool("upstream-tls", false, "with --streams: the mock serves HTTPS and offers HTTP/2 by ALPN, as Azure OpenAI and OpenAI do, with a throwaway certificate the bare proxy and the gateway trust (SSL_CERT_FILE); both then multiplex their streams over a few upstream connections")
 	streamDialers := fs.Int("stream-dialers", 256, "with --streams: how many streams are being opened at once; over --upstream-tls fewer means fewer TLS connections both proxies dial and drop (net/http dials one per request waiting for a connection), so less of their garbage in the RSS read")
-	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round")
+	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round; from 3 rounds on, the by-round ratios' medians are printed too")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
 	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")

@@ -217,9 +217,11 @@ func (r *Report) WriteText(w io.Writer) error {
 
 // writeRatios writes, when target and base both have a row with CPU
 // times, target's throughput and CPU per request over base's, round by
-// round (each round ran the two one after the other).
+// round (each round ran the two one after the other), and from three
+// rounds on the median of each: this machine's noise moves one round's
+// ratio by a quarter, and the median is what a goal is read against.
 func writeRatios(b *strings.Builder, s ScenarioReport, target, base string) {
-	var tput, cpu []string
+	var tput, cpu []float64
 	for _, t := range s.Results {
 		if t.Target != target {
 			continue
@@ -228,14 +230,36 @@ func writeRatios(b *strings.Builder, s ScenarioReport, target, base string) {
 			if bs.Target != base || bs.Round != t.Round || bs.RPS == 0 || t.CPUPerRequest() == 0 || bs.CPUPerRequest() == 0 {
 				continue
 			}
-			tput = append(tput, fmt.Sprintf("%.2f", t.RPS/bs.RPS))
-			cpu = append(cpu, fmt.Sprintf("%.2f", float64(t.CPUPerRequest())/float64(bs.CPUPerRequest())))
+			tput = append(tput, t.RPS/bs.RPS)
+			cpu = append(cpu, float64(t.CPUPerRequest())/float64(bs.CPUPerRequest()))
 		}
 	}
 	if len(tput) == 0 {
 		return
 	}
-	fmt.Fprintf(b, "%s/%s by round: throughput %s   cpu per request %s\n", target, base, strings.Join(tput, ", "), strings.Join(cpu, ", "))
+	fmt.Fprintf(b, "%s/%s by round: throughput %s   cpu per request %s", target, base, joinRatios(tput), joinRatios(cpu))
+	if len(tput) >= 3 {
+		fmt.Fprintf(b, "   median: %.2f, %.2f", median(tput), median(cpu))
+	}
+	b.WriteString("\n")
+}
+
+func joinRatios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// median returns the middle of rs, or the mean of the two middle ones.
+func median(rs []float64) float64 {
+	s := slices.Sorted(slices.Values(rs))
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func writeComparison(b *strings.Builder, label, base string, stream bool, target, baseline Result) {

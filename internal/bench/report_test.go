@@ -290,3 +290,46 @@ func TestRequestBody(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRatios: the by-round ratios of two targets, and from three
+// rounds on their medians.
+func TestWriteRatios(t *testing.T) {
+	row := func(name string, round int, rps float64, cpuPerReq time.Duration) Result {
+		n := int64(rps * 10)
+		return Result{Target: name, Round: round, Requests: n, RPS: rps, CPU: cpuPerReq * time.Duration(n), Elapsed: 10 * time.Second}
+	}
+	us := time.Microsecond
+	tests := []struct {
+		name    string
+		results []Result
+		want    string
+	}{
+		{"two rounds, no median", []Result{
+			row("bare-proxy", 1, 10000, 100*us), row("gateway", 1, 9000, 110*us),
+			row("gateway", 2, 10000, 90*us), row("bare-proxy", 2, 10000, 100*us),
+		}, "gateway/bare-proxy by round: throughput 0.90, 1.00   cpu per request 1.10, 0.90\n"},
+		{"three rounds, odd median", []Result{
+			row("bare-proxy", 1, 10000, 100*us), row("gateway", 1, 9000, 110*us),
+			row("bare-proxy", 2, 10000, 100*us), row("gateway", 2, 12000, 80*us),
+			row("bare-proxy", 3, 10000, 100*us), row("gateway", 3, 10000, 130*us),
+		}, "gateway/bare-proxy by round: throughput 0.90, 1.20, 1.00   cpu per request 1.10, 0.80, 1.30   median: 1.00, 1.10\n"},
+		{"four rounds, even median", []Result{
+			row("bare-proxy", 1, 10000, 100*us), row("gateway", 1, 9000, 110*us),
+			row("bare-proxy", 2, 10000, 100*us), row("gateway", 2, 12000, 80*us),
+			row("bare-proxy", 3, 10000, 100*us), row("gateway", 3, 10000, 130*us),
+			row("bare-proxy", 4, 10000, 100*us), row("gateway", 4, 8000, 100*us),
+		}, "gateway/bare-proxy by round: throughput 0.90, 1.20, 1.00, 0.80   cpu per request 1.10, 0.80, 1.30, 1.00   median: 0.95, 1.05\n"},
+		{"no CPU times", []Result{
+			{Target: "bare-proxy", Round: 1, Requests: 10, RPS: 1}, {Target: "gateway", Round: 1, Requests: 10, RPS: 1},
+		}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var b strings.Builder
+			writeRatios(&b, ScenarioReport{Name: "chat", Results: tt.results}, TargetGateway, TargetProxy)
+			if got := b.String(); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
