@@ -2,6 +2,8 @@ package mock
 
 import (
 	"crypto/subtle"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -159,7 +161,9 @@ func (s *Server) Close() {
 // ServeHTTP routes r and answers it, applying latency and faults.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seq := s.requests.Add(1)
-	w.Header()["X-Mock-Name"] = s.nameHeader
+	h := w.Header()
+	h["X-Mock-Name"] = s.nameHeader
+	h["X-Request-Id"] = []string{s.requestID(seq)}
 
 	rt, allow, ok := parseRoute(r.Method, r.URL.Path)
 	if !ok && allow != "" {
@@ -487,3 +491,17 @@ type invalidFieldError struct {
 }
 
 func (e *invalidFieldError) Error() string { return e.msg }
+
+// requestID names a request as OpenAI's x-request-id does: "req_" and
+// 32 lowercase hex digits, here the server's salt and the request's
+// number, so that ids differ between requests and between servers.
+func (s *Server) requestID(seq int64) string {
+	var b [4 + 32]byte
+	var n [8]byte
+	copy(b[:], "req_")
+	binary.BigEndian.PutUint64(n[:], s.salt)
+	hex.Encode(b[4:20], n[:])
+	binary.BigEndian.PutUint64(n[:], uint64(seq))
+	hex.Encode(b[20:], n[:])
+	return string(b[:])
+}

@@ -7,6 +7,8 @@ import (
 	"image/png"
 	"math"
 	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -590,5 +592,31 @@ func TestUnvalidatedFaultDoesNotPanic(t *testing.T) {
 	_, ts := newTestServer(t, Options{Faults: []Fault{{Kind: FaultStatus}}})
 	if resp, _ := fetch(t, ts, "GET", "/v1/models", ""); resp.StatusCode != 500 {
 		t.Errorf("status = %d, want 500 for a status fault without a status", resp.StatusCode)
+	}
+}
+
+// TestRequestID: every answer names its request as OpenAI's x-request-id
+// does, an id of its own on every request and on every server.
+func TestRequestID(t *testing.T) {
+	format := regexp.MustCompile(`^req_[0-9a-f]{32}$`)
+	seen := map[string]bool{}
+	for _, s := range []*Server{New(Options{}), New(Options{})} {
+		srv := httptest.NewServer(s)
+		for _, path := range []string{"/v1/chat/completions", "/v1/chat/completions", "/v1/nowhere"} {
+			resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			id := resp.Header.Get("X-Request-Id")
+			if !format.MatchString(id) {
+				t.Errorf("%s: X-Request-Id %q, want req_ and 32 hex digits", path, id)
+			}
+			if seen[id] {
+				t.Errorf("%s: X-Request-Id %q given twice", path, id)
+			}
+			seen[id] = true
+		}
+		srv.Close()
 	}
 }
