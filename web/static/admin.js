@@ -38,8 +38,35 @@ function notice(text, scope) {
 }
 
 function outcome(kind, scope, text) {
-  for (const p of document.querySelectorAll('.outcome')) show(p, '');
+  clearOutcomes();
   show((scope && $(scope + '-' + kind)) || $('admin-' + kind), text);
+}
+
+function clearOutcomes() {
+  for (const p of document.querySelectorAll('.outcome')) show(p, '');
+  for (const n of document.querySelectorAll('tr.row-note')) n.remove();
+}
+
+// rowOutcome shows the outcome of a row's action (Revoke, Activate,
+// Deactivate) in a line under that row of table, where the user pressed:
+// at the top of the page it would be out of sight with a long list
+// scrolled, as on a phone. The row is found by its data-id, so a list
+// drawn again since still gets it; without the row it goes to the top.
+// The line takes the focus the pressed button had (the list was drawn
+// again without it), so a keyboard or screen reader user is where the
+// outcome is, and the page scrolls only if the line is out of sight (the
+// row was the last one on the screen).
+function rowOutcome(table, id, kind, text) {
+  clearOutcomes();
+  const tr = Array.from(table.tBodies[0].rows).find((r) => r.dataset.id === id);
+  if (!tr) {
+    outcome(kind, null, text);
+    return;
+  }
+  const cell = el('td', { colspan: tr.cells.length, class: kind, role: kind === 'error' ? 'alert' : 'status', tabindex: '-1' }, text);
+  tr.after(el('tr', { class: 'row-note' }, cell));
+  cell.focus({ preventScroll: true });
+  cell.scrollIntoView({ block: 'nearest' });
 }
 
 // --- roles ----------------------------------------------------------------
@@ -203,11 +230,12 @@ async function saveDeployment(ev) {
 }
 
 async function setActive(d, active) {
+  const table = $('deployments-table');
   try {
     await api('PATCH', '/admin/v1/deployments/' + encodeURIComponent(d.id), { active });
-    notice('Deployment ' + d.id + (active ? ' activated.' : ' deactivated.'));
     await reload('deployments');
-  } catch (e) { report(e); }
+    rowOutcome(table, d.id, 'notice', 'Deployment ' + d.id + (active ? ' activated.' : ' deactivated.'));
+  } catch (e) { rowOutcome(table, d.id, 'error', explain(e)); }
 }
 
 // --- events -------------------------------------------------------------------
@@ -234,11 +262,12 @@ async function loadEvents(isLatest) {
 }
 
 async function patchEvent(e, change) {
+  const table = $('events-table');
   try {
     await api('PATCH', '/admin/v1/events/' + encodeURIComponent(e.id), change);
-    notice('Event ' + e.name + ' saved.');
     await reload('events');
-  } catch (err) { report(err); }
+    rowOutcome(table, e.id, 'notice', 'Event ' + e.name + ' saved.');
+  } catch (err) { rowOutcome(table, e.id, 'error', explain(err)); }
 }
 
 // wallClock turns a datetime-local value into the API's wall-clock form;
@@ -489,11 +518,12 @@ async function createKey(ev) {
 
 async function revokeKey(k) {
   if (!window.confirm('Revoke key ' + k.prefix + '… (' + k.name + ')? Clients using it stop at once.')) return;
+  const table = $('keys-table');
   try {
     await api('POST', '/admin/v1/keys/' + encodeURIComponent(k.id) + '/revoke');
-    notice('Key ' + k.prefix + '… revoked.');
     await reload('keys');
-  } catch (err) { report(err); }
+    rowOutcome(table, k.id, 'notice', 'Key ' + k.prefix + '… revoked.');
+  } catch (err) { rowOutcome(table, k.id, 'error', explain(err)); }
 }
 
 // --- usage --------------------------------------------------------------------
