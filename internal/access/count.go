@@ -346,42 +346,86 @@ func rateLimits(kinds []limitKind, ls []limits.Limit, ds []limits.Decision, now 
 }
 
 // WriteHeaders sets OpenAI's x-ratelimit-* headers on h for each family
-// that has a limit; a family without one is left out. The values share
-// one backing array: one allocation for all six.
+// that has a limit; a family without one is left out. The values are
+// formatted into one buffer on the stack and share one string, and one
+// backing array holds the six values: two allocations for all six.
 func (rl RateLimits) WriteHeaders(h http.Header) {
-	n := 0
-	if rl.Requests.Limit > 0 {
-		n += 3
-	}
-	if rl.Tokens.Limit > 0 {
-		n += 3
-	}
-	if n == 0 {
+	if !rl.Any() {
 		return
 	}
+	// Two families of a limit and a remaining count (20 bytes at most
+	// each) and a reset ("2562047h47m16.854s" at most): 128 bytes fit them.
+	var buf [128]byte
+	var ends [6]int
+	b, n := buf[:0], 0
+	for _, q := range [2]Quota{rl.Requests, rl.Tokens} {
+		if q.Limit == 0 {
+			continue
+		}
+		b = strconv.AppendInt(b, q.Limit, 10)
+		ends[n] = len(b)
+		b = strconv.AppendInt(b, q.Remaining, 10)
+		ends[n+1] = len(b)
+		b = appendReset(b, q.Reset)
+		ends[n+2] = len(b)
+		n += 3
+	}
+	text := string(b)
 	vals := make([]string, n)
-	vals = rl.Requests.write(h, vals, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
-	rl.Tokens.write(h, vals, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
+	for i, start := 0, 0; i < n; i++ {
+		vals[i] = text[start:ends[i]]
+		start = ends[i]
+	}
+	rateHeaders := [6]string{
+		"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
+		"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
+	}
+	names := rateHeaders[:]
+	if rl.Requests.Limit == 0 {
+		names = rateHeaders[3:]
+	}
+	for i := range n {
+		h[names[i]] = vals[i : i+1 : i+1]
+	}
 }
 
 // Any reports whether rl has a limit to show.
 func (rl RateLimits) Any() bool { return rl.Requests.Limit > 0 || rl.Tokens.Limit > 0 }
 
-// write sets q's three headers from the front of vals, and returns the
-// rest of vals.
-func (q Quota) write(h http.Header, vals []string, limit, remaining, reset string) []string {
-	if q.Limit == 0 {
-		return vals
+// appendReset appends d as OpenAI's reset headers say it ("1s", "6m0s",
+// "20ms"): d.Round(time.Millisecond).String(), without the String's
+// allocation.
+func appendReset(b []byte, d time.Duration) []byte {
+	d = d.Round(time.Millisecond)
+	switch {
+	case d < 0 || d%time.Millisecond != 0:
+		// Never a reset (negative, or so long Round saturated): said as
+		// String says it.
+		return append(b, d.String()...)
+	case d == 0:
+		return append(b, "0s"...)
+	case d < time.Second:
+		b = strconv.AppendInt(b, int64(d/time.Millisecond), 10)
+		return append(b, "ms"...)
 	}
-	vals[0] = strconv.FormatInt(q.Limit, 10)
-	vals[1] = strconv.FormatInt(q.Remaining, 10)
-	vals[2] = resetString(q.Reset)
-	h[limit], h[remaining], h[reset] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
-	return vals[3:]
-}
-
-// resetString says d as OpenAI's reset headers do ("1s", "6m0s", "20ms"):
-// a Go duration, to the millisecond.
-func resetString(d time.Duration) string {
-	return d.Round(time.Millisecond).String()
+	if d >= time.Hour {
+		b = strconv.AppendInt(b, int64(d/time.Hour), 10)
+		b = append(b, 'h')
+	}
+	if d >= time.Minute {
+		b = strconv.AppendInt(b, int64(d/time.Minute%60), 10)
+		b = append(b, 'm')
+	}
+	b = strconv.AppendInt(b, int64(d/time.Second%60), 10)
+	if ms := int64(d % time.Second / time.Millisecond); ms > 0 {
+		// Three digits, the trailing zeros dropped: "1.5s", "1.05s".
+		digits := [3]byte{byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
+		k := 3
+		for digits[k-1] == '0' {
+			k--
+		}
+		b = append(b, '.')
+		b = append(b, digits[:k]...)
+	}
+	return append(b, 's')
 }
