@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
@@ -59,25 +61,63 @@ func (rl *requestLimits) add(k limitKind, sc scope, key string, limit int64, win
 // (est is asked for only when a tpm limit applies, once). rl is
 // overwritten up to its new n, not cleared: its callers hand it over
 // cleared already, and clearing a requestLimits again is a memclr of most
-// of a KiB per request.
+// of a KiB per request. The limiter keys share one string (keyText).
 func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
 	rl.n = 0
 	tokens := int64(-1)
 	all, n := scopes(p)
+	ev := p.Event
+	if ev != nil && ev.DailyRequestCap <= 0 {
+		ev = nil
+	}
+	var kt keyText
+	kt.grow(all[:n], ev, p.KeyID)
 	for _, sc := range all[:n] {
 		if sc.rpm > 0 {
-			rl.add(scopeRPM, sc, sc.rpmKey(), int64(sc.rpm), minute, 1)
+			rl.add(scopeRPM, sc, kt.key(sc.kind, ":rpm:", sc.id), int64(sc.rpm), minute, 1)
 		}
 		if sc.tpm > 0 {
 			if tokens < 0 {
 				tokens = est()
 			}
-			rl.add(scopeTPM, sc, sc.tpmKey(), int64(sc.tpm), minute, tokens)
+			rl.add(scopeTPM, sc, kt.key(sc.kind, ":tpm:", sc.id), int64(sc.tpm), minute, tokens)
 		}
 	}
-	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
-		rl.add(eventDaily, scope{}, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
+	if ev != nil {
+		rl.add(eventDaily, scope{}, kt.key("event:daily:", ev.ID, ":", p.KeyID), int64(ev.DailyRequestCap), day, 1)
 	}
+}
+
+// keyText builds a request's limiter keys ("key:rpm:ID", "team:tpm:ID",
+// "event:daily:EV:ID") in one string, one allocation for all of them: each
+// key is a slice of it, never changed, so a limiter may keep it.
+type keyText struct{ b strings.Builder }
+
+// grow makes room for the keys of scopes and of ev's daily cap (ev nil for
+// none), so that key never grows the string.
+func (kt *keyText) grow(scopes []scope, ev *auth.Event, keyID string) {
+	n := 0
+	for _, sc := range scopes {
+		if sc.rpm > 0 {
+			n += len(sc.kind) + len(":rpm:") + len(sc.id)
+		}
+		if sc.tpm > 0 {
+			n += len(sc.kind) + len(":tpm:") + len(sc.id)
+		}
+	}
+	if ev != nil {
+		n += len("event:daily:") + len(ev.ID) + len(":") + len(keyID)
+	}
+	kt.b.Grow(n)
+}
+
+// key appends the key made of parts and returns it.
+func (kt *keyText) key(parts ...string) string {
+	start := kt.b.Len()
+	for _, s := range parts {
+		kt.b.WriteString(s)
+	}
+	return kt.b.String()[start:]
 }
 
 // list fills rl with p's counted limits for request r granted g, or
@@ -140,9 +180,12 @@ func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Gra
 	// caller's Pending, which the caller must keep until it can no
 	// longer call Release).
 	g.taken = ls
+	tpm := 0
 	for i, k := range rl.kinds[:rl.n] {
 		if k == scopeTPM {
 			g.Estimate = ls[i].Cost
+			g.tpmKeys[tpm] = ls[i].Key
+			tpm++
 		}
 	}
 	return g, nil
@@ -250,14 +293,12 @@ func (c *Checker) Release(ctx context.Context, g Grant) {
 // cancelled; a failed one is counted (AdjustFailures).
 func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64, also ...limits.Adjustment) {
 	p := g.principal
-	if p == nil {
-		c.adjust(ctx, also)
-		return
+	tpm := p != nil && g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute)
+	if tpm || len(also) > 0 {
+		c.correct(ctx, g, tokens, tpm, also)
 	}
-	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		c.correct(ctx, p, g, tokens, also)
-	} else {
-		c.adjust(ctx, also)
+	if p == nil {
+		return
 	}
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
@@ -267,20 +308,27 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	}
 }
 
-// correct corrects the tpm counts of p's scopes, taken with g's estimate,
-// by the tokens used, with also in the same call. Apart from Settle, whose
-// every call (a key without limits too) allocated the array the
-// corrections escape in.
-func (c *Checker) correct(ctx context.Context, p *auth.Principal, g Grant, tokens int64, also []limits.Adjustment) {
-	var buf [maxScopes + 1]limits.Adjustment
+// adjustments holds the corrections of one Settle while the limiter makes
+// them: passed through the Limiter interface, a slice on the stack would
+// escape, an allocation per request (and its caller's also another).
+// Limiters do not keep the slice past AdjustAll (MultiAdjuster).
+var adjustments = sync.Pool{New: func() any { return new([maxScopes + 2]limits.Adjustment) }}
+
+// correct makes also and, with tpm, the corrections of g's tpm counts
+// (taken with its estimate) by the tokens used, in one limiter call.
+func (c *Checker) correct(ctx context.Context, g Grant, tokens int64, tpm bool, also []limits.Adjustment) {
+	buf := adjustments.Get().(*[maxScopes + 2]limits.Adjustment)
 	as := buf[:0]
-	all, n := scopes(p)
-	for _, sc := range all[:n] {
-		if sc.tpm > 0 {
-			as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+	if tpm {
+		for _, key := range g.tpmKeys {
+			if key != "" {
+				as = append(as, limits.Adjustment{Key: key, Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+			}
 		}
 	}
 	c.adjust(ctx, append(as, also...))
+	*buf = [maxScopes + 2]limits.Adjustment{}
+	adjustments.Put(buf)
 }
 
 // adjust makes the corrections as in one limiter call, whatever ctx's

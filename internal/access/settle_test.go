@@ -7,6 +7,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/limits/limitstest"
 )
 
@@ -59,5 +60,36 @@ func TestSettleWithoutLimitsAllocatesNothing(t *testing.T) {
 	defer cancel()
 	if got := testing.AllocsPerRun(100, func() { c.Settle(ctx, g, 17, 0.001) }); got != 0 {
 		t.Errorf("Settle allocated %v times per call, want 0", got)
+	}
+}
+
+// TestSettleCorrectionAllocatesNothing: settling a request of a key and a
+// team with tpm limits, with the deployment's correction in the same call
+// (the gateway's settle), reuses the tpm keys Admit listed and a pooled
+// buffer: nothing allocated, where the buffer, each tpm key and the
+// deployment's correction each were.
+func TestSettleCorrectionAllocatesNothing(t *testing.T) {
+	clock := limitstest.NewClock(limitstest.Start)
+	lim := limits.NewMemory(clock.Now)
+	c := newChecker(clock, access.Options{Limiter: lim})
+	p := &auth.Principal{KeyID: "k", TPM: 1 << 40, Team: &auth.Team{ID: "red", TPM: 1 << 40}}
+	ctx := context.Background()
+	g, err := c.Admit(ctx, p, chat(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := limits.Adjustment{Key: "deployment:tpm:a", Window: time.Minute, Delta: -1, At: clock.Now()}
+	c.Settle(ctx, g, 17, 0.001, dep)
+	for _, key := range []string{"key:tpm:k", "team:tpm:red"} {
+		d, err := lim.Take(ctx, key, 1<<40, time.Minute, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := d.Remaining, int64(1<<40)-17; got != want {
+			t.Errorf("%s remaining after a settle of 17 tokens = %d, want %d", key, got, want)
+		}
+	}
+	if got := testing.AllocsPerRun(100, func() { c.Settle(ctx, g, 17, 0.001, dep) }); got != 0 {
+		t.Errorf("Settle with corrections allocated %v times per call, want 0", got)
 	}
 }
