@@ -134,7 +134,7 @@ func list(rl *requestLimits, p *auth.Principal, r Request, g Grant) error {
 			e = g.MaxTokens
 		}
 		if r.PromptTokens != nil {
-			e += r.PromptTokens()
+			e += r.PromptTokens.PromptTokens()
 		}
 		return max(e, 1)
 	}

@@ -262,7 +262,7 @@ func BenchmarkAdmitRedis(b *testing.B) {
 	c := access.New(access.Options{Limiter: limits.NewRedis(client, prefix, now), Now: now})
 	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50}
 	r := chat(16)
-	r.PromptTokens = func() int64 { return 20 }
+	r.PromptTokens = access.PromptFunc(func() int64 { return 20 })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

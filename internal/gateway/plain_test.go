@@ -125,3 +125,38 @@ func TestRewriterAddsWithoutAllocating(t *testing.T) {
 		t.Errorf("newIDRewriter allocated %v times for three ids, want at most %v", allocs, want)
 	}
 }
+
+// TestAdmitDeferredAllocs: admitting a request whose counted limits are
+// left to the first pick (a key with rpm and tpm, its event's daily cap)
+// allocates only their keys' string: the prompt estimator is the exchange
+// itself, where a method value of it was an allocation per request.
+func TestAdmitDeferredAllocs(t *testing.T) {
+	g := plainTestGateway(t, benchChatResponse, "application/json")
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}],"max_tokens":64}`)
+	pk, err := peek(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50,
+		Event: &auth.Event{ID: "ev", Active: true, Start: now.Add(-time.Hour), End: now.Add(time.Hour), DailyRequestCap: 1 << 40}}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	req := &exchange{r: r, w: httptest.NewRecorder(), op: provider.Chat, spec: provider.Chat.Spec(),
+		principal: p, model: "gpt-4o", body: body, peek: pk}
+	admit := func() {
+		if err := g.admit(r, req, true); err != nil {
+			t.Fatal(err)
+		}
+		if req.pending == nil || !req.pending.Deferred() {
+			t.Fatal("the count was not deferred")
+		}
+		releasePending(req)
+	}
+	admit()
+	if req.prompt == 0 {
+		t.Fatal("the prompt was not estimated for the tpm limit")
+	}
+	if got, want := testing.AllocsPerRun(100, admit), 1.0; got != want {
+		t.Errorf("admit allocated %v times per request, want %v (the limiter keys)", got, want)
+	}
+}
