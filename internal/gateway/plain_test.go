@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,34 @@ func TestAdmitDeferredAllocs(t *testing.T) {
 	}
 	if got, want := testing.AllocsPerRun(100, admit), 1.0; got != want {
 		t.Errorf("admit allocated %v times per request, want %v (the limiter keys)", got, want)
+	}
+}
+
+// TestAnswerDropsHopHeaders: the upstream's connection-level headers never
+// reach the client; its end-to-end ones do.
+func TestAnswerDropsHopHeaders(t *testing.T) {
+	g := benchGateway(t, benchChatResponse, "application/json")
+	g.transport = &cannedTransport{body: []byte(benchChatResponse), header: http.Header{
+		"Content-Type": {"application/json"}, "Openai-Processing-Ms": {"12"},
+		"Connection": {"keep-alive"}, "Keep-Alive": {"timeout=5"}, "Proxy-Connection": {"keep-alive"},
+		"Proxy-Authenticate": {"Basic"}, "Proxy-Authorization": {"Basic x"}, "Te": {"trailers"},
+		"Trailer": {"X-Checksum"}, "Transfer-Encoding": {"chunked"}, "Upgrade": {"h2c"},
+	}}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	for _, k := range hopHeaders {
+		if v, ok := w.Header()[k]; ok {
+			t.Errorf("answer carries the upstream's %s: %q", k, v)
+		}
+	}
+	for k, want := range map[string]string{"Content-Type": "application/json", "Openai-Processing-Ms": "12"} {
+		if got := w.Header().Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
 	}
 }
