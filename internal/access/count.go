@@ -424,10 +424,6 @@ func (rl RateLimits) WriteHeaders(h http.Header) {
 		vals[i] = text[start:ends[i]]
 		start = ends[i]
 	}
-	rateHeaders := [6]string{
-		"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
-		"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
-	}
 	names := rateHeaders[:]
 	if rl.Requests.Limit == 0 {
 		names = rateHeaders[3:]
@@ -435,6 +431,13 @@ func (rl RateLimits) WriteHeaders(h http.Header) {
 	for i := range n {
 		h[names[i]] = vals[i : i+1 : i+1]
 	}
+}
+
+// rateHeaders are the x-ratelimit-* headers, the requests family's three,
+// then the tokens family's, in the order WriteHeaders formats them.
+var rateHeaders = [6]string{
+	"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
+	"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
 }
 
 // Any reports whether rl has a limit to show.
