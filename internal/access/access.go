@@ -123,9 +123,6 @@ type Grant struct {
 	// while their windows last. taken lists them, for Release.
 	takenAt time.Time
 	taken   []limits.Limit
-	// tpmKeys are the limiter keys of the tpm counts taken with Estimate,
-	// the key's and its team's (as limitsOf lists them), for Settle.
-	tpmKeys [maxScopes]string
 	// slots are the parallel-request slots held until Finish.
 	slots heldSlots
 

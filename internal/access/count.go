@@ -71,7 +71,7 @@ func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
 		ev = nil
 	}
 	var kt keyText
-	kt.grow(all[:n], ev, p.KeyID)
+	kt.grow(all[:n], true, ev, p.KeyID)
 	for _, sc := range all[:n] {
 		if sc.rpm > 0 {
 			rl.add(scopeRPM, sc, kt.key(sc.kind, ":rpm:", sc.id), int64(sc.rpm), minute, 1)
@@ -93,12 +93,13 @@ func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
 // key is a slice of it, never changed, so a limiter may keep it.
 type keyText struct{ b strings.Builder }
 
-// grow makes room for the keys of scopes and of ev's daily cap (ev nil for
-// none), so that key never grows the string.
-func (kt *keyText) grow(scopes []scope, ev *auth.Event, keyID string) {
+// grow makes room for the keys of scopes (their tpm keys only, without
+// rpm) and of ev's daily cap (ev nil for none), so that key never grows
+// the string.
+func (kt *keyText) grow(scopes []scope, rpm bool, ev *auth.Event, keyID string) {
 	n := 0
 	for _, sc := range scopes {
-		if sc.rpm > 0 {
+		if rpm && sc.rpm > 0 {
 			n += len(sc.kind) + len(":rpm:") + len(sc.id)
 		}
 		if sc.tpm > 0 {
@@ -180,12 +181,9 @@ func (c *Checker) decided(rl *requestLimits, ds []limits.Decision, g Grant) (Gra
 	// caller's Pending, which the caller must keep until it can no
 	// longer call Release).
 	g.taken = ls
-	tpm := 0
 	for i, k := range rl.kinds[:rl.n] {
 		if k == scopeTPM {
 			g.Estimate = ls[i].Cost
-			g.tpmKeys[tpm] = ls[i].Key
-			tpm++
 		}
 	}
 	return g, nil
@@ -315,14 +313,21 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 var adjustments = sync.Pool{New: func() any { return new([maxScopes + 2]limits.Adjustment) }}
 
 // correct makes also and, with tpm, the corrections of g's tpm counts
-// (taken with its estimate) by the tokens used, in one limiter call.
+// (taken with its estimate) by the tokens used, in one limiter call. The
+// tpm keys share one string, as limitsOf's.
 func (c *Checker) correct(ctx context.Context, g Grant, tokens int64, tpm bool, also []limits.Adjustment) {
 	buf := adjustments.Get().(*[maxScopes + 2]limits.Adjustment)
 	as := buf[:0]
 	if tpm {
-		for _, key := range g.tpmKeys {
-			if key != "" {
-				as = append(as, limits.Adjustment{Key: key, Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+		// The keys again, as limitsOf named them: a Grant has no room
+		// for them (it is part of the gateway's per-request state, which
+		// is at the top of its size class).
+		all, n := scopes(g.principal)
+		var kt keyText
+		kt.grow(all[:n], false, nil, "")
+		for _, sc := range all[:n] {
+			if sc.tpm > 0 {
+				as = append(as, limits.Adjustment{Key: kt.key(sc.kind, ":tpm:", sc.id), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
 			}
 		}
 	}

@@ -21,7 +21,7 @@ type scope struct {
 }
 
 // tpmKey is the limiter key of the scope's tpm count ("key:tpm:ID"), as
-// limitsOf names it (with "key:rpm:ID" for rpm) for a request.
+// limitsOf and correct name it (with "key:rpm:ID" for rpm) for a request.
 func (s scope) tpmKey() string { return s.kind + ":tpm:" + s.id }
 
 // whose ends a refusal message: "this key", "team "Red" (red)"; owns is
