@@ -83,9 +83,9 @@ type Request struct {
 	// CapField names the capped field in refusals: max_tokens when "",
 	// or the Responses API's max_output_tokens.
 	CapField string
-	// PromptTokens estimates the prompt's tokens; called only when a tpm
+	// PromptTokens estimates the prompt's tokens; asked only when a tpm
 	// limit applies.
-	PromptTokens func() int64
+	PromptTokens PromptEstimator
 	// Pending, when not nil, defers the counted limits: Admit lists them
 	// in it instead of taking them, so the caller can take them in one
 	// step with others (the first deployment's, router.Rider) and hand
@@ -94,6 +94,19 @@ type Request struct {
 	// counts); Pending.Deferred tells which happened.
 	Pending *Pending
 }
+
+// PromptEstimator estimates a request's prompt tokens. An interface, not a
+// func: the gateway's per-request state is one, where a method value of it
+// was an allocation per request (Admit's Request escapes).
+type PromptEstimator interface {
+	PromptTokens() int64
+}
+
+// PromptFunc is a PromptEstimator of a function.
+type PromptFunc func() int64
+
+// PromptTokens returns f().
+func (f PromptFunc) PromptTokens() int64 { return f() }
 
 // Grant is an admitted request's ticket: what to change in it, and what
 // to settle once its usage is known.

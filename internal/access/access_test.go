@@ -326,7 +326,7 @@ func TestAdmitDailyCapPerAttendee(t *testing.T) {
 // then refused by a later check must give them back. The proof is the same
 // key, seen without its event, still fitting exactly what is left.
 func TestAdmitGivesBackWhenRefusedLater(t *testing.T) {
-	prompt := func() int64 { return 100 }
+	prompt := access.PromptFunc(func() int64 { return 100 })
 	r := access.Request{Model: "gpt-4o", MaxTokens: 100, HasMaxTokens: true, PromptTokens: prompt} // 200 tokens
 
 	t.Run("daily cap refuses", func(t *testing.T) {
@@ -585,12 +585,12 @@ func TestAdmitTPMEstimate(t *testing.T) {
 		r      access.Request
 		want   int64
 	}{
-		{"prompt + asked", 0, access.Request{MaxTokens: 50, HasMaxTokens: true, PromptTokens: func() int64 { return 20 }}, 70},
-		{"prompt + cap when absent", 100, access.Request{MaxTokens: -1, HasMaxTokens: true, PromptTokens: func() int64 { return 20 }}, 120},
-		{"prompt + asked below cap", 100, access.Request{MaxTokens: 30, HasMaxTokens: true, PromptTokens: func() int64 { return 20 }}, 50},
-		{"embeddings: prompt only", 100, access.Request{MaxTokens: -1, PromptTokens: func() int64 { return 20 }}, 20},
+		{"prompt + asked", 0, access.Request{MaxTokens: 50, HasMaxTokens: true, PromptTokens: access.PromptFunc(func() int64 { return 20 })}, 70},
+		{"prompt + cap when absent", 100, access.Request{MaxTokens: -1, HasMaxTokens: true, PromptTokens: access.PromptFunc(func() int64 { return 20 })}, 120},
+		{"prompt + asked below cap", 100, access.Request{MaxTokens: 30, HasMaxTokens: true, PromptTokens: access.PromptFunc(func() int64 { return 20 })}, 50},
+		{"embeddings: prompt only", 100, access.Request{MaxTokens: -1, PromptTokens: access.PromptFunc(func() int64 { return 20 })}, 20},
 		{"no estimator, absent, no cap: at least 1", 0, access.Request{MaxTokens: -1, HasMaxTokens: true}, 1},
-		{"all zero: at least 1", 0, access.Request{MaxTokens: 0, HasMaxTokens: true, PromptTokens: func() int64 { return 0 }}, 1},
+		{"all zero: at least 1", 0, access.Request{MaxTokens: 0, HasMaxTokens: true, PromptTokens: access.PromptFunc(func() int64 { return 0 })}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -612,7 +612,7 @@ func TestAdmitPromptTokensOnlyForTPM(t *testing.T) {
 	c := newChecker(limitstest.NewClock(limitstest.Start), access.Options{})
 	calls := 0
 	r := chat(-1)
-	r.PromptTokens = func() int64 { calls++; return 10 }
+	r.PromptTokens = access.PromptFunc(func() int64 { calls++; return 10 })
 	if _, err := c.Admit(context.Background(), &auth.Principal{KeyID: "k", RPM: 10}, r); err != nil {
 		t.Fatal(err)
 	}
@@ -653,7 +653,7 @@ func TestAdmitRequestTooLarge(t *testing.T) {
 	c := newChecker(limitstest.NewClock(limitstest.Start), access.Options{})
 	p := &auth.Principal{KeyID: "k", RPM: 2, TPM: 100}
 	r := chat(150)
-	r.PromptTokens = func() int64 { return 50 }
+	r.PromptTokens = access.PromptFunc(func() int64 { return 50 })
 	want := &apierror.Error{
 		Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "tokens_exceed_limit",
 		Message: "this request needs about 200 tokens (prompt and max_tokens), more than this key's limit of 100 tokens per minute; send fewer tokens or a lower max_tokens",
@@ -718,7 +718,7 @@ func BenchmarkAdmit(b *testing.B) {
 	ev.MaxTokenCap = 1000
 	p := &auth.Principal{KeyID: "att-alice", RPM: 1 << 40, TPM: 1 << 50, Event: ev, Attendee: "alice"}
 	r := chat(-1)
-	r.PromptTokens = func() int64 { return 200 }
+	r.PromptTokens = access.PromptFunc(func() int64 { return 200 })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/spillwayhq/spillway/internal/apierror"
@@ -59,25 +61,64 @@ func (rl *requestLimits) add(k limitKind, sc scope, key string, limit int64, win
 // (est is asked for only when a tpm limit applies, once). rl is
 // overwritten up to its new n, not cleared: its callers hand it over
 // cleared already, and clearing a requestLimits again is a memclr of most
-// of a KiB per request.
+// of a KiB per request. The limiter keys share one string (keyText).
 func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
 	rl.n = 0
 	tokens := int64(-1)
 	all, n := scopes(p)
+	ev := p.Event
+	if ev != nil && ev.DailyRequestCap <= 0 {
+		ev = nil
+	}
+	var kt keyText
+	kt.grow(all[:n], true, ev, p.KeyID)
 	for _, sc := range all[:n] {
 		if sc.rpm > 0 {
-			rl.add(scopeRPM, sc, sc.rpmKey(), int64(sc.rpm), minute, 1)
+			rl.add(scopeRPM, sc, kt.key(sc.kind, ":rpm:", sc.id), int64(sc.rpm), minute, 1)
 		}
 		if sc.tpm > 0 {
 			if tokens < 0 {
 				tokens = est()
 			}
-			rl.add(scopeTPM, sc, sc.tpmKey(), int64(sc.tpm), minute, tokens)
+			rl.add(scopeTPM, sc, kt.key(sc.kind, ":tpm:", sc.id), int64(sc.tpm), minute, tokens)
 		}
 	}
-	if ev := p.Event; ev != nil && ev.DailyRequestCap > 0 {
-		rl.add(eventDaily, scope{}, "event:daily:"+ev.ID+":"+p.KeyID, int64(ev.DailyRequestCap), day, 1)
+	if ev != nil {
+		rl.add(eventDaily, scope{}, kt.key("event:daily:", ev.ID, ":", p.KeyID), int64(ev.DailyRequestCap), day, 1)
 	}
+}
+
+// keyText builds a request's limiter keys ("key:rpm:ID", "team:tpm:ID",
+// "event:daily:EV:ID") in one string, one allocation for all of them: each
+// key is a slice of it, never changed, so a limiter may keep it.
+type keyText struct{ b strings.Builder }
+
+// grow makes room for the keys of scopes (their tpm keys only, without
+// rpm) and of ev's daily cap (ev nil for none), so that key never grows
+// the string.
+func (kt *keyText) grow(scopes []scope, rpm bool, ev *auth.Event, keyID string) {
+	n := 0
+	for _, sc := range scopes {
+		if rpm && sc.rpm > 0 {
+			n += len(sc.kind) + len(":rpm:") + len(sc.id)
+		}
+		if sc.tpm > 0 {
+			n += len(sc.kind) + len(":tpm:") + len(sc.id)
+		}
+	}
+	if ev != nil {
+		n += len("event:daily:") + len(ev.ID) + len(":") + len(keyID)
+	}
+	kt.b.Grow(n)
+}
+
+// key appends the key made of parts and returns it.
+func (kt *keyText) key(parts ...string) string {
+	start := kt.b.Len()
+	for _, s := range parts {
+		kt.b.WriteString(s)
+	}
+	return kt.b.String()[start:]
 }
 
 // list fills rl with p's counted limits for request r granted g, or
@@ -94,7 +135,7 @@ func list(rl *requestLimits, p *auth.Principal, r Request, g Grant) error {
 			e = g.MaxTokens
 		}
 		if r.PromptTokens != nil {
-			e += r.PromptTokens()
+			e += r.PromptTokens.PromptTokens()
 		}
 		return max(e, 1)
 	}
@@ -250,14 +291,12 @@ func (c *Checker) Release(ctx context.Context, g Grant) {
 // cancelled; a failed one is counted (AdjustFailures).
 func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float64, also ...limits.Adjustment) {
 	p := g.principal
-	if p == nil {
-		c.adjust(ctx, also)
-		return
+	tpm := p != nil && g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute)
+	if tpm || len(also) > 0 {
+		c.correct(ctx, g, tokens, tpm, also)
 	}
-	if g.Estimate > 0 && tokens != g.Estimate && limits.SameWindow(g.takenAt, c.now(), minute) {
-		c.correct(ctx, p, g, tokens, also)
-	} else {
-		c.adjust(ctx, also)
+	if p == nil {
+		return
 	}
 	if c.ledger != nil && hasBudget(p) {
 		c.ledger.Add(p.KeyID, Spend{Tokens: tokens, Cost: cost})
@@ -267,20 +306,34 @@ func (c *Checker) Settle(ctx context.Context, g Grant, tokens int64, cost float6
 	}
 }
 
-// correct corrects the tpm counts of p's scopes, taken with g's estimate,
-// by the tokens used, with also in the same call. Apart from Settle, whose
-// every call (a key without limits too) allocated the array the
-// corrections escape in.
-func (c *Checker) correct(ctx context.Context, p *auth.Principal, g Grant, tokens int64, also []limits.Adjustment) {
-	var buf [maxScopes + 1]limits.Adjustment
+// adjustments holds the corrections of one Settle while the limiter makes
+// them: passed through the Limiter interface, a slice on the stack would
+// escape, an allocation per request (and its caller's also another).
+// Limiters do not keep the slice past AdjustAll (MultiAdjuster).
+var adjustments = sync.Pool{New: func() any { return new([maxScopes + 2]limits.Adjustment) }}
+
+// correct makes also and, with tpm, the corrections of g's tpm counts
+// (taken with its estimate) by the tokens used, in one limiter call. The
+// tpm keys share one string, as limitsOf's.
+func (c *Checker) correct(ctx context.Context, g Grant, tokens int64, tpm bool, also []limits.Adjustment) {
+	buf := adjustments.Get().(*[maxScopes + 2]limits.Adjustment)
 	as := buf[:0]
-	all, n := scopes(p)
-	for _, sc := range all[:n] {
-		if sc.tpm > 0 {
-			as = append(as, limits.Adjustment{Key: sc.tpmKey(), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+	if tpm {
+		// The keys again, as limitsOf named them: a Grant has no room
+		// for them (it is part of the gateway's per-request state, which
+		// is at the top of its size class).
+		all, n := scopes(g.principal)
+		var kt keyText
+		kt.grow(all[:n], false, nil, "")
+		for _, sc := range all[:n] {
+			if sc.tpm > 0 {
+				as = append(as, limits.Adjustment{Key: kt.key(sc.kind, ":tpm:", sc.id), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+			}
 		}
 	}
 	c.adjust(ctx, append(as, also...))
+	*buf = [maxScopes + 2]limits.Adjustment{}
+	adjustments.Put(buf)
 }
 
 // adjust makes the corrections as in one limiter call, whatever ctx's
@@ -346,42 +399,89 @@ func rateLimits(kinds []limitKind, ls []limits.Limit, ds []limits.Decision, now 
 }
 
 // WriteHeaders sets OpenAI's x-ratelimit-* headers on h for each family
-// that has a limit; a family without one is left out. The values share
-// one backing array: one allocation for all six.
+// that has a limit; a family without one is left out. The values are
+// formatted into one buffer on the stack and share one string, and one
+// backing array holds the six values: two allocations for all six.
 func (rl RateLimits) WriteHeaders(h http.Header) {
-	n := 0
-	if rl.Requests.Limit > 0 {
-		n += 3
-	}
-	if rl.Tokens.Limit > 0 {
-		n += 3
-	}
-	if n == 0 {
+	if !rl.Any() {
 		return
 	}
+	// Two families of a limit and a remaining count (20 bytes at most
+	// each) and a reset ("2562047h47m16.854s" at most): 128 bytes fit them.
+	var buf [128]byte
+	var ends [6]int
+	b, n := buf[:0], 0
+	for _, q := range [2]Quota{rl.Requests, rl.Tokens} {
+		if q.Limit == 0 {
+			continue
+		}
+		b = strconv.AppendInt(b, q.Limit, 10)
+		ends[n] = len(b)
+		b = strconv.AppendInt(b, q.Remaining, 10)
+		ends[n+1] = len(b)
+		b = appendReset(b, q.Reset)
+		ends[n+2] = len(b)
+		n += 3
+	}
+	text := string(b)
 	vals := make([]string, n)
-	vals = rl.Requests.write(h, vals, "X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests")
-	rl.Tokens.write(h, vals, "X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens")
+	for i, start := 0, 0; i < n; i++ {
+		vals[i] = text[start:ends[i]]
+		start = ends[i]
+	}
+	names := rateHeaders[:]
+	if rl.Requests.Limit == 0 {
+		names = rateHeaders[3:]
+	}
+	for i := range n {
+		h[names[i]] = vals[i : i+1 : i+1]
+	}
+}
+
+// rateHeaders are the x-ratelimit-* headers, the requests family's three,
+// then the tokens family's, in the order WriteHeaders formats them.
+var rateHeaders = [6]string{
+	"X-Ratelimit-Limit-Requests", "X-Ratelimit-Remaining-Requests", "X-Ratelimit-Reset-Requests",
+	"X-Ratelimit-Limit-Tokens", "X-Ratelimit-Remaining-Tokens", "X-Ratelimit-Reset-Tokens",
 }
 
 // Any reports whether rl has a limit to show.
 func (rl RateLimits) Any() bool { return rl.Requests.Limit > 0 || rl.Tokens.Limit > 0 }
 
-// write sets q's three headers from the front of vals, and returns the
-// rest of vals.
-func (q Quota) write(h http.Header, vals []string, limit, remaining, reset string) []string {
-	if q.Limit == 0 {
-		return vals
+// appendReset appends d as OpenAI's reset headers say it ("1s", "6m0s",
+// "20ms"): d.Round(time.Millisecond).String(), without the String's
+// allocation.
+func appendReset(b []byte, d time.Duration) []byte {
+	d = d.Round(time.Millisecond)
+	switch {
+	case d < 0 || d%time.Millisecond != 0:
+		// Never a reset (negative, or so long Round saturated): said as
+		// String says it.
+		return append(b, d.String()...)
+	case d == 0:
+		return append(b, "0s"...)
+	case d < time.Second:
+		b = strconv.AppendInt(b, int64(d/time.Millisecond), 10)
+		return append(b, "ms"...)
 	}
-	vals[0] = strconv.FormatInt(q.Limit, 10)
-	vals[1] = strconv.FormatInt(q.Remaining, 10)
-	vals[2] = resetString(q.Reset)
-	h[limit], h[remaining], h[reset] = vals[0:1:1], vals[1:2:2], vals[2:3:3]
-	return vals[3:]
-}
-
-// resetString says d as OpenAI's reset headers do ("1s", "6m0s", "20ms"):
-// a Go duration, to the millisecond.
-func resetString(d time.Duration) string {
-	return d.Round(time.Millisecond).String()
+	if d >= time.Hour {
+		b = strconv.AppendInt(b, int64(d/time.Hour), 10)
+		b = append(b, 'h')
+	}
+	if d >= time.Minute {
+		b = strconv.AppendInt(b, int64(d/time.Minute%60), 10)
+		b = append(b, 'm')
+	}
+	b = strconv.AppendInt(b, int64(d/time.Second%60), 10)
+	if ms := int64(d % time.Second / time.Millisecond); ms > 0 {
+		// Three digits, the trailing zeros dropped: "1.5s", "1.05s".
+		digits := [3]byte{byte('0' + ms/100), byte('0' + ms/10%10), byte('0' + ms%10)}
+		k := 3
+		for digits[k-1] == '0' {
+			k--
+		}
+		b = append(b, '.')
+		b = append(b, digits[:k]...)
+	}
+	return append(b, 's')
 }

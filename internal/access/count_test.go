@@ -3,6 +3,7 @@ package access_test
 import (
 	"context"
 	"crypto/rand"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -94,6 +95,65 @@ func TestRateLimitsWriteHeaders(t *testing.T) {
 				t.Errorf("Any() = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestResetText: a reset header says its duration as OpenAI does, which
+// is Go's Duration.String to the millisecond ("1s", "6m0s", "20ms").
+func TestResetText(t *testing.T) {
+	ds := []time.Duration{
+		0, 1, 499 * time.Microsecond, 500 * time.Microsecond, time.Millisecond,
+		20*time.Millisecond + 300*time.Microsecond, 999 * time.Millisecond, 999500 * time.Microsecond,
+		time.Second, 1500 * time.Millisecond, 1050 * time.Millisecond, 1001 * time.Millisecond,
+		59999 * time.Millisecond, time.Minute, 6 * time.Minute, 6*time.Minute + 1500*time.Millisecond,
+		time.Hour, 6 * time.Hour, 24*time.Hour - time.Millisecond, 25*time.Hour + 61*time.Second,
+		-time.Second, -1500 * time.Microsecond, math.MaxInt64, math.MinInt64,
+	}
+	// Every 7.001 ms of a day, past every digit pattern of each unit.
+	for d := time.Duration(0); d < 25*time.Hour; d += 7001 * time.Microsecond {
+		ds = append(ds, d)
+	}
+	for _, d := range ds {
+		if got, want := string(access.AppendReset(nil, d)), d.Round(time.Millisecond).String(); got != want {
+			t.Fatalf("reset text of %d ns = %q, want %q", int64(d), got, want)
+		}
+	}
+}
+
+func FuzzResetText(f *testing.F) {
+	for _, d := range []int64{0, 20e6, 1e9, 36e10, math.MaxInt64, -1} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, n int64) {
+		d := time.Duration(n)
+		if got, want := string(access.AppendReset([]byte("x"), d)), "x"+d.Round(time.Millisecond).String(); got != want {
+			t.Fatalf("reset text of %d ns = %q, want %q", n, got, want)
+		}
+	})
+}
+
+// TestWriteHeadersAllocs: the six headers' values are formatted into one
+// string and share one backing array.
+func TestWriteHeadersAllocs(t *testing.T) {
+	rl := access.RateLimits{
+		Requests: access.Quota{Limit: 600, Remaining: 599, Reset: 1500 * time.Millisecond},
+		Tokens:   access.Quota{Limit: 100000, Remaining: 99000, Reset: 6*time.Minute + 20*time.Millisecond},
+	}
+	h := http.Header{}
+	rl.WriteHeaders(h) // the map has its six keys: only the values are counted
+	if got, want := testing.AllocsPerRun(100, func() { rl.WriteHeaders(h) }), 2.0; got != want {
+		t.Errorf("WriteHeaders allocations = %v, want %v", got, want)
+	}
+	want := http.Header{
+		"X-Ratelimit-Limit-Requests":     {"600"},
+		"X-Ratelimit-Remaining-Requests": {"599"},
+		"X-Ratelimit-Reset-Requests":     {"1.5s"},
+		"X-Ratelimit-Limit-Tokens":       {"100000"},
+		"X-Ratelimit-Remaining-Tokens":   {"99000"},
+		"X-Ratelimit-Reset-Tokens":       {"6m0.02s"},
+	}
+	if diff := cmp.Diff(want, h); diff != "" {
+		t.Errorf("headers (-want +got):\n%s", diff)
 	}
 }
 
@@ -202,7 +262,7 @@ func BenchmarkAdmitRedis(b *testing.B) {
 	c := access.New(access.Options{Limiter: limits.NewRedis(client, prefix, now), Now: now})
 	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50}
 	r := chat(16)
-	r.PromptTokens = func() int64 { return 20 }
+	r.PromptTokens = access.PromptFunc(func() int64 { return 20 })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -264,4 +324,18 @@ func TestMaxParallelAcrossReplicas(t *testing.T) {
 	}
 	replicas[1].Finish(context.Background(), held[0]) // taken on replica 0
 	admitN(t, replicas[0], p, chat(10), 1)
+}
+
+// BenchmarkWriteHeaders is the x-ratelimit-* headers of a caller with rpm
+// and tpm limits, written on every governed answer.
+func BenchmarkWriteHeaders(b *testing.B) {
+	rl := access.RateLimits{
+		Requests: access.Quota{Limit: 600, Remaining: 599, Reset: 41*time.Second + 250*time.Millisecond},
+		Tokens:   access.Quota{Limit: 100000, Remaining: 99000, Reset: 41*time.Second + 250*time.Millisecond},
+	}
+	h := http.Header{}
+	b.ReportAllocs()
+	for b.Loop() {
+		rl.WriteHeaders(h)
+	}
 }

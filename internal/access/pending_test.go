@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/apierror"
 	"github.com/spillwayhq/spillway/internal/auth"
@@ -89,5 +91,35 @@ func TestAdmitPending(t *testing.T) {
 				t.Errorf("Deferred() after Counted = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestPendingKeys: a request's limiter keys, its key's, its team's and its
+// event's daily cap's, are listed in one string: one allocation for all
+// five, where each was one.
+func TestPendingKeys(t *testing.T) {
+	clock := limitstest.NewClock(time.Date(2026, 6, 10, 12, 0, 15, 0, time.UTC))
+	c := newChecker(clock, access.Options{})
+	ev := openEvent("ev")
+	ev.DailyRequestCap = 1 << 40
+	p := &auth.Principal{KeyID: "k1", RPM: 1 << 40, TPM: 1 << 50, Event: ev,
+		Team: &auth.Team{ID: "red", RPM: 1 << 40, TPM: 1 << 50}}
+	ctx := context.Background()
+	var pd access.Pending
+	r := chat(100)
+	r.Pending = &pd
+	if _, err := c.Admit(ctx, p, r); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, l := range pd.Limits() {
+		keys = append(keys, l.Key)
+	}
+	want := []string{"key:rpm:k1", "key:tpm:k1", "team:rpm:red", "team:tpm:red", "event:daily:ev:k1"}
+	if diff := cmp.Diff(want, keys); diff != "" {
+		t.Errorf("limiter keys (-want +got):\n%s", diff)
+	}
+	if got, want := testing.AllocsPerRun(100, func() { _, _ = c.Admit(ctx, p, r) }), 1.0; got != want {
+		t.Errorf("Admit of a deferred count allocated %v times, want %v (the keys' string)", got, want)
 	}
 }

@@ -20,7 +20,8 @@ type scope struct {
 	team     *auth.Team // nil for the key's own scope
 }
 
-func (s scope) rpmKey() string { return s.kind + ":rpm:" + s.id }
+// tpmKey is the limiter key of the scope's tpm count ("key:tpm:ID"), as
+// limitsOf and correct name it (with "key:rpm:ID" for rpm) for a request.
 func (s scope) tpmKey() string { return s.kind + ":tpm:" + s.id }
 
 // whose ends a refusal message: "this key", "team "Red" (red)"; owns is

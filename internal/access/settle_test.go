@@ -7,6 +7,7 @@ import (
 
 	"github.com/spillwayhq/spillway/internal/access"
 	"github.com/spillwayhq/spillway/internal/auth"
+	"github.com/spillwayhq/spillway/internal/limits"
 	"github.com/spillwayhq/spillway/internal/limits/limitstest"
 )
 
@@ -59,5 +60,37 @@ func TestSettleWithoutLimitsAllocatesNothing(t *testing.T) {
 	defer cancel()
 	if got := testing.AllocsPerRun(100, func() { c.Settle(ctx, g, 17, 0.001) }); got != 0 {
 		t.Errorf("Settle allocated %v times per call, want 0", got)
+	}
+}
+
+// TestSettleCorrectionAllocs: settling a request of a key and a team with
+// tpm limits, with the deployment's correction in the same call (the
+// gateway's settle), allocates only the tpm keys' one string: the
+// corrections are in a pooled buffer, the deployment's stays on the
+// caller's stack, where the buffer, each tpm key and the deployment's
+// correction each were an allocation.
+func TestSettleCorrectionAllocs(t *testing.T) {
+	clock := limitstest.NewClock(limitstest.Start)
+	lim := limits.NewMemory(clock.Now)
+	c := newChecker(clock, access.Options{Limiter: lim})
+	p := &auth.Principal{KeyID: "k", TPM: 1 << 40, Team: &auth.Team{ID: "red", TPM: 1 << 40}}
+	ctx := context.Background()
+	g, err := c.Admit(ctx, p, chat(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep := limits.Adjustment{Key: "deployment:tpm:a", Window: time.Minute, Delta: -1, At: clock.Now()}
+	c.Settle(ctx, g, 17, 0.001, dep)
+	for _, key := range []string{"key:tpm:k", "team:tpm:red"} {
+		d, err := lim.Take(ctx, key, 1<<40, time.Minute, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := d.Remaining, int64(1<<40)-17; got != want {
+			t.Errorf("%s remaining after a settle of 17 tokens = %d, want %d", key, got, want)
+		}
+	}
+	if got, want := testing.AllocsPerRun(100, func() { c.Settle(ctx, g, 17, 0.001, dep) }), 1.0; got != want {
+		t.Errorf("Settle with corrections allocated %v times per call, want %v (the tpm keys)", got, want)
 	}
 }

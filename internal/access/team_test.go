@@ -247,7 +247,7 @@ func BenchmarkAdmitTeam(b *testing.B) {
 	team := &auth.Team{ID: "search", RPM: 1 << 40, TPM: 1 << 50, Models: []string{"gpt-4o", "o3"}}
 	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50, Models: []string{"gpt-4o", "gpt-4o-mini"}, Team: team}
 	r := chat(-1)
-	r.PromptTokens = func() int64 { return 200 }
+	r.PromptTokens = access.PromptFunc(func() int64 { return 200 })
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

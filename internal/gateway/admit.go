@@ -25,7 +25,7 @@ func (g *Gateway) admit(r *http.Request, req *exchange, deferCount bool) error {
 		MaxTokens:    req.peek.MaxTokens,
 		HasMaxTokens: takesMaxTokens(req.op),
 		CapField:     req.spec.Cap,
-		PromptTokens: req.promptTokens,
+		PromptTokens: req,
 	}
 	if deferCount {
 		req.pending = pendingPool.Get().(*access.Pending)
@@ -156,6 +156,9 @@ func (req *exchange) promptTokens() int64 {
 	}
 	return req.prompt
 }
+
+// PromptTokens is promptTokens, for access.Request.PromptTokens.
+func (req *exchange) PromptTokens() int64 { return req.promptTokens() }
 
 // demand is what a request is expected to take from a tpm limit: its prompt
 // and the most it may generate.

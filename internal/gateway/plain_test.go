@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,5 +124,69 @@ func TestRewriterAddsWithoutAllocating(t *testing.T) {
 	}
 	if want := 1.0 + 2*3; allocs > want {
 		t.Errorf("newIDRewriter allocated %v times for three ids, want at most %v", allocs, want)
+	}
+}
+
+// TestAdmitDeferredAllocs: admitting a request whose counted limits are
+// left to the first pick (a key with rpm and tpm, its event's daily cap)
+// allocates only their keys' string: the prompt estimator is the exchange
+// itself, where a method value of it was an allocation per request.
+func TestAdmitDeferredAllocs(t *testing.T) {
+	g := plainTestGateway(t, benchChatResponse, "application/json")
+	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"Hello"}],"max_tokens":64}`)
+	pk, err := peek(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	p := &auth.Principal{KeyID: "k", RPM: 1 << 40, TPM: 1 << 50,
+		Event: &auth.Event{ID: "ev", Active: true, Start: now.Add(-time.Hour), End: now.Add(time.Hour), DailyRequestCap: 1 << 40}}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	req := &exchange{r: r, w: httptest.NewRecorder(), op: provider.Chat, spec: provider.Chat.Spec(),
+		principal: p, model: "gpt-4o", body: body, peek: pk}
+	admit := func() {
+		if err := g.admit(r, req, true); err != nil {
+			t.Fatal(err)
+		}
+		if req.pending == nil || !req.pending.Deferred() {
+			t.Fatal("the count was not deferred")
+		}
+		releasePending(req)
+	}
+	admit()
+	if req.prompt == 0 {
+		t.Fatal("the prompt was not estimated for the tpm limit")
+	}
+	if got, want := testing.AllocsPerRun(100, admit), 1.0; got != want {
+		t.Errorf("admit allocated %v times per request, want %v (the limiter keys)", got, want)
+	}
+}
+
+// TestAnswerDropsHopHeaders: the upstream's connection-level headers never
+// reach the client; its end-to-end ones do.
+func TestAnswerDropsHopHeaders(t *testing.T) {
+	g := benchGateway(t, benchChatResponse, "application/json")
+	g.transport = &cannedTransport{body: []byte(benchChatResponse), header: http.Header{
+		"Content-Type": {"application/json"}, "Openai-Processing-Ms": {"12"},
+		"Connection": {"keep-alive"}, "Keep-Alive": {"timeout=5"}, "Proxy-Connection": {"keep-alive"},
+		"Proxy-Authenticate": {"Basic"}, "Proxy-Authorization": {"Basic x"}, "Te": {"trailers"},
+		"Trailer": {"X-Checksum"}, "Transfer-Encoding": {"chunked"}, "Upgrade": {"h2c"},
+	}}
+	r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+	r.Header.Set("Authorization", "Bearer "+testKey)
+	w := httptest.NewRecorder()
+	g.ServeHTTP(w, r)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	for _, k := range hopHeaders {
+		if v, ok := w.Header()[k]; ok {
+			t.Errorf("answer carries the upstream's %s: %q", k, v)
+		}
+	}
+	for k, want := range map[string]string{"Content-Type": "application/json", "Openai-Processing-Ms": "12"} {
+		if got := w.Header().Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
 	}
 }

@@ -152,6 +152,12 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 		if k == "X-Request-Id" {
 			continue // below
 		}
+		if slices.Contains(hopHeaders, k) {
+			// Left out here rather than deleted from h after: h holds
+			// none of its own, and with a caller's x-ratelimit-* headers
+			// it is past 8 entries, where each delete hashes its key.
+			continue
+		}
 		h[k] = v
 	}
 	if v, ok := up.resp.Header["X-Request-Id"]; ok {
@@ -159,9 +165,6 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 		// X-Request-Id stays the gateway's (its usage record's), the
 		// upstream's goes beside it, over any the upstream passed on.
 		h["X-Upstream-Request-Id"] = v
-	}
-	for _, k := range hopHeaders {
-		delete(h, k)
 	}
 	h["X-Spillway-Deployment"] = pick.IDHeader()
 	h["X-Spillway-Attempts"] = attemptsHeader(res.attempts)

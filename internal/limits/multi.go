@@ -131,7 +131,8 @@ func (a Adjustment) windowOf(now time.Time) window {
 // MultiAdjuster makes several Adjusts in one step: one Redis round trip
 // for a request's tpm corrections (its key's, its team's, its
 // deployment's). Memory, Redis and Fallback implement it; use AdjustAll,
-// which also serves a Limiter that does not.
+// which also serves a Limiter that does not. AdjustAll does not keep as
+// once it returns: callers reuse it (access.Checker.Settle).
 type MultiAdjuster interface {
 	AdjustAll(ctx context.Context, as []Adjustment) error
 }

@@ -1,0 +1,4 @@
+package access
+
+// AppendReset is appendReset, for the reset headers' text tests.
+var AppendReset = appendReset
