@@ -1,7 +1,11 @@
 package gateway
 
 import (
+	"bytes"
+	"math"
 	"testing"
+
+	"github.com/spillwayhq/spillway/internal/usage"
 )
 
 // inspectEvents are the server-sent events a stream's meter reads, as the
@@ -29,5 +33,170 @@ func BenchmarkInspect(b *testing.B) {
 				m.inspect(ev)
 			}
 		})
+	}
+}
+
+// inspectBefore is inspect as it was before it walked the event once: a
+// search over the whole event for the usage key, then for every
+// "content" string, then for every "text" string. It is the reference
+// FuzzInspect holds inspect to.
+func inspectBefore(m *meter, ev []byte) bool {
+	if i := indexKeyBefore(ev, usageObject); i >= 0 {
+		if u, ok := parseUsage(ev[i+len(`"usage":`):]); ok {
+			m.usage, m.found = u, true
+		}
+		return m.strip && bytes.Contains(ev, emptyChoice)
+	}
+	limit := maxStreamText
+	if m.keepBody {
+		limit = usage.MaxPayloadBytes
+	}
+	if len(m.text) < limit {
+		m.text = appendJSONStringBefore(m.text, ev, contentKey)
+		m.text = appendJSONStringBefore(m.text, ev, textKey)
+	} else {
+		m.textOver = int32(min(int(m.textOver)+jsonStringBytesBefore(ev, contentKey)+jsonStringBytesBefore(ev, textKey), math.MaxInt32))
+	}
+	return false
+}
+
+func indexKeyBefore(b, key []byte) int {
+	for off := 0; off < len(b); {
+		i := bytes.Index(b[off+1:], key[1:])
+		if i < 0 {
+			return -1
+		}
+		if i += off; b[i] == '"' {
+			return i
+		}
+		off = i + 1
+	}
+	return -1
+}
+
+func jsonStringBytesBefore(ev, key []byte) int {
+	n := 0
+	for quoted, _, rest, ok := nextJSONStringBefore(ev, key); ok; quoted, _, rest, ok = nextJSONStringBefore(rest, key) {
+		n += len(quoted) - 2
+	}
+	return n
+}
+
+func appendJSONStringBefore(dst, ev, key []byte) []byte {
+	for quoted, escaped, rest, ok := nextJSONStringBefore(ev, key); ok; quoted, escaped, rest, ok = nextJSONStringBefore(rest, key) {
+		if escaped {
+			dst = append(dst, unquote(quoted, true)...)
+		} else {
+			dst = append(dst, quoted[1:len(quoted)-1]...)
+		}
+	}
+	return dst
+}
+
+func nextJSONStringBefore(ev, key []byte) (quoted []byte, escaped bool, rest []byte, ok bool) {
+	i := indexKeyBefore(ev, key)
+	if i < 0 {
+		return nil, false, nil, false
+	}
+	s := scanner{b: ev, i: i + len(key) - 1}
+	start, end, escaped, err := s.str()
+	if err != nil {
+		return nil, false, nil, false
+	}
+	return ev[start:end], escaped, ev[end:], true
+}
+
+// inspectTricky are events that are not what an upstream sends, or only
+// rarely: keys inside values, keys over values, several of a key, a key in
+// both orders, truncations, escapes.
+var inspectTricky = []string{
+	`{"content":"a","content":"b","text":"c","text":"d"}`,
+	`{"text":"c","content":"a"}`,
+	`{"text":"c","content":"a","text":"d","content":"b"}`,
+	`{"content":"content":"x"}`,
+	`{"content":"a"content":"b"}`,
+	`{"content":"\"text":"x"}`,
+	`{"content":"\"usage":{"prompt_tokens":1}}`,
+	`{"content":"x\"content\":\"y","text":"\\\"text\":\"z"}`,
+	`{"content":"a\\","text":"b"}`,
+	`{"content":"a\u00e9\n\t\"b\\c\/d"}`,
+	`{"content":"\ud83d\ude00","text":"\u0041"}`,
+	`{"content":"bad \x escape","text":"ok","content":"later"}`,
+	"{\"content\":\"control \x01 char\",\"text\":\"ok\"}",
+	"{\"content\":\"\xff\xfe invalid utf-8\"}",
+	`{"content":"trunc`,
+	`{"content":"a","content":"trunc`,
+	`{"content":"a","text":"b\`,
+	`{"content":`,
+	`"content":"`,
+	`"text":"x"`,
+	`{"content": "spaced","text" :"spaced"}`,
+	`{"content":null,"text":null,"usage":null}`,
+	`{"usage":null,"content":"x"}`,
+	`{"content":"before","usage":{"prompt_tokens":1,"completion_tokens":2}}`,
+	`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":2},"choices":[]}`,
+	`{"usage":{"prompt_tokens":1`,
+	`{"usage":{"total_tokens":3}}`,
+	`{"usage":{"prompt_tokens":1}}{"usage":{"prompt_tokens":2}}`,
+	`{"x":"usage","usage":"y","content":"usage":{"input_tokens":4,"output_tokens":5}}`,
+	`{"usage":{"type":"duration","seconds":3.5}}`,
+	`{"a":":::\":\"","content":"::"}`,
+	`{"xcontent":"a","context":"b","ext":"c","tex":"d","content":"e"}`,
+	`:"text":"x"`,
+	`::`,
+	``,
+	`"`,
+	`:`,
+}
+
+// TestInspectMatchesBefore runs inspect and inspectBefore over the events
+// the upstreams send and the tricky ones, with room for the text, with
+// none, and stripping or not.
+func TestInspectMatchesBefore(t *testing.T) {
+	var evs []string
+	for _, e := range inspectEvents {
+		evs = append(evs, e.ev)
+	}
+	evs = append(evs, inspectTricky...)
+	for _, ev := range evs {
+		for _, full := range []bool{false, true} {
+			for _, strip := range []bool{false, true} {
+				compareInspect(t, []byte(ev), full, strip)
+			}
+		}
+	}
+}
+
+// FuzzInspect holds inspect to inspectBefore: the same text, text over
+// the bound, usage, and answer for any bytes.
+func FuzzInspect(f *testing.F) {
+	for _, e := range inspectEvents {
+		f.Add([]byte(e.ev), false, true)
+	}
+	for _, ev := range inspectTricky {
+		f.Add([]byte(ev), false, true)
+		f.Add([]byte(ev), true, false)
+	}
+	f.Fuzz(func(t *testing.T, ev []byte, full, strip bool) {
+		compareInspect(t, ev, full, strip)
+	})
+}
+
+// compareInspect runs both on ev with a meter that has text already, full
+// to maxStreamText or not.
+func compareInspect(t *testing.T, ev []byte, full, strip bool) {
+	t.Helper()
+	newMeter := func() *meter {
+		m := &meter{stream: true, strip: strip, text: []byte("kept "), textOver: 7}
+		if full {
+			m.text = bytes.Repeat([]byte("x"), maxStreamText)
+		}
+		return m
+	}
+	got, want := newMeter(), newMeter()
+	gotDrop, wantDrop := got.inspect(ev), inspectBefore(want, ev)
+	if gotDrop != wantDrop || !bytes.Equal(got.text, want.text) || got.textOver != want.textOver || got.usage != want.usage || got.found != want.found {
+		t.Errorf("inspect(%q) full=%v strip=%v:\n got drop=%v text=%q over=%d usage=%+v found=%v\nwant drop=%v text=%q over=%d usage=%+v found=%v",
+			ev, full, strip, gotDrop, got.text, got.textOver, got.usage, got.found, wantDrop, want.text, want.textOver, want.usage, want.found)
 	}
 }
