@@ -362,7 +362,7 @@ func (m *meter) inspect(ev []byte) bool {
 			if u, ok := parseUsage(ev[c+1:]); ok {
 				m.usage, m.found = u, true
 			}
-			return m.strip && bytes.Contains(ev, emptyChoice)
+			return m.strip && indexKey(ev, emptyChoice) >= 0
 		case ev[c+1] != '"' || ev[c-2] != 't':
 			continue
 		case c >= 9 && string(ev[c-9:c]) == `"content"` && contentFrom >= 0 && c-9 >= contentFrom:
@@ -481,9 +481,10 @@ func parseUsage(b []byte) (tokens, bool) {
 }
 
 // intField returns the integer after key in obj. The keys read here are
-// unique within a usage object, nested detail objects included.
+// unique within a usage object, nested detail objects included. A key
+// begins with a quote: indexKey finds it with fewer stops than bytes.Index.
 func intField(obj []byte, key string) (int, bool) {
-	i := bytes.Index(obj, []byte(key))
+	i := indexKey(obj, []byte(key))
 	if i < 0 {
 		return 0, false
 	}
@@ -501,7 +502,7 @@ func intField(obj []byte, key string) (int, bool) {
 
 // floatField returns the number after key in obj.
 func floatField(obj []byte, key string) (float64, bool) {
-	i := bytes.Index(obj, []byte(key))
+	i := indexKey(obj, []byte(key))
 	if i < 0 {
 		return 0, false
 	}

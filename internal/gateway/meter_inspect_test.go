@@ -200,3 +200,23 @@ func compareInspect(t *testing.T, ev []byte, full, strip bool) {
 			ev, full, strip, gotDrop, got.text, got.textOver, got.usage, got.found, wantDrop, want.text, want.textOver, want.usage, want.found)
 	}
 }
+
+// FuzzIndexKey: indexKey finds what bytes.Index finds, for every key the
+// meter and parseUsage look for.
+func FuzzIndexKey(f *testing.F) {
+	keys := []string{`"usage":{`, `"choices":[]`, `"content":"`, `"text":"`, `"prompt_tokens":`, `"completion_tokens":`,
+		`"input_tokens":`, `"output_tokens":`, `"seconds":`, `"cached_tokens":`, `"reasoning_tokens":`, `"total_tokens":`}
+	for _, e := range inspectEvents {
+		f.Add([]byte(e.ev))
+	}
+	for _, ev := range inspectTricky {
+		f.Add([]byte(ev))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, key := range keys {
+			if got, want := indexKey(b, []byte(key)), bytes.Index(b, []byte(key)); got != want {
+				t.Errorf("indexKey(%q, %q) = %d, bytes.Index %d", b, key, got, want)
+			}
+		}
+	})
+}
