@@ -59,7 +59,8 @@ function clearOutcomes() {
 function rowOutcome(table, id, kind, text) {
   clearOutcomes();
   const tr = Array.from(table.tBodies[0].rows).find((r) => r.dataset.id === id);
-  if (!tr) {
+  if (!tr || tr.offsetParent === null) {
+    // Gone, or on a tab the user has left meanwhile.
     outcome(kind, null, text);
     return;
   }
@@ -67,6 +68,27 @@ function rowOutcome(table, id, kind, text) {
   tr.after(el('tr', { class: 'row-note' }, cell));
   cell.focus({ preventScroll: true });
   cell.scrollIntoView({ block: 'nearest' });
+}
+
+// replaceRows draws rows into tbody unless they are the ones there,
+// keeping a row's outcome line under its row, with the focus it had: the
+// deployments' live state draws every few seconds. When that row is gone
+// the outcome goes to the top of the page.
+function replaceRows(tbody, rows) {
+  const note = tbody.querySelector('tr.row-note');
+  const drawn = Array.from(tbody.rows).filter((r) => r !== note);
+  if (rows.length === drawn.length && rows.every((r, i) => drawn[i] === r)) return;
+  const under = note && note.previousElementSibling ? note.previousElementSibling.dataset.id : undefined;
+  const focused = !!note && note.contains(document.activeElement);
+  tbody.replaceChildren(...rows);
+  if (!note) return;
+  const tr = rows.find((r) => r.dataset.id === under);
+  if (!tr) {
+    outcome(note.cells[0].className, null, note.cells[0].textContent);
+    return;
+  }
+  tr.after(note);
+  if (focused) note.cells[0].focus({ preventScroll: true });
 }
 
 // --- roles ----------------------------------------------------------------
@@ -141,7 +163,7 @@ async function loadDeployments(isLatest) {
     tr.dataset.actions = actionsKey;
     return tr;
   });
-  if (rows.length !== tbody.rows.length || rows.some((r, i) => tbody.rows[i] !== r)) tbody.replaceChildren(...rows);
+  replaceRows(tbody, rows);
   $('routing-updated').replaceChildren('Live state at ', timeIn(Date.now(), browserZone, { timeStyle: 'medium' }, false),
     '; times in your zone, ' + browserZone + '.');
 }
