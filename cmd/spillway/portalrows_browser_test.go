@@ -118,7 +118,9 @@ func TestBrowserAdminRowOutcome(t *testing.T) {
 				tc.before()
 			}
 			b.do(t, "press the row's button", chromedp.Click(chromedp.CSS(row+" "+tc.button)))
-			waitFor[bool](t, b, "the row's outcome", `!!document.querySelector('`+tc.table+` tr.row-note')`)
+			// The outcome of this press: a line of its kind under this row
+			// (an earlier press's line may still be on the page).
+			waitFor[bool](t, b, "the row's outcome", `!!document.querySelector('`+row+` + tr.row-note td.`+tc.kind+`')`)
 			check(t, note(tc.table), id, tc.kind, tc.says)
 			if tc.redraw {
 				b.do(t, "draw the list again", chromedp.Evaluate[chromedp.Void](`window.drawn = false; reload('`+tc.tab+`').then(() => { window.drawn = true; })`))
