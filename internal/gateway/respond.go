@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,23 @@ import (
 
 // hopHeaders are connection-level headers never copied between hops.
 var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// connectionListed returns the headers the upstream's Connection header
+// names beyond hopHeaders, in canonical form: they belong to that hop
+// alone (RFC 9110 7.6.1). Nil for the usual "keep-alive" or "close".
+func connectionListed(h http.Header) []string {
+	var names []string
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
+			f = textproto.TrimString(f)
+			if f == "" || slices.ContainsFunc(hopHeaders, func(k string) bool { return strings.EqualFold(k, f) }) {
+				continue
+			}
+			names = append(names, textproto.CanonicalMIMEHeaderKey(f))
+		}
+	}
+	return names
+}
 
 // respond starts sending the chosen upstream answer to the client: its
 // status and headers, and the meter that will watch its body. The body
@@ -145,6 +163,7 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 	// A caller with limits keeps its own x-ratelimit-* headers (admit
 	// wrote them), not the deployment's, which every caller shares.
 	own := req.grant.Limits.Any()
+	listed := connectionListed(up.resp.Header)
 	for k, v := range up.resp.Header {
 		if own && slices.Contains(upstreamRateHeaders, k) {
 			continue
@@ -152,7 +171,7 @@ func (g *Gateway) answerHeader(req *exchange, pick router.Pick, up *upstream) ht
 		if k == "X-Request-Id" {
 			continue // below
 		}
-		if slices.Contains(hopHeaders, k) {
+		if slices.Contains(hopHeaders, k) || slices.Contains(listed, k) {
 			// Left out here rather than deleted from h after: h holds
 			// none of its own, and with a caller's x-ratelimit-* headers
 			// it is past 8 entries, where each delete hashes its key.
