@@ -74,13 +74,13 @@ func limitsOf(rl *requestLimits, p *auth.Principal, est func() int64) {
 	kt.grow(all[:n], true, ev, p.KeyID)
 	for _, sc := range all[:n] {
 		if sc.rpm > 0 {
-			rl.add(scopeRPM, sc, kt.key(sc.kind, ":rpm:", sc.id), int64(sc.rpm), minute, 1)
+			rl.add(scopeRPM, sc, kt.scopeKey(sc, rpmFamily), int64(sc.rpm), minute, 1)
 		}
 		if sc.tpm > 0 {
 			if tokens < 0 {
 				tokens = est()
 			}
-			rl.add(scopeTPM, sc, kt.key(sc.kind, ":tpm:", sc.id), int64(sc.tpm), minute, tokens)
+			rl.add(scopeTPM, sc, kt.scopeKey(sc, tpmFamily), int64(sc.tpm), minute, tokens)
 		}
 	}
 	if ev != nil {
@@ -100,16 +100,22 @@ func (kt *keyText) grow(scopes []scope, rpm bool, ev *auth.Event, keyID string) 
 	n := 0
 	for _, sc := range scopes {
 		if rpm && sc.rpm > 0 {
-			n += len(sc.kind) + len(":rpm:") + len(sc.id)
+			n += len(sc.kind) + len(rpmFamily) + len(sc.id)
 		}
 		if sc.tpm > 0 {
-			n += len(sc.kind) + len(":tpm:") + len(sc.id)
+			n += len(sc.kind) + len(tpmFamily) + len(sc.id)
 		}
 	}
 	if ev != nil {
 		n += len("event:daily:") + len(ev.ID) + len(":") + len(keyID)
 	}
 	kt.b.Grow(n)
+}
+
+// scopeKey appends sc's key of family (rpmFamily, tpmFamily), as
+// scope.tpmKey names it, and returns it.
+func (kt *keyText) scopeKey(sc scope, family string) string {
+	return kt.key(sc.kind, family, sc.id)
 }
 
 // key appends the key made of parts and returns it.
@@ -327,7 +333,7 @@ func (c *Checker) correct(ctx context.Context, g Grant, tokens int64, tpm bool, 
 		kt.grow(all[:n], false, nil, "")
 		for _, sc := range all[:n] {
 			if sc.tpm > 0 {
-				as = append(as, limits.Adjustment{Key: kt.key(sc.kind, ":tpm:", sc.id), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
+				as = append(as, limits.Adjustment{Key: kt.scopeKey(sc, tpmFamily), Window: minute, Delta: tokens - g.Estimate, At: g.takenAt})
 			}
 		}
 	}

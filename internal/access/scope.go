@@ -20,9 +20,16 @@ type scope struct {
 	team     *auth.Team // nil for the key's own scope
 }
 
-// tpmKey is the limiter key of the scope's tpm count ("key:tpm:ID"), as
-// limitsOf and correct name it (with "key:rpm:ID" for rpm) for a request.
-func (s scope) tpmKey() string { return s.kind + ":tpm:" + s.id }
+// A scope's limiter keys are its kind, the family and its id:
+// "key:rpm:ID", "team:tpm:ID". limitsOf and correct build a request's in
+// one string (keyText); these are the same names.
+const (
+	rpmFamily = ":rpm:"
+	tpmFamily = ":tpm:"
+)
+
+// tpmKey is the limiter key of the scope's tpm count.
+func (s scope) tpmKey() string { return s.kind + tpmFamily + s.id }
 
 // whose ends a refusal message: "this key", "team "Red" (red)"; owns is
 // its possessive. Built only when a request is refused.
