@@ -30,6 +30,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	model := fs.String("model", "gpt-4o", "model asked of the gateway (and the mock's deployment name)")
 	key := fs.String("key", "sk-bench", "client key for the gateway (written into the spawned gateway's config)")
 	maxTokens := fs.Int("max-tokens", 16, "max_tokens of every request")
+	promptBytes := fs.Int("prompt-bytes", 0, "give every request a system prompt (chat) or instructions (Responses) of about this many bytes, as real requests carry; 0 sends only a two-letter user message")
 	mockLatency := fs.Duration("mock-latency", 0, "latency of the spawned mock")
 	mockTPS := fs.Float64("mock-tps", 0, "tokens per second of the spawned mock's streams (0 = as fast as possible)")
 	gatewayURL := fs.String("gateway", "", "bench this running gateway instead of starting one (it must serve --model with --key)")
@@ -117,6 +118,7 @@ flags:
 		Key:              *key,
 		UpstreamKey:      "bench-upstream-key",
 		MaxTokens:        *maxTokens,
+		PromptBytes:      *promptBytes,
 		MockLatency:      *mockLatency,
 		MockTPS:          *mockTPS,
 		ExternalUpstream: *upstreamURL != "",

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Scenario names.
@@ -29,7 +30,7 @@ const (
 // and on the gateway (which names the public model).
 type workload struct {
 	stream      bool
-	body        func(model string, maxTokens int) []byte
+	body        func(model string, maxTokens int, prompt string) []byte
 	upstream    func(deployment string) (path string, bodyModel bool)
 	gatewayPath string
 }
@@ -37,13 +38,13 @@ type workload struct {
 // workloads has one row per scenario.
 var workloads = map[string]workload{
 	ScenarioChat: {
-		body:        func(m string, n int) []byte { return RequestBody(m, n, false) },
+		body:        func(m string, n int, p string) []byte { return RequestBody(m, n, false, p) },
 		upstream:    azureChatPath,
 		gatewayPath: "/v1/chat/completions",
 	},
 	ScenarioStream: {
 		stream:      true,
-		body:        func(m string, n int) []byte { return RequestBody(m, n, true) },
+		body:        func(m string, n int, p string) []byte { return RequestBody(m, n, true, p) },
 		upstream:    azureChatPath,
 		gatewayPath: "/v1/chat/completions",
 	},
@@ -83,6 +84,10 @@ type Config struct {
 	Key         string   // client key for the gateway
 	UpstreamKey string   // api-key sent to the mock and the bare proxy
 	MaxTokens   int
+	// PromptBytes, when positive, makes each request carry a system
+	// prompt (chat) or instructions (Responses) of about this many bytes,
+	// as real requests do; 0 sends only the two-letter user message.
+	PromptBytes int
 	// MockLatency and MockTPS describe the mock, for the report (and for
 	// Spawn, which starts it with them).
 	MockLatency time.Duration
@@ -147,6 +152,8 @@ func (c *Config) Validate() error {
 		return errors.New("model must not be empty")
 	case c.MaxTokens < 1:
 		return errors.New("max tokens must be at least 1")
+	case c.PromptBytes < 0 || c.PromptBytes > maxPromptBytes:
+		return fmt.Errorf("prompt bytes must be between 0 and %d", maxPromptBytes)
 	}
 	if len(c.Scenarios) == 0 {
 		return errors.New("no scenario given")
@@ -159,11 +166,16 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// RequestBody is the chat completion every request sends.
-func RequestBody(model string, maxTokens int, stream bool) []byte {
+// RequestBody is the chat completion every request sends: a system
+// message of prompt when it is not empty, and the user's "hi".
+func RequestBody(model string, maxTokens int, stream bool, prompt string) []byte {
+	messages := []map[string]string{{"role": "user", "content": "hi"}}
+	if prompt != "" {
+		messages = append([]map[string]string{{"role": "system", "content": prompt}}, messages...)
+	}
 	body := map[string]any{
 		"model":      model,
-		"messages":   []map[string]string{{"role": "user", "content": "hi"}},
+		"messages":   messages,
 		"max_tokens": maxTokens,
 	}
 	if stream {
@@ -173,10 +185,41 @@ func RequestBody(model string, maxTokens int, stream bool) []byte {
 	return b
 }
 
-// ResponsesBody is the Responses API request of the responses scenario.
-func ResponsesBody(model string, maxTokens int) []byte {
-	b, _ := json.Marshal(map[string]any{"model": model, "input": "hi", "max_output_tokens": maxTokens, "store": false})
+// ResponsesBody is the Responses API request of the responses scenario,
+// with prompt as its instructions when it is not empty.
+func ResponsesBody(model string, maxTokens int, prompt string) []byte {
+	body := map[string]any{"model": model, "input": "hi", "max_output_tokens": maxTokens, "store": false}
+	if prompt != "" {
+		body["instructions"] = prompt
+	}
+	b, _ := json.Marshal(body)
 	return b
+}
+
+// maxPromptBytes bounds --prompt-bytes: past a few hundred KiB a bench
+// measures the copying of bodies, not the proxies.
+const maxPromptBytes = 1 << 20
+
+// Prompt returns a system prompt of n bytes (0 for none): sentences with
+// the newlines, quotes and non-ASCII letters real prompts have, which the
+// gateway's JSON reading must step over as escapes.
+func Prompt(n int) string {
+	const text = "You are a helpful assistant for Contoso's support desk. Answer in the customer's language (français, español, 日本語).\n" +
+		"Quote the \"policy\" section when you cite it; never invent order numbers.\n"
+	if n <= 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(n + len(text))
+	for b.Len() < n {
+		b.WriteString(text)
+	}
+	s := b.String()[:n]
+	// Cut at a whole character, not inside one.
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // targets returns the targets of scenario sc for ep, in report order.
@@ -187,9 +230,10 @@ func (c *Config) targets(ep Endpoints, sc string) []Target {
 		dep = c.Model
 	}
 	upPath, bodyModel := wl.upstream(dep)
-	upBody := wl.body(c.Model, c.MaxTokens)
+	prompt := Prompt(c.PromptBytes)
+	upBody := wl.body(c.Model, c.MaxTokens, prompt)
 	if bodyModel {
-		upBody = wl.body(dep, c.MaxTokens)
+		upBody = wl.body(dep, c.MaxTokens, prompt)
 	}
 	upstreamHeader := http.Header{"Content-Type": {"application/json"}, "Api-Key": {c.UpstreamKey}}
 	var ts []Target
@@ -202,12 +246,12 @@ func (c *Config) targets(ep Endpoints, sc string) []Target {
 	if ep.Gateway != "" {
 		ts = append(ts, Target{Name: TargetGateway, URL: ep.Gateway + wl.gatewayPath,
 			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + c.Key}},
-			Body:   wl.body(c.Model, c.MaxTokens), PID: ep.GatewayPID})
+			Body:   wl.body(c.Model, c.MaxTokens, prompt), PID: ep.GatewayPID})
 	}
 	if ep.Governed != "" {
 		ts = append(ts, Target{Name: TargetGoverned, URL: ep.Governed + wl.gatewayPath,
 			Header: http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + ep.GovernedKey}},
-			Body:   wl.body(c.Model, c.MaxTokens), PID: ep.GovernedPID})
+			Body:   wl.body(c.Model, c.MaxTokens, prompt), PID: ep.GovernedPID})
 	}
 	return ts
 }

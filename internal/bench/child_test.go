@@ -96,7 +96,7 @@ func TestChildProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.stop()
-	body := strings.NewReader(string(RequestBody("gpt-4o", 4, false)))
+	body := strings.NewReader(string(RequestBody("gpt-4o", 4, false, "")))
 	resp, err := http.Post(c.url+"/openai/deployments/gpt-4o/chat/completions?api-version=2024-10-21", "application/json", body)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestFormats(t *testing.T) {
@@ -285,7 +286,7 @@ func TestRequestBody(t *testing.T) {
 		{true, `{"max_tokens":16,"messages":[{"content":"hi","role":"user"}],"model":"gpt-4o","stream":true}`},
 	}
 	for _, tt := range tests {
-		if got := string(RequestBody("gpt-4o", 16, tt.stream)); got != tt.want {
+		if got := string(RequestBody("gpt-4o", 16, tt.stream, "")); got != tt.want {
 			t.Errorf("RequestBody(stream=%v) = %s, want %s", tt.stream, got, tt.want)
 		}
 	}
@@ -331,5 +332,57 @@ func TestWriteRatios(t *testing.T) {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPrompt: --prompt-bytes gives a prompt of that many bytes, or a
+// character fewer or so where a cut would split one, always valid UTF-8
+// with escapes in its JSON, and the bodies carry it.
+func TestPrompt(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 117, 4096, 65536} {
+		p := Prompt(n)
+		if len(p) > n || len(p) < n-3 {
+			t.Errorf("Prompt(%d): %d bytes, want %d (or up to 3 fewer)", n, len(p), n)
+		}
+		if !utf8.ValidString(p) {
+			t.Errorf("Prompt(%d) is not valid UTF-8", n)
+		}
+		if n >= 4096 && (!strings.Contains(p, "\n") || !strings.Contains(p, `"`)) {
+			t.Errorf("Prompt(%d) has no newline or quote to escape", n)
+		}
+		for _, body := range [][]byte{RequestBody("gpt-4o", 16, true, p), ResponsesBody("gpt-4o", 16, p)} {
+			var v struct {
+				Model        string
+				Instructions string
+				Messages     []struct{ Role, Content string }
+			}
+			if err := json.Unmarshal(body, &v); err != nil {
+				t.Fatalf("Prompt(%d): body %s: %v", n, body, err)
+			}
+			got := v.Instructions
+			if len(v.Messages) > 0 {
+				if last := v.Messages[len(v.Messages)-1]; last.Content != "hi" {
+					t.Errorf("Prompt(%d): last message %q, want the user's hi", n, last.Content)
+				}
+				if len(v.Messages) == 2 {
+					got = v.Messages[0].Content
+				}
+			}
+			if got != p || v.Model != "gpt-4o" {
+				t.Errorf("Prompt(%d): body carries prompt %d bytes, model %q; want %d bytes, gpt-4o", n, len(got), v.Model, len(p))
+			}
+		}
+	}
+}
+
+func TestValidatePromptBytes(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		want bool
+	}{{-1, false}, {0, true}, {4096, true}, {maxPromptBytes, true}, {maxPromptBytes + 1, false}} {
+		c := Config{Concurrency: 1, Duration: time.Second, Scenarios: []string{ScenarioChat}, Model: "gpt-4o", MaxTokens: 16, PromptBytes: tt.n}
+		if got := c.Validate() == nil; got != tt.want {
+			t.Errorf("Validate with PromptBytes %d: ok %v, want %v (%v)", tt.n, got, tt.want, c.Validate())
+		}
 	}
 }
