@@ -313,6 +313,10 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 		return 0, 0, false, s.fail("expected a string")
 	}
 	for s.i < len(s.b) {
+		s.i = plainRun(s.b, s.i)
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -325,7 +329,7 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 			}
 		case c < 0x20:
 			return 0, 0, false, s.fail("control character in string")
-		default:
+		default: // not reached: plainRun stops only at the three above
 			s.i++
 		}
 	}
