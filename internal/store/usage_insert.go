@@ -271,7 +271,7 @@ func insertUsageRowByRow(ctx context.Context, d dialect, tx *sql.Tx, stmts usage
 	whole := len(records) - len(records)%usageChunkRows
 	if whole > 0 {
 		err := stmts.conn.Raw(func(dc any) error {
-			return stmts.chunks.exec(ctx, dc, d, records[:whole])
+			return stmts.chunks.exec(ctx, dc, records[:whole])
 		})
 		if err != nil {
 			return err

@@ -137,9 +137,10 @@ func (u usageStatements) close() {
 // keeps a connection with unfinalized statements open, its files too,
 // and the driver cannot finalize them once its connection is closed.
 type rawChunks struct {
-	fullSQL, leanSQL string // the chunk INSERTs, built once
-	args             []driver.NamedValue
-	labels           [4]boxedText // key, model, deployment, endpoint
+	vals []driver.NamedValue // a chunk's values, row after row
+	args []driver.NamedValue // and as its statement binds them
+	// labels are the last key, model, deployment and endpoint boxed.
+	labels [4]boxedText
 }
 
 // boxedText is a column's last text value and its boxed form, reused
@@ -158,74 +159,78 @@ func (b *boxedText) box(s string) any {
 	return b.v
 }
 
-// prepared returns *st, preparing it on prep from query first if it is nil.
-func prepared(ctx context.Context, prep driver.ConnPrepareContext, st *driver.Stmt, query string) (driver.Stmt, error) {
-	if *st == nil {
-		s, err := prep.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, fmt.Errorf("store: insert usage: prepare: %w", err)
-		}
-		*st = s
-	}
-	return *st, nil
-}
-
 // exec inserts records, whole chunks of usageChunkRows, on dc. Only the
 // holder of the writer connection calls it, inside Raw: the connection
 // is what serializes the calls.
-func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) (err error) {
+func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (err error) {
 	prep, ok := dc.(driver.ConnPrepareContext)
 	if !ok {
 		return fmt.Errorf("store: insert usage: driver connection %T cannot prepare with a context", dc)
 	}
-	if c.args == nil {
-		c.fullSQL = usageInsertSQL(d, usageChunkRows)
-		c.leanSQL = usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows)
-		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
-		for i := range c.args {
-			c.args[i].Ordinal = i + 1
-		}
+	if c.vals == nil {
+		c.vals = make([]driver.NamedValue, 0, usageChunkRows*usageColumnCount)
+		c.args = make([]driver.NamedValue, 0, usageChunkRows*usageColumnCount)
 	}
-	var full, lean driver.Stmt
+	stmts := make(map[chunkShape]driver.Stmt, maxChunkShapes)
 	defer func() {
-		if full != nil {
-			err = errors.Join(err, full.Close())
+		for _, st := range stmts {
+			err = errors.Join(err, st.Close())
 		}
-		if lean != nil {
-			err = errors.Join(err, lean.Close())
-		}
-		for i := range c.args { // let the batch's values go
-			c.args[i].Value = nil
-		}
+		clear(c.vals[:cap(c.vals)]) // let the batch's values go
+		clear(c.args[:cap(c.args)])
 	}()
 	for ; len(records) >= usageChunkRows; records = records[usageChunkRows:] {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		chunk := records[:usageChunkRows]
-		var stmt driver.Stmt
-		args := c.args[:0]
-		if allLeanUsage(chunk) {
-			if stmt, err = prepared(ctx, prep, &lean, c.leanSQL); err != nil {
-				return err
-			}
+		shape := chunkShape{lean: allLeanUsage(chunk)}
+		vals, width := c.vals[:0], usageColumnCount
+		if shape.lean {
+			width = usageLeanColumnCount
 			for i := range chunk {
-				args = c.appendLean(args, &chunk[i])
+				vals = c.appendLean(vals, &chunk[i])
 			}
 		} else {
-			if stmt, err = prepared(ctx, prep, &full, c.fullSQL); err != nil {
-				return err
-			}
 			for i := range chunk {
-				args = c.appendFull(args, &chunk[i])
+				vals = c.appendFull(vals, &chunk[i])
 			}
 		}
+		_, shareable := shape.columns()
+		shape.shared = sharedColumns(vals, width, shareable)
+		stmt, shape, err := chunkStmt(ctx, prep, stmts, shape)
+		if err != nil {
+			return err
+		}
 		// Not ctx: see rawChunks.
+		args := chunkArgs(c.args[:0], vals, width, shape.shared)
 		if _, err := stmt.(driver.StmtExecContext).ExecContext(context.Background(), args); err != nil {
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
 	}
 	return nil
+}
+
+// chunkStmt returns the write's statement of shape, preparing it on
+// prep and adding it to stmts first if it is not there. Past
+// maxChunkShapes it returns the statement, and the shape, of the same
+// columns with nothing shared.
+func chunkStmt(ctx context.Context, prep driver.ConnPrepareContext, stmts map[chunkShape]driver.Stmt, shape chunkShape) (driver.Stmt, chunkShape, error) {
+	if st, ok := stmts[shape]; ok {
+		return st, shape, nil
+	}
+	if len(stmts) >= maxChunkShapes-1 && shape.shared != 0 {
+		shape.shared = 0
+		if st, ok := stmts[shape]; ok {
+			return st, shape, nil
+		}
+	}
+	st, err := prep.PrepareContext(ctx, shape.sql(usageChunkRows))
+	if err != nil {
+		return nil, shape, fmt.Errorf("store: insert usage: prepare: %w", err)
+	}
+	stmts[shape] = st
+	return st, shape, nil
 }
 
 // appendLean appends r's usageLeanColumns values to args, whose
