@@ -96,11 +96,11 @@ func (s chunkShape) sql(n int) string {
 
 // sharedColumns returns the columns, among those of mask, that every row
 // of vals (rows of width values each) has the same value in.
-func sharedColumns(vals []driver.NamedValue, width int, mask uint32) uint32 {
+func sharedColumns(vals []any, width int, mask uint32) uint32 {
 	first := vals[:width]
 	for rest := vals[width:]; len(rest) > 0 && mask != 0; rest = rest[width:] {
 		for i, v := range rest[:width] {
-			if mask&(1<<i) != 0 && v.Value != first[i].Value {
+			if mask&(1<<i) != 0 && v != first[i] {
 				mask &^= 1 << i
 			}
 		}
@@ -108,21 +108,25 @@ func sharedColumns(vals []driver.NamedValue, width int, mask uint32) uint32 {
 	return mask
 }
 
-// chunkArgs appends to args the values of vals (rows of width values
-// each) in the order shape's statement numbers its parameters: the
-// shared ones once, then each row's own.
-func chunkArgs(args, vals []driver.NamedValue, width int, shared uint32) []driver.NamedValue {
+// chunkArgs puts the values of vals (rows of width values each) in args,
+// whose Ordinals are set, in the order shape's statement numbers its
+// parameters: the shared ones once, then each row's own. It returns the
+// args filled.
+func chunkArgs(args []driver.NamedValue, vals []any, width int, shared uint32) []driver.NamedValue {
+	n := 0
 	for i := range width {
 		if shared&(1<<i) != 0 {
-			args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: vals[i].Value})
+			args[n].Value = vals[i]
+			n++
 		}
 	}
 	for ; len(vals) > 0; vals = vals[width:] {
 		for i, v := range vals[:width] {
 			if shared&(1<<i) == 0 {
-				args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v.Value})
+				args[n].Value = v
+				n++
 			}
 		}
 	}
-	return args
+	return args[:n]
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -137,8 +138,8 @@ func (u usageStatements) close() {
 // keeps a connection with unfinalized statements open, its files too,
 // and the driver cannot finalize them once its connection is closed.
 type rawChunks struct {
-	vals []driver.NamedValue // a chunk's values, row after row
-	args []driver.NamedValue // and as its statement binds them
+	vals []any               // a chunk's values, row after row
+	args []driver.NamedValue // and as its statement binds them, Ordinals set
 	// labels are the last key, model, deployment and endpoint boxed.
 	labels [4]boxedText
 }
@@ -168,8 +169,11 @@ func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (e
 		return fmt.Errorf("store: insert usage: driver connection %T cannot prepare with a context", dc)
 	}
 	if c.vals == nil {
-		c.vals = make([]driver.NamedValue, 0, usageChunkRows*usageColumnCount)
-		c.args = make([]driver.NamedValue, 0, usageChunkRows*usageColumnCount)
+		c.vals = make([]any, 0, usageChunkRows*usageColumnCount)
+		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
+		for i := range c.args {
+			c.args[i].Ordinal = i + 1
+		}
 	}
 	stmts := make(map[chunkShape]driver.Stmt, maxChunkShapes)
 	defer func() {
@@ -177,7 +181,9 @@ func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (e
 			err = errors.Join(err, st.Close())
 		}
 		clear(c.vals[:cap(c.vals)]) // let the batch's values go
-		clear(c.args[:cap(c.args)])
+		for i := range c.args {
+			c.args[i].Value = nil
+		}
 	}()
 	for ; len(records) >= usageChunkRows; records = records[usageChunkRows:] {
 		if err := ctx.Err(); err != nil {
@@ -203,7 +209,7 @@ func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (e
 			return err
 		}
 		// Not ctx: see rawChunks.
-		args := chunkArgs(c.args[:0], vals, width, shape.shared)
+		args := chunkArgs(c.args, vals, width, shape.shared)
 		if _, err := stmt.(driver.StmtExecContext).ExecContext(context.Background(), args); err != nil {
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
@@ -233,35 +239,34 @@ func chunkStmt(ctx context.Context, prep driver.ConnPrepareContext, stmts map[ch
 	return st, shape, nil
 }
 
-// appendLean appends r's usageLeanColumns values to args, whose
-// Ordinals are set once (exec).
-func (c *rawChunks) appendLean(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+// appendLean appends r's usageLeanColumns values to args.
+func (c *rawChunks) appendLean(args []any, r *usage.Record) []any {
 	n := len(args)
-	args = args[:n+usageLeanColumnCount]
+	args = slices.Grow(args, usageLeanColumnCount)[:n+usageLeanColumnCount]
 	v := args[n:]
-	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
-	v[3].Value, v[4].Value, v[5].Value = c.labels[1].box(r.Model), c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint)
-	v[6].Value, v[7].Value, v[8].Value = int64(r.Status), int64(r.Attempts), r.Stream
-	v[9].Value, v[10].Value, v[11].Value = micros(r.Latency), micros(r.TTFB), int64(LatencyBucket(r.Latency))
-	v[12].Value, v[13].Value, v[14].Value = int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)
-	v[15].Value, v[16].Value = r.Estimated, costValue(r.Cost)
+	v[0], v[1], v[2] = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3], v[4], v[5] = c.labels[1].box(r.Model), c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint)
+	v[6], v[7], v[8] = int64(r.Status), int64(r.Attempts), r.Stream
+	v[9], v[10], v[11] = micros(r.Latency), micros(r.TTFB), int64(LatencyBucket(r.Latency))
+	v[12], v[13], v[14] = int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)
+	v[15], v[16] = r.Estimated, costValue(r.Cost)
 	return args
 }
 
 // appendFull appends r's usageColumns values to args (appendUsageArgs
 // takes them from here).
-func (c *rawChunks) appendFull(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+func (c *rawChunks) appendFull(args []any, r *usage.Record) []any {
 	n := len(args)
-	args = args[:n+usageColumnCount]
+	args = slices.Grow(args, usageColumnCount)[:n+usageColumnCount]
 	v := args[n:]
-	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
-	v[3].Value, v[4].Value, v[5].Value = text(r.EventID), text(r.Attendee), c.labels[1].box(r.Model)
-	v[6].Value, v[7].Value, v[8].Value = c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint), int64(r.Status)
-	v[9].Value, v[10].Value, v[11].Value = int64(r.Attempts), r.Stream, micros(r.Latency)
-	v[12].Value, v[13].Value, v[14].Value = micros(r.TTFB), int64(LatencyBucket(r.Latency)), int64(r.PromptTokens)
-	v[15].Value, v[16].Value, v[17].Value = int64(r.CompletionTokens), int64(r.TotalTokens), r.Estimated
-	v[18].Value, v[19].Value, v[20].Value = costValue(r.Cost), text(r.User), int64(r.CachedTokens)
-	v[21].Value, v[22].Value, v[23].Value = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
-	v[24].Value = text(r.BatchID)
+	v[0], v[1], v[2] = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3], v[4], v[5] = text(r.EventID), text(r.Attendee), c.labels[1].box(r.Model)
+	v[6], v[7], v[8] = c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint), int64(r.Status)
+	v[9], v[10], v[11] = int64(r.Attempts), r.Stream, micros(r.Latency)
+	v[12], v[13], v[14] = micros(r.TTFB), int64(LatencyBucket(r.Latency)), int64(r.PromptTokens)
+	v[15], v[16], v[17] = int64(r.CompletionTokens), int64(r.TotalTokens), r.Estimated
+	v[18], v[19], v[20] = costValue(r.Cost), text(r.User), int64(r.CachedTokens)
+	v[21], v[22], v[23] = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
+	v[24] = text(r.BatchID)
 	return args
 }
