@@ -21,9 +21,9 @@ type chunkShape struct {
 	shared uint32 // bit i: column i of the set is bound once for the chunk
 }
 
-// maxChunkShapes bounds the statements one write prepares: a chunk of
-// another shape binds all its values row by row (shape.shared 0), which
-// stores the same.
+// maxChunkShapes bounds the statements one write prepares: past it a
+// chunk of a new shape binds all its values row by row (shape.shared 0,
+// two statements more at most, lean and full), which stores the same.
 const maxChunkShapes = 8
 
 var (

@@ -127,13 +127,15 @@ func (u usageStatements) close() {
 // with a cancelable context the driver started a goroutine to watch it.
 // Here the arguments go into one reused slice, the labels a batch repeats
 // (key, model, deployment, endpoint) are boxed once per run of equal
-// values, and the context is checked between chunks: a chunk runs in
-// memory under the write lock the transaction already holds, so it has
-// nothing to wait for.
+// values, the values a chunk's records share are bound once (chunkShape),
+// and the context is checked between chunks: a chunk runs in memory
+// under the write lock the transaction already holds, so it has nothing
+// to wait for.
 //
 // The statements are prepared for each write on the connection it holds
-// and closed before the write returns (two prepares a batch, where a batch
-// is thousands of records). Kept across writes, they would outlive a
+// and closed before the write returns (one prepare for each shape of
+// chunk a batch has, mostly one or two, where a batch is thousands of
+// records). Kept across writes, they would outlive a
 // connection database/sql replaced after an interrupted insert: SQLite
 // keeps a connection with unfinalized statements open, its files too,
 // and the driver cannot finalize them once its connection is closed.
@@ -218,14 +220,14 @@ func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (e
 }
 
 // chunkStmt returns the write's statement of shape, preparing it on
-// prep and adding it to stmts first if it is not there. Past
-// maxChunkShapes it returns the statement, and the shape, of the same
-// columns with nothing shared.
+// prep and adding it to stmts first if it is not there. Once stmts holds
+// maxChunkShapes statements it returns, for a new shape, the statement
+// and the shape of the same columns with nothing shared.
 func chunkStmt(ctx context.Context, prep driver.ConnPrepareContext, stmts map[chunkShape]driver.Stmt, shape chunkShape) (driver.Stmt, chunkShape, error) {
 	if st, ok := stmts[shape]; ok {
 		return st, shape, nil
 	}
-	if len(stmts) >= maxChunkShapes-1 && shape.shared != 0 {
+	if len(stmts) >= maxChunkShapes && shape.shared != 0 {
 		shape.shared = 0
 		if st, ok := stmts[shape]; ok {
 			return st, shape, nil
