@@ -33,6 +33,48 @@ func histAddOne(h []histCount, b int) []histCount {
 	return slices.Insert(h, i, histCount{bucket: int16(b), count: 1})
 }
 
+// histMerge returns a with b's counts added: a itself when it has every
+// bucket of b, a new histogram otherwise (b is left alone either way).
+func histMerge(a, b []histCount) []histCount {
+	out := a
+	j := 0
+	for _, c := range b {
+		for j < len(a) && a[j].bucket < c.bucket {
+			j++
+		}
+		if j == len(a) || a[j].bucket != c.bucket {
+			out = nil
+			break
+		}
+	}
+	if out != nil || len(b) == 0 {
+		for i, j := 0, 0; i < len(b); i++ {
+			for a[j].bucket < b[i].bucket {
+				j++
+			}
+			a[j].count += b[i].count
+		}
+		return a
+	}
+	out = make([]histCount, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i].bucket < b[j].bucket:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].bucket < a[i].bucket:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, histCount{a[i].bucket, a[i].count + b[j].count})
+			i++
+			j++
+		}
+	}
+	return out
+}
+
 // encodeHist writes h in the column's form.
 func encodeHist(h []histCount) string {
 	b := make([]byte, 0, len(h)*8)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"slices"
 	"strconv"
 	"testing"
 )
@@ -67,4 +68,36 @@ func FuzzMergeHist(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestHistMerge(t *testing.T) {
+	type h = []histCount
+	for _, tc := range []struct {
+		name    string
+		a, b    h
+		want    h
+		inPlace bool // the answer is a itself
+	}{
+		{"both empty", nil, nil, nil, false},
+		{"b empty", h{{3, 1}}, nil, h{{3, 1}}, true},
+		{"a empty", nil, h{{3, 1}, {5, 2}}, h{{3, 1}, {5, 2}}, false},
+		{"same buckets", h{{3, 1}, {5, 2}}, h{{3, 4}, {5, 1}}, h{{3, 5}, {5, 3}}, true},
+		{"b within a", h{{1, 1}, {3, 1}, {5, 2}}, h{{3, 4}}, h{{1, 1}, {3, 5}, {5, 2}}, true},
+		{"b before a", h{{5, 2}}, h{{0, 1}}, h{{0, 1}, {5, 2}}, false},
+		{"b after a", h{{5, 2}}, h{{9, 1}}, h{{5, 2}, {9, 1}}, false},
+		{"interleaved", h{{1, 1}, {4, 1}, {9, 1}}, h{{0, 2}, {4, 2}, {5, 2}, {10, 2}}, h{{0, 2}, {1, 1}, {4, 3}, {5, 2}, {9, 1}, {10, 2}}, false},
+	} {
+		bBefore := slices.Clone(tc.b)
+		a := slices.Clone(tc.a)
+		got := histMerge(a, tc.b)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: histMerge(%v, %v) = %v, want %v", tc.name, tc.a, tc.b, got, tc.want)
+		}
+		if inPlace := len(got) > 0 && len(a) > 0 && &got[0] == &a[0]; inPlace != tc.inPlace {
+			t.Errorf("%s: answer is a itself: %v, want %v", tc.name, inPlace, tc.inPlace)
+		}
+		if !slices.Equal(tc.b, bBefore) {
+			t.Errorf("%s: b changed to %v, want %v", tc.name, tc.b, bBefore)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"database/sql/driver"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -156,11 +155,7 @@ func (s *sqlStore) insertUsageRows(ctx context.Context, tx *sql.Tx, stmts usageS
 // rawChunks.appendFull puts them (the one place that order is written).
 func appendUsageArgs(args []any, r *usage.Record) []any {
 	var c rawChunks
-	var v [usageColumnCount]driver.NamedValue
-	for _, nv := range c.appendFull(v[:0], r) {
-		args = append(args, nv.Value)
-	}
-	return args
+	return c.appendFull(args, r)
 }
 
 // costValue is the cost column's value: NULL for NaN and ±Inf, which
@@ -271,7 +266,7 @@ func insertUsageRowByRow(ctx context.Context, d dialect, tx *sql.Tx, stmts usage
 	whole := len(records) - len(records)%usageChunkRows
 	if whole > 0 {
 		err := stmts.conn.Raw(func(dc any) error {
-			return stmts.chunks.exec(ctx, dc, d, records[:whole])
+			return stmts.chunks.exec(ctx, dc, records[:whole])
 		})
 		if err != nil {
 			return err

@@ -88,6 +88,13 @@ type rollupSums struct {
 }
 
 func (s *rollupSums) add(r *usage.Record, bucket int) {
+	s.addCounts(r, bucket)
+	s.addFloats(r)
+}
+
+// addCounts adds r's counts, tokens, latency and histogram bucket: the
+// sums that come out the same in any order of additions.
+func (s *rollupSums) addCounts(r *usage.Record, bucket int) {
 	s.requests++
 	if r.Status >= 400 {
 		s.errors++
@@ -100,12 +107,31 @@ func (s *rollupSums) add(r *usage.Record, bucket int) {
 	s.total += int64(r.TotalTokens)
 	s.cached += int64(r.CachedTokens)
 	s.reasoning += int64(r.ReasoningTokens)
+	s.maxLatency = max(s.maxLatency, micros(r.Latency))
+	s.hist = histAddOne(s.hist, bucket)
+}
+
+// addFloats adds r's audio seconds and cost, whose rounding depends on
+// the order of additions: every row adds them record by record.
+func (s *rollupSums) addFloats(r *usage.Record) {
 	s.audio += finite(r.AudioSeconds)
 	if !math.IsNaN(r.Cost) && !math.IsInf(r.Cost, 0) {
 		s.cost += r.Cost
 	}
-	s.maxLatency = max(s.maxLatency, micros(r.Latency))
-	s.hist = histAddOne(s.hist, bucket)
+}
+
+// mergeCounts adds v's addCounts sums to s.
+func (s *rollupSums) mergeCounts(v *rollupSums) {
+	s.requests += v.requests
+	s.errors += v.errors
+	s.estimated += v.estimated
+	s.prompt += v.prompt
+	s.completion += v.completion
+	s.total += v.total
+	s.cached += v.cached
+	s.reasoning += v.reasoning
+	s.maxLatency = max(s.maxLatency, v.maxLatency)
+	s.hist = histMerge(s.hist, v.hist)
 }
 
 // merge adds v's counts to s; their histograms are merged by the caller,
@@ -130,6 +156,14 @@ type rollupRow struct {
 	s *rollupSums
 }
 
+// labelSums are the rows of one set of rollupLabels and its records'
+// addCounts sums, which rollUp adds to each row once at the end instead
+// of every record to each of its rows (nine of them).
+type labelSums struct {
+	rows []*rollupSums
+	sums rollupSums
+}
+
 // rollUp aggregates records into the rows of every kept cube, in primary
 // key order, so that concurrent writers lock rows in the same order and
 // never deadlock.
@@ -138,34 +172,43 @@ func rollUp(records []usage.Record) []rollupRow {
 	// The records of a batch mostly share their labels: a few keys,
 	// models and deployments within an hour. The rows of each distinct
 	// set of labels and hour are found in groups once, and its other
-	// records are added to them straight, in record order as before: one
+	// records are added to them straight: their floats to each row in
+	// record order as before, their counts to the set's own sums. One
 	// lookup a record instead of one a row. A batch whose records mostly
 	// differ (many keys) stops remembering, which would only cost it.
-	memo := make(map[rollupLabels][]*rollupSums)
-	misses := 0
+	memo := make(map[rollupLabels]*labelSums)
+	var sets []*labelSums
 	scratch := make([]*rollupSums, 0, rollupRowsPerRecord)
 	for i := range records {
 		r := &records[i]
 		ms := r.Time.UnixMilli()
-		var rows []*rollupSums
-		if memo != nil {
-			l := rollupLabels{
-				hour: floorDiv(ms, msPerHour), class: statusClass(r.Status),
-				key: r.KeyID, team: r.TeamID, event: r.EventID, model: r.Model, deployment: r.Deployment, endpoint: r.Endpoint,
-			}
-			if rows = memo[l]; rows == nil {
-				rows = rollupRowsOf(groups, r, ms, make([]*rollupSums, 0, rollupRowsPerRecord))
-				memo[l] = rows
-				if misses++; misses > 64 && 2*misses > i {
-					memo = nil
-				}
-			}
-		} else {
-			rows = rollupRowsOf(groups, r, ms, scratch[:0])
-		}
 		bucket := LatencyBucket(r.Latency)
-		for _, g := range rows {
-			g.add(r, bucket)
+		if memo == nil {
+			for _, g := range rollupRowsOf(groups, r, ms, scratch[:0]) {
+				g.add(r, bucket)
+			}
+			continue
+		}
+		l := rollupLabels{
+			hour: floorDiv(ms, msPerHour), class: statusClass(r.Status),
+			key: r.KeyID, team: r.TeamID, event: r.EventID, model: r.Model, deployment: r.Deployment, endpoint: r.Endpoint,
+		}
+		set := memo[l]
+		if set == nil {
+			set = &labelSums{rows: rollupRowsOf(groups, r, ms, make([]*rollupSums, 0, rollupRowsPerRecord))}
+			memo[l] = set
+			if sets = append(sets, set); len(sets) > 64 && 2*len(sets) > i {
+				memo = nil
+			}
+		}
+		set.sums.addCounts(r, bucket)
+		for _, g := range set.rows {
+			g.addFloats(r)
+		}
+	}
+	for _, set := range sets {
+		for _, g := range set.rows {
+			g.mergeCounts(&set.sums)
 		}
 	}
 	rows := make([]rollupRow, 0, len(groups))

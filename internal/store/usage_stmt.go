@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/spillwayhq/spillway/internal/usage"
@@ -126,20 +127,23 @@ func (u usageStatements) close() {
 // with a cancelable context the driver started a goroutine to watch it.
 // Here the arguments go into one reused slice, the labels a batch repeats
 // (key, model, deployment, endpoint) are boxed once per run of equal
-// values, and the context is checked between chunks: a chunk runs in
-// memory under the write lock the transaction already holds, so it has
-// nothing to wait for.
+// values, the values a chunk's records share are bound once (chunkShape),
+// and the context is checked between chunks: a chunk runs in memory
+// under the write lock the transaction already holds, so it has nothing
+// to wait for.
 //
 // The statements are prepared for each write on the connection it holds
-// and closed before the write returns (two prepares a batch, where a batch
-// is thousands of records). Kept across writes, they would outlive a
+// and closed before the write returns (one prepare for each shape of
+// chunk a batch has, mostly one or two, where a batch is thousands of
+// records). Kept across writes, they would outlive a
 // connection database/sql replaced after an interrupted insert: SQLite
 // keeps a connection with unfinalized statements open, its files too,
 // and the driver cannot finalize them once its connection is closed.
 type rawChunks struct {
-	fullSQL, leanSQL string // the chunk INSERTs, built once
-	args             []driver.NamedValue
-	labels           [4]boxedText // key, model, deployment, endpoint
+	vals []any               // a chunk's values, row after row
+	args []driver.NamedValue // and as its statement binds them, Ordinals set
+	// labels are the last key, model, deployment and endpoint boxed.
+	labels [4]boxedText
 }
 
 // boxedText is a column's last text value and its boxed form, reused
@@ -158,43 +162,28 @@ func (b *boxedText) box(s string) any {
 	return b.v
 }
 
-// prepared returns *st, preparing it on prep from query first if it is nil.
-func prepared(ctx context.Context, prep driver.ConnPrepareContext, st *driver.Stmt, query string) (driver.Stmt, error) {
-	if *st == nil {
-		s, err := prep.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, fmt.Errorf("store: insert usage: prepare: %w", err)
-		}
-		*st = s
-	}
-	return *st, nil
-}
-
 // exec inserts records, whole chunks of usageChunkRows, on dc. Only the
 // holder of the writer connection calls it, inside Raw: the connection
 // is what serializes the calls.
-func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage.Record) (err error) {
+func (c *rawChunks) exec(ctx context.Context, dc any, records []usage.Record) (err error) {
 	prep, ok := dc.(driver.ConnPrepareContext)
 	if !ok {
 		return fmt.Errorf("store: insert usage: driver connection %T cannot prepare with a context", dc)
 	}
-	if c.args == nil {
-		c.fullSQL = usageInsertSQL(d, usageChunkRows)
-		c.leanSQL = usageInsertSQLOf(d, usageLeanColumns, usageLeanColumnCount, usageChunkRows)
+	if c.vals == nil {
+		c.vals = make([]any, 0, usageChunkRows*usageColumnCount)
 		c.args = make([]driver.NamedValue, usageChunkRows*usageColumnCount)
 		for i := range c.args {
 			c.args[i].Ordinal = i + 1
 		}
 	}
-	var full, lean driver.Stmt
+	stmts := make(map[chunkShape]driver.Stmt, maxChunkShapes)
 	defer func() {
-		if full != nil {
-			err = errors.Join(err, full.Close())
+		for _, st := range stmts {
+			err = errors.Join(err, st.Close())
 		}
-		if lean != nil {
-			err = errors.Join(err, lean.Close())
-		}
-		for i := range c.args { // let the batch's values go
+		clear(c.vals[:cap(c.vals)]) // let the batch's values go
+		for i := range c.args {
 			c.args[i].Value = nil
 		}
 	}()
@@ -203,24 +192,26 @@ func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage
 			return err
 		}
 		chunk := records[:usageChunkRows]
-		var stmt driver.Stmt
-		args := c.args[:0]
-		if allLeanUsage(chunk) {
-			if stmt, err = prepared(ctx, prep, &lean, c.leanSQL); err != nil {
-				return err
-			}
+		shape := chunkShape{lean: allLeanUsage(chunk)}
+		vals, width := c.vals[:0], usageColumnCount
+		if shape.lean {
+			width = usageLeanColumnCount
 			for i := range chunk {
-				args = c.appendLean(args, &chunk[i])
+				vals = c.appendLean(vals, &chunk[i])
 			}
 		} else {
-			if stmt, err = prepared(ctx, prep, &full, c.fullSQL); err != nil {
-				return err
-			}
 			for i := range chunk {
-				args = c.appendFull(args, &chunk[i])
+				vals = c.appendFull(vals, &chunk[i])
 			}
 		}
+		_, shareable := shape.columns()
+		shape.shared = sharedColumns(vals, width, shareable)
+		stmt, shape, err := chunkStmt(ctx, prep, stmts, shape)
+		if err != nil {
+			return err
+		}
 		// Not ctx: see rawChunks.
+		args := chunkArgs(c.args, vals, width, shape.shared)
 		if _, err := stmt.(driver.StmtExecContext).ExecContext(context.Background(), args); err != nil {
 			return fmt.Errorf("store: insert usage: %w", err)
 		}
@@ -228,35 +219,56 @@ func (c *rawChunks) exec(ctx context.Context, dc any, d dialect, records []usage
 	return nil
 }
 
-// appendLean appends r's usageLeanColumns values to args, whose
-// Ordinals are set once (exec).
-func (c *rawChunks) appendLean(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+// chunkStmt returns the write's statement of shape, preparing it on
+// prep and adding it to stmts first if it is not there. Once stmts holds
+// maxChunkShapes statements it returns, for a new shape, the statement
+// and the shape of the same columns with nothing shared.
+func chunkStmt(ctx context.Context, prep driver.ConnPrepareContext, stmts map[chunkShape]driver.Stmt, shape chunkShape) (driver.Stmt, chunkShape, error) {
+	if st, ok := stmts[shape]; ok {
+		return st, shape, nil
+	}
+	if len(stmts) >= maxChunkShapes && shape.shared != 0 {
+		shape.shared = 0
+		if st, ok := stmts[shape]; ok {
+			return st, shape, nil
+		}
+	}
+	st, err := prep.PrepareContext(ctx, shape.sql(usageChunkRows))
+	if err != nil {
+		return nil, shape, fmt.Errorf("store: insert usage: prepare: %w", err)
+	}
+	stmts[shape] = st
+	return st, shape, nil
+}
+
+// appendLean appends r's usageLeanColumns values to args.
+func (c *rawChunks) appendLean(args []any, r *usage.Record) []any {
 	n := len(args)
-	args = args[:n+usageLeanColumnCount]
+	args = slices.Grow(args, usageLeanColumnCount)[:n+usageLeanColumnCount]
 	v := args[n:]
-	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
-	v[3].Value, v[4].Value, v[5].Value = c.labels[1].box(r.Model), c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint)
-	v[6].Value, v[7].Value, v[8].Value = int64(r.Status), int64(r.Attempts), r.Stream
-	v[9].Value, v[10].Value, v[11].Value = micros(r.Latency), micros(r.TTFB), int64(LatencyBucket(r.Latency))
-	v[12].Value, v[13].Value, v[14].Value = int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)
-	v[15].Value, v[16].Value = r.Estimated, costValue(r.Cost)
+	v[0], v[1], v[2] = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3], v[4], v[5] = c.labels[1].box(r.Model), c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint)
+	v[6], v[7], v[8] = int64(r.Status), int64(r.Attempts), r.Stream
+	v[9], v[10], v[11] = micros(r.Latency), micros(r.TTFB), int64(LatencyBucket(r.Latency))
+	v[12], v[13], v[14] = int64(r.PromptTokens), int64(r.CompletionTokens), int64(r.TotalTokens)
+	v[15], v[16] = r.Estimated, costValue(r.Cost)
 	return args
 }
 
 // appendFull appends r's usageColumns values to args (appendUsageArgs
 // takes them from here).
-func (c *rawChunks) appendFull(args []driver.NamedValue, r *usage.Record) []driver.NamedValue {
+func (c *rawChunks) appendFull(args []any, r *usage.Record) []any {
 	n := len(args)
-	args = args[:n+usageColumnCount]
+	args = slices.Grow(args, usageColumnCount)[:n+usageColumnCount]
 	v := args[n:]
-	v[0].Value, v[1].Value, v[2].Value = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
-	v[3].Value, v[4].Value, v[5].Value = text(r.EventID), text(r.Attendee), c.labels[1].box(r.Model)
-	v[6].Value, v[7].Value, v[8].Value = c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint), int64(r.Status)
-	v[9].Value, v[10].Value, v[11].Value = int64(r.Attempts), r.Stream, micros(r.Latency)
-	v[12].Value, v[13].Value, v[14].Value = micros(r.TTFB), int64(LatencyBucket(r.Latency)), int64(r.PromptTokens)
-	v[15].Value, v[16].Value, v[17].Value = int64(r.CompletionTokens), int64(r.TotalTokens), r.Estimated
-	v[18].Value, v[19].Value, v[20].Value = costValue(r.Cost), text(r.User), int64(r.CachedTokens)
-	v[21].Value, v[22].Value, v[23].Value = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
-	v[24].Value = text(r.BatchID)
+	v[0], v[1], v[2] = r.Time.UnixMilli(), text(r.RequestID), c.labels[0].box(r.KeyID)
+	v[3], v[4], v[5] = text(r.EventID), text(r.Attendee), c.labels[1].box(r.Model)
+	v[6], v[7], v[8] = c.labels[2].box(r.Deployment), c.labels[3].box(r.Endpoint), int64(r.Status)
+	v[9], v[10], v[11] = int64(r.Attempts), r.Stream, micros(r.Latency)
+	v[12], v[13], v[14] = micros(r.TTFB), int64(LatencyBucket(r.Latency)), int64(r.PromptTokens)
+	v[15], v[16], v[17] = int64(r.CompletionTokens), int64(r.TotalTokens), r.Estimated
+	v[18], v[19], v[20] = costValue(r.Cost), text(r.User), int64(r.CachedTokens)
+	v[21], v[22], v[23] = int64(r.ReasoningTokens), finite(r.AudioSeconds), text(r.TeamID)
+	v[24] = text(r.BatchID)
 	return args
 }
