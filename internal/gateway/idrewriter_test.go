@@ -139,3 +139,103 @@ func BenchmarkRewriteStream(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
 }
+
+// rewriterOf is a rewriter of the given pairs of upstream and client ids.
+func rewriterOf(pairs ...string) *idRewriter {
+	rw := &idRewriter{}
+	rw.from, rw.to = rw.fromTo[0][:0], rw.fromTo[1][:0]
+	for i := 0; i+1 < len(pairs); i += 2 {
+		rw.add(pairs[i], pairs[i+1])
+	}
+	return rw
+}
+
+// compareRewrite holds rewrite of b, with spare bytes of free capacity
+// past it, to replaceOld, and checks that b is left as it was.
+func compareRewrite(t *testing.T, rw *idRewriter, b []byte, spare int) {
+	t.Helper()
+	want := replaceOld(rw.from, rw.to, append([]byte(nil), b...))
+	in := make([]byte, len(b), len(b)+spare)
+	copy(in, b)
+	got := rw.rewrite(in, spare > 0)
+	if !bytes.Equal(got, want) {
+		t.Errorf("rewrite(%q) with %d spare, ids %q -> %q:\n got %q\nwant %q", b, spare, rw.from, rw.to, got, want)
+	}
+	if !bytes.Equal(in, b) {
+		t.Errorf("rewrite(%q) with %d spare changed its input to %q", b, spare, in)
+	}
+}
+
+func TestRewriteMatchesReplaceAll(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		b     string
+		pairs []string
+	}{
+		{"no id", `{"id":"msg_1"}`, []string{"resp_1", "resp_sw1"}},
+		{"one id", `{"id":"resp_1","x":1}`, []string{"resp_1", "resp_swONE"}},
+		{"each occurrence", `resp_1 resp_1resp_1 "resp_1"`, []string{"resp_1", "X"}},
+		{"overlapping occurrences", `aaaaa`, []string{"aa", "b"}},
+		{"shorter replacement", `{"previous_response_id":"resp_long_id","id":"resp_long_id"}`, []string{"resp_long_id", "r"}},
+		{"empty replacement", `xresp_1x`, []string{"resp_1", ""}},
+		{"two ids", `{"id":"resp_2","previous_response_id":"resp_1"}`, []string{"resp_1", "resp_swA", "resp_2", "resp_swB"}},
+		// The second id is searched for in what the first was
+		// replaced by, as one bytes.ReplaceAll after the other did.
+		{"an id in an earlier replacement", `{"id":"resp_1"}`, []string{"resp_1", "resp_2x", "resp_2", "Y"}},
+		{"an id made by an earlier replacement", `ab`, []string{"a", "xy", "yb", "Z"}},
+		{"an earlier id in a later replacement is left", `{"id":"resp_2"}`, []string{"resp_1", "A", "resp_2", "resp_1"}},
+		{"four ids", `1 2 3 4 1 2 3 4`, []string{"1", "one", "2", "two", "3", "three", "4", "four"}},
+		{"empty body", ``, []string{"resp_1", "x"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, spare := range []int{0, 1, len(tc.b), 4 * (len(tc.b) + 64)} {
+				compareRewrite(t, rewriterOf(tc.pairs...), []byte(tc.b), spare)
+			}
+		})
+	}
+}
+
+// FuzzRewrite holds rewrite to bytes.ReplaceAll one id after the other,
+// whatever the ids and the room past the answer.
+func FuzzRewrite(f *testing.F) {
+	f.Add([]byte(benchResponsesResponse), "resp_68af0000deadbeef0000000000000000", "resp_swXYZ.abc", "", "", uint16(0))
+	f.Add([]byte(`{"id":"resp_2","previous_response_id":"resp_1"}`), "resp_1", "resp_swA", "resp_2", "resp_swB", uint16(200))
+	f.Add([]byte(`aaaa`), "aa", "a", "a", "aa", uint16(3))
+	f.Fuzz(func(t *testing.T, b []byte, from1, to1, from2, to2 string, spare uint16) {
+		var pairs []string
+		for _, p := range [][2]string{{from1, to1}, {from2, to2}} {
+			if p[0] != "" { // ids are never empty
+				pairs = append(pairs, p[0], p[1])
+			}
+		}
+		compareRewrite(t, rewriterOf(pairs...), b, int(spare))
+	})
+}
+
+// TestRewriteAnswers rewrites the mock's answers as finish does, in the
+// attempt's buffer, and holds them to the old rewrite.
+func TestRewriteAnswers(t *testing.T) {
+	g := benchGateway(t, "", "application/json")
+	answers := mockAnswers(t,
+		`{"model":"gpt-4o","input":"hi","max_output_tokens":16}`,
+		`{"model":"gpt-4o","input":"and then?","max_output_tokens":16,"previous_response_id":"{{previous}}"}`)
+	prevID := readObjectState(answers[0]).ID
+	prev := objectRef{id: g.encodeObject("a", "key-1", prevID), deployment: "a", upstream: prevID}
+	for i, prev := range []objectRef{{}, prev} {
+		buf := make([]byte, 32<<10)
+		held := buf[:copy(buf, answers[i])]
+		id := readObjectState(held).ID
+		rw := rewriterFor(g, prev)
+		got := rw.body(held, id)
+		want := replaceOld(rw.from, rw.to, answers[i])
+		if !bytes.Equal(got, want) {
+			t.Errorf("answer %d:\n got %s\nwant %s", i, got, want)
+		}
+		if !bytes.Equal(held, answers[i]) {
+			t.Errorf("answer %d: the held answer changed to %s", i, held)
+		}
+		if n := bytes.Count(got, rw.to[len(rw.to)-1]); n != 1 {
+			t.Errorf("answer %d: the new id occurs %d times, want 1: %s", i, n, got)
+		}
+	}
+}
