@@ -239,3 +239,73 @@ func TestRewriteAnswers(t *testing.T) {
 		}
 	}
 }
+
+// responseIDTricky are events whose response id json.Unmarshal reads in
+// ways a plain scan would not.
+var responseIDTricky = []string{
+	`data: {"type":"response.created","response":{"id":"resp_1","status":"in_progress"}}`,
+	"event: response.created\r\ndata: {\"response\":{\"id\":\"resp_1\"}}\r\n\r\n",
+	`data:{"response":{"id":"resp_1"}}`,
+	`data: {"response":{"ID":"resp_1"}}`,
+	`data: {"Response":{"id":"resp_1"}}`,
+	`data: {"reſponse":{"id":"resp_1"}}`,
+	`data: {"response":{"id":"resp_1","Id":"resp_2"}}`,
+	`data: {"response":{"id":"resp_1"},"response":{"id":"resp_2"}}`,
+	`data: {"response":{"id":"resp_1"},"response":{"x":1}}`,
+	`data: {"response":{"id":"resp_1"},"response":null}`,
+	`data: {"response":{"id":"resp_1","id":null}}`,
+	`data: {"response":{"id":null}}`,
+	`data: {"response":{"id":5}}`,
+	`data: {"response":{"id":""}}`,
+	`data: {"response":null}`,
+	`data: {"response":"resp_1"}`,
+	`data: {"response":[{"id":"resp_1"}]}`,
+	`data: {"response":{"id":"resp_\u0031"}}`,
+	`data: {"respons\u0065":{"id":"resp_1"}}`,
+	`data: {"response":{"i\u0064":"resp_1"}}`,
+	"data: {\"response\":{\"id\":\"resp_\xff\"}}",
+	`data: {"response":{"id":"resp_1"}} x`,
+	`data: {"response":{"id":"resp_1"}`,
+	`data: {"response":{"id":"resp_1","x":[1,2,}}`,
+	`data: {"response":{"id":"resp_1"},"n":01}`,
+	`data: [{"response":{"id":"resp_1"}}]`,
+	`data: null`,
+	`data: {}`,
+	`event: ping`,
+	`data: {"item":{"id":"msg_1"},"response":{"output":[{"id":"msg_2"}],"id":"resp_3"}}`,
+	`data: {"response":` + strings.Repeat(`[`, 600) + strings.Repeat(`]`, 600) + `}`,
+	`data: {"response":{"id":"resp_1","x":` + strings.Repeat(`[`, 600) + strings.Repeat(`]`, 600) + `}}`,
+	`data: {"x":` + strings.Repeat(`{"a":`, 600) + `1` + strings.Repeat(`}`, 600) + `,"response":{"id":"resp_1"}}`,
+}
+
+func TestEventResponseID(t *testing.T) {
+	evs := sseEvents(mockAnswers(t, `{"model":"gpt-4o","input":"hi","max_output_tokens":16,"stream":true}`)[0])
+	for _, ev := range evs {
+		if got, want := eventResponseID(ev), createdOld(ev); got != want {
+			t.Errorf("eventResponseID(%q) = %q, want %q", ev, got, want)
+		}
+	}
+	if eventResponseID(evs[0]) == "" {
+		t.Errorf("no id read from the mock's first event %q", evs[0])
+	}
+	for _, ev := range responseIDTricky {
+		if got, want := eventResponseID([]byte(ev)), createdOld([]byte(ev)); got != want {
+			t.Errorf("eventResponseID(%q) = %q, want %q", ev, got, want)
+		}
+	}
+}
+
+// FuzzResponseID holds eventResponseID to json.Unmarshal.
+func FuzzResponseID(f *testing.F) {
+	for _, ev := range sseEvents(mockAnswers(f, `{"model":"gpt-4o","input":"hi","max_output_tokens":16,"stream":true}`)[0])[:3] {
+		f.Add(ev)
+	}
+	for _, ev := range responseIDTricky {
+		f.Add([]byte(ev))
+	}
+	f.Fuzz(func(t *testing.T, ev []byte) {
+		if got, want := eventResponseID(ev), createdOld(ev); got != want {
+			t.Errorf("eventResponseID(%q) = %q, json.Unmarshal reads %q", ev, got, want)
+		}
+	})
+}

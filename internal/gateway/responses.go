@@ -156,15 +156,8 @@ func (rw *idRewriter) body(b []byte, id string) []byte {
 // stream (response.created) carries the new response's id.
 func (rw *idRewriter) event(ev []byte) []byte {
 	if rw.create {
-		if data := eventData(ev); data != nil {
-			var e struct {
-				Response struct {
-					ID string `json:"id"`
-				} `json:"response"`
-			}
-			if json.Unmarshal(data, &e) == nil && e.Response.ID != "" {
-				rw.created(e.Response.ID)
-			}
+		if id := eventResponseID(ev); id != "" {
+			rw.created(id)
 		}
 	}
 	return rw.replace(ev)
