@@ -186,6 +186,12 @@ func TestRewriteMatchesReplaceAll(t *testing.T) {
 		{"an earlier id in a later replacement is left", `{"id":"resp_2"}`, []string{"resp_1", "A", "resp_2", "resp_1"}},
 		{"four ids", `1 2 3 4 1 2 3 4`, []string{"1", "one", "2", "two", "3", "three", "4", "four"}},
 		{"empty body", ``, []string{"resp_1", "x"}},
+		// indexID finds an id by what follows its prefix.
+		{"the rest of an id without its prefix", `{"a":"p_1","b":"esp_1","c":"resp_1","d":"resp_resp_1"}`, []string{"resp_1", "X"}},
+		{"an id that is all prefix", `{"a":"resp_","b":"_resp_"}`, []string{"resp_", "X"}},
+		{"a prefix past 16 bytes", `{"a":"abcdefghijklmnopq_1"}`, []string{"abcdefghijklmnopq_1", "X"}},
+		{"a leading underscore", `_x _x`, []string{"_x", "Y"}},
+		{"an id shorter than its prefix search", `a_ a_`, []string{"a_", "B"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, spare := range []int{0, 1, len(tc.b), 4 * (len(tc.b) + 64)} {
@@ -201,6 +207,8 @@ func FuzzRewrite(f *testing.F) {
 	f.Add([]byte(benchResponsesResponse), "resp_68af0000deadbeef0000000000000000", "resp_swXYZ.abc", "", "", uint16(0))
 	f.Add([]byte(`{"id":"resp_2","previous_response_id":"resp_1"}`), "resp_1", "resp_swA", "resp_2", "resp_swB", uint16(200))
 	f.Add([]byte(`aaaa`), "aa", "a", "a", "aa", uint16(3))
+	f.Add([]byte(`resp_resp_1 resp_1 xresp_1 esp_1 resp-1`), "resp_1", "R", "p_1", "P", uint16(40))
+	f.Add([]byte(`_1_1_1 -a-a`), "_1", "x", "-a-", "y", uint16(0))
 	f.Fuzz(func(t *testing.T, b []byte, from1, to1, from2, to2 string, spare uint16) {
 		var pairs []string
 		for _, p := range [][2]string{{from1, to1}, {from2, to2}} {
@@ -308,4 +316,41 @@ func FuzzResponseID(f *testing.F) {
 			t.Errorf("eventResponseID(%q) = %q, json.Unmarshal reads %q", ev, got, want)
 		}
 	})
+}
+
+// FuzzIndexID holds indexID to bytes.Index.
+func FuzzIndexID(f *testing.F) {
+	f.Add([]byte(`{"a":"p_1","b":"esp_1","c":"resp_1"}`), []byte("resp_1"))
+	f.Add([]byte(`resp_resp_1`), []byte("resp_1"))
+	f.Add([]byte(`file-file-abc`), []byte("file-abc"))
+	f.Fuzz(func(t *testing.T, b, id []byte) {
+		if len(id) == 0 {
+			return // ids are never empty
+		}
+		if got, want := indexID(b, id), bytes.Index(b, id); got != want {
+			t.Errorf("indexID(%q, %q) = %d, bytes.Index %d", b, id, got, want)
+		}
+	})
+}
+
+// BenchmarkIndexID searches the mock's answer, past its id, for the id
+// (the search that finds no more of them), with bytes.Index and with
+// indexID.
+func BenchmarkIndexID(b *testing.B) {
+	answer := mockAnswers(b, `{"model":"gpt-4o","input":"hi","max_output_tokens":16,"store":false}`)[0]
+	id := []byte(readObjectState(answer).ID)
+	rest := answer[bytes.Index(answer, id)+len(id):]
+	for _, bc := range []struct {
+		name  string
+		index func(b, id []byte) int
+	}{{"bytes.Index", bytes.Index}, {"indexID", indexID}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(rest)))
+			for b.Loop() {
+				if bc.index(rest, id) >= 0 {
+					b.Fatal("found")
+				}
+			}
+		})
+	}
 }

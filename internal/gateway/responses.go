@@ -176,7 +176,7 @@ func (rw *idRewriter) replace(b []byte) []byte { return rw.rewrite(b, false) }
 // costs one search.
 func (rw *idRewriter) rewrite(b []byte, spare bool) []byte {
 	for i, from := range rw.from {
-		at := bytes.Index(b, from)
+		at := indexID(b, from)
 		if at < 0 {
 			continue
 		}
@@ -201,9 +201,40 @@ func appendReplaced(dst, b []byte, at int, from, to []byte) []byte {
 		dst = append(dst, b[:at]...)
 		dst = append(dst, to...)
 		b = b[at+len(from):]
-		at = bytes.Index(b, from)
+		at = indexID(b, from)
 	}
 	return append(dst, b...)
+}
+
+// indexID is bytes.Index(b, id) for an upstream id, found by what follows
+// its type prefix (resp_, conv_, file-). bytes.Index stops at every
+// occurrence of an id's first byte whose next byte matches too, and an
+// answer is full of "re" (response, reasoning, created): the random part
+// is found in a quarter of the time.
+func indexID(b, id []byte) int {
+	k := 0
+	for i := 1; i < min(len(id)-1, 16); i++ {
+		if id[i] == '_' || id[i] == '-' {
+			k = i + 1
+			break
+		}
+	}
+	if k == 0 {
+		return bytes.Index(b, id)
+	}
+	// Every id at q has its rest at q+k: the first rest with the prefix
+	// before it is the first id.
+	for off := k; off < len(b); {
+		i := bytes.Index(b[off:], id[k:])
+		if i < 0 {
+			return -1
+		}
+		if i += off; string(b[i-k:i]) == string(id[:k]) {
+			return i - k
+		}
+		off = i + 1
+	}
+	return -1
 }
 
 // eventData returns the data of a server-sent event (one data line, as
