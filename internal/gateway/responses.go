@@ -184,7 +184,7 @@ func (rw *idRewriter) rewrite(b []byte, spare bool) []byte {
 		var out []byte
 		// Sized for one occurrence, as an answer has: more grow it.
 		if n := len(b) + len(to) - len(from); spare && cap(b)-len(b) >= n {
-			out = b[len(b):len(b)]
+			out = b[len(b):]
 		} else {
 			out = make([]byte, 0, n)
 		}
