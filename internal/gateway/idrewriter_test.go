@@ -354,3 +354,23 @@ func BenchmarkIndexID(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkServeResponsesMock is BenchmarkServeResponses with the mock's
+// answer, as the bench's responses scenario gets it: three times the
+// canned one, with its output item's id and the whole echo of the
+// request.
+func BenchmarkServeResponsesMock(b *testing.B) {
+	answer := mockAnswers(b, `{"model":"gpt-4o","input":"hi","max_output_tokens":16,"store":false}`)[0]
+	benchServe(b, benchGateway(b, string(answer), "application/json"), "/v1/responses",
+		`{"model":"gpt-4o","input":"hi","max_output_tokens":16,"store":false}`)
+}
+
+// BenchmarkServeResponsesStream streams the mock's Responses answer
+// (24 events, three of them holding the whole response) through the
+// gateway: the new id read from the first event, every event searched
+// for it.
+func BenchmarkServeResponsesStream(b *testing.B) {
+	answer := mockAnswers(b, `{"model":"gpt-4o","input":"hi","max_output_tokens":16,"stream":true}`)[0]
+	benchServe(b, benchGateway(b, string(answer), "text/event-stream"), "/v1/responses",
+		`{"model":"gpt-4o","input":"hi","max_output_tokens":16,"stream":true}`)
+}
