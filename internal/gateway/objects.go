@@ -117,13 +117,19 @@ func (g *Gateway) appendObject(dst []byte, deployment, owner, upstream string) [
 	mac := s.objectMAC(macBuf[:0], payload)
 	prefix := idPrefix(upstream)
 	if dst == nil {
-		dst = make([]byte, 0, len(prefix)+len(objectMarker)+objectEncoding.EncodedLen(len(payload))+1+objectEncoding.EncodedLen(len(mac)))
+		dst = make([]byte, 0, objectLen(deployment, owner, upstream))
 	}
 	dst = append(dst, prefix...)
 	dst = append(dst, objectMarker...)
 	dst = objectEncoding.AppendEncode(dst, payload)
 	dst = append(dst, '.')
 	return objectEncoding.AppendEncode(dst, mac)
+}
+
+// objectLen is the length of the client-facing id appendObject appends.
+func objectLen(deployment, owner, upstream string) int {
+	payload := len(deployment) + 1 + len(owner) + 1 + len(upstream)
+	return len(idPrefix(upstream)) + len(objectMarker) + objectEncoding.EncodedLen(payload) + 1 + objectEncoding.EncodedLen(operationMACSize)
 }
 
 // decodeObject checks an id made by encodeObject and that owner made it.
