@@ -440,11 +440,15 @@ func usageFromTail(tail []byte) (tokens, bool) {
 
 // lastIndex is bytes.LastIndex for a pattern near the end of b, as the
 // usage is in an answer: searched from the end, where bytes.LastIndex
-// hashes every byte of b and bytes.Index stops at every quote.
+// hashes every byte of b and bytes.Index stops at every quote. It stops
+// at the pattern's last byte, the brace, rarer in a usage object than the
+// quote it begins with (three to thirty-odd): the usage object it steps
+// back over is most of the meter's search.
 func lastIndex(b, pattern []byte) int {
-	for i := len(b) - len(pattern); i >= 0; i-- {
-		if b[i] == pattern[0] && bytes.Equal(b[i:i+len(pattern)], pattern) {
-			return i
+	last := pattern[len(pattern)-1]
+	for i := len(b) - 1; i >= len(pattern)-1; i-- {
+		if b[i] == last && bytes.Equal(b[i+1-len(pattern):i+1], pattern) {
+			return i + 1 - len(pattern)
 		}
 	}
 	return -1

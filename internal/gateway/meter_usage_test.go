@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"testing"
@@ -185,4 +186,22 @@ func floatFieldBefore(obj []byte, key string) (float64, bool) {
 	}
 	f, err := strconv.ParseFloat(string(obj[start:s.i]), 64)
 	return f, err == nil && f >= 0
+}
+
+// FuzzLastIndex: lastIndex finds what bytes.LastIndex finds, for the
+// pattern the meter looks for and others.
+func FuzzLastIndex(f *testing.F) {
+	for _, o := range usageObjects {
+		f.Add([]byte(`{"usage":`+o.obj+`}`), []byte(`"usage":{`))
+	}
+	f.Add([]byte(`{"usage":{"x":{"usage":{}}}}`), []byte(`"usage":{`))
+	f.Add([]byte(`aaaa`), []byte(`aa`))
+	f.Fuzz(func(t *testing.T, b, pattern []byte) {
+		if len(pattern) == 0 {
+			return
+		}
+		if got, want := lastIndex(b, pattern), bytes.LastIndex(b, pattern); got != want {
+			t.Errorf("lastIndex(%q, %q) = %d, want %d", b, pattern, got, want)
+		}
+	})
 }
