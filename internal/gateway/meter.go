@@ -441,9 +441,8 @@ func usageFromTail(tail []byte) (tokens, bool) {
 // lastIndex is bytes.LastIndex for a pattern near the end of b, as the
 // usage is in an answer: searched from the end, where bytes.LastIndex
 // hashes every byte of b and bytes.Index stops at every quote. It stops
-// at the pattern's last byte, the brace, rarer in a usage object than the
-// quote it begins with (three to thirty-odd): the usage object it steps
-// back over is most of the meter's search.
+// at the pattern's last byte, the brace: the usage object it steps back
+// over, most of its way, has three braces to thirty-odd quotes.
 func lastIndex(b, pattern []byte) int {
 	last := pattern[len(pattern)-1]
 	for i := len(b) - 1; i >= len(pattern)-1; i-- {
@@ -461,9 +460,8 @@ func lastIndex(b, pattern []byte) int {
 //
 // The scan that checks the object's syntax also notes where the first of
 // each key it reads ends (usageKeys), at any depth: one walk, where five
-// searches over the object followed it (a sixth of the gateway's own work
-// on a chat answer). FuzzParseUsage holds it to those searches
-// (parseUsageBefore).
+// searches over the object followed it. FuzzParseUsage holds it to those
+// searches (parseUsageBefore).
 func parseUsage(b []byte) (tokens, bool) {
 	var at usageKeys
 	s := scanner{b: b, keys: &at}
@@ -512,8 +510,8 @@ const (
 // A key counts when its colon follows its closing quote and its text ends
 // in the name (the key "a\"prompt_tokens" counts as prompt_tokens): the
 // bytes "prompt_tokens": then stand in the object, and that is what the
-// searches this replaced looked for. The keys are unique in a usage
-// object, nested detail objects included, so the first is the one.
+// searches this replaced looked for, and like them it keeps the first:
+// the keys are unique in a usage object, nested detail objects included.
 type usageKeys [usageKeyCount]int
 
 // note records the key b[ks:ke] (quotes included) if it is one of
