@@ -25,6 +25,11 @@ var idleTimers = sync.Pool{New: func() any {
 // fire is the timer's function: the upstream went silent.
 func (it *idleTimer) fire() {
 	up := it.up.Load()
+	if up == nil {
+		// Pooled: cannot happen, a timer goes back stopped and unfired,
+		// but a panic here would take the process down.
+		return
+	}
 	up.idled.Store(true)
 	up.resp.Body.Close() // unblocks the pending Read
 }
