@@ -98,8 +98,10 @@ type upstream struct {
 	// span is the attempt's trace span (nil when tracing is off).
 	span *tracing.Span
 	// idle closes the body when the upstream stays silent for timeout while
-	// the gateway waits on it; idled records that it did.
-	idle    *time.Timer
+	// the gateway waits on it; idled records that it did. idleArmed and
+	// idleFired say whether it runs, and whether a disarm found it gone
+	// off (idletimer.go).
+	idle    *idleTimer
 	idled   atomic.Bool
 	timeout time.Duration
 	// cut is set when shutdown ended the stream (Gateway.Cut).
@@ -115,7 +117,9 @@ type upstream struct {
 	busy bool
 	// whole is set when head is a JSON answer read to its end: nothing
 	// is left to read of it.
-	whole bool
+	whole     bool
+	idleArmed bool
+	idleFired bool
 }
 
 // streamWaitSize is how much of its next bytes a stream waits for
@@ -141,7 +145,7 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 	}
 	// One idle timer for both reads: the second waits only for the rest
 	// of an event the upstream has begun.
-	up.idle.Reset(up.timeout)
+	up.arm()
 	n, err := up.resp.Body.Read(up.wait[:])
 	if up.busy {
 		up.bufp = streamBurstPool.Get().(*[]byte)
@@ -155,7 +159,7 @@ func (up *upstream) next(m *meter) ([]byte, error) {
 		k, err = up.resp.Body.Read(buf[n:])
 		n += k
 	}
-	up.idle.Stop()
+	up.disarm()
 	up.busy = up.busy || n == len(buf)
 	return buf[:n], up.readErr(err)
 }
@@ -240,10 +244,7 @@ func (g *Gateway) attempt(req *exchange, pick router.Pick) (up *upstream, o rout
 		return up, router.ClassifyError(r.Context(), err)
 	}
 	up.resp = resp
-	up.idle = time.AfterFunc(g.idle, func() {
-		up.idled.Store(true)
-		resp.Body.Close() // unblocks the pending Read
-	})
+	up.watch()
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 && (req.peek.Stream || isEventStream(resp.Header.Get("Content-Type"))) {
 		// The first token may be seconds away: wait for it without the
 		// buffer, as for every later one.
@@ -328,9 +329,9 @@ type idleReader struct{ up *upstream }
 
 func (ir idleReader) Read(p []byte) (int, error) {
 	up := ir.up
-	up.idle.Reset(up.timeout)
+	up.arm()
 	n, err := up.resp.Body.Read(p)
-	up.idle.Stop()
+	up.disarm()
 	return n, up.readErr(err)
 }
 
@@ -362,9 +363,7 @@ func (up *upstream) endSpan(o router.Outcome, err error) {
 
 // close releases everything the attempt holds.
 func (up *upstream) close() {
-	if up.idle != nil {
-		up.idle.Stop()
-	}
+	up.unwatch()
 	if up.resp != nil {
 		up.resp.Body.Close()
 	}

@@ -142,7 +142,7 @@ func BenchmarkStreamCopy(b *testing.B) {
 	events = append(events, []byte("data: [DONE]\n\n"))
 	src := &eventReader{}
 	up := &upstream{resp: &http.Response{Body: io.NopCloser(src)}, timeout: time.Minute}
-	up.idle = time.AfterFunc(time.Hour, func() {})
+	up.watch()
 	up.bufp = streamBufPool.Get().(*[]byte)
 	defer up.close()
 	w := &flushDiscard{header: http.Header{}}

@@ -440,11 +440,14 @@ func usageFromTail(tail []byte) (tokens, bool) {
 
 // lastIndex is bytes.LastIndex for a pattern near the end of b, as the
 // usage is in an answer: searched from the end, where bytes.LastIndex
-// hashes every byte of b and bytes.Index stops at every quote.
+// hashes every byte of b and bytes.Index stops at every quote. It stops
+// at the pattern's last byte, the brace: the usage object it steps back
+// over, most of its way, has three braces to thirty-odd quotes.
 func lastIndex(b, pattern []byte) int {
-	for i := len(b) - len(pattern); i >= 0; i-- {
-		if b[i] == pattern[0] && bytes.Equal(b[i:i+len(pattern)], pattern) {
-			return i
+	last := pattern[len(pattern)-1]
+	for i := len(b) - 1; i >= len(pattern)-1; i-- {
+		if b[i] == last && bytes.Equal(b[i+1-len(pattern):i+1], pattern) {
+			return i + 1 - len(pattern)
 		}
 	}
 	return -1
@@ -454,42 +457,133 @@ func lastIndex(b, pattern []byte) int {
 // prompt_tokens and completion_tokens or the Responses API's input_tokens
 // and output_tokens, with cached_tokens and reasoning_tokens from the
 // detail objects. The counts are read in place, not decoded.
+//
+// The scan that checks the object's syntax also notes where the first of
+// each key it reads ends (usageKeys), at any depth: one walk, where five
+// searches over the object followed it. FuzzParseUsage holds it to those
+// searches (parseUsageBefore).
 func parseUsage(b []byte) (tokens, bool) {
-	s := scanner{b: b}
+	var at usageKeys
+	s := scanner{b: b, keys: &at}
 	if len(b) == 0 || b[0] != '{' || s.value(1) != nil {
 		return tokens{}, false
 	}
 	obj := b[:s.i]
 	var u tokens
 	var ok bool
-	if u.Prompt, ok = intField(obj, `"prompt_tokens":`); ok {
-		u.Completion, _ = intField(obj, `"completion_tokens":`)
-	} else if u.Prompt, ok = intField(obj, `"input_tokens":`); ok {
-		u.Completion, _ = intField(obj, `"output_tokens":`)
-	} else if u.Seconds, ok = floatField(obj, `"seconds":`); ok {
+	if u.Prompt, ok = intAt(obj, at[keyPrompt]); ok {
+		u.Completion, _ = intAt(obj, at[keyCompletion])
+	} else if u.Prompt, ok = intAt(obj, at[keyInput]); ok {
+		u.Completion, _ = intAt(obj, at[keyOutput])
+	} else if u.Seconds, ok = floatAt(obj, at[keySeconds]); ok {
 		// Whisper's {"type":"duration","seconds":N}: no tokens.
 		return u, true
 	} else {
 		return tokens{}, false
 	}
-	u.Cached, _ = intField(obj, `"cached_tokens":`)
-	u.Reasoning, _ = intField(obj, `"reasoning_tokens":`)
-	u.Total, _ = intField(obj, `"total_tokens":`)
+	u.Cached, _ = intAt(obj, at[keyCached])
+	u.Reasoning, _ = intAt(obj, at[keyReasoning])
+	u.Total, _ = intAt(obj, at[keyTotal])
 	if u.Total == 0 {
 		u.Total = u.Prompt + u.Completion
 	}
 	return u, true
 }
 
-// intField returns the integer after key in obj. The keys read here are
-// unique within a usage object, nested detail objects included. A key
-// begins with a quote: indexKey finds it with fewer stops than bytes.Index.
-func intField(obj []byte, key string) (int, bool) {
-	i := indexKey(obj, []byte(key))
-	if i < 0 {
+// The keys of a usage object parseUsage reads, as indexes of usageKeys.
+const (
+	keyPrompt = iota
+	keyCompletion
+	keyInput
+	keyOutput
+	keySeconds
+	keyCached
+	keyReasoning
+	keyTotal
+	usageKeyCount
+)
+
+// usageKeys holds, for each key parseUsage reads, where the value of its
+// first occurrence starts (past the colon), or 0 when there is none: no
+// value starts at 0.
+//
+// A key counts when its colon follows its closing quote and its text ends
+// in the name (the key "a\"prompt_tokens" counts as prompt_tokens): the
+// bytes "prompt_tokens": then stand in the object, and that is what the
+// searches this replaced looked for, and like them it keeps the first:
+// the keys are unique in a usage object, nested detail objects included.
+type usageKeys [usageKeyCount]int
+
+// note records the key b[ks:ke] (quotes included) if it is one of
+// parseUsage's.
+func (k *usageKeys) note(b []byte, ks, ke int) {
+	if ke >= len(b) || b[ke] != ':' {
+		return
+	}
+	key := b[ks:ke]
+	i, ok := -1, false
+	if name, tokens := cutSuffix(key, `_tokens"`); tokens {
+		i, ok = tokensKey(name)
+	} else if hasSuffix(key, `"seconds"`) {
+		i, ok = keySeconds, true
+	}
+	if !ok {
+		return
+	}
+	if k[i] == 0 {
+		k[i] = ke + 1
+	}
+}
+
+// tokensKey says which of parseUsage's keys ends in name and _tokens,
+// if any. Its last letter picks the one or three names to compare: a chat
+// usage has nine keys ending in _tokens, four of them none of these.
+func tokensKey(name []byte) (int, bool) {
+	if len(name) == 0 {
 		return 0, false
 	}
-	j := i + len(key)
+	switch name[len(name)-1] {
+	case 't':
+		switch {
+		case hasSuffix(name, `"prompt`):
+			return keyPrompt, true
+		case hasSuffix(name, `"input`):
+			return keyInput, true
+		case hasSuffix(name, `"output`):
+			return keyOutput, true
+		}
+	case 'n':
+		return keyCompletion, hasSuffix(name, `"completion`)
+	case 'd':
+		return keyCached, hasSuffix(name, `"cached`)
+	case 'g':
+		return keyReasoning, hasSuffix(name, `"reasoning`)
+	case 'l':
+		return keyTotal, hasSuffix(name, `"total`)
+	}
+	return 0, false
+}
+
+// hasSuffix is bytes.HasSuffix for a constant suffix, compared in a
+// load or two rather than a call to memequal.
+func hasSuffix(b []byte, suffix string) bool {
+	return len(b) >= len(suffix) && string(b[len(b)-len(suffix):]) == suffix
+}
+
+// cutSuffix is bytes.CutSuffix for a constant suffix.
+func cutSuffix(b []byte, suffix string) ([]byte, bool) {
+	if !hasSuffix(b, suffix) {
+		return b, false
+	}
+	return b[:len(b)-len(suffix)], true
+}
+
+// intAt returns the integer whose value starts at j in obj (after any
+// white space), up to 18 digits; j 0 is no value.
+func intAt(obj []byte, j int) (int, bool) {
+	if j == 0 {
+		return 0, false
+	}
 	for j < len(obj) && (obj[j] == ' ' || obj[j] == '\t' || obj[j] == '\n' || obj[j] == '\r') {
 		j++
 	}
@@ -501,13 +595,13 @@ func intField(obj []byte, key string) (int, bool) {
 	return n, k > j
 }
 
-// floatField returns the number after key in obj.
-func floatField(obj []byte, key string) (float64, bool) {
-	i := indexKey(obj, []byte(key))
-	if i < 0 {
+// floatAt returns the number whose value starts at j in obj; j 0 is no
+// value.
+func floatAt(obj []byte, j int) (float64, bool) {
+	if j == 0 {
 		return 0, false
 	}
-	s := scanner{b: obj, i: i + len(key)}
+	s := scanner{b: obj, i: j}
 	s.ws()
 	start := s.i
 	if s.i >= len(obj) || (obj[s.i] != '-' && (obj[s.i] < '0' || obj[s.i] > '9')) || s.number() != nil {

@@ -269,6 +269,9 @@ func (e *syntaxError) Error() string {
 type scanner struct {
 	b []byte
 	i int
+	// keys, when set, is told of every object key, at any depth: how
+	// parseUsage finds its keys in the walk that checks the syntax.
+	keys *usageKeys
 }
 
 func (s *scanner) fail(msg string) error {
@@ -317,8 +320,7 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 		if s.i >= len(s.b) {
 			break
 		}
-		c := s.b[s.i]
-		switch {
+		switch c := s.b[s.i]; {
 		case c == '"':
 			s.i++
 			return start, s.i, escaped, nil
@@ -327,10 +329,8 @@ func (s *scanner) str() (start, end int, escaped bool, err error) {
 			if err := s.escape(); err != nil {
 				return 0, 0, false, err
 			}
-		case c < 0x20:
+		default: // below 0x20: plainRun stops only at these three
 			return 0, 0, false, s.fail("control character in string")
-		default: // not reached: plainRun stops only at the three above
-			s.i++
 		}
 	}
 	return 0, 0, false, s.fail("unterminated string")
@@ -375,7 +375,7 @@ func (s *scanner) value(depth int) error {
 		_, _, _, err := s.str()
 		return err
 	case c == '{':
-		return s.object(depth, nil)
+		return s.nested(depth)
 	case c == '[':
 		return s.array(depth)
 	case c == 't':
@@ -390,8 +390,8 @@ func (s *scanner) value(depth int) error {
 	return s.fail("expected a value")
 }
 
-// object consumes an object. member, when not nil, is called with each
-// key (quoted, and whether it has escapes) and the span of its value.
+// object consumes an object, calling member with each key (quoted, and
+// whether it has escapes) and the span of its value.
 func (s *scanner) object(depth int, member func(key []byte, escaped bool, vs, ve int) error) error {
 	s.i++
 	s.ws()
@@ -399,34 +399,70 @@ func (s *scanner) object(depth int, member func(key []byte, escaped bool, vs, ve
 		return nil
 	}
 	for {
-		s.ws()
-		ks, ke, escaped, err := s.str()
+		ks, ke, escaped, vs, err := s.member(depth)
 		if err != nil {
 			return err
 		}
-		s.ws()
-		if !s.eat(':') {
-			return s.fail("expected ':' after object key")
-		}
-		s.ws()
-		vs := s.i
-		if err := s.value(depth + 1); err != nil {
+		if err := member(s.b[ks:ke], escaped, vs, s.i); err != nil {
 			return err
 		}
-		if member != nil {
-			if err := member(s.b[ks:ke], escaped, vs, s.i); err != nil {
-				return err
-			}
+		if more, err := s.more(); !more {
+			return err
 		}
-		s.ws()
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return nil
-		}
-		return s.fail("expected ',' or '}' in object")
 	}
+}
+
+// nested consumes an object inside a value: object without a callback.
+// Escape analysis does not tell a scanner's fields apart, so a callback
+// handed any of its bytes would send what else it points to, a
+// parseUsage's usageKeys, to the heap; the recursive walk never calls one.
+func (s *scanner) nested(depth int) error {
+	s.i++
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		if _, _, _, _, err := s.member(depth); err != nil {
+			return err
+		}
+		if more, err := s.more(); !more {
+			return err
+		}
+	}
+}
+
+// member consumes one member of an object, key and value, and returns the
+// span of its key (quotes included), whether the key has escapes, and
+// where its value starts; the value ends at s.i.
+func (s *scanner) member(depth int) (ks, ke int, escaped bool, vs int, err error) {
+	s.ws()
+	if ks, ke, escaped, err = s.str(); err != nil {
+		return 0, 0, false, 0, err
+	}
+	if s.keys != nil {
+		s.keys.note(s.b, ks, ke)
+	}
+	s.ws()
+	if !s.eat(':') {
+		return 0, 0, false, 0, s.fail("expected ':' after object key")
+	}
+	s.ws()
+	vs = s.i
+	return ks, ke, escaped, vs, s.value(depth + 1)
+}
+
+// more consumes what follows a member: a comma, and reports that another
+// member follows, or the closing brace.
+func (s *scanner) more() (bool, error) {
+	s.ws()
+	if s.eat(',') {
+		return true, nil
+	}
+	if s.eat('}') {
+		return false, nil
+	}
+	return false, s.fail("expected ',' or '}' in object")
 }
 
 func (s *scanner) array(depth int) error {

@@ -62,8 +62,8 @@ func TestCopyWholeAnswer(t *testing.T) {
 	defer bufPool.Put(bufp)
 	head := append((*bufp)[:0], benchChatResponse...)
 	up := &upstream{resp: &http.Response{Body: body}, bufp: bufp, timeout: time.Minute}
-	up.idle = time.AfterFunc(time.Hour, func() {})
-	defer up.idle.Stop()
+	up.watch()
+	defer up.unwatch()
 	w := &flushDiscard{header: http.Header{}}
 	var m meter
 	copyOnce := func() {

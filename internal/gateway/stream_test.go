@@ -278,8 +278,8 @@ func TestStreamWaitsWithoutItsBuffer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var held []bool
 			up := &upstream{timeout: time.Minute}
-			up.idle = time.AfterFunc(time.Hour, func() {})
-			defer up.idle.Stop()
+			up.watch()
+			defer up.unwatch()
 			up.bufp = streamBufPool.Get().(*[]byte)
 			defer up.close()
 			reads := tc.reads
@@ -331,7 +331,7 @@ func TestStreamBurstIsOneWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rest := tc.body
 			up := &upstream{timeout: time.Minute}
-			up.idle = time.AfterFunc(time.Hour, func() {})
+			up.watch()
 			defer up.close()
 			// The body hands out whatever is at hand, as net/http's
 			// chunked reader does with chunks already buffered.
