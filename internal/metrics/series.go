@@ -54,53 +54,22 @@ func (l *lazy[T]) get(newSeries func() T) T {
 // values, as the vectors' are: configured models and deployments, status
 // codes, and keys only when key labels are on.
 type seriesCache struct {
-	requests cowMap[requestLabels, requestSeries]
-	charges  cowMap[chargeLabels, chargeSeries]
+	requests sync.Map // requestLabels -> *requestSeries
+	charges  sync.Map // chargeLabels -> *chargeSeries
 }
 
-func (c *seriesCache) request(l requestLabels) *requestSeries { return c.requests.get(l) }
-
-func (c *seriesCache) charge(l chargeLabels) *chargeSeries { return c.charges.get(l) }
-
-// cowMap is a map read without a lock and copied on each write. Its keys
-// are label sets, new ones rare after the first requests: a lookup is one
-// atomic load and the map's own hash of the key's fields, where sync.Map
-// hashes its any keys through their type descriptor, field by field.
-type cowMap[K comparable, V any] struct {
-	m  atomic.Pointer[map[K]*V]
-	mu sync.Mutex // serialises copies
+func (c *seriesCache) request(l requestLabels) *requestSeries {
+	if s, ok := c.requests.Load(l); ok {
+		return s.(*requestSeries)
+	}
+	s, _ := c.requests.LoadOrStore(l, &requestSeries{})
+	return s.(*requestSeries)
 }
 
-// get returns k's value, made on first use.
-func (c *cowMap[K, V]) get(k K) *V {
-	if m := c.m.Load(); m != nil {
-		if v, ok := (*m)[k]; ok {
-			return v
-		}
+func (c *seriesCache) charge(l chargeLabels) *chargeSeries {
+	if s, ok := c.charges.Load(l); ok {
+		return s.(*chargeSeries)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	old := c.m.Load()
-	if old != nil {
-		if v, ok := (*old)[k]; ok {
-			return v
-		}
-	}
-	next := make(map[K]*V, 1+mapLen(old))
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
-	v := new(V)
-	next[k] = v
-	c.m.Store(&next)
-	return v
-}
-
-func mapLen[K comparable, V any](m *map[K]V) int {
-	if m == nil {
-		return 0
-	}
-	return len(*m)
+	s, _ := c.charges.LoadOrStore(l, &chargeSeries{})
+	return s.(*chargeSeries)
 }
