@@ -201,8 +201,8 @@ func ResponsesBody(model string, maxTokens int, prompt string) []byte {
 const maxPromptBytes = 1 << 20
 
 // Prompt returns a system prompt of n bytes (0 for none): sentences with
-// the newlines, quotes and non-ASCII letters real prompts have, which the
-// gateway's JSON reading must step over as escapes.
+// the newlines and quotes real prompts have, which JSON escapes, and
+// non-ASCII letters, which it does not.
 func Prompt(n int) string {
 	const text = "You are a helpful assistant for Contoso's support desk. Answer in the customer's language (français, español, 日本語).\n" +
 		"Quote the \"policy\" section when you cite it; never invent order numbers.\n"
@@ -271,6 +271,7 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 		Warmup:           cfg.Warmup,
 		MockLatency:      cfg.MockLatency,
 		MockTPS:          cfg.MockTPS,
+		PromptBytes:      cfg.PromptBytes,
 		ExternalUpstream: cfg.ExternalUpstream,
 		CPUs:             runtime.NumCPU(),
 		LoadAvg:          LoadAverage(),

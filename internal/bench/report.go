@@ -26,6 +26,9 @@ type Report struct {
 	Warmup      time.Duration
 	MockLatency time.Duration
 	MockTPS     float64
+	// PromptBytes is the size of the prompt every request carried
+	// (--prompt-bytes); 0 for the two-letter message alone.
+	PromptBytes int
 	// ExternalUpstream is set when the upstream was not started by bench:
 	// its latency and pace are then unknown.
 	ExternalUpstream bool
@@ -149,6 +152,9 @@ func (r *Report) WriteText(w io.Writer) error {
 			b.WriteString("\n")
 		}
 		fmt.Fprintf(&b, "scenario: %s (%d concurrent, %s each, ", s.Name, r.Concurrency, FormatDuration(r.Duration))
+		if r.PromptBytes > 0 {
+			fmt.Fprintf(&b, "%d-byte prompt, ", r.PromptBytes)
+		}
 		if r.ExternalUpstream {
 			b.WriteString("external upstream")
 		} else {
@@ -287,6 +293,7 @@ type (
 		WarmupMS      float64        `json:"warmup_ms"`
 		MockLatencyMS float64        `json:"mock_latency_ms"`
 		MockTPS       float64        `json:"mock_tokens_per_second"`
+		PromptBytes   int            `json:"prompt_bytes"`
 		External      bool           `json:"external_upstream"`
 		CPUs          int            `json:"cpus,omitempty"`
 		LoadAvg       string         `json:"load_average,omitempty"`
@@ -349,6 +356,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		WarmupMS:      ms(r.Warmup),
 		MockLatencyMS: ms(r.MockLatency),
 		MockTPS:       r.MockTPS,
+		PromptBytes:   r.PromptBytes,
 		External:      r.ExternalUpstream,
 		CPUs:          r.CPUs,
 		LoadAvg:       r.LoadAvg,

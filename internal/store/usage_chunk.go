@@ -77,19 +77,23 @@ func (s chunkShape) sql(n int) string {
 			own = append(own, name)
 		}
 	}
-	var row strings.Builder
-	row.WriteByte('(')
+	// Joined, not repeated: a shape that shared every column would
+	// still make a well-formed row.
+	marks := make([]string, 0, len(shared)+len(own))
 	for i := range shared {
-		row.WriteString("?" + strconv.Itoa(i+1) + ", ")
+		marks = append(marks, "?"+strconv.Itoa(i+1))
 	}
-	row.WriteString(strings.Repeat("?, ", len(own)-1) + "?)")
+	for range own {
+		marks = append(marks, "?")
+	}
+	row := "(" + strings.Join(marks, ", ") + ")"
 	var b strings.Builder
 	b.WriteString("INSERT INTO usage (" + strings.Join(append(shared, own...), ", ") + ") VALUES ")
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(row.String())
+		b.WriteString(row)
 	}
 	return b.String()
 }
