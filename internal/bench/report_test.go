@@ -386,3 +386,27 @@ func TestValidatePromptBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestReportPromptBytes: a run with --prompt-bytes says so, in text and
+// JSON, and a run without says nothing of it in the text.
+func TestReportPromptBytes(t *testing.T) {
+	for _, n := range []int{0, 4096} {
+		r := &Report{Concurrency: 1, Duration: time.Second, PromptBytes: n, Scenarios: []ScenarioReport{{Name: ScenarioChat}}}
+		var text, js bytes.Buffer
+		if err := r.WriteText(&text); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.WriteJSON(&js); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := strings.Contains(text.String(), "4096-byte prompt"), n > 0; got != want {
+			t.Errorf("PromptBytes %d: text names the prompt %v, want %v:\n%s", n, got, want, text.String())
+		}
+		var v struct {
+			PromptBytes int `json:"prompt_bytes"`
+		}
+		if err := json.Unmarshal(js.Bytes(), &v); err != nil || v.PromptBytes != n {
+			t.Errorf("PromptBytes %d: JSON prompt_bytes %d (%v)", n, v.PromptBytes, err)
+		}
+	}
+}
