@@ -122,21 +122,20 @@ func (s *rollupSums) addFloats(r *usage.Record) {
 
 // mergeCounts adds v's addCounts sums to s.
 func (s *rollupSums) mergeCounts(v *rollupSums) {
-	s.requests += v.requests
-	s.errors += v.errors
-	s.estimated += v.estimated
-	s.prompt += v.prompt
-	s.completion += v.completion
-	s.total += v.total
-	s.cached += v.cached
-	s.reasoning += v.reasoning
-	s.maxLatency = max(s.maxLatency, v.maxLatency)
+	s.addInts(v)
 	s.hist = histMerge(s.hist, v.hist)
 }
 
 // merge adds v's counts to s; their histograms are merged by the caller,
 // who holds them in whichever form it read.
 func (s *rollupSums) merge(v *rollupSums) {
+	s.addInts(v)
+	s.audio += v.audio
+	s.cost += v.cost
+}
+
+// addInts adds v's integer sums and longest latency to s.
+func (s *rollupSums) addInts(v *rollupSums) {
 	s.requests += v.requests
 	s.errors += v.errors
 	s.estimated += v.estimated
@@ -145,8 +144,6 @@ func (s *rollupSums) merge(v *rollupSums) {
 	s.total += v.total
 	s.cached += v.cached
 	s.reasoning += v.reasoning
-	s.audio += v.audio
-	s.cost += v.cost
 	s.maxLatency = max(s.maxLatency, v.maxLatency)
 }
 
