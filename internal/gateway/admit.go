@@ -145,25 +145,23 @@ func (g *Gateway) finish(req *exchange) {
 // to them.
 func takesMaxTokens(op provider.Operation) bool { return op.Spec().Cap != "" }
 
-// promptTokens estimates the request's prompt tokens for admission, once;
-// tpm limits (the key's and the deployments') need it. It is the cheap
+// PromptTokens estimates the request's prompt tokens for admission, once;
+// tpm limits (the key's and the deployments') need it. The exchange is
+// the access.PromptEstimator of its admission. It is the cheap
 // bounded estimate (usage.AdmissionTokens), not the tokenizer: the counts
 // are corrected by the upstream's reported usage when the answer is in,
 // and no number a user reads comes from it.
-func (req *exchange) promptTokens() int64 {
+func (req *exchange) PromptTokens() int64 {
 	if req.prompt == 0 {
 		req.prompt = int64(max(1, usage.AdmissionTokens(req.body)))
 	}
 	return req.prompt
 }
 
-// PromptTokens is promptTokens, for access.Request.PromptTokens.
-func (req *exchange) PromptTokens() int64 { return req.promptTokens() }
-
 // demand is what a request is expected to take from a tpm limit: its prompt
 // and the most it may generate.
 func (req *exchange) demand() int64 {
-	return req.promptTokens() + max(0, req.peek.MaxTokens)
+	return req.PromptTokens() + max(0, req.peek.MaxTokens)
 }
 
 // withMaxTokens returns body with max_tokens (or max_completion_tokens,
