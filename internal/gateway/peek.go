@@ -436,20 +436,29 @@ func (s *scanner) nested(depth int) error {
 // span of its key (quotes included), whether the key has escapes, and
 // where its value starts; the value ends at s.i.
 func (s *scanner) member(depth int) (ks, ke int, escaped bool, vs int, err error) {
+	if ks, ke, escaped, err = s.key(); err != nil {
+		return 0, 0, false, 0, err
+	}
+	vs = s.i
+	return ks, ke, escaped, vs, s.value(depth + 1)
+}
+
+// key consumes a member's key and its colon, and returns the key's span
+// (quotes included) and whether it has escapes; the value starts at s.i.
+func (s *scanner) key() (ks, ke int, escaped bool, err error) {
 	s.ws()
 	if ks, ke, escaped, err = s.str(); err != nil {
-		return 0, 0, false, 0, err
+		return 0, 0, false, err
 	}
 	if s.keys != nil {
 		s.keys.note(s.b, ks, ke)
 	}
 	s.ws()
 	if !s.eat(':') {
-		return 0, 0, false, 0, s.fail("expected ':' after object key")
+		return 0, 0, false, s.fail("expected ':' after object key")
 	}
 	s.ws()
-	vs = s.i
-	return ks, ke, escaped, vs, s.value(depth + 1)
+	return ks, ke, escaped, nil
 }
 
 // more consumes what follows a member: a comma, and reports that another

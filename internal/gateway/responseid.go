@@ -62,16 +62,10 @@ func scanResponseID(data []byte) (id string, ok bool) {
 	}
 	found := false
 	for {
-		s.ws()
-		ks, ke, escaped, err := s.str()
+		ks, ke, escaped, err := s.key()
 		if err != nil {
 			return "", false
 		}
-		s.ws()
-		if !s.eat(':') {
-			return "", false
-		}
-		s.ws()
 		key := data[ks+1 : ke-1]
 		switch {
 		case escaped:
@@ -87,14 +81,13 @@ func scanResponseID(data []byte) (id string, ok bool) {
 		if err != nil {
 			return "", false
 		}
-		s.ws()
-		if s.eat(',') {
-			continue
+		more, err := s.more()
+		if err != nil {
+			return "", false
 		}
-		if s.eat('}') {
+		if !more {
 			return id, s.end() == nil
 		}
-		return "", false
 	}
 }
 
