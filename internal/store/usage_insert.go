@@ -64,24 +64,10 @@ func newUsageQueries(d dialect) usageQueries {
 	}
 }
 
-// usageInsertSQL returns a multi-row INSERT of n records for d.
+// usageInsertSQL returns a multi-row INSERT of n records for d: the
+// chunk statement's, with every column bound row by row.
 func usageInsertSQL(d dialect, n int) string {
-	return usageInsertSQLOf(d, usageColumns, usageColumnCount, n)
-}
-
-// usageInsertSQLOf returns a multi-row INSERT of n records' columns.
-func usageInsertSQLOf(d dialect, columns string, count, n int) string {
-	row := "(" + strings.Repeat("?, ", count-1) + "?)"
-	var b strings.Builder
-	b.Grow(len(columns) + 32 + n*(len(row)+2))
-	b.WriteString("INSERT INTO usage (" + columns + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return d.rebind(b.String())
+	return d.rebind(chunkShape{}.sql(n))
 }
 
 // usageBatchRetention is how long a committed batch's hash is kept: the
