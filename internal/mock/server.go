@@ -77,6 +77,9 @@ type Server struct {
 	// salt makes this server's object ids its own, even beside another
 	// server of the same name.
 	salt uint64
+	// idPrefix is "req_" and the salt in hex, the start of every
+	// x-request-id (requestID).
+	idPrefix [4 + 16]byte
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -119,6 +122,8 @@ func New(opts Options) *Server {
 	if s.batchPolls <= 0 {
 		s.batchPolls = DefaultBatchPolls
 	}
+	copy(s.idPrefix[:], "req_")
+	hex.Encode(s.idPrefix[4:], binary.BigEndian.AppendUint64(nil, s.salt))
 	if opts.RequireKey != "" {
 		s.requireKey = []byte(opts.RequireKey)
 	}
@@ -498,9 +503,7 @@ func (e *invalidFieldError) Error() string { return e.msg }
 func (s *Server) requestID(seq int64) string {
 	var b [4 + 32]byte
 	var n [8]byte
-	copy(b[:], "req_")
-	binary.BigEndian.PutUint64(n[:], s.salt)
-	hex.Encode(b[4:20], n[:])
+	copy(b[:], s.idPrefix[:])
 	binary.BigEndian.PutUint64(n[:], uint64(seq))
 	hex.Encode(b[20:], n[:])
 	return string(b[:])
