@@ -565,7 +565,9 @@ func tokensKey(name []byte) (int, bool) {
 }
 
 // hasSuffix is bytes.HasSuffix for a constant suffix, compared in a
-// load or two rather than a call to memequal.
+// load or two rather than a call to memequal: with bytes.HasSuffix and
+// bytes.CutSuffix, BenchmarkParseUsage took 5-10% longer (the mock's chat
+// usage 332-348 ns against 307-322, three alternating runs).
 func hasSuffix(b []byte, suffix string) bool {
 	return len(b) >= len(suffix) && string(b[len(b)-len(suffix):]) == suffix
 }
