@@ -95,31 +95,7 @@ func TestChunkShapesStoreTheSame(t *testing.T) {
 		} else if err := st.InsertUsage(t.Context(), records); err != nil {
 			t.Fatal(err)
 		}
-		var cols []string
-		for _, c := range usageColumnNames {
-			cols = append(cols, fmt.Sprintf("typeof(%s) || ':' || quote(%[1]s)", c))
-		}
-		rows, err := st.(*sqlStore).read.QueryContext(t.Context(), "SELECT "+strings.Join(cols, ", ")+" FROM usage ORDER BY rowid")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out [][]string
-		for rows.Next() {
-			vals := make([]string, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, vals)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return typedRows(t, st.(*sqlStore), usageColumnNames, "ORDER BY rowid")
 	}
 	got, want := read(records, false), read(records, true)
 	if len(got) != len(records) {

@@ -57,31 +57,11 @@ func TestLeanUsageRowsStoreTheSame(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func(copy string) [][]string {
-		var cols []string
-		for _, c := range []string{"time", "key_id", "event_id", "attendee", "model", "deployment", "endpoint", "status", "attempts", "stream",
+		// Every column but request_id, which differs between the copies.
+		cols := []string{"time", "key_id", "event_id", "attendee", "model", "deployment", "endpoint", "status", "attempts", "stream",
 			"latency_us", "ttfb_us", "latency_bucket", "prompt_tokens", "completion_tokens", "total_tokens", "estimated", "cost", "end_user",
-			"cached_tokens", "reasoning_tokens", "audio_seconds", "team_id", "batch_id"} {
-			cols = append(cols, fmt.Sprintf("typeof(%s) || ':' || quote(%[1]s)", c))
-		}
-		q := "SELECT " + strings.Join(cols, ", ") + " FROM usage WHERE request_id LIKE '%-" + copy + "' ORDER BY request_id"
-		rows, err := s.read.QueryContext(t.Context(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var out [][]string
-		for rows.Next() {
-			vals := make([]string, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, vals)
-		}
-		return out
+			"cached_tokens", "reasoning_tokens", "audio_seconds", "team_id", "batch_id"}
+		return typedRows(t, s, cols, "WHERE request_id LIKE '%-"+copy+"' ORDER BY request_id")
 	}
 	lean, full := read("lean"), read("full")
 	if len(lean) != usageChunkRows || len(full) != usageChunkRows {
@@ -185,4 +165,37 @@ func openFiles(t *testing.T) int {
 		t.Skipf("no /proc/self/fd: %v", err)
 	}
 	return len(es)
+}
+
+// typedRows reads the usage rows tail (a WHERE and ORDER BY) selects, each
+// column of cols as SQLite's type and quoted value ("integer:3", "text:'a'",
+// "null:NULL"), so that a test compares what is stored, not what a scan
+// converts it to.
+func typedRows(t *testing.T, s *sqlStore, cols []string, tail string) [][]string {
+	t.Helper()
+	exprs := make([]string, len(cols))
+	for i, c := range cols {
+		exprs[i] = fmt.Sprintf("typeof(%s) || ':' || quote(%[1]s)", c)
+	}
+	rows, err := s.read.QueryContext(t.Context(), "SELECT "+strings.Join(exprs, ", ")+" FROM usage "+tail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][]string
+	for rows.Next() {
+		vals := make([]string, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
