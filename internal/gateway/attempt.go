@@ -12,33 +12,72 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spillwayhq/spillway/internal/h1"
 	"github.com/spillwayhq/spillway/internal/provider"
 	"github.com/spillwayhq/spillway/internal/router"
 	"github.com/spillwayhq/spillway/internal/tracing"
 )
 
+// Transport is the upstream transport, the only network seam of the
+// gateway. Requests to plain http:// upstreams with a body in memory
+// (every JSON request) are made on the handler's own goroutine (h1);
+// everything else (TLS and HTTP/2, proxies, WebSocket, streamed uploads)
+// goes through net/http's Transport. Both bound dialling by the connect
+// timeout and the wait for response headers by the first-byte timeout,
+// and keep connections alive and reused generously.
+type Transport struct {
+	h1  *h1.Transport
+	std *http.Transport
+}
+
 // NewTransport returns the upstream transport: connect bounds dialling and
 // the TLS handshake, firstByte bounds the wait for response headers.
-// Connections are kept alive and reused generously; this is the only
-// network seam of the gateway.
-func NewTransport(connect, firstByte time.Duration) *http.Transport {
-	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialReadAhead((&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext),
-		TLSHandshakeTimeout:   connect,
-		ResponseHeaderTimeout: firstByte,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		// Each upstream connection keeps its buffers for life, and a
-		// stream holds its connection for minutes: see
-		// upstreamWriteBuffer. Under them, the connection reads ahead
-		// (readAheadConn): a burst of events takes one syscall, not one
-		// per buffer's worth.
-		WriteBufferSize: upstreamWriteBuffer,
-		ReadBufferSize:  upstreamReadBuffer,
+func NewTransport(connect, firstByte time.Duration) *Transport {
+	dial := dialReadAhead((&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext)
+	return &Transport{
+		h1: &h1.Transport{
+			Dial:             dial,
+			FirstByteTimeout: firstByte,
+			MaxIdlePerHost:   256,
+			IdleTimeout:      90 * time.Second,
+			WriteBufferSize:  upstreamWriteBuffer,
+			ReadBufferSize:   upstreamReadBuffer,
+		},
+		std: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           dial,
+			TLSHandshakeTimeout:   connect,
+			ResponseHeaderTimeout: firstByte,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   256,
+			IdleConnTimeout:       90 * time.Second,
+			// Each upstream connection keeps its buffers for life, and a
+			// stream holds its connection for minutes: see
+			// upstreamWriteBuffer. Under them, the connection reads ahead
+			// (readAheadConn): a burst of events takes one syscall, not one
+			// per buffer's worth.
+			WriteBufferSize: upstreamWriteBuffer,
+			ReadBufferSize:  upstreamReadBuffer,
+		},
 	}
+}
+
+// RoundTrip sends r through h1 when it takes it and no proxy is set for
+// its URL, else through net/http.
+func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if t.h1.Handles(r) {
+		if p, err := http.ProxyFromEnvironment(r); p == nil && err == nil {
+			return t.h1.RoundTrip(r)
+		}
+	}
+	return t.std.RoundTrip(r)
+}
+
+// CloseIdleConnections closes both transports' idle connections.
+func (t *Transport) CloseIdleConnections() {
+	t.h1.CloseIdleConnections()
+	t.std.CloseIdleConnections()
 }
 
 // upstreamWriteBuffer and upstreamReadBuffer are the upstream connections'

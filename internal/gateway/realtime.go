@@ -323,6 +323,9 @@ func headerHasToken(h http.Header, name, token string) bool {
 // newWebSocketClient is the HTTP client upstream WebSockets are dialled
 // with: the gateway's transport, kept on HTTP/1.1, where upgrades live.
 func newWebSocketClient(t http.RoundTripper) *http.Client {
+	if gt, ok := t.(*Transport); ok {
+		t = gt.std
+	}
 	if ht, ok := t.(*http.Transport); ok {
 		c := ht.Clone()
 		c.ForceAttemptHTTP2 = false

@@ -19,8 +19,10 @@ func TestUpstreamConnBuffers(t *testing.T) {
 		name       string
 		got, limit int
 	}{
-		{"read buffer", tr.ReadBufferSize, 512},
-		{"write buffer", tr.WriteBufferSize, 512},
+		{"read buffer", tr.std.ReadBufferSize, 512},
+		{"write buffer", tr.std.WriteBufferSize, 512},
+		{"h1 read buffer", tr.h1.ReadBufferSize, 512},
+		{"h1 write buffer", tr.h1.WriteBufferSize, 512},
 	} {
 		if tc.got > tc.limit {
 			t.Errorf("upstream connection's %s is %d bytes, want at most %d: every held stream keeps it", tc.name, tc.got, tc.limit)

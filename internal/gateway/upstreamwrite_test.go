@@ -28,15 +28,18 @@ func (c countingConn) Write(p []byte) (int, error) {
 func TestUpstreamRequestIsOneWrite(t *testing.T) {
 	h := newHarness(t, harnessOptions{}, &backend{id: "a", handler: okChat("a")})
 	var writes atomic.Int64
-	tr := h.gw.transport.(*http.Transport)
-	dial := tr.DialContext
-	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+	tr := h.gw.transport.(*Transport)
+	counted := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+		return func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return countingConn{Conn: c, writes: &writes}, nil
 		}
-		return countingConn{Conn: c, writes: &writes}, nil
 	}
+	tr.std.DialContext = counted(tr.std.DialContext)
+	tr.h1.Dial = counted(tr.h1.Dial)
 	// The request's headers are about 300 bytes here; a request past the
 	// write buffer (upstreamWriteBuffer) takes two writes.
 	tests := []struct {
