@@ -147,3 +147,11 @@ func readFD(fd int, p []byte) (int, error) {
 		}
 	}
 }
+
+// Buffered is how many bytes the connection read ahead that its caller
+// has not taken: h1 keeps a connection only when none are left past a
+// response.
+func (c *readAheadConn) Buffered() int { return c.end - c.off }
+
+// SyscallConn is the socket's, for h1's check of an idle connection.
+func (c *readAheadConn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -23,8 +24,9 @@ type conn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	// read counts the bytes read from nc: an exchange that failed having
-	// read none of its response may go again.
-	read int64
+	// read none of its response may go again. While the headers are read,
+	// headLimit is where the counter stops (maxHeaderBytes on).
+	read, headLimit int64
 	// reused is set once the connection has carried an exchange. A
 	// failure on a reused one before any byte of the response is the
 	// upstream having closed it while it was idle: replay is then set,
@@ -39,6 +41,8 @@ type conn struct {
 	// idleGen is the pool's sweep generation when the connection went
 	// idle.
 	idleGen uint64
+	// live checks it as it leaves the pool.
+	live liveness
 }
 
 func newConn(t *Transport, addr string, nc net.Conn) *conn {
@@ -47,6 +51,7 @@ func newConn(t *Transport, addr string, nc net.Conn) *conn {
 	c.bw = bufio.NewWriterSize(writer{c}, sizeOr(t.WriteBufferSize, 4<<10))
 	c.plain = struct{ io.Writer }{nc}
 	c.closeFn = c.close
+	c.live.init(nc)
 	return c
 }
 
@@ -63,10 +68,20 @@ func (c *conn) close() { c.nc.Close() }
 type counter struct{ c *conn }
 
 func (r counter) Read(p []byte) (int, error) {
+	if r.c.headLimit > 0 && r.c.read >= r.c.headLimit {
+		return 0, errHeadersTooLarge
+	}
 	n, err := r.c.nc.Read(p)
 	r.c.read += int64(n)
 	return n, err
 }
+
+// maxHeaderBytes bounds what the response's headers, interim responses'
+// included, may take from the connection: net/http's default
+// (Transport.MaxResponseHeaderBytes).
+const maxHeaderBytes = 10 << 20
+
+var errHeadersTooLarge = errors.New("h1: upstream response headers exceeded 10 MiB")
 
 // writer is the connection under its write buffer. A body longer than
 // what the buffer has room for after the headers is copied to it by
@@ -104,7 +119,7 @@ func (c *conn) roundTrip(ctx context.Context, r *http.Request) (*http.Response, 
 	if err != nil {
 		c.stop()
 		c.close()
-		c.replay = reused && c.read == start
+		c.replay = reused && c.read == start && broke(err)
 		return nil, failure(ctx, err)
 	}
 	keep := !resp.Close && !r.Close
@@ -114,6 +129,15 @@ func (c *conn) roundTrip(ctx context.Context, r *http.Request) (*http.Response, 
 	}
 	resp.Body = &body{c: c, rc: resp.Body, ctx: ctx, keep: keep}
 	return resp, nil
+}
+
+// broke reports whether err is the connection's end: the upstream closed
+// or reset it. Only that makes a request safe to send again when none of
+// its answer came back; a timeout or an error of the request's own (its
+// body) is not the connection's doing.
+func broke(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }
 
 // errSwitched is a 101 to a request that asked for no upgrade.
@@ -128,13 +152,16 @@ func (c *conn) readResponse(r *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 	}
+	c.headLimit = c.read + maxHeaderBytes
 	resp, err := http.ReadResponse(c.br, r)
 	for err == nil && resp.StatusCode < 200 {
 		if resp.StatusCode == http.StatusSwitchingProtocols {
-			return nil, errSwitched
+			err = errSwitched
+			break
 		}
 		resp, err = http.ReadResponse(c.br, r)
 	}
+	c.headLimit = 0
 	if d > 0 {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return nil, timeoutError{}

@@ -157,10 +157,14 @@ func hostPort(host string) string {
 	return host + ":80"
 }
 
-// conn returns an idle connection to addr, or dials one.
+// conn returns an idle connection to addr that is still sound, or dials
+// one.
 func (t *Transport) conn(ctx context.Context, addr string) (*conn, error) {
-	if c := t.pool.take(addr); c != nil {
-		return c, nil
+	for c := t.pool.take(addr); c != nil; c = t.pool.take(addr) {
+		if !pending(c.nc) && c.live.check() {
+			return c, nil
+		}
+		c.close()
 	}
 	nc, err := t.Dial(ctx, "tcp", addr)
 	if err != nil {

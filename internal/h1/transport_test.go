@@ -7,7 +7,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -273,11 +275,20 @@ func TestFirstByteDeadlineCleared(t *testing.T) {
 // while its body is read fails at once with the context's error, and
 // its connection is closed, never kept.
 func TestCancel(t *testing.T) {
-	for _, phase := range []string{"headers", "body"} {
-		t.Run(phase, func(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		body  bool // the upstream sends headers and a first chunk
+		until time.Duration
+		want  error
+	}{
+		{"cancelled awaiting headers", false, 0, context.Canceled},
+		{"cancelled mid-body", true, 0, context.Canceled},
+		{"deadline awaiting headers", false, 20 * time.Millisecond, context.DeadlineExceeded},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			release := make(chan struct{})
 			srv := newRawServer(t, func(_ int, _ *http.Request, c net.Conn) bool {
-				if phase == "body" {
+				if tc.body {
 					io.WriteString(c, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n")
 				}
 				<-release
@@ -287,6 +298,10 @@ func TestCancel(t *testing.T) {
 			tr := newTransport()
 			defer tr.CloseIdleConnections()
 			ctx, cancel := context.WithCancel(context.Background())
+			if tc.until > 0 {
+				ctx, cancel = context.WithTimeout(context.Background(), tc.until)
+			}
+			defer cancel()
 			done := make(chan error, 1)
 			go func() {
 				resp, err := tr.RoundTrip(post(ctx, t, srv.url(), "{}", true))
@@ -297,10 +312,12 @@ func TestCancel(t *testing.T) {
 				done <- err
 			}()
 			waitAccepted(t, srv)
-			cancel()
+			if tc.until == 0 {
+				cancel()
+			}
 			err := <-done
-			if !errors.Is(err, context.Canceled) {
-				t.Errorf("error %v, want context.Canceled", err)
+			if !errors.Is(err, tc.want) {
+				t.Errorf("error %v, want %v", err, tc.want)
 			}
 			if got := tr.idleCount(); got != 0 {
 				t.Errorf("%d idle connections, want 0", got)
@@ -517,6 +534,28 @@ func TestHostPort(t *testing.T) {
 	} {
 		if got := hostPort(in); got != want {
 			t.Errorf("hostPort(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestBroke: only the connection's end makes a failed request safe to
+// send again.
+func TestBroke(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{io.EOF, true},
+		{io.ErrUnexpectedEOF, true},
+		{&net.OpError{Op: "read", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, true},
+		{&net.OpError{Op: "write", Err: os.NewSyscallError("write", syscall.EPIPE)}, true},
+		{timeoutError{}, false},
+		{errHeadersTooLarge, false},
+		{errors.New("http: ContentLength=3 with Body length 0"), false},
+		{context.Canceled, false},
+	} {
+		if got := broke(tc.err); got != tc.want {
+			t.Errorf("broke(%v) = %v, want %v", tc.err, got, tc.want)
 		}
 	}
 }
