@@ -122,6 +122,15 @@ func (c *conn) roundTrip(ctx context.Context, r *http.Request) (*http.Response, 
 		c.replay = reused && c.read == start && broke(err)
 		return nil, failure(ctx, err)
 	}
+	if reused && resp.StatusCode == http.StatusRequestTimeout {
+		// What some servers send on a connection they time out while
+		// idle, before closing it: net/http takes it for the close it
+		// is, and so does this.
+		c.stop()
+		c.close()
+		c.replay = true
+		return nil, errIdleTimedOut
+	}
 	keep := !resp.Close && !r.Close
 	if resp.Body == http.NoBody {
 		c.done(keep)
@@ -139,6 +148,9 @@ func broke(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }
+
+// errIdleTimedOut is a 408 on a reused connection.
+var errIdleTimedOut = errors.New("h1: upstream timed out the kept-alive connection (408)")
 
 // errSwitched is a 101 to a request that asked for no upgrade.
 var errSwitched = errors.New("h1: upstream switched protocols unasked")

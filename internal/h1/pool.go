@@ -22,20 +22,22 @@ type pool struct {
 	sweeping bool
 }
 
-// take returns an idle connection to addr, or nil.
-func (p *pool) take(addr string) *conn {
+// take returns an idle connection to addr, or nil, and whether a sweep
+// ran since it went idle.
+func (p *pool) take(addr string) (*conn, bool) {
 	p.mu.Lock()
 	s := p.idle[addr]
 	if len(s) == 0 {
 		p.mu.Unlock()
-		return nil
+		return nil, false
 	}
 	c := s[len(s)-1]
 	s[len(s)-1] = nil
 	p.idle[addr] = s[:len(s)-1]
 	p.n--
+	swept := c.idleGen != p.gen
 	p.mu.Unlock()
-	return c
+	return c, swept
 }
 
 // put keeps c idle, or closes it when its host has enough idle already.

@@ -94,8 +94,9 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	ctx := r.Context()
 	addr := hostPort(r.URL.Host)
+	again := replayable(r)
 	for {
-		c, err := t.conn(ctx, addr)
+		c, err := t.conn(ctx, addr, again)
 		if err != nil {
 			if r.Body != nil {
 				r.Body.Close()
@@ -106,7 +107,7 @@ func (t *Transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		if err == nil {
 			return resp, nil
 		}
-		if !c.replay || !replayable(r) || ctx.Err() != nil {
+		if !c.replay || !again || ctx.Err() != nil {
 			return nil, err
 		}
 		if r, err = rewound(r); err != nil {
@@ -159,9 +160,16 @@ func hostPort(host string) string {
 
 // conn returns an idle connection to addr that is still sound, or dials
 // one.
-func (t *Transport) conn(ctx context.Context, addr string) (*conn, error) {
-	for c := t.pool.take(addr); c != nil; c = t.pool.take(addr) {
-		if !pending(c.nc) && c.live.check() {
+//
+// A connection the upstream closed or timed out (a 408 before closing)
+// while it was idle fails its next request before any answer, and a
+// replayable request then goes again on another (RoundTrip): under load
+// connections are idle for microseconds, and that is rare. So the
+// connection is peeked at (liveness) only for a request that may not go
+// again, or when it has been idle since before the last sweep.
+func (t *Transport) conn(ctx context.Context, addr string, replayable bool) (*conn, error) {
+	for c, swept := t.pool.take(addr); c != nil; c, swept = t.pool.take(addr) {
+		if !pending(c.nc) && (replayable && !swept || c.live.check()) {
 			return c, nil
 		}
 		c.close()

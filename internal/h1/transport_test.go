@@ -34,6 +34,7 @@ func TestBodies(t *testing.T) {
 		{"connection close", "POST", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", "ok", false},
 		{"HTTP/1.0", "POST", "HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok", "ok", false},
 		{"bytes past the answer", "POST", okResponse + "HTTP/1.1 200 OK\r\n", `{"ok":true}`, false},
+		{"408 on a fresh connection is an answer", "POST", "HTTP/1.1 408 Request Timeout\r\nContent-Length: 4\r\n\r\nslow", "slow", true},
 		{"error status", "POST", "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 4\r\n\r\nslow", "slow", true},
 	}
 	for _, tt := range tests {
