@@ -121,3 +121,11 @@ func (t *Transport) idleCount() int {
 	defer t.pool.mu.Unlock()
 	return t.pool.n
 }
+
+// wantIdle checks that tr keeps n idle connections.
+func wantIdle(t *testing.T, tr *Transport, n int) {
+	t.Helper()
+	if got := tr.idleCount(); got != n {
+		t.Errorf("%d idle connections, want %d", got, n)
+	}
+}

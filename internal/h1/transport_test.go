@@ -81,9 +81,7 @@ func TestClosedDelimitedBody(t *testing.T) {
 	if err != nil || string(b) != "until the end" {
 		t.Fatalf("body %q, %v; want %q", b, err, "until the end")
 	}
-	if got := tr.idleCount(); got != 0 {
-		t.Errorf("%d idle connections, want 0", got)
-	}
+	wantIdle(t, tr, 0)
 }
 
 // TestReuse sends requests one after another on one connection, and
@@ -233,9 +231,7 @@ func TestFirstByteTimeout(t *testing.T) {
 	if !errors.As(err, &ne) || !ne.Timeout() {
 		t.Errorf("error %v is not a net.Error timeout", err)
 	}
-	if got := tr.idleCount(); got != 0 {
-		t.Errorf("%d idle connections, want 0", got)
-	}
+	wantIdle(t, tr, 0)
 }
 
 // TestFirstByteDeadlineCleared: a body slower than the first-byte
@@ -320,9 +316,7 @@ func TestCancel(t *testing.T) {
 			if !errors.Is(err, tc.want) {
 				t.Errorf("error %v, want %v", err, tc.want)
 			}
-			if got := tr.idleCount(); got != 0 {
-				t.Errorf("%d idle connections, want 0", got)
-			}
+			wantIdle(t, tr, 0)
 		})
 	}
 }
@@ -369,9 +363,7 @@ func TestCloseUnblocksRead(t *testing.T) {
 	if _, err := resp.Body.Read(make([]byte, 1)); !errors.Is(err, errBodyClosed) {
 		t.Errorf("read after Close: %v, want %v", err, errBodyClosed)
 	}
-	if got := tr.idleCount(); got != 0 {
-		t.Errorf("%d idle connections, want 0", got)
-	}
+	wantIdle(t, tr, 0)
 }
 
 // TestEarlyCloseDoesNotDrain: closing a body before its end closes the
@@ -395,9 +387,7 @@ func TestEarlyCloseDoesNotDrain(t *testing.T) {
 	if err := resp.Body.Close(); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	if got := tr.idleCount(); got != 0 {
-		t.Errorf("%d idle connections, want 0", got)
-	}
+	wantIdle(t, tr, 0)
 }
 
 // TestMaxIdlePerHost keeps at most MaxIdlePerHost connections of a host.
@@ -432,9 +422,7 @@ func TestMaxIdlePerHost(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got, want := tr.idleCount(), 2; got != want {
-		t.Errorf("%d idle connections, want %d", got, want)
-	}
+	wantIdle(t, tr, 2)
 }
 
 // TestSweep closes a connection idle through two sweeps, and keeps one
