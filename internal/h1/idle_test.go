@@ -1,7 +1,6 @@
 package h1
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net"
@@ -14,24 +13,13 @@ import (
 	"time"
 )
 
-func newTestTransport() *Transport {
-	d := &net.Dialer{}
-	return &Transport{Dial: d.DialContext, MaxIdlePerHost: 16}
-}
-
 func get(t *testing.T, tr http.RoundTripper, method, url string, hdr map[string]string) (*http.Response, string, error) {
 	t.Helper()
 	req, _ := http.NewRequest(method, url, nil)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := tr.RoundTrip(req)
-	if err != nil {
-		return nil, "", err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	return resp, string(b), err
+	return do(tr, req)
 }
 
 // TestTimeoutNotReplayed: a first-byte timeout on a reused connection is
@@ -58,7 +46,7 @@ func TestTimeoutNotReplayed(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	tr := newTestTransport()
+	tr := newTransport()
 	tr.FirstByteTimeout = 100 * time.Millisecond
 	defer tr.CloseIdleConnections()
 	var wg sync.WaitGroup
@@ -79,33 +67,16 @@ func TestTimeoutNotReplayed(t *testing.T) {
 	}
 }
 
-// idle408Server answers each request with 200 keep-alive, then, while the
-// connection is idle, sends a 408 and closes it (as some servers and load
-// balancers do on their idle timeout).
-func idle408Server(t *testing.T) (string, func()) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-				time.Sleep(50 * time.Millisecond)
-				io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String(), func() { ln.Close() }
+// idle408Server answers each connection's first request with 200
+// keep-alive, then, while the connection is idle, sends a 408 and closes
+// it (as some servers and load balancers do on their idle timeout).
+func idle408Server(t *testing.T) *rawServer {
+	return newRawServer(t, func(_ int, _ *http.Request, c net.Conn) bool {
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		time.Sleep(50 * time.Millisecond)
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		return false
+	})
 }
 
 // TestIdle408NotTakenForAnswer: what an upstream sends on an idle
@@ -114,10 +85,9 @@ func TestIdle408NotTakenForAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tr   http.RoundTripper
-	}{{"net/http", &http.Transport{}}, {"h1", newTestTransport()}} {
+	}{{"net/http", &http.Transport{}}, {"h1", newTransport()}} {
 		t.Run(tc.name, func(t *testing.T) {
-			url, stop := idle408Server(t)
-			defer stop()
+			url := idle408Server(t).url()
 			if _, _, err := get(t, tc.tr, "GET", url, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +111,7 @@ func TestClosedIdleConnectionNotUsed(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tr   http.RoundTripper
-	}{{"net/http", &http.Transport{}}, {"h1", newTestTransport()}} {
+	}{{"net/http", &http.Transport{}}, {"h1", newTransport()}} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 			srv.Config.IdleTimeout = 50 * time.Millisecond
@@ -169,7 +139,7 @@ func TestHeaderLimit(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		tr   http.RoundTripper
-	}{{"net/http", &http.Transport{}}, {"h1", newTestTransport()}} {
+	}{{"net/http", &http.Transport{}}, {"h1", newTransport()}} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := get(t, tc.tr, "GET", srv.URL, nil)
 			if err == nil {
@@ -199,7 +169,7 @@ func TestConcurrentUse(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	tr := newTestTransport()
+	tr := newTransport()
 	tr.IdleTimeout = 20 * time.Millisecond
 	tr.MaxIdlePerHost = 4
 	tr.FirstByteTimeout = time.Second

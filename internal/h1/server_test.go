@@ -129,3 +129,24 @@ func wantIdle(t *testing.T, tr *Transport, n int) {
 		t.Errorf("%d idle connections, want %d", got, n)
 	}
 }
+
+// do sends r and reads its answer whole.
+func do(tr http.RoundTripper, r *http.Request) (*http.Response, string, error) {
+	resp, err := tr.RoundTrip(r)
+	if err != nil {
+		return nil, "", err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b), err
+}
+
+// mustDo is do, failing the test on an error.
+func mustDo(t *testing.T, tr http.RoundTripper, r *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, body, err := do(tr, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}

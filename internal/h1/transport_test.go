@@ -72,14 +72,8 @@ func TestClosedDelimitedBody(t *testing.T) {
 	})
 	tr := newTransport()
 	defer tr.CloseIdleConnections()
-	resp, err := tr.RoundTrip(post(context.Background(), t, srv.url(), "{}", false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || string(b) != "until the end" {
-		t.Fatalf("body %q, %v; want %q", b, err, "until the end")
+	if _, b := mustDo(t, tr, post(context.Background(), t, srv.url(), "{}", false)); b != "until the end" {
+		t.Fatalf("body %q, want %q", b, "until the end")
 	}
 	wantIdle(t, tr, 0)
 }
@@ -91,12 +85,9 @@ func TestReuse(t *testing.T) {
 	tr := newTransport()
 	defer tr.CloseIdleConnections()
 	for i := range 5 {
-		resp, err := tr.RoundTrip(post(context.Background(), t, srv.url(), "{}", false))
-		if err != nil {
+		if _, _, err := do(tr, post(context.Background(), t, srv.url(), "{}", false)); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
 	}
 	if got, want := srv.accepts.Load(), int64(1); got != want {
 		t.Errorf("%d connections for 5 requests in turn, want %d", got, want)
@@ -117,12 +108,7 @@ func TestRequestOnTheWire(t *testing.T) {
 	r := post(context.Background(), t, srv.url(), `{"model":"m"}`, true)
 	r.URL.RawQuery = "api-version=2024-10-21"
 	r.Header.Set("Api-Key", "k")
-	resp, err := tr.RoundTrip(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
+	mustDo(t, tr, r)
 	up := <-got
 	u, _ := url.Parse(srv.url())
 	for _, c := range []struct{ name, got, want string }{
@@ -171,19 +157,12 @@ func TestReplayOnClosedIdleConnection(t *testing.T) {
 			})
 			tr := newTransport()
 			defer tr.CloseIdleConnections()
-			resp, err := tr.RoundTrip(post(context.Background(), t, srv.url(), "{}", tt.idempotent))
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			resp, err = tr.RoundTrip(post(context.Background(), t, srv.url(), `{"again":1}`, tt.idempotent))
+			mustDo(t, tr, post(context.Background(), t, srv.url(), "{}", tt.idempotent))
+			_, _, err := do(tr, post(context.Background(), t, srv.url(), `{"again":1}`, tt.idempotent))
 			if gotErr := err != nil; gotErr != tt.wantErr {
 				t.Fatalf("second request: error %v, want an error: %v", err, tt.wantErr)
 			}
 			if err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
 				if got, want := srv.accepts.Load(), int64(2); got != want {
 					t.Errorf("%d connections, want %d", got, want)
 				}
@@ -434,12 +413,7 @@ func TestSweep(t *testing.T) {
 	defer tr.CloseIdleConnections()
 	get := func() {
 		t.Helper()
-		resp, err := tr.RoundTrip(post(context.Background(), t, srv.url(), "{}", true))
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
+		mustDo(t, tr, post(context.Background(), t, srv.url(), "{}", true))
 	}
 	get()
 	tr.sweep()
