@@ -169,7 +169,9 @@ func hostPort(host string) string {
 // again, or when it has been idle since before the last sweep.
 func (t *Transport) conn(ctx context.Context, addr string, replayable bool) (*conn, error) {
 	for c, swept := t.pool.take(addr); c != nil; c, swept = t.pool.take(addr) {
-		if !pending(c.nc) && (replayable && !swept || c.live.check()) {
+		// Bytes left past an answer kept it out of the pool (done); any
+		// that came while it was idle are in the socket, for the peek.
+		if replayable && !swept || c.live.check() {
 			return c, nil
 		}
 		c.close()
