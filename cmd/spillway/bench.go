@@ -43,6 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round; from 3 rounds on, the by-round ratios' medians are printed too")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
 	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
+	nginx := fs.String("nginx", "", "also bench nginx (this binary, or its name in PATH or /usr/sbin, e.g. nginx) as a reverse proxy in front of the mock, the floor of an L7 proxy; its CPU per request is its master's and workers' together")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
 	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
 	fs.Usage = func() {
@@ -52,6 +53,8 @@ Runs the same load against the mock upstream directly, a bare Go reverse proxy
 in front of it, and the gateway in front of it (each started as its own
 process on 127.0.0.1, unless --upstream/--gateway name running ones), and
 prints req/s, p50/p99 latency and what the gateway adds over the bare proxy.
+--nginx nginx adds nginx as a reverse proxy in front of the same mock, the
+floor of an L7 proxy.
 
 --streams N instead holds N slow streams open against the bare proxy and the
 gateway and reports each process's RSS per stream. The mock serves plain
@@ -97,6 +100,14 @@ flags:
 	if *upstreamTLS && (*streams == 0 || *upstreamURL != "") {
 		return errors.New("--upstream-tls works with --streams and the mock bench starts (not --upstream)")
 	}
+	if *nginx != "" && (*streams > 0 || *upstreamTLS) {
+		return errors.New("--nginx works with the load scenarios (not --streams) on a plain HTTP upstream")
+	}
+	if *nginx != "" {
+		if *nginx, err = bench.LookNginx(*nginx); err != nil {
+			return fmt.Errorf("--nginx: %w", err)
+		}
+	}
 	if *streams > 0 && *streamDialers < 1 {
 		return errors.New("--stream-dialers must be at least 1")
 	}
@@ -140,6 +151,7 @@ flags:
 		Governed:    *governed && *gatewayURL == "" && *streams == 0,
 		Redis:       *redisURL,
 		UpstreamTLS: *upstreamTLS,
+		Nginx:       *nginx,
 		Log:         stderr,
 	}
 	if *streams > 0 {

@@ -108,9 +108,13 @@ type Endpoints struct {
 	// limit: the path production runs. GovernedLimiter says where its
 	// limits count ("redis" or "memory").
 	Governed, GovernedKey, GovernedLimiter string
-	// ProxyPID, GatewayPID and GovernedPID are the processes' ids, for
-	// their CPU time and RSS; 0 when unknown.
-	ProxyPID, GatewayPID, GovernedPID int
+	// Nginx is nginx as a reverse proxy in front of the mock (--nginx),
+	// the floor of an L7 proxy; "" leaves it out.
+	Nginx string
+	// ProxyPID, GatewayPID, GovernedPID and NginxPID are the processes'
+	// ids, for their CPU time (with their children's: nginx's workers)
+	// and RSS; 0 when unknown.
+	ProxyPID, GatewayPID, GovernedPID, NginxPID int
 	// GatewayRSS returns the gateway's peak RSS in bytes; nil when unknown.
 	GatewayRSS func() (int64, error)
 }
@@ -240,6 +244,9 @@ func (c *Config) targets(ep Endpoints, sc string) []Target {
 	if ep.Mock != "" {
 		ts = append(ts, Target{Name: TargetMock, URL: ep.Mock + upPath, Header: upstreamHeader, Body: upBody})
 	}
+	if ep.Nginx != "" {
+		ts = append(ts, Target{Name: TargetNginx, URL: ep.Nginx + upPath, Header: upstreamHeader, Body: upBody, PID: ep.NginxPID})
+	}
 	if ep.Proxy != "" {
 		ts = append(ts, Target{Name: TargetProxy, URL: ep.Proxy + upPath, Header: upstreamHeader, Body: upBody, PID: ep.ProxyPID})
 	}
@@ -338,6 +345,9 @@ type SpawnOptions struct {
 	// authority that the bare proxy and the gateway are told to trust
 	// (SSL_CERT_FILE). Not with Upstream.
 	UpstreamTLS bool
+	// Nginx, when not "", is the nginx binary to start as one more
+	// target in front of the mock (Endpoints.Nginx). Not with UpstreamTLS.
+	Nginx string
 	// Log gets what bench starts, and a stopped child's stderr if it
 	// exited on its own.
 	Log io.Writer
@@ -409,6 +419,11 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 		return nil, fmt.Errorf("--upstream: %w", err)
 	}
 	s.Mock = upstream
+	if o.Nginx != "" {
+		if err := s.startNginx(ctx, o.Nginx, upstream); err != nil {
+			return nil, err
+		}
+	}
 
 	c, err := s.start(ctx, "bare proxy", exe, []string{"bench", "--proxy-only", "--upstream", upstream,
 		"--listen", "127.0.0.1:0", "--concurrency", strconv.Itoa(o.Concurrency)}, "bare proxy on")

@@ -67,6 +67,31 @@ const startupTimeout = 15 * time.Second
 // (any line if marker is empty) with its URL. On failure the process is
 // stopped and the error carries its stderr.
 func startChild(ctx context.Context, name, exe string, args []string, dir, marker string, env []string) (*child, error) {
+	c, err := startProcess(name, exe, args, dir, marker, env)
+	if err != nil {
+		return nil, err
+	}
+	timer := time.NewTimer(startupTimeout)
+	defer timer.Stop()
+	select {
+	case u := <-c.out.found:
+		c.url = u
+		return c, nil
+	case <-c.done:
+		return nil, fmt.Errorf("%s (%s) exited before listening: %v%s", name, strings.Join(c.cmd.Args, " "), c.exitErr(), c.stderrNote())
+	case <-timer.C:
+		c.stop()
+		return nil, fmt.Errorf("%s (%s) printed no URL within %v%s", name, strings.Join(c.cmd.Args, " "), startupTimeout, c.stderrNote())
+	case <-ctx.Done():
+		c.stop()
+		return nil, ctx.Err()
+	}
+}
+
+// startProcess starts exe with args in dir, with env added to bench's own
+// environment, its stdout watched for a URL on a line containing marker
+// and its stderr's tail kept; it does not wait for anything.
+func startProcess(name, exe string, args []string, dir, marker string, env []string) (*child, error) {
 	c := &child{
 		name:    name,
 		out:     newLineWatcher(marker),
@@ -92,21 +117,7 @@ func startChild(ctx context.Context, name, exe string, args []string, dir, marke
 		c.mu.Unlock()
 		close(c.done)
 	}()
-	timer := time.NewTimer(startupTimeout)
-	defer timer.Stop()
-	select {
-	case u := <-c.out.found:
-		c.url = u
-		return c, nil
-	case <-c.done:
-		return nil, fmt.Errorf("%s (%s) exited before listening: %v%s", name, strings.Join(c.cmd.Args, " "), c.exitErr(), c.stderrNote())
-	case <-timer.C:
-		c.stop()
-		return nil, fmt.Errorf("%s (%s) printed no URL within %v%s", name, strings.Join(c.cmd.Args, " "), startupTimeout, c.stderrNote())
-	case <-ctx.Done():
-		c.stop()
-		return nil, ctx.Err()
-	}
+	return c, nil
 }
 
 func (c *child) pid() int { return c.cmd.Process.Pid }

@@ -27,6 +27,53 @@ func ProcCPU(pid int) (time.Duration, error) {
 	return ParseStatCPU(string(b))
 }
 
+// TreeCPU returns the CPU time process pid and its children have used so
+// far: nginx's is its master's and its workers'. A Go target has no
+// children, and its time is ProcCPU's. A child that has exited is not
+// counted (its time goes to its parent only once waited for), so it
+// suits processes whose children live as long as they do.
+func TreeCPU(pid int) (time.Duration, error) {
+	total, err := ProcCPU(pid)
+	if err != nil {
+		return 0, err
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range ents {
+		n, err := strconv.Atoi(e.Name())
+		if err != nil || n == pid {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue // gone since ReadDir
+		}
+		if ppid, err := ParseStatPPID(string(b)); err != nil || ppid != pid {
+			continue
+		}
+		if t, err := ParseStatCPU(string(b)); err == nil {
+			total += t
+		}
+	}
+	return total, nil
+}
+
+// ParseStatPPID returns the parent's process id from a /proc/PID/stat
+// line (field 4).
+func ParseStatPPID(stat string) (int, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("no ')' in /proc/PID/stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 2 {
+		return 0, errors.New("/proc/PID/stat has no parent id")
+	}
+	return strconv.Atoi(f[1])
+}
+
 // ParseStatCPU returns utime+stime of a /proc/PID/stat line. The command
 // name, in parentheses, may itself hold spaces and parentheses, so fields
 // are counted from the last ')'.

@@ -20,6 +20,11 @@
 //   - gateway: `spillway serve` in front of the same mock, called in the
 //     OpenAI shape (/v1/chat/completions with a client key), so the request
 //     goes through authentication, routing and the body rewrite for Azure.
+//   - nginx, with --nginx: nginx (the system's binary, a config of bench's
+//     own; see NginxConfig) as a reverse proxy in front of the same mock,
+//     keep-alive to it, no access log, no response buffering. This is the
+//     floor of an L7 proxy, an event loop in C; its CPU per request is its
+//     master's and its workers' (TreeCPU).
 //
 // By default bench starts the mock, the bare proxy and the gateway as separate
 // OS processes (it re-executes its own binary: `spillway mock`,

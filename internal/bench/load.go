@@ -21,7 +21,7 @@ type Target struct {
 	// Body is what each request sends; nil sends LoadOptions.Body.
 	Body []byte
 	// PID, when not 0, is the process serving URL, whose CPU time over the
-	// measured run is reported (Result.CPU).
+	// measured run, its children's included, is reported (Result.CPU).
 	PID int
 }
 
@@ -124,12 +124,12 @@ func Load(ctx context.Context, t Target, o LoadOptions) (Result, error) {
 	return res, nil
 }
 
-// procCPU is ProcCPU for a known process.
+// procCPU is TreeCPU for a known process.
 func procCPU(pid int) (time.Duration, error) {
 	if pid <= 0 {
 		return 0, errors.New("no process id")
 	}
-	return ProcCPU(pid)
+	return TreeCPU(pid)
 }
 
 // runPhase runs the workers for d and returns their samples and the time

@@ -17,6 +17,8 @@ const (
 	// TargetGoverned is the gateway on the governed path: a stored key
 	// with rpm and tpm, a deployment with tpm.
 	TargetGoverned = "governed"
+	// TargetNginx is nginx as a reverse proxy (--nginx).
+	TargetNginx = "nginx"
 )
 
 // Report is the outcome of a whole run.
@@ -189,6 +191,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		writeRatios(&b, s, TargetGateway, TargetProxy)
 		writeRatios(&b, s, TargetGoverned, TargetGateway)
+		writeRatios(&b, s, TargetGateway, TargetNginx)
 		if okG {
 			fmt.Fprintf(&b, "gateway peak RSS: %s\n", FormatBytes(s.GatewayPeakRSS))
 		}

@@ -1,12 +1,12 @@
 // Package testenv decides, in one place, whether a test that needs
 // something from outside Go runs, skips or fails: a PostgreSQL server, a
-// Redis server, the redis-server program, Chromium.
+// Redis server, the redis-server program, Chromium, nginx.
 //
 // Each is looked for where DESIGN.md puts it on a development machine:
 // the URL or path in its variable (SPILLWAY_TEST_POSTGRES,
 // SPILLWAY_TEST_REDIS, SPILLWAY_CHROMIUM) when set, else its default
 // (PostgreSQL on 127.0.0.1:5432, database test; Redis on 127.0.0.1:6379;
-// chromium and redis-server on the PATH). A server counts as there when
+// chromium and redis-server on the PATH, nginx on it or in /usr/sbin). A server counts as there when
 // its port accepts a connection. When it is not there the test skips,
 // except under CI (see CI) or when its variable was set, where a skip
 // would hide a broken setup: then the test fails and says why.
@@ -69,10 +69,15 @@ var (
 		Hint: "install it (apt-get install -y chromium), or set SPILLWAY_CHROMIUM to the browser's path",
 		find: lookChromium,
 	}
+	nginx = &Service{
+		Name: "nginx", Default: "nginx",
+		Hint: "install it: apt-get install -y nginx-light",
+		find: lookSbin,
+	}
 )
 
 // Services returns every service tests may need, for the report.
-func Services() []*Service { return []*Service{postgres, redis, redisServer, chromium} }
+func Services() []*Service { return []*Service{postgres, redis, redisServer, chromium, nginx} }
 
 // CI reports whether the tests run under CI: the variable CI is set to
 // anything but "", "0" or "false" (any case). Every CI service sets it,
@@ -171,6 +176,13 @@ func Chromium(tb testing.TB) string {
 
 const chromiumDefault = "chromium"
 
+// Nginx returns the path of the nginx program, for the bench's nginx
+// target, or skips tb (fails under CI).
+func Nginx(tb testing.TB) string {
+	tb.Helper()
+	return nginx.Need(tb)
+}
+
 // dialTimeout bounds the look for a server: on this machine or the next
 // it answers in a millisecond, or not at all.
 const dialTimeout = 2 * time.Second
@@ -226,6 +238,18 @@ func lookPath(name string) (string, error) {
 		return "", fmt.Errorf("%s not found", name)
 	}
 	return p, nil
+}
+
+// lookSbin finds a program on the PATH or in /usr/sbin, where Debian
+// puts daemons and a user's PATH often does not look.
+func lookSbin(name string) (string, error) {
+	if p, err := exec.LookPath(name); err == nil {
+		return p, nil
+	}
+	if p, err := exec.LookPath("/usr/sbin/" + name); err == nil {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s not found in PATH or /usr/sbin", name)
 }
 
 // lookChromium finds the browser: the configured one, or by default under

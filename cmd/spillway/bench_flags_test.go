@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+)
+
+// TestBenchFlagsRefused: combinations bench cannot run are refused before
+// anything is started, with what to change.
+func TestBenchFlagsRefused(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nginx with streams", []string{"--nginx", "nginx", "--streams", "10"}, "--nginx works with the load scenarios"},
+		{"nginx with upstream tls", []string{"--nginx", "nginx", "--streams", "10", "--upstream-tls"}, "--nginx works with the load scenarios"},
+		{"nginx not found", []string{"--nginx", "spillway-no-such-nginx"}, "--nginx: spillway-no-such-nginx is not in PATH or /usr/sbin"},
+		{"nginx path not a program", []string{"--nginx", "/nonexistent/nginx"}, "--nginx: "},
+		{"upstream tls without streams", []string{"--upstream-tls"}, "--upstream-tls works with --streams"},
+		{"unknown scenario", []string{"--scenarios", "chat,nope"}, `unknown scenario "nope"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := runBench(context.Background(), tt.args, io.Discard, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("runBench(%q): got %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
