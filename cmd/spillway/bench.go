@@ -38,7 +38,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	upstreamURL := fs.String("upstream", "", "bench this running mock/upstream instead of starting one (Azure shape, any api-key)")
 	jsonOut := fs.Bool("json", false, "write the report as JSON on stdout (the table then goes to stderr)")
 	streams := fs.Int("streams", 0, "instead of the load scenarios, hold this many slow streams open at once against the bare proxy and the gateway and report each one's RSS per stream (the mock streams at --mock-tps, default 1 then)")
-	upstreamTLS := fs.Bool("upstream-tls", false, "with --streams: the mock serves HTTPS and offers HTTP/2 by ALPN, as Azure OpenAI and OpenAI do, with a throwaway certificate the bare proxy and the gateway trust (SSL_CERT_FILE); both then multiplex their streams over a few upstream connections")
+	upstreamTLS := fs.Bool("upstream-tls", false, "the mock serves HTTPS and offers HTTP/2 by ALPN, as Azure OpenAI and OpenAI do, with a throwaway certificate the bare proxy and the gateway trust (SSL_CERT_FILE); both then multiplex their requests over a few upstream connections, and the report says what each target sent the mock by HTTP version")
 	streamDialers := fs.Int("stream-dialers", 256, "with --streams: how many streams are being opened at once; over --upstream-tls fewer means fewer TLS connections both proxies dial and drop (net/http dials one per request waiting for a connection), so less of their garbage in the RSS read")
 	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round; from 3 rounds on, the by-round ratios' medians are printed too")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
@@ -46,6 +46,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nginx := fs.String("nginx", "", "also bench nginx (this binary, or its name in PATH or /usr/sbin, e.g. nginx) as a reverse proxy in front of the mock, the floor of an L7 proxy; its CPU per request is its master's and workers' together")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
 	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
+	cpuProfile := fs.String("cpuprofile", "", "with --proxy-only: write the bare proxy's CPU profile to this file until it stops, to set beside the gateway's (serve --cpuprofile)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: spillway bench [flags]
 
@@ -81,6 +82,13 @@ flags:
 		if *upstreamURL == "" {
 			return errors.New("--proxy-only needs --upstream")
 		}
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		err := bench.ServeProxy(ctx, *upstreamURL, *listen, *concurrency, func(addr string) {
 			fmt.Fprintf(stdout, "spillway bench: bare proxy on http://%s -> %s\n", addr, *upstreamURL)
 		})
@@ -97,8 +105,8 @@ flags:
 	if *gatewayURL != "" && *upstreamURL == "" {
 		fmt.Fprintln(stderr, "bench: warning: --gateway without --upstream: the mock and bare proxy rows are a fresh mock, not the gateway's own upstream")
 	}
-	if *upstreamTLS && (*streams == 0 || *upstreamURL != "") {
-		return errors.New("--upstream-tls works with --streams and the mock bench starts (not --upstream)")
+	if *upstreamTLS && *upstreamURL != "" {
+		return errors.New("--upstream-tls works with the mock bench starts (not --upstream)")
 	}
 	if *nginx != "" && (*streams > 0 || *upstreamTLS) {
 		return errors.New("--nginx works with the load scenarios (not --streams) on a plain HTTP upstream")

@@ -19,7 +19,7 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{"nginx with upstream tls", []string{"--nginx", "nginx", "--streams", "10", "--upstream-tls"}, "--nginx works with the load scenarios"},
 		{"nginx not found", []string{"--nginx", "spillway-no-such-nginx"}, "--nginx: spillway-no-such-nginx is not in PATH or /usr/sbin"},
 		{"nginx path not a program", []string{"--nginx", "/nonexistent/nginx"}, "--nginx: "},
-		{"upstream tls without streams", []string{"--upstream-tls"}, "--upstream-tls works with --streams"},
+		{"upstream tls with an upstream of its own", []string{"--upstream-tls", "--upstream", "http://127.0.0.1:1"}, "--upstream-tls works with the mock bench starts"},
 		{"unknown scenario", []string{"--scenarios", "chat,nope"}, `unknown scenario "nope"`},
 	}
 	for _, tt := range tests {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // Scenario names.
@@ -117,6 +120,12 @@ type Endpoints struct {
 	ProxyPID, GatewayPID, GovernedPID, NginxPID int
 	// GatewayRSS returns the gateway's peak RSS in bytes; nil when unknown.
 	GatewayRSS func() (int64, error)
+	// MockCAs are the authorities of the mock's certificate when it
+	// serves HTTPS (--upstream-tls), for bench's own client of it.
+	MockCAs *x509.CertPool
+	// Protocols, when not nil, asks the mock what it has served by HTTP
+	// version: with MockCAs, Run records what each target sent it.
+	Protocols func(context.Context) (mock.ProtocolCounts, error)
 }
 
 // ParseScenarios splits a comma-separated list of scenario names.
@@ -280,6 +289,7 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 		MockTPS:          cfg.MockTPS,
 		PromptBytes:      cfg.PromptBytes,
 		ExternalUpstream: cfg.ExternalUpstream,
+		UpstreamTLS:      ep.MockCAs != nil,
 		CPUs:             runtime.NumCPU(),
 		LoadAvg:          LoadAverage(),
 	}
@@ -290,6 +300,7 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 			Duration:    cfg.Duration,
 			Warmup:      cfg.Warmup,
 			Stream:      stream,
+			RootCAs:     ep.MockCAs,
 		}
 		sr := ScenarioReport{Name: sc, Stream: stream, GatewayPeakRSS: -1}
 		for round := range max(1, cfg.Rounds) {
@@ -301,9 +312,22 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 				if cfg.Progress != nil {
 					fmt.Fprintf(cfg.Progress, "bench: %s round %d -> %s (%s warm-up + %s, %d concurrent)\n", sc, round+1, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
 				}
+				var before mock.ProtocolCounts
+				var perr error
+				if ep.MockCAs != nil && ep.Protocols != nil {
+					before, perr = ep.Protocols(ctx)
+				}
 				res, err := Load(ctx, t, opts)
 				if err != nil {
 					return nil, err
+				}
+				if ep.MockCAs != nil && ep.Protocols != nil && perr == nil {
+					// What the mock served meanwhile is how this target
+					// talked to it.
+					if after, err := ep.Protocols(ctx); err == nil {
+						d := after.Sub(before)
+						res.Upstream = &d
+					}
 				}
 				res.Round = round
 				sr.Results = append(sr.Results, res)
@@ -409,12 +433,14 @@ func Spawn(ctx context.Context, o SpawnOptions) (_ *Spawned, err error) {
 			}
 			args = append(args, "--tls-cert", s.UpstreamTLS.CertFile, "--tls-key", s.UpstreamTLS.KeyFile)
 			s.env = s.UpstreamTLS.Env()
+			s.MockCAs = s.UpstreamTLS.Pool
 		}
 		c, err := s.start(ctx, "mock", exe, args, "")
 		if err != nil {
 			return nil, err
 		}
 		upstream, s.ownMock = c.url, true
+		s.Protocols = s.UpstreamProtocols
 	} else if _, err := ParseUpstream(upstream); err != nil {
 		return nil, fmt.Errorf("--upstream: %w", err)
 	}

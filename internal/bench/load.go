@@ -3,6 +3,8 @@ package bench
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +12,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // Target is one endpoint under load: the full URL every request is POSTed to
@@ -33,6 +37,9 @@ type LoadOptions struct {
 	Body        []byte
 	Stream      bool          // expect SSE: measure TTFB and check for [DONE]
 	Timeout     time.Duration // per request; default 60s
+	// RootCAs, when not nil, are the authorities the client trusts for
+	// an https target: the mock's own with --upstream-tls.
+	RootCAs *x509.CertPool
 }
 
 // Result is what one load run measured.
@@ -57,6 +64,9 @@ type Result struct {
 	// Round is the round of the run (0 for the first), when targets are
 	// measured in several alternating rounds.
 	Round int
+	// Upstream is what the mock served while this target ran, by HTTP
+	// version, when the run asked (an upstream on HTTPS); nil otherwise.
+	Upstream *mock.ProtocolCounts
 }
 
 // Failed reports whether the run saw any error or non-2xx response.
@@ -98,6 +108,9 @@ func Load(ctx context.Context, t Target, o LoadOptions) (Result, error) {
 		return Result{}, errors.New("duration must be positive")
 	}
 	client := NewClient(o.Concurrency, o.Timeout)
+	if o.RootCAs != nil {
+		client.Transport.(*http.Transport).TLSClientConfig = &tls.Config{RootCAs: o.RootCAs}
+	}
 	defer client.CloseIdleConnections()
 
 	capHint := 4096

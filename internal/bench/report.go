@@ -34,6 +34,9 @@ type Report struct {
 	// ExternalUpstream is set when the upstream was not started by bench:
 	// its latency and pace are then unknown.
 	ExternalUpstream bool
+	// UpstreamTLS is set when the mock served HTTPS, HTTP/2 offered
+	// (--upstream-tls).
+	UpstreamTLS bool
 	// CPUs and LoadAvg describe the machine at the start ("" when the
 	// load average is unknown): on a busy machine the numbers are noisy.
 	CPUs      int
@@ -162,6 +165,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		} else {
 			fmt.Fprintf(&b, "mock latency %s", FormatDuration(r.MockLatency))
 		}
+		if r.UpstreamTLS {
+			b.WriteString(", mock over HTTPS with HTTP/2 offered")
+		}
 		if s.Stream && !r.ExternalUpstream {
 			if r.MockTPS > 0 {
 				fmt.Fprintf(&b, ", %g tokens/s", r.MockTPS)
@@ -182,6 +188,7 @@ func (r *Report) WriteText(w io.Writer) error {
 			}
 			fmt.Fprintf(&b, rowFormat, name, fmt.Sprintf("%.0f", res.RPS), FormatMS(res.P50), FormatMS(res.P99), t50, t99, FormatMicros(res.CPUPerRequest()), errorCell(res))
 		}
+		writeUpstreams(&b, s)
 		gw, okG := s.Result(TargetGateway)
 		if bare, ok := s.Result(TargetProxy); ok && okG {
 			writeComparison(&b, "gateway/bare-proxy", "bare proxy", s.Stream, gw, bare)
@@ -222,6 +229,24 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeUpstreams writes, for the rows that know it, what each target sent
+// the mock: requests and connections by HTTP version.
+func writeUpstreams(b *strings.Builder, s ScenarioReport) {
+	for _, res := range s.Results {
+		if res.Upstream == nil {
+			continue
+		}
+		name := res.Target
+		if name == TargetMock {
+			name = "bench's client"
+		}
+		if res.Round > 0 {
+			name = fmt.Sprintf("%s (round %d)", name, res.Round+1)
+		}
+		fmt.Fprintf(b, "  %s sent the mock: %s\n", name, protocolsText(res.Upstream))
+	}
 }
 
 // writeRatios writes, when target and base both have a row with CPU

@@ -1,0 +1,69 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunOverUpstreamTLS: with the mock on HTTPS the load scenarios run
+// as on plain HTTP, bench's own client trusting the mock's authority, and
+// each row says what its target sent the mock: HTTP/1.1 from bench's
+// client, HTTP/2 from the bare proxy and the gateway.
+func TestRunOverUpstreamTLS(t *testing.T) {
+	t.Setenv(fakeSpillwayEnv, "1")
+	cfg := shortConfig()
+	var log bytes.Buffer
+	sp, err := Spawn(context.Background(), SpawnOptions{
+		Exe: testExe(t), Concurrency: cfg.Concurrency,
+		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey,
+		UpstreamTLS: true, Log: &log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Stop()
+	if sp.MockCAs == nil || sp.Protocols == nil {
+		t.Fatalf("Spawn with UpstreamTLS: MockCAs %v, Protocols set %v; want both", sp.MockCAs, sp.Protocols != nil)
+	}
+	rep, err := Run(context.Background(), cfg, sp.Endpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() {
+		var b bytes.Buffer
+		_ = rep.WriteText(&b)
+		t.Fatalf("the run saw errors:\n%s", b.String())
+	}
+	if got, want := len(rep.Scenarios), len(cfg.Scenarios); got != want {
+		t.Fatalf("scenarios: got %d, want %d", got, want)
+	}
+	want := map[string]string{TargetMock: "HTTP/1.1", TargetProxy: "HTTP/2.0", TargetGateway: "HTTP/2.0"}
+	for _, s := range rep.Scenarios {
+		if got := len(s.Results); got != len(want) {
+			t.Errorf("%s: got %d rows, want %d", s.Name, got, len(want))
+		}
+		for _, r := range s.Results {
+			if r.Requests <= 0 {
+				t.Errorf("%s/%s: no request answered", s.Name, r.Target)
+			}
+			if r.Upstream == nil {
+				t.Errorf("%s/%s: no record of what it sent the mock", s.Name, r.Target)
+				continue
+			}
+			if got := r.Upstream.Requests[want[r.Target]]; got < r.Requests {
+				t.Errorf("%s/%s: %s requests to the mock %d, fewer than the %d answered (all: %v)", s.Name, r.Target, want[r.Target], got, r.Requests, r.Upstream)
+			}
+		}
+	}
+	var b bytes.Buffer
+	if err := rep.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{"mock over HTTPS with HTTP/2 offered", "  gateway sent the mock: HTTP/2.0 ", "  bare-proxy sent the mock: HTTP/2.0 ", "  bench's client sent the mock: HTTP/1.1 "} {
+		if !strings.Contains(b.String(), w) {
+			t.Errorf("report:\n%s\nwant it to contain %q", b.String(), w)
+		}
+	}
+}
