@@ -120,6 +120,9 @@ type Endpoints struct {
 	ProxyPID, GatewayPID, GovernedPID, NginxPID int
 	// GatewayRSS returns the gateway's peak RSS in bytes; nil when unknown.
 	GatewayRSS func() (int64, error)
+	// RedisCPU, when not nil, reads the CPU time of the Redis server the
+	// governed gateway counts in, for its rows.
+	RedisCPU func(context.Context) (time.Duration, error)
 	// MockCAs are the authorities of the mock's certificate when it
 	// serves HTTPS (--upstream-tls), for bench's own client of it.
 	MockCAs *x509.CertPool
@@ -317,9 +320,19 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 				if ep.MockCAs != nil && ep.Protocols != nil {
 					before, perr = ep.Protocols(ctx)
 				}
+				var redis0 time.Duration
+				rerr := errors.New("not read")
+				if t.Name == TargetGoverned && ep.RedisCPU != nil {
+					redis0, rerr = ep.RedisCPU(ctx)
+				}
 				res, err := Load(ctx, t, opts)
 				if err != nil {
 					return nil, err
+				}
+				if rerr == nil {
+					if redis1, err := ep.RedisCPU(ctx); err == nil {
+						res.RedisCPU = redis1 - redis0
+					}
 				}
 				if ep.MockCAs != nil && ep.Protocols != nil && perr == nil {
 					// What the mock served meanwhile is how this target

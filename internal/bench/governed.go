@@ -75,6 +75,9 @@ func (s *Spawned) startGoverned(ctx context.Context, exe, upstream string, o Spa
 	s.GovernedLimiter = "memory"
 	if o.Redis != "" {
 		s.GovernedLimiter = "redis"
+		if s.RedisCPU, err = redisCPU(o.Redis); err != nil {
+			return err
+		}
 	}
 	return nil
 }

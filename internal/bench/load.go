@@ -64,6 +64,10 @@ type Result struct {
 	// Round is the round of the run (0 for the first), when targets are
 	// measured in several alternating rounds.
 	Round int
+	// RedisCPU is the CPU time the Redis server of the governed
+	// gateway's limits used over the measured run (governed rows with
+	// --redis); 0 when unknown.
+	RedisCPU time.Duration
 	// Upstream is what the mock served while this target ran, by HTTP
 	// version, when the run asked (an upstream on HTTPS); nil otherwise.
 	Upstream *mock.ProtocolCounts

@@ -198,6 +198,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		writeRatios(&b, s, TargetGateway, TargetProxy)
 		writeRatios(&b, s, TargetGoverned, TargetGateway)
+		writeRedisCPU(&b, s)
 		writeRatios(&b, s, TargetGateway, TargetNginx)
 		if okG {
 			fmt.Fprintf(&b, "gateway peak RSS: %s\n", FormatBytes(s.GatewayPeakRSS))
@@ -247,6 +248,37 @@ func writeUpstreams(b *strings.Builder, s ScenarioReport) {
 		}
 		fmt.Fprintf(b, "  %s sent the mock: %s\n", name, protocolsText(res.Upstream))
 	}
+}
+
+// writeRedisCPU writes, when the governed rows know it, the CPU time
+// Redis spent per governed request, and the governed path's CPU per
+// request with it over the plain gateway's, round by round.
+func writeRedisCPU(b *strings.Builder, s ScenarioReport) {
+	var per []string
+	var ratios []float64
+	for _, t := range s.Results {
+		if t.Target != TargetGoverned || t.RedisCPU <= 0 || t.Requests == 0 {
+			continue
+		}
+		redis := t.RedisCPU / time.Duration(t.Requests)
+		per = append(per, FormatMicros(redis))
+		for _, g := range s.Results {
+			if g.Target == TargetGateway && g.Round == t.Round && g.CPUPerRequest() > 0 && t.CPUPerRequest() > 0 {
+				ratios = append(ratios, float64(t.CPUPerRequest()+redis)/float64(g.CPUPerRequest()))
+			}
+		}
+	}
+	if len(per) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "governed: Redis's own CPU per request by round: %s", strings.Join(per, ", "))
+	if len(ratios) > 0 {
+		fmt.Fprintf(b, "   (governed + Redis)/gateway cpu per request: %s", joinRatios(ratios))
+		if len(ratios) >= 3 {
+			fmt.Fprintf(b, "   median: %.2f", median(ratios))
+		}
+	}
+	b.WriteString("\n")
 }
 
 // writeRatios writes, when target and base both have a row with CPU
@@ -351,6 +383,7 @@ type (
 		TTFBP99MS    *float64         `json:"ttfb_p99_ms,omitempty"`
 		Round        int              `json:"round"`
 		CPUPerReqUS  *float64         `json:"cpu_per_request_us,omitempty"`
+		RedisCPUUS   *float64         `json:"redis_cpu_per_request_us,omitempty"`
 	}
 	jsonComparison struct {
 		Throughput     float64  `json:"throughput_ratio"`
@@ -418,6 +451,10 @@ func (r *Report) WriteJSON(w io.Writer) error {
 			if c := res.CPUPerRequest(); c > 0 {
 				us := float64(c) / float64(time.Microsecond)
 				jr.CPUPerReqUS = &us
+			}
+			if res.RedisCPU > 0 && res.Requests > 0 {
+				us := float64(res.RedisCPU/time.Duration(res.Requests)) / float64(time.Microsecond)
+				jr.RedisCPUUS = &us
 			}
 			js.Targets = append(js.Targets, jr)
 		}
