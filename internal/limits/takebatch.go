@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,6 +61,9 @@ type takeBatch struct {
 	// linearKeys; empty until then.
 	index map[string]int
 	nums  []int64
+	// packed is the script's last argument: each call's numbers, written
+	// out (see takeBatchScript).
+	packed []byte
 	args  []any
 }
 
@@ -74,6 +78,7 @@ func (tb *takeBatch) reset() {
 	clear(tb.args)
 	clear(tb.index)
 	tb.calls, tb.keys, tb.nums, tb.args = tb.calls[:0], tb.keys[:0], tb.nums[:0], tb.args[:0]
+	tb.packed = tb.packed[:0]
 }
 
 // find returns name's place in keys, if it is there.
@@ -120,15 +125,25 @@ func (tb *takeBatch) command(ctx context.Context) *redis.IntSliceCmd {
 		}
 	}
 	for _, c := range tb.calls {
-		tb.nums = append(tb.nums, int64(len(c.keys)))
+		tb.packed = appendNum(tb.packed, int64(len(c.keys)))
 		for j, i := range c.idx {
-			tb.nums = append(tb.nums, int64(i+1), c.limits[j], c.costs[j])
+			tb.packed = appendNum(tb.packed, int64(i+1))
+			tb.packed = appendNum(tb.packed, c.limits[j])
+			tb.packed = appendNum(tb.packed, c.costs[j])
 		}
 	}
 	tb.args = takeBatchScript.evalArgs(tb.args, tb.keys, tb.nums)
+	tb.args = append(tb.args, tb.packed) // one slice header boxed a batch
 	cmd := redis.NewIntSliceCmd(ctx, tb.args...)
 	cmd.SetFirstKeyPos(3)
 	return cmd
+}
+
+// appendNum appends n and a space: one number of the calls' argument.
+// Limits, costs and places are never negative (checkAll), so the script
+// reads them as runs of digits.
+func appendNum(b []byte, n int64) []byte {
+	return append(strconv.AppendInt(b, n, 10), ' ')
 }
 
 // answer hands each call its part of cmd's answer, or cmd's error.

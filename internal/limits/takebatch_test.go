@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,4 +94,62 @@ func checkBatch(t *testing.T, r *limits.Redis, m *limits.Memory, calls [][]limit
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("batch %v: decisions (-one by one +batched):\n%s", fmt.Sprint(calls), diff)
 	}
+}
+
+// BenchmarkRedisTakeBatch sends a batch of ten governed requests' takes
+// (a key's rpm and tpm, a deployment's tpm: three counters they share) as
+// one script call, as Run does under load, and reports beside the
+// gateway's time and allocations what Redis spent running the script
+// (INFO commandstats, usec per call of EVALSHA).
+func BenchmarkRedisTakeBatch(b *testing.B) {
+	client, prefix := testRedis(b)
+	r := limits.NewRedis(client, prefix, nil)
+	calls, outs := make([][]limits.Limit, 10), make([][]limits.Decision, 10)
+	for i := range calls {
+		calls[i] = []limits.Limit{
+			{Key: "key:rpm", Limit: 1 << 40, Window: time.Minute, Cost: 1},
+			{Key: "key:tpm", Limit: 1 << 50, Window: time.Minute, Cost: 500},
+			{Key: "dep:tpm", Limit: 1 << 50, Window: time.Minute, Cost: 500},
+		}
+		outs[i] = make([]limits.Decision, 3)
+	}
+	ctx := context.Background()
+	if err := limits.TakeBatch(ctx, r, calls, outs); err != nil { // the script cached
+		b.Fatal(err)
+	}
+	usec := func() float64 {
+		info, err := client.Info(ctx, "commandstats").Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return commandUsec(info, "evalsha")
+	}
+	before := usec()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := limits.TakeBatch(ctx, r, calls, outs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric((usec()-before)/float64(b.N), "redis-µs/batch")
+}
+
+// commandUsec returns the usec total of command in an INFO commandstats
+// reply ("cmdstat_evalsha:calls=3,usec=95,...").
+func commandUsec(info, command string) float64 {
+	for line := range strings.Lines(info) {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+command+":")
+		if !ok {
+			continue
+		}
+		for f := range strings.SplitSeq(rest, ",") {
+			if v, ok := strings.CutPrefix(f, "usec="); ok {
+				n, _ := strconv.ParseFloat(v, 64)
+				return n
+			}
+		}
+	}
+	return 0
 }
