@@ -64,7 +64,7 @@ type takeBatch struct {
 	// packed is the script's last argument: each call's numbers, written
 	// out (see takeBatchScript).
 	packed []byte
-	args  []any
+	args   []any
 }
 
 // linearKeys is how many counters a batch looks through one by one before
