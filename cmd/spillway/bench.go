@@ -43,7 +43,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rounds := fs.Int("rounds", 2, "rounds of every scenario (and of --streams), the targets' order reversed every other round; from 3 rounds on, the by-round ratios' medians are printed too")
 	governed := fs.Bool("governed", true, "also bench a second gateway on the governed path: a stored key with rpm+tpm and a deployment with tpm, counted in --redis")
 	redisURL := fs.String("redis", "", "Redis URL for the governed gateway's limits (e.g. redis://127.0.0.1:6379/0); without it they count in memory")
-	nginx := fs.String("nginx", "", "also bench nginx (this binary, or its name in PATH or /usr/sbin, e.g. nginx) as a reverse proxy in front of the mock, the floor of an L7 proxy; its CPU per request is its master's and workers' together")
+	nginx := fs.String("nginx", "", "also bench nginx (this binary, or its name in PATH or /usr/sbin, e.g. nginx) as a reverse proxy in front of the mock, the floor of an L7 proxy; its CPU per request and RSS are its master's and workers' together")
 	proxyOnly := fs.Bool("proxy-only", false, "internal: only run the bare proxy to --upstream on --listen")
 	listen := fs.String("listen", "127.0.0.1:0", "internal, with --proxy-only: listen address")
 	cpuProfile := fs.String("cpuprofile", "", "with --proxy-only: write the bare proxy's CPU profile to this file until it stops, to set beside the gateway's (serve --cpuprofile)")
@@ -58,7 +58,7 @@ prints req/s, p50/p99 latency and what the gateway adds over the bare proxy.
 floor of an L7 proxy.
 
 --streams N instead holds N slow streams open against the bare proxy and the
-gateway and reports each process's RSS per stream. The mock serves plain
+gateway (and nginx, with --nginx) and reports each process's RSS per stream. The mock serves plain
 HTTP by default, so each stream has an HTTP/1.1 upstream connection of its
 own: two descriptors per stream in the process under test, the most a
 stream can cost. With --upstream-tls the mock serves HTTPS with HTTP/2, as
@@ -108,8 +108,8 @@ flags:
 	if *upstreamTLS && *upstreamURL != "" {
 		return errors.New("--upstream-tls works with the mock bench starts (not --upstream)")
 	}
-	if *nginx != "" && (*streams > 0 || *upstreamTLS) {
-		return errors.New("--nginx works with the load scenarios (not --streams) on a plain HTTP upstream")
+	if *nginx != "" && *upstreamTLS {
+		return errors.New("--nginx works with a plain HTTP mock (not --upstream-tls)")
 	}
 	if *nginx != "" {
 		if *nginx, err = bench.LookNginx(*nginx); err != nil {

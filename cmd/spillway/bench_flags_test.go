@@ -15,8 +15,7 @@ func TestBenchFlagsRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"nginx with streams", []string{"--nginx", "nginx", "--streams", "10"}, "--nginx works with the load scenarios"},
-		{"nginx with upstream tls", []string{"--nginx", "nginx", "--streams", "10", "--upstream-tls"}, "--nginx works with the load scenarios"},
+		{"nginx with upstream tls", []string{"--nginx", "nginx", "--upstream-tls"}, "--nginx works with a plain HTTP mock"},
 		{"nginx not found", []string{"--nginx", "spillway-no-such-nginx"}, "--nginx: spillway-no-such-nginx is not in PATH or /usr/sbin"},
 		{"nginx path not a program", []string{"--nginx", "/nonexistent/nginx"}, "--nginx: "},
 		{"upstream tls with an upstream of its own", []string{"--upstream-tls", "--upstream", "http://127.0.0.1:1"}, "--upstream-tls works with the mock bench starts"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spillwayhq/spillway/internal/bench"
 )
@@ -49,13 +50,13 @@ func streamsRound(ctx context.Context, cfg bench.Config, so bench.SpawnOptions, 
 		return nil, err
 	}
 	defer sp.Stop()
-	pids := map[string]int{bench.TargetProxy: sp.ProxyPID, bench.TargetGateway: sp.GatewayPID}
+	pids := map[string]int{bench.TargetProxy: sp.ProxyPID, bench.TargetGateway: sp.GatewayPID, bench.TargetNginx: sp.NginxPID}
 	// The gateway loads its tokenizer in the background at start-up: its
 	// idle RSS is read once that is done, not in the middle of it.
 	bench.AwaitSteadyRSS(ctx, sp.GatewayPID)
 	targets := cfg.StreamTargets(sp.Endpoints)
-	if round%2 == 1 && len(targets) == 2 {
-		targets[0], targets[1] = targets[1], targets[0]
+	if round%2 == 1 {
+		slices.Reverse(targets)
 	}
 	var rs []bench.StreamsResult
 	for _, t := range targets {

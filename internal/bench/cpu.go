@@ -37,10 +37,22 @@ func TreeCPU(pid int) (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	for _, c := range Children(pid) {
+		if t, err := ProcCPU(c); err == nil { // else gone meanwhile
+			total += t
+		}
+	}
+	return total, nil
+}
+
+// Children lists the processes whose parent is pid (none where there is
+// no /proc).
+func Children(pid int) []int {
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0, err
+		return nil
 	}
+	var out []int
 	for _, e := range ents {
 		n, err := strconv.Atoi(e.Name())
 		if err != nil || n == pid {
@@ -50,14 +62,11 @@ func TreeCPU(pid int) (time.Duration, error) {
 		if err != nil {
 			continue // gone since ReadDir
 		}
-		if ppid, err := ParseStatPPID(string(b)); err != nil || ppid != pid {
-			continue
-		}
-		if t, err := ParseStatCPU(string(b)); err == nil {
-			total += t
+		if ppid, err := ParseStatPPID(string(b)); err == nil && ppid == pid {
+			out = append(out, n)
 		}
 	}
-	return total, nil
+	return out
 }
 
 // ParseStatPPID returns the parent's process id from a /proc/PID/stat

@@ -30,10 +30,11 @@ func NginxConfig(upstream, listen, dir string) []byte {
 daemon off;
 master_process on;
 worker_processes auto;
+worker_rlimit_nofile 65536;
 pid %s;
 error_log %s warn;
 events {
-    worker_connections 8192;
+    worker_connections 32768;
 }
 http {
     access_log off;

@@ -89,7 +89,7 @@ func TestSpawnNginx(t *testing.T) {
 
 	// The master only supervises; the workers serve. Their time is in
 	// TreeCPU and not in the master's own.
-	workers := childrenOf(t, sp.NginxPID)
+	workers := Children(sp.NginxPID)
 	if len(workers) == 0 {
 		t.Fatal("nginx has no worker processes")
 	}
@@ -113,26 +113,46 @@ func TestSpawnNginx(t *testing.T) {
 	}
 }
 
-// childrenOf lists the processes whose parent is pid.
-func childrenOf(t *testing.T, pid int) []int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
+// TestHoldStreamsNginx holds slow streams open through nginx and reads
+// its RSS as its master's and workers' together.
+func TestHoldStreamsNginx(t *testing.T) {
+	exe := testenv.Nginx(t)
+	t.Setenv(fakeSpillwayEnv, "1")
+	cfg := shortConfig()
+	cfg.MaxTokens = 4096
+	sp, err := Spawn(context.Background(), SpawnOptions{
+		Exe: testExe(t), Concurrency: 4, MockTPS: 20,
+		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey, Nginx: exe,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []int
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		if ppid, err := ParseStatPPID(string(b)); err == nil && ppid == pid {
-			out = append(out, n)
+	defer sp.Stop()
+	var target Target
+	for _, tg := range cfg.StreamTargets(sp.Endpoints) {
+		if tg.Name == TargetNginx {
+			target = tg
 		}
 	}
-	return out
+	if target.Name == "" {
+		t.Fatal("no nginx among the stream targets")
+	}
+	const n = 6
+	res, err := HoldStreams(context.Background(), target, sp.NginxPID, StreamsOptions{Streams: n, Dialers: n, Settle: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Open != n || res.Failed != 0 {
+		t.Fatalf("Open, Failed = %d, %d; want %d, 0 (errors %v)", res.Open, res.Failed, n, res.ErrorSamples)
+	}
+	own, _, err := ProcRSS(sp.NginxPID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.IdleRSS <= own || res.HeldRSS <= own {
+		t.Errorf("idle RSS %d, held %d; want both over the master's own %d (its workers counted)", res.IdleRSS, res.HeldRSS, own)
+	}
+	if res.Threads < 2 {
+		t.Errorf("threads %d, want the master's and the workers'", res.Threads)
+	}
 }

@@ -63,7 +63,8 @@ func (r StreamsResult) PerStream() int64 {
 }
 
 // HoldStreams opens o.Streams streaming requests to t, waits until each
-// has delivered its first byte, reads the VmRSS of process pid with all of
+// has delivered its first byte, reads the VmRSS of process pid (with its
+// children's: nginx's workers) with all of
 // them open, then closes them all (the client goes away, as a real one
 // does) and waits until their goroutines are done. Every stream keeps
 // reading what it gets, like a client that shows the answer as it comes.
@@ -79,7 +80,7 @@ func HoldStreams(ctx context.Context, t Target, pid int, o StreamsOptions) (Stre
 		o.Settle = 2 * time.Second
 	}
 	res := StreamsResult{Target: t.Name}
-	idle, _, err := ProcRSS(pid)
+	idle, _, err := TreeRSS(pid)
 	if err != nil {
 		return res, err
 	}
@@ -176,7 +177,7 @@ func HoldStreams(ctx context.Context, t Target, pid int, o StreamsOptions) (Stre
 	case <-ctx.Done():
 	}
 	res.Open = int(open.Load())
-	res.HeldRSS, res.Threads, err = ProcRSS(pid)
+	res.HeldRSS, res.Threads, err = TreeRSS(pid)
 	res.Failed = int(failed.Load())
 	res.ErrorSamples = samples
 	release()
@@ -196,6 +197,20 @@ func ProcRSS(pid int) (rss int64, threads int, err error) {
 		return 0, 0, err
 	}
 	return ParseVmRSS(status)
+}
+
+// TreeRSS is ProcRSS of pid and its children together: nginx's master and
+// workers. A Go target has no children.
+func TreeRSS(pid int) (rss int64, threads int, err error) {
+	if rss, threads, err = ProcRSS(pid); err != nil {
+		return 0, 0, err
+	}
+	for _, c := range Children(pid) {
+		if r, t, err := ProcRSS(c); err == nil {
+			rss, threads = rss+r, threads+t
+		}
+	}
+	return rss, threads, nil
 }
 
 // ParseVmRSS returns the VmRSS (in bytes) and Threads of a
