@@ -43,6 +43,8 @@ type conn struct {
 	idleGen uint64
 	// live checks it as it leaves the pool.
 	live liveness
+	// src reads the request's body as it is written (writeRequest).
+	src bodyReader
 }
 
 func newConn(t *Transport, addr string, nc net.Conn) *conn {
@@ -108,7 +110,7 @@ func (c *conn) roundTrip(ctx context.Context, r *http.Request) (*http.Response, 
 	c.reused, c.replay = true, false
 	c.stop = context.AfterFunc(ctx, c.closeFn)
 	start := c.read
-	err := r.Write(c.bw)
+	err := writeRequest(c.bw, r, &c.src)
 	if err == nil {
 		err = c.bw.Flush()
 	}
@@ -145,6 +147,10 @@ func (c *conn) roundTrip(ctx context.Context, r *http.Request) (*http.Response, 
 // its answer came back; a timeout or an error of the request's own (its
 // body) is not the connection's doing.
 func broke(err error) bool {
+	var body bodyReadError
+	if errors.As(err, &body) {
+		return false
+	}
 	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED)
 }

@@ -10,9 +10,11 @@
 // request, waits for the response's headers and reads its body itself,
 // and a connection idle in the pool has no goroutine at all.
 //
-// The wire format is net/http's own: requests are refused as net/http's
-// Transport refuses them (check), written by (*http.Request).Write, and
-// responses read by http.ReadResponse. What this package adds is the connection pool, the first-byte timeout, the
+// The wire format is net/http's own: requests are written as
+// (*http.Request).Write writes them (writeRequest: the same bytes, without
+// its fmt calls and pooled sorter), refused as net/http's Transport
+// refuses them (check), and responses read by http.ReadResponse. What this
+// package adds is the connection pool, the first-byte timeout, the
 // request's context (cancelling it closes the connection), and the one
 // retry net/http makes too: a replayable request that failed on a reused
 // connection before any byte of its response arrived goes again on

@@ -515,6 +515,7 @@ func TestBroke(t *testing.T) {
 		{timeoutError{}, false},
 		{errHeadersTooLarge, false},
 		{errors.New("http: ContentLength=3 with Body length 0"), false},
+		{bodyReadError{io.ErrUnexpectedEOF}, false},
 		{context.Canceled, false},
 	} {
 		if got := broke(tc.err); got != tc.want {
