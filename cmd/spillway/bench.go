@@ -78,6 +78,9 @@ flags:
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 
+	if *cpuProfile != "" && !*proxyOnly {
+		return errors.New("--cpuprofile profiles the bare proxy of --proxy-only; profile the gateway with spillway serve --cpuprofile")
+	}
 	if *proxyOnly {
 		if *upstreamURL == "" {
 			return errors.New("--proxy-only needs --upstream")

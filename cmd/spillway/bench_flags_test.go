@@ -19,6 +19,7 @@ func TestBenchFlagsRefused(t *testing.T) {
 		{"nginx not found", []string{"--nginx", "spillway-no-such-nginx"}, "--nginx: spillway-no-such-nginx is not in PATH or /usr/sbin"},
 		{"nginx path not a program", []string{"--nginx", "/nonexistent/nginx"}, "--nginx: "},
 		{"upstream tls with an upstream of its own", []string{"--upstream-tls", "--upstream", "http://127.0.0.1:1"}, "--upstream-tls works with the mock bench starts"},
+		{"cpuprofile without proxy-only", []string{"--cpuprofile", "cpu.prof", "--scenarios", "nope"}, "--cpuprofile profiles the bare proxy of --proxy-only"},
 		{"unknown scenario", []string{"--scenarios", "chat,nope"}, `unknown scenario "nope"`},
 	}
 	for _, tt := range tests {

@@ -315,32 +315,10 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 				if cfg.Progress != nil {
 					fmt.Fprintf(cfg.Progress, "bench: %s round %d -> %s (%s warm-up + %s, %d concurrent)\n", sc, round+1, t.Name, FormatDuration(cfg.Warmup), FormatDuration(cfg.Duration), cfg.Concurrency)
 				}
-				var before mock.ProtocolCounts
-				var perr error
-				if ep.MockCAs != nil && ep.Protocols != nil {
-					before, perr = ep.Protocols(ctx)
-				}
-				var redis0 time.Duration
-				rerr := errors.New("not read")
-				if t.Name == TargetGoverned && ep.RedisCPU != nil {
-					redis0, rerr = ep.RedisCPU(ctx)
-				}
+				opts.Measure = ep.measure(ctx, t.Name)
 				res, err := Load(ctx, t, opts)
 				if err != nil {
 					return nil, err
-				}
-				if rerr == nil {
-					if redis1, err := ep.RedisCPU(ctx); err == nil {
-						res.RedisCPU = redis1 - redis0
-					}
-				}
-				if ep.MockCAs != nil && ep.Protocols != nil && perr == nil {
-					// What the mock served meanwhile is how this target
-					// talked to it.
-					if after, err := ep.Protocols(ctx); err == nil {
-						d := after.Sub(before)
-						res.Upstream = &d
-					}
 				}
 				res.Round = round
 				sr.Results = append(sr.Results, res)
@@ -354,6 +332,43 @@ func Run(ctx context.Context, cfg Config, ep Endpoints) (*Report, error) {
 		rep.Scenarios = append(rep.Scenarios, sr)
 	}
 	return rep, nil
+}
+
+// measure returns what Load reads around target's measured run beside
+// its CPU time, or nil: Redis's CPU time for the governed rows, and what
+// the mock served, when it is on HTTPS, for every row.
+func (ep Endpoints) measure(ctx context.Context, target string) func() func(*Result) {
+	redis := target == TargetGoverned && ep.RedisCPU != nil
+	protocols := ep.MockCAs != nil && ep.Protocols != nil
+	if !redis && !protocols {
+		return nil
+	}
+	return func() func(*Result) {
+		var cpu0 time.Duration
+		var before mock.ProtocolCounts
+		cpuErr, protoErr := errors.New("not read"), errors.New("not read")
+		if redis {
+			cpu0, cpuErr = ep.RedisCPU(ctx)
+		}
+		if protocols {
+			before, protoErr = ep.Protocols(ctx)
+		}
+		return func(res *Result) {
+			if cpuErr == nil {
+				if cpu1, err := ep.RedisCPU(ctx); err == nil {
+					res.RedisCPU = cpu1 - cpu0
+				}
+			}
+			if protoErr == nil {
+				// What the mock served meanwhile is how this target
+				// talked to it.
+				if after, err := ep.Protocols(ctx); err == nil {
+					d := after.Sub(before)
+					res.Upstream = &d
+				}
+			}
+		}
+	}
 }
 
 // SpawnOptions say which processes Spawn starts and how.

@@ -57,6 +57,8 @@ type child struct {
 	done    chan struct{} // closed when the process has exited
 	mu      sync.Mutex
 	werr    error
+	// group: the process leads a process group, ended whole (stop).
+	group bool
 }
 
 // startupTimeout bounds how long a child may take to print its URL.
@@ -67,7 +69,7 @@ const startupTimeout = 15 * time.Second
 // (any line if marker is empty) with its URL. On failure the process is
 // stopped and the error carries its stderr.
 func startChild(ctx context.Context, name, exe string, args []string, dir, marker string, env []string) (*child, error) {
-	c, err := startProcess(name, exe, args, dir, marker, env)
+	c, err := startProcess(name, exe, args, dir, marker, env, false)
 	if err != nil {
 		return nil, err
 	}
@@ -90,9 +92,13 @@ func startChild(ctx context.Context, name, exe string, args []string, dir, marke
 
 // startProcess starts exe with args in dir, with env added to bench's own
 // environment, its stdout watched for a URL on a line containing marker
-// and its stderr's tail kept; it does not wait for anything.
-func startProcess(name, exe string, args []string, dir, marker string, env []string) (*child, error) {
+// and its stderr's tail kept; it does not wait for anything. With group,
+// the process leads a process group of its own, which stop ends whole:
+// nginx's workers are its children, and the kernel's death signal
+// (Pdeathsig) reaches only the master.
+func startProcess(name, exe string, args []string, dir, marker string, env []string, group bool) (*child, error) {
 	c := &child{
+		group:   group,
 		name:    name,
 		out:     newLineWatcher(marker),
 		errTail: &tailWriter{max: 8 << 10},
@@ -106,7 +112,7 @@ func startProcess(name, exe string, args []string, dir, marker string, env []str
 	c.cmd.Stdout = c.out
 	c.cmd.Stderr = c.errTail
 	c.cmd.WaitDelay = 2 * time.Second
-	setChildAttrs(c.cmd)
+	setChildAttrs(c.cmd, group)
 	if err := c.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
@@ -148,6 +154,11 @@ func (c *child) stderrNote() string {
 // stop asks the process to shut down (interrupt), kills it if it has not
 // exited after a grace period, and waits for it.
 func (c *child) stop() {
+	if c.group {
+		// Whatever of the group outlives its leader (a leader killed,
+		// or one that died first) goes too.
+		defer killGroup(c.pid())
+	}
 	if c.exited() {
 		return
 	}

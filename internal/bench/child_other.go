@@ -4,4 +4,6 @@ package bench
 
 import "os/exec"
 
-func setChildAttrs(*exec.Cmd) {}
+func setChildAttrs(*exec.Cmd, bool) {}
+
+func killGroup(int) {}

@@ -40,6 +40,11 @@ type LoadOptions struct {
 	// RootCAs, when not nil, are the authorities the client trusts for
 	// an https target: the mock's own with --upstream-tls.
 	RootCAs *x509.CertPool
+	// Measure, when not nil, is called as the measured run starts (after
+	// the warm-up, as the CPU time is read), and what it returns as the
+	// run ends, with the result: readings of other processes that must
+	// cover the measured run and nothing else.
+	Measure func() func(*Result)
 }
 
 // Result is what one load run measured.
@@ -129,6 +134,10 @@ func Load(ctx context.Context, t Target, o LoadOptions) (Result, error) {
 		}
 		capHint = perWorkerCap(float64(n)/elapsed.Seconds(), o.Duration, o.Concurrency)
 	}
+	var measured func(*Result)
+	if o.Measure != nil {
+		measured = o.Measure()
+	}
 	cpu0, cpuErr := procCPU(t.PID)
 	ws, elapsed := runPhase(ctx, client, t, o, o.Duration, capHint)
 	if err := ctx.Err(); err != nil {
@@ -137,6 +146,9 @@ func Load(ctx context.Context, t Target, o LoadOptions) (Result, error) {
 	res := summarize(t.Name, o.Stream, ws, elapsed)
 	if cpu1, err := procCPU(t.PID); err == nil && cpuErr == nil {
 		res.CPU = cpu1 - cpu0
+	}
+	if measured != nil {
+		measured(&res)
 	}
 	return res, nil
 }

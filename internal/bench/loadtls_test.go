@@ -3,8 +3,12 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // TestRunOverUpstreamTLS: with the mock on HTTPS the load scenarios run
@@ -65,5 +69,53 @@ func TestRunOverUpstreamTLS(t *testing.T) {
 		if !strings.Contains(b.String(), w) {
 			t.Errorf("report:\n%s\nwant it to contain %q", b.String(), w)
 		}
+	}
+}
+
+// TestJSONSaysUpstreamTLS: the JSON report says, as the text does, that
+// the mock was on HTTPS and what each target sent it (review finding).
+func TestJSONSaysUpstreamTLS(t *testing.T) {
+	up := mock.ProtocolCounts{}
+	rep := &Report{
+		Concurrency: 1, Duration: time.Second, UpstreamTLS: true,
+		Scenarios: []ScenarioReport{{Name: ScenarioChat, GatewayPeakRSS: -1, Results: []Result{
+			{Target: TargetGateway, Requests: 10, Elapsed: time.Second, RPS: 10, Upstream: &up},
+		}}},
+	}
+	var text, js bytes.Buffer
+	if err := rep.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Scenarios []struct {
+			Targets []map[string]any `json:"targets"`
+		} `json:"scenarios"`
+	}
+	var top map[string]any
+	if err := json.Unmarshal(js.Bytes(), &top); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "mock over HTTPS") {
+		t.Fatalf("text report does not say HTTPS either:\n%s", text.String())
+	}
+	hasKey := func(m map[string]any, part string) bool {
+		for k := range m {
+			if strings.Contains(k, part) {
+				return true
+			}
+		}
+		return false
+	}
+	if !hasKey(top, "tls") {
+		t.Errorf("JSON report has no upstream TLS field; the text says %q:\n%s", "mock over HTTPS with HTTP/2 offered", js.String())
+	}
+	if !hasKey(doc.Scenarios[0].Targets[0], "upstream") {
+		t.Errorf("JSON target has no record of what it sent the mock (Result.Upstream):\n%s", js.String())
 	}
 }

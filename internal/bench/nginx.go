@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,6 +54,9 @@ http {
     }
     server {
         listen %s;
+        location = %s {
+            return 204;
+        }
         location / {
             proxy_pass http://mock;
             proxy_http_version 1.1;
@@ -62,8 +66,12 @@ http {
     }
 }
 `, q("nginx.pid"), q("nginx-error.log"), q("client_body"), q("proxy"), q("fastcgi"), q("uwsgi"), q("scgi"),
-		upstream, listen)
+		upstream, listen, nginxReadyPath)
 }
+
+// nginxReadyPath is where the nginx target answers 204 itself, for bench
+// to know that what listens on its port is that nginx (waitNginx).
+const nginxReadyPath = "/_bench/nginx"
 
 // startNginx starts nginx (the binary at exe) in front of upstream and
 // waits until it accepts connections.
@@ -85,13 +93,13 @@ func (s *Spawned) startNginx(ctx context.Context, exe, upstream string) error {
 	}
 	// -e: nginx opens its built-in error log before it reads the config;
 	// point it at the run's own directory too.
-	c, err := startProcess("nginx", exe, []string{"-c", path, "-p", s.dir, "-e", filepath.Join(s.dir, "nginx-error.log")}, s.dir, "", s.env)
+	c, err := startProcess("nginx", exe, []string{"-c", path, "-p", s.dir, "-e", filepath.Join(s.dir, "nginx-error.log")}, s.dir, "", s.env, true)
 	if err != nil {
 		return err
 	}
 	s.children = append(s.children, c)
 	c.url = "http://" + listen
-	if err := waitListening(ctx, c, listen); err != nil {
+	if err := waitNginx(ctx, c, listen); err != nil {
 		return fmt.Errorf("nginx: %w%s", err, c.stderrNote())
 	}
 	fmt.Fprintf(s.log, "bench: started nginx (pid %d) at %s\n", c.pid(), c.url)
@@ -110,14 +118,21 @@ func freePort() (string, error) {
 	return addr, l.Close()
 }
 
-// waitListening waits until addr accepts a connection, c exits, or
-// startupTimeout passes.
-func waitListening(ctx context.Context, c *child, addr string) error {
+// waitNginx waits until the nginx target c answers on addr, c exits, or
+// startupTimeout passes. The port was free a moment before nginx was
+// started, but anyone may have taken it since, nginx then failing to
+// bind it: it is c's only once c itself answers, 204 from nginx at
+// nginxReadyPath.
+func waitNginx(ctx context.Context, c *child, addr string) error {
 	deadline := time.Now().Add(startupTimeout)
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		resp, err := client.Get("http://" + addr + nginxReadyPath)
 		if err == nil {
-			return conn.Close()
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNoContent && strings.HasPrefix(resp.Header.Get("Server"), "nginx") {
+				return nil
+			}
 		}
 		if c.exited() {
 			return fmt.Errorf("exited before listening: %v", c.exitErr())

@@ -3,11 +3,13 @@ package bench
 import (
 	"bytes"
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -155,4 +157,97 @@ func TestHoldStreamsNginx(t *testing.T) {
 	if res.Threads < 2 {
 		t.Errorf("threads %d, want the master's and the workers'", res.Threads)
 	}
+}
+
+// TestWaitNginxRefusesAnotherListener: the port freePort found may be
+// taken by anyone before nginx binds it; nginx then fails to bind and
+// exits, and what answers on the port is someone else, whom bench must
+// not take for nginx (review finding).
+func TestWaitNginxRefusesAnotherListener(t *testing.T) {
+	exe := testenv.Nginx(t)
+	other, err := net.Listen("tcp", "127.0.0.1:0") // took the port after freePort
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(path, NginxConfig("127.0.0.1:1", other.Addr().String(), dir), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := startProcess("nginx", exe, []string{"-c", path, "-p", dir, "-e", filepath.Join(dir, "nginx-error.log")}, dir, "", nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.stop()
+	err = waitNginx(context.Background(), c, other.Addr().String())
+	if err != nil {
+		return // refused: what it should do
+	}
+	select {
+	case <-c.done:
+		t.Errorf("waitListening said nginx listens on %s, but nginx exited (%v): the connection went to another process%s", other.Addr(), c.exitErr(), c.stderrNote())
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// TestNginxStopEndsWorkersOfADeadMaster: nginx leads a process group of
+// its own, and Stop ends what is left of it even when the master is gone
+// first (killed, as child.stop's last resort kills it): its workers would
+// otherwise keep the port and their upstream connections for good. A
+// bench killed outright (SIGKILL) still leaves them: the kernel's death
+// signal reaches only the master (review finding).
+func TestNginxStopEndsWorkersOfADeadMaster(t *testing.T) {
+	exe := testenv.Nginx(t)
+	t.Setenv(fakeSpillwayEnv, "1")
+	cfg := shortConfig()
+	sp, err := Spawn(context.Background(), SpawnOptions{
+		Exe: testExe(t), Concurrency: 2,
+		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey, Nginx: exe,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Stop()
+	workers := Children(sp.NginxPID)
+	if len(workers) == 0 {
+		t.Fatal("nginx has no worker processes")
+	}
+	t.Cleanup(func() {
+		for _, p := range workers {
+			if alive(p) {
+				_ = syscall.Kill(p, syscall.SIGKILL)
+			}
+		}
+	})
+	if err := syscall.Kill(sp.NginxPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	sp.Stop()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		var left []int
+		for _, p := range workers {
+			if alive(p) {
+				left = append(left, p)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Stop: nginx workers %v of a killed master still running", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// alive reports whether process pid exists and is not a zombie.
+func alive(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }

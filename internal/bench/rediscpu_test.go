@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -119,5 +121,44 @@ func TestRunReadsRedisCPUForGovernedRows(t *testing.T) {
 	}
 	if !json.Valid(js.Bytes()) || !strings.Contains(js.String(), `"redis_cpu_per_request_us"`) {
 		t.Errorf("JSON report has no redis_cpu_per_request_us:\n%s", js.String())
+	}
+}
+
+// TestRedisCPUExcludesWarmup: Redis's CPU time is divided by the measured
+// run's requests, so it is read around the measured run only, as the
+// target's own CPU time is, not around its warm-up too. Every governed
+// request here costs exactly 1µs of "Redis CPU"; with a warm-up as long
+// as the run, reading it around both said about 2µs (review finding).
+func TestRedisCPUExcludesWarmup(t *testing.T) {
+	var served atomic.Int64
+	gov := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		served.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[]}`)
+	}))
+	defer gov.Close()
+	ep := Endpoints{
+		Governed: gov.URL, GovernedKey: "sk-bench",
+		RedisCPU: func(context.Context) (time.Duration, error) {
+			return time.Duration(served.Load()) * time.Microsecond, nil
+		},
+	}
+	cfg := shortConfig()
+	cfg.Scenarios = []string{ScenarioChat}
+	cfg.Concurrency = 2
+	cfg.Warmup, cfg.Duration = 300*time.Millisecond, 300*time.Millisecond
+	rep, err := Run(context.Background(), cfg, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := rep.Scenarios[0].Result(TargetGoverned)
+	if !ok || r.Requests == 0 {
+		t.Fatalf("no governed row with requests: %+v", rep.Scenarios[0].Results)
+	}
+	perReq := r.RedisCPU / time.Duration(r.Requests)
+	if perReq > 1250*time.Nanosecond {
+		t.Errorf("Redis CPU per governed request %v (RedisCPU %v over %d measured requests; %d served in all), want about 1µs: the warm-up's Redis time is counted against the measured requests",
+			perReq, r.RedisCPU, r.Requests, served.Load())
 	}
 }

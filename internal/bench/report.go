@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/spillwayhq/spillway/internal/mock"
 )
 
 // Target names, as they appear in the report.
@@ -355,6 +357,7 @@ type (
 		MockTPS       float64        `json:"mock_tokens_per_second"`
 		PromptBytes   int            `json:"prompt_bytes"`
 		External      bool           `json:"external_upstream"`
+		UpstreamTLS   bool           `json:"upstream_tls"`
 		CPUs          int            `json:"cpus,omitempty"`
 		LoadAvg       string         `json:"load_average,omitempty"`
 		Failed        bool           `json:"failed"`
@@ -384,6 +387,9 @@ type (
 		Round        int              `json:"round"`
 		CPUPerReqUS  *float64         `json:"cpu_per_request_us,omitempty"`
 		RedisCPUUS   *float64         `json:"redis_cpu_per_request_us,omitempty"`
+		// Upstream is what the target sent the mock, by HTTP version
+		// (with --upstream-tls).
+		Upstream *mock.ProtocolCounts `json:"upstream,omitempty"`
 	}
 	jsonComparison struct {
 		Throughput     float64  `json:"throughput_ratio"`
@@ -419,6 +425,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 		MockTPS:       r.MockTPS,
 		PromptBytes:   r.PromptBytes,
 		External:      r.ExternalUpstream,
+		UpstreamTLS:   r.UpstreamTLS,
 		CPUs:          r.CPUs,
 		LoadAvg:       r.LoadAvg,
 		Failed:        r.Failed(),
@@ -448,6 +455,7 @@ func (r *Report) WriteJSON(w io.Writer) error {
 				jr.TTFBP50MS, jr.TTFBP99MS = msPtr(res.TTFBP50), msPtr(res.TTFBP99)
 			}
 			jr.Round = res.Round + 1
+			jr.Upstream = res.Upstream
 			if c := res.CPUPerRequest(); c > 0 {
 				us := float64(c) / float64(time.Microsecond)
 				jr.CPUPerReqUS = &us
