@@ -173,6 +173,46 @@ func shortConfig() Config {
 	}
 }
 
+// spawn starts o's processes as this test binary's fakes (or nginx), with
+// cfg's model and keys, stops them when t ends, and logs what they wrote
+// if t failed.
+func spawn(t *testing.T, cfg Config, o SpawnOptions) *Spawned {
+	t.Helper()
+	t.Setenv(fakeSpillwayEnv, "1")
+	var log bytes.Buffer
+	o.Exe, o.Log = testExe(t), &log
+	o.Model, o.Key, o.UpstreamKey = cfg.Model, cfg.Key, cfg.UpstreamKey
+	if o.Concurrency == 0 {
+		o.Concurrency = cfg.Concurrency
+	}
+	sp, err := Spawn(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("bench log:\n%s\n%s", log.String(), sp.Stderr())
+		}
+		sp.Stop()
+	})
+	return sp
+}
+
+// runClean runs cfg against ep and fails t unless every request succeeded.
+func runClean(t *testing.T, cfg Config, ep Endpoints) *Report {
+	t.Helper()
+	rep, err := Run(context.Background(), cfg, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed() {
+		var b bytes.Buffer
+		_ = rep.WriteText(&b)
+		t.Fatalf("the run saw errors:\n%s", b.String())
+	}
+	return rep
+}
+
 // checkReport asserts a clean run with every row and line present.
 func checkReport(t *testing.T, rep *Report, wantRSS bool) {
 	t.Helper()

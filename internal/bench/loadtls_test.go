@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -16,30 +15,12 @@ import (
 // each row says what its target sent the mock: HTTP/1.1 from bench's
 // client, HTTP/2 from the bare proxy and the gateway.
 func TestRunOverUpstreamTLS(t *testing.T) {
-	t.Setenv(fakeSpillwayEnv, "1")
 	cfg := shortConfig()
-	var log bytes.Buffer
-	sp, err := Spawn(context.Background(), SpawnOptions{
-		Exe: testExe(t), Concurrency: cfg.Concurrency,
-		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey,
-		UpstreamTLS: true, Log: &log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Stop()
+	sp := spawn(t, cfg, SpawnOptions{UpstreamTLS: true})
 	if sp.MockCAs == nil || sp.Protocols == nil {
 		t.Fatalf("Spawn with UpstreamTLS: MockCAs %v, Protocols set %v; want both", sp.MockCAs, sp.Protocols != nil)
 	}
-	rep, err := Run(context.Background(), cfg, sp.Endpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Failed() {
-		var b bytes.Buffer
-		_ = rep.WriteText(&b)
-		t.Fatalf("the run saw errors:\n%s", b.String())
-	}
+	rep := runClean(t, cfg, sp.Endpoints)
 	if got, want := len(rep.Scenarios), len(cfg.Scenarios); got != want {
 		t.Fatalf("scenarios: got %d, want %d", got, want)
 	}

@@ -35,40 +35,13 @@ func TestNginxConfigAccepted(t *testing.T) {
 // counted with its master's, and nothing of it left once stopped.
 func TestSpawnNginx(t *testing.T) {
 	exe := testenv.Nginx(t)
-	t.Setenv(fakeSpillwayEnv, "1")
 	cfg := shortConfig()
 	cfg.Duration = 500 * time.Millisecond
-	var log bytes.Buffer
-	sp, err := Spawn(context.Background(), SpawnOptions{
-		Exe:         testExe(t),
-		Concurrency: cfg.Concurrency,
-		Model:       cfg.Model,
-		Key:         cfg.Key,
-		UpstreamKey: cfg.UpstreamKey,
-		Nginx:       exe,
-		Log:         &log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sp.Stop()
-		if t.Failed() {
-			t.Logf("bench log:\n%s\n%s", log.String(), sp.Stderr())
-		}
-	}()
+	sp := spawn(t, cfg, SpawnOptions{Nginx: exe})
 	if sp.Nginx == "" || sp.NginxPID == 0 {
 		t.Fatalf("Spawn with Nginx: got endpoint %q pid %d", sp.Nginx, sp.NginxPID)
 	}
-	rep, err := Run(context.Background(), cfg, sp.Endpoints)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.Failed() {
-		var b bytes.Buffer
-		_ = rep.WriteText(&b)
-		t.Fatalf("the run saw errors:\n%s", b.String())
-	}
+	rep := runClean(t, cfg, sp.Endpoints)
 	for _, s := range rep.Scenarios {
 		r, ok := s.Result(TargetNginx)
 		if !ok {
@@ -119,17 +92,9 @@ func TestSpawnNginx(t *testing.T) {
 // its RSS as its master's and workers' together.
 func TestHoldStreamsNginx(t *testing.T) {
 	exe := testenv.Nginx(t)
-	t.Setenv(fakeSpillwayEnv, "1")
 	cfg := shortConfig()
 	cfg.MaxTokens = 4096
-	sp, err := Spawn(context.Background(), SpawnOptions{
-		Exe: testExe(t), Concurrency: 4, MockTPS: 20,
-		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey, Nginx: exe,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Stop()
+	sp := spawn(t, cfg, SpawnOptions{MockTPS: 20, Nginx: exe})
 	var target Target
 	for _, tg := range cfg.StreamTargets(sp.Endpoints) {
 		if tg.Name == TargetNginx {
@@ -199,16 +164,7 @@ func TestWaitNginxRefusesAnotherListener(t *testing.T) {
 // signal reaches only the master (review finding).
 func TestNginxStopEndsWorkersOfADeadMaster(t *testing.T) {
 	exe := testenv.Nginx(t)
-	t.Setenv(fakeSpillwayEnv, "1")
-	cfg := shortConfig()
-	sp, err := Spawn(context.Background(), SpawnOptions{
-		Exe: testExe(t), Concurrency: 2,
-		Model: cfg.Model, Key: cfg.Key, UpstreamKey: cfg.UpstreamKey, Nginx: exe,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sp.Stop()
+	sp := spawn(t, shortConfig(), SpawnOptions{Nginx: exe})
 	workers := Children(sp.NginxPID)
 	if len(workers) == 0 {
 		t.Fatal("nginx has no worker processes")
