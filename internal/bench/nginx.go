@@ -19,8 +19,11 @@ import (
 // same mock, configured as a production reverse proxy is: keep-alive
 // connections to the upstream (a pool of its own per worker), HTTP/1.1 to
 // it, no access log, and no response buffering, so it passes an SSE
-// stream on as it comes, as the Go proxies do. Its CPU per request is its
-// master's and its workers' together (treeCPU).
+// stream on as it comes, as the Go proxies do. Its CPU per request and its
+// RSS are its master's and its workers' together (TreeCPU, TreeRSS). It
+// leads a process group that Stop ends whole; a bench killed outright
+// (SIGKILL) takes only the master with it (Pdeathsig), and its workers
+// must then be ended by hand.
 
 // NginxConfig is the nginx.conf of the nginx target: upstream is the
 // mock's host:port, listen the address it serves on, dir where it keeps
