@@ -127,6 +127,8 @@ func TestNativeValidation(t *testing.T) {
 		{"invalid id", map[string]any{"id": "a/b", "model": "gpt-4o", "provider": "openai"}, 400, "id", "invalid_deployment", `id: invalid id "a/b"`, false},
 		{"unset environment variable", map[string]any{"model": "gpt-4o", "provider": "openai", "api_key": "os.environ/SPILLWAY_ADMIN_TEST_UNSET"}, 400, "api_key", "invalid_deployment",
 			"api_key: environment variable SPILLWAY_ADMIN_TEST_UNSET is not set", false},
+		{"api key ending in a newline", map[string]any{"model": "gpt-4o", "provider": "openai", "api_key": "sk-upstream-NEWLINE\n"}, 400, "api_key", "invalid_deployment",
+			"api_key: holds a control character (a trailing newline from a file or a secret?); an HTTP header cannot carry it", true},
 		{"every problem", map[string]any{"class": "x", "provider": "bedrock", "endpoint": "nope", "rpm": -1}, 400, "model", "invalid_deployment",
 			"model: missing; set the public name clients ask for, e.g. gpt-4o\n" +
 				`class: unknown class "x"; use one of ` + classes + "\n" +

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // FieldError is one problem with one setting.
@@ -320,6 +322,12 @@ func quoteScheme(s string) string {
 }
 
 func (v *validation) upstreamAuth(d Deployment, at func(string) string) {
+	if d.APIKey != "" && !httpguts.ValidHeaderFieldValue(d.APIKey.Value()) {
+		// Never the key itself. A secret mounted from a file often ends
+		// in a newline, which no header may carry: every request to the
+		// deployment would fail.
+		v.add(at("api_key"), "holds a control character (a trailing newline from a file or a secret?); an HTTP header cannot carry it")
+	}
 	switch d.Auth {
 	case "", AuthAPIKey:
 		if d.Entra != nil {

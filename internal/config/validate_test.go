@@ -84,6 +84,8 @@ func TestValidateProblems(t *testing.T) {
 		{"entra defaults to the default chain", "deployments:" + azure + "    auth: entra\n", nil, ""},
 		{"unknown auth", "deployments:" + azure + "    auth: oauth\n", []string{"deployments[0].auth"}, `unknown auth "oauth"; use api-key (default) or entra`},
 		{"entra without auth: entra", "deployments:" + azure + "    entra: {mode: managed-identity}\n", []string{"deployments[0].entra"}, "set auth: entra"},
+		{"api key ending in a newline", "deployments:" + azure + "    api_key: \"hunter2\\n\"\n", []string{"deployments[0].api_key"}, "holds a control character (a trailing newline"},
+		{"api key with a space inside", "deployments:" + azure + "    api_key: \"sk secret\"\n", nil, ""},
 		{"entra with an api key", "deployments:" + azure + "    auth: entra\n    api_key: k\n", []string{"deployments[0].api_key"}, "not used with auth: entra"},
 		{"entra on openai", "deployments:\n  - {model: m, provider: openai, auth: entra}\n", []string{"deployments[0].auth"}, "provider azure or azure-ai-search, not openai"},
 		{"entra unknown mode", "deployments:" + azure + "    auth: entra\n    entra: {mode: cli}\n", []string{"deployments[0].entra.mode"}, `unknown mode "cli"; use one of managed-identity, workload-identity, client-secret, default`},
