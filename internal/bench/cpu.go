@@ -72,26 +72,22 @@ func Children(pid int) []int {
 // ParseStatPPID returns the parent's process id from a /proc/PID/stat
 // line (field 4).
 func ParseStatPPID(stat string) (int, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("no ')' in /proc/PID/stat")
+	f, err := statFields(stat)
+	if err != nil {
+		return 0, err
 	}
-	f := strings.Fields(stat[i+1:])
 	if len(f) < 2 {
 		return 0, errors.New("/proc/PID/stat has no parent id")
 	}
 	return strconv.Atoi(f[1])
 }
 
-// ParseStatCPU returns utime+stime of a /proc/PID/stat line. The command
-// name, in parentheses, may itself hold spaces and parentheses, so fields
-// are counted from the last ')'.
+// ParseStatCPU returns utime+stime of a /proc/PID/stat line.
 func ParseStatCPU(stat string) (time.Duration, error) {
-	i := strings.LastIndexByte(stat, ')')
-	if i < 0 {
-		return 0, errors.New("no ')' in /proc/PID/stat")
+	f, err := statFields(stat)
+	if err != nil {
+		return 0, err
 	}
-	f := strings.Fields(stat[i+1:])
 	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
 	if len(f) < 13 {
 		return 0, fmt.Errorf("/proc/PID/stat has %d fields after the name, want at least 13", len(f))
@@ -105,6 +101,17 @@ func ParseStatCPU(stat string) (time.Duration, error) {
 		ticks += n
 	}
 	return time.Duration(ticks) * clockTick, nil
+}
+
+// statFields returns a /proc/PID/stat line's fields after the command
+// name, field 3 (the state) first. The name, in parentheses, may itself
+// hold spaces and parentheses, so they are counted from the last ')'.
+func statFields(stat string) ([]string, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return nil, errors.New("no ')' in /proc/PID/stat")
+	}
+	return strings.Fields(stat[i+1:]), nil
 }
 
 // CPUPerRequest is the target process's CPU time per successful request
