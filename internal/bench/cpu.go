@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
@@ -13,6 +14,9 @@ import (
 // clockTick is the unit of /proc/PID/stat's CPU times: USER_HZ, 100 on
 // every Linux architecture Go runs on.
 const clockTick = 10 * time.Millisecond
+
+// maxTicks is the most clock ticks a time.Duration holds.
+const maxTicks = int64(math.MaxInt64 / clockTick)
 
 // ProcCPU returns the CPU time (user and system) process pid has used so
 // far, from /proc/PID/stat.
@@ -95,7 +99,8 @@ func ParseStatCPU(stat string) (time.Duration, error) {
 	var ticks int64
 	for _, s := range f[11:13] {
 		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 0 {
+		// A Duration holds at most 292 years of ticks.
+		if err != nil || n < 0 || n > maxTicks-ticks {
 			return 0, fmt.Errorf("bad CPU time %q in /proc/PID/stat", s)
 		}
 		ticks += n

@@ -25,6 +25,7 @@ func TestParseStat(t *testing.T) {
 		{name: "no name", stat: "7 a R 99", cpuErr: true, ppidFail: true},
 		{name: "too short for CPU", stat: "7 (a) R 99 7", cpuErr: true, ppid: 99},
 		{name: "negative CPU", stat: "7 (a) R 99 7 7 0 -1 0 0 0 0 0 -1 0 0 0", cpuErr: true, ppid: 99},
+		{name: "CPU past a Duration", stat: "7 (a) R 99 7 7 0 -1 0 0 0 0 0 922337203685477580 1 0 0", cpuErr: true, ppid: 99},
 		{name: "no parent", stat: "7 (a) R", cpuErr: true, ppidFail: true},
 		{name: "parent not a number", stat: "7 (a) R x 7 7 0 -1 0 0 0 0 0 1 1 0 0", cpu: 20 * time.Millisecond, ppidFail: true},
 	}
