@@ -205,21 +205,18 @@ func writeFields(bw *bufio.Writer, h http.Header) {
 
 // writeField writes one header line, v on one line and trimmed.
 func writeField(bw *bufio.Writer, name, v string) {
-	if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 {
+	if strings.ContainsAny(v, "\r\n") {
 		// Refused before, by check; Request.Write makes them spaces.
-		b := []byte(v)
-		for i, c := range b {
-			if c == '\n' || c == '\r' {
-				b[i] = ' '
-			}
-		}
-		v = string(b)
+		v = newlineToSpace.Replace(v)
 	}
 	bw.WriteString(name)
 	bw.WriteString(": ")
 	bw.WriteString(textproto.TrimString(v))
 	bw.WriteString("\r\n")
 }
+
+// newlineToSpace is net/http's headerNewlineToSpace.
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
 
 // writeBody copies r's body (a nil one, http.NoBody or ContentLength
 // bytes, own says) past the head, and closes it. A body longer than what
